@@ -1,0 +1,149 @@
+"""Simulated bimanual ALOHA driver (MuJoCo, gym-aloha scenes), registered as ``sim_aloha``.
+
+Example:
+    >>> from failforward.config import SimAlohaConfig
+    >>> from failforward.types import JointCommand
+    >>> with SimAlohaDriver(SimAlohaConfig(task="transfer_cube")) as robot:
+    ...     obs = robot.reset(seed=0)
+    ...     sent = robot.send_action(JointCommand(obs.timestamp, obs.joint_positions))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gym_aloha.constants import normalize_puppet_gripper_position
+
+from failforward.config import SimAlohaConfig
+from failforward.errors import DriverError, NotConnectedError, ShapeError
+from failforward.robots.base import EpisodicDriver
+from failforward.robots.registry import register_driver
+from failforward.sim.aloha_scene import CONTROL_DT, GRIPPER_INDICES, JOINT_NAMES, AlohaScene, SimState
+from failforward.sim.tasks import SimTaskSpec, get_task
+from failforward.types import (
+    CameraFeature,
+    EpisodeOutcome,
+    JointCommand,
+    JointFeature,
+    Observation,
+    RobotFeatures,
+)
+
+ARM_MAX_VELOCITY = 3.0  # [rad/s], a ViperX 300 S joint under load stays below this
+GRIPPER_MAX_VELOCITY = 5.0  # [1/s] normalized gripper travel
+
+
+def _aloha_joint_features(scene_ctrl_range: np.ndarray) -> tuple[JointFeature, ...]:
+    """Limits from the MJCF actuator ranges ``[16, 2]``; finger ranges mapped to normalized grippers."""
+    arm_rows = [*range(0, 6), *range(8, 14)]
+    features = []
+    arm_iter = iter(arm_rows)
+    for index, name in enumerate(JOINT_NAMES):
+        if index in GRIPPER_INDICES:
+            lo, hi = scene_ctrl_range[6]
+            features.append(
+                JointFeature(
+                    name,
+                    "normalized",
+                    float(normalize_puppet_gripper_position(lo)),
+                    float(normalize_puppet_gripper_position(hi)),
+                    GRIPPER_MAX_VELOCITY,
+                )
+            )
+        else:
+            lo, hi = scene_ctrl_range[next(arm_iter)]
+            features.append(JointFeature(name, "rad", float(lo), float(hi), ARM_MAX_VELOCITY))
+    return tuple(features)
+
+
+@register_driver("sim_aloha")
+class SimAlohaDriver(EpisodicDriver):
+    """Two ViperX 300 S arms in MuJoCo; renders only ``config.cameras`` each observation."""
+
+    def __init__(self, config: SimAlohaConfig) -> None:
+        self.config = config
+        self.task: SimTaskSpec = get_task(config.task)
+        self._scene: AlohaScene | None = None
+        self._max_stage = 0
+        self._features = self._build_features()
+
+    def _build_features(self) -> RobotFeatures:
+        # Limits come from the scene file, which we can parse without connecting.
+        scene = AlohaScene(self.task, shadows=self.config.shadows)
+        ctrl_range = scene.model.actuator_ctrlrange.copy()
+        scene.close()
+        cams = tuple(
+            CameraFeature(c, self.config.image_height, self.config.image_width, c in self.config.depth_cameras)
+            for c in self.config.cameras
+        )
+        return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT)
+
+    @property
+    def features(self) -> RobotFeatures:
+        return self._features
+
+    @property
+    def is_connected(self) -> bool:
+        return self._scene is not None
+
+    @property
+    def task_prompt(self) -> str:
+        return self.task.prompt
+
+    @property
+    def scene(self) -> AlohaScene:
+        if self._scene is None:
+            raise NotConnectedError("SimAlohaDriver is not connected: call connect() or use it as a context manager.")
+        return self._scene
+
+    def connect(self) -> None:
+        if self._scene is None:
+            self._scene = AlohaScene(self.task, shadows=self.config.shadows)
+            self._scene.reset(seed=0)
+
+    def reset(self, seed: int) -> Observation:
+        self.scene.reset(seed)
+        self._max_stage = 0
+        return self.get_observation()
+
+    def get_observation(self) -> Observation:
+        scene = self.scene
+        h, w = self.config.image_height, self.config.image_width
+        images = {cam: scene.render(cam, h, w) for cam in self.config.cameras}
+        depth = {cam: scene.render(cam, h, w, depth=True) for cam in self.config.depth_cameras}
+        return Observation(
+            timestamp=float(scene.data.time),
+            joint_positions=scene.joint_positions(),
+            joint_velocities=scene.joint_velocities(),
+            images=images,
+            depth=depth,
+        )
+
+    def render(self, camera: str, *, depth: bool = False) -> np.ndarray:
+        """Render one camera on demand at the configured size (for consumers outside the tick)."""
+        return self.scene.render(camera, self.config.image_height, self.config.image_width, depth=depth)
+
+    def send_action(self, command: JointCommand) -> JointCommand:
+        scene = self.scene
+        positions = command.positions
+        if positions.shape != (self._features.action_dim,):
+            raise ShapeError(f"sim_aloha expects positions [14], got {positions.shape}.")
+        if not np.all(np.isfinite(positions)):
+            raise DriverError("sim_aloha refuses non-finite joint targets; pass commands through the safety layer.")
+        sent = np.clip(positions, self._features.lower, self._features.upper)
+        scene.step(sent)
+        self._max_stage = max(self._max_stage, self.task.stage(scene.contacts()))
+        return JointCommand(timestamp=float(scene.data.time), positions=sent)
+
+    def privileged_state(self) -> SimState:
+        return self.scene.state()
+
+    def episode_outcome(self) -> EpisodeOutcome:
+        """Success once stage 4 was reached at any tick (gym-aloha terminates there too)."""
+        if self._max_stage == 4:
+            return EpisodeOutcome(True, 4, "success")
+        return EpisodeOutcome(False, self._max_stage, self.task.failure_reasons[self._max_stage])
+
+    def disconnect(self) -> None:
+        if self._scene is not None:
+            self._scene.close()
+            self._scene = None

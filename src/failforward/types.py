@@ -1,0 +1,217 @@
+"""Core value types passed between the driver, policy, safety layer and recorder.
+
+Conventions (stated once):
+- Joint vectors are ``float64 [A]`` in the driver's joint order (``RobotFeatures.joint_names``).
+  Arm joints are in [rad]; ALOHA gripper joints are normalized to [0 = closed, 1 = open].
+- Images are ``uint8 [H, W, 3]`` RGB; depth is ``float32 [H, W]`` in [m] along the optical axis.
+- Timestamps are [s] of the driver's monotonic clock (simulation time in simulation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from failforward.errors import ShapeError
+
+
+def _as_vector(name: str, value: np.ndarray, length: int | None = None) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != 1 or (length is not None and array.shape[0] != length):
+        want = f"[{length}]" if length is not None else "[A]"
+        raise ShapeError(f"{name} must have shape {want}, got {array.shape}.")
+    array = array.copy()
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class JointFeature:
+    """One commandable joint: its name, unit and hard limits (the robot's, not the safety margin's).
+
+    Attributes:
+        name: joint name, e.g. ``"left_arm_waist"``.
+        unit: ``"rad"`` or ``"normalized"`` (grippers: 0 closed, 1 open).
+        lower, upper: hard position limits in ``unit``.
+        max_velocity: largest safe speed in ``unit``/s.
+    """
+
+    name: str
+    unit: str
+    lower: float
+    upper: float
+    max_velocity: float
+
+
+@dataclass(frozen=True)
+class CameraFeature:
+    """One camera a driver can provide. ``height`` x ``width`` in pixels; ``depth`` if it can give depth."""
+
+    name: str
+    height: int
+    width: int
+    depth: bool = False
+
+
+@dataclass(frozen=True)
+class RobotFeatures:
+    """What a driver offers, known before ``connect()``: joints (in command order) and cameras."""
+
+    joints: tuple[JointFeature, ...]
+    cameras: tuple[CameraFeature, ...]
+    control_hz: float
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return tuple(j.name for j in self.joints)
+
+    @property
+    def action_dim(self) -> int:
+        return len(self.joints)
+
+    @property
+    def lower(self) -> np.ndarray:
+        """Hard lower limits ``[A]``."""
+        return np.array([j.lower for j in self.joints])
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Hard upper limits ``[A]``."""
+        return np.array([j.upper for j in self.joints])
+
+    @property
+    def max_velocity(self) -> np.ndarray:
+        """Speed limits ``[A]`` in each joint's unit per second."""
+        return np.array([j.max_velocity for j in self.joints])
+
+    @property
+    def camera_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cameras)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the robot saw at one tick.
+
+    Attributes:
+        timestamp: [s] when the state was read.
+        joint_positions: ``[A]`` measured positions (units as in ``RobotFeatures``).
+        joint_velocities: ``[A]`` measured velocities per second.
+        images: camera name → ``uint8 [H, W, 3]`` RGB; only the cameras asked for.
+        depth: camera name → ``float32 [H, W]`` depth in [m]; only where asked for.
+    """
+
+    timestamp: float
+    joint_positions: np.ndarray
+    joint_velocities: np.ndarray
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    depth: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        q = _as_vector("joint_positions", self.joint_positions)
+        object.__setattr__(self, "joint_positions", q)
+        object.__setattr__(self, "joint_velocities", _as_vector("joint_velocities", self.joint_velocities, len(q)))
+        for name, image in self.images.items():
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise ShapeError(f"image {name!r} must be uint8 [H, W, 3], got {image.dtype} {image.shape}.")
+        for name, depth in self.depth.items():
+            if depth.ndim != 2:
+                raise ShapeError(f"depth {name!r} must be [H, W] in metres, got {depth.shape}.")
+
+
+@dataclass(frozen=True)
+class ActionChunk:
+    """A chunk of future joint targets from a policy.
+
+    Attributes:
+        actions: ``float64 [H, A]`` absolute joint targets, one row per control tick.
+        guidance: per denoise step guidance weights ``[N]`` (λ_t of AFIL), empty if unguided.
+        source: short name of who produced it (``"expert"``, ``"afil"``...).
+    """
+
+    actions: np.ndarray
+    guidance: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    source: str = "policy"
+
+    def __post_init__(self) -> None:
+        actions = np.asarray(self.actions, dtype=np.float64)
+        if actions.ndim != 2 or actions.shape[0] == 0:
+            raise ShapeError(f"ActionChunk.actions must be [H, A] with H >= 1, got {actions.shape}.")
+        actions = actions.copy()
+        actions.setflags(write=False)
+        object.__setattr__(self, "actions", actions)
+        object.__setattr__(self, "guidance", np.asarray(self.guidance, dtype=np.float64).reshape(-1))
+
+    @property
+    def horizon(self) -> int:
+        return int(self.actions.shape[0])
+
+
+@dataclass(frozen=True)
+class JointCommand:
+    """One joint-position command for one tick: ``positions [A]`` in the driver's units."""
+
+    timestamp: float
+    positions: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positions", _as_vector("positions", self.positions))
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    """How an episode ended: ``success``, the furthest task ``stage`` reached and a readable ``reason``."""
+
+    success: bool
+    stage: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """Identity of an episode, given to subscribers when it starts."""
+
+    episode_index: int
+    seed: int
+    task: str
+    prompt: str
+    robot: str
+    features: RobotFeatures
+
+
+@dataclass(frozen=True)
+class TickRecord:
+    """Everything that happened in one control tick, handed to every subscriber.
+
+    Attributes:
+        step: tick index within the episode (0-based).
+        observation: what was observed at the start of the tick.
+        policy_action: ``[A]`` the broker's action before safety (what the policy wanted).
+        sent: the command the driver actually sent (after safety and the device's own clamping).
+        chunk: the chunk produced this tick, or ``None`` when the broker reused a queued one.
+        timings: section name → duration [s] for this tick (observe, infer, safety, act, record).
+    """
+
+    step: int
+    observation: Observation
+    policy_action: np.ndarray
+    sent: JointCommand
+    chunk: ActionChunk | None
+    timings: dict[str, float]
+
+
+class TickSubscriber:
+    """Observer of the control loop (recorder, supervisor window, ROS bridge). Default: do nothing.
+
+    Subscribers must be quick; anything slow (VLM queries, disk flush) goes to their own worker.
+    """
+
+    def on_episode_start(self, info: EpisodeInfo) -> None:
+        """Called once before the first tick of an episode."""
+
+    def on_tick(self, tick: TickRecord) -> None:
+        """Called after every tick, after the command was sent."""
+
+    def on_episode_end(self, outcome: EpisodeOutcome) -> None:
+        """Called once when the episode ends, also when it ended by an error."""
