@@ -94,9 +94,9 @@ class RecordConfig(FrozenModel):
 
 
 class PolicyConfig(FrozenModel):
-    """Which policy backend runs. ``expert`` is the scripted demonstrator (needs privileged sim state)."""
+    """Which policy runs: ``expert`` (scripted demonstrator; needs privileged sim state) or ``hold``."""
 
-    kind: Literal["expert"] = "expert"
+    kind: Literal["expert", "hold"] = "expert"
 
 
 class RunConfig(FrozenModel):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
-from gym_aloha.constants import (  # noqa: E402
+import mujoco
+import numpy as np
+from gym_aloha.constants import (
     DT,
     START_ARM_POSE,
     normalize_puppet_gripper_position,
@@ -25,7 +25,7 @@ from gym_aloha.constants import (  # noqa: E402
     unnormalize_puppet_gripper_position,
 )
 
-from failforward.sim.tasks import ContactSet, SimTaskSpec  # noqa: E402
+from failforward.sim.tasks import ContactSet, SimTaskSpec
 
 ARM_JOINTS = ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate")
 JOINT_NAMES = tuple(f"{side}_arm_{j}" for side in ("left", "right") for j in (*ARM_JOINTS, "gripper"))

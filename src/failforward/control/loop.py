@@ -1,0 +1,181 @@
+"""The fixed-rate control loop: observe → infer → safety → act → record, once per tick.
+
+One :class:`ControlLoop` owns time and motion. Policies and supervisors only propose; the loop
+is the only place a proposal becomes a driver command, and every command passes the safety layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from failforward.config import LoopConfig
+from failforward.control.broker import ChunkBroker
+from failforward.control.safety import SafetyLayer
+from failforward.control.timing import CycleTimer
+from failforward.policy.base import PolicyBackend
+from failforward.robots.base import EpisodicDriver, RobotDriver
+from failforward.types import (
+    ActionChunk,
+    EpisodeInfo,
+    EpisodeOutcome,
+    JointCommand,
+    Observation,
+    TickRecord,
+    TickSubscriber,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EpisodeResult:
+    """Summary of one episode: outcome, length in ticks, timing summary, safety counters."""
+
+    index: int
+    seed: int
+    outcome: EpisodeOutcome
+    steps: int
+    timing: dict[str, float]
+    safety_holds: int = 0
+    safety_clamped_ticks: int = 0
+    error: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+class ControlLoop:
+    """Runs episodes of ``policy`` on ``driver`` at ``config.rate_hz``.
+
+    Args:
+        driver: a connected robot driver.
+        policy: produces action chunks ``[H, A]``.
+        broker: turns chunks into per-tick actions.
+        safety: clamps every command before it is sent.
+        config: rate, episode length, real-time pacing.
+        prompt: the task instruction handed to the policy.
+        subscribers: notified at episode start, every tick and episode end.
+    """
+
+    def __init__(
+        self,
+        driver: RobotDriver,
+        policy: PolicyBackend,
+        broker: ChunkBroker,
+        safety: SafetyLayer,
+        config: LoopConfig,
+        prompt: str,
+        subscribers: list[TickSubscriber] | None = None,
+    ) -> None:
+        self.driver, self.policy, self.broker, self.safety = driver, policy, broker, safety
+        self.config, self.prompt = config, prompt
+        self.subscribers = list(subscribers or [])
+        self.period = 1.0 / config.rate_hz
+
+    def run_episode(self, index: int, seed: int, task: str = "") -> EpisodeResult:
+        """Run one episode to success, ``max_steps`` or an error; subscribers always see its end."""
+        timer = CycleTimer(period=self.period)
+        counters = {"holds": 0, "clamped": 0}
+        step, error = 0, None
+        observation = self._start_episode(index, seed, task)
+        next_deadline = time.perf_counter()
+        try:
+            for step in range(self.config.max_steps):
+                timer.start_tick()
+                observation = self._observe(timer)
+                action, chunk = self._infer(timer, observation)
+                command = self._apply_safety(timer, action, counters)
+                sent = self._act(timer, command)
+                self._notify(timer, TickRecord(step, observation, action, sent, chunk, timer.current_sections()))
+                timer.end_tick()
+                next_deadline = self._pace(next_deadline)
+                if self._succeeded():
+                    break
+            step += 1
+        except Exception as exc:  # a failing driver or policy must end the episode, never the process
+            logger.exception("Episode %d ended by an error at tick %d", index, step)
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = self._finish_episode(error)
+        return EpisodeResult(
+            index, seed, outcome, step, timer.summary(), counters["holds"], counters["clamped"], error
+        )
+
+    # ----------------------------------------------------------------- steps
+    def _start_episode(self, index: int, seed: int, task: str) -> Observation:
+        driver = self.driver
+        observation = driver.reset(seed) if isinstance(driver, EpisodicDriver) else driver.get_observation()
+        self.safety.reset(observation.joint_positions)
+        self.broker.reset()
+        self.policy.reset()
+        info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
+        for subscriber in self.subscribers:
+            subscriber.on_episode_start(info)
+        return observation
+
+    def _observe(self, timer: CycleTimer) -> Observation:
+        with timer.section("observe"):
+            return self.driver.get_observation()
+
+    def _infer(self, timer: CycleTimer, observation: Observation) -> tuple[np.ndarray, ActionChunk | None]:
+        with timer.section("infer"):
+            return self.broker.next_action(lambda: self.policy.infer(observation, prompt=self.prompt))
+
+    def _apply_safety(self, timer: CycleTimer, action: np.ndarray, counters: dict[str, int]) -> np.ndarray:
+        with timer.section("safety"):
+            result = self.safety.clamp(action)
+        counters["holds"] += int(result.held)
+        counters["clamped"] += int(result.modified and not result.held)
+        return result.command
+
+    def _act(self, timer: CycleTimer, command: np.ndarray) -> JointCommand:
+        with timer.section("act"):
+            return self.driver.send_action(JointCommand(time.time(), command))
+
+    def _notify(self, timer: CycleTimer, tick: TickRecord) -> None:
+        with timer.section("record"):
+            for subscriber in self.subscribers:
+                subscriber.on_tick(tick)
+
+    def _pace(self, deadline: float) -> float:
+        """Sleep to the next tick deadline in real-time mode; returns the following deadline."""
+        deadline += self.period
+        if self.config.realtime:
+            delay = deadline - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                deadline = time.perf_counter()  # overran: restart the schedule instead of bursting
+        return deadline
+
+    def _succeeded(self) -> bool:
+        return (
+            self.config.stop_on_success
+            and isinstance(self.driver, EpisodicDriver)
+            and self.driver.episode_outcome().success
+        )
+
+    def _finish_episode(self, error: str | None) -> EpisodeOutcome:
+        outcome = self._outcome(error)
+        for subscriber in self.subscribers:
+            try:
+                subscriber.on_episode_end(outcome)
+            except Exception:
+                logger.exception("Subscriber %r failed at episode end", subscriber)
+        return outcome
+
+    def _outcome(self, error: str | None) -> EpisodeOutcome:
+        if isinstance(self.driver, EpisodicDriver):
+            try:
+                judged = self.driver.episode_outcome()
+            except Exception:
+                logger.exception("Could not judge the episode outcome")
+                judged = EpisodeOutcome(False, 0, "outcome unavailable")
+            if error is None or judged.success:
+                return judged
+            return EpisodeOutcome(False, judged.stage, f"aborted: {error}")
+        if error is not None:
+            return EpisodeOutcome(False, 0, f"aborted: {error}")
+        return EpisodeOutcome(False, 0, "ended after max_steps; this driver has no success judge")

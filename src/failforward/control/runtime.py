@@ -1,0 +1,78 @@
+"""Wires a :class:`RunConfig` into driver, policy, safety, broker, loop and recorder, and runs it.
+
+Example:
+    >>> from failforward.config import get_preset
+    >>> from failforward.control.runtime import run
+    >>> result = run(get_preset("sim_transfer_cube").with_overrides({"episodes": 1}))
+    >>> result.success_rate
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from failforward.config import RunConfig
+from failforward.control.broker import ChunkBroker
+from failforward.control.loop import ControlLoop, EpisodeResult
+from failforward.control.safety import SafetyLayer
+from failforward.policy.registry import PolicyContext, make_policy
+from failforward.record.recorder import EpisodeRecorder
+from failforward.robots.base import EpisodicDriver
+from failforward.robots.registry import make_driver
+from failforward.types import TickSubscriber
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """All episodes of one run, and where their files went."""
+
+    config: RunConfig
+    run_dir: Path
+    episodes: list[EpisodeResult] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float:
+        return sum(e.outcome.success for e in self.episodes) / max(len(self.episodes), 1)
+
+
+def run(
+    config: RunConfig,
+    *,
+    run_name: str | None = None,
+    subscribers: list[TickSubscriber] | None = None,
+    on_episode: Callable[[EpisodeResult], None] | None = None,
+) -> RunResult:
+    """Run ``config.episodes`` episodes with seeds ``seed, seed + 1, ...``; record each if enabled."""
+    run_name = run_name or time.strftime("%Y%m%d-%H%M%S")
+    result = RunResult(config, Path(config.record.output_dir) / run_name)
+    driver = make_driver(config.robot)
+    recorder = EpisodeRecorder(config.record, run_name) if config.record.enabled else None
+    with driver:
+        loop = _build_loop(config, driver, [*(subscribers or []), *([recorder] if recorder else [])])
+        for index in range(config.episodes):
+            episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
+            if recorder is not None and recorder.files:
+                episode.files = [recorder.files[-1]]
+            result.episodes.append(episode)
+            logger.info("episode %d seed %d: %s", index, episode.seed, episode.outcome)
+            if on_episode is not None:
+                on_episode(episode)
+    return result
+
+
+def _build_loop(config: RunConfig, driver, subscribers: list[TickSubscriber]) -> ControlLoop:
+    context = PolicyContext(
+        features=driver.features,
+        task=config.robot.task,
+        prompt=driver.task_prompt if isinstance(driver, EpisodicDriver) else "",
+        privileged_state=driver.privileged_state if isinstance(driver, EpisodicDriver) else None,
+    )
+    policy = make_policy(config.policy, context)
+    safety = SafetyLayer(driver.features, config.safety, config.loop.rate_hz)
+    return ControlLoop(driver, policy, ChunkBroker(config.broker), safety, config.loop, context.prompt, subscribers)

@@ -1,0 +1,66 @@
+"""Policies registered by name; ``PolicyConfig.kind`` selects one.
+
+A builder receives the policy config and a :class:`PolicyContext` describing the robot, so that
+policies needing privileged simulator state (the scripted expert) get it injected explicitly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from failforward.errors import UnknownNameError
+from failforward.policy.base import PolicyBackend
+from failforward.types import RobotFeatures
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy builder may know about the robot it will drive.
+
+    Attributes:
+        features: joints (order, units, limits) and cameras of the driver.
+        task: task name (e.g. ``"transfer_cube"``).
+        prompt: language instruction of the task.
+        privileged_state: zero-argument callable returning simulator state, or ``None`` on hardware.
+    """
+
+    features: RobotFeatures
+    task: str
+    prompt: str
+    privileged_state: Callable[[], Any] | None = None
+
+
+PolicyBuilder = Callable[[Any, PolicyContext], PolicyBackend]
+_BUILDERS: dict[str, PolicyBuilder] = {}
+_BUILTIN_MODULES: dict[str, str] = {
+    "expert": "failforward.policy.expert.builder",
+    "hold": "failforward.policy.hold",
+}
+
+
+def register_policy(kind: str) -> Callable[[PolicyBuilder], PolicyBuilder]:
+    """Decorator registering ``builder(config, context) -> PolicyBackend`` under ``kind``."""
+
+    def decorate(builder: PolicyBuilder) -> PolicyBuilder:
+        _BUILDERS[kind] = builder
+        return builder
+
+    return decorate
+
+
+def registered_policies() -> tuple[str, ...]:
+    return tuple(sorted(set(_BUILDERS) | set(_BUILTIN_MODULES)))
+
+
+def make_policy(config: Any, context: PolicyContext) -> PolicyBackend:
+    """Build the policy named by ``config.kind`` for the robot described by ``context``."""
+    if config.kind not in _BUILDERS and config.kind in _BUILTIN_MODULES:
+        importlib.import_module(_BUILTIN_MODULES[config.kind])
+    try:
+        builder = _BUILDERS[config.kind]
+    except KeyError:
+        raise UnknownNameError("policy", config.kind, registered_policies()) from None
+    return builder(config, context)

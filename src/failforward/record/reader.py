@@ -1,0 +1,167 @@
+"""Reads episode MCAP files back into arrays (for training, reports and the dataset exporters).
+
+Example:
+    >>> from failforward.record.reader import read_episode
+    >>> episode = read_episode("runs/demo/episode_0000_seed0.mcap")
+    >>> episode.joint_positions.shape   # [T, A]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from mcap.reader import NonSeekingReader, make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from failforward.errors import RecordingError
+from failforward.record import topics
+from failforward.types import EpisodeOutcome
+
+
+@dataclass(frozen=True)
+class RecordedEpisode:
+    """One episode as arrays. ``T`` ticks, ``A`` joints; times [s] from the recorded stamps.
+
+    Attributes:
+        timestamps: ``[T]`` tick times [s].
+        joint_positions: ``[T, A]`` measured; ``joint_velocities`` ``[T, A]``.
+        policy_actions: ``[T, A]`` the broker's actions before safety.
+        sent_actions: ``[T, A]`` what the driver sent.
+        images: camera → ``uint8 [T, H, W, 3]`` RGB (decoded JPEG), if ``load_images``.
+        chunks: ``[(tick time [s], actions [H, A])]`` every inferred chunk.
+        guidance: ``[(tick, λ_t [N])]`` per guided chunk.
+        outcome: recorded success, stage and reason (``None`` if the file was cut off).
+        metadata: the raw ``episode`` metadata strings.
+    """
+
+    path: Path
+    joint_names: tuple[str, ...]
+    prompt: str
+    timestamps: np.ndarray
+    joint_positions: np.ndarray
+    joint_velocities: np.ndarray
+    policy_actions: np.ndarray
+    sent_actions: np.ndarray
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    chunks: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    guidance: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    outcome: EpisodeOutcome | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        return int(self.timestamps.shape[0])
+
+
+def read_outcome(path: str | Path) -> EpisodeOutcome | None:
+    """Only the recorded outcome (fast: reads the summary, not the messages)."""
+    with Path(path).open("rb") as stream:
+        for record in make_reader(stream).iter_metadata():
+            if record.name == topics.EPISODE_METADATA:
+                return _outcome(record.metadata)
+    return None
+
+
+def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpisode:
+    """Decode an episode file. A file cut off by a crash (no footer) is read up to its last record."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
+    rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent")}
+    images: dict[str, list[np.ndarray]] = {}
+    chunks, guidance, metadata, prompt, names = [], [], {}, "", ()
+    with path.open("rb") as stream:
+        for schema, channel, message, decoded in _messages(stream):
+            topic = channel.topic
+            if topic == topics.JOINT_STATES:
+                rows["t"].append(message.log_time * 1e-9)
+                rows["q"].append(decoded.position)
+                rows["dq"].append(decoded.velocity)
+                names = tuple(decoded.name)
+            elif topic == topics.POLICY_ACTION:
+                rows["action"].append(decoded.position)
+            elif topic == topics.COMMAND_SENT:
+                rows["sent"].append(decoded.position)
+            elif topic == topics.TASK_PROMPT:
+                prompt = decoded.data
+            elif topic == topics.POLICY_CHUNK:
+                chunks.append((message.log_time * 1e-9, np.array([p.positions for p in decoded.points])))
+            elif topic == topics.GUIDANCE:
+                payload = json.loads(message.data)
+                guidance.append((int(payload["step"]), np.asarray(payload["lambda_t"], dtype=np.float64)))
+            elif load_images and (camera := topics.camera_from_topic(topic)) is not None:
+                images.setdefault(camera, []).append(_decode_jpeg(decoded.data))
+        metadata = _episode_metadata(stream)
+    length = min(len(rows[k]) for k in ("t", "q", "action", "sent"))  # a cut-off tick is dropped whole
+    return RecordedEpisode(
+        path=path,
+        joint_names=names,
+        prompt=prompt,
+        timestamps=np.asarray(rows["t"][:length], dtype=np.float64),
+        joint_positions=_stack(rows["q"][:length]),
+        joint_velocities=_stack(rows["dq"][:length]),
+        policy_actions=_stack(rows["action"][:length]),
+        sent_actions=_stack(rows["sent"][:length]),
+        images={cam: np.stack(frames[:length]) for cam, frames in images.items() if frames},
+        chunks=chunks,
+        guidance=guidance,
+        outcome=_outcome(metadata) if metadata else None,
+        metadata=metadata,
+    )
+
+
+def _messages(stream):
+    """Decoded messages; falls back to a streaming read when the file has no footer (crash)."""
+    factory = DecoderFactory()
+    try:
+        reader = make_reader(stream, decoder_factories=[factory])
+        yield from _decoded(reader.iter_messages(), factory)
+    except Exception:  # no summary/footer: stream from the start, stop at the first bad record
+        stream.seek(0)
+        reader = NonSeekingReader(stream, validate_crcs=False)
+        try:
+            yield from _decoded(reader.iter_messages(), factory)
+        except Exception:
+            return
+
+
+def _decoded(messages, factory):
+    decoders = {}
+    for schema, channel, message in messages:
+        if channel.message_encoding == "json":
+            yield schema, channel, message, None
+            continue
+        if schema.id not in decoders:
+            decoders[schema.id] = factory.decoder_for(channel.message_encoding, schema)
+        yield schema, channel, message, decoders[schema.id](message.data)
+
+
+def _episode_metadata(stream) -> dict[str, str]:
+    stream.seek(0)
+    try:
+        for record in make_reader(stream).iter_metadata():
+            if record.name == topics.EPISODE_METADATA:
+                return dict(record.metadata)
+    except Exception:
+        return {}
+    return {}
+
+
+def _outcome(metadata: dict[str, str]) -> EpisodeOutcome:
+    return EpisodeOutcome(metadata.get("success") == "true", int(metadata.get("stage", 0)), metadata.get("reason", ""))
+
+
+def _decode_jpeg(data: bytes | list[int]) -> np.ndarray:
+    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise RecordingError("A recorded camera frame is not a valid JPEG; the file may be corrupt.")
+    return bgr[:, :, ::-1].copy()
+
+
+def _stack(rows: list) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float64) if rows else np.zeros((0, 0))

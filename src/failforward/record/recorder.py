@@ -1,0 +1,152 @@
+"""Recorder: a loop subscriber writing each episode to one MCAP file with ROS 2 schemas.
+
+Topics (see ``record.topics``): ``/joint_states`` (JointState, measured), ``/policy/action`` and
+``/command/sent`` (JointState, position only), ``/cameras/<name>/image_raw/compressed``
+(CompressedImage, JPEG), ``/policy/chunk`` (JointTrajectory, when a chunk was inferred),
+``/policy/guidance`` (JSON: λ_t per denoise step), ``/task/prompt`` (String).
+The episode outcome and identity are MCAP metadata ``episode``. Files open in Foxglove,
+``ros2 bag`` (MCAP storage) and rosbags.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from mcap.well_known import MessageEncoding, SchemaEncoding
+from mcap_ros2.writer import Writer
+
+from failforward.config import RecordConfig
+from failforward.errors import RecordingError
+from failforward.record import schemas, topics
+from failforward.types import EpisodeInfo, EpisodeOutcome, TickRecord, TickSubscriber
+
+logger = logging.getLogger(__name__)
+GUIDANCE_SCHEMA = {
+    "type": "object",
+    "properties": {"step": {"type": "integer"}, "lambda_t": {"type": "array", "items": {"type": "number"}}},
+}
+
+
+class EpisodeRecorder(TickSubscriber):
+    """Writes ``<output_dir>/<run_name>/episode_<index>_seed<seed>.mcap`` per episode."""
+
+    def __init__(self, config: RecordConfig, run_name: str) -> None:
+        self.config = config
+        self.directory = Path(config.output_dir) / run_name
+        self.files: list[Path] = []
+        self._writer: Writer | None = None
+        self._file: Any = None
+        self._info: EpisodeInfo | None = None
+        self._schemas: dict[str, Any] = {}
+        self._guidance_channel = 0
+
+    # ---------------------------------------------------------- subscriber
+    def on_episode_start(self, info: EpisodeInfo) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"episode_{info.episode_index:04d}_seed{info.seed}.mcap"
+        try:
+            self._file = path.open("wb")
+        except OSError as exc:
+            raise RecordingError(f"Cannot create episode file {path}: {exc}. Check record.output_dir.") from exc
+        self._writer = Writer(self._file)
+        self._info = info
+        self._schemas = {name: self._writer.register_msgdef(name, schemas.msgdef(name)) for name in (
+            schemas.JOINT_STATE, schemas.COMPRESSED_IMAGE, schemas.STRING, schemas.JOINT_TRAJECTORY)}
+        self._guidance_channel = self._register_json_channel(topics.GUIDANCE, "failforward/Guidance", GUIDANCE_SCHEMA)
+        self._write(topics.TASK_PROMPT, schemas.STRING, {"data": info.prompt}, 0.0)
+        self.files.append(path)
+
+    def on_tick(self, tick: TickRecord) -> None:
+        if self._writer is None or self._info is None:
+            return
+        t = tick.observation.timestamp
+        names = list(self._info.features.joint_names)
+        obs = tick.observation
+        self._write(topics.JOINT_STATES, schemas.JOINT_STATE, _joint_state(t, names, obs.joint_positions,
+                                                                           obs.joint_velocities), t)
+        self._write(topics.POLICY_ACTION, schemas.JOINT_STATE, _joint_state(t, names, tick.policy_action), t)
+        self._write(topics.COMMAND_SENT, schemas.JOINT_STATE, _joint_state(t, names, tick.sent.positions), t)
+        for camera, image in obs.images.items():
+            self._write(topics.camera_topic(camera), schemas.COMPRESSED_IMAGE, self._jpeg(t, camera, image), t)
+        if tick.chunk is not None:
+            dt = 1.0 / self._info.features.control_hz
+            self._write(topics.POLICY_CHUNK, schemas.JOINT_TRAJECTORY, _trajectory(t, names, tick.chunk.actions, dt), t)
+            if tick.chunk.guidance.size:
+                payload = {"step": tick.step, "lambda_t": tick.chunk.guidance.tolist()}
+                self._write_json(self._guidance_channel, payload, t)
+
+    def on_episode_end(self, outcome: EpisodeOutcome) -> None:
+        if self._writer is None or self._info is None:
+            return
+        info = self._info
+        self._writer.add_metadata(topics.EPISODE_METADATA, {
+            "success": str(outcome.success).lower(),
+            "stage": str(outcome.stage),
+            "reason": outcome.reason,
+            "task": info.task,
+            "prompt": info.prompt,
+            "seed": str(info.seed),
+            "episode_index": str(info.episode_index),
+            "robot": info.robot,
+            "joint_names": json.dumps(list(info.features.joint_names)),
+            "control_hz": str(info.features.control_hz),
+        })
+        self.close()
+
+    def close(self) -> None:
+        """Finish the MCAP file (footer, index) and close it. Safe to call twice."""
+        if self._writer is not None:
+            try:
+                self._writer.finish()
+            finally:
+                self._file.close()
+                self._writer, self._file, self._info = None, None, None
+
+    # -------------------------------------------------------------- helpers
+    def _write(self, topic: str, typename: str, message: dict[str, Any], t: float) -> None:
+        if self._writer is None:
+            return
+        ns = round(t * 1e9)
+        self._writer.write_message(topic, self._schemas[typename], message, log_time=ns, publish_time=ns)
+
+    def _register_json_channel(self, topic: str, name: str, schema: dict[str, Any]) -> int:
+        # mcap_ros2's Writer owns the MCAP stream; JSON channels go through the same stream.
+        raw = self._writer._writer  # type: ignore[union-attr]
+        schema_id = raw.register_schema(name, SchemaEncoding.JSONSchema, json.dumps(schema).encode())
+        return raw.register_channel(topic, MessageEncoding.JSON, schema_id)
+
+    def _write_json(self, channel: int, payload: dict[str, Any], t: float) -> None:
+        ns = round(t * 1e9)
+        raw = self._writer._writer  # type: ignore[union-attr]
+        raw.add_message(channel, log_time=ns, data=json.dumps(payload).encode(), publish_time=ns)
+
+    def _jpeg(self, t: float, camera: str, image: np.ndarray) -> dict[str, Any]:
+        ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])
+        if not ok:
+            raise RecordingError(f"JPEG encoding failed for camera {camera!r} image of shape {image.shape}.")
+        return {"header": {"stamp": schemas.stamp(t), "frame_id": camera}, "format": "jpeg",
+                "data": encoded.tobytes()}
+
+
+def _joint_state(t: float, names: list[str], position: np.ndarray, velocity: np.ndarray | None = None) -> dict:
+    return {
+        "header": {"stamp": schemas.stamp(t), "frame_id": ""},
+        "name": names,
+        "position": [float(x) for x in position],
+        "velocity": [] if velocity is None else [float(x) for x in velocity],
+        "effort": [],
+    }
+
+
+def _trajectory(t: float, names: list[str], actions: np.ndarray, dt: float) -> dict:
+    points = [
+        {"positions": [float(x) for x in row], "velocities": [], "accelerations": [], "effort": [],
+         "time_from_start": schemas.stamp((i + 1) * dt)}
+        for i, row in enumerate(actions)
+    ]
+    return {"header": {"stamp": schemas.stamp(t), "frame_id": ""}, "joint_names": names, "points": points}

@@ -1,0 +1,22 @@
+"""Topic names of an episode file (shared by the recorder, the reader and the ROS nodes)."""
+
+JOINT_STATES = "/joint_states"
+POLICY_ACTION = "/policy/action"
+COMMAND_SENT = "/command/sent"
+POLICY_CHUNK = "/policy/chunk"
+GUIDANCE = "/policy/guidance"
+TASK_PROMPT = "/task/prompt"
+EPISODE_METADATA = "episode"
+
+
+def camera_topic(camera: str) -> str:
+    """``top`` → ``/cameras/top/image_raw/compressed``."""
+    return f"/cameras/{camera}/image_raw/compressed"
+
+
+def camera_from_topic(topic: str) -> str | None:
+    """Inverse of :func:`camera_topic`; ``None`` for other topics."""
+    parts = topic.strip("/").split("/")
+    if len(parts) == 4 and parts[0] == "cameras" and parts[2:] == ["image_raw", "compressed"]:
+        return parts[1]
+    return None
