@@ -86,11 +86,16 @@ class LoopConfig(FrozenModel):
 
 
 class RecordConfig(FrozenModel):
-    """Episode recording (one MCAP file per episode)."""
+    """Episode recording (one MCAP file per episode).
+
+    ``chunk_kib`` bounds what a crash can lose: MCAP chunks reach the disk when full, so at most the
+    last ``chunk_kib`` KiB (about 0.5 s with one 240x320 camera) are missing from a killed process's file.
+    """
 
     enabled: bool = True
     output_dir: Path = Path("runs")
     jpeg_quality: int = Field(85, ge=10, le=100)
+    chunk_kib: int = Field(256, ge=16, le=65536)
 
 
 class PolicyConfig(FrozenModel):

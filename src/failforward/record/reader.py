@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,7 @@ class RecordedEpisode:
         sent_actions: ``[T, A]`` what the driver sent.
         images: camera → ``uint8 [T, H, W, 3]`` RGB (decoded JPEG), if ``load_images``.
         chunks: ``[(tick time [s], actions [H, A])]`` every inferred chunk.
-        guidance: ``[(tick, λ_t [N])]`` per guided chunk.
+        guidance: ``[(tick time [s], λ_t [N])]`` per guided chunk.
         outcome: recorded success, stage and reason (``None`` if the file was cut off).
         metadata: the raw ``episode`` metadata strings.
     """
@@ -48,7 +47,7 @@ class RecordedEpisode:
     sent_actions: np.ndarray
     images: dict[str, np.ndarray] = field(default_factory=dict)
     chunks: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    guidance: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    guidance: list[tuple[float, np.ndarray]] = field(default_factory=list)
     outcome: EpisodeOutcome | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -75,7 +74,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
     images: dict[str, list[np.ndarray]] = {}
     chunks, guidance, metadata, prompt, names = [], [], {}, "", ()
     with path.open("rb") as stream:
-        for schema, channel, message, decoded in _messages(stream):
+        for channel, message, decoded in _messages(stream):
             topic = channel.topic
             if topic == topics.JOINT_STATES:
                 rows["t"].append(message.log_time * 1e-9)
@@ -91,8 +90,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
             elif topic == topics.POLICY_CHUNK:
                 chunks.append((message.log_time * 1e-9, np.array([p.positions for p in decoded.points])))
             elif topic == topics.GUIDANCE:
-                payload = json.loads(message.data)
-                guidance.append((int(payload["step"]), np.asarray(payload["lambda_t"], dtype=np.float64)))
+                guidance.append((message.log_time * 1e-9, np.asarray(decoded.data, dtype=np.float64)))
             elif load_images and (camera := topics.camera_from_topic(topic)) is not None:
                 images.setdefault(camera, []).append(_decode_jpeg(decoded.data))
         metadata = _episode_metadata(stream)
@@ -123,8 +121,8 @@ def _messages(stream):
     except Exception:  # no summary/footer: stream from the start, stop at the first bad record
         stream.seek(0)
         reader = NonSeekingReader(stream, validate_crcs=False)
-        try:
-            yield from _decoded(reader.iter_messages(), factory)
+        try:  # in file order: log-time ordering would need the whole (missing) stream first
+            yield from _decoded(reader.iter_messages(log_time_order=False), factory)
         except Exception:
             return
 
@@ -132,12 +130,9 @@ def _messages(stream):
 def _decoded(messages, factory):
     decoders = {}
     for schema, channel, message in messages:
-        if channel.message_encoding == "json":
-            yield schema, channel, message, None
-            continue
         if schema.id not in decoders:
             decoders[schema.id] = factory.decoder_for(channel.message_encoding, schema)
-        yield schema, channel, message, decoders[schema.id](message.data)
+        yield channel, message, decoders[schema.id](message.data)
 
 
 def _episode_metadata(stream) -> dict[str, str]:

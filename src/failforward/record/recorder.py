@@ -3,7 +3,9 @@
 Topics (see ``record.topics``): ``/joint_states`` (JointState, measured), ``/policy/action`` and
 ``/command/sent`` (JointState, position only), ``/cameras/<name>/image_raw/compressed``
 (CompressedImage, JPEG), ``/policy/chunk`` (JointTrajectory, when a chunk was inferred),
-``/policy/guidance`` (JSON: λ_t per denoise step), ``/task/prompt`` (String).
+``/policy/guidance`` (Float64MultiArray: λ_t per denoise step of the chunk inferred at that tick),
+``/task/prompt`` (String). Only ROS 2 message schemas are used, so rosbags and ``ros2 bag``
+read every channel (rosbags cannot read MCAP JSON-schema channels).
 The episode outcome and identity are MCAP metadata ``episode``. Files open in Foxglove,
 ``ros2 bag`` (MCAP storage) and rosbags.
 """
@@ -17,7 +19,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from mcap.well_known import MessageEncoding, SchemaEncoding
 from mcap_ros2.writer import Writer
 
 from failforward.config import RecordConfig
@@ -26,10 +27,6 @@ from failforward.record import schemas, topics
 from failforward.types import EpisodeInfo, EpisodeOutcome, TickRecord, TickSubscriber
 
 logger = logging.getLogger(__name__)
-GUIDANCE_SCHEMA = {
-    "type": "object",
-    "properties": {"step": {"type": "integer"}, "lambda_t": {"type": "array", "items": {"type": "number"}}},
-}
 
 
 class EpisodeRecorder(TickSubscriber):
@@ -43,7 +40,6 @@ class EpisodeRecorder(TickSubscriber):
         self._file: Any = None
         self._info: EpisodeInfo | None = None
         self._schemas: dict[str, Any] = {}
-        self._guidance_channel = 0
 
     # ---------------------------------------------------------- subscriber
     def on_episode_start(self, info: EpisodeInfo) -> None:
@@ -53,11 +49,11 @@ class EpisodeRecorder(TickSubscriber):
             self._file = path.open("wb")
         except OSError as exc:
             raise RecordingError(f"Cannot create episode file {path}: {exc}. Check record.output_dir.") from exc
-        self._writer = Writer(self._file)
+        self._writer = Writer(self._file, chunk_size=self.config.chunk_kib * 1024)
         self._info = info
         self._schemas = {name: self._writer.register_msgdef(name, schemas.msgdef(name)) for name in (
-            schemas.JOINT_STATE, schemas.COMPRESSED_IMAGE, schemas.STRING, schemas.JOINT_TRAJECTORY)}
-        self._guidance_channel = self._register_json_channel(topics.GUIDANCE, "failforward/Guidance", GUIDANCE_SCHEMA)
+            schemas.JOINT_STATE, schemas.COMPRESSED_IMAGE, schemas.STRING, schemas.JOINT_TRAJECTORY,
+            schemas.FLOAT64_ARRAY)}
         self._write(topics.TASK_PROMPT, schemas.STRING, {"data": info.prompt}, 0.0)
         self.files.append(path)
 
@@ -77,8 +73,7 @@ class EpisodeRecorder(TickSubscriber):
             dt = 1.0 / self._info.features.control_hz
             self._write(topics.POLICY_CHUNK, schemas.JOINT_TRAJECTORY, _trajectory(t, names, tick.chunk.actions, dt), t)
             if tick.chunk.guidance.size:
-                payload = {"step": tick.step, "lambda_t": tick.chunk.guidance.tolist()}
-                self._write_json(self._guidance_channel, payload, t)
+                self._write(topics.GUIDANCE, schemas.FLOAT64_ARRAY, _float_array(tick.chunk.guidance, "lambda_t"), t)
 
     def on_episode_end(self, outcome: EpisodeOutcome) -> None:
         if self._writer is None or self._info is None:
@@ -114,17 +109,6 @@ class EpisodeRecorder(TickSubscriber):
         ns = round(t * 1e9)
         self._writer.write_message(topic, self._schemas[typename], message, log_time=ns, publish_time=ns)
 
-    def _register_json_channel(self, topic: str, name: str, schema: dict[str, Any]) -> int:
-        # mcap_ros2's Writer owns the MCAP stream; JSON channels go through the same stream.
-        raw = self._writer._writer  # type: ignore[union-attr]
-        schema_id = raw.register_schema(name, SchemaEncoding.JSONSchema, json.dumps(schema).encode())
-        return raw.register_channel(topic, MessageEncoding.JSON, schema_id)
-
-    def _write_json(self, channel: int, payload: dict[str, Any], t: float) -> None:
-        ns = round(t * 1e9)
-        raw = self._writer._writer  # type: ignore[union-attr]
-        raw.add_message(channel, log_time=ns, data=json.dumps(payload).encode(), publish_time=ns)
-
     def _jpeg(self, t: float, camera: str, image: np.ndarray) -> dict[str, Any]:
         ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])
         if not ok:
@@ -150,3 +134,8 @@ def _trajectory(t: float, names: list[str], actions: np.ndarray, dt: float) -> d
         for i, row in enumerate(actions)
     ]
     return {"header": {"stamp": schemas.stamp(t), "frame_id": ""}, "joint_names": names, "points": points}
+
+
+def _float_array(values: np.ndarray, label: str) -> dict:
+    dim = {"label": label, "size": int(values.size), "stride": int(values.size)}
+    return {"layout": {"dim": [dim], "data_offset": 0}, "data": [float(x) for x in values]}

@@ -14,6 +14,7 @@ JOINT_STATE = "sensor_msgs/msg/JointState"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 STRING = "std_msgs/msg/String"
 JOINT_TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
+FLOAT64_ARRAY = "std_msgs/msg/Float64MultiArray"
 
 
 @cache
@@ -21,11 +22,6 @@ def msgdef(typename: str) -> str:
     """Full ROS 2 ``.msg`` text of ``typename`` with its dependencies (MCAP ``ros2msg`` encoding)."""
     text, _ = get_typestore(Stores.ROS2_KILTED).generate_msgdef(typename, ros_version=2)
     return text
-
-
-def schema_name(typename: str) -> str:
-    """``sensor_msgs/msg/JointState`` → ``sensor_msgs/msg/JointState`` (MCAP keeps the ``/msg/`` form)."""
-    return typename
 
 
 def stamp(seconds: float) -> dict[str, int]:
