@@ -7,7 +7,7 @@ from failforward.errors import ConfigError, UnknownNameError
 
 
 def test_unknown_preset_suggests_the_closest_name() -> None:
-    with pytest.raises(UnknownNameError, match="Did you mean 'sim_insertion'"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'sim_insertion'"):
         get_preset("sim_insertoin")
 
 
@@ -21,7 +21,7 @@ def test_overrides_apply_dotted_keys_and_validate() -> None:
     assert cfg.robot.task == "insertion" and cfg.episodes == 5
     with pytest.raises(ConfigError):
         cfg.with_overrides({"episodes": 0})
-    with pytest.raises(UnknownNameError, match="Did you mean 'loop.max_steps'"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'loop\.max_steps'"):
         cfg.with_overrides({"loop.max_step": 3})
 
 
