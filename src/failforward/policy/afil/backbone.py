@@ -1,0 +1,110 @@
+"""The shared backbone: observation → prefix tokens that both action experts attend to.
+
+Backbone contract (what a π0/SmolVLA-class VLM must offer to replace :class:`SmallPrefixEncoder`):
+
+- ``width``: int, D, the token width the experts were built with (or add a projection to it).
+- ``forward(state, tokens, token_mask, images) -> Prefix`` with
+  ``state: float32 [B, S]`` normalized proprioception,
+  ``tokens: int64 [B, L]`` prompt token ids from the tokenizer that travels with the backbone,
+  ``token_mask: bool [B, L]`` (True = real token),
+  ``images: uint8 [B, C, H, W, 3]`` RGB in the order of ``AfilModelConfig.cameras`` (``None`` when
+  the model has no cameras), returning ``Prefix(tokens [B, P, D], mask [B, P])``.
+- It runs once per chunk; the experts cache their cross-attention keys/values of the prefix, so the
+  prefix never re-enters the N flow steps. It must be traceable by ``torch.onnx.export`` for the
+  onnxruntime/TensorRT backends (the torch backend needs nothing more than ``forward``).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.layers import NEG_INF, SelfAttentionBlock
+
+
+class Prefix(NamedTuple):
+    """Prefix tokens ``[B, P, D]`` and their validity mask ``bool [B, P]``."""
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+
+
+class PrefixEncoder(nn.Module, abc.ABC):
+    """Interface of every backbone (see the module docstring for the contract)."""
+
+    width: int
+
+    @abc.abstractmethod
+    def forward(
+        self,
+        state: torch.Tensor,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        images: torch.Tensor | None = None,
+    ) -> Prefix:
+        """Encode one observation batch into prefix tokens."""
+
+
+class PatchEncoder(nn.Module):
+    """Images ``uint8 [B, C, H, W, 3]`` → tokens ``[B, C·h·w, D]`` (shared conv patchifier + camera/pos embeddings)."""
+
+    def __init__(self, config: AfilModelConfig) -> None:
+        super().__init__()
+        p, d = config.patch_size, config.width
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, d // 2, kernel_size=p // 2, stride=p // 2),
+            nn.GELU(approximate="tanh"),
+            nn.Conv2d(d // 2, d, kernel_size=2, stride=2),
+        )
+        patches = (config.image_height // p) * (config.image_width // p)
+        self.pos = nn.Parameter(torch.randn(1, 1, patches, d) * 0.02)
+        self.camera = nn.Parameter(torch.randn(1, len(config.cameras), 1, d) * 0.02)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        b, c, h, w, _ = images.shape
+        x = images.reshape(b * c, h, w, 3).permute(0, 3, 1, 2).to(self.pos.dtype) * (2.0 / 255.0) - 1.0
+        x = self.stem(x).flatten(2).transpose(1, 2)  # [B·C, h·w, D]
+        x = x.reshape(b, c, -1, x.shape[-1]) + self.pos + self.camera
+        return x.reshape(b, -1, x.shape[-1])
+
+
+class SmallPrefixEncoder(PrefixEncoder):
+    """Bundled CPU-trainable backbone: patch tokens per camera, one state token, hashed word tokens,
+    then ``backbone_layers`` self-attention blocks over all of them."""
+
+    def __init__(self, config: AfilModelConfig) -> None:
+        super().__init__()
+        d = self.width = config.width
+        self.images = PatchEncoder(config) if config.cameras else None
+        self.state = nn.Sequential(nn.Linear(config.state_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
+        self.words = nn.Embedding(config.vocab_size, d)
+        self.word_pos = nn.Parameter(torch.randn(1, config.max_prompt_tokens, d) * 0.02)
+        self.blocks = nn.ModuleList(
+            SelfAttentionBlock(1, d, config.attn_heads, config.mlp_ratio) for _ in range(config.backbone_layers)
+        )
+        self.heads = config.attn_heads
+
+    def forward(
+        self,
+        state: torch.Tensor,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        images: torch.Tensor | None = None,
+    ) -> Prefix:
+        parts = [self.state(state)[:, None, :], self.words(tokens) + self.word_pos]
+        masks = [torch.ones_like(token_mask[:, :1]), token_mask]
+        if self.images is not None:
+            if images is None:
+                raise ValueError("this backbone was built with cameras; pass images [B, C, H, W, 3]")
+            img = self.images(images)
+            parts.insert(0, img)
+            masks.insert(0, torch.ones_like(token_mask[:, :1]).expand(-1, img.shape[1]))
+        x, mask = torch.cat(parts, dim=1)[None], torch.cat(masks, dim=1)
+        bias = (~mask).to(x.dtype) * NEG_INF
+        for block in self.blocks:
+            x = block(x, bias, 1)
+        return Prefix(x[0], mask)

@@ -1,0 +1,61 @@
+"""Common part of every AFIL backend: checked inputs in, ``ActionChunk`` out.
+
+A backend only implements :meth:`AfilBackend.run` on prepared arrays (see ``preprocess``); encoding,
+noise, un-normalization and output checks are shared, so all backends fail alike on bad input.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from failforward.policy.afil.config import BackendConfig, GuidanceMode
+from failforward.policy.afil.errors import ManifestError
+from failforward.policy.afil.manifest import Manifest, load_manifest
+from failforward.policy.afil.preprocess import InputEncoder
+from failforward.policy.base import PolicyBackend
+from failforward.types import ActionChunk, Observation
+
+
+class AfilBackend(PolicyBackend):
+    """A :class:`PolicyBackend` for one AFIL model directory.
+
+    Args:
+        manifest: the verified manifest of ``config.model_dir``.
+        config: backend choice, threads, sampler and guidance.
+    """
+
+    kind: str = "afil"
+
+    def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
+        self.manifest, self.config = manifest, config
+        self.encoder = InputEncoder(manifest.model, manifest.norm_stats)
+        self.rng = np.random.default_rng(config.seed)
+        self.guided = config.sampler.guidance.mode is not GuidanceMode.NONE
+        self.coefficients = np.asarray(config.sampler.guidance.coefficients(), dtype=np.float32)
+        if config.layout == "fused" and config.sampler.num_steps != manifest.sampler.num_steps:
+            raise ManifestError(
+                f"{manifest.name}: the fused graphs were exported with num_steps={manifest.sampler.num_steps}, "
+                f"the config asks for {config.sampler.num_steps}. Use layout='split' or re-export with that many steps."
+            )
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> AfilBackend:
+        """Load and verify ``config.model_dir`` and build the backend."""
+        return cls(load_manifest(config.model_dir), config)
+
+    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+        """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided)."""
+        inputs = self.encoder.encode(obs, prompt)
+        inputs["noise"] = self.encoder.noise(noise, self.rng)
+        z, lambdas = self.run(inputs)
+        return ActionChunk(self.encoder.actions(z), guidance=lambdas[0], source=f"afil-{self.kind}")
+
+    @abc.abstractmethod
+    def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Sample from prepared arrays (``preprocess`` names, batch 1, plus ``noise [1, H, A]``).
+
+        Returns:
+            normalized chunk ``float32 [1, H, A]`` and λ trace ``float32 [1, N]`` (``[1, 0]`` unguided).
+        """

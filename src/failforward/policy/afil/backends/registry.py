@@ -1,0 +1,55 @@
+"""Backends registered by name; ``BackendConfig.kind`` picks one (no if/elif factory).
+
+Example:
+    >>> from failforward.policy.afil import BackendConfig, make_backend
+    >>> policy = make_backend(BackendConfig(kind="onnxruntime", model_dir="models/afil_aloha_state"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from failforward.errors import UnknownNameError
+from failforward.policy.afil.backends.base import AfilBackend
+from failforward.policy.afil.config import BackendConfig
+
+BackendT = TypeVar("BackendT", bound=type[AfilBackend])
+_BACKENDS: dict[str, type[AfilBackend]] = {}
+# Imported on first use so that torch / onnxruntime / tensorrt are only needed by the backend in use.
+_BUILTIN_MODULES = {
+    "torch": "failforward.policy.afil.backends.torch_backend",
+    "onnxruntime": "failforward.policy.afil.backends.ort_backend",
+    "tensorrt": "failforward.policy.afil.backends.trt_backend",
+}
+
+
+def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
+    """Class decorator: register an :class:`AfilBackend` under ``kind``."""
+
+    def decorate(cls: BackendT) -> BackendT:
+        cls.kind = kind
+        _BACKENDS[kind] = cls
+        return cls
+
+    return decorate
+
+
+def registered_backends() -> tuple[str, ...]:
+    return tuple(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))
+
+
+def backend_class(kind: str) -> type[AfilBackend]:
+    """The class registered as ``kind`` (importing a built-in module on first use)."""
+    if kind not in _BACKENDS and kind in _BUILTIN_MODULES:
+        importlib.import_module(_BUILTIN_MODULES[kind])
+    try:
+        return _BACKENDS[kind]
+    except KeyError:
+        raise UnknownNameError("AFIL backend", kind, registered_backends()) from None
+
+
+def make_backend(config: BackendConfig) -> AfilBackend:
+    """Build the backend named by ``config.kind`` for ``config.model_dir`` (manifest verified)."""
+    return backend_class(config.kind).from_config(config)

@@ -1,0 +1,41 @@
+"""Host-side Euler loop of the split layout: backbone graph once, experts graph N times, NumPy guidance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from failforward.policy.afil.guidance_np import guided_velocity_numpy
+from failforward.policy.afil.signature import BACKBONE, CACHE_OUTPUTS, EXPERTS
+
+RunGraph = Callable[[str, dict[str, np.ndarray]], list[np.ndarray]]
+
+
+def split_sample(
+    run_graph: RunGraph, inputs: dict[str, np.ndarray], num_steps: int, coefficients: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample with ``run_graph(stem, feeds) -> outputs`` for the ``backbone`` and ``experts`` graphs.
+
+    Args:
+        inputs: prepared arrays including ``noise [1, H, A]``.
+        coefficients: ``(λ_static, γ, clamp)``; ``None`` = success head only.
+
+    Returns:
+        ``(x_1 [1, H, A], λ trace [1, N])`` (``[1, 0]`` when unguided).
+    """
+    cache = dict(zip(CACHE_OUTPUTS, run_graph(BACKBONE, inputs), strict=True))
+    x = inputs["noise"].astype(np.float32)
+    dt = np.float32(1.0 / num_steps)
+    trace = []
+    for k in range(num_steps):
+        tau = np.full((x.shape[0],), k * dt, dtype=np.float32)
+        (v,) = run_graph(EXPERTS, {"x": x, "tau": tau, **cache})
+        if coefficients is None:
+            step = v[0]
+        else:
+            step, lam = guided_velocity_numpy(v[0], v[1], coefficients)
+            trace.append(lam)
+        x = (x + dt * step).astype(np.float32)
+    lambdas = np.stack(trace, axis=1) if trace else np.zeros((x.shape[0], 0), np.float32)
+    return x, lambdas

@@ -1,0 +1,108 @@
+"""Two flow-matching action experts of one architecture, weights stacked on an expert axis.
+
+Expert 0 is the success head, expert 1 the failure head. Each predicts the velocity ``v(x_τ, τ)``
+of a whole chunk ``[H, A]`` while cross-attending to the backbone's prefix. Evaluating both costs one
+batched call (``experts=2``); the unguided sampler asks for ``experts=1`` (success head only).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from failforward.policy.afil.backbone import Prefix
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.layers import (
+    NEG_INF,
+    SelfAttentionBlock,
+    StackedLayerNorm,
+    StackedLinear,
+    StackedMLP,
+    attention,
+    sinusoidal_embedding,
+)
+
+SUCCESS, FAILURE = 0, 1
+NUM_EXPERTS = 2
+
+
+class PrefixCache(NamedTuple):
+    """Per-chunk cross-attention inputs: keys and values ``[L, E, B, P, D]`` and key bias ``[B, P]``."""
+
+    keys: torch.Tensor
+    values: torch.Tensor
+    bias: torch.Tensor
+
+
+class ExpertBlock(nn.Module):
+    """Self-attention over the chunk, cross-attention to the prefix, MLP (all pre-norm, stacked)."""
+
+    def __init__(self, config: AfilModelConfig) -> None:
+        super().__init__()
+        e, d = NUM_EXPERTS, config.width
+        self.heads = config.attn_heads
+        self.self_block = SelfAttentionBlock(e, d, config.attn_heads, config.mlp_ratio)
+        self.cross_norm = StackedLayerNorm(e, d)
+        self.cross_q = StackedLinear(e, d, d)
+        self.cross_kv = StackedLinear(e, d, 2 * d)
+        self.cross_proj = StackedLinear(e, d, d)
+        self.norm = StackedLayerNorm(e, d)
+        self.mlp = StackedMLP(e, d, config.mlp_ratio)
+
+    def prefix_kv(self, prefix: torch.Tensor, experts: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``prefix: [B, P, D]`` → keys, values ``[E, B, P, D]``."""
+        k, v = self.cross_kv(prefix[None], experts).chunk(2, dim=-1)
+        return k, v
+
+    def forward(
+        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, experts: int
+    ) -> torch.Tensor:
+        """``x: [E, B, H, D]`` → ``[E, B, H, D]``."""
+        x = self.self_block(x, None, experts)
+        q = self.cross_q(self.cross_norm(x, experts), experts)
+        x = x + self.cross_proj(attention(q, k, v, bias, self.heads), experts)
+        return x + self.mlp(self.norm(x, experts), experts)
+
+
+class DualFlowExperts(nn.Module):
+    """Success and failure velocity heads ``v_e(x_τ, τ | prefix)``, e ∈ {success, failure}."""
+
+    def __init__(self, config: AfilModelConfig) -> None:
+        super().__init__()
+        e, d = NUM_EXPERTS, config.width
+        self.width = d
+        self.action_in = StackedLinear(e, config.action_dim, d)
+        self.chunk_pos = nn.Parameter(torch.randn(e, 1, config.horizon, d) * 0.02)
+        self.time_in = StackedLinear(e, d, d)
+        self.time_out = StackedLinear(e, d, d)
+        self.blocks = nn.ModuleList(ExpertBlock(config) for _ in range(config.expert_layers))
+        self.out_norm = StackedLayerNorm(e, d)
+        self.action_out = StackedLinear(e, d, config.action_dim)
+
+    def cache(self, prefix: Prefix, experts: int = NUM_EXPERTS) -> PrefixCache:
+        """Cross-attention keys/values of the prefix, computed once per chunk."""
+        kv = [block.prefix_kv(prefix.tokens, experts) for block in self.blocks]
+        keys = torch.stack([k for k, _ in kv])
+        values = torch.stack([v for _, v in kv])
+        return PrefixCache(keys, values, (~prefix.mask).to(prefix.tokens.dtype) * NEG_INF)
+
+    def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
+        """Velocities of the first ``experts`` heads.
+
+        Args:
+            x: noisy chunk ``x_τ [B, H, A]`` (normalized action space).
+            tau: flow time ``[B]`` in [0, 1].
+            cache: from :meth:`cache` with at least ``experts`` heads.
+            experts: 2 for (success, failure), 1 for success only.
+
+        Returns:
+            ``[E, B, H, A]`` velocities, E = ``experts``.
+        """
+        t = sinusoidal_embedding(tau, self.width)[None, :, None, :]
+        t = self.time_out(nn.functional.gelu(self.time_in(t, experts), approximate="tanh"), experts)
+        h = self.action_in(x[None], experts) + self.chunk_pos[:experts] + t
+        for i, block in enumerate(self.blocks):
+            h = block(h, cache.keys[i, :experts], cache.values[i, :experts], cache.bias, experts)
+        return self.action_out(self.out_norm(h, experts), experts)

@@ -1,0 +1,107 @@
+"""Export a trained :class:`DualActionGenerator` to a model directory (weights, ONNX graphs, manifest).
+
+Example:
+    >>> from failforward.policy.afil import DualActionGenerator, NormStats, get_model_preset
+    >>> from failforward.policy.afil.export import export_model
+    >>> cfg = get_model_preset("tiny_state")
+    >>> manifest = export_model(DualActionGenerator(cfg), NormStats.identity(4, 4), tmp_path / "tiny")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+
+from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
+from failforward.policy.afil.graphs import build_graphs
+from failforward.policy.afil.manifest import GraphSpec, Manifest, TensorSpec, write_manifest
+from failforward.policy.afil.model import DualActionGenerator
+from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.weights import WEIGHTS_FILE, save_weights
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+
+
+def example_inputs(config: AfilModelConfig, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Batch-1 example of every graph input name (observation, noise, guidance and the split-layout cache)."""
+    g = torch.Generator().manual_seed(seed)
+    c = config
+    x = {
+        "state": torch.randn(1, c.state_dim, generator=g),
+        "tokens": torch.randint(1, c.vocab_size, (1, c.max_prompt_tokens), generator=g),
+        "token_mask": torch.arange(c.max_prompt_tokens)[None] < max(1, c.max_prompt_tokens // 2),
+        "noise": torch.randn(1, c.horizon, c.action_dim, generator=g),
+        "guidance": torch.tensor([0.0, 1.0, 1.0]),
+        "x": torch.randn(1, c.horizon, c.action_dim, generator=g),
+        "tau": torch.tensor([0.3]),
+    }
+    if c.cameras:
+        x["images"] = torch.randint(0, 256, (1, len(c.cameras), c.image_height, c.image_width, 3), generator=g).to(
+            torch.uint8
+        )
+    return x
+
+
+def _spec(name: str, t: torch.Tensor) -> TensorSpec:
+    return TensorSpec(name=name, dtype=str(t.numpy().dtype), shape=tuple(t.shape))
+
+
+def export_model(
+    model: DualActionGenerator,
+    norm: NormStats,
+    out_dir: Path,
+    *,
+    name: str | None = None,
+    sampler: SamplerConfig | None = None,
+) -> Manifest:
+    """Write ``weights.pt``, the four ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
+
+    The fused graphs bake in ``sampler.num_steps``; ``sampler.guidance`` is recorded as the default.
+    """
+    sampler = sampler or SamplerConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = model.eval().cpu()
+    save_weights(model, norm, out_dir / WEIGHTS_FILE)
+    example = example_inputs(model.config)
+    graphs: dict[str, GraphSpec] = {}
+    with torch.no_grad():
+        built = build_graphs(model, sampler.num_steps)
+        cache = built["backbone"](*[example[n] for n in built["backbone"].inputs])
+        example.update(zip(built["backbone"].outputs, cache, strict=True))
+        for stem, graph in built.items():
+            args = tuple(example[n] for n in graph.inputs)
+            outputs = graph(*args)
+            file = f"{stem}.onnx"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    graph,
+                    args,
+                    str(out_dir / file),
+                    input_names=list(graph.inputs),
+                    output_names=list(graph.outputs),
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
+            graphs[stem] = GraphSpec(
+                file=file,
+                inputs=tuple(_spec(n, a) for n, a in zip(graph.inputs, args, strict=True)),
+                outputs=tuple(_spec(n, o) for n, o in zip(graph.outputs, outputs, strict=True)),
+            )
+            logger.info("exported %s (%d inputs)", file, len(args))
+    fields = {
+        "name": name or out_dir.name,
+        "model": model.config,
+        "norm": norm.to_dict(),
+        "sampler": sampler,
+        "weights": WEIGHTS_FILE,
+        "graphs": graphs,
+        "opset": OPSET,
+    }
+    return write_manifest(out_dir, fields)

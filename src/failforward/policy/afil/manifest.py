@@ -1,0 +1,134 @@
+"""``models/<name>/manifest.json``: what a model directory contains, checked on every load.
+
+It lists the model shape, normalization stats, sampler/guidance defaults, every graph's I/O names,
+dtypes and shapes, the ONNX opset, toolchain versions and the sha256 of every file. Loading refuses a
+directory whose files, hashes or graph signatures differ from it, naming what differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from failforward.config import FrozenModel
+from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
+from failforward.policy.afil.errors import ManifestError
+from failforward.policy.afil.normalize import NormStats
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+_TOOLS = ("torch", "onnx", "onnxruntime", "onnxscript", "tensorrt", "numpy", "failforward")
+
+
+class TensorSpec(FrozenModel):
+    """One graph input or output: ``name``, NumPy ``dtype`` name and static ``shape``."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+
+
+class GraphSpec(FrozenModel):
+    """One exported graph: its file and ordered inputs/outputs."""
+
+    file: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+class Manifest(FrozenModel):
+    """Contents of ``manifest.json`` (see module docstring)."""
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    model: AfilModelConfig
+    norm: dict[str, list[float]]
+    sampler: SamplerConfig
+    weights: str
+    graphs: dict[str, GraphSpec]
+    opset: int
+    toolchain: dict[str, str]
+    files: dict[str, str]
+
+    @property
+    def norm_stats(self) -> NormStats:
+        return NormStats.from_dict(self.norm)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def toolchain_versions() -> dict[str, str]:
+    """Versions of the packages that produced (or run) the artefacts; absent ones are omitted."""
+    versions = {"python": platform.python_version()}
+    for name in _TOOLS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def write_manifest(model_dir: Path, manifest_fields: dict) -> Manifest:
+    """Hash every file listed (weights + graph files) and write ``manifest.json``; returns the manifest."""
+    files = [manifest_fields["weights"], *(g.file for g in manifest_fields["graphs"].values())]
+    manifest = Manifest(
+        **manifest_fields, toolchain=toolchain_versions(), files={f: sha256(model_dir / f) for f in sorted(files)}
+    )
+    (model_dir / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    return manifest
+
+
+def load_manifest(model_dir: Path) -> Manifest:
+    """Read and verify ``model_dir/manifest.json``: schema, file presence and sha256 of every file."""
+    path = Path(model_dir) / MANIFEST_FILE
+    if not path.is_file():
+        raise ManifestError(f"No {MANIFEST_FILE} in {model_dir}; export the model with failforward.learn.export.")
+    try:
+        manifest = Manifest.model_validate(json.loads(path.read_text()))
+    except (ValidationError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"{path} is not a valid manifest: {exc}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise ManifestError(f"{path} has format_version {manifest.format_version}, expected {FORMAT_VERSION}.")
+    for name, digest in manifest.files.items():
+        file = Path(model_dir) / name
+        if not file.is_file():
+            raise ManifestError(f"{file} is listed in {MANIFEST_FILE} but missing; re-export or copy it.")
+        actual = sha256(file)
+        if actual != digest:
+            raise ManifestError(
+                f"{file} sha256 {actual[:12]}… differs from the manifest's {digest[:12]}…: the file changed "
+                "after export. Re-export the model directory."
+            )
+    _warn_toolchain(manifest)
+    return manifest
+
+
+def _warn_toolchain(manifest: Manifest) -> None:
+    here = toolchain_versions()
+    for tool, version in manifest.toolchain.items():
+        if tool in here and here[tool] != version:
+            logger.warning("%s: exported with %s %s, running with %s", manifest.name, tool, version, here[tool])
+
+
+def check_signature(graph: str, spec: GraphSpec, actual: list[TensorSpec], kind: str) -> None:
+    """Raise ``ManifestError`` when a runtime's view of a graph's ``kind`` ("inputs"/"outputs") differs."""
+    want = list(getattr(spec, kind))
+    if want != actual:
+        diff = [f"{w} != {a}" for w, a in zip(want, actual, strict=False) if w != a]
+        if len(want) != len(actual):
+            diff.append(f"{len(want)} {kind} in manifest, {len(actual)} in the graph")
+        raise ManifestError(f"{graph} ({spec.file}) {kind} differ from the manifest: {'; '.join(diff)}. Re-export.")

@@ -1,0 +1,85 @@
+"""The Dual Action Generator (AFIL §3.2): one backbone, a success and a failure flow expert.
+
+Example:
+    >>> import torch
+    >>> from failforward.policy.afil import DualActionGenerator, GuidanceConfig, get_model_preset
+    >>> model = DualActionGenerator(get_model_preset("tiny_state")).eval()
+    >>> state, tokens = torch.zeros(1, 4), torch.zeros(1, 6, dtype=torch.long)
+    >>> mask = torch.ones(1, 6, dtype=torch.bool)
+    >>> actions, lam = model.sample(
+    ...     state, tokens, mask, noise=torch.randn(1, 8, 4), num_steps=10, guidance=GuidanceConfig()
+    ... )
+    >>> actions.shape, lam.shape
+    (torch.Size([1, 8, 4]), torch.Size([1, 10]))
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from failforward.policy.afil.backbone import Prefix, PrefixEncoder, SmallPrefixEncoder
+from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, GuidanceMode
+from failforward.policy.afil.experts import NUM_EXPERTS, DualFlowExperts, PrefixCache
+from failforward.policy.afil.guidance import DualField, guide
+from failforward.policy.afil.sampler import euler_sample
+
+
+class DualActionGenerator(nn.Module):
+    """Backbone + dual flow experts. All actions and states here are normalized (see ``NormStats``).
+
+    Args:
+        config: model shape.
+        backbone: a :class:`PrefixEncoder` whose ``width`` equals ``config.width``; default the
+            bundled :class:`SmallPrefixEncoder`.
+    """
+
+    def __init__(self, config: AfilModelConfig, backbone: PrefixEncoder | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else SmallPrefixEncoder(config)
+        if self.backbone.width != config.width:
+            raise ValueError(f"backbone width {self.backbone.width} != config.width {config.width}")
+        self.experts = DualFlowExperts(config)
+
+    def encode(
+        self,
+        state: torch.Tensor,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        images: torch.Tensor | None = None,
+    ) -> Prefix:
+        """Backbone pass, once per chunk.
+
+        ``state [B, S]``, ``tokens, token_mask [B, L]``, ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``.
+        """
+        return self.backbone(state, tokens, token_mask, images)
+
+    def dual_field(self, cache: PrefixCache) -> DualField:
+        """``(x_τ [B, H, A], τ [B]) -> (v_s, v_f)``, both heads in one batched call."""
+
+        def field(x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            v = self.experts(x, tau, cache, NUM_EXPERTS)
+            return v[0], v[1]
+
+        return field
+
+    def sample(
+        self,
+        state: torch.Tensor,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        *,
+        noise: torch.Tensor,
+        num_steps: int,
+        guidance: GuidanceConfig,
+        images: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample a normalized chunk ``[B, H, A]`` from ``noise [B, H, A]``; returns it with λ trace ``[B, N]``."""
+        experts = 1 if guidance.mode is GuidanceMode.NONE else NUM_EXPERTS
+        cache = self.experts.cache(self.encode(state, tokens, token_mask, images), experts)
+        if experts == 1:
+            field = guide(lambda x, tau: (self.experts(x, tau, cache, 1)[0],) * 2, guidance)
+        else:
+            field = guide(self.dual_field(cache), guidance)
+        return euler_sample(field, noise, num_steps)

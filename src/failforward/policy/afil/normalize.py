@@ -1,0 +1,54 @@
+"""Normalization statistics that travel with the weights (checkpoint and manifest).
+
+States and actions are standardized per joint: ``z = (q − mean) / std``; the model only sees ``z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+STD_FLOOR = 1e-2  # [joint unit]; joints that never moved in the data are not blown up
+
+
+@dataclass(frozen=True)
+class NormStats:
+    """Per-joint mean/std of states ``[S]`` and actions ``[A]`` in the driver's joint units."""
+
+    state_mean: np.ndarray
+    state_std: np.ndarray
+    action_mean: np.ndarray
+    action_std: np.ndarray
+
+    @classmethod
+    def identity(cls, state_dim: int, action_dim: int) -> NormStats:
+        """Mean 0, std 1: for untrained models and tests."""
+        return cls(np.zeros(state_dim), np.ones(state_dim), np.zeros(action_dim), np.ones(action_dim))
+
+    @classmethod
+    def fit(cls, states: np.ndarray, actions: np.ndarray) -> NormStats:
+        """Fit to ``states [N, S]`` and ``actions [N, A]``; std floored at ``STD_FLOOR``."""
+        return cls(
+            states.mean(0), np.maximum(states.std(0), STD_FLOOR), actions.mean(0), np.maximum(actions.std(0), STD_FLOOR)
+        )
+
+    def normalize_state(self, q: np.ndarray) -> np.ndarray:
+        """``q [..., S]`` → float32 standardized."""
+        return ((q - self.state_mean) / self.state_std).astype(np.float32)
+
+    def normalize_actions(self, a: np.ndarray) -> np.ndarray:
+        """``a [..., A]`` → float32 standardized."""
+        return ((a - self.action_mean) / self.action_std).astype(np.float32)
+
+    def unnormalize_actions(self, z: np.ndarray) -> np.ndarray:
+        """Standardized ``z [..., A]`` → float64 joint targets."""
+        return np.asarray(z, dtype=np.float64) * self.action_std + self.action_mean
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {k: np.asarray(getattr(self, k), dtype=np.float64).tolist() for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NormStats:
+        return cls(**{k: np.asarray(data[k], dtype=np.float64) for k in cls.__dataclass_fields__})

@@ -1,0 +1,82 @@
+"""Observation + prompt → the model's input arrays, checked; normalized chunk → joint targets.
+
+Shared by every backend (NumPy only), so a bad observation fails the same way everywhere.
+Input arrays carry a batch axis of 1:
+
+    state       float32 [1, S]            standardized joint positions
+    tokens      int64   [1, L]            prompt ids (0 = padding)
+    token_mask  bool    [1, L]
+    images      uint8   [1, C, H, W, 3]   RGB in ``config.cameras`` order (only if the model has cameras)
+    noise       float32 [1, H, A]         flow noise at τ = 0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from failforward.errors import ShapeError
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.errors import ObservationError
+from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.tokenizer import HashTokenizer
+from failforward.types import Observation
+
+
+class InputEncoder:
+    """Builds checked input arrays for one model (shape from ``config``, stats from ``norm``)."""
+
+    def __init__(self, config: AfilModelConfig, norm: NormStats) -> None:
+        self.config, self.norm = config, norm
+        self.tokenizer = HashTokenizer(config.vocab_size, config.max_prompt_tokens)
+
+    def encode(self, obs: Observation, prompt: str) -> dict[str, np.ndarray]:
+        """Arrays for ``obs`` and ``prompt`` (see module docstring); raises on anything malformed."""
+        ids, mask = self.tokenizer.encode(prompt)
+        inputs = {"state": self._state(obs.joint_positions), "tokens": ids[None], "token_mask": mask[None]}
+        if self.config.cameras:
+            inputs["images"] = self._images(obs.images)
+        return inputs
+
+    def noise(self, noise: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+        """``[1, H, A]`` float32: the caller's noise (``[H, A]`` or ``[1, H, A]``) checked, or a fresh draw."""
+        shape = (self.config.horizon, self.config.action_dim)
+        if noise is None:
+            return rng.standard_normal((1, *shape)).astype(np.float32)
+        noise = np.asarray(noise, dtype=np.float32)
+        if noise.shape not in (shape, (1, *shape)):
+            raise ShapeError(f"noise must be [H, A] = {list(shape)}, got {list(noise.shape)}.")
+        if not np.all(np.isfinite(noise)):
+            raise ObservationError("noise contains NaN or inf; pass finite standard-normal noise or None.")
+        return noise.reshape(1, *shape)
+
+    def actions(self, z: np.ndarray) -> np.ndarray:
+        """Normalized chunk ``[1, H, A]`` → float64 joint targets ``[H, A]``; refuses non-finite output."""
+        actions = self.norm.unnormalize_actions(np.asarray(z)[0])
+        if not np.all(np.isfinite(actions)):
+            raise ObservationError("The policy produced NaN/inf actions; check the weights and the input state.")
+        return actions
+
+    def _state(self, q: np.ndarray) -> np.ndarray:
+        if q.shape != (self.config.state_dim,):
+            raise ShapeError(f"joint_positions must be [{self.config.state_dim}] for this model, got {list(q.shape)}.")
+        bad = np.flatnonzero(~np.isfinite(q))
+        if bad.size:
+            raise ObservationError(f"joint_positions has NaN/inf at joints {bad.tolist()}; fix the state reader.")
+        return self.norm.normalize_state(q)[None]
+
+    def _images(self, images: dict[str, np.ndarray]) -> np.ndarray:
+        c = self.config
+        missing = [name for name in c.cameras if name not in images]
+        if missing:
+            raise ObservationError(
+                f"Missing camera(s) {missing}: the model needs {list(c.cameras)}, the observation has "
+                f"{sorted(images)}. Enable them in the robot config's cameras."
+            )
+        want = (c.image_height, c.image_width, 3)
+        for name in c.cameras:
+            if images[name].shape != want or images[name].dtype != np.uint8:
+                raise ShapeError(
+                    f"camera {name!r} image must be uint8 {list(want)}, got {images[name].dtype} "
+                    f"{list(images[name].shape)}; set the camera resolution to {c.image_width}x{c.image_height}."
+                )
+        return np.stack([images[name] for name in c.cameras])[None]

@@ -1,0 +1,37 @@
+"""Shared fixtures of the AFIL policy tests: one exported tiny model per shape, built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
+    from failforward.policy.afil import DualActionGenerator, NormStats, get_model_preset
+    from failforward.policy.afil.export import export_model
+
+    torch.manual_seed(0)
+    cfg = get_model_preset(preset)
+    norm = NormStats.identity(cfg.state_dim, cfg.action_dim)
+    norm = NormStats(norm.state_mean + 0.1, norm.state_std * 2.0, norm.action_mean - 0.3, norm.action_std * 0.5)
+    out = tmp_path_factory.mktemp("models") / f"afil_{preset}"
+    export_model(DualActionGenerator(cfg), norm, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export(tmp_path_factory, "tiny_state")
+
+
+@pytest.fixture(scope="session")
+def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export(tmp_path_factory, "tiny_vision")

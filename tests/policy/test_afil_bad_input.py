@@ -1,0 +1,122 @@
+"""Bad input gets a typed error naming what is wrong, never a chunk of garbage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from failforward.errors import PolicyError, ShapeError
+from failforward.policy.afil import BackendConfig, ManifestError, ObservationError, SamplerConfig, make_backend
+from failforward.types import Observation
+
+
+@pytest.fixture(scope="module")
+def vision_policy(tiny_vision_dir):
+    return make_backend(BackendConfig(kind="onnxruntime", model_dir=tiny_vision_dir))
+
+
+def _obs(images: dict[str, np.ndarray], q: np.ndarray | None = None) -> Observation:
+    q = np.zeros(4) if q is None else q
+    return Observation(0.0, q, np.zeros_like(q), images=images)
+
+
+def _images(*names: str, shape=(32, 32, 3)) -> dict[str, np.ndarray]:
+    return {n: np.zeros(shape, np.uint8) for n in names}
+
+
+def test_valid_observation_works(vision_policy):
+    chunk = vision_policy.infer(_obs(_images("top", "left_wrist")), prompt="pick")
+    assert chunk.actions.shape == (8, 4) and np.isfinite(chunk.actions).all()
+
+
+def test_missing_camera_is_named(vision_policy):
+    with pytest.raises(ObservationError, match=r"Missing camera\(s\) \['left_wrist'\]"):
+        vision_policy.infer(_obs(_images("top")))
+
+
+def test_wrong_image_shape_is_named(vision_policy):
+    images = {**_images("top"), **_images("left_wrist", shape=(48, 32, 3))}
+    with pytest.raises(ShapeError, match=r"'left_wrist'.*32x32"):
+        vision_policy.infer(_obs(images))
+
+
+def test_nan_state_names_the_joint(vision_policy):
+    with pytest.raises(ObservationError, match=r"joints \[2\]"):
+        vision_policy.infer(_obs(_images("top", "left_wrist"), np.array([0, 0, np.nan, 0.0])))
+
+
+def test_wrong_state_length(vision_policy):
+    with pytest.raises(ShapeError, match=r"\[4\]"):
+        vision_policy.infer(_obs(_images("top", "left_wrist"), np.zeros(5)))
+
+
+def test_too_long_prompt_says_the_limit(vision_policy):
+    with pytest.raises(ObservationError, match="at most 6"):
+        vision_policy.infer(_obs(_images("top", "left_wrist")), prompt="one two three four five six seven")
+
+
+def test_bad_noise(vision_policy):
+    with pytest.raises(ShapeError, match=r"\[8, 4\]"):
+        vision_policy.infer(_obs(_images("top", "left_wrist")), noise=np.zeros((8, 5)))
+    with pytest.raises(ObservationError):
+        vision_policy.infer(_obs(_images("top", "left_wrist")), noise=np.full((8, 4), np.nan))
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("kind", ["torch", "onnxruntime"])
+def test_changed_file_is_refused(tiny_state_dir, tmp_path, kind):
+    model_dir = _copy(tiny_state_dir, tmp_path)
+    with (model_dir / "weights.pt").open("ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ManifestError, match=r"weights.pt sha256"):
+        make_backend(BackendConfig(kind=kind, model_dir=model_dir))
+
+
+def test_missing_file_is_refused(tiny_state_dir, tmp_path):
+    model_dir = _copy(tiny_state_dir, tmp_path)
+    (model_dir / "sampler_guided.onnx").unlink()
+    with pytest.raises(ManifestError, match=r"sampler_guided.onnx is listed"):
+        make_backend(BackendConfig(model_dir=model_dir))
+
+
+def test_manifest_signature_mismatch_names_the_tensor(tiny_state_dir, tmp_path):
+    model_dir = _copy(tiny_state_dir, tmp_path)
+    data = json.loads((model_dir / "manifest.json").read_text())
+    data["graphs"]["sampler_guided"]["inputs"][3]["shape"] = [1, 8, 5]
+    (model_dir / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=r"sampler_guided .*inputs.*name='noise'.*shape=\(1, 8, 5\)"):
+        make_backend(BackendConfig(model_dir=model_dir))
+
+
+def test_manifest_config_mismatch_is_refused_by_torch(tiny_state_dir, tmp_path):
+    model_dir = _copy(tiny_state_dir, tmp_path)
+    data = json.loads((model_dir / "manifest.json").read_text())
+    data["norm"]["action_std"][0] = 9.0
+    (model_dir / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="norm stats differ"):
+        make_backend(BackendConfig(kind="torch", model_dir=model_dir))
+
+
+def test_no_manifest(tmp_path):
+    with pytest.raises(ManifestError, match=r"No manifest.json"):
+        make_backend(BackendConfig(model_dir=tmp_path))
+
+
+def test_fused_layout_needs_matching_steps(tiny_state_dir):
+    with pytest.raises(ManifestError, match=r"num_steps=10.*asks for 4.*split"):
+        make_backend(BackendConfig(model_dir=tiny_state_dir, sampler=SamplerConfig(num_steps=4)))
+    split = make_backend(BackendConfig(model_dir=tiny_state_dir, layout="split", sampler=SamplerConfig(num_steps=4)))
+    assert split.infer(_obs({})).guidance.shape == (4,)
+
+
+def test_all_errors_are_policy_errors():
+    assert issubclass(ManifestError, PolicyError) and issubclass(ObservationError, PolicyError)
