@@ -1,0 +1,131 @@
+"""The scripted expert: a :class:`PolicyBackend` that finishes a simulated ALOHA task from any state.
+
+Each ``infer`` call:
+1. reads privileged state (``state_source()``) into measured :class:`SceneFacts`;
+2. asks the task's planner for the waypoints that finish the task from here (phase inferred);
+3. starts the trajectory at the last command it sent if that is still where the robot is heading
+   (smooth chunk-to-chunk), otherwise at the measured joints (taking over from another policy);
+4. renders ``horizon`` ticks: min-jerk tool poses → one speed-limited mink IK step per tick.
+
+Rows are absolute joint targets ``[H, 14]`` in ``JOINT_NAMES`` order; arm joints move at most
+``AlohaIK.max_joint_speed`` [rad/s] and grippers at most ~4.7 [1/s], inside the safety layer's limits.
+
+Example:
+    >>> with SimAlohaDriver(SimAlohaConfig(task="insertion", cameras=())) as robot:
+    ...     expert = ScriptedExpert(robot.task, robot.privileged_state)
+    ...     obs = robot.reset(seed=0)
+    ...     chunk = expert.infer(obs)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from failforward.errors import ExpertError, ShapeError
+from failforward.kinematics.aloha_ik import ARM_JOINTS, CONTROL_DT, SIDES, AlohaIK
+from failforward.policy.base import PolicyBackend
+from failforward.policy.expert.facts import read_facts
+from failforward.policy.expert.insertion import InsertionPlanner
+from failforward.policy.expert.planner import TaskPlanner
+from failforward.policy.expert.transfer_cube import TransferCubePlanner
+from failforward.policy.expert.waypoints import ToolState, Trajectory
+from failforward.sim.aloha_scene import SimState
+from failforward.sim.tasks import SimTaskSpec
+from failforward.types import ActionChunk, Observation
+
+logger = logging.getLogger(__name__)
+
+PLANNERS: dict[str, type[TaskPlanner]] = {"transfer_cube": TransferCubePlanner, "insertion": InsertionPlanner}
+ARM_COLUMNS = np.r_[0:6, 7:13]  # arm joints within the 14-joint action
+GRIPPER_COLUMNS = {"left": 6, "right": 13}
+RESUME_TOLERANCE = 0.15  # [rad] last command counts as "where the robot is heading" within this
+
+
+class ScriptedExpert(PolicyBackend):
+    """Privileged-state demonstrator for ``transfer_cube`` and ``insertion``.
+
+    Args:
+        task: the simulated task (its MJCF feeds the expert's own IK model).
+        state_source: zero-argument callable returning the current :class:`SimState`
+            (e.g. ``SimAlohaDriver.privileged_state``).
+        horizon: ticks per chunk ``H``.
+
+    Raises:
+        ExpertError: for a task without a planner (message lists the supported tasks).
+    """
+
+    def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState], horizon: int = 50) -> None:
+        if task.name not in PLANNERS:
+            raise ExpertError(
+                f"No scripted expert for task {task.name!r}; supported tasks: {', '.join(sorted(PLANNERS))}."
+            )
+        if horizon < 1:
+            raise ExpertError(f"horizon must be >= 1 tick, got {horizon}.")
+        self.task = task
+        self.horizon = horizon
+        self.ik = AlohaIK(task.xml_path)
+        self.planner = PLANNERS[task.name]()
+        self.phase = "none"
+        self._state_source = state_source
+        self._last: tuple[float, np.ndarray] | None = None
+        self.trajectory: Trajectory | None = None  # the trajectory being followed
+        self._trajectory_t0 = 0.0  # [s] sim time at which ``trajectory`` started
+        names = [f"vx300s_{s}/{j}" for s in SIDES for j in ARM_JOINTS]
+        limits = self.ik.model.jnt_range[[self.ik.model.joint(n).id for n in names]]
+        self._arm_lower, self._arm_upper = limits[:, 0] + 1e-4, limits[:, 1] - 1e-4
+
+    def reset(self) -> None:
+        """Forget the last chunk (next ``infer`` starts from the measured joints)."""
+        self._last = None
+        self.trajectory = None
+        self.phase = "none"
+
+    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+        """Chunk ``[H, 14]`` of absolute joint targets that continues the task from the current state."""
+        if obs.joint_positions.shape != (14,):
+            raise ShapeError(
+                f"ScriptedExpert drives the 14-joint ALOHA, got joint_positions {obs.joint_positions.shape}."
+            )
+        facts = read_facts(self._state_source(), self.ik)
+        start, resumed = self._start_command(obs)
+        arms = np.clip(start[ARM_COLUMNS], self._arm_lower, self._arm_upper)
+        poses = self.ik.tool_poses(arms)
+        commanded = {s: ToolState(poses[s], float(start[GRIPPER_COLUMNS[s]])) for s in SIDES}
+        plan = self.planner.plan(facts, commanded)
+        if plan.phase != self.phase:
+            logger.debug("expert phase %s -> %s at t=%.2f s", self.phase, plan.phase, facts.time)
+        trajectory = Trajectory(commanded, plan.waypoints)
+        offset = 0.0
+        old = self.trajectory
+        if resumed and plan.phase == self.phase and old is not None and old.agrees_with(trajectory):
+            trajectory, offset = old, obs.timestamp - self._trajectory_t0
+        else:
+            self.trajectory, self._trajectory_t0 = trajectory, obs.timestamp
+        self.phase = plan.phase
+        rows = np.empty((self.horizon, 14))
+        for j in range(self.horizon):
+            goal = trajectory.sample(offset + (j + 1) * CONTROL_DT)
+            arms = self.ik.step(arms, {s: goal[s].tool for s in SIDES})
+            rows[j, ARM_COLUMNS] = arms
+            for side in SIDES:
+                rows[j, GRIPPER_COLUMNS[side]] = goal[side].gripper
+        self._last = (obs.timestamp, rows)
+        return ActionChunk(rows, source="expert")
+
+    def _start_command(self, obs: Observation) -> tuple[np.ndarray, bool]:
+        """``([14] start joints, resumed)``: the last executed row of our previous chunk if the robot is
+        still following it (``resumed=True``), otherwise the measured joints."""
+        measured = obs.joint_positions
+        if self._last is None:
+            return measured.copy(), False
+        t0, rows = self._last
+        executed = int(round((obs.timestamp - t0) / CONTROL_DT))
+        if not 1 <= executed <= len(rows):
+            return measured.copy(), False
+        last = rows[executed - 1]
+        if np.max(np.abs(last[ARM_COLUMNS] - measured[ARM_COLUMNS])) > RESUME_TOLERANCE:
+            return measured.copy(), False
+        return last.copy(), True
