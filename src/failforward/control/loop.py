@@ -7,6 +7,7 @@ is the only place a proposal becomes a driver command, and every command passes 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,37 +75,45 @@ class ControlLoop:
         self.config, self.prompt = config, prompt
         self.subscribers = list(subscribers or [])
         self.period = 1.0 / config.rate_hz
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the running episode to end after the current tick (thread-safe); cleared at episode start."""
+        self._stop.set()
 
     def run_episode(self, index: int, seed: int, task: str = "") -> EpisodeResult:
         """Run one episode to success, ``max_steps`` or an error; subscribers always see its end."""
         timer = CycleTimer(period=self.period)
         counters = {"holds": 0, "clamped": 0}
-        step, error = 0, None
-        observation = self._start_episode(index, seed, task)
-        next_deadline = time.perf_counter()
+        ticks, error = 0, None
+        self._stop.clear()
         try:
-            for step in range(self.config.max_steps):
+            self._start_episode(index, seed, task)
+            next_deadline = time.perf_counter()
+            while ticks < self.config.max_steps and not self._stop.is_set():
                 timer.start_tick()
                 observation = self._observe(timer)
                 action, chunk = self._infer(timer, observation)
                 command = self._apply_safety(timer, action, counters)
                 sent = self._act(timer, command)
-                self._notify(timer, TickRecord(step, observation, action, sent, chunk, timer.current_sections()))
+                self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
                 timer.end_tick()
+                ticks += 1
                 next_deadline = self._pace(next_deadline)
                 if self._succeeded():
                     break
-            step += 1
+            if self._stop.is_set():
+                error = "stopped on request"
         except Exception as exc:  # a failing driver or policy must end the episode, never the process
-            logger.exception("Episode %d ended by an error at tick %d", index, step)
+            logger.exception("Episode %d ended by an error at tick %d", index, ticks)
             error = f"{type(exc).__name__}: {exc}"
         outcome = self._finish_episode(error)
         return EpisodeResult(
-            index, seed, outcome, step, timer.summary(), counters["holds"], counters["clamped"], error
+            index, seed, outcome, ticks, timer.summary(), counters["holds"], counters["clamped"], error
         )
 
     # ----------------------------------------------------------------- steps
-    def _start_episode(self, index: int, seed: int, task: str) -> Observation:
+    def _start_episode(self, index: int, seed: int, task: str) -> None:
         driver = self.driver
         observation = driver.reset(seed) if isinstance(driver, EpisodicDriver) else driver.get_observation()
         self.safety.reset(observation.joint_positions)
@@ -113,7 +122,6 @@ class ControlLoop:
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
         for subscriber in self.subscribers:
             subscriber.on_episode_start(info)
-        return observation
 
     def _observe(self, timer: CycleTimer) -> Observation:
         with timer.section("observe"):
