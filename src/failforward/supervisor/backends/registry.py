@@ -1,0 +1,55 @@
+"""Backends registered by name; a backend config names its class through its ``kind`` field.
+
+Example:
+    >>> backend = make_backend(OpenAIBackendConfig(base_url="http://127.0.0.1:8000/v1"))
+    >>> oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state)
+
+Built-in backends are imported on first use, so MuJoCo or transformers are only needed by the backend
+actually chosen. Constructor resources that are not configuration (the oracle's ``state_source``)
+are passed as keyword arguments and forwarded to the class's ``from_config``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from failforward.errors import UnknownNameError
+from failforward.supervisor.backends.base import SupervisorBackend
+
+BackendT = TypeVar("BackendT", bound=type[SupervisorBackend])
+_BACKENDS: dict[str, Any] = {}
+_BUILTIN_MODULES = {
+    "openai": "failforward.supervisor.backends.openai_compat",
+    "sim_oracle": "failforward.supervisor.backends.sim_oracle",
+    "qwen_local": "failforward.supervisor.backends.qwen_local",
+    "scripted": "failforward.supervisor.backends.scripted",
+}
+
+
+def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
+    """Class decorator: register a backend with a ``from_config(config, **resources)`` classmethod."""
+
+    def decorate(cls: BackendT) -> BackendT:
+        _BACKENDS[kind] = cls
+        return cls
+
+    return decorate
+
+
+def registered_backends() -> tuple[str, ...]:
+    """Names ``make_backend`` accepts."""
+    return tuple(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))
+
+
+def make_backend(config: Any, **resources: Any) -> SupervisorBackend:
+    """Build the backend named by ``config.kind``."""
+    kind = getattr(config, "kind", None)
+    if kind not in _BACKENDS and kind in _BUILTIN_MODULES:
+        importlib.import_module(_BUILTIN_MODULES[kind])
+    try:
+        cls = _BACKENDS[kind]
+    except KeyError:
+        raise UnknownNameError("supervisor backend", str(kind), registered_backends()) from None
+    return cls.from_config(config, **resources)
