@@ -1,17 +1,16 @@
-"""Shared fixtures of the AFIL policy tests: one exported tiny model per shape, built once per session."""
+"""Shared fixtures of the AFIL policy tests: one exported tiny model per shape, built once per session.
+
+Imported explicitly by the ``test_afil_*`` modules (not a conftest, so other policy tests are unaffected).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread() -> None:
-    torch.set_num_threads(1)
+torch.set_num_threads(1)  # shared 2-core machines: more threads are slower (ENVIRONMENT.md)
 
 
 def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:

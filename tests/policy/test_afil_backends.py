@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import afil_helpers
 import numpy as np
 import pytest
 
@@ -16,6 +17,9 @@ from failforward.policy.afil import BackendConfig, GuidanceConfig, GuidanceMode,
 from failforward.policy.afil.backends import AfilBackend, backend_class
 from failforward.policy.afil.errors import BackendUnavailableError
 from failforward.types import Observation
+
+tiny_state_dir = afil_helpers.tiny_state_dir  # session fixtures: exported tiny models
+tiny_vision_dir = afil_helpers.tiny_vision_dir
 
 logger = logging.getLogger(__name__)
 

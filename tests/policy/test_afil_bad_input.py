@@ -6,12 +6,16 @@ import json
 import shutil
 from pathlib import Path
 
+import afil_helpers
 import numpy as np
 import pytest
 
 from failforward.errors import PolicyError, ShapeError
 from failforward.policy.afil import BackendConfig, ManifestError, ObservationError, SamplerConfig, make_backend
 from failforward.types import Observation
+
+tiny_state_dir = afil_helpers.tiny_state_dir  # session fixtures: exported tiny models
+tiny_vision_dir = afil_helpers.tiny_vision_dir
 
 
 @pytest.fixture(scope="module")
