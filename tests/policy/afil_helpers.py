@@ -34,3 +34,22 @@ def tiny_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _export(tmp_path_factory, "tiny_vision")
+
+
+def toy_episodes(n_success: int = 4, n_failure: int = 4, length: int = 30, seed: int = 0, cameras=()):
+    """Synthetic 4-joint episodes: from the same start, successes drift to +1, failures to −1 [rad]."""
+    import numpy as np
+
+    from failforward.learn.episodes import EpisodeArrays
+
+    rng = np.random.default_rng(seed)
+    episodes = []
+    for k in range(n_success + n_failure):
+        goal = 1.0 if k < n_success else -1.0
+        start = rng.normal(0.0, 0.05, 4)
+        ramp = np.linspace(0.0, 1.0, length)[:, None]
+        q = start + ramp * (goal - start) + rng.normal(0, 0.01, (length, 4))
+        actions = np.vstack([q[1:], q[-1:]])
+        images = {c: rng.integers(0, 256, (length, 32, 32, 3), dtype=np.uint8) for c in cameras}
+        episodes.append(EpisodeArrays(q, actions, "move the arm", k < n_success, images))
+    return episodes

@@ -1,0 +1,47 @@
+"""Training configuration (frozen pydantic, like every config in the project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from failforward.config import FrozenModel
+from failforward.learn.episodes import ActionSource
+from failforward.policy.afil.config import AfilModelConfig
+
+
+class TrainConfig(FrozenModel):
+    """How to train a Dual Action Generator.
+
+    Attributes:
+        model: model shape (``get_model_preset(...)`` or a custom one).
+        out_dir: checkpoints go to ``out_dir/checkpoint_<step>.pt`` and ``out_dir/last.pt``.
+        steps: total optimizer steps (a resumed run continues up to this number).
+        batch_size: chunks per step.
+        lr, weight_decay, grad_clip: AdamW and global-norm gradient clipping.
+        failure_fraction: share of each batch drawn from failure episodes (when there are any).
+        failure_grad_to_backbone: if False (default, AFIL's disjoint supervision), failure samples
+            train only the failure head: their prefix is detached, so the backbone learns from
+            success data alone. If True, failure samples also shape the shared backbone.
+        action_source: train on the ``sent`` (executed, after safety) or ``policy`` actions.
+        checkpoint_every: steps between checkpoints (the last step is always saved).
+        resume: continue from ``out_dir/last.pt`` if it exists.
+        seed: seeds torch and the batch sampler.
+        threads: torch CPU threads (1 on shared machines).
+    """
+
+    model: AfilModelConfig
+    out_dir: Path = Path("runs/afil_train")
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-4, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    grad_clip: float = Field(1.0, gt=0.0)
+    failure_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    failure_grad_to_backbone: bool = False
+    action_source: ActionSource = "sent"
+    checkpoint_every: int = Field(500, ge=1)
+    resume: bool = True
+    seed: int = 0
+    threads: int = Field(1, ge=1)

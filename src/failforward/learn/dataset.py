@@ -1,0 +1,116 @@
+"""Chunks sampled from episodes: ``(state_t, images_t, prompt) → actions[t : t + H]``.
+
+A chunk that runs past the episode's end repeats the last action (the arm holds its final target).
+Success and failure ticks form two pools so every batch has a fixed share of failure samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from failforward.errors import ConfigError, ShapeError
+from failforward.learn.episodes import EpisodeArrays
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.tokenizer import HashTokenizer
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch (normalized). ``state [B, S]``, ``tokens/token_mask [B, L]``,
+    ``images uint8 [B, C, H, W, 3]`` or ``None``, ``actions [B, H, A]``, ``failure bool [B]``."""
+
+    state: np.ndarray
+    tokens: np.ndarray
+    token_mask: np.ndarray
+    images: np.ndarray | None
+    actions: np.ndarray
+    failure: np.ndarray
+
+
+class ChunkDataset:
+    """Index over every tick of every episode, split into success and failure pools."""
+
+    def __init__(self, episodes: list[EpisodeArrays], config: AfilModelConfig, norm: NormStats) -> None:
+        if not episodes:
+            raise ConfigError("No training episodes; record or load some first.")
+        self.config, self.norm = config, norm
+        self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
+        tokenizer = HashTokenizer(config.vocab_size, config.max_prompt_tokens)
+        self.prompts = [tokenizer.encode(e.prompt) for e in self.episodes]
+        index = np.array([(i, t) for i, e in enumerate(self.episodes) for t in range(e.length)], dtype=np.int64)
+        failed = np.array([not self.episodes[i].success for i in index[:, 0]])
+        self.success_index, self.failure_index = index[~failed], index[failed]
+
+    @staticmethod
+    def fit_norm(episodes: list[EpisodeArrays]) -> NormStats:
+        """Norm stats over all ticks of all episodes (success and failure)."""
+        return NormStats.fit(
+            np.concatenate([e.joint_positions for e in episodes]), np.concatenate([e.actions for e in episodes])
+        )
+
+    def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
+        """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""
+        n_fail = round(batch_size * failure_fraction) if len(self.failure_index) else 0
+        if not len(self.success_index):
+            n_fail = batch_size
+        picks = (
+            [self.success_index[rng.integers(0, len(self.success_index), batch_size - n_fail)]]
+            if (batch_size - n_fail)
+            else []
+        )
+        if n_fail:
+            picks.append(self.failure_index[rng.integers(0, len(self.failure_index), n_fail)])
+        return self.collate(np.concatenate(picks))
+
+    def collate(self, picks: np.ndarray) -> Batch:
+        """Batch for ``picks [B, 2]`` of (episode, tick)."""
+        h, c = self.config.horizon, self.config
+        states, actions, images = [], [], []
+        for i, t in picks:
+            e = self.episodes[i]
+            rows = np.minimum(np.arange(t, t + h), e.length - 1)
+            states.append(e.joint_positions[t])
+            actions.append(e.actions[rows])
+            if c.cameras:
+                images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
+        tokens = np.stack([self.prompts[i][0] for i in picks[:, 0]])
+        mask = np.stack([self.prompts[i][1] for i in picks[:, 0]])
+        return Batch(
+            state=self.norm.normalize_state(np.stack(states)),
+            tokens=tokens,
+            token_mask=mask,
+            images=np.stack(images) if images else None,
+            actions=self.norm.normalize_actions(np.stack(actions)),
+            failure=np.array([not self.episodes[i].success for i in picks[:, 0]]),
+        )
+
+
+def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
+    if e.joint_positions.shape[1] != config.state_dim or e.actions.shape[1] != config.action_dim:
+        raise ShapeError(
+            f"episode has state {e.joint_positions.shape[1]} / action {e.actions.shape[1]} joints, the model "
+            f"expects {config.state_dim} / {config.action_dim}; set state_dim/action_dim in the model config."
+        )
+    missing = [cam for cam in config.cameras if cam not in e.images]
+    if missing:
+        raise ShapeError(
+            f"episode lacks camera(s) {missing} (has {sorted(e.images)}); record them or drop them "
+            "from the model config's cameras."
+        )
+    return e
+
+
+def _fit_images(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
+    """Resize frames to the model's ``image_height x image_width`` (INTER_AREA) where they differ."""
+    size = (config.image_width, config.image_height)
+    images = {}
+    for cam in config.cameras:
+        frames = e.images[cam]
+        if frames.shape[1:3] != (config.image_height, config.image_width):
+            frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        images[cam] = frames
+    return EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, images)

@@ -1,0 +1,102 @@
+"""Training episodes as plain arrays, and the adapter from recorded MCAP files.
+
+An :class:`EpisodeArrays` is what the dataset layer needs and nothing more; anything that can fill
+it (MCAP recordings, a simulator, a synthetic generator in tests) can feed training.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from failforward.errors import RecordingError, ShapeError
+
+logger = logging.getLogger(__name__)
+
+ActionSource = Literal["sent", "policy"]
+
+
+@dataclass(frozen=True)
+class EpisodeArrays:
+    """One episode for training. ``T`` ticks, ``S`` state joints, ``A`` action joints.
+
+    Attributes:
+        joint_positions: ``[T, S]`` measured state at each tick (driver units).
+        actions: ``[T, A]`` absolute joint targets taken at each tick (the flow target).
+        images: camera → ``uint8 [T, H, W, 3]`` RGB; may be empty for state-only training.
+        prompt: the language instruction of the episode.
+        success: episode outcome; failures train the failure head only.
+    """
+
+    joint_positions: np.ndarray
+    actions: np.ndarray
+    prompt: str
+    success: bool
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        t = self.joint_positions.shape[0]
+        if self.joint_positions.ndim != 2 or self.actions.ndim != 2 or self.actions.shape[0] != t or t == 0:
+            raise ShapeError(
+                f"episode needs joint_positions [T, S] and actions [T, A] with the same T >= 1, got "
+                f"{self.joint_positions.shape} and {self.actions.shape}."
+            )
+        for camera, frames in self.images.items():
+            if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3:
+                raise ShapeError(f"camera {camera!r} frames must be uint8 [{t}, H, W, 3], got {frames.shape}.")
+
+    @property
+    def length(self) -> int:
+        return int(self.joint_positions.shape[0])
+
+
+def from_recorded(episode, action_source: ActionSource = "sent") -> EpisodeArrays:
+    """Adapt a ``failforward.record.reader.RecordedEpisode`` (``outcome`` must be known).
+
+    ``action_source="sent"`` trains on what the driver actually executed (after safety);
+    ``"policy"`` on what the policy asked for.
+    """
+    if episode.outcome is None:
+        raise RecordingError(f"{episode.path} has no outcome (cut off?); it cannot be labelled success or failure.")
+    actions = episode.sent_actions if action_source == "sent" else episode.policy_actions
+    images = {cam: frames for cam, frames in episode.images.items() if frames.shape[0] == episode.length}
+    for cam in set(episode.images) - set(images):
+        logger.warning(
+            "%s: camera %r has %d frames for %d ticks; dropped",
+            episode.path,
+            cam,
+            episode.images[cam].shape[0],
+            episode.length,
+        )
+    return EpisodeArrays(episode.joint_positions, actions, episode.prompt, episode.outcome.success, images)
+
+
+def episode_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories to their ``*.mcap`` files (sorted); files pass through."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files.extend(sorted(path.glob("*.mcap")) if path.is_dir() else [path])
+    if not files:
+        raise RecordingError(f"No .mcap episodes found in {list(map(str, paths))}; record some with the demo first.")
+    return files
+
+
+def load_recorded(
+    paths: Iterable[str | Path], *, action_source: ActionSource = "sent", load_images: bool = True
+) -> list[EpisodeArrays]:
+    """Read MCAP episodes (files or directories); episodes without an outcome are skipped with a warning."""
+    from failforward.record.reader import read_episode
+
+    episodes = []
+    for path in episode_files(paths):
+        recorded = read_episode(path, load_images=load_images)
+        if recorded.outcome is None or recorded.length == 0:
+            logger.warning("%s: no outcome or no ticks; skipped", path)
+            continue
+        episodes.append(from_recorded(recorded, action_source))
+    return episodes

@@ -1,0 +1,122 @@
+"""The training loop: seeded, resumable, checkpointed, with a progress bar.
+
+Checkpoints (``out_dir/checkpoint_<step>.pt`` and a copy ``out_dir/last.pt``) hold the model, the
+optimizer, the norm stats, the train config and both random generators, so a resumed run continues
+exactly where an uninterrupted one would have been.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from failforward.errors import ConfigError
+from failforward.learn.config import TrainConfig
+from failforward.learn.dataset import Batch, ChunkDataset
+from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.flow_loss import flow_matching_loss
+from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
+from failforward.policy.afil.export import export_model
+from failforward.policy.afil.manifest import Manifest
+from failforward.policy.afil.model import DualActionGenerator
+from failforward.policy.afil.normalize import NormStats
+
+logger = logging.getLogger(__name__)
+
+LAST = "last.pt"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the final checkpoint is, the step reached and the per-step losses of this run."""
+
+    checkpoint: Path
+    step: int
+    losses: list[float]
+
+
+def _tensors(batch: Batch) -> dict[str, torch.Tensor]:
+    fields = {k: getattr(batch, k) for k in ("state", "tokens", "token_mask", "images", "actions", "failure")}
+    return {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
+
+
+def _save(path: Path, model, optimizer, norm: NormStats, config: TrainConfig, step: int, rng, gen) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "norm": norm.to_dict(),
+            "step": step,
+            "config": config.model_dump(mode="json"),
+            "numpy_rng": rng.bit_generator.state,
+            "torch_rng": gen.get_state(),
+        },
+        tmp,
+    )
+    tmp.replace(path)
+    shutil.copyfile(path, path.with_name(LAST))
+
+
+def _load_checkpoint(path: Path, model_config: AfilModelConfig) -> dict:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = AfilModelConfig.model_validate(state["config"]["model"])
+    if saved != model_config:
+        raise ConfigError(
+            f"{path} was trained with a different model config ({saved}); use another out_dir or resume=False."
+        )
+    return state
+
+
+def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool = True) -> TrainResult:
+    """Train (or resume training) a Dual Action Generator on ``episodes``."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    last = config.out_dir / LAST
+    resumed = _load_checkpoint(last, config.model) if config.resume and last.is_file() else None
+    norm = NormStats.from_dict(resumed["norm"]) if resumed else ChunkDataset.fit_norm(episodes)
+    data = ChunkDataset(episodes, config.model, norm)
+    model = DualActionGenerator(config.model).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
+    start = 0
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        rng.bit_generator.state, start = resumed["numpy_rng"], int(resumed["step"])
+        gen.set_state(resumed["torch_rng"])
+        logger.info("resumed %s at step %d", last, start)
+    logger.info("training on %d success / %d failure ticks", len(data.success_index), len(data.failure_index))
+    losses: list[float] = []
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress, desc="afil")
+    path = last
+    for step in bar:
+        batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction))
+        loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        losses.append(loss.item())
+        bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            path = config.out_dir / f"checkpoint_{step + 1:07d}.pt"
+            _save(path, model, optimizer, norm, config, step + 1, rng, gen)
+    return TrainResult(path, max(start, config.steps), losses)
+
+
+def export_checkpoint(
+    checkpoint: Path, model_dir: Path, *, sampler: SamplerConfig | None = None, name: str | None = None
+) -> Manifest:
+    """Export a training checkpoint to a runtime model directory (weights, ONNX graphs, manifest)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
+    model.load_state_dict(state["model"])
+    return export_model(model.eval(), NormStats.from_dict(state["norm"]), model_dir, name=name, sampler=sampler)
