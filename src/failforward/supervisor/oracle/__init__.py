@@ -1,0 +1,1 @@
+"""The privileged simulation oracle: camera projection, facts from ``SimState`` and diagnosis rules."""
