@@ -246,11 +246,11 @@ def get_preset(name: str) -> RunConfig:
 def flatten_config(config: RunConfig) -> dict[str, Any]:
     """Dotted-key view of a config with JSON-compatible leaves (the shape of ROS parameter files).
 
-    Empty lists are left out (ROS 2 parameter files cannot type an empty array); ``with_overrides``
-    of the preset with this dict gives the config back.
+    Empty lists and ``None`` are left out (ROS 2 parameter files can type neither), so they must be
+    the preset's values; ``with_overrides`` of the preset with this dict gives the config back.
     """
     flat = dict(zip(_dotted_keys(config.model_dump()), _leaves(config.model_dump(mode="json")), strict=True))
-    return {key: value for key, value in flat.items() if value != []}
+    return {key: value for key, value in flat.items() if value != [] and value is not None}
 
 
 def _leaves(data: dict[str, Any]) -> list[Any]:

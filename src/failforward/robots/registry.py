@@ -19,7 +19,11 @@ DriverT = TypeVar("DriverT", bound=type[RobotDriver])
 _DRIVERS: dict[str, Callable[[Any], RobotDriver]] = {}
 # Built-in drivers are imported on first use so that optional dependencies (MuJoCo,
 # dynamixel-sdk, franky) are only needed by the robot actually used.
-_BUILTIN_MODULES: dict[str, str] = {"sim_aloha": "failforward.robots.sim_aloha"}
+_BUILTIN_MODULES: dict[str, str] = {
+    "sim_aloha": "failforward.robots.sim_aloha",
+    "aloha": "failforward.robots.aloha",
+    "franka": "failforward.robots.franka",
+}
 
 
 def register_driver(kind: str) -> Callable[[DriverT], DriverT]:
