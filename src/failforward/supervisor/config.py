@@ -101,8 +101,8 @@ class ScheduleConfig(FrozenModel):
         window_s: [s] of head-camera history sent with a query.
         fps: [1/s] frame rate of that history.
         camera: the head camera's name in ``Observation.images``.
-        max_age_s: [s] of observation time; an answer arriving when the newest frame it saw is older than
-            this is dropped as stale.
+        max_age_s: [s] of observation time; an answer collected more than this after its query was
+            launched is dropped as stale.
     """
 
     every_chunks: int = Field(6, ge=1)
