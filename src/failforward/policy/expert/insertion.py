@@ -14,6 +14,8 @@ corrected at every replan. Phases: ``pick`` (one or both objects not held), ``al
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from mink import SE3, SO3
 
@@ -34,6 +36,7 @@ PRE_INSERT = 0.15  # [m] peg centre from socket centre along the socket axis, be
 INSERTED = 0.085  # [m] the same at the end of insertion (peg end 1.5 cm past the pin face)
 LIFT_HEIGHT = 0.10  # [m] tool height after picking
 INSERT_SPEED = 0.3  # fraction of the nominal tool speed while inserting
+SETTLE = 0.2  # [s] wait at the pre-insert pose so both arms stop lagging before the push
 MOUTH_RADIUS = 0.005  # [m] peg axis within this of the socket axis counts as lined up
 MOUTH_ANGLE = 0.08  # [rad]
 
@@ -134,4 +137,6 @@ class InsertionPlanner(TaskPlanner):
         push = ArmGoal(peg_goal(peg, reference, INSERTED) @ peg_in_right.inverse(), 0.0, speed=INSERT_SPEED)
         if settled and _lined_up(peg, socket):
             return Plan("insert", zip_goals([("hold", left)], [("insert", push)]))
-        return Plan("align", zip_goals([("stage", left)], [("pre_insert", pre), ("insert", push)]))
+        waypoints = zip_goals([("stage", left)], [("pre_insert", pre), ("insert", push)])
+        waypoints[0] = replace(waypoints[0], dwell=SETTLE)
+        return Plan("align", waypoints)

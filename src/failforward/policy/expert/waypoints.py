@@ -136,7 +136,7 @@ class Trajectory:
                 return seg.name
         return "done"
 
-    def agrees_with(self, other: Trajectory, position_tol: float = 0.01, angle_tol: float = 0.08) -> bool:
+    def agrees_with(self, other: Trajectory, position_tol: float = 0.004, angle_tol: float = 0.04) -> bool:
         """Every explicit tool goal of ``other`` matches this trajectory's goal of the same name and arm.
 
         Used to keep following a trajectory (and its velocity profile) when a replan only confirms it.
