@@ -1,0 +1,109 @@
+"""The robot bridge's logic without ROS: a driver behind the safety layer, a deadman and an e-stop.
+
+Every command that reaches the driver passes :class:`~failforward.control.safety.SafetyLayer`.
+A latched e-stop rejects commands until ``clear_estop``; the deadman holds the last safe command
+when no command arrived for ``deadman_s`` (hardware only: a simulator does not move between commands).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from failforward.config import RunConfig
+from failforward.control.safety import SafetyLayer, SafetyResult
+from failforward.robots.base import EpisodicDriver
+from failforward.robots.registry import make_driver
+from failforward.types import EpisodeOutcome, JointCommand, Observation
+
+logger = logging.getLogger(__name__)
+DEADMAN_S = 0.2
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What happened to one incoming command: ``sent`` (None if rejected) and the safety verdict."""
+
+    sent: JointCommand | None
+    safety: SafetyResult | None
+    rejected_reason: str = ""
+
+
+class BridgeCore:
+    """Owns the driver of one robot; the node only converts messages and calls this."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.driver = make_driver(config.robot)
+        self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz)
+        self.next_seed = config.seed
+        self.estopped = False
+        self.commands_rejected = 0
+        self._last_command_time = time.monotonic()
+
+    @property
+    def features(self):
+        return self.driver.features
+
+    @property
+    def lockstep(self) -> bool:
+        """Simulators advance one tick per command and publish right after it."""
+        return isinstance(self.driver, EpisodicDriver)
+
+    @property
+    def prompt(self) -> str:
+        return self.driver.task_prompt if isinstance(self.driver, EpisodicDriver) else ""
+
+    def start(self) -> Observation:
+        self.driver.connect()
+        return self.reset()
+
+    def reset(self) -> Observation:
+        """New episode (simulators: next seed) and re-seed the safety layer from the measured state."""
+        if isinstance(self.driver, EpisodicDriver):
+            observation = self.driver.reset(self.next_seed)
+            self.next_seed += 1
+        else:
+            observation = self.driver.get_observation()
+        self.safety.reset(observation.joint_positions)
+        self._last_command_time = time.monotonic()
+        return observation
+
+    def command(self, target: np.ndarray, stamp: float) -> CommandResult:
+        """Clamp ``target [A]`` and send it, unless the e-stop is latched."""
+        if self.estopped:
+            self.commands_rejected += 1
+            return CommandResult(None, None, "e-stop latched: call the clear_estop service")
+        result = self.safety.clamp(target)
+        sent = self.driver.send_action(JointCommand(stamp, result.command))
+        self._last_command_time = time.monotonic()
+        return CommandResult(sent, result)
+
+    def deadman_hold(self) -> JointCommand | None:
+        """Hardware: re-send the last safe command if the command stream stalled; ``None`` otherwise."""
+        stalled = time.monotonic() - self._last_command_time > DEADMAN_S
+        if self.lockstep or not stalled or self.safety.last_command is None:
+            return None
+        return self.driver.send_action(JointCommand(time.time(), self.safety.last_command))
+
+    def observe(self) -> Observation:
+        return self.driver.get_observation()
+
+    def sim_state(self):
+        """Privileged state and outcome for simulators, ``None`` on hardware."""
+        if isinstance(self.driver, EpisodicDriver):
+            return self.driver.privileged_state(), self.driver.episode_outcome()
+        return None
+
+    def outcome(self) -> EpisodeOutcome | None:
+        return self.driver.episode_outcome() if isinstance(self.driver, EpisodicDriver) else None
+
+    def intrinsics(self, camera: str, height: int, width: int) -> np.ndarray | None:
+        scene = getattr(self.driver, "scene", None)
+        return None if scene is None else scene.camera_intrinsics(camera, height, width)
+
+    def stop(self) -> None:
+        self.driver.disconnect()

@@ -1,0 +1,191 @@
+"""The policy node's logic without ROS: a robot reached over topics, and the control loop driving it.
+
+:class:`RemoteRobot` is a :class:`~failforward.robots.base.EpisodicDriver` whose observations
+arrive and whose commands leave through a :class:`RobotLink` (the node implements it with rclpy).
+With a simulator the bridge runs in lockstep: each command advances one tick and is followed by
+exactly one observation (and one privileged-state message).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from failforward.errors import DriverError, NotConnectedError
+from failforward.robots.base import EpisodicDriver
+from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation, RobotFeatures, TickRecord
+from failforward.types import TickSubscriber as _TickSubscriber
+
+
+class RobotLink(Protocol):
+    """Transport to the robot bridge."""
+
+    def request_reset(self, timeout_s: float) -> None: ...
+    def publish_command(self, positions: np.ndarray, stamp: float) -> None: ...
+
+
+@dataclass
+class _Inbox:
+    observation: Observation | None = None
+    observation_count: int = 0
+    sim: tuple[Any, EpisodeOutcome] | None = None
+    sim_count: int = 0
+    echoes: dict[float, np.ndarray] | None = None
+    images: dict[str, tuple[float, np.ndarray]] | None = None
+
+
+class RemoteRobot(EpisodicDriver):
+    """A robot on the other side of the node graph. Thread-safe: messages arrive on the executor thread."""
+
+    def __init__(self, features: RobotFeatures, prompt: str, link: RobotLink, *, episodic: bool,
+                 timeout_s: float = 2.0, frame_wait_s: float = 0.2) -> None:
+        self._features, self._prompt, self._link = features, prompt, link
+        self._episodic, self.timeout_s, self.frame_wait_s = episodic, timeout_s, frame_wait_s
+        self._inbox = _Inbox(echoes={}, images={})
+        self.dropped_frames = 0
+        self._cond = threading.Condition()
+        self._connected = False
+        self._marks_at_send: tuple[int, int] | None = None  # message counts when the last command left
+        self._stamp = 0.0
+
+    # --------------------------------------------------- message callbacks
+    def deliver_observation(self, observation: Observation) -> None:
+        with self._cond:
+            self._inbox.observation, self._inbox.observation_count = observation, self._inbox.observation_count + 1
+            self._cond.notify_all()
+
+    def deliver_image(self, camera: str, stamp: float, rgb: np.ndarray) -> None:
+        with self._cond:
+            self._inbox.images[camera] = (stamp, rgb)
+            self._cond.notify_all()
+
+    def deliver_sim_state(self, state: Any, outcome: EpisodeOutcome) -> None:
+        with self._cond:
+            self._inbox.sim, self._inbox.sim_count = (state, outcome), self._inbox.sim_count + 1
+            self._cond.notify_all()
+
+    def deliver_echo(self, stamp: float, positions: np.ndarray) -> None:
+        with self._cond:
+            self._inbox.echoes[round(stamp, 6)] = positions
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------- driver
+    @property
+    def features(self) -> RobotFeatures:
+        return self._features
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected
+
+    @property
+    def task_prompt(self) -> str:
+        return self._prompt
+
+    def connect(self) -> None:
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self._connected = False
+
+    def reset(self, seed: int) -> Observation:
+        """Ask the bridge for a new episode (it picks the seed sequence) and return its first observation."""
+        self._require_connected()
+        marks = self._marks()
+        self._link.request_reset(self.timeout_s)
+        self._marks_at_send = None
+        return self._wait_new(marks)
+
+    def get_observation(self) -> Observation:
+        """Lockstep (simulator): the observation that followed the last command; else the latest one."""
+        self._require_connected()
+        if not self._episodic or self._marks_at_send is None:
+            return self._latest()
+        observation = self._wait_new(self._marks_at_send)
+        self._marks_at_send = None
+        return observation
+
+    def send_action(self, command: JointCommand) -> JointCommand:
+        self._require_connected()
+        self._stamp = max(self._stamp + 1e-3, command.timestamp)
+        stamp = round(self._stamp, 6)
+        self._marks_at_send = self._marks()
+        self._link.publish_command(command.positions, stamp)
+        with self._cond:
+            if not self._cond.wait_for(lambda: stamp in self._inbox.echoes, timeout=self.timeout_s):
+                raise DriverError(f"robot_bridge did not acknowledge a command within {self.timeout_s} s: "
+                                  "is it active (lifecycle) and not e-stopped?")
+            sent = self._inbox.echoes.pop(stamp)
+        return JointCommand(stamp, sent)
+
+    def privileged_state(self) -> Any:
+        with self._cond:
+            if self._inbox.sim is None:
+                raise DriverError("No sim/state received: privileged state exists only for a simulated robot.")
+            return self._inbox.sim[0]
+
+    def episode_outcome(self) -> EpisodeOutcome:
+        with self._cond:
+            if self._inbox.sim is None:
+                return EpisodeOutcome(False, 0, "no outcome received from the simulator")
+            return self._inbox.sim[1]
+
+    # ------------------------------------------------------------ helpers
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise NotConnectedError("RemoteRobot is not connected; activate the policy node.")
+
+    def _marks(self) -> tuple[int, int]:
+        with self._cond:
+            return self._inbox.observation_count, self._inbox.sim_count
+
+    def _wait_new(self, marks: tuple[int, int]) -> Observation:
+        def fresh() -> bool:
+            sim_ok = not self._episodic or self._inbox.sim_count > marks[1]
+            return self._inbox.observation_count > marks[0] and sim_ok
+
+        with self._cond:
+            if not self._cond.wait_for(fresh, timeout=self.timeout_s):
+                raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
+                                  "(stale joint_states or sim/state): is the bridge running and active?")
+            return self._with_images(self._inbox.observation)
+
+    def _latest(self) -> Observation:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._inbox.observation is not None, timeout=self.timeout_s):
+                raise DriverError("No joint_states received from robot_bridge.")
+            return self._with_images(self._inbox.observation)
+
+    def _with_images(self, observation: Observation) -> Observation:
+        """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
+        frame and counts a dropped frame (images travel best effort). Call with the lock held."""
+        cameras = self._features.camera_names
+        if not cameras:
+            return observation
+
+        def matched() -> bool:
+            return all(abs(self._inbox.images.get(c, (-1.0, None))[0] - observation.timestamp) < 1e-6
+                       for c in cameras)
+
+        if not self._cond.wait_for(matched, timeout=self.frame_wait_s):
+            self.dropped_frames += 1
+        missing = [c for c in cameras if c not in self._inbox.images]
+        if missing:
+            raise DriverError(f"No frames received from cameras {missing}: check the bridge's camera topics.")
+        images = {c: self._inbox.images[c][1] for c in cameras}
+        return Observation(observation.timestamp, observation.joint_positions, observation.joint_velocities, images)
+
+
+class ChunkPublisher(_TickSubscriber):
+    """Loop subscriber calling ``on_chunk(stamp [s], chunk)`` whenever a new chunk was inferred."""
+
+    def __init__(self, on_chunk: Callable[[float, ActionChunk], None]) -> None:
+        self.on_chunk = on_chunk
+
+    def on_tick(self, tick: TickRecord) -> None:
+        if tick.chunk is not None:
+            self.on_chunk(tick.observation.timestamp, tick.chunk)

@@ -1,0 +1,197 @@
+"""Policy lifecycle node: runs the control loop against the robot bridge and publishes what it plans.
+
+Example:
+    python -m failforward_ros.policy_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
+
+Lifecycle: configure loads the policy named by the parameters; activate starts ``episodes``
+episodes on a worker thread; deactivate stops after the current tick (the bridge holds).
+Services: ``~/start`` (run the configured episodes again), ``~/stop`` (std_srvs/Trigger).
+Publishes ``policy/chunk`` (JointTrajectory), ``policy/guidance`` (λ_t, Float64MultiArray),
+``episode/outcome`` and loop timing on ``/diagnostics``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray, String
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from failforward_ros import convert, qos, topics
+from failforward_ros.node_params import declared_run_config
+from failforward_ros.policy_runtime import LinkError, PolicyRuntime
+
+
+class PolicyNode(LifecycleNode):
+    """Hosts the policy and the loop; the loop's robot is the bridge on the other side of the topics."""
+
+    def __init__(self) -> None:
+        super().__init__("policy_node", allow_undeclared_parameters=True,
+                         automatically_declare_parameters_from_overrides=True)
+        self.runtime: PolicyRuntime | None = None
+        self._worker: threading.Thread | None = None
+        self._io_group = ReentrantCallbackGroup()
+
+    # ------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            config = declared_run_config(self)
+        except Exception as exc:
+            self.get_logger().error(f"configure failed, malformed parameters: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self.runtime_cameras = tuple(config.robot.cameras)
+        self._create_interfaces()
+        try:
+            self.runtime = PolicyRuntime(config, link=self, on_chunk=self._publish_chunk,
+                                         on_episode=self._publish_episode)
+        except Exception as exc:
+            self.get_logger().error(f"configure failed, cannot build the policy: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)
+        self._start_worker()
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_worker()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_worker()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    # ----------------------------------------------------------- interfaces
+    def _create_interfaces(self) -> None:
+        io = self._io_group
+        self.command_pub = self.create_publisher(JointState, topics.JOINT_COMMANDS, qos.COMMAND)
+        self.chunk_pub = self.create_lifecycle_publisher(JointTrajectory, topics.POLICY_CHUNK, qos.STATE)
+        self.guidance_pub = self.create_lifecycle_publisher(Float64MultiArray, topics.POLICY_GUIDANCE, qos.STATE)
+        self.outcome_pub = self.create_lifecycle_publisher(String, topics.EPISODE_OUTCOME, qos.STATE)
+        self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
+        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, qos.JOINT_STATES,
+                                 callback_group=io)
+        self.create_subscription(JointState, topics.COMMAND_SENT, self._on_sent, qos.COMMAND, callback_group=io)
+        self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE, callback_group=io)
+        for camera in self.runtime_cameras:
+            self.create_subscription(Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES,
+                                     callback_group=io)
+        self.reset_client = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
+        services = MutuallyExclusiveCallbackGroup()
+        self.create_service(Trigger, "~/start", self._on_start, callback_group=services)
+        self.create_service(Trigger, "~/stop", self._on_stop, callback_group=services)
+
+    # ------------------------------------------------- RobotLink (transport)
+    def request_reset(self, timeout_s: float) -> None:
+        if not self.reset_client.wait_for_service(timeout_sec=timeout_s):
+            raise LinkError("robot_bridge/reset service is not available: start and activate robot_bridge.")
+        future = self.reset_client.call_async(Trigger.Request())
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout_s) or future.result() is None or not future.result().success:
+            message = future.result().message if future.done() and future.result() else "timeout"
+            raise LinkError(f"robot_bridge refused the reset: {message}")
+
+    def publish_command(self, positions, stamp: float) -> None:
+        self.command_pub.publish(convert.joint_state(stamp, self.runtime.features.joint_names, positions))
+
+    # ------------------------------------------------------------ callbacks
+    def _on_joint_states(self, msg: JointState) -> None:
+        if self.runtime is None:
+            return
+        try:
+            names = self.runtime.features.joint_names
+            self.runtime.robot.deliver_observation(convert.observation_from_messages(msg, names))
+        except Exception as exc:
+            self._report(False, f"bad joint_states: {exc}", {})
+
+    def _image_callback(self, camera: str):
+        def deliver(msg: Image) -> None:
+            if self.runtime is not None:
+                self.runtime.robot.deliver_image(camera, convert.from_stamp(msg.header.stamp),
+                                                 convert.rgb_from_image(msg))
+        return deliver
+
+    def _on_sent(self, msg: JointState) -> None:
+        if self.runtime is not None:
+            command = convert.command_from_joint_state(msg, self.runtime.features.joint_names)
+            self.runtime.robot.deliver_echo(command.timestamp, command.positions)
+
+    def _on_sim_state(self, msg: String) -> None:
+        if self.runtime is not None:
+            self.runtime.robot.deliver_sim_state(*convert.sim_state_from_msg(msg))
+
+    def _on_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if self._worker is not None and self._worker.is_alive():
+            response.success, response.message = False, "episodes are already running"
+        else:
+            self._start_worker()
+            response.success, response.message = True, "started"
+        return response
+
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._stop_worker()
+        response.success, response.message = True, "stopped; the robot holds its last safe command"
+        return response
+
+    # ------------------------------------------------------------ worker
+    def _start_worker(self) -> None:
+        self._worker = threading.Thread(target=self.runtime.run_episodes, name="control_loop", daemon=True)
+        self._worker.start()
+
+    def _stop_worker(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+            self._worker = None
+
+    def _publish_chunk(self, stamp: float, chunk) -> None:
+        names = self.runtime.features.joint_names
+        self.chunk_pub.publish(convert.trajectory_msg(stamp, names, chunk, 1.0 / self.runtime.features.control_hz))
+        if chunk.guidance.size:
+            self.guidance_pub.publish(convert.guidance_msg(chunk))
+
+    def _publish_episode(self, episode) -> None:
+        self.outcome_pub.publish(convert.outcome_msg(episode.index, episode.seed, episode.outcome, episode.steps))
+        ok = episode.error is None
+        self._report(ok, episode.error or episode.outcome.reason, episode.timing)
+
+    def _report(self, ok: bool, message: str, values: dict) -> None:
+        if not ok:
+            self.get_logger().warning(message)
+        self.diag_pub.publish(convert.diagnostics_msg(time.time(), "policy_node/control_loop", ok, message, values))
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = PolicyNode()
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node._stop_worker()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

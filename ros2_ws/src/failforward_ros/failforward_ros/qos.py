@@ -1,0 +1,19 @@
+"""QoS per topic kind, chosen once here.
+
+- Camera images and camera info: best effort, keep last 1 (the SensorData profile): a late frame is
+  useless and must not delay the next one.
+- Joint states: reliable, keep last 10, as ros2_control's joint_state_broadcaster publishes them;
+  the policy runs in lockstep with the simulator and a lost state would stall a tick.
+- Commands and the echo of what was sent: reliable, keep last 10: a dropped command would be a
+  silent hold; the bridge's deadman handles a dead sender instead.
+- Planner output, outcomes, privileged sim state, diagnostics: reliable, keep last 10.
+"""
+
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+IMAGES = qos_profile_sensor_data
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+JOINT_STATES = RELIABLE
+COMMAND = RELIABLE
+STATE = RELIABLE
+DIAGNOSTICS = RELIABLE

@@ -1,0 +1,183 @@
+"""Robot bridge lifecycle node: a driver → joint states and cameras; joint commands in (through safety).
+
+Example:
+    python -m failforward_ros.robot_bridge --ros-args --params-file launch/params/sim_transfer_cube.yaml
+
+Lifecycle: configure builds the driver from the parameters; activate connects and starts
+publishing; deactivate holds (commands ignored); cleanup disconnects.
+Services: ``~/reset``, ``~/estop``, ``~/clear_estop`` (std_srvs/Trigger).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from failforward_ros import convert, qos, topics
+from failforward_ros.bridge_core import BridgeCore
+from failforward_ros.node_params import declared_run_config
+
+
+class RobotBridgeNode(LifecycleNode):
+    """Publishes what the robot measures; sends what it is commanded, after the safety layer."""
+
+    def __init__(self) -> None:
+        super().__init__("robot_bridge", allow_undeclared_parameters=True,
+                         automatically_declare_parameters_from_overrides=True)
+        self.core: BridgeCore | None = None
+        self.active = False
+
+    # ------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self.core = BridgeCore(declared_run_config(self))
+        except Exception as exc:  # malformed parameters: report and stay unconfigured
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._create_interfaces()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            observation = self.core.start()
+        except Exception as exc:
+            self.get_logger().error(f"cannot connect the robot: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self.active = True
+        result = super().on_activate(state)
+        self._publish_observation(observation)
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False  # commands are ignored from now on: the robot holds its last safe command
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.core is not None:
+            self.core.stop()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    # ----------------------------------------------------------- interfaces
+    def _create_interfaces(self) -> None:
+        features = self.core.features
+        self.joint_pub = self.create_lifecycle_publisher(JointState, topics.JOINT_STATES, qos.JOINT_STATES)
+        self.sent_pub = self.create_lifecycle_publisher(JointState, topics.COMMAND_SENT, qos.COMMAND)
+        self.state_pub = self.create_lifecycle_publisher(String, topics.SIM_STATE, qos.STATE)
+        self.image_pubs = {
+            cam.name: (
+                self.create_lifecycle_publisher(Image, topics.image_topic(cam.name), qos.IMAGES),
+                self.create_lifecycle_publisher(CompressedImage, topics.compressed_topic(cam.name), qos.IMAGES),
+                self.create_lifecycle_publisher(CameraInfo, topics.camera_info_topic(cam.name), qos.IMAGES),
+            )
+            for cam in features.cameras
+        }
+        self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
+        self.create_subscription(JointState, topics.JOINT_COMMANDS, self._on_command, qos.COMMAND)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_service(Trigger, "~/estop", self._on_estop)
+        self.create_service(Trigger, "~/clear_estop", self._on_clear_estop)
+        if not self.core.lockstep:
+            self.create_timer(1.0 / features.control_hz, self._on_hardware_tick)
+
+    # ------------------------------------------------------------ callbacks
+    def _on_command(self, msg: JointState) -> None:
+        if not self.active:
+            return
+        try:
+            command = convert.command_from_joint_state(msg, self.core.features.joint_names)
+            result = self.core.command(command.positions, command.timestamp)
+        except Exception as exc:  # bad message or driver fault: report, keep holding, never crash the graph
+            self._report_error(f"command rejected: {exc}")
+            return
+        if result.sent is None:
+            self._report_error(result.rejected_reason)
+            return
+        echo = convert.joint_state(command.timestamp, self.core.features.joint_names, result.sent.positions)
+        self.sent_pub.publish(echo)  # stamped with the command's stamp, so the sender can match it
+        if self.core.lockstep:
+            self._publish_observation(self.core.observe())
+
+    def _on_hardware_tick(self) -> None:
+        if not self.active:
+            return
+        try:
+            self.core.deadman_hold()
+            self._publish_observation(self.core.observe())
+        except Exception as exc:
+            self._report_error(f"hardware tick failed: {exc}")
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if not self.active:
+            response.success, response.message = False, "robot_bridge is not active"
+            return response
+        observation = self.core.reset()
+        self._publish_observation(observation)
+        response.success, response.message = True, f"episode reset, seed {self.core.next_seed - 1}"
+        return response
+
+    def _on_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self.core.estopped = True
+        self.get_logger().warning("E-STOP latched: commands are rejected until ~/clear_estop")
+        response.success, response.message = True, "e-stop latched"
+        return response
+
+    def _on_clear_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self.core.estopped = False
+        if self.active:
+            self.core.safety.reset(self.core.observe().joint_positions)  # resume from where the arm is
+        response.success, response.message = True, "e-stop cleared"
+        return response
+
+    # ------------------------------------------------------------ publishing
+    def _publish_observation(self, observation) -> None:
+        names = self.core.features.joint_names
+        t = observation.timestamp
+        self.joint_pub.publish(convert.joint_state(t, names, observation.joint_positions,
+                                                   observation.joint_velocities))
+        for camera, rgb in observation.images.items():
+            raw_pub, jpeg_pub, info_pub = self.image_pubs[camera]
+            raw_pub.publish(convert.image_msg(t, camera, rgb))
+            jpeg_pub.publish(convert.compressed_msg(t, camera, rgb, self.core.config.record.jpeg_quality))
+            k = self.core.intrinsics(camera, rgb.shape[0], rgb.shape[1])
+            if k is not None:
+                info_pub.publish(convert.camera_info_msg(t, camera, k, rgb.shape[0], rgb.shape[1]))
+        sim = self.core.sim_state()
+        if sim is not None:
+            self.state_pub.publish(convert.sim_state_msg(*sim))
+
+    def _report_error(self, message: str) -> None:
+        self.get_logger().error(message)
+        self.diag_pub.publish(convert.error_diagnostics(time.time(), "robot_bridge", message))
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = RobotBridgeNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node.core is not None:
+            node.core.stop()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

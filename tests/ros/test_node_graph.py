@@ -1,0 +1,109 @@
+"""The node graph of launch/sim_aloha.launch.py on the simulated ALOHA, as separate processes over DDS."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from test_params import launch_nodes
+
+rclpy = pytest.importorskip("rclpy")
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from lifecycle_msgs.msg import Transition  # noqa: E402
+from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
+from ros_graph import ROOT, NodeProcess, wait_for  # noqa: E402
+from sensor_msgs.msg import Image, JointState  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+
+PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
+OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
+             "robot.image_width": "128"}
+
+
+def call(node, client_type, name: str, request, timeout: float = 15.0):
+    client = node.create_client(client_type, name)
+    assert client.wait_for_service(timeout_sec=timeout), f"service {name} never appeared"
+    future = client.call_async(request)
+    rclpy.spin_until_future_complete(node, future, timeout_sec=timeout)
+    return future.result()
+
+
+def transition(node, target: str, transition_id: int) -> bool:
+    return call(node, ChangeState, f"/{target}/change_state", ChangeState.Request(
+        transition=Transition(id=transition_id))).success
+
+
+@pytest.fixture(scope="module")
+def graph(ros_env, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("ros_logs")
+    overrides = {**OVERRIDES, "record.output_dir": str(log_dir / "runs")}
+    processes = {name: NodeProcess(exe, PARAMS, overrides, ros_env, log_dir)
+                 for exe, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")}
+    node = rclpy.create_node("graph_test")
+    seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": []}
+    node.create_subscription(JointState, "joint_states", lambda m: seen["joint_states"].append(time.monotonic()), 50)
+    node.create_subscription(Image, "cameras/top/image_raw", lambda m: seen["images"].append(m),
+                             qos_profile_sensor_data)
+    node.create_subscription(String, "episode/outcome", lambda m: seen["outcomes"].append(json.loads(m.data)), 10)
+    node.create_subscription(JointTrajectory, "policy/chunk", lambda m: seen["chunks"].append(m), 10)
+    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: seen["diag"].extend(m.status), 50)
+    yield node, processes, seen, log_dir
+    node.destroy_node()
+    for process in processes.values():
+        process.stop()
+
+
+def test_full_episodes_run_through_the_graph(graph) -> None:
+    node, processes, seen, log_dir = graph
+    for name in ("robot_bridge", "policy_node"):
+        assert transition(node, name, Transition.TRANSITION_CONFIGURE), processes[name].output()
+    assert transition(node, "robot_bridge", Transition.TRANSITION_ACTIVATE)
+    assert transition(node, "policy_node", Transition.TRANSITION_ACTIVATE)
+    assert wait_for(lambda: len(seen["outcomes"]) == 2, 90, node), processes["policy_node"].output()[-3000:]
+    assert [o["steps"] for o in seen["outcomes"]] == [40, 40]
+    assert [o["seed"] for o in seen["outcomes"]] == [0, 1]
+    assert all(not o["success"] and o["reason"] == "right gripper never touched the cube" for o in seen["outcomes"])
+    assert len(seen["joint_states"]) >= 80  # one per tick, plus one per reset
+    assert len(seen["chunks"]) == 4  # hold policy, 25 of 50 executed per chunk: 2 chunks per 40-tick episode
+    assert seen["images"] and seen["images"][-1].height == 96 and seen["images"][-1].encoding == "rgb8"
+    mcaps = sorted((log_dir / "runs").rglob("*.mcap"))
+    assert len(mcaps) == 2
+
+
+def test_estop_latches_and_reports_on_diagnostics(graph) -> None:
+    node, _, seen, _ = graph
+    assert call(node, Trigger, "/robot_bridge/estop", Trigger.Request()).success
+    assert call(node, Trigger, "/policy_node/start", Trigger.Request()).success
+    assert wait_for(lambda: len(seen["outcomes"]) == 3, 30, node)
+    aborted = seen["outcomes"][2]
+    assert not aborted["success"] and "acknowledge" in aborted["reason"]  # commands were refused
+    assert any(s.level == DiagnosticStatus.ERROR and "e-stop" in s.message for s in seen["diag"])
+    assert call(node, Trigger, "/robot_bridge/clear_estop", Trigger.Request()).success
+    assert call(node, Trigger, "/policy_node/stop", Trigger.Request()).success
+
+
+def test_deactivate_then_shutdown_is_clean(graph) -> None:
+    node, processes, _, _ = graph
+    for name in ("policy_node", "robot_bridge"):
+        assert transition(node, name, Transition.TRANSITION_DEACTIVATE)
+        state = call(node, GetState, f"/{name}/get_state", GetState.Request()).current_state.label
+        assert state == "inactive"
+    for process in processes.values():
+        assert process.stop() == 0, process.output()[-2000:]
+
+
+def test_malformed_parameters_fail_configure_without_crashing(ros_env, tmp_path: Path) -> None:
+    bad = NodeProcess("robot_bridge", PARAMS, {"robot.task": "insrtion"}, ros_env, tmp_path, "bad_bridge")
+    node = rclpy.create_node("bad_params_test")
+    try:
+        assert not transition(node, "bad_bridge", Transition.TRANSITION_CONFIGURE)
+        assert bad.alive()
+        assert "Did you mean" in bad.output() or "insertion" in bad.output()
+    finally:
+        node.destroy_node()
+        bad.stop()
