@@ -154,3 +154,27 @@ def test_a_fault_mid_episode_keeps_every_recorded_tick(emulator, tmp_path) -> No
     assert episode.length == 10  # ticks 0–9 all on disk
     assert episode.outcome is not None and not episode.outcome.success
     assert "MotorCommunicationError" in episode.outcome.reason
+
+
+def test_a_stale_camera_raises_and_holds_the_arms(emulator, tmp_path) -> None:
+    import cv2
+
+    from failforward.config import CameraConfig
+    from failforward.robots.cameras import StaleFrameError
+
+    path = tmp_path / "top.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for k in range(3):  # 0.1 s of video, then the "camera" stalls
+        writer.write(np.full((48, 64, 3), 40 * k, dtype=np.uint8))
+    writer.release()
+    camera = CameraConfig(name="top", device=str(path), width=64, height=48, stale_after_s=0.15)
+    with AlohaDriver(aloha_config(emulator, cameras=(camera,))) as robot:
+        obs = robot.get_observation()
+        assert obs.images["top"].shape == (48, 64, 3)
+        robot.send_action(JointCommand(0.0, obs.joint_positions))
+        time.sleep(0.4)
+        with pytest.raises(StaleFrameError, match="top"):
+            robot.get_observation()
+        assert _goal_equals_present(emulator, "follower_left", 1)
+        with pytest.raises(DriverError, match="recover"):
+            robot.send_action(JointCommand(0.0, obs.joint_positions))
