@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def aloha_config(emulator: DynamixelEmulator, **overrides: object) -> AlohaConfig:
     """An ALOHA config on the emulator's ptys with the repository's default calibration, fast homing."""
-    values = {"calibration_dir": ROOT / "calibration/aloha/default", "homing_speed": 3.0, "comm_retries": 1}
+    values = {"calibration_dir": ROOT / "calibration/aloha/default", "homing_speed": 3.0}
     return AlohaConfig(**(values | aloha_port_settings(emulator) | overrides))
 
 
