@@ -13,7 +13,13 @@ import torch
 torch.set_num_threads(1)  # shared 2-core machines: more threads are slower (ENVIRONMENT.md)
 
 
+_EXPORTED: dict[str, Path] = {}
+
+
 def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
+    """Export a random-weight model once per test session (shared by every module that uses the fixtures)."""
+    if preset in _EXPORTED:
+        return _EXPORTED[preset]
     from failforward.policy.afil import DualActionGenerator, NormStats, get_model_preset
     from failforward.policy.afil.export import export_model
 
@@ -23,6 +29,7 @@ def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
     norm = NormStats(norm.state_mean + 0.1, norm.state_std * 2.0, norm.action_mean - 0.3, norm.action_std * 0.5)
     out = tmp_path_factory.mktemp("models") / f"afil_{preset}"
     export_model(DualActionGenerator(cfg), norm, out)
+    _EXPORTED[preset] = out
     return out
 
 

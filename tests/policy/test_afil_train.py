@@ -20,7 +20,9 @@ TINY = get_model_preset("tiny_state")
 
 
 def _config(tmp_path: Path, **kw) -> TrainConfig:
-    return TrainConfig(model=TINY, out_dir=tmp_path / "run", batch_size=16, lr=1e-3, checkpoint_every=5, **kw)
+    return TrainConfig(
+        **{"model": TINY, "out_dir": tmp_path / "run", "batch_size": 16, "lr": 1e-3, "checkpoint_every": 5, **kw}
+    )
 
 
 def test_loss_falls(tmp_path):
@@ -93,3 +95,28 @@ def test_vision_training_step(tmp_path):
     cfg = TrainConfig(model=get_model_preset("tiny_vision"), out_dir=tmp_path, steps=2, batch_size=4)
     result = train(cfg, afil_helpers.toy_episodes(2, 2, cameras=("top", "left_wrist")), progress=False)
     assert len(result.losses) == 2 and all(np.isfinite(result.losses))
+
+
+@pytest.mark.slow
+def test_learned_failure_head_repels_guided_samples(tmp_path):
+    """End to end on toy data: successes go to +1 rad, failures to −1 rad from the same start.
+
+    After training, guided chunks end farther from the failure mode than unguided ones, and λ_t > 0.
+    """
+    episodes = afil_helpers.toy_episodes(8, 8, length=30)
+    result = train(_config(tmp_path, steps=400, batch_size=32, checkpoint_every=400), episodes, progress=False)
+    export_checkpoint(result.checkpoint, tmp_path / "model")
+    obs = Observation(0.0, episodes[0].joint_positions[10], np.zeros(4))
+    ends = {}
+    for mode in ("none", "adaptive"):
+        sampler = {"guidance": {"mode": mode, "gamma": 1.0}}
+        policy = make_backend(BackendConfig.model_validate({"model_dir": tmp_path / "model", "sampler": sampler}))
+        chunks = [
+            policy.infer(obs, prompt="move the arm", noise=np.random.default_rng(s).standard_normal((8, 4)))
+            for s in range(32)
+        ]
+        ends[mode] = np.mean([c.actions[-1].mean() for c in chunks])
+        if mode == "adaptive":
+            assert np.mean([c.guidance.mean() for c in chunks]) > 0.01
+    assert ends["none"] > 0  # the success head heads for +1
+    assert ends["adaptive"] > ends["none"] + 0.01  # guidance pushes further from the failure mode at −1
