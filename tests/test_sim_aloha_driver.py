@@ -69,23 +69,26 @@ def test_initial_object_poses_match_gym_aloha(task: str) -> None:
     np.testing.assert_allclose(np.concatenate(list(poses.values())), expected, atol=1e-6)
 
 
-def test_stages_agree_with_gym_aloha_reward() -> None:
-    """Our contact-based stage equals gym-aloha's own ``get_reward`` on the same physics state."""
+@pytest.mark.parametrize("task", ["transfer_cube", "insertion"])
+def test_stages_agree_with_gym_aloha_reward(task: str) -> None:
+    """Through a whole expert episode, our stage equals gym-aloha's own ``get_reward`` on the same physics."""
     from dm_control import mujoco as dm_mujoco
-    from gym_aloha.tasks.sim import TransferCubeTask
+    from gym_aloha.tasks.sim import InsertionTask, TransferCubeTask
 
-    with SimAlohaDriver(SimAlohaConfig(cameras=())) as robot:
-        robot.reset(seed=2)
+    from failforward.policy.expert.expert import ScriptedExpert
+
+    reference = TransferCubeTask() if task == "transfer_cube" else InsertionTask()
+    with SimAlohaDriver(SimAlohaConfig(task=task, cameras=())) as robot:
+        obs = robot.reset(seed=4)
         physics = dm_mujoco.Physics.from_xml_path(robot.task.xml_path)
-        rng = np.random.default_rng(0)
-        checked = 0
-        for _ in range(60):
-            q = robot.scene.joint_positions()
-            target = q + rng.normal(0, 0.05, size=14)
-            target[[6, 13]] = rng.uniform(0, 1, size=2)
-            robot.send_action(JointCommand(0.0, target))
-            physics.data.qpos[:] = robot.scene.data.qpos
-            physics.forward()
-            assert robot.privileged_state().stage == TransferCubeTask().get_reward(physics)
-            checked += 1
-    assert checked == 60
+        expert = ScriptedExpert(robot.task, robot.privileged_state)
+        stages = []
+        while len(stages) < 400 and (not stages or stages[-1] < 4):
+            for action in expert.infer(obs).actions[:25]:
+                robot.send_action(JointCommand(0.0, action))
+                physics.data.qpos[:] = robot.scene.data.qpos
+                physics.forward()
+                stages.append(robot.privileged_state().stage)
+                assert stages[-1] == reference.get_reward(physics)
+            obs = robot.get_observation()
+    assert stages[-1] == 4 and len(set(stages)) >= 3  # the episode went through several stages to success

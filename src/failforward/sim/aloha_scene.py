@@ -92,6 +92,9 @@ class AlohaScene:
         """Apply ``action [14]`` (joint targets [rad], grippers normalized) for one 20 ms tick."""
         self.data.ctrl[:] = to_actuator_targets(action)
         mujoco.mj_step(self.model, self.data, nstep=self.n_substeps)
+        # Contacts and derived quantities at the state we report (as dm_control's split step leaves
+        # them, which gym-aloha's reward reads); mj_step alone leaves them one substep behind.
+        mujoco.mj_forward(self.model, self.data)
 
     def joint_positions(self) -> np.ndarray:
         """``[14]`` arm joints [rad] and normalized grippers."""
