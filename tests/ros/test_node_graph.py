@@ -19,6 +19,7 @@ from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
@@ -45,7 +46,9 @@ def graph(ros_env, tmp_path_factory):
     processes = {name: NodeProcess(exe, PARAMS, overrides, ros_env, log_dir)
                  for exe, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")}
     node = rclpy.create_node("graph_test")
-    seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": []}
+    seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": [],
+                             "preview": []}
+    node.create_subscription(MarkerArray, "policy/chunk_preview", lambda m: seen["preview"].append(m), 10)
     node.create_subscription(JointState, "joint_states", lambda m: seen["joint_states"].append(time.monotonic()), 50)
     node.create_subscription(Image, "cameras/top/image_raw", lambda m: seen["images"].append(m),
                              qos_profile_sensor_data)
@@ -70,6 +73,8 @@ def test_full_episodes_run_through_the_graph(graph) -> None:
     assert all(not o["success"] and o["reason"] == "right gripper never touched the cube" for o in seen["outcomes"])
     assert len(seen["joint_states"]) >= 80  # one per tick, plus one per reset
     assert len(seen["chunks"]) == 4  # hold policy, 25 of 50 executed per chunk: 2 chunks per 40-tick episode
+    assert len(seen["preview"]) == 4 and len(seen["preview"][0].markers) == 2  # tool paths of both arms
+    assert len(seen["preview"][0].markers[0].points) == 50
     assert seen["images"] and seen["images"][-1].height == 96 and seen["images"][-1].encoding == "rgb8"
     mcaps = sorted((log_dir / "runs").rglob("*.mcap"))
     assert len(mcaps) == 2

@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
-from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
+from std_msgs.msg import ColorRGBA, Float64MultiArray, MultiArrayDimension, String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+from visualization_msgs.msg import Marker, MarkerArray
 
 from failforward.config import RunConfig, get_preset
 from failforward.errors import ConfigError, ShapeError
@@ -142,6 +144,21 @@ def guidance_msg(chunk: ActionChunk) -> Float64MultiArray:
     msg.layout.dim = [MultiArrayDimension(label="lambda_t", size=chunk.guidance.size, stride=chunk.guidance.size)]
     msg.data = [float(x) for x in chunk.guidance]
     return msg
+
+
+def chunk_preview_msg(stamp: float, paths: dict[str, np.ndarray], frame_id: str = "world") -> MarkerArray:
+    """Tool paths ``{arm: [H, 3]}`` [m] → one LINE_STRIP marker per arm (left blue, right orange)."""
+    colours = {"left": ColorRGBA(r=0.2, g=0.5, b=1.0, a=1.0), "right": ColorRGBA(r=1.0, g=0.55, b=0.1, a=1.0)}
+    markers = MarkerArray()
+    for index, (arm, path) in enumerate(sorted(paths.items())):
+        marker = Marker(ns="chunk_preview", id=index, type=Marker.LINE_STRIP, action=Marker.ADD)
+        marker.header.stamp, marker.header.frame_id = to_stamp(stamp), frame_id
+        marker.scale.x = 0.005
+        marker.pose.orientation.w = 1.0
+        marker.color = colours.get(arm, ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
+        marker.points = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in path]
+        markers.markers.append(marker)
+    return markers
 
 
 # ------------------------------------------------- sim state and outcomes

@@ -25,6 +25,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import MarkerArray
 
 from failforward_ros import convert, qos, topics
 from failforward_ros.node_params import declared_run_config
@@ -81,6 +82,7 @@ class PolicyNode(LifecycleNode):
         self.chunk_pub = self.create_lifecycle_publisher(JointTrajectory, topics.POLICY_CHUNK, qos.STATE)
         self.guidance_pub = self.create_lifecycle_publisher(Float64MultiArray, topics.POLICY_GUIDANCE, qos.STATE)
         self.outcome_pub = self.create_lifecycle_publisher(String, topics.EPISODE_OUTCOME, qos.STATE)
+        self.preview_pub = self.create_lifecycle_publisher(MarkerArray, topics.CHUNK_PREVIEW, qos.STATE)
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, qos.JOINT_STATES,
                                  callback_group=io)
@@ -164,6 +166,9 @@ class PolicyNode(LifecycleNode):
         self.chunk_pub.publish(convert.trajectory_msg(stamp, names, chunk, 1.0 / self.runtime.features.control_hz))
         if chunk.guidance.size:
             self.guidance_pub.publish(convert.guidance_msg(chunk))
+        paths = self.runtime.preview.paths(chunk)
+        if paths:
+            self.preview_pub.publish(convert.chunk_preview_msg(stamp, paths))
 
     def _publish_episode(self, episode) -> None:
         self.outcome_pub.publish(convert.outcome_msg(episode.index, episode.seed, episode.outcome, episode.steps))

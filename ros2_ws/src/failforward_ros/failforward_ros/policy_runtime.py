@@ -18,6 +18,7 @@ from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.types import ActionChunk
 from failforward_ros.policy_core import ChunkPublisher, RemoteRobot, RobotLink
+from failforward_ros.preview import ChunkPreview
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class PolicyRuntime:
         safety = SafetyLayer(self.features, config.safety, config.loop.rate_hz)
         self.loop = ControlLoop(self.robot, policy, ChunkBroker(config.broker), safety, config.loop, prompt,
                                 subscribers)
+        self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
         self._stopped = threading.Event()
 

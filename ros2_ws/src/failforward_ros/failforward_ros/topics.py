@@ -6,6 +6,7 @@ COMMAND_SENT = "command_sent"
 SIM_STATE = "sim/state"
 POLICY_CHUNK = "policy/chunk"
 POLICY_GUIDANCE = "policy/guidance"
+CHUNK_PREVIEW = "policy/chunk_preview"
 EPISODE_OUTCOME = "episode/outcome"
 DIAGNOSTICS = "/diagnostics"
 
