@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from failforward.config import AlohaConfig
-from failforward.errors import ConfigError
+from failforward.errors import ConfigError, DriverError
 from failforward.robots import make_driver
 from failforward.robots.aloha import JOINT_NAMES, AlohaDriver
 from failforward.robots.dynamixel import control_table as ct
@@ -103,3 +105,29 @@ def test_leader_arms_drive_teleoperation() -> None:
 def test_reading_leaders_without_leader_ports_is_a_config_error(shared_emulator: DynamixelEmulator) -> None:
     with AlohaDriver(aloha_config(shared_emulator)) as robot, pytest.raises(ConfigError, match="leader"):
         robot.read_leaders()
+
+
+@pytest.fixture(scope="module")
+def connected_aloha(shared_emulator: DynamixelEmulator):
+    robot = AlohaDriver(aloha_config(shared_emulator))
+    robot.connect()
+    robot.send_action(JointCommand(0.0, robot.get_observation().joint_positions))  # the first, smooth move
+    yield robot
+    robot.disconnect()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=14, max_size=14),
+                min_size=1, max_size=6))
+def test_no_command_sequence_sends_beyond_the_limits(connected_aloha: AlohaDriver, commands) -> None:
+    features = connected_aloha.features
+    for values in commands:
+        target = np.array(values)
+        if not np.all(np.isfinite(target)):
+            with pytest.raises(DriverError, match="non-finite"):
+                connected_aloha.send_action(JointCommand(0.0, target))
+            continue
+        sent = connected_aloha.send_action(JointCommand(0.0, target)).positions
+        assert np.all(sent >= features.lower) and np.all(sent <= features.upper)
+        expected = np.clip(target, features.lower, features.upper)
+        np.testing.assert_allclose(sent, expected, atol=0.0035)  # within ~2 ticks (gripper: 2 ticks / range)

@@ -22,12 +22,18 @@ import pytest
 pytest.importorskip("franky", reason="install the hw extra: pip install -e '.[hw]'")
 pytest.importorskip("franky_sim", reason="install the hw extra: pip install -e '.[hw]'")
 
-from failforward.config import FrankaConfig
+from failforward.config import BrokerConfig, FrankaConfig, LoopConfig, RecordConfig, SafetyConfig
+from failforward.control.broker import ChunkBroker
+from failforward.control.loop import ControlLoop
+from failforward.control.safety import SafetyLayer
 from failforward.errors import DriverError
+from failforward.policy.hold import HoldPolicy
+from failforward.record.reader import read_episode
+from failforward.record.recorder import EpisodeRecorder
 from failforward.robots import make_driver
 from failforward.robots.franka import FrankaConnectionError, FrankaDriver
 from failforward.testing.driver_contract import RobotDriverContract
-from failforward.types import JointCommand
+from failforward.types import JointCommand, TickRecord, TickSubscriber
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,3 +155,31 @@ def test_lost_connection_raises_and_latches() -> None:
     finally:
         robot.disconnect()
         sim.stop()
+
+
+class _StopSimAt(TickSubscriber):
+    def __init__(self, sim: FrankySim, step: int) -> None:
+        self.sim, self.step = sim, step
+
+    def on_tick(self, tick: TickRecord) -> None:
+        if tick.step == self.step:
+            self.sim.stop()
+
+
+def test_lost_connection_mid_episode_keeps_every_recorded_tick(tmp_path: Path) -> None:
+    sim = FrankySim().start()
+    robot = FrankaDriver(franka_config(sim.host))
+    recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "franka_fault")
+    try:
+        with robot:
+            safety = SafetyLayer(robot.features, SafetyConfig(), rate_hz=10.0)
+            loop = ControlLoop(robot, HoldPolicy(), ChunkBroker(BrokerConfig()), safety,
+                               LoopConfig(max_steps=400, rate_hz=50.0, realtime=True), "hold",
+                               [recorder, _StopSimAt(sim, 4)])
+            result = loop.run_episode(0, seed=0)
+    finally:
+        sim.stop()
+    assert result.error is not None and "FrankaConnectionError" in result.error
+    episode = read_episode(recorder.files[-1], load_images=False)
+    assert episode.length == result.steps >= 5  # every tick before the loss is on disk
+    assert "FrankaConnectionError" in episode.outcome.reason
