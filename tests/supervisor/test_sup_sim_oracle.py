@@ -141,3 +141,22 @@ def test_oracle_needs_a_state_source_and_known_task() -> None:
         make_backend(SimOracleConfig())
     with pytest.raises(BackendUnavailableError, match="correction questions"):
         make_backend(SimOracleConfig(question="visual_avoidance_cot"), state_source=lambda: None)
+
+
+def test_insertion_stall_moves_the_right_gripper_towards_the_peg() -> None:
+    sim = AlohaScene(get_task("insertion"))
+    try:
+        sim.reset(seed=0)
+        state = sim.state()
+        oracle = SimOracleBackend("insertion", sim.state, stall_s=2.0)
+        oracle.diagnose(_frames(), "task", context=state)
+        result = oracle.diagnose(_frames(), "task", context=replace(state, time=state.time + 3.0))
+        facts = oracle.facts(state, H, W)
+    finally:
+        sim.close()
+    assert isinstance(result, Diagnosis) and result.failure_type == "gripper 6d-pose"
+    displacement = facts.objects["peg"] - facts.grippers["right"]
+    axes = facts.camera.robot_axes()
+    assert result.commands and all(
+        m.gripper == "right" and (axes.T @ m.unit_vector) @ displacement > 0.01 for m in result.commands
+    )

@@ -17,6 +17,8 @@ import logging
 import re
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from failforward.supervisor.commands import parse_commands
 from failforward.supervisor.diagnosis import Diagnosis, Unreadable, clip_raw
 from failforward.supervisor.prompts import Prompt
@@ -147,19 +149,23 @@ def parse_answer(
             symbols = _symbols(code, width, height, coordinates, warnings)
     for warning in warnings:
         log.warning("ViFailback answer: %s", warning)
-    return Diagnosis(
-        question=question,
-        success=success,
-        keyframe=keyframe,
-        failure_type=failure_type,
-        command_text=command_text,
-        commands=parse_commands(command_text),
-        symbols=symbols,
-        symbol_frame=symbol_frame if symbols else None,
-        think=clip_raw(think),
-        warnings=tuple(warnings),
-        raw=clip_raw(text),
-    )
+    try:
+        return Diagnosis(
+            question=question,
+            success=success,
+            keyframe=keyframe,
+            failure_type=failure_type,
+            command_text=command_text,
+            commands=parse_commands(command_text),
+            symbols=symbols,
+            symbol_frame=symbol_frame if symbols else None,
+            think=clip_raw(think),
+            warnings=tuple(warnings),
+            raw=clip_raw(text),
+        )
+    except ValidationError as exc:  # defensive: every field is checked above, but an answer never raises
+        log.warning("ViFailback answer could not be typed: %s", exc.errors()[:1])
+        return Unreadable(reason="answer fields failed validation", raw=clip_raw(text))
 
 
 def parse_answer_for(
