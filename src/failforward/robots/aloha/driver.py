@@ -27,7 +27,7 @@ import numpy as np
 from failforward.calibration import AlohaCalibration, load_calibration
 from failforward.config import AlohaConfig
 from failforward.errors import ConfigError, DriverError, NotConnectedError, ShapeError
-from failforward.robots.aloha.arm import DynamixelArm
+from failforward.robots.aloha.arm import ArmState, DynamixelArm
 from failforward.robots.aloha.joints import SIDES, arm_features
 from failforward.robots.base import RobotDriver
 from failforward.robots.cameras import OpenCVCamera
@@ -157,7 +157,7 @@ class AlohaDriver(RobotDriver):
         self._fault, self._needs_first_move = None, True
 
     # ------------------------------------------------------------------ observe
-    def _read_arms(self, arms: list[DynamixelArm]) -> list:
+    def _read_arms(self, arms: list[DynamixelArm]) -> list[ArmState]:
         states = []
         for arm in arms:
             try:
