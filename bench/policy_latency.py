@@ -68,7 +68,7 @@ def backends(directory: Path) -> dict[tuple[str, bool], object]:
         mode = GuidanceMode.ADAPTIVE if guided else GuidanceMode.NONE
         precision = "fp16" if "fp16" in label else "fp32"
         config = BackendConfig(
-            kind=kind,
+            backend=kind,
             model_dir=directory,
             device=device,
             layout=layout,

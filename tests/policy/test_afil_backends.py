@@ -44,7 +44,7 @@ def observation(model_dir: Path, seed: int = 0) -> Observation:
 def build(kind: str, model_dir: Path, mode: GuidanceMode, **kw) -> AfilBackend:
     sampler = SamplerConfig(guidance=GuidanceConfig(mode=mode))
     try:
-        return make_backend(BackendConfig(kind=kind, model_dir=model_dir, sampler=sampler, **kw))
+        return make_backend(BackendConfig(backend=kind, model_dir=model_dir, sampler=sampler, **kw))
     except BackendUnavailableError as exc:
         pytest.skip(str(exc))
 

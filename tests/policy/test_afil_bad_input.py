@@ -20,7 +20,7 @@ tiny_vision_dir = afil_helpers.tiny_vision_dir
 
 @pytest.fixture(scope="module")
 def vision_policy(tiny_vision_dir):
-    return make_backend(BackendConfig(kind="onnxruntime", model_dir=tiny_vision_dir))
+    return make_backend(BackendConfig(backend="onnxruntime", model_dir=tiny_vision_dir))
 
 
 def _obs(images: dict[str, np.ndarray], q: np.ndarray | None = None) -> Observation:
@@ -82,7 +82,7 @@ def test_changed_file_is_refused(tiny_state_dir, tmp_path, kind):
     with (model_dir / "weights.pt").open("ab") as f:
         f.write(b"\0")
     with pytest.raises(ManifestError, match=r"weights.pt sha256"):
-        make_backend(BackendConfig(kind=kind, model_dir=model_dir))
+        make_backend(BackendConfig(backend=kind, model_dir=model_dir))
 
 
 def test_missing_file_is_refused(tiny_state_dir, tmp_path):
@@ -107,7 +107,7 @@ def test_manifest_config_mismatch_is_refused_by_torch(tiny_state_dir, tmp_path):
     data["norm"]["action_std"][0] = 9.0
     (model_dir / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ManifestError, match="norm stats differ"):
-        make_backend(BackendConfig(kind="torch", model_dir=model_dir))
+        make_backend(BackendConfig(backend="torch", model_dir=model_dir))
 
 
 def test_no_manifest(tmp_path):

@@ -77,7 +77,7 @@ def test_exported_checkpoint_runs_with_its_norm_stats(tmp_path):
     manifest = export_checkpoint(result.checkpoint, tmp_path / "model")
     norm = ChunkDataset.fit_norm(episodes)
     np.testing.assert_allclose(manifest.norm_stats.action_mean, norm.action_mean)
-    policy = make_backend(BackendConfig(kind="onnxruntime", model_dir=tmp_path / "model"))
+    policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model"))
     chunk = policy.infer(Observation(0.0, episodes[0].joint_positions[0], np.zeros(4)), prompt="move the arm")
     assert chunk.actions.shape == (8, 4) and chunk.guidance.shape == (10,)
 

@@ -10,11 +10,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from failforward.errors import RecordingError, ShapeError
+
+if TYPE_CHECKING:
+    from failforward.record.reader import RecordedEpisode
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class EpisodeArrays:
         return int(self.joint_positions.shape[0])
 
 
-def from_recorded(episode, action_source: ActionSource = "sent") -> EpisodeArrays:
+def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent") -> EpisodeArrays:
     """Adapt a ``failforward.record.reader.RecordedEpisode`` (``outcome`` must be known).
 
     ``action_source="sent"`` trains on what the driver actually executed (after safety);

@@ -6,7 +6,7 @@ without torch.
 
 Example (inference from an exported model directory):
     >>> from failforward.policy.afil import BackendConfig, make_backend
-    >>> policy = make_backend(BackendConfig(kind="onnxruntime", model_dir="models/afil_tiny_state"))  # doctest: +SKIP
+    >>> policy = make_backend(BackendConfig(model_dir="models/afil_tiny_state"))  # doctest: +SKIP
     >>> chunk = policy.infer(obs, prompt="transfer the cube")  # doctest: +SKIP
     >>> chunk.actions.shape, chunk.guidance.shape  # doctest: +SKIP
     ((8, 4), (10,))

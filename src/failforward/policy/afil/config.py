@@ -115,10 +115,11 @@ GraphLayout = Literal["fused", "split"]
 
 
 class BackendConfig(FrozenModel):
-    """Which backend runs a model directory ``models/<name>/``.
+    """The AFIL policy: which backend runs which model directory ``models/<name>/``.
 
     Attributes:
-        kind: registry name of the backend.
+        kind: policy registry name (always ``"afil"``; ``failforward.policy.registry`` dispatches on it).
+        backend: registry name of the backend that runs the model.
         model_dir: directory holding ``manifest.json`` and the files it lists.
         device: ``"cpu"`` or ``"cuda"`` (torch device; onnxruntime picks its CUDA provider).
         layout: ``fused`` runs one graph per chunk (backbone + N steps + guidance); ``split`` runs the
@@ -129,7 +130,8 @@ class BackendConfig(FrozenModel):
         seed: seed of the flow-noise generator used when ``infer`` gets no noise (``None``: fresh entropy).
     """
 
-    kind: BackendKind = "onnxruntime"
+    kind: Literal["afil"] = "afil"
+    backend: BackendKind = "onnxruntime"
     model_dir: Path = Path("models/afil_aloha_state")
     device: Literal["cpu", "cuda"] = "cpu"
     layout: GraphLayout = "fused"

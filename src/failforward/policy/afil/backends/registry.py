@@ -1,8 +1,8 @@
-"""Backends registered by name; ``BackendConfig.kind`` picks one (no if/elif factory).
+"""Backends registered by name; ``BackendConfig.backend`` picks one (no if/elif factory).
 
 Example:
     >>> from failforward.policy.afil import BackendConfig, make_backend
-    >>> policy = make_backend(BackendConfig(kind="onnxruntime", model_dir="models/afil_aloha_state"))  # doctest: +SKIP
+    >>> policy = make_backend(BackendConfig(backend="torch", model_dir="models/afil_aloha_state"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -51,5 +51,5 @@ def backend_class(kind: str) -> type[AfilBackend]:
 
 
 def make_backend(config: BackendConfig) -> AfilBackend:
-    """Build the backend named by ``config.kind`` for ``config.model_dir`` (manifest verified)."""
-    return backend_class(config.kind).from_config(config)
+    """Build the backend named by ``config.backend`` for ``config.model_dir`` (manifest verified)."""
+    return backend_class(config.backend).from_config(config)
