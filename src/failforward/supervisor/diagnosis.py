@@ -67,7 +67,9 @@ NoDiagnosisReason = Literal["timeout", "connection", "http_error", "empty_frames
 
 
 class NoDiagnosis(_Result):
-    """No answer was obtained (dead or slow server, empty frame buffer, backend error)."""
+    """No answer was obtained: dead or slow server (``connection``, ``timeout``), HTTP or protocol error
+    (``http_error``), no usable frames (``empty_frames``: empty buffer or not uint8 [H, W, 3]), a failing
+    backend (``backend_error``) or a missing dependency (``unavailable``)."""
 
     kind: Literal["no_diagnosis"] = "no_diagnosis"
     reason: NoDiagnosisReason

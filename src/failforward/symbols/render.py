@@ -13,7 +13,8 @@ with a black outline; lock and rewind are icons. Points are ``(u, v)`` pixels, o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -127,24 +128,32 @@ def draw_gripper_state(image: np.ndarray, label: GripperState, style: RenderStyl
         cv2.putText(image, label.state, origin, _FONT, style.font_scale, color, style.font_thickness + extra, _AA)
 
 
+def _draw_crosshair_symbol(image: np.ndarray, symbol: Crosshair, style: RenderStyle) -> None:
+    draw_crosshair(image, symbol.position, style)
+
+
+def _draw_lock(image: np.ndarray, symbol: Lock, style: RenderStyle) -> None:
+    draw_prohibited(image, _px(symbol.position), style.icon_size)
+
+
+def _draw_rewind(image: np.ndarray, symbol: Rewind, style: RenderStyle) -> None:
+    draw_fast_reverse(image, _px(symbol.position), style.icon_size)
+
+
+_DRAWERS: dict[type, Callable[[np.ndarray, Any, RenderStyle], None]] = {
+    StraightArrow: draw_straight_arrow,
+    RotatingArrow: draw_rotating_arrow,
+    DualCrosshair: draw_dual_crosshair,
+    Crosshair: _draw_crosshair_symbol,
+    GripperState: draw_gripper_state,
+    Lock: _draw_lock,
+    Rewind: _draw_rewind,
+}
+
+
 def draw_symbol(image: np.ndarray, symbol: Symbol, style: RenderStyle) -> None:
     """Draw one symbol in place on an RGB ``uint8 [H, W, 3]`` image."""
-    if isinstance(symbol, StraightArrow):
-        draw_straight_arrow(image, symbol, style)
-    elif isinstance(symbol, RotatingArrow):
-        draw_rotating_arrow(image, symbol, style)
-    elif isinstance(symbol, DualCrosshair):
-        draw_dual_crosshair(image, symbol, style)
-    elif isinstance(symbol, Crosshair):
-        draw_crosshair(image, symbol.position, style)
-    elif isinstance(symbol, GripperState):
-        draw_gripper_state(image, symbol, style)
-    elif isinstance(symbol, Lock):
-        draw_prohibited(image, _px(symbol.position), style.icon_size)
-    elif isinstance(symbol, Rewind):
-        draw_fast_reverse(image, _px(symbol.position), style.icon_size)
-    else:  # pragma: no cover - the Symbol union is closed
-        raise TypeError(f"not a symbol: {symbol!r}")
+    _DRAWERS[type(symbol)](image, symbol, style)
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -162,20 +171,24 @@ def render_symbols(image: np.ndarray, symbols: Iterable[Symbol], style: RenderSt
     return canvas
 
 
+def _reach(symbol: Symbol, style: RenderStyle) -> int:
+    """[px] how far paint reaches beyond the symbol's anchor points."""
+    if isinstance(symbol, StraightArrow):
+        return max(style.arrow_head_width, style.arrow_width + style.arrow_outline_extra) + 1
+    if isinstance(symbol, RotatingArrow):
+        barb = max(4.0, 0.4 * style.rotation_radius)  # head barbs reach past the arc by barb · sin 30°
+        return style.rotation_radius + int(math.ceil(0.5 * barb)) + style.outline + 2
+    if isinstance(symbol, DualCrosshair | Crosshair):
+        return style.crosshair_size // 2 + style.outline
+    if isinstance(symbol, GripperState):
+        w, h = _text_size(symbol.state, style)
+        return max(w, h) // 2 + style.font_thickness + 2
+    return style.icon_size // 2 + 1
+
+
 def symbol_box(symbol: Symbol, style: RenderStyle) -> Box:
     """Pixel box ``(u0, v0, u1, v1)`` covering everything :func:`draw_symbol` paints (not clipped)."""
-    if isinstance(symbol, StraightArrow):
-        pad = max(style.arrow_head_width, style.arrow_width + style.arrow_outline_extra) + 1
-    elif isinstance(symbol, RotatingArrow):
-        barb = max(4.0, 0.4 * style.rotation_radius)  # head barbs reach past the arc by barb · sin 30°
-        pad = style.rotation_radius + int(math.ceil(0.5 * barb)) + style.outline + 2
-    elif isinstance(symbol, DualCrosshair | Crosshair):
-        pad = style.crosshair_size // 2 + style.outline
-    elif isinstance(symbol, GripperState):
-        w, h = _text_size(symbol.state, style)
-        pad = max(w, h) // 2 + style.font_thickness + 2
-    else:
-        pad = style.icon_size // 2 + 1
+    pad = _reach(symbol, style)
     us = [p[0] for p in symbol.points()]
     vs = [p[1] for p in symbol.points()]
     return (int(math.floor(min(us))) - pad, int(math.floor(min(vs))) - pad,
