@@ -55,9 +55,8 @@ def ros_env() -> dict[str, str]:
 
 def topic_rates(seconds: float, env: dict[str, str]) -> dict[str, dict[str, float]]:
     import rclpy
-    from sensor_msgs.msg import Image, JointState
-
     from failforward_ros import convert, qos
+    from sensor_msgs.msg import Image, JointState
 
     received: dict[str, list[tuple[float, float]]] = {"image 480x640 rgb8": [], "joint_states (14)": []}
     node = rclpy.create_node("bench_subscriber")
@@ -87,11 +86,10 @@ def topic_rates(seconds: float, env: dict[str, str]) -> dict[str, dict[str, floa
 def graph_jitter(ticks: int, env: dict[str, str]) -> np.ndarray:
     """Command inter-arrival [ms] of the node graph in real-time mode."""
     import rclpy
+    from failforward_ros import qos
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
     from sensor_msgs.msg import JointState
-
-    from failforward_ros import qos
 
     params = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
     overrides = ["-p", "policy.kind:=hold", "-p", f"loop.max_steps:={ticks}", "-p", "episodes:=1",

@@ -1,8 +1,10 @@
 """The robot bridge's logic without ROS: a driver behind the safety layer, a deadman and an e-stop.
 
 Every command that reaches the driver passes :class:`~failforward.control.safety.SafetyLayer`.
-A latched e-stop rejects commands until ``clear_estop``; the deadman holds the last safe command
-when no command arrived for ``deadman_s`` (hardware only: a simulator does not move between commands).
+A latched :class:`~failforward.control.estop.EStop` rejects commands until ``clear_estop``; the
+:class:`~failforward.control.watchdog.DeadmanWatchdog` (fed by incoming commands) makes the safety
+layer hold the last safe command when no command arrived for ``safety.watchdog_timeout_s``
+(hardware only: a simulator does not move between commands).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from failforward.config import RunConfig
+from failforward.control.estop import EStop
 from failforward.control.safety import SafetyLayer, SafetyResult
+from failforward.control.watchdog import DeadmanWatchdog
+from failforward.errors import SafetyError
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.types import EpisodeOutcome, JointCommand, Observation
 
 logger = logging.getLogger(__name__)
-DEADMAN_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,12 @@ class BridgeCore:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.driver = make_driver(config.robot)
-        self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz)
+        self.estop = EStop()
+        self.watchdog = None if self.lockstep else DeadmanWatchdog(config.safety.watchdog_timeout_s)
+        self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz,
+                                  watchdog=self.watchdog, estop=self.estop)
         self.next_seed = config.seed
-        self.estopped = False
         self.commands_rejected = 0
-        self._last_command_time = time.monotonic()
 
     @property
     def features(self):
@@ -69,25 +74,37 @@ class BridgeCore:
         else:
             observation = self.driver.get_observation()
         self.safety.reset(observation.joint_positions)
-        self._last_command_time = time.monotonic()
         return observation
 
     def command(self, target: np.ndarray, stamp: float) -> CommandResult:
         """Clamp ``target [A]`` and send it, unless the e-stop is latched."""
-        if self.estopped:
+        if self.watchdog is not None:
+            self.watchdog.feed()
+        try:
+            result = self.safety.clamp(target)
+        except SafetyError as exc:  # latched e-stop
             self.commands_rejected += 1
-            return CommandResult(None, None, "e-stop latched: call the clear_estop service")
-        result = self.safety.clamp(target)
+            return CommandResult(None, None, f"{exc} (call the clear_estop service)")
         sent = self.driver.send_action(JointCommand(stamp, result.command))
-        self._last_command_time = time.monotonic()
         return CommandResult(sent, result)
 
     def deadman_hold(self) -> JointCommand | None:
-        """Hardware: re-send the last safe command if the command stream stalled; ``None`` otherwise."""
-        stalled = time.monotonic() - self._last_command_time > DEADMAN_S
-        if self.lockstep or not stalled or self.safety.last_command is None:
+        """Hardware: re-send the held command once the command stream stalled; ``None`` otherwise."""
+        if self.watchdog is None or not self.watchdog.expired or self.safety.last_command is None:
             return None
-        return self.driver.send_action(JointCommand(time.time(), self.safety.last_command))
+        try:
+            held = self.safety.clamp(self.safety.last_command)  # expired watchdog → a hold
+        except SafetyError:
+            return None  # e-stopped: nothing is sent at all
+        return self.driver.send_action(JointCommand(time.time(), held.command))
+
+    def trigger_estop(self, reason: str) -> None:
+        self.estop.trigger(reason)
+
+    def clear_estop(self) -> None:
+        """Release the e-stop and restart the rate limit from where the arm is now."""
+        self.estop.reset()
+        self.safety.reset(self.observe().joint_positions)
 
     def observe(self) -> Observation:
         return self.driver.get_observation()

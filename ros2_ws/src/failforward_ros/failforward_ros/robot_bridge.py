@@ -127,15 +127,16 @@ class RobotBridgeNode(LifecycleNode):
         return response
 
     def _on_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self.core.estopped = True
+        self.core.trigger_estop(f"requested on {self.get_name()}/estop")
         self.get_logger().warning("E-STOP latched: commands are rejected until ~/clear_estop")
         response.success, response.message = True, "e-stop latched"
         return response
 
     def _on_clear_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self.core.estopped = False
-        if self.active:
-            self.core.safety.reset(self.core.observe().joint_positions)  # resume from where the arm is
+        if self.core is None or not self.active:
+            response.success, response.message = False, "robot_bridge is not active"
+            return response
+        self.core.clear_estop()
         response.success, response.message = True, "e-stop cleared"
         return response
 
