@@ -34,21 +34,25 @@ STARTS: dict[str, object] = {
 }
 
 
-def evaluate(task_name: str, seeds: int, start: str, max_steps: int) -> list[EpisodeResult]:
+def evaluate(task_name: str, seeds: int, start: str, max_steps: int, execute_steps: int) -> list[EpisodeResult]:
     with SimAlohaDriver(SimAlohaConfig(task=task_name, cameras=())) as robot:
         task: SimTaskSpec = robot.task
         prelude: Prelude | None = STARTS[start](task)  # type: ignore[operator]
         expert = ScriptedExpert(task, robot.privileged_state)
-        return [run_expert_episode(robot, expert, seed, max_steps=max_steps, prelude=prelude) for seed in range(seeds)]
+        return [
+            run_expert_episode(robot, expert, seed, max_steps=max_steps, execute_steps=execute_steps, prelude=prelude)
+            for seed in range(seeds)
+        ]
 
 
-def report(task: str, start: str, results: list[EpisodeResult], seconds: float) -> str:
+def report(task: str, start: str, execute_steps: int, results: list[EpisodeResult], seconds: float) -> str:
     ok = [r for r in results if r.success]
     low, high = wilson_interval(len(ok), len(results))
     length = np.mean([r.steps for r in ok]) if ok else float("nan")
     failed = [i for i, r in enumerate(results) if not r.success]
     return (
-        f"{task:14s} start={start:8s} success {len(ok)}/{len(results)} = {len(ok) / len(results):.0%} "
+        f"{task:14s} start={start:8s} k={execute_steps:2d} "
+        f"success {len(ok)}/{len(results)} = {len(ok) / len(results):.0%} "
         f"(95% Wilson {low:.0%}-{high:.0%}), mean length {length:.0f} ticks, "
         f"max step arm {max(r.max_arm_step for r in results):.3f} rad gripper "
         f"{max(r.max_gripper_step for r in results):.3f}, {seconds:.1f} s; failed seeds {failed}"
@@ -61,12 +65,13 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["transfer_cube", "insertion"])
     parser.add_argument("--start", nargs="+", default=["reset"], choices=sorted(STARTS))
     parser.add_argument("--max-steps", type=int, default=400)
+    parser.add_argument("--execute-steps", type=int, default=25, help="rows of each 50-row chunk executed")
     args = parser.parse_args()
     for start in args.start:
         for task in args.tasks:
             t0 = time.perf_counter()
-            results = evaluate(task, args.seeds, start, args.max_steps)
-            print(report(task, start, results, time.perf_counter() - t0), flush=True)
+            results = evaluate(task, args.seeds, start, args.max_steps, args.execute_steps)
+            print(report(task, start, args.execute_steps, results, time.perf_counter() - t0), flush=True)
 
 
 if __name__ == "__main__":

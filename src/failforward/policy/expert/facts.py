@@ -19,8 +19,15 @@ from failforward.sim.aloha_scene import SimState
 FINGERS = ("10_left_gripper_finger", "10_right_gripper_finger")
 FINGER_QPOS = {"left": 6, "right": 14}  # qpos index of each arm's "left" finger slide joint
 BLOCKED, OPEN = 0.2, 0.9  # normalized opening: below = closed on nothing, above = open
+ON_OBJECT = 0.06  # normalized opening margin above "pads on the object" that still counts as closed on it
+PAD_FACE = 0.0224  # [m] finger slide position minus the pad's distance from the tool axis
 PAD_BOX_CENTRE = np.array([-0.025, 0.0, 0.0])  # [m] region between the pads, tool frame
 PAD_BOX_HALF = np.array([0.05, 0.012, 0.04])  # [m] its half extents (x along the pads)
+
+
+def closed_on(half_width: float) -> float:
+    """Normalized gripper opening at which the pads touch an object ``half_width`` [m] wide per side."""
+    return float(normalize_puppet_gripper_position(half_width + PAD_FACE))
 
 
 def finger_geoms(side: str) -> tuple[str, str]:
@@ -54,18 +61,19 @@ class SceneFacts:
         """How many of ``side``'s two fingers touch any of ``geoms`` (0, 1 or 2)."""
         return sum(self.touching(finger, geoms) for finger in finger_geoms(side))
 
-    def holds(self, side: str, body: str, geoms: tuple[str, ...]) -> bool:
-        """``side`` grasps object ``body`` (made of ``geoms``).
+    def holds(self, side: str, body: str, geoms: tuple[str, ...], half_width: float) -> bool:
+        """``side`` grasps object ``body`` (made of ``geoms``, ``half_width`` [m] between the pads).
 
-        Held means: the gripper is stopped part-closed (between ``BLOCKED`` and ``OPEN``), the object's
-        centre lies between the pads (``PAD_BOX`` in the tool frame) and a finger touches it. Contact
-        flags alone flicker on the mesh fingers, so they are not required on both fingers.
+        Held means: the object's centre lies between the pads (``PAD_BOX`` in the tool frame) and
+        either both fingers touch it or the gripper has closed onto it (opening between ``BLOCKED``
+        and ``closed_on(half_width) + ON_OBJECT``). Contact flags flicker on the mesh fingers, so
+        they are not required; the opening rules out a gripper still on its way in.
         """
-        if not BLOCKED < self.grippers[side] < OPEN:
-            return False
         p = self.in_tool(side, body).translation()
-        between = bool(np.all(np.abs(p - PAD_BOX_CENTRE) <= PAD_BOX_HALF))
-        return between and self.fingers_on(side, geoms) >= 1
+        if not np.all(np.abs(p - PAD_BOX_CENTRE) <= PAD_BOX_HALF):
+            return False
+        closed = BLOCKED < self.grippers[side] < closed_on(half_width) + ON_OBJECT
+        return closed or self.fingers_on(side, geoms) == 2
 
     def in_tool(self, side: str, body: str) -> SE3:
         """Pose of object ``body`` in ``side``'s measured tool frame."""

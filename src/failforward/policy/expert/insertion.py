@@ -27,6 +27,7 @@ from failforward.policy.expert.waypoints import ArmGoal, ToolState
 
 PEG = ("red_peg",)
 SOCKET = ("socket-1", "socket-2", "socket-3", "socket-4")
+PEG_HALF, SOCKET_HALF = 0.01, 0.022  # [m] half widths across the grasp
 BASES = {"left": np.array([-0.469, 0.5]), "right": np.array([0.469, 0.5])}  # [m] waist axes, world xy
 SOCKET_STAGE = np.array([-0.07, 0.5, 0.20])  # [m] socket centre while the peg goes in
 PEG_GRASP_OFFSET = 0.025  # [m] grasp point from the peg centre along its axis, towards the right arm
@@ -39,6 +40,7 @@ INSERT_SPEED = 0.3  # fraction of the nominal tool speed while inserting
 SETTLE = 0.2  # [s] wait at the pre-insert pose so both arms stop lagging before the push
 MOUTH_RADIUS = 0.005  # [m] peg axis within this of the socket axis counts as lined up
 MOUTH_ANGLE = 0.08  # [rad]
+ENTERED = 0.015  # [m] past the pre-insert point the peg is "on its way in" (tolerances double)
 
 
 def _top_grasp_along(obj: SE3, side: str, offset: float, below: float) -> SE3:
@@ -90,8 +92,10 @@ def _lined_up(peg: SE3, socket: SE3) -> bool:
     rel = peg.translation() - socket.translation()
     along = float(np.dot(rel, axis))
     lateral = float(np.linalg.norm(rel - along * axis))
-    return (INSERTED - 0.01 < along < PRE_INSERT + 0.01 and lateral < MOUTH_RADIUS
-            and angle_between(peg.rotation(), target.rotation()) < MOUTH_ANGLE)
+    entered = along < PRE_INSERT - ENTERED  # once on its way in, keep pushing unless far off
+    radius, angle = (2 * MOUTH_RADIUS, 2 * MOUTH_ANGLE) if entered else (MOUTH_RADIUS, MOUTH_ANGLE)
+    return (INSERTED - 0.01 < along < PRE_INSERT + 0.01 and lateral < radius
+            and angle_between(peg.rotation(), target.rotation()) < angle)
 
 
 class InsertionPlanner(TaskPlanner):
@@ -99,7 +103,8 @@ class InsertionPlanner(TaskPlanner):
 
     def plan(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
         peg, socket = facts.objects["peg"], facts.objects["socket"]
-        holds_peg, holds_socket = facts.holds("right", "peg", PEG), facts.holds("left", "socket", SOCKET)
+        holds_peg = facts.holds("right", "peg", PEG, PEG_HALF)
+        holds_socket = facts.holds("left", "socket", SOCKET, SOCKET_HALF)
         if holds_peg and holds_socket:
             return self._align(facts)
         left: list[tuple[str, ArmGoal]] = []

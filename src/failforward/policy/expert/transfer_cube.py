@@ -31,6 +31,7 @@ from failforward.policy.expert.planner import Plan, TaskPlanner, zip_goals
 from failforward.policy.expert.waypoints import ArmGoal, ToolState
 
 CUBE = ("red_box",)
+CUBE_HALF = 0.02  # [m] half edge of the cube
 RIGHT_BASE = np.array([0.469, 0.5])  # [m] world xy of the right arm's waist axis
 HANDOVER = np.array([0.0, 0.5, 0.22])  # [m] cube centre during the handover
 TIP_ABOVE_CENTRE = 0.004  # [m] right fingertips above the cube centre when picking
@@ -83,9 +84,9 @@ class TransferCubePlanner(TaskPlanner):
     """Right picks, hands over to the left (see the module docstring for the geometry)."""
 
     def plan(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
-        if facts.holds("left", "box", CUBE):
+        if facts.holds("left", "box", CUBE, CUBE_HALF):
             return self._secure(facts, commanded)
-        if facts.holds("right", "box", CUBE):
+        if facts.holds("right", "box", CUBE, CUBE_HALF):
             return self._handover(facts, commanded, facts.in_tool("right", "box").translation())
         return self._pick(facts, commanded)
 
