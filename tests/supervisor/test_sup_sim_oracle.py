@@ -10,7 +10,7 @@ import pytest
 from failforward.sim.aloha_scene import AlohaScene
 from failforward.sim.tasks import get_task
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.backends.sim_oracle import SimOracleBackend
+from failforward.supervisor.backends.sim_oracle import OracleSnapshot, SimOracleBackend
 from failforward.supervisor.commands import Grasp, Move
 from failforward.supervisor.config import SimOracleConfig
 from failforward.supervisor.diagnosis import Diagnosis
@@ -117,6 +117,15 @@ def test_dropped_cube_is_a_gripper_state_failure(scene, start) -> None:
     result = oracle.diagnose(_frames(), "task", context=replace(start, stage=0, time=start.time + 1.0))
     assert isinstance(result, Diagnosis) and result.failure_type == "gripper state"
     assert result.commands[0] == Grasp(gripper="right", state="open")
+
+
+def test_a_drop_between_queries_is_seen_through_the_progress_source(scene, start) -> None:
+    oracle = SimOracleBackend("transfer_cube", scene.state, progress_source=lambda: 2)
+    snapshot = oracle.capture_context()
+    assert isinstance(snapshot, OracleSnapshot) and snapshot.max_stage == 2
+    result = oracle.diagnose(_frames(), "task", context=OracleSnapshot(start, max_stage=2))
+    assert isinstance(result, Diagnosis) and result.failure_type == "gripper state"
+    assert result.commands[0] == Grasp(gripper="right", state="open")  # the cube is far from the open fingers
 
 
 def test_time_going_backwards_starts_a_new_history(scene, start) -> None:

@@ -29,7 +29,7 @@ from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.sim.aloha_scene import AlohaScene
 from failforward.sim.tasks import get_task
 from failforward.supervisor.answer_writer import AnswerContent, write_answer
-from failforward.supervisor.backends.sim_oracle import SimOracleBackend
+from failforward.supervisor.backends.sim_oracle import OracleSnapshot, SimOracleBackend
 from failforward.supervisor.config import ScheduleConfig
 from failforward.supervisor.frame_window import FrameWindow
 from failforward.supervisor.prompts import (
@@ -125,6 +125,7 @@ class EpisodeExporter:
         queries = set(_query_ticks(episode, self.schedule.every_chunks))
         window = FrameWindow(self.schedule.window_s, self.schedule.fps)
         ticks_by_time: dict[float, int] = {}
+        self.max_stage = 0
         for tick in range(episode.length):
             drift = np.max(np.abs(self.scene.joint_positions() - episode.joint_positions[tick]), initial=0.0)
             if drift > REPLAY_TOLERANCE:
@@ -136,12 +137,13 @@ class EpisodeExporter:
             if tick in queries:
                 yield from self._query(window, ticks_by_time)
             self.scene.step(episode.sent_actions[tick])
+            self.max_stage = max(self.max_stage, self.scene.task.stage(self.scene.contacts()))
 
     def _query(self, window: FrameWindow, ticks_by_time: dict[float, int]) -> Iterable[tuple[dict, bool]]:
         samples = window.window()
         images = [f for _, f in samples]
         paths = [self._frame_path(ticks_by_time[t]) for t, _ in samples]
-        content = self.oracle.content(images, self.scene.state())
+        content = self.oracle.content(images, OracleSnapshot(self.scene.state(), self.max_stage))
         height, width = images[-1].shape[:2]
         for question in self.questions:
             prompt = _prompt(question, images, self.episode.prompt)

@@ -24,7 +24,7 @@ class OracleFacts:
     """One snapshot.
 
     Attributes:
-        time: simulation time [s]; stage: task stage 0–4.
+        time: simulation time [s]; stage: task stage 0–4 now; max_stage: highest stage reached so far.
         grippers: arm → ``[3]`` world position [m] of the fingertip centre (the tool point).
         opening: arm → normalized opening (0 closed, 1 open).
         objects: body name → ``[3]`` world position [m].
@@ -34,6 +34,7 @@ class OracleFacts:
 
     time: float
     stage: int
+    max_stage: int
     grippers: dict[str, np.ndarray]
     opening: dict[str, float]
     objects: dict[str, np.ndarray]
@@ -54,8 +55,13 @@ def tool_point(data: mujoco.MjData, arm: str) -> np.ndarray:
     return body.xpos + TOOL_OFFSET_M * body.xmat.reshape(3, 3)[:, 0]
 
 
-def read_facts(scene: AlohaScene, state: SimState, camera: str, height: int, width: int) -> OracleFacts:
-    """Forward kinematics of ``state.qpos`` on ``scene`` (the oracle's private copy) and the camera pose."""
+def read_facts(
+    scene: AlohaScene, state: SimState, camera: str, height: int, width: int, max_stage: int | None = None
+) -> OracleFacts:
+    """Forward kinematics of ``state.qpos`` on ``scene`` (the oracle's private copy) and the camera pose.
+
+    ``max_stage``: the highest stage reached at any tick so far (default: the current stage).
+    """
     scene.data.qpos[:] = state.qpos
     mujoco.mj_forward(scene.model, scene.data)
     grippers = {arm: tool_point(scene.data, arm) for arm in ARMS}
@@ -63,4 +69,5 @@ def read_facts(scene: AlohaScene, state: SimState, camera: str, height: int, wid
     objects = {name: np.asarray(pose[:3], dtype=np.float64).copy() for name, pose in state.object_poses.items()}
     intrinsics = scene.camera_intrinsics(camera, height, width)
     view = CameraView.from_mujoco(scene.model, scene.data, camera, intrinsics, height, width)
-    return OracleFacts(state.time, state.stage, grippers, opening, objects, state.contacts, view)
+    top = state.stage if max_stage is None else max(max_stage, state.stage)
+    return OracleFacts(state.time, state.stage, top, grippers, opening, objects, state.contacts, view)

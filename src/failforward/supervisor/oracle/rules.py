@@ -5,8 +5,9 @@ holds) to which target. The rules, checked in order over the current snapshot an
 earlier ones in this episode:
 
 1. stage 4 → success.
-2. dropped: the task had reached stage ≥ 2 and fell back below 2 → ``'gripper state'``; open the
-   gripper and move it back to the object.
+2. dropped: the task had reached stage ≥ 2 (at any tick, when a progress source is given) and is back
+   below 2 with the gripper off the object → ``'gripper state'``: close the gripper if the object lies
+   between its open fingers, else open it and move it back to the object.
 3. missed grasp: a gripper that should grasp is at its target but closed without touching it →
    ``'gripper 6d-pose'``; open it and move onto the target.
 4. no progress for ``stall_s`` [s] (same stage since the last snapshot at least ``stall_s`` old, the
@@ -169,8 +170,11 @@ def diagnose_facts(task: str, history: Sequence[OracleFacts], *, stall_s: float,
     if now.stage == 4:
         return AnswerContent(success=True)
     roles = TASK_ROLES[task][now.stage]
-    if max(f.stage for f in history) >= 2 and now.stage < 2:
-        return regrasp(now, roles[0], "gripper state")
+    first = roles[0]
+    if max(f.max_stage for f in history) >= 2 and now.stage < 2 and not now.arm_touches(first.arm, first.target_geoms):
+        if distance(now, first) < near_m and now.opening[first.arm] > OPEN:
+            return close_gripper(now, first)  # the object fell back between the open fingers
+        return regrasp(now, first, "gripper state")
     for role in roles:
         if role.grasp and role.mover == "gripper" and distance(now, role) < 2 * near_m:
             if now.opening[role.arm] < CLOSED and not now.arm_touches(role.arm, role.target_geoms):
