@@ -40,6 +40,13 @@ from failforward.supervisor.commands import Grasp, HoldStill, Move, Rotate, form
             ),
         ),
         ("Keep the right gripper closed.", (Grasp(gripper="right", state="close"),)),
+        ("Lower the left gripper significantly.", (Move(gripper="left", direction="downward",
+                                                        magnitude="significantly"),)),
+        (
+            "Close the left gripper and lift it a little.",
+            (Grasp(gripper="left", state="close"), Move(gripper="left", direction="upward", magnitude="slightly")),
+        ),
+        ("Rotate the right gripper counterclockwise.", (Rotate(gripper="right", direction="counter-clockwise"),)),
         ("The weather is nice.", ()),
         ("", ()),
     ],

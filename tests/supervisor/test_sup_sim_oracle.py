@@ -111,6 +111,25 @@ def test_missed_grasp_means_open_and_move_onto_the_cube(scene, start) -> None:
     assert isinstance(result.symbols[-1], Crosshair)
 
 
+def test_left_gripper_on_the_peg_is_task_planning() -> None:
+    sim = AlohaScene(get_task("insertion"))
+    try:
+        sim.reset(seed=3)
+        oracle = SimOracleBackend("insertion", sim.state)
+        qpos = sim.state().qpos.copy()
+        qpos[16:19] = oracle.facts(sim.state(), H, W).grippers["left"]  # the peg pushed into the left fingers
+        sim.set_qpos(qpos)
+        state = sim.state()
+        result = oracle.diagnose(_frames(), "task", context=state)
+    finally:
+        sim.close()
+    finger = "vx300s_left/10_left_gripper_finger"
+    assert state.stage == 0 and any("red_peg" in pair and finger in pair for pair in state.contacts)
+    assert isinstance(result, Diagnosis) and result.failure_type == "task planning"
+    assert result.commands == (Move(gripper="left", direction="upward", magnitude="significantly"),)
+    assert [s.kind for s in result.symbols] == ["rewind", "straight_arrow"]
+
+
 def test_dropped_cube_is_a_gripper_state_failure(scene, start) -> None:
     oracle = _oracle(scene)
     oracle.diagnose(_frames(), "task", context=replace(start, stage=2))

@@ -3,7 +3,8 @@
 Example:
     >>> from failforward.supervisor import SupervisorConfig, SupervisorScheduler, make_backend
     >>> cfg = SupervisorConfig()                                    # sim oracle, every 6 chunks, 5 s at 1 fps
-    >>> backend = make_backend(cfg.backend, state_source=driver.privileged_state)
+    >>> backend = make_backend(cfg.backend, state_source=driver.privileged_state,
+    ...                        progress_source=lambda: driver.episode_outcome().stage)
     >>> supervisor = SupervisorScheduler(backend, cfg.schedule)    # a TickSubscriber of the control loop
     >>> report = supervisor.poll()                                  # None, or a SupervisorReport (Diagnosis…)
 

@@ -145,7 +145,9 @@ def _clause_commands(clause: str, gripper: Gripper | None, verb: str | None) -> 
         before, word, after = match.group(1), match.group(2).lower(), match.group(3)
         moves.append(Move(gripper=gripper, direction=_DIRECTION_WORDS[word], magnitude=_magnitude(before, after)))
     if not moves and verb in ("lift", "raise", "lower"):
-        moves.append(Move(gripper=gripper, direction="downward" if verb == "lower" else "upward"))
+        amount = re.search(_MAG, body, re.I)
+        direction = "downward" if verb == "lower" else "upward"
+        moves.append(Move(gripper=gripper, direction=direction, magnitude=_magnitude(amount and amount.group(1))))
     return moves
 
 

@@ -6,7 +6,8 @@ Example:
 
 Built-in backends are imported on first use, so MuJoCo or transformers are only needed by the backend
 actually chosen. Constructor resources that are not configuration (the oracle's ``state_source``)
-are passed as keyword arguments and forwarded to the class's ``from_config``.
+are passed as keyword arguments and forwarded to the class's ``from_config``; a backend ignores the
+resources it does not use, so callers may pass the same set to any backend.
 """
 
 from __future__ import annotations

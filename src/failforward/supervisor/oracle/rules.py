@@ -5,16 +5,19 @@ holds) to which target. The rules, checked in order over the current snapshot an
 earlier ones in this episode:
 
 1. stage 4 → success.
-2. dropped: the task had reached stage ≥ 2 (at any tick, when a progress source is given) and is back
+2. wrong arm: an arm touches an object that is the other arm's job (insertion: the left gripper on the
+   peg or the right one on the socket before both are lifted) → ``'task planning'``: lift that gripper
+   away (rewind icon, arrow up).
+3. dropped: the task had reached stage ≥ 2 (at any tick, when a progress source is given) and is back
    below 2 with the gripper off the object → ``'gripper state'``: close the gripper if the object lies
    between its open fingers, else open it and move it back to the object.
-3. missed grasp: a gripper that should grasp is at its target but closed without touching it →
+4. missed grasp: a gripper that should grasp is at its target but closed without touching it →
    ``'gripper 6d-pose'``; open it and move onto the target.
-4. no progress for ``stall_s`` [s] (same stage since the last snapshot at least ``stall_s`` old, the
+5. no progress for ``stall_s`` [s] (same stage since the last snapshot at least ``stall_s`` old, the
    role's distance not shrinking by 1 cm): a gripper touching its target is told to lift it
    (``'gripper 6d-pose'``); a gripper at the target but still open → ``'gripper state'`` (close it);
    otherwise ``'gripper 6d-pose'`` with moves along the robot axes towards the target.
-5. otherwise no failure → success (no correction).
+6. otherwise no failure → success (no correction).
 
 Directions are the head-camera robot axes (+x forward, +y left, +z up); a component counts when it
 exceeds ``max(1 cm, 30 %)`` of the displacement; below 5 cm it is "slightly", else "significantly".
@@ -30,7 +33,7 @@ import numpy as np
 from failforward.supervisor.answer_writer import AnswerContent
 from failforward.supervisor.commands import AXIS_COLOR, Grasp, Move
 from failforward.supervisor.oracle.facts import OracleFacts
-from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, StraightArrow, Symbol
+from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, Rewind, StraightArrow, Symbol
 
 CLOSED = 0.25  # normalized opening below which a gripper is closed
 OPEN = 0.5
@@ -68,6 +71,25 @@ TASK_ROLES: dict[str, dict[int, tuple[Role, ...]]] = {
         2: (Role("right", "peg", "socket", ("pin",), False),),
         3: (Role("right", "peg", "socket", ("pin",), False),),
     },
+}
+
+
+@dataclass(frozen=True)
+class WrongTouch:
+    """Before stage ``until_stage``, ``arm`` touching ``geoms`` means the plan went wrong (the other arm's job)."""
+
+    arm: str
+    body: str
+    geoms: tuple[str, ...]
+    until_stage: int
+
+
+_SOCKET = ("socket-1", "socket-2", "socket-3", "socket-4")
+WRONG_TOUCHES: dict[str, tuple[WrongTouch, ...]] = {
+    # transfer_cube has none: by gym-aloha's reward the left arm holding the cube in the air is success,
+    # whichever arm picked it up.
+    "transfer_cube": (),
+    "insertion": (WrongTouch("left", "peg", ("red_peg",), 2), WrongTouch("right", "socket", _SOCKET, 2)),
 }
 
 
@@ -156,6 +178,15 @@ def close_gripper(facts: OracleFacts, role: Role) -> AnswerContent:
     return AnswerContent(False, "gripper state", (Grasp(gripper=role.arm, state="close"),), (symbol,))
 
 
+def withdraw(facts: OracleFacts, wrong: WrongTouch) -> AnswerContent:
+    """The wrong arm touched an object: lift it away and return it (rewind icon, arrow up)."""
+    up = np.array([0.0, 0.0, LIFT_M])
+    moves = moves_towards(facts, wrong.arm, up)
+    gripper = facts.grippers[wrong.arm]
+    symbols = (Rewind(position=_point(facts, gripper)), _arrow(facts, gripper, up, moves))
+    return AnswerContent(False, "task planning", moves, symbols)
+
+
 def lift(facts: OracleFacts, role: Role) -> AnswerContent:
     """Lift the gripper that holds its target but makes no progress (blue arrow up)."""
     up = np.array([0.0, 0.0, LIFT_M])
@@ -170,6 +201,9 @@ def diagnose_facts(task: str, history: Sequence[OracleFacts], *, stall_s: float,
     if now.stage == 4:
         return AnswerContent(success=True)
     roles = TASK_ROLES[task][now.stage]
+    for wrong in WRONG_TOUCHES[task]:
+        if now.stage < wrong.until_stage and now.arm_touches(wrong.arm, wrong.geoms):
+            return withdraw(now, wrong)
     first = roles[0]
     if max(f.max_stage for f in history) >= 2 and now.stage < 2 and not now.arm_touches(first.arm, first.target_geoms):
         if distance(now, first) < near_m and now.opening[first.arm] > OPEN:
