@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from failforward.config import SimAlohaConfig
 from failforward.robots.sim_aloha import SimAlohaDriver
@@ -58,3 +59,34 @@ def test_a_stalled_arm_is_diagnosed_from_sim_frames_and_becomes_a_vsf_observatio
     assert not vsf.images["left_wrist"].any() and vsf.images["right_wrist"].any()
     assert (vsf.images["top"] == 0).all(axis=-1).mean() > 0.05  # part of the head view is masked
     assert supervisor.health().errors == 0 and supervisor.health().diagnoses == 2
+
+
+def test_scheduler_runs_inside_the_real_control_loop() -> None:
+    """The scheduler as a subscriber of failforward.control.ControlLoop with the scripted expert."""
+    from failforward.config import BrokerConfig, LoopConfig, SafetyConfig
+    from failforward.control.broker import ChunkBroker
+    from failforward.control.loop import ControlLoop
+    from failforward.control.safety import SafetyLayer
+    from failforward.policy.expert.expert import ScriptedExpert
+
+    config = SimAlohaConfig(task="transfer_cube", cameras=("top",), image_height=48, image_width=64)
+    with SimAlohaDriver(config) as driver:
+        oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state,
+                              progress_source=lambda: driver.episode_outcome().stage)
+        supervisor = SupervisorScheduler(oracle, ScheduleConfig(every_chunks=2))
+        safety = SafetyLayer(driver.features, SafetyConfig(), 50.0)
+        loop = ControlLoop(driver, ScriptedExpert(driver.task, driver.privileged_state, horizon=25),
+                           ChunkBroker(BrokerConfig(execute_steps=25)), safety, LoopConfig(max_steps=60),
+                           driver.task_prompt, [supervisor])
+        try:
+            result = loop.run_episode(0, seed=0)
+            deadline = time.monotonic() + 10.0
+            while supervisor.busy and time.monotonic() < deadline:
+                time.sleep(0.01)
+            report = supervisor.poll()
+        finally:
+            supervisor.close()
+    assert result.error is None and result.steps == 60
+    assert supervisor.health().queries == 1 and report is not None and report.step == 25  # chunks at 0, 25, 50
+    assert isinstance(report.result, Diagnosis) and report.result.success  # the expert is on track
+    assert report.frame_times == pytest.approx((0.0, 0.5)) and report.result.raw.startswith("<Think>")
