@@ -124,3 +124,13 @@ def test_everything_drawn_lies_inside_the_symbol_box(symbol) -> None:
     rows, cols = np.nonzero(drawn.any(axis=-1))
     u0, v0, u1, v1 = symbol_box(symbol, RenderStyle.for_image(H, W))
     assert np.all((cols >= u0) & (cols < u1) & (rows >= v0) & (rows < v1))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_symbols_refuse_non_finite_points(bad: float) -> None:
+    with pytest.raises(ValueError):
+        Crosshair(position=(bad, 1.0))
+    with pytest.raises(ValueError):
+        StraightArrow(start=(0.0, 0.0), end=(1.0, bad), colors=("red",))
+    with pytest.raises(ValueError):
+        StraightArrow(start=(0.0, 0.0), end=(1.0, 1.0), colors=())
