@@ -7,6 +7,7 @@ One CPU thread everywhere (ENVIRONMENT.md). CUDA / TensorRT rows are added when 
 Example:
     python bench/policy_latency.py --preset aloha_state --rounds 50
     python bench/policy_latency.py --preset aloha_vision --rounds 20 --json runs/bench/policy_latency.json
+    python bench/policy_latency.py --precisions fp32 fp16   # on a GPU machine: CUDA and TensorRT rows
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from failforward.policy.afil import (
     DualActionGenerator,
     GuidanceConfig,
     GuidanceMode,
+    ManifestError,
     NormStats,
     SamplerConfig,
     get_model_preset,
@@ -46,7 +48,10 @@ VARIANTS = [  # (label, kind, device, layout, guided)
     ("onnxruntime split", "onnxruntime", "cpu", "split", True),
     ("onnxruntime split", "onnxruntime", "cpu", "split", False),
     ("onnxruntime cuda fused", "onnxruntime", "cuda", "fused", True),
+    ("onnxruntime cuda fused", "onnxruntime", "cuda", "fused", False),
+    ("onnxruntime cuda fp16 fused", "onnxruntime", "cuda", "fused", True),
     ("tensorrt fp32 fused", "tensorrt", "cuda", "fused", True),
+    ("tensorrt fp32 fused", "tensorrt", "cuda", "fused", False),
     ("tensorrt fp16 fused", "tensorrt", "cuda", "fused", True),
     ("torch cuda eager", "torch", "cuda", "fused", True),
 ]
@@ -58,7 +63,8 @@ def model_dir(args: argparse.Namespace, tmp: Path) -> Path:
     torch.manual_seed(0)
     cfg = get_model_preset(args.preset)
     out = tmp / f"afil_{args.preset}"
-    export_model(DualActionGenerator(cfg), NormStats.identity(cfg.state_dim, cfg.action_dim), out)
+    norm = NormStats.identity(cfg.state_dim, cfg.action_dim)
+    export_model(DualActionGenerator(cfg), norm, out, precisions=tuple(args.precisions))
     return out
 
 
@@ -78,7 +84,7 @@ def backends(directory: Path) -> dict[tuple[str, bool], object]:
         )
         try:
             built[(label, guided)] = make_backend(config)
-        except BackendUnavailableError as exc:
+        except (BackendUnavailableError, ManifestError) as exc:
             print(f"skip {label}: {exc}")
     return built
 
@@ -129,6 +135,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "fp16"], help="graphs to export")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,6 +14,7 @@ torch.set_num_threads(1)  # shared 2-core machines: more threads are slower (ENV
 
 
 _EXPORTED: dict[str, Path] = {}
+PRECISIONS = {"tiny_state": ("fp32", "fp16"), "tiny_vision": ("fp32",)}  # fp16 export once: it costs seconds
 
 
 def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
@@ -28,7 +29,7 @@ def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
     norm = NormStats.identity(cfg.state_dim, cfg.action_dim)
     norm = NormStats(norm.state_mean + 0.1, norm.state_std * 2.0, norm.action_mean - 0.3, norm.action_std * 0.5)
     out = tmp_path_factory.mktemp("models") / f"afil_{preset}"
-    export_model(DualActionGenerator(cfg), norm, out)
+    export_model(DualActionGenerator(cfg), norm, out, precisions=PRECISIONS[preset])
     _EXPORTED[preset] = out
     return out
 

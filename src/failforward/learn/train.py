@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--export", type=Path, help="also export the final checkpoint to this model directory")
     p.add_argument("--num-steps", type=int, default=10, help="Euler steps baked into the exported fused graphs")
+    p.add_argument("--fp16", action="store_true", help="also export float16 graphs (TensorRT/CUDA fp16)")
     return p.parse_args(argv)
 
 
@@ -63,7 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     result = train(config, episodes)
     logging.getLogger(__name__).info("checkpoint %s at step %d", result.checkpoint, result.step)
     if args.export:
-        export_checkpoint(result.checkpoint, args.export, sampler=SamplerConfig(num_steps=args.num_steps))
+        precisions = ("fp32", "fp16") if args.fp16 else ("fp32",)
+        export_checkpoint(
+            result.checkpoint, args.export, sampler=SamplerConfig(num_steps=args.num_steps), precisions=precisions
+        )
         logging.getLogger(__name__).info("exported %s", args.export)
 
 

@@ -113,10 +113,16 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
 
 
 def export_checkpoint(
-    checkpoint: Path, model_dir: Path, *, sampler: SamplerConfig | None = None, name: str | None = None
+    checkpoint: Path,
+    model_dir: Path,
+    *,
+    sampler: SamplerConfig | None = None,
+    name: str | None = None,
+    precisions: tuple[str, ...] = ("fp32",),
 ) -> Manifest:
     """Export a training checkpoint to a runtime model directory (weights, ONNX graphs, manifest)."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
     model.load_state_dict(state["model"])
-    return export_model(model.eval(), NormStats.from_dict(state["norm"]), model_dir, name=name, sampler=sampler)
+    norm = NormStats.from_dict(state["norm"])
+    return export_model(model.eval(), norm, model_dir, name=name, sampler=sampler, precisions=precisions)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from failforward.policy.afil.config import AfilModelConfig
-from failforward.policy.afil.layers import NEG_INF, SelfAttentionBlock
+from failforward.policy.afil.layers import SelfAttentionBlock, key_bias
 
 
 class Prefix(NamedTuple):
@@ -95,6 +95,7 @@ class SmallPrefixEncoder(PrefixEncoder):
         token_mask: torch.Tensor,
         images: torch.Tensor | None = None,
     ) -> Prefix:
+        state = state.to(self.word_pos.dtype)
         parts = [self.state(state)[:, None, :], self.words(tokens) + self.word_pos]
         masks = [torch.ones_like(token_mask[:, :1]), token_mask]
         if self.images is not None:
@@ -104,7 +105,7 @@ class SmallPrefixEncoder(PrefixEncoder):
             parts.insert(0, img)
             masks.insert(0, torch.ones_like(token_mask[:, :1]).expand(-1, img.shape[1]))
         x, mask = torch.cat(parts, dim=1)[None], torch.cat(masks, dim=1)
-        bias = (~mask).to(x.dtype) * NEG_INF
+        bias = key_bias(mask, x.dtype)
         for block in self.blocks:
             x = block(x, bias, 1)
         return Prefix(x[0], mask)

@@ -124,7 +124,8 @@ class BackendConfig(FrozenModel):
         device: ``"cpu"`` or ``"cuda"`` (torch device; onnxruntime picks its CUDA provider).
         layout: ``fused`` runs one graph per chunk (backbone + N steps + guidance); ``split`` runs the
             backbone graph once and the expert graph N times with guidance on the host.
-        precision: TensorRT engine precision.
+        precision: ``fp16`` runs the ``*_fp16`` graphs (export them with ``precisions=("fp32", "fp16")``;
+            TensorRT ≥ 11 takes precision from the graph) or, for torch, a ``half()`` copy of the model.
         threads: CPU threads for torch / onnxruntime (1 on shared machines).
         sampler: steps and guidance; ``num_steps`` must match an exported fused graph.
         seed: seed of the flow-noise generator used when ``infer`` gets no noise (``None``: fresh entropy).

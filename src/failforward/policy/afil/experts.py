@@ -15,12 +15,12 @@ from torch import nn
 from failforward.policy.afil.backbone import Prefix
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.layers import (
-    NEG_INF,
     SelfAttentionBlock,
     StackedLayerNorm,
     StackedLinear,
     StackedMLP,
     attention,
+    key_bias,
     sinusoidal_embedding,
 )
 
@@ -86,7 +86,7 @@ class DualFlowExperts(nn.Module):
         kv = [block.prefix_kv(prefix.tokens, experts) for block in self.blocks]
         keys = torch.stack([k for k, _ in kv])
         values = torch.stack([v for _, v in kv])
-        return PrefixCache(keys, values, (~prefix.mask).to(prefix.tokens.dtype) * NEG_INF)
+        return PrefixCache(keys, values, key_bias(prefix.mask, prefix.tokens.dtype))
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
         """Velocities of the first ``experts`` heads.
@@ -98,11 +98,12 @@ class DualFlowExperts(nn.Module):
             experts: 2 for (success, failure), 1 for success only.
 
         Returns:
-            ``[E, B, H, A]`` velocities, E = ``experts``.
+            ``[E, B, H, A]`` float32 velocities, E = ``experts`` (whatever dtype the weights have).
         """
-        t = sinusoidal_embedding(tau, self.width)[None, :, None, :]
+        dtype = self.chunk_pos.dtype  # float16 graphs: τ features are computed in float32, then cast
+        t = sinusoidal_embedding(tau.float(), self.width).to(dtype)[None, :, None, :]
         t = self.time_out(nn.functional.gelu(self.time_in(t, experts), approximate="tanh"), experts)
-        h = self.action_in(x[None], experts) + self.chunk_pos[:experts] + t
+        h = self.action_in(x.to(dtype)[None], experts) + self.chunk_pos[:experts] + t
         for i, block in enumerate(self.blocks):
             h = block(h, cache.keys[i, :experts], cache.values[i, :experts], cache.bias, experts)
-        return self.action_out(self.out_norm(h, experts), experts)
+        return self.action_out(self.out_norm(h, experts), experts).float()

@@ -9,12 +9,15 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from pathlib import Path
 
 import torch
 
+from failforward.errors import ConfigError
+from failforward.policy.afil import signature as sig
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.graphs import build_graphs
 from failforward.policy.afil.manifest import GraphSpec, Manifest, TensorSpec, write_manifest
@@ -47,6 +50,43 @@ def example_inputs(config: AfilModelConfig, seed: int = 0) -> dict[str, torch.Te
     return x
 
 
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+@torch.no_grad()
+def _export_graphs(model: DualActionGenerator, num_steps: int, precision: str, out_dir: Path) -> dict[str, GraphSpec]:
+    """Export every graph of ``model`` (already in ``precision``) as ``<stem>[_fp16].onnx``."""
+    if precision not in _DTYPES:
+        raise ConfigError(f"Unknown precision {precision!r}; export supports {sorted(_DTYPES)}.")
+    example = example_inputs(model.config)
+    built = build_graphs(model, num_steps)
+    cache = built[sig.BACKBONE](*[example[n] for n in built[sig.BACKBONE].inputs])
+    example.update(zip(built[sig.BACKBONE].outputs, cache, strict=True))
+    graphs = {}
+    for base, graph in built.items():
+        stem = sig.graph_stem(base, precision)
+        args = tuple(example[n] for n in graph.inputs)
+        outputs = graph(*args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                graph,
+                args,
+                str(out_dir / f"{stem}.onnx"),
+                input_names=list(graph.inputs),
+                output_names=list(graph.outputs),
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        graphs[stem] = GraphSpec(
+            file=f"{stem}.onnx",
+            inputs=tuple(_spec(n, a) for n, a in zip(graph.inputs, args, strict=True)),
+            outputs=tuple(_spec(n, o) for n, o in zip(graph.outputs, outputs, strict=True)),
+        )
+        logger.info("exported %s.onnx (%d inputs)", stem, len(args))
+    return graphs
+
+
 def _spec(name: str, t: torch.Tensor) -> TensorSpec:
     return TensorSpec(name=name, dtype=str(t.numpy().dtype), shape=tuple(t.shape))
 
@@ -58,43 +98,23 @@ def export_model(
     *,
     name: str | None = None,
     sampler: SamplerConfig | None = None,
+    precisions: tuple[str, ...] = ("fp32",),
 ) -> Manifest:
     """Write ``weights.pt``, the four ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
 
     The fused graphs bake in ``sampler.num_steps``; ``sampler.guidance`` is recorded as the default.
+    ``precisions`` may add ``"fp16"``: the same graphs with float16 weights and activations (stems
+    ``<graph>_fp16``), for TensorRT 11 (strongly typed: precision lives in the graph) and CUDA runtimes.
     """
     sampler = sampler or SamplerConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = model.eval().cpu()
     save_weights(model, norm, out_dir / WEIGHTS_FILE)
-    example = example_inputs(model.config)
     graphs: dict[str, GraphSpec] = {}
-    with torch.no_grad():
-        built = build_graphs(model, sampler.num_steps)
-        cache = built["backbone"](*[example[n] for n in built["backbone"].inputs])
-        example.update(zip(built["backbone"].outputs, cache, strict=True))
-        for stem, graph in built.items():
-            args = tuple(example[n] for n in graph.inputs)
-            outputs = graph(*args)
-            file = f"{stem}.onnx"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    graph,
-                    args,
-                    str(out_dir / file),
-                    input_names=list(graph.inputs),
-                    output_names=list(graph.outputs),
-                    opset_version=OPSET,
-                    dynamo=False,
-                )
-            graphs[stem] = GraphSpec(
-                file=file,
-                inputs=tuple(_spec(n, a) for n, a in zip(graph.inputs, args, strict=True)),
-                outputs=tuple(_spec(n, o) for n, o in zip(graph.outputs, outputs, strict=True)),
-            )
-            logger.info("exported %s (%d inputs)", file, len(args))
+    for precision in precisions:
+        variant = model if precision == "fp32" else copy.deepcopy(model).to(_DTYPES[precision])
+        graphs.update(_export_graphs(variant, sampler.num_steps, precision, out_dir))
     fields = {
         "name": name or out_dir.name,
         "model": model.config,

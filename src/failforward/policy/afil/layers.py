@@ -14,7 +14,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - torch convention
 
-NEG_INF = -1e9  # additive attention bias for masked keys (finite so fully masked rows stay finite)
+NEG_INF = -1e4  # additive bias of masked keys: exp(-1e4) is 0, and the value is finite in float16 too
+
+
+def key_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Additive attention bias ``[B, S]`` from a key mask ``bool [B, S]`` (True = attend): 0 or ``NEG_INF``."""
+    return (~mask).to(dtype) * NEG_INF
 
 
 class StackedLinear(nn.Module):

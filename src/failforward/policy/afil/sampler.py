@@ -1,6 +1,7 @@
 """Euler flow sampling over any velocity field (see ``failforward.policy.base`` for the time convention).
 
 ``τ_k = k / N`` for ``k = 0 … N−1``; ``x ← x + (1/N) · v(x, τ_k)`` takes noise at τ = 0 to data at τ = 1.
+The state ``x``, ``τ`` and the guidance stay float32 even when the network runs in float16.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def euler_sample(field: VelocityField, noise: torch.Tensor, num_steps: int) -> t
     dt = 1.0 / num_steps
     trace = []
     for k in range(num_steps):
-        tau = torch.full((x.shape[0],), k * dt, dtype=x.dtype, device=x.device)
+        tau = torch.full((x.shape[0],), k * dt, dtype=torch.float32, device=x.device)
         v, lam = field(x, tau)
         x = x + dt * v
         trace.append(lam)

@@ -12,3 +12,14 @@ EXPERT_INPUTS = ("x", "tau", *CACHE_OUTPUTS)
 EXPERT_OUTPUTS = ("velocity",)
 GUIDED_OUTPUTS = ("actions", "lambdas")
 UNGUIDED_OUTPUTS = ("actions",)
+
+PRECISIONS = ("fp32", "fp16")
+
+
+def graph_stem(base: str, precision: str) -> str:
+    """File stem of ``base`` at ``precision``: float32 graphs keep the bare name, float16 ones get ``_fp16``.
+
+    Float16 graphs keep float32 inputs and outputs (noise, state, actions, λ); only the network inside
+    runs in float16, while the Euler state and the guidance stay float32.
+    """
+    return base if precision == "fp32" else f"{base}_{precision}"

@@ -17,6 +17,8 @@ from failforward.policy.afil.weights import load_weights
 class TorchBackend(AfilBackend):
     """Runs ``weights.pt`` eagerly (``layout`` is ignored: eager has no graphs to split)."""
 
+    # eager sampling needs no fused graph, so any num_steps works: validate as the split layout
+
     def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
         super().__init__(manifest, config.model_copy(update={"layout": "split"}))
         if config.device == "cuda" and not torch.cuda.is_available():
@@ -26,6 +28,8 @@ class TorchBackend(AfilBackend):
         self.model, norm = load_weights(config.model_dir / manifest.weights, config.device)
         if self.model.config != manifest.model or norm.to_dict() != manifest.norm:
             raise ManifestError(f"{manifest.weights}: model config or norm stats differ from the manifest; re-export.")
+        if config.precision == "fp16":
+            self.model.half()  # network in float16; noise, Euler state and guidance stay float32
         self.device = torch.device(config.device)
 
     @torch.inference_mode()

@@ -1,6 +1,9 @@
 """TensorRT backend: engines built from the exported ONNX with the ``tensorrt`` Python API (FP32/FP16).
 
-Engines are cached next to the model as ``<graph>.<precision>.<trt version>.<onnx sha[:12]>.engine``
+FP16 runs the ``*_fp16`` graphs (export with ``precisions=("fp32", "fp16")``): float16 weights and
+activations inside, float32 inputs/outputs, Euler state and guidance.
+
+Engines are cached next to the model as ``<graph stem>.<trt version>.<onnx sha[:12]>.engine``
 so a rebuilt ONNX or another TensorRT never reuses a stale engine. Device buffers are torch CUDA
 tensors (torch is on every GPU machine this runs on). Needs a CUDA GPU; tests carry the ``gpu`` marker.
 """
@@ -13,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from failforward.policy.afil import signature as sig
-from failforward.policy.afil.backends.base import AfilBackend
+from failforward.policy.afil.backends.graph import GraphBackend
 from failforward.policy.afil.backends.registry import register_backend
-from failforward.policy.afil.backends.split import split_sample
 from failforward.policy.afil.config import BackendConfig
 from failforward.policy.afil.errors import BackendUnavailableError, ManifestError
 from failforward.policy.afil.manifest import Manifest
@@ -67,21 +68,22 @@ class _Engine:
         return out
 
 
-def build_engine(trt: Any, onnx_path: Path, precision: str) -> bytes:
-    """Parse ``onnx_path`` and build a serialized engine (``precision`` ``fp32`` or ``fp16``)."""
+def build_engine(trt: Any, onnx_path: Path) -> bytes:
+    """Parse ``onnx_path`` and build a strongly typed engine: precision comes from the graph's own types.
+
+    TensorRT 11 removed the weak-typing precision flags (``BuilderFlag.FP16``); on 10.x the
+    ``STRONGLY_TYPED`` creation flag gives the same behaviour, on 11.x every network is strongly typed.
+    """
     log = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(log)
-    network = builder.create_network(0)
+    strongly_typed = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    network = builder.create_network(0 if strongly_typed is None else 1 << int(strongly_typed))
     parser = trt.OnnxParser(network, log)
     if not parser.parse(onnx_path.read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ManifestError(f"TensorRT cannot parse {onnx_path}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 30)
-    if precision == "fp16":
-        if not hasattr(trt.BuilderFlag, "FP16"):
-            raise BackendUnavailableError(f"TensorRT {trt.__version__} has no FP16 builder flag; use precision='fp32'.")
-        config.set_flag(trt.BuilderFlag.FP16)
     plan = builder.build_serialized_network(network, config)
     if plan is None:
         raise BackendUnavailableError(f"TensorRT failed to build an engine from {onnx_path}; see its log.")
@@ -89,41 +91,26 @@ def build_engine(trt: Any, onnx_path: Path, precision: str) -> bytes:
 
 
 @register_backend("tensorrt")
-class TensorRTBackend(AfilBackend):
-    """Runs TensorRT engines of the fused or split graphs on the GPU."""
+class TensorRTBackend(GraphBackend):
+    """Runs TensorRT engines of the fused or split graphs on the GPU (``precision`` picks fp32/fp16 graphs)."""
 
     def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
         super().__init__(manifest, config)
         trt, torch = _import_runtime()
-        stems = (
-            (sig.BACKBONE, sig.EXPERTS)
-            if config.layout == "split"
-            else ((sig.GUIDED_SAMPLER,) if self.guided else (sig.UNGUIDED_SAMPLER,))
-        )
-        self.engines = {stem: _Engine(trt, torch, self._plan(trt, stem)) for stem in stems}
+        self.engines = {stem: _Engine(trt, torch, self._plan(trt, stem)) for stem in self.stems}
 
     def _plan(self, trt: Any, stem: str) -> bytes:
         spec = self.manifest.graphs[stem]
         onnx_path = self.config.model_dir / spec.file
         digest = self.manifest.files[spec.file][:12]
-        cache = onnx_path.with_name(f"{stem}.{self.config.precision}.{trt.__version__}.{digest}.engine")
+        cache = onnx_path.with_name(f"{stem}.{trt.__version__}.{digest}.engine")
         if cache.is_file():
             return cache.read_bytes()
-        logger.info("building TensorRT %s engine for %s", self.config.precision, onnx_path)
-        plan = build_engine(trt, onnx_path, self.config.precision)
+        logger.info("building TensorRT engine for %s", onnx_path)
+        plan = build_engine(trt, onnx_path)
         cache.write_bytes(plan)
         return plan
 
-    def _run_graph(self, stem: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def run_graph(self, stem: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         names = tuple(o.name for o in self.manifest.graphs[stem].outputs)
         return self.engines[stem](feeds, names)
-
-    def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        if self.config.layout == "split":
-            coefficients = self.coefficients if self.guided else None
-            return split_sample(self._run_graph, inputs, self.config.sampler.num_steps, coefficients)
-        if self.guided:
-            z, lam = self._run_graph(sig.GUIDED_SAMPLER, {**inputs, "guidance": self.coefficients})
-            return z, lam
-        (z,) = self._run_graph(sig.UNGUIDED_SAMPLER, inputs)
-        return z, np.zeros((z.shape[0], 0), np.float32)

@@ -1,0 +1,56 @@
+"""Backends that run exported graphs (onnxruntime, TensorRT): graph choice and the fused/split loop.
+
+A subclass only says how to run one graph: :meth:`GraphBackend.run_graph`.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from failforward.policy.afil import signature as sig
+from failforward.policy.afil.backends.base import AfilBackend
+from failforward.policy.afil.backends.split import split_sample
+from failforward.policy.afil.config import BackendConfig
+from failforward.policy.afil.errors import ManifestError
+from failforward.policy.afil.manifest import Manifest
+
+
+class GraphBackend(AfilBackend):
+    """Runs the fused sampler graph, or the backbone + experts graphs (split), at ``config.precision``."""
+
+    def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
+        super().__init__(manifest, config)
+        missing = [stem for stem in self.stems if stem not in manifest.graphs]
+        if missing:
+            raise ManifestError(
+                f"{manifest.name} has no graph(s) {missing} (it has {sorted(manifest.graphs)}); re-export with "
+                f"precisions including {config.precision!r}, or choose another precision/layout."
+            )
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """Graph file stems this backend runs for its layout, guidance mode and precision."""
+        if self.config.layout == "split":
+            bases: tuple[str, ...] = (sig.BACKBONE, sig.EXPERTS)
+        else:
+            bases = (sig.GUIDED_SAMPLER,) if self.guided else (sig.UNGUIDED_SAMPLER,)
+        return tuple(sig.graph_stem(b, self.config.precision) for b in bases)
+
+    @abc.abstractmethod
+    def run_graph(self, stem: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run graph ``stem`` on ``feeds`` (a superset of its inputs); outputs in manifest order."""
+
+    def _run_base(self, base: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.run_graph(sig.graph_stem(base, self.config.precision), feeds)
+
+    def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.config.layout == "split":
+            coefficients = self.coefficients if self.guided else None
+            return split_sample(self._run_base, inputs, self.config.sampler.num_steps, coefficients)
+        if self.guided:
+            z, lam = self._run_base(sig.GUIDED_SAMPLER, {**inputs, "guidance": self.coefficients})
+            return z, lam
+        (z,) = self._run_base(sig.UNGUIDED_SAMPLER, inputs)
+        return z, np.zeros((z.shape[0], 0), np.float32)
