@@ -56,6 +56,27 @@ def test_ik_reaches_a_top_down_pose_within_a_millimetre() -> None:
     np.testing.assert_allclose(q[:6], START_ARMS[:6], atol=1e-6)  # the left arm had no target
 
 
+def test_tool_point_is_the_fingertip_centre() -> None:
+    """The tool site sits on the closing axis, within 6 mm behind the fingertips (finger mesh hull)."""
+    with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=())) as robot:
+        robot.reset(seed=0)
+        model, data = robot.scene.model, robot.scene.data
+        ik = AlohaIK(robot.task.xml_path)
+        tool = ik.tool_poses(ik.arms_from_qpos(data.qpos))["right"]
+        tips, inner = [], []
+        for finger in ("left", "right"):
+            geom = model.geom(f"vx300s_right/10_{finger}_gripper_finger")
+            mesh = geom.dataid[0]
+            verts = model.mesh_vert[model.mesh_vertadr[mesh] : model.mesh_vertadr[mesh] + model.mesh_vertnum[mesh]]
+            world = verts @ data.geom(geom.id).xmat.reshape(3, 3).T + data.geom(geom.id).xpos
+            local = np.array([tool.inverse().apply(v) for v in world])
+            tips.append(local[:, 0].max())
+            inner.append(local[:, 1].min() if finger == "left" else local[:, 1].max())
+            assert abs(local[:, 2].mean()) < 0.005  # pads centred on the tool's z
+        assert all(0.0 <= tip <= 0.006 for tip in tips), tips
+        assert abs(inner[0] + inner[1]) < 0.002  # the two pad faces are symmetric about the tool's y = 0
+
+
 def test_ik_step_never_exceeds_the_speed_limit() -> None:
     ik = AlohaIK(get_task("insertion").xml_path, max_joint_speed=2.7)
     rng = np.random.default_rng(0)
