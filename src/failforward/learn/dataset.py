@@ -55,16 +55,9 @@ class ChunkDataset:
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
         """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""
         n_fail = round(batch_size * failure_fraction) if len(self.failure_index) else 0
-        if not len(self.success_index):
-            n_fail = batch_size
-        picks = (
-            [self.success_index[rng.integers(0, len(self.success_index), batch_size - n_fail)]]
-            if (batch_size - n_fail)
-            else []
-        )
-        if n_fail:
-            picks.append(self.failure_index[rng.integers(0, len(self.failure_index), n_fail)])
-        return self.collate(np.concatenate(picks))
+        n_fail = n_fail if len(self.success_index) else batch_size
+        pools = ((self.success_index, batch_size - n_fail), (self.failure_index, n_fail))
+        return self.collate(np.concatenate([pool[rng.integers(0, len(pool), n)] for pool, n in pools if n]))
 
     def collate(self, picks: np.ndarray) -> Batch:
         """Batch for ``picks [B, 2]`` of (episode, tick)."""
