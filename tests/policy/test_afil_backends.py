@@ -106,3 +106,20 @@ def test_guided_chunk_differs_from_unguided(tiny_state_dir):
     plain = build("onnxruntime", tiny_state_dir, GuidanceMode.NONE).infer(obs, noise=noise)
     assert np.all(guided.guidance > 0)
     assert not np.allclose(guided.actions, plain.actions, atol=1e-3)
+
+
+def test_onnxruntime_backend_runs_without_torch(tiny_state_dir):
+    """The robot PC may have onnxruntime but no torch: the ORT path must not import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; sys.modules['torch'] = None\n"
+        "from failforward.policy.afil import BackendConfig, make_backend\n"
+        "from failforward.types import Observation\n"
+        f"p = make_backend(BackendConfig(model_dir={str(tiny_state_dir)!r}, layout='split'))\n"
+        "print(p.infer(Observation(0.0, np.zeros(4), np.zeros(4))).actions.shape)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(8, 4)"
