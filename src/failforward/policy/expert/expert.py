@@ -97,14 +97,23 @@ class ScriptedExpert(PolicyBackend):
         plan = self.planner.plan(facts, commanded)
         if plan.phase != self.phase:
             logger.debug("expert phase %s -> %s at t=%.2f s", self.phase, plan.phase, facts.time)
-        trajectory = Trajectory(commanded, plan.waypoints)
-        offset = 0.0
-        old = self.trajectory
-        if resumed and plan.phase == self.phase and old is not None and old.agrees_with(trajectory):
-            trajectory, offset = old, obs.timestamp - self._trajectory_t0
-        else:
-            self.trajectory, self._trajectory_t0 = trajectory, obs.timestamp
+        trajectory, offset = self._follow(Trajectory(commanded, plan.waypoints), plan.phase, obs.timestamp, resumed)
         self.phase = plan.phase
+        rows = self._render(trajectory, offset, arms)
+        self._last = (obs.timestamp, rows)
+        return ActionChunk(rows, source="expert")
+
+    def _follow(self, new: Trajectory, phase: str, now: float, resumed: bool) -> tuple[Trajectory, float]:
+        """Keep the trajectory in progress (and its velocity profile) if the replan only confirms it;
+        returns the trajectory and the time [s] into it that ``now`` corresponds to."""
+        old = self.trajectory
+        if resumed and phase == self.phase and old is not None and old.agrees_with(new):
+            return old, now - self._trajectory_t0
+        self.trajectory, self._trajectory_t0 = new, now
+        return new, 0.0
+
+    def _render(self, trajectory: Trajectory, offset: float, arms: np.ndarray) -> np.ndarray:
+        """``[H, 14]`` rows: one speed-limited IK step per tick towards the trajectory's tool poses."""
         rows = np.empty((self.horizon, 14))
         for j in range(self.horizon):
             goal = trajectory.sample(offset + (j + 1) * CONTROL_DT)
@@ -112,8 +121,7 @@ class ScriptedExpert(PolicyBackend):
             rows[j, ARM_COLUMNS] = arms
             for side in SIDES:
                 rows[j, GRIPPER_COLUMNS[side]] = goal[side].gripper
-        self._last = (obs.timestamp, rows)
-        return ActionChunk(rows, source="expert")
+        return rows
 
     def _start_command(self, obs: Observation) -> tuple[np.ndarray, bool]:
         """``([14] start joints, resumed)``: the last executed row of our previous chunk if the robot is

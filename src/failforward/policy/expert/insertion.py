@@ -70,9 +70,20 @@ def _yaw_aligned(current: SO3, candidates: tuple[SO3, ...]) -> SO3:
     return min(candidates, key=lambda r: angle_between(r, current))
 
 
+def _square_symmetries(rotation: SO3) -> tuple[SO3, ...]:
+    """``rotation`` composed with the 8 symmetries of a long square box that keep its axis's line:
+    quarter turns about its own x axis, and a half turn about z (ends swapped)."""
+    return tuple(
+        rotation @ SO3.from_z_radians(a) @ SO3.from_x_radians(b)
+        for a in (0.0, np.pi)
+        for b in (0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi)
+    )
+
+
 def socket_goal(socket: SE3) -> SE3:
-    """Socket pose at the stage: axis along world x (either end towards the right arm)."""
-    return pose(_yaw_aligned(socket.rotation(), (SO3.identity(), SO3.from_z_radians(np.pi))), SOCKET_STAGE)
+    """Socket pose at the stage: axis along world x; of the equivalent poses of the square tube, the
+    one closest to how it is held now (so the left wrist turns as little as possible)."""
+    return pose(_yaw_aligned(socket.rotation(), _square_symmetries(SO3.identity())), SOCKET_STAGE)
 
 
 def peg_goal(peg: SE3, socket: SE3, along: float) -> SE3:
@@ -80,9 +91,7 @@ def peg_goal(peg: SE3, socket: SE3, along: float) -> SE3:
     rot = socket.rotation()
     axis = rot.as_matrix()[:, 0]
     mouth = axis if axis[0] >= 0.0 else -axis
-    options = (rot, rot @ SO3.from_z_radians(np.pi), rot @ SO3.from_x_radians(np.pi),
-               rot @ SO3.from_y_radians(np.pi))
-    return pose(_yaw_aligned(peg.rotation(), options), socket.translation() + mouth * along)
+    return pose(_yaw_aligned(peg.rotation(), _square_symmetries(rot)), socket.translation() + mouth * along)
 
 
 def _lined_up(peg: SE3, socket: SE3) -> bool:
