@@ -120,3 +120,17 @@ def test_learned_failure_head_repels_guided_samples(tmp_path):
             assert np.mean([c.guidance.mean() for c in chunks]) > 0.01
     assert ends["none"] > 0  # the success head heads for +1
     assert ends["adaptive"] > ends["none"] + 0.01  # guidance pushes further from the failure mode at −1
+
+
+def test_model_without_failure_data_refuses_guidance(tmp_path):
+    from failforward.policy.afil import GuidanceConfig, ManifestError, SamplerConfig
+
+    result = train(_config(tmp_path, steps=2), afil_helpers.toy_episodes(2, 0), progress=False)
+    manifest = export_checkpoint(result.checkpoint, tmp_path / "model")
+    assert (manifest.training.success_ticks, manifest.training.failure_ticks) == (60, 0)
+    with pytest.raises(ManifestError, match="failure head was never trained"):
+        make_backend(BackendConfig(model_dir=tmp_path / "model"))
+    plain = SamplerConfig(guidance=GuidanceConfig(mode="none"))
+    assert make_backend(BackendConfig(model_dir=tmp_path / "model", sampler=plain)).infer(
+        Observation(0.0, np.zeros(4), np.zeros(4))
+    ).guidance.shape == (0,)

@@ -23,7 +23,7 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.export import export_model
-from failforward.policy.afil.manifest import Manifest
+from failforward.policy.afil.manifest import Manifest, TrainingSummary
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
 
@@ -46,13 +46,14 @@ def _tensors(batch: Batch) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
 
 
-def _save(path: Path, model, optimizer, norm: NormStats, config: TrainConfig, step: int, rng, gen) -> None:
+def _save(path: Path, model, optimizer, data: ChunkDataset, config: TrainConfig, step: int, rng, gen) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(
         {
+            "ticks": {"success": len(data.success_index), "failure": len(data.failure_index)},
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "norm": norm.to_dict(),
+            "norm": data.norm.to_dict(),
             "step": step,
             "config": config.model_dump(mode="json"),
             "numpy_rng": rng.bit_generator.state,
@@ -108,7 +109,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
         bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             path = config.out_dir / f"checkpoint_{step + 1:07d}.pt"
-            _save(path, model, optimizer, norm, config, step + 1, rng, gen)
+            _save(path, model, optimizer, data, config, step + 1, rng, gen)
     return TrainResult(path, max(start, config.steps), losses)
 
 
@@ -125,4 +126,8 @@ def export_checkpoint(
     model = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
     model.load_state_dict(state["model"])
     norm = NormStats.from_dict(state["norm"])
-    return export_model(model.eval(), norm, model_dir, name=name, sampler=sampler, precisions=precisions)
+    ticks = state["ticks"]
+    training = TrainingSummary(steps=state["step"], success_ticks=ticks["success"], failure_ticks=ticks["failure"])
+    return export_model(
+        model.eval(), norm, model_dir, name=name, sampler=sampler, precisions=precisions, training=training
+    )

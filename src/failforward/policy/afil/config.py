@@ -51,7 +51,7 @@ class AfilModelConfig(FrozenModel):
     expert_layers: int = Field(2, ge=1)
     mlp_ratio: int = Field(2, ge=1)
     vocab_size: int = Field(4096, ge=16)
-    max_prompt_tokens: int = Field(16, ge=1)
+    max_prompt_tokens: int = Field(32, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> AfilModelConfig:

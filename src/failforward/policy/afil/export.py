@@ -20,7 +20,7 @@ from failforward.errors import ConfigError
 from failforward.policy.afil import signature as sig
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.graphs import build_graphs
-from failforward.policy.afil.manifest import GraphSpec, Manifest, TensorSpec, write_manifest
+from failforward.policy.afil.manifest import GraphSpec, Manifest, TensorSpec, TrainingSummary, write_manifest
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.weights import WEIGHTS_FILE, save_weights
@@ -99,6 +99,7 @@ def export_model(
     name: str | None = None,
     sampler: SamplerConfig | None = None,
     precisions: tuple[str, ...] = ("fp32",),
+    training: TrainingSummary | None = None,
 ) -> Manifest:
     """Write ``weights.pt``, the four ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
 
@@ -121,6 +122,7 @@ def export_model(
         "norm": norm.to_dict(),
         "sampler": sampler,
         "weights": WEIGHTS_FILE,
+        "training": training,
         "graphs": graphs,
         "opset": OPSET,
     }

@@ -44,6 +44,14 @@ class GraphSpec(FrozenModel):
     outputs: tuple[TensorSpec, ...]
 
 
+class TrainingSummary(FrozenModel):
+    """What the exported weights were trained on (absent for untrained exports, e.g. benchmarks)."""
+
+    steps: int
+    success_ticks: int
+    failure_ticks: int
+
+
 class Manifest(FrozenModel):
     """Contents of ``manifest.json`` (see module docstring)."""
 
@@ -57,6 +65,7 @@ class Manifest(FrozenModel):
     opset: int
     toolchain: dict[str, str]
     files: dict[str, str]
+    training: TrainingSummary | None = None
 
     @property
     def norm_stats(self) -> NormStats:

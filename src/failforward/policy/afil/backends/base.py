@@ -34,6 +34,11 @@ class AfilBackend(PolicyBackend):
         self.rng = np.random.default_rng(config.seed)
         self.guided = config.sampler.guidance.mode is not GuidanceMode.NONE
         self.coefficients = np.asarray(config.sampler.guidance.coefficients(), dtype=np.float32)
+        if self.guided and manifest.training is not None and manifest.training.failure_ticks == 0:
+            raise ManifestError(
+                f"{manifest.name}: the failure head was never trained (no failure episodes), so guidance would "
+                "steer away from noise. Use guidance mode 'none', or train with failure episodes."
+            )
         if config.layout == "fused" and config.sampler.num_steps != manifest.sampler.num_steps:
             raise ManifestError(
                 f"{manifest.name}: the fused graphs were exported with num_steps={manifest.sampler.num_steps}, "
