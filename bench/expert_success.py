@@ -21,10 +21,11 @@ import numpy as np
 
 from failforward.config import SimAlohaConfig
 from failforward.policy.expert import ScriptedExpert
-from failforward.policy.expert.evaluate import EpisodeResult, Prelude, run_expert_episode, wilson_interval
+from failforward.policy.expert.evaluate import EpisodeResult, Prelude, run_expert_episode
 from failforward.policy.expert.perturb import dropped_object, interrupted_expert, random_motion
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.tasks import SimTaskSpec
+from failforward.stats import wilson_interval
 
 STARTS: dict[str, object] = {
     "reset": lambda task: None,

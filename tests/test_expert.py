@@ -17,12 +17,13 @@ from failforward.config import PolicyConfig, SimAlohaConfig
 from failforward.errors import ExpertError
 from failforward.kinematics.aloha_ik import START_ARMS, AlohaIK
 from failforward.policy.expert import ScriptedExpert
-from failforward.policy.expert.evaluate import EpisodeResult, run_expert_episode, wilson_interval
+from failforward.policy.expert.evaluate import EpisodeResult, run_expert_episode
 from failforward.policy.expert.geometry import DOWN, frame, pose
 from failforward.policy.expert.perturb import dropped_object, interrupted_expert, random_motion
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.tasks import get_task
+from failforward.stats import wilson_interval
 from failforward.types import JointCommand
 
 TASKS = ("transfer_cube", "insertion")

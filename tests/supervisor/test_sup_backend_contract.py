@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from failforward.config import OpenAIBackendConfig, ScriptedBackendConfig, SimOracleConfig
 from failforward.errors import UnknownNameError
 from failforward.sim.aloha_scene import AlohaScene
 from failforward.sim.tasks import get_task
 from failforward.supervisor.backends.base import SupervisorBackend
 from failforward.supervisor.backends.registry import make_backend, register_backend, registered_backends
 from failforward.supervisor.backends.scripted import ScriptedBackend
-from failforward.supervisor.config import OpenAIBackendConfig, ScriptedBackendConfig, SimOracleConfig
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, Unreadable
 
 GOOD = [np.zeros((48, 64, 3), np.uint8)] * 3

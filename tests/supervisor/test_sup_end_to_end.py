@@ -8,10 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from failforward.config import SimAlohaConfig
+from failforward.config import ScheduleConfig, SimAlohaConfig, SimOracleConfig
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.config import ScheduleConfig, SimOracleConfig
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.symbols.types import StraightArrow

@@ -7,12 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from failforward.config import RecordConfig, SimAlohaConfig
+from failforward.config import RecordConfig, ScheduleConfig, SimAlohaConfig
 from failforward.errors import RecordingError
 from failforward.record.reader import read_episode
 from failforward.record.recorder import EpisodeRecorder
 from failforward.robots.sim_aloha import SimAlohaDriver
-from failforward.supervisor.config import ScheduleConfig
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.export import EpisodeExporter, export_vqa
 from failforward.supervisor.parser import parse_answer

@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
+from failforward.config import OpenAIBackendConfig
 from failforward.supervisor.backends.openai_compat import OpenAIChatBackend
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.config import OpenAIBackendConfig
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, Unreadable
 from failforward.symbols.types import GripperState
 

@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
+from failforward.config import QwenLocalConfig
 from failforward.supervisor.backends.qwen_local import qwen_messages
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.config import QwenLocalConfig
 from failforward.supervisor.diagnosis import Diagnosis, Unreadable
 from failforward.supervisor.errors import BackendUnavailableError
 from failforward.supervisor.prompts import visual_correction_cot

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from failforward.config import ScheduleConfig, ScriptedBackendConfig
 from failforward.supervisor.backends.base import SupervisorBackend
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.backends.scripted import ScriptedBackend
-from failforward.supervisor.config import ScheduleConfig, ScriptedBackendConfig
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, SupervisorResult, Unreadable
 from failforward.supervisor.frame_window import FrameWindow
 from failforward.supervisor.scheduler import SupervisorScheduler

@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from failforward.config import SimOracleConfig
 from failforward.sim.aloha_scene import AlohaScene
 from failforward.sim.tasks import get_task
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.backends.sim_oracle import OracleSnapshot, SimOracleBackend
 from failforward.supervisor.commands import Grasp, Move
-from failforward.supervisor.config import SimOracleConfig
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.errors import BackendUnavailableError
 from failforward.supervisor.oracle.facts import read_facts

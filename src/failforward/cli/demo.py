@@ -74,8 +74,18 @@ def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
 
         result = run(config, run_name=run_name, on_episode=advance)
     episodes = [
-        EpisodeSummary(e.index, e.seed, e.outcome.success, e.outcome.stage, e.outcome.reason, e.steps,
-                       e.timing, tuple(e.files))
+        EpisodeSummary(
+            e.index,
+            e.seed,
+            e.outcome.success,
+            e.outcome.stage,
+            e.outcome.reason,
+            e.steps,
+            e.timing,
+            tuple(e.files),
+            len(e.reports),
+            sum(_flags_failure(r) for r in e.reports),
+        )
         for e in result.episodes
     ]
     summary = write_report(result.run_dir, f"{name}: {config.policy.kind} on {config.robot.kind}", episodes)
@@ -83,13 +93,25 @@ def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
     return summary
 
 
+def _flags_failure(report: Any) -> bool:
+    """True when the supervisor answered with a diagnosis of failure."""
+    return getattr(report.result, "kind", "") == "diagnosis" and not report.result.success
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     low, high = summary["success_ci95"]
     print(f"\n== {summary['title']}")
-    print(f"success rate: {summary['successes']}/{summary['episodes']} = {summary['success_rate']:.0%} "
-          f"(95% CI {low:.0%}-{high:.0%}); mean length {summary['length_mean']:.0f} ticks")
-    print(f"loop: tick p50 {summary['tick_p50_ms']:.1f} ms, p99 {summary['tick_p99_ms']:.1f} ms, "
-          f"overruns {summary['overruns']}/{summary['ticks']} (budget 20 ms)")
+    print(
+        f"success rate: {summary['successes']}/{summary['episodes']} = {summary['success_rate']:.0%} "
+        f"(95% CI {low:.0%}-{high:.0%}); mean length {summary['length_mean']:.0f} ticks"
+    )
+    print(
+        f"loop: tick p50 {summary['tick_p50_ms']:.1f} ms, p99 {summary['tick_p99_ms']:.1f} ms, "
+        f"overruns {summary['overruns']}/{summary['ticks']} (budget 20 ms)"
+    )
+    answers = sum(e["diagnoses"] for e in summary["per_episode"])
+    flagged = sum(e["flagged_failures"] for e in summary["per_episode"])
+    print(f"supervisor: {answers} answers, {flagged} flagged a failure")
     print(f"report: {summary['report']}")
     for episode in summary["per_episode"]:
         print(f"  mcap: {', '.join(episode['files'])}")

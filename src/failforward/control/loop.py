@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
 from failforward.policy.base import PolicyBackend
 from failforward.robots.base import EpisodicDriver, RobotDriver
+from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.types import (
     ActionChunk,
     EpisodeInfo,
@@ -46,6 +48,7 @@ class EpisodeResult:
     safety_clamped_ticks: int = 0
     error: str | None = None
     files: list[Path] = field(default_factory=list)
+    reports: list[SupervisorReport] = field(default_factory=list)
 
 
 class ControlLoop:
@@ -59,6 +62,9 @@ class ControlLoop:
         config: rate, episode length, real-time pacing.
         prompt: the task instruction handed to the policy.
         subscribers: notified at episode start, every tick and episode end.
+        supervisor: optional failure supervisor; it is a subscriber too, and its answers are
+            collected after each tick without waiting (``SupervisorScheduler.poll``).
+        on_report: called with every supervisor answer (recorder, logs, recovery).
     """
 
     def __init__(
@@ -70,10 +76,13 @@ class ControlLoop:
         config: LoopConfig,
         prompt: str,
         subscribers: list[TickSubscriber] | None = None,
+        supervisor: SupervisorScheduler | None = None,
+        on_report: Callable[[SupervisorReport], None] | None = None,
     ) -> None:
         self.driver, self.policy, self.broker, self.safety = driver, policy, broker, safety
         self.config, self.prompt = config, prompt
-        self.subscribers = list(subscribers or [])
+        self.subscribers = list(subscribers or []) + ([supervisor] if supervisor is not None else [])
+        self.supervisor, self.on_report = supervisor, on_report
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
 
@@ -85,7 +94,7 @@ class ControlLoop:
         """Run one episode to success, ``max_steps`` or an error; subscribers always see its end."""
         timer = CycleTimer(period=self.period)
         counters = {"holds": 0, "clamped": 0}
-        ticks, error = 0, None
+        ticks, error, reports = 0, None, []
         self._stop.clear()
         try:
             self._start_episode(index, seed, task)
@@ -97,6 +106,7 @@ class ControlLoop:
                 command = self._apply_safety(timer, action, counters)
                 sent = self._act(timer, command)
                 self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
+                self._collect_report(timer, reports)
                 timer.end_tick()
                 ticks += 1
                 next_deadline = self._pace(next_deadline)
@@ -109,7 +119,15 @@ class ControlLoop:
             error = f"{type(exc).__name__}: {exc}"
         outcome = self._finish_episode(error)
         return EpisodeResult(
-            index, seed, outcome, ticks, timer.summary(), counters["holds"], counters["clamped"], error
+            index,
+            seed,
+            outcome,
+            ticks,
+            timer.summary(),
+            counters["holds"],
+            counters["clamped"],
+            error,
+            reports=reports,
         )
 
     # ----------------------------------------------------------------- steps
@@ -146,6 +164,16 @@ class ControlLoop:
         with timer.section("record"):
             for subscriber in self.subscribers:
                 subscriber.on_tick(tick)
+
+    def _collect_report(self, timer: CycleTimer, reports: list[SupervisorReport]) -> None:
+        if self.supervisor is None:
+            return
+        with timer.section("supervise"):
+            report = self.supervisor.poll()
+        if report is not None:
+            reports.append(report)
+            if self.on_report is not None:
+                self.on_report(report)
 
     def _pace(self, deadline: float) -> float:
         """Sleep to the next tick deadline in real-time mode; returns the following deadline."""

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from failforward.policy.registry import PolicyContext, make_policy
 from failforward.record.recorder import EpisodeRecorder
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
+from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.types import TickSubscriber
 
 logger = logging.getLogger(__name__)
@@ -53,8 +56,17 @@ def run(
     result = RunResult(config, Path(config.record.output_dir) / run_name)
     driver = make_driver(config.robot)
     recorder = EpisodeRecorder(config.record, run_name) if config.record.enabled else None
-    with driver:
-        loop = _build_loop(config, driver, [*(subscribers or []), *([recorder] if recorder else [])])
+    with driver, contextlib.ExitStack() as stack:
+        supervisor = _build_supervisor(config, driver)
+        if supervisor is not None:
+            stack.callback(supervisor.close)
+        loop = _build_loop(
+            config,
+            driver,
+            [*(subscribers or []), *([recorder] if recorder else [])],
+            supervisor,
+            recorder.record_report if recorder else None,
+        )
         for index in range(config.episodes):
             episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
             if recorder is not None and recorder.files:
@@ -66,7 +78,24 @@ def run(
     return result
 
 
-def _build_loop(config: RunConfig, driver, subscribers: list[TickSubscriber]) -> ControlLoop:
+def _build_supervisor(config: RunConfig, driver) -> SupervisorScheduler | None:
+    """The configured supervisor, with privileged state wired in when the robot is simulated."""
+    if not config.supervisor.enabled:
+        return None
+    resources = {}
+    if isinstance(driver, EpisodicDriver):
+        resources = {"state_source": driver.privileged_state, "progress_source": lambda: driver.episode_outcome().stage}
+    backend = make_backend(config.supervisor.backend, **resources)
+    return SupervisorScheduler(backend, config.supervisor.schedule)
+
+
+def _build_loop(
+    config: RunConfig,
+    driver,
+    subscribers: list[TickSubscriber],
+    supervisor: SupervisorScheduler | None = None,
+    on_report: Callable[[SupervisorReport], None] | None = None,
+) -> ControlLoop:
     context = PolicyContext(
         features=driver.features,
         task=config.robot.task,
@@ -75,4 +104,14 @@ def _build_loop(config: RunConfig, driver, subscribers: list[TickSubscriber]) ->
     )
     policy = make_policy(config.policy, context)
     safety = SafetyLayer(driver.features, config.safety, config.loop.rate_hz)
-    return ControlLoop(driver, policy, ChunkBroker(config.broker), safety, config.loop, context.prompt, subscribers)
+    return ControlLoop(
+        driver,
+        policy,
+        ChunkBroker(config.broker),
+        safety,
+        config.loop,
+        context.prompt,
+        subscribers,
+        supervisor,
+        on_report,
+    )

@@ -1,4 +1,8 @@
-"""The hold policy: every chunk repeats the measured joint positions (a safe no-op for bring-up)."""
+"""The hold policy: keep the joints where they were at the start of the episode (safe bring-up no-op).
+
+It holds the *first* observed positions, not the latest ones: re-commanding the measured position
+every chunk would let an arm sag under gravity a little more with each chunk.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,19 @@ from failforward.types import ActionChunk, Observation
 
 
 class HoldPolicy(PolicyBackend):
-    """Returns ``[H, A]`` copies of the current joint positions."""
+    """Returns ``[H, A]`` copies of the joint positions observed first in this episode."""
 
     def __init__(self, horizon: int = 50) -> None:
         self.horizon = horizon
+        self._target: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._target = None
 
     def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
-        return ActionChunk(np.tile(obs.joint_positions, (self.horizon, 1)), source="hold")
+        if self._target is None:
+            self._target = obs.joint_positions.copy()
+        return ActionChunk(np.tile(self._target, (self.horizon, 1)), source="hold")
 
 
 @register_policy("hold")

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class RecordedEpisode:
         images: camera → ``uint8 [T, H, W, 3]`` RGB (decoded JPEG), if ``load_images``.
         chunks: ``[(tick time [s], actions [H, A])]`` every inferred chunk.
         guidance: ``[(tick time [s], λ_t [N])]`` per guided chunk.
+        diagnoses: ``[(time [s], supervisor answer as a dict)]`` in recording order.
         outcome: recorded success, stage and reason (``None`` if the file was cut off).
         metadata: the raw ``episode`` metadata strings.
     """
@@ -48,6 +50,7 @@ class RecordedEpisode:
     images: dict[str, np.ndarray] = field(default_factory=dict)
     chunks: list[tuple[float, np.ndarray]] = field(default_factory=list)
     guidance: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    diagnoses: list[tuple[float, dict]] = field(default_factory=list)
     outcome: EpisodeOutcome | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +75,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
     rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent")}
     images: dict[str, list[np.ndarray]] = {}
-    chunks, guidance, metadata, prompt, names = [], [], {}, "", ()
+    chunks, guidance, diagnoses, metadata, prompt, names = [], [], [], {}, "", ()
     with path.open("rb") as stream:
         for channel, message, decoded in _messages(stream):
             topic = channel.topic
@@ -87,6 +90,8 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
                 rows["sent"].append(decoded.position)
             elif topic == topics.TASK_PROMPT:
                 prompt = decoded.data
+            elif topic == topics.DIAGNOSIS:
+                diagnoses.append((message.log_time * 1e-9, json.loads(decoded.data)))
             elif topic == topics.POLICY_CHUNK:
                 chunks.append((message.log_time * 1e-9, np.array([p.positions for p in decoded.points])))
             elif topic == topics.GUIDANCE:
@@ -107,6 +112,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         images={cam: np.stack(frames[:length]) for cam, frames in images.items() if frames},
         chunks=chunks,
         guidance=guidance,
+        diagnoses=diagnoses,
         outcome=_outcome(metadata) if metadata else None,
         metadata=metadata,
     )

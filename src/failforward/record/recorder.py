@@ -4,10 +4,11 @@ Topics (see ``record.topics``): ``/joint_states`` (JointState, measured), ``/pol
 ``/command/sent`` (JointState, position only), ``/cameras/<name>/image_raw/compressed``
 (CompressedImage, JPEG), ``/policy/chunk`` (JointTrajectory, when a chunk was inferred),
 ``/policy/guidance`` (Float64MultiArray: λ_t per denoise step of the chunk inferred at that tick),
-``/task/prompt`` (String). Only ROS 2 message schemas are used, so rosbags and ``ros2 bag``
-read every channel (rosbags cannot read MCAP JSON-schema channels).
-The episode outcome and identity are MCAP metadata ``episode``. Files open in Foxglove,
-``ros2 bag`` (MCAP storage) and rosbags.
+``/task/prompt`` (String), ``/supervisor/diagnosis`` (String holding JSON: the supervisor's typed
+answer with its symbols and raw text; no standard ROS message carries a diagnosis).
+Only ROS 2 message schemas are used, so rosbags and ``ros2 bag`` read every channel (rosbags
+cannot read MCAP JSON-schema channels). The episode outcome and identity are MCAP metadata
+``episode``. Files open in Foxglove, ``ros2 bag`` (MCAP storage) and rosbags.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ class EpisodeRecorder(TickSubscriber):
             self._write(topics.POLICY_CHUNK, schemas.JOINT_TRAJECTORY, _trajectory(t, names, tick.chunk.actions, dt), t)
             if tick.chunk.guidance.size:
                 self._write(topics.GUIDANCE, schemas.FLOAT64_ARRAY, _float_array(tick.chunk.guidance, "lambda_t"), t)
+
+    def record_report(self, report: Any) -> None:
+        """Record one supervisor answer (a ``SupervisorReport``) at the time of the tick that asked for it."""
+        if self._writer is None:
+            return
+        payload = {
+            "episode": report.episode,
+            "step": report.step,
+            "latency_s": report.latency_s,
+            "frame_times": list(report.frame_times),
+            "result": report.result.model_dump(mode="json"),
+        }
+        self._write(topics.DIAGNOSIS, schemas.STRING, {"data": json.dumps(payload)}, report.queried_at)
 
     def on_episode_end(self, outcome: EpisodeOutcome) -> None:
         if self._writer is None or self._info is None:

@@ -6,6 +6,7 @@ COMMAND_SENT = "/command/sent"
 POLICY_CHUNK = "/policy/chunk"
 GUIDANCE = "/policy/guidance"
 TASK_PROMPT = "/task/prompt"
+DIAGNOSIS = "/supervisor/diagnosis"
 EPISODE_METADATA = "episode"
 
 

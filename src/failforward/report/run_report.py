@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from failforward.record.reader import RecordedEpisode, read_episode
+from failforward.stats import wilson_interval
 
 STRIP_FRAMES = 8
 
@@ -37,16 +38,8 @@ class EpisodeSummary:
     steps: int
     timing: dict[str, float]
     files: tuple[Path, ...]
-
-
-def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate (``z = 1.96``)."""
-    if trials == 0:
-        return 0.0, 1.0
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    diagnoses: int = 0
+    flagged_failures: int = 0
 
 
 def write_report(run_dir: Path, title: str, episodes: list[EpisodeSummary], camera: str = "top") -> dict[str, Any]:
@@ -88,8 +81,17 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
             if key != "tick_p50_ms"
         },
         "per_episode": [
-            {"index": e.index, "seed": e.seed, "success": e.success, "stage": e.stage, "reason": e.reason,
-             "steps": e.steps, "files": [str(f) for f in e.files]}
+            {
+                "index": e.index,
+                "seed": e.seed,
+                "success": e.success,
+                "stage": e.stage,
+                "reason": e.reason,
+                "steps": e.steps,
+                "diagnoses": e.diagnoses,
+                "flagged_failures": e.flagged_failures,
+                "files": [str(f) for f in e.files],
+            }
             for e in episodes
         ],
     }
@@ -151,12 +153,14 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"overruns {summary['overruns']}/{summary['ticks']}",
         "- sections p50 [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["sections_p50_ms"].items()),
         "",
-        "| episode | seed | success | stage | reason | ticks | file |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| episode | seed | success | stage | reason | ticks | supervisor: answers (failures flagged) | file |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for e in summary["per_episode"]:
-        lines.append(f"| {e['index']} | {e['seed']} | {e['success']} | {e['stage']} | {e['reason']} | "
-                     f"{e['steps']} | {', '.join(e['files'])} |")
+        lines.append(
+            f"| {e['index']} | {e['seed']} | {e['success']} | {e['stage']} | {e['reason']} | "
+            f"{e['steps']} | {e['diagnoses']} ({e['flagged_failures']}) | {', '.join(e['files'])} |"
+        )
     for key, label in (("joint_plot", "Joint trajectories"), ("camera_strip", "Head camera")):
         if key in summary:
             lines += ["", f"![{label}]({Path(summary[key]).name})"]

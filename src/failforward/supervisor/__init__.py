@@ -11,9 +11,9 @@ Example:
 Light to import: backends that need MuJoCo or transformers are imported by the registry on first use.
 """
 
+from failforward.config import ScheduleConfig, SupervisorConfig
 from failforward.supervisor.backends import SupervisorBackend, make_backend, register_backend
 from failforward.supervisor.commands import Grasp, HoldStill, LowLevelCommand, Move, Rotate, parse_commands
-from failforward.supervisor.config import ScheduleConfig, SupervisorConfig
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, SupervisorResult, Unreadable
 from failforward.supervisor.parser import parse_answer, parse_answer_for
 from failforward.supervisor.prompts import Prompt

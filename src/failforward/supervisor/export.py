@@ -24,13 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from failforward.config import ScheduleConfig
 from failforward.errors import RecordingError
 from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.sim.aloha_scene import AlohaScene
 from failforward.sim.tasks import get_task
 from failforward.supervisor.answer_writer import AnswerContent, write_answer
 from failforward.supervisor.backends.sim_oracle import OracleSnapshot, SimOracleBackend
-from failforward.supervisor.config import ScheduleConfig
 from failforward.supervisor.frame_window import FrameWindow
 from failforward.supervisor.prompts import (
     Prompt,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from failforward.config import ScheduleConfig
 from failforward.supervisor.backends.base import SupervisorBackend
-from failforward.supervisor.config import ScheduleConfig
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, SupervisorResult, Unreadable
 from failforward.supervisor.frame_window import FrameWindow
 from failforward.types import EpisodeInfo, EpisodeOutcome, TickRecord, TickSubscriber

@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -96,14 +95,3 @@ def run_expert_episode(
             if state.success or steps >= max_steps:
                 return EpisodeResult(state.success, steps, stage, max_arm, max_grip, tuple(phases))
     return EpisodeResult(False, steps, stage, max_arm, max_grip, tuple(phases))
-
-
-def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval ``(low, high)`` of a success rate (default 95%)."""
-    if trials == 0:
-        return 0.0, 1.0
-    p = successes / trials
-    denom = 1.0 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)

@@ -23,9 +23,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from failforward.config import OpenAIBackendConfig
 from failforward.supervisor.backends.base import ChatBackend
 from failforward.supervisor.backends.registry import register_backend
-from failforward.supervisor.config import OpenAIBackendConfig
 from failforward.supervisor.errors import (
     BackendCallError,
     BackendConnectionError,

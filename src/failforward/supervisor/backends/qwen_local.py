@@ -16,9 +16,9 @@ import logging
 import threading
 from typing import Any
 
+from failforward.config import QwenLocalConfig
 from failforward.supervisor.backends.base import ChatBackend
 from failforward.supervisor.backends.registry import register_backend
-from failforward.supervisor.config import QwenLocalConfig
 from failforward.supervisor.errors import BackendUnavailableError
 from failforward.supervisor.prompts import ImageRef, Prompt
 from failforward.supervisor.questions import QuestionType

@@ -7,9 +7,9 @@ import threading
 import time
 from typing import Any
 
+from failforward.config import ScriptedBackendConfig
 from failforward.supervisor.backends.base import ChatBackend
 from failforward.supervisor.backends.registry import register_backend
-from failforward.supervisor.config import ScriptedBackendConfig
 from failforward.supervisor.prompts import Prompt
 from failforward.supervisor.questions import QuestionType
 

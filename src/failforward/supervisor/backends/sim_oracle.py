@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from failforward.config import SimOracleConfig
 from failforward.sim.aloha_scene import AlohaScene, SimState
 from failforward.sim.tasks import get_task
 from failforward.supervisor.answer_writer import AnswerContent, write_answer
 from failforward.supervisor.backends.base import SupervisorBackend
 from failforward.supervisor.backends.registry import register_backend
-from failforward.supervisor.config import SimOracleConfig
 from failforward.supervisor.diagnosis import SupervisorResult
 from failforward.supervisor.errors import BackendUnavailableError
 from failforward.supervisor.oracle.facts import OracleFacts, read_facts

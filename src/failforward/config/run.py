@@ -1,120 +1,16 @@
-"""One config system: frozen pydantic models, invariants checked on construction, named presets.
-
-A preset is a complete :class:`RunConfig`. Entry points start from a preset and apply overrides
-(``with_overrides``); ROS parameter files (``launch/params/*.yaml``) mirror a preset and are loaded
-through the same models, so a typo in either is an error that names the valid fields.
-
-Example:
-    >>> cfg = get_preset("sim_transfer_cube")
-    >>> cfg.robot.task
-    'transfer_cube'
-"""
+"""The run config: robot, policy, supervisor, safety, broker, loop, recording; presets and flattening."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from failforward.config.base import FrozenModel, SimAlohaTask
+from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
+from failforward.config.supervisor import SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
-
-SimAlohaTask = Literal["transfer_cube", "insertion"]
-AlohaCamera = Literal["top", "left_wrist", "right_wrist", "angle", "front_close"]
-
-
-class FrozenModel(BaseModel):
-    """Base of every config: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SimAlohaConfig(FrozenModel):
-    """The simulated ALOHA cell (gym-aloha's MuJoCo scene).
-
-    ``cameras`` are the only cameras rendered each tick; ``depth_cameras`` also get depth [m].
-    """
-
-    kind: Literal["sim_aloha"] = "sim_aloha"
-    task: SimAlohaTask = "transfer_cube"
-    cameras: tuple[AlohaCamera, ...] = ("top",)
-    depth_cameras: tuple[AlohaCamera, ...] = ()
-    image_height: int = Field(240, ge=16, le=1080)
-    image_width: int = Field(320, ge=16, le=1920)
-    shadows: bool = False
-
-    @model_validator(mode="after")
-    def _depth_needs_rgb(self) -> SimAlohaConfig:
-        missing = set(self.depth_cameras) - set(self.cameras)
-        if missing:
-            raise ValueError(f"depth_cameras {sorted(missing)} must also be listed in cameras")
-        return self
-
-
-class CameraConfig(FrozenModel):
-    """One OpenCV camera of a real cell.
-
-    Attributes:
-        name: observation key (``"top"``, ``"left_wrist"``...; calibration is looked up by it).
-        device: ``/dev/video0``, a stable ``/dev/v4l/by-id/...`` path, or a video file (tests).
-        width, height: requested frame size [px]; frames of another size are an error.
-        fps: requested frame rate [Hz]; frame drops are counted against it.
-        stale_after_s: a frame older than this [s] raises ``StaleFrameError``.
-    """
-
-    name: str
-    device: str
-    width: int = Field(640, ge=16, le=4096)
-    height: int = Field(480, ge=16, le=4096)
-    fps: float = Field(30.0, gt=0.0, le=240.0)
-    stale_after_s: float = Field(0.2, gt=0.0)
-
-
-DynamixelBaud = Literal[57600, 115200, 1000000, 2000000, 3000000, 4000000]
-
-
-class AlohaConfig(FrozenModel):
-    """A real bimanual ALOHA: two ViperX 300 S followers over Dynamixel Protocol 2.0 (``dynamixel-sdk``).
-
-    Ports are serial devices (udev symlinks of the U2D2s) or the emulator's ptys. Leader ports are only
-    needed for teleoperation. ``homing_speed`` [rad/s] (grippers: [1/s]) paces the smooth move to the first
-    commanded pose after ``connect()``/``recover()``. ``comm_retries`` extra attempts follow a timeout or
-    bad CRC before a ``MotorCommunicationError``.
-    """
-
-    kind: Literal["aloha"] = "aloha"
-    task: str = ""
-    calibration_dir: Path = Path("calibration/aloha/default")
-    follower_left_port: str = "/dev/ttyDXL_puppet_left"
-    follower_right_port: str = "/dev/ttyDXL_puppet_right"
-    leader_left_port: str | None = None
-    leader_right_port: str | None = None
-    baudrate: DynamixelBaud = 1000000
-    control_hz: float = Field(50.0, gt=0.0, le=500.0)
-    comm_retries: int = Field(2, ge=0, le=10)
-    homing_speed: float = Field(0.5, gt=0.0, le=3.0)
-    cameras: tuple[CameraConfig, ...] = ()
-
-
-class FrankaConfig(FrozenModel):
-    """A Franka arm through ``franky`` (libfranka), or franky-sim on loopback (``host="127.0.0.1"``).
-
-    ``realtime="ignore"`` is for simulation and machines without a real-time kernel.
-    ``relative_dynamics_factor`` (0, 1] scales velocity, acceleration and jerk limits of every motion.
-    The gripper is commanded as one normalized joint (0 closed, 1 open) after the 7 arm joints [rad].
-    """
-
-    kind: Literal["franka"] = "franka"
-    task: str = ""
-    host: str = "172.16.0.2"
-    calibration_dir: Path = Path("calibration/franka/fr3_sim")
-    realtime: Literal["enforce", "ignore"] = "enforce"
-    relative_dynamics_factor: float = Field(0.1, gt=0.0, le=1.0)
-    control_hz: float = Field(10.0, gt=0.0, le=1000.0)
-    gripper: bool = True
-    gripper_speed: float = Field(0.05, gt=0.0, le=0.2)
-    gripper_force: float = Field(20.0, gt=0.0, le=70.0)
-    cameras: tuple[CameraConfig, ...] = ()
 
 
 class SafetyConfig(FrozenModel):
@@ -194,8 +90,17 @@ class RunConfig(FrozenModel):
     safety: SafetyConfig = SafetyConfig()
     loop: LoopConfig = LoopConfig()
     record: RecordConfig = RecordConfig()
+    supervisor: SupervisorConfig = SupervisorConfig(enabled=False)
     episodes: int = Field(3, ge=1)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _oracle_watches_this_task(self) -> RunConfig:
+        backend = self.supervisor.backend
+        task = getattr(self.robot, "task", None)
+        if self.supervisor.enabled and backend.kind == "sim_oracle" and backend.task != task:
+            raise ValueError(f"supervisor.backend.task={backend.task!r} must match robot.task={task!r}")
+        return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
         """Return a copy with dotted-key overrides applied, e.g. ``{"robot.task": "insertion"}``."""
@@ -229,9 +134,17 @@ def load_config(data: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"Invalid configuration:\n{exc}") from exc
 
 
+def _sim_preset(task: SimAlohaTask) -> RunConfig:
+    """The simulated ALOHA with the expert, watched by the privileged oracle supervisor."""
+    return RunConfig(
+        robot=SimAlohaConfig(task=task),
+        supervisor=SupervisorConfig(enabled=True, backend=SimOracleConfig(task=task)),
+    )
+
+
 PRESETS: dict[str, RunConfig] = {
-    "sim_transfer_cube": RunConfig(robot=SimAlohaConfig(task="transfer_cube")),
-    "sim_insertion": RunConfig(robot=SimAlohaConfig(task="insertion")),
+    "sim_transfer_cube": _sim_preset("transfer_cube"),
+    "sim_insertion": _sim_preset("insertion"),
 }
 
 

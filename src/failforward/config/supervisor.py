@@ -1,4 +1,4 @@
-"""Supervisor configuration (frozen pydantic models, like :mod:`failforward.config`).
+"""Supervisor configuration: which backend answers, and when it is asked.
 
 The backend is chosen by the ``kind`` of ``SupervisorConfig.backend`` (a discriminated union): each kind
 names a registered backend class. Secrets never live in a config: the OpenAI-compatible backend reads its
@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from failforward.config import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 
 CotQuestion = Literal[
     "visual_correction_cot", "visual_avoidance_cot", "low_level_correction_cot", "low_level_avoidance_cot"

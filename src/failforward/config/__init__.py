@@ -1,0 +1,65 @@
+"""One config system: frozen pydantic models, invariants checked on construction, named presets.
+
+A preset is a complete :class:`RunConfig`. Entry points start from a preset and apply overrides
+(``with_overrides``); ROS parameter files (``launch/params/*.yaml``) mirror a preset and are loaded
+through the same models, so a typo in either is an error that names the valid fields.
+
+Example:
+    >>> cfg = get_preset("sim_transfer_cube")
+    >>> cfg.robot.task
+    'transfer_cube'
+"""
+
+from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.robots import AlohaConfig, CameraConfig, DynamixelBaud, FrankaConfig, SimAlohaConfig
+from failforward.config.run import (
+    PRESETS,
+    BrokerConfig,
+    LoopConfig,
+    PolicyConfig,
+    RecordConfig,
+    RunConfig,
+    SafetyConfig,
+    flatten_config,
+    get_preset,
+    load_config,
+)
+from failforward.config.supervisor import (
+    BackendConfig,
+    CotQuestion,
+    OpenAIBackendConfig,
+    QwenLocalConfig,
+    ScheduleConfig,
+    ScriptedBackendConfig,
+    SimOracleConfig,
+    SupervisorConfig,
+)
+
+__all__ = [
+    "PRESETS",
+    "AlohaCamera",
+    "AlohaConfig",
+    "BackendConfig",
+    "BrokerConfig",
+    "CameraConfig",
+    "CotQuestion",
+    "DynamixelBaud",
+    "FrankaConfig",
+    "FrozenModel",
+    "LoopConfig",
+    "OpenAIBackendConfig",
+    "PolicyConfig",
+    "QwenLocalConfig",
+    "RecordConfig",
+    "RunConfig",
+    "SafetyConfig",
+    "ScheduleConfig",
+    "ScriptedBackendConfig",
+    "SimAlohaConfig",
+    "SimAlohaTask",
+    "SimOracleConfig",
+    "SupervisorConfig",
+    "flatten_config",
+    "get_preset",
+    "load_config",
+]

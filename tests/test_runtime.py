@@ -1,0 +1,57 @@
+"""The runtime end to end: preset → driver, policy, supervisor, loop, recorder → files and report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from failforward.cli.main import main
+from failforward.config import get_preset
+from failforward.control.runtime import run
+from failforward.record.reader import read_episode
+
+
+def test_expert_episode_with_the_oracle_supervisor_is_recorded(tmp_path: Path) -> None:
+    config = get_preset("sim_transfer_cube").with_overrides({
+        "episodes": 1, "seed": 3, "record.output_dir": str(tmp_path), "supervisor.schedule.every_chunks": 2,
+        "robot.image_height": 96, "robot.image_width": 128,
+    })
+    result = run(config, run_name="expert")
+    episode = result.episodes[0]
+    assert episode.outcome.success and episode.error is None
+    assert episode.reports, "the supervisor should have answered at least once"
+    recorded = read_episode(episode.files[0])
+    assert recorded.outcome.success and recorded.length == episode.steps
+    assert len(recorded.diagnoses) == len(episode.reports)
+    assert all(d["result"]["kind"] in ("diagnosis", "no_diagnosis", "unreadable") for _, d in recorded.diagnoses)
+
+
+def test_a_stalled_robot_is_flagged_by_the_oracle(tmp_path: Path) -> None:
+    """The hold policy never touches the cube: the oracle must call it a failure within 5 s."""
+    config = get_preset("sim_transfer_cube").with_overrides({
+        "episodes": 1, "policy.kind": "hold", "loop.max_steps": 300, "record.output_dir": str(tmp_path),
+        "supervisor.schedule.every_chunks": 2, "robot.image_height": 96, "robot.image_width": 128,
+    })
+    episode = run(config, run_name="stall").episodes[0]
+    assert not episode.outcome.success
+    failures = [r for r in episode.reports if r.result.kind == "diagnosis" and not r.result.success]
+    assert failures, [r.result for r in episode.reports]
+    assert failures[0].result.symbols or failures[0].result.commands  # it says what to do about it
+
+
+def test_demo_command_prints_and_writes_the_report(tmp_path: Path, capsys) -> None:
+    code = main(["demo", "--preset", "sim_insertion", "--episodes", "1", "--output", str(tmp_path),
+                 "--set", "robot.image_height=96", "--set", "robot.image_width=128"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "success rate: 1/1" in out and "mcap:" in out and "report:" in out
+    report_dir = next(tmp_path.iterdir())
+    summary = json.loads((report_dir / "report.json").read_text())
+    assert summary["episodes"] == 1 and summary["success_rate"] == 1.0
+    assert (report_dir / "joint_trajectories.png").stat().st_size > 10_000
+    assert (report_dir / "head_camera_strip.png").exists()
+
+
+def test_demo_reports_config_errors_without_a_traceback(tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--preset", "sim_insertoin", "--output", str(tmp_path)]) == 2
+    assert "Did you mean 'sim_insertion'" in capsys.readouterr().err
