@@ -21,6 +21,7 @@ from lifecycle_msgs.msg import Transition
 NODES = [
     ("robot_bridge", "robot_bridge"),
     ("policy_node", "policy_node"),
+    ("supervisor_node", "supervisor_node"),
 ]
 ARGUMENTS = {
     "preset": ("sim_transfer_cube", "core preset; selects launch/params/<preset>.yaml"),

@@ -23,7 +23,8 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
-             "robot.image_width": "128"}
+             "robot.image_width": "128", "supervisor.schedule.every_chunks": "1"}
+NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")]
 
 
 def call(node, client_type, name: str, request, timeout: float = 15.0):
@@ -47,7 +48,8 @@ def graph(ros_env, tmp_path_factory):
                  for exe, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")}
     node = rclpy.create_node("graph_test")
     seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": [],
-                             "preview": []}
+                             "preview": [], "diagnoses": []}
+    node.create_subscription(String, "supervisor/diagnosis", lambda m: seen["diagnoses"].append(json.loads(m.data)), 10)
     node.create_subscription(MarkerArray, "policy/chunk_preview", lambda m: seen["preview"].append(m), 10)
     node.create_subscription(JointState, "joint_states", lambda m: seen["joint_states"].append(time.monotonic()), 50)
     node.create_subscription(Image, "cameras/top/image_raw", lambda m: seen["images"].append(m),
@@ -63,10 +65,10 @@ def graph(ros_env, tmp_path_factory):
 
 def test_full_episodes_run_through_the_graph(graph) -> None:
     node, processes, seen, log_dir = graph
-    for name in ("robot_bridge", "policy_node"):
+    for name in NODE_NAMES:  # the launch file's order: bridge, policy, supervisor
         assert transition(node, name, Transition.TRANSITION_CONFIGURE), processes[name].output()
-    assert transition(node, "robot_bridge", Transition.TRANSITION_ACTIVATE)
-    assert transition(node, "policy_node", Transition.TRANSITION_ACTIVATE)
+    for name in ("robot_bridge", "supervisor_node", "policy_node"):
+        assert transition(node, name, Transition.TRANSITION_ACTIVATE), processes[name].output()
     assert wait_for(lambda: len(seen["outcomes"]) == 2, 90, node), processes["policy_node"].output()[-3000:]
     assert [o["steps"] for o in seen["outcomes"]] == [40, 40]
     assert [o["seed"] for o in seen["outcomes"]] == [0, 1]
@@ -78,6 +80,10 @@ def test_full_episodes_run_through_the_graph(graph) -> None:
     assert seen["images"] and seen["images"][-1].height == 96 and seen["images"][-1].encoding == "rgb8"
     mcaps = sorted((log_dir / "runs").rglob("*.mcap"))
     assert len(mcaps) == 2
+    assert wait_for(lambda: len(seen["diagnoses"]) >= 2, 20, node), processes["supervisor_node"].output()[-3000:]
+    assert {d["result"]["kind"] for d in seen["diagnoses"]} <= {"diagnosis", "no_diagnosis", "unreadable"}
+    assert any(d["result"]["kind"] == "diagnosis" for d in seen["diagnoses"])
+    assert any(s.name == "supervisor_node" for s in seen["diag"])
 
 
 def test_estop_latches_and_reports_on_diagnostics(graph) -> None:
@@ -94,7 +100,7 @@ def test_estop_latches_and_reports_on_diagnostics(graph) -> None:
 
 def test_deactivate_then_shutdown_is_clean(graph) -> None:
     node, processes, _, _ = graph
-    for name in ("policy_node", "robot_bridge"):
+    for name in ("policy_node", "supervisor_node", "robot_bridge"):
         assert transition(node, name, Transition.TRANSITION_DEACTIVATE)
         state = call(node, GetState, f"/{name}/get_state", GetState.Request()).current_state.label
         assert state == "inactive"

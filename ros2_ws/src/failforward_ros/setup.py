@@ -29,6 +29,7 @@ setup(
         "console_scripts": [
             "robot_bridge = failforward_ros.robot_bridge:main",
             "policy_node = failforward_ros.policy_node:main",
+            "supervisor_node = failforward_ros.supervisor_node:main",
         ],
     },
 )

@@ -8,6 +8,8 @@ POLICY_CHUNK = "policy/chunk"
 POLICY_GUIDANCE = "policy/guidance"
 CHUNK_PREVIEW = "policy/chunk_preview"
 EPISODE_OUTCOME = "episode/outcome"
+DIAGNOSIS = "supervisor/diagnosis"
+ANNOTATED = "supervisor/annotated"
 DIAGNOSTICS = "/diagnostics"
 
 

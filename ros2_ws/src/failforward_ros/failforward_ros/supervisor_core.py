@@ -1,0 +1,126 @@
+"""The supervisor node's logic without ROS: head frames and chunk events in, supervisor answers out.
+
+It reuses the core :class:`~failforward.supervisor.scheduler.SupervisorScheduler` (every K chunks,
+last 5 s at 1 fps, on its own worker) by feeding it one tick per received head frame; a chunk
+announced on ``policy/chunk`` marks the next tick as a new-chunk tick. With a simulated robot the
+oracle backend reads the privileged state that the bridge publishes on ``sim/state``. A frame
+whose stamp goes backwards starts a new episode (the simulator was reset).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from failforward.config import RunConfig
+from failforward.errors import ConfigError, DriverError
+from failforward.robots.base import EpisodicDriver
+from failforward.robots.registry import make_driver
+from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
+from failforward.symbols.render import render_symbols
+from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord
+
+KEEP_FRAMES = 64  # recent head frames kept to draw symbols on the frame they refer to
+
+
+class SupervisorRuntime:
+    """Builds the configured backend and scheduler; thread-safe entry points for the node's callbacks."""
+
+    def __init__(self, config: RunConfig) -> None:
+        if not config.supervisor.enabled:
+            raise ConfigError("supervisor.enabled is false in these parameters: enable it to run supervisor_node.")
+        self.config = config
+        description = make_driver(config.robot)  # features and kind only; never connected
+        self.features = description.features
+        self.prompt = description.task_prompt if isinstance(description, EpisodicDriver) else ""
+        self.camera = config.supervisor.schedule.camera
+        self._lock = threading.Lock()
+        self._sim: tuple[Any, EpisodeOutcome] | None = None
+        resources = {}
+        if isinstance(description, EpisodicDriver):
+            resources = {"state_source": self.sim_state, "progress_source": lambda: self._outcome().stage}
+        self.scheduler = SupervisorScheduler(make_backend(config.supervisor.backend, **resources),
+                                             config.supervisor.schedule)
+        self._frames: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._last_stamp: float | None = None
+        self._chunk_pending = False
+        self._step = 0
+        self._episode = -1
+
+    # ---------------------------------------------------------------- inputs
+    def on_sim_state(self, state: Any, outcome: EpisodeOutcome) -> None:
+        with self._lock:
+            self._sim = (state, outcome)
+
+    def on_chunk(self) -> None:
+        with self._lock:
+            self._chunk_pending = True
+
+    def on_frame(self, stamp: float, rgb: np.ndarray) -> None:
+        """One head-camera frame [RGB uint8 HxWx3] at ``stamp`` [s]; never blocks on the backend."""
+        with self._lock:
+            if self._last_stamp is None or stamp < self._last_stamp:
+                self._start_episode()
+            self._last_stamp = stamp
+            self._frames[stamp] = rgb
+            while len(self._frames) > KEEP_FRAMES:
+                self._frames.popitem(last=False)
+            chunk = ActionChunk(np.zeros((1, self.features.action_dim))) if self._chunk_pending else None
+            self._chunk_pending = False
+            step, self._step = self._step, self._step + 1
+        zeros = np.zeros(self.features.action_dim)
+        observation = Observation(stamp, zeros, zeros, images={self.camera: rgb})
+        self.scheduler.on_tick(TickRecord(step, observation, zeros, JointCommand(stamp, zeros), chunk, {}))
+
+    # --------------------------------------------------------------- outputs
+    def poll(self) -> SupervisorReport | None:
+        return self.scheduler.poll()
+
+    def annotated(self, report: SupervisorReport) -> tuple[float, np.ndarray] | None:
+        """The frame the answer's symbols refer to, with the symbols drawn; ``None`` without symbols."""
+        result = report.result
+        if getattr(result, "kind", "") != "diagnosis" or not result.symbols or result.symbol_frame is None:
+            return None
+        stamp = report.frame_times[result.symbol_frame]
+        with self._lock:
+            frame = self._frames.get(stamp)
+        if frame is None:
+            return None
+        return stamp, render_symbols(frame, result.symbols)
+
+    @staticmethod
+    def report_json(report: SupervisorReport) -> str:
+        return json.dumps({"episode": report.episode, "step": report.step, "latency_s": report.latency_s,
+                           "frame_times": list(report.frame_times), "result": report.result.model_dump(mode="json")})
+
+    def health(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self.scheduler.health()).items() if v is not None}
+
+    def sim_state(self) -> Any:
+        with self._lock:
+            if self._sim is None:
+                raise DriverError("No sim/state received yet: is robot_bridge active?")
+            return self._sim[0]
+
+    def close(self) -> None:
+        self.scheduler.close()
+
+    # --------------------------------------------------------------- helpers
+    def _outcome(self) -> EpisodeOutcome:
+        with self._lock:
+            return self._sim[1] if self._sim is not None else EpisodeOutcome(False, 0, "no state yet")
+
+    def _start_episode(self) -> None:
+        """Called with the lock held when the stream restarts (first frame, or a reset)."""
+        if self._episode >= 0:
+            self.scheduler.on_episode_end(EpisodeOutcome(False, 0, "episode ended"))
+        self._episode += 1
+        self._frames.clear()
+        self._step = 0
+        task = getattr(self.config.robot, "task", "")
+        self.scheduler.on_episode_start(EpisodeInfo(self._episode, 0, task, self.prompt, "remote", self.features))

@@ -1,0 +1,123 @@
+"""Supervisor lifecycle node: head camera in, ViFailback diagnoses out (never in the control path).
+
+Example:
+    python -m failforward_ros.supervisor_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
+
+Subscribes ``cameras/<camera>/image_raw``, ``policy/chunk`` (to count chunks) and, in simulation,
+``sim/state`` (the oracle's privileged state). Publishes ``supervisor/diagnosis`` (JSON in
+std_msgs/String: no standard message carries a diagnosis), ``supervisor/annotated`` (the queried
+frame with the symbols drawn, for RViz) and its health on ``/diagnostics``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+from trajectory_msgs.msg import JointTrajectory
+
+from failforward_ros import convert, qos, topics
+from failforward_ros.node_params import declared_run_config
+from failforward_ros.supervisor_core import SupervisorRuntime
+
+POLL_PERIOD_S = 0.1
+
+
+class SupervisorNode(LifecycleNode):
+    """Feeds head frames to the supervisor scheduler and publishes its answers."""
+
+    def __init__(self) -> None:
+        super().__init__("supervisor_node", allow_undeclared_parameters=True,
+                         automatically_declare_parameters_from_overrides=True)
+        self.runtime: SupervisorRuntime | None = None
+        self.active = False
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self.runtime = SupervisorRuntime(declared_run_config(self))
+        except Exception as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        camera = self.runtime.camera
+        self.diagnosis_pub = self.create_lifecycle_publisher(String, topics.DIAGNOSIS, qos.STATE)
+        self.annotated_pub = self.create_lifecycle_publisher(Image, topics.ANNOTATED, qos.IMAGES)
+        self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
+        self.create_subscription(Image, topics.image_topic(camera), self._on_image, qos.IMAGES)
+        self.create_subscription(JointTrajectory, topics.POLICY_CHUNK, self._on_chunk, qos.STATE)
+        self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE)
+        self.create_timer(POLL_PERIOD_S, self._on_poll)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = True
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.runtime is not None:
+            self.runtime.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    def _on_image(self, msg: Image) -> None:
+        if self.active:
+            try:
+                self.runtime.on_frame(convert.from_stamp(msg.header.stamp), convert.rgb_from_image(msg))
+            except Exception as exc:  # a malformed image is reported, never fatal
+                self._report(False, f"bad head image: {exc}")
+
+    def _on_chunk(self, msg: JointTrajectory) -> None:
+        if self.active:
+            self.runtime.on_chunk()
+
+    def _on_sim_state(self, msg: String) -> None:
+        self.runtime.on_sim_state(*convert.sim_state_from_msg(msg))
+
+    def _on_poll(self) -> None:
+        if not self.active:
+            return
+        report = self.runtime.poll()
+        if report is None:
+            return
+        self.diagnosis_pub.publish(String(data=self.runtime.report_json(report)))
+        annotated = self.runtime.annotated(report)
+        if annotated is not None:
+            self.annotated_pub.publish(convert.image_msg(annotated[0], self.runtime.camera, annotated[1]))
+        self._report(True, f"answer: {getattr(report.result, 'kind', '?')}")
+
+    def _report(self, ok: bool, message: str) -> None:
+        values = self.runtime.health() if self.runtime is not None else {}
+        self.diag_pub.publish(convert.diagnostics_msg(time.time(), "supervisor_node", ok, message, values))
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = SupervisorNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node.runtime is not None:
+            node.runtime.close()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
