@@ -1,58 +1,24 @@
-"""The whole failforward stack on the simulated ALOHA.
+"""failforward on the simulated ALOHA (MuJoCo), the default demo cell.
 
-    ros2 launch failforward_ros sim_aloha.launch.py preset:=sim_transfer_cube policy:=expert
+    ros2 launch failforward_ros sim_aloha.launch.py [preset:=sim_transfer_cube] [policy:=expert] [robot_id:=sim]
 
-Nodes are lifecycle nodes; this file configures and activates them in order (bridge first).
-``NODES`` is the process list; tests/ros/test_node_graph.py starts exactly these executables with
-the same parameters (launch itself has no wheel on PyPI), and a test checks the two agree.
+Includes failforward.launch.py (the node list) with this robot's defaults.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler
-from launch.events import matches_action
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
-from lifecycle_msgs.msg import Transition
 
-# (executable, node name): started in this order, each configured then activated.
-NODES = [
-    ("robot_bridge", "robot_bridge"),
-    ("policy_node", "policy_node"),
-    ("supervisor_node", "supervisor_node"),
-]
-ARGUMENTS = {
-    "preset": ("sim_transfer_cube", "core preset; selects launch/params/<preset>.yaml"),
-    "policy": ("expert", "policy kind (expert, hold, afil)"),
-    "robot_id": ("sim", "namespace of this robot's topics"),
-}
-
-
-def _lifecycle(executable: str, name: str, params: PathJoinSubstitution) -> LifecycleNode:
-    overrides = {"policy.kind": LaunchConfiguration("policy")}
-    return LifecycleNode(package="failforward_ros", executable=executable, name=name,
-                         namespace=LaunchConfiguration("robot_id"), parameters=[params, overrides],
-                         output="screen")
-
-
-def _configure_then_activate(node: LifecycleNode) -> list:
-    configure = EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                            transition_id=Transition.TRANSITION_CONFIGURE))
-    activate = RegisterEventHandler(OnStateTransition(
-        target_lifecycle_node=node, goal_state="inactive",
-        entities=[EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                              transition_id=Transition.TRANSITION_ACTIVATE))]))
-    return [activate, configure]
+DEFAULTS = {"preset": "sim_transfer_cube", "policy": "expert", "robot_id": "sim", "supervisor_endpoint": ""}
 
 
 def generate_launch_description() -> LaunchDescription:
-    params = PathJoinSubstitution([FindPackageShare("failforward_ros"), "params",
-                                   [LaunchConfiguration("preset"), ".yaml"]])
-    entities = [DeclareLaunchArgument(name, default_value=default, description=text)
-                for name, (default, text) in ARGUMENTS.items()]
-    for executable, name in NODES:
-        node = _lifecycle(executable, name, params)
-        entities += [node, *_configure_then_activate(node)]
-    return LaunchDescription(entities)
+    stack = PathJoinSubstitution([FindPackageShare("failforward_ros"), "launch", "failforward.launch.py"])
+    arguments = [DeclareLaunchArgument(name, default_value=value) for name, value in DEFAULTS.items()]
+    forwarded = {name: LaunchConfiguration(name) for name in DEFAULTS}
+    return LaunchDescription([
+        *arguments,
+        IncludeLaunchDescription(PythonLaunchDescriptionSource(stack), launch_arguments=forwarded.items()),
+    ])

@@ -1,4 +1,4 @@
-"""The node graph of launch/sim_aloha.launch.py on the simulated ALOHA, as separate processes over DDS."""
+"""The node graph of launch/failforward.launch.py on the simulated ALOHA, as separate processes over DDS."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
              "robot.image_width": "128", "supervisor.schedule.every_chunks": "1"}
-NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")]
+NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")]
 
 
 def call(node, client_type, name: str, request, timeout: float = 15.0):
@@ -45,7 +45,7 @@ def graph(ros_env, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("ros_logs")
     overrides = {**OVERRIDES, "record.output_dir": str(log_dir / "runs")}
     processes = {name: NodeProcess(exe, PARAMS, overrides, ros_env, log_dir)
-                 for exe, name in launch_nodes(ROOT / "launch" / "sim_aloha.launch.py")}
+                 for exe, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")}
     node = rclpy.create_node("graph_test")
     seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": [],
                              "preview": [], "diagnoses": []}

@@ -44,6 +44,21 @@ def launch_nodes(path: Path) -> list[tuple[str, str]]:
 
 def test_launch_executables_are_console_scripts() -> None:
     setup = (ROOT / "ros2_ws" / "src" / "failforward_ros" / "setup.py").read_text()
-    for path in sorted((ROOT / "launch").glob("*.launch.py")):
-        for executable, _ in launch_nodes(path):
-            assert f'"{executable} = failforward_ros.' in setup, f"{path.name}: {executable} is not installed"
+    for executable, _ in launch_nodes(ROOT / "launch" / "failforward.launch.py"):
+        assert f'"{executable} = failforward_ros.' in setup, f"{executable} is not installed"
+
+
+def robot_defaults(path: Path) -> dict[str, str]:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DEFAULTS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path} has no DEFAULTS")
+
+
+@pytest.mark.parametrize("robot", ["sim_aloha", "aloha", "franka"])
+def test_robot_launch_files_name_an_existing_preset(robot: str) -> None:
+    path = ROOT / "launch" / f"{robot}.launch.py"
+    defaults = robot_defaults(path)
+    get_preset(defaults["preset"])  # raises with "did you mean" if it does not exist
+    assert "failforward.launch.py" in path.read_text()
+    ast.parse(path.read_text())

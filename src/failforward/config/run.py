@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from failforward.config.base import FrozenModel, SimAlohaTask
 from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
-from failforward.config.supervisor import SimOracleConfig, SupervisorConfig
+from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
 
 
@@ -142,9 +142,24 @@ def _sim_preset(task: SimAlohaTask) -> RunConfig:
     )
 
 
+def _hardware_preset(robot: AlohaConfig | FrankaConfig) -> RunConfig:
+    """A real cell: paced in real time at the robot's rate, holding still until a policy is chosen
+    (``policy.kind``), watched by a VLM behind an OpenAI-compatible server."""
+    return RunConfig(
+        robot=robot,
+        policy=PolicyConfig(kind="hold"),
+        loop=LoopConfig(rate_hz=robot.control_hz, max_steps=int(60 * robot.control_hz), realtime=True,
+                        stop_on_success=False),
+        supervisor=SupervisorConfig(enabled=True, backend=OpenAIBackendConfig()),
+        episodes=1,
+    )
+
+
 PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube": _sim_preset("transfer_cube"),
     "sim_insertion": _sim_preset("insertion"),
+    "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
+    "franka": _hardware_preset(FrankaConfig()),
 }
 
 

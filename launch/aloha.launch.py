@@ -1,0 +1,24 @@
+"""failforward on a real ALOHA: two ViperX 300 S followers over Dynamixel Protocol 2.0.
+
+    ros2 launch failforward_ros aloha.launch.py [preset:=aloha] [policy:=hold] [robot_id:=aloha]
+
+Includes failforward.launch.py (the node list) with this robot's defaults.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
+
+DEFAULTS = {"preset": "aloha", "policy": "hold", "robot_id": "aloha", "supervisor_endpoint": ""}
+
+
+def generate_launch_description() -> LaunchDescription:
+    stack = PathJoinSubstitution([FindPackageShare("failforward_ros"), "launch", "failforward.launch.py"])
+    arguments = [DeclareLaunchArgument(name, default_value=value) for name, value in DEFAULTS.items()]
+    forwarded = {name: LaunchConfiguration(name) for name in DEFAULTS}
+    return LaunchDescription([
+        *arguments,
+        IncludeLaunchDescription(PythonLaunchDescriptionSource(stack), launch_arguments=forwarded.items()),
+    ])
