@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
@@ -20,6 +17,7 @@ from failforward.supervisor.backends.openai_compat import OpenAIChatBackend
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis, Unreadable
 from failforward.symbols.types import GripperState
+from failforward.testing.chat_server import ChatCompletionsServer
 
 ANSWER = (
     "<Think>The provided data indicates a failure occurred. The failure type is identified as 'gripper state'."
@@ -30,63 +28,9 @@ FRAMES = [np.full((48, 64, 3), (10 * i, 100, 200), np.uint8) for i in range(5)]
 SECRET = "sk-test-do-not-log-1234567890"
 
 
-class FakeServer:
-    """Chat-completions server on 127.0.0.1 (ephemeral port). ``script`` holds one behaviour per request:
-    ``"ok"``, ``"slow"`` (sleeps ``slow_s``), ``"garbage"`` (non-JSON 200), ``"empty"`` (JSON without choices),
-    or an HTTP status code; when the script runs out it answers ``"ok"``."""
-
-    def __init__(self) -> None:
-        self.script: list[str | int] = []
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.slow_s = 2.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                server.requests.append({"path": self.path, "body": json.loads(body)})
-                server.headers.append(dict(self.headers))
-                action = server.script.pop(0) if server.script else "ok"
-                if action == "slow":
-                    time.sleep(server.slow_s)
-                if isinstance(action, int):
-                    self.send_response(action)
-                    self.end_headers()
-                    return
-                payload = {
-                    "ok": json.dumps({"choices": [{"message": {"role": "assistant", "content": ANSWER}}]}),
-                    "slow": json.dumps({"choices": [{"message": {"content": ANSWER}}]}),
-                    "garbage": "<html>502 upstream hiccup</html>",
-                    "empty": json.dumps({"choices": []}),
-                    "nonsense": json.dumps({"choices": [{"message": {"content": "I like turtles."}}]}),
-                }[action].encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
+def server() -> Iterator[ChatCompletionsServer]:
+    fake = ChatCompletionsServer(ANSWER)
     yield fake
     fake.close()
 
