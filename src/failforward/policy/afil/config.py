@@ -133,7 +133,7 @@ class BackendConfig(FrozenModel):
 
     kind: Literal["afil"] = "afil"
     backend: BackendKind = "onnxruntime"
-    model_dir: Path = Path("models/afil_aloha_state")
+    model_dir: Path
     device: Literal["cpu", "cuda"] = "cpu"
     layout: GraphLayout = "fused"
     precision: Literal["fp32", "fp16"] = "fp32"
