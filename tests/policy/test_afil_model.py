@@ -91,3 +91,22 @@ def test_bad_model_config_is_rejected():
         AfilModelConfig(width=30, attn_heads=4)
     with pytest.raises(ValueError, match="patch_size"):
         AfilModelConfig(cameras=("top",), image_height=100, patch_size=16)
+
+
+@pytest.mark.parametrize("mode,heads", [(GuidanceMode.ADAPTIVE, 2), (GuidanceMode.STATIC, 2), (GuidanceMode.NONE, 1)])
+@torch.no_grad()
+def test_one_expert_call_per_euler_step(mode: GuidanceMode, heads: int):
+    model = _model("tiny_state")
+    calls: list[int] = []
+    forward = model.experts.forward
+    model.experts.forward = lambda x, tau, cache, experts: calls.append(experts) or forward(x, tau, cache, experts)
+    obs = _obs(model)
+    model.sample(
+        obs["state"],
+        obs["tokens"],
+        obs["token_mask"],
+        noise=torch.randn(1, 8, 4),
+        num_steps=7,
+        guidance=GuidanceConfig(mode=mode),
+    )
+    assert calls == [heads] * 7
