@@ -11,6 +11,7 @@ Example:
 """
 
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.robots import AlohaConfig, CameraConfig, DynamixelBaud, FrankaConfig, SimAlohaConfig
 from failforward.config.run import (
     PRESETS,
@@ -37,6 +38,7 @@ from failforward.config.supervisor import (
 
 __all__ = [
     "PRESETS",
+    "AfilPolicyConfig",
     "AlohaCamera",
     "AlohaConfig",
     "BackendConfig",
@@ -46,6 +48,8 @@ __all__ = [
     "DynamixelBaud",
     "FrankaConfig",
     "FrozenModel",
+    "GuidanceConfig",
+    "GuidanceMode",
     "LoopConfig",
     "OpenAIBackendConfig",
     "PolicyConfig",
@@ -53,6 +57,7 @@ __all__ = [
     "RecordConfig",
     "RunConfig",
     "SafetyConfig",
+    "SamplerConfig",
     "ScheduleConfig",
     "ScriptedBackendConfig",
     "SimAlohaConfig",

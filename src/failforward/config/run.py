@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from failforward.config.base import FrozenModel, SimAlohaTask
+from failforward.config.policy import AfilPolicyConfig
 from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
@@ -85,7 +86,7 @@ class RunConfig(FrozenModel):
     """Everything one run needs."""
 
     robot: Annotated[SimAlohaConfig | AlohaConfig | FrankaConfig, Field(discriminator="kind")] = SimAlohaConfig()
-    policy: PolicyConfig = PolicyConfig()
+    policy: Annotated[PolicyConfig | AfilPolicyConfig, Field(discriminator="kind")] = PolicyConfig()
     broker: BrokerConfig = BrokerConfig()
     safety: SafetyConfig = SafetyConfig()
     loop: LoopConfig = LoopConfig()

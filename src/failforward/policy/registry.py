@@ -38,6 +38,7 @@ _BUILDERS: dict[str, PolicyBuilder] = {}
 _BUILTIN_MODULES: dict[str, str] = {
     "expert": "failforward.policy.expert.builder",
     "hold": "failforward.policy.hold",
+    "afil": "failforward.policy.afil.builder",
 }
 
 

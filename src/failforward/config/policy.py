@@ -1,0 +1,90 @@
+"""Policy configs: the simple built-in policies and the AFIL dual-head flow policy (seed 000).
+
+``RunConfig.policy`` is a union discriminated on ``kind``; the policy registry builds the named one.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from failforward.config.base import FrozenModel
+
+
+class GuidanceMode(str, enum.Enum):
+    """How the failure head steers sampling (AFIL Eq. 6-8).
+
+    - ``NONE``: success head only, ``v = v_s``.
+    - ``STATIC``: ``v = v_s + λ (v_s − v_f)`` with a constant ``λ``.
+    - ``ADAPTIVE``: ``λ_t = γ · (1 − cos(v_s, v_f)) / 2`` per sample per step.
+    """
+
+    NONE = "none"
+    STATIC = "static"
+    ADAPTIVE = "adaptive"
+
+
+class GuidanceConfig(FrozenModel):
+    """Failure-informed guidance. Paper defaults: static λ = 0.05, adaptive γ = 1.0.
+
+    ``clamp`` bounds every λ_t to ``[0, clamp]``.
+    """
+
+    mode: GuidanceMode = GuidanceMode.ADAPTIVE
+    static_lambda: float = Field(0.05, ge=0.0)
+    gamma: float = Field(1.0, ge=0.0)
+    clamp: float = Field(1.0, ge=0.0)
+
+    def coefficients(self) -> tuple[float, float, float]:
+        """``(λ_static, γ, clamp)`` as the sampler graphs take them; modes map onto one formula
+
+        ``λ_t = clip(λ_static + γ (1 − cos) / 2, 0, clamp)``: static sets γ = 0, adaptive λ_static = 0.
+        ``NONE`` is served by the success-only graph and returns zeros.
+        """
+        if self.mode is GuidanceMode.STATIC:
+            return (self.static_lambda, 0.0, self.clamp)
+        if self.mode is GuidanceMode.ADAPTIVE:
+            return (0.0, self.gamma, self.clamp)
+        return (0.0, 0.0, 0.0)
+
+
+class SamplerConfig(FrozenModel):
+    """Flow sampling: ``num_steps`` Euler steps from τ = 0 (noise) to τ = 1 (data)."""
+
+    num_steps: int = Field(10, ge=1, le=100)
+    guidance: GuidanceConfig = GuidanceConfig()
+
+
+BackendKind = Literal["torch", "onnxruntime", "tensorrt"]
+GraphLayout = Literal["fused", "split"]
+
+
+class AfilPolicyConfig(FrozenModel):
+    """The AFIL policy: which backend runs which model directory ``models/<name>/``.
+
+    Attributes:
+        kind: policy registry name (always ``"afil"``; ``failforward.policy.registry`` dispatches on it).
+        backend: registry name of the backend that runs the model.
+        model_dir: directory holding ``manifest.json`` and the files it lists.
+        device: ``"cpu"`` or ``"cuda"`` (torch device; onnxruntime picks its CUDA provider).
+        layout: ``fused`` runs one graph per chunk (backbone + N steps + guidance); ``split`` runs the
+            backbone graph once and the expert graph N times with guidance on the host.
+        precision: ``fp16`` runs the ``*_fp16`` graphs (export them with ``precisions=("fp32", "fp16")``;
+            TensorRT ≥ 11 takes precision from the graph) or, for torch, a ``half()`` copy of the model.
+        threads: CPU threads for torch / onnxruntime (1 on shared machines).
+        sampler: steps and guidance; ``num_steps`` must match an exported fused graph.
+        seed: seed of the flow-noise generator used when ``infer`` gets no noise (``None``: fresh entropy).
+    """
+
+    kind: Literal["afil"] = "afil"
+    backend: BackendKind = "onnxruntime"
+    model_dir: Path
+    device: Literal["cpu", "cuda"] = "cpu"
+    layout: GraphLayout = "fused"
+    precision: Literal["fp32", "fp16"] = "fp32"
+    threads: int = Field(1, ge=1)
+    sampler: SamplerConfig = SamplerConfig()
+    seed: int | None = None
