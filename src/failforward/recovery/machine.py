@@ -1,0 +1,178 @@
+"""The recovery state machine: supervisor reports in, per-tick overrides and transition events out.
+
+::
+
+    NOMINAL ──failure──► DIAGNOSED ──plan──► CORRECTING(pmc | vsf) ──done / success / timeout──► NOMINAL
+                            │   │                 ▲ new failure during VSF: re-plan (one more attempt)
+                            │   ├──hold────► HOLD ──success / other failure / timeout──► NOMINAL
+                            │   └──rewind──► REWIND ──done / timeout──► NOMINAL
+                            └──refused / attempts used up──► NOMINAL or HOLD (config)
+
+Mode choice: 'human intervention', a hold-still command or a lock symbol → ``hold``; a rewind symbol →
+``rewind``; anything else → ``RecoveryConfig.mode``. ``attempts`` counts corrections started since the
+last success report; a failure arriving with ``attempts == max_attempts`` exhausts the machine. Times are
+[s] of the driver clock. Reports arriving while a trajectory runs are ignored (they describe the scene
+before the correction). The machine plans through a callback and never touches a driver.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from failforward.config.recovery import RecoveryConfig
+from failforward.recovery.correction import Correction, HoldCorrection, PlanResult, PolicyCorrection, Refusal
+from failforward.recovery.events import EventKind, RecoveryEvent, RecoveryState
+from failforward.recovery.overrides import JointOverride, Override, PolicyOverride, ResumePolicy
+from failforward.supervisor.commands import HoldStill
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.symbols.types import Lock, Rewind
+
+logger = logging.getLogger(__name__)
+
+Planner = Callable[[str, Diagnosis], PlanResult]
+"""``(mode name, diagnosis) -> Correction | Refusal``."""
+
+
+def select_mode(diagnosis: Diagnosis, corrective: str) -> str:
+    """``hold`` for a human intervention / hold-still / lock, ``rewind`` for a rewind symbol, else ``corrective``."""
+    if diagnosis.failure_type == "human intervention" or any(isinstance(c, HoldStill) for c in diagnosis.commands) \
+            or any(isinstance(s, Lock) for s in diagnosis.symbols):
+        return "hold"
+    if any(isinstance(s, Rewind) for s in diagnosis.symbols):
+        return "rewind"
+    return corrective
+
+
+class RecoveryMachine:
+    """State, attempts and timeouts of recovery (transition table in the module docstring)."""
+
+    def __init__(self, config: RecoveryConfig, planner: Planner,
+                 on_event: Callable[[RecoveryEvent], None] | None = None) -> None:
+        self.config, self._planner, self._on_event = config, planner, on_event
+        self.events: list[RecoveryEvent] = []
+        self.state, self.attempts = RecoveryState.NOMINAL, 0
+        self.reset(0.0, record=False)
+
+    # ------------------------------------------------------------------ public
+    def reset(self, now: float, *, record: bool = True) -> None:
+        """New episode: NOMINAL, no attempts, no correction."""
+        if record:
+            self._emit(now, "reset", RecoveryState.NOMINAL)
+        self.state, self.mode, self.attempts = RecoveryState.NOMINAL, "", 0
+        self._active: Correction | None = None
+        self._started, self._tick, self._hold_ends_on_failure = now, 0, True
+        self._resume = False
+
+    def step(self, now: float, diagnosis: Diagnosis | None) -> Override | None:
+        """This tick's override (``None``: run the policy as usual) given the newest diagnosis, if any."""
+        if self.state is RecoveryState.HOLD:
+            return self._holding(now, diagnosis)
+        if isinstance(self._active, PolicyCorrection):
+            return self._following(now, diagnosis)
+        if self._active is not None:
+            return self._tracking(now)
+        if diagnosis is not None and diagnosis.success:
+            self.attempts = 0
+        elif diagnosis is not None:
+            override = self._on_failure(now, diagnosis)
+            if override is not None:
+                return override
+        return self._take_resume()
+
+    # ----------------------------------------------------------------- states
+    def _on_failure(self, now: float, diagnosis: Diagnosis) -> Override | None:
+        self._emit(now, "diagnosed", RecoveryState.DIAGNOSED, reason=_describe(diagnosis))
+        if self.attempts >= self.config.max_attempts:
+            return self._fallback(now, diagnosis, "exhausted", self.config.on_exhausted,
+                                  f"{self.attempts} corrections without success (max_attempts)")
+        mode = select_mode(diagnosis, self.config.mode)
+        result = self._planner(mode, diagnosis)
+        if isinstance(result, Refusal):
+            logger.warning("recovery: %s refused: %s", result.mode, result.reason)
+            return self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason, mode)
+        if not isinstance(result, HoldCorrection):
+            self.attempts += 1
+        return self._start(now, result, "planned", _describe(diagnosis), hold_ends_on_failure=True)
+
+    def _fallback(self, now: float, diagnosis: Diagnosis, kind: EventKind, where: str, reason: str,
+                  mode: str = "") -> Override | None:
+        if where == "hold":
+            hold = self._planner("hold", diagnosis)
+            if isinstance(hold, HoldCorrection):
+                return self._start(now, hold, kind, reason, hold_ends_on_failure=False)
+        self._emit(now, kind, RecoveryState.NOMINAL, mode, reason)
+        self.state = RecoveryState.NOMINAL
+        return None
+
+    def _start(self, now: float, correction: Correction, kind: EventKind, reason: str, *,
+               hold_ends_on_failure: bool) -> Override | None:
+        target = RecoveryState.REWIND if correction.mode == "rewind" else RecoveryState.CORRECTING
+        if isinstance(correction, HoldCorrection):
+            target = RecoveryState.HOLD
+        description = getattr(correction, "description", "") or reason
+        self._emit(now, kind, target, correction.mode, description)
+        self.state, self.mode, self._active = target, correction.mode, correction
+        self._started, self._tick, self._hold_ends_on_failure = now, 0, hold_ends_on_failure
+        return self.step(now, None)
+
+    def _holding(self, now: float, diagnosis: Diagnosis | None) -> Override | None:
+        if diagnosis is not None and diagnosis.success:
+            self.attempts = 0
+            return self._finish(now, "cleared", "the supervisor reports success")
+        if diagnosis is not None and self._hold_ends_on_failure and select_mode(diagnosis, "") != "hold":
+            resume = self._finish(now, "cleared", f"new failure: {_describe(diagnosis)}")
+            return self._on_failure(now, diagnosis) or resume
+        timeout = self.config.hold_timeout_s
+        if timeout is not None and now - self._started > timeout:
+            return self._finish(now, "timeout", f"held for {timeout} s")
+        return JointOverride(self._active.positions, "hold")  # type: ignore[union-attr]
+
+    def _following(self, now: float, diagnosis: Diagnosis | None) -> Override | None:
+        if diagnosis is not None and diagnosis.success:
+            self.attempts = 0
+            return self._finish(now, "succeeded", "the supervisor reports success")
+        if diagnosis is not None:
+            resume = self._finish(now, "replanned", f"still failing: {_describe(diagnosis)}")
+            return self._on_failure(now, diagnosis) or resume
+        if now - self._started > self.config.correction_timeout_s:
+            return self._finish(now, "timeout", f"no success within {self.config.correction_timeout_s} s")
+        active: PolicyCorrection = self._active  # type: ignore[assignment]
+        restart, self._tick = self._tick == 0, self._tick + 1
+        return PolicyOverride(active.prompt, active.transform, restart, active.mode)
+
+    def _tracking(self, now: float) -> Override | None:
+        targets = self._active.targets  # type: ignore[union-attr]
+        if now - self._started > self.config.correction_timeout_s:
+            return self._finish(now, "timeout", f"trajectory unfinished after {self.config.correction_timeout_s} s")
+        if self._tick >= len(targets):
+            return self._finish(now, "completed", f"{len(targets)} ticks")
+        row, self._tick = targets[self._tick], self._tick + 1
+        return JointOverride(row, self.mode)
+
+    def _finish(self, now: float, kind: EventKind, reason: str) -> Override | None:
+        self._emit(now, kind, RecoveryState.NOMINAL, self.mode, reason)
+        self.state, self._active, self._resume = RecoveryState.NOMINAL, None, True
+        return self._take_resume()
+
+    def _take_resume(self) -> ResumePolicy | None:
+        if not self._resume:
+            return None
+        self._resume = False
+        return ResumePolicy()
+
+    def _emit(self, now: float, kind: EventKind, target: RecoveryState, mode: str = "", reason: str = "") -> None:
+        event = RecoveryEvent(now, kind, self.state, target, mode, reason, self.attempts)
+        if kind == "diagnosed":
+            self.state = RecoveryState.DIAGNOSED
+        self.events.append(event)
+        logger.info("recovery %s: %s -> %s %s %s", kind, event.source.value, target.value, mode, reason)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                logger.exception("recovery event subscriber failed")
+
+
+def _describe(diagnosis: Diagnosis) -> str:
+    return f"{diagnosis.failure_type or 'failure'}: {diagnosis.command_text}".strip()

@@ -1,0 +1,98 @@
+"""The corrective-mode interface and its registry.
+
+A mode turns a diagnosis into intent: ``plan(diagnosis, context) -> Correction | Refusal``. It never moves
+the robot and never raises into the control loop: anything it cannot follow is a :class:`Refusal` with a
+reason.
+
+Example:
+    >>> mode = make_mode("pmc", config, resources)
+    >>> result = mode.plan(diagnosis, context)
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from failforward.config.recovery import RecoveryConfig
+from failforward.errors import FailforwardError, UnknownNameError
+from failforward.recovery.context import PlanContext
+from failforward.recovery.correction import PlanResult, Refusal
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.types import RobotFeatures
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModeResources:
+    """What mode builders may need besides the config.
+
+    Attributes:
+        features: the driver's joints (limits, speeds) and cameras.
+        control_dt: [s] one control tick.
+        ik: arm IK (``AlohaIK``) for PMC, or ``None``.
+        grasp_estimator: a :class:`~failforward.recovery.grasp.GraspEstimator` for PMC, or ``None``.
+    """
+
+    features: RobotFeatures
+    control_dt: float
+    ik: Any = None
+    grasp_estimator: Any = None
+
+
+class CorrectiveMode(abc.ABC):
+    """Plans one correction from a diagnosis; ``name`` is its registry name."""
+
+    name: str = ""
+
+    def plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
+        """A :class:`Correction` for ``diagnosis``, or a :class:`Refusal`; never raises a failforward error."""
+        try:
+            return self._plan(diagnosis, context)
+        except FailforwardError as exc:
+            logger.warning("%s refused the diagnosis: %s", self.name, exc)
+            return Refusal(self.name, str(exc))
+
+    @abc.abstractmethod
+    def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
+        """Mode-specific planning; may raise a ``FailforwardError`` that :meth:`plan` turns into a refusal."""
+
+
+ModeBuilder = Callable[[RecoveryConfig, ModeResources], CorrectiveMode]
+_BUILDERS: dict[str, ModeBuilder] = {}
+_BUILTIN_MODULES = {
+    "hold": "failforward.recovery.modes.hold",
+    "rewind": "failforward.recovery.modes.rewind",
+    "vsf": "failforward.recovery.modes.vsf",
+    "pmc": "failforward.recovery.modes.pmc",
+}
+
+
+def register_mode(name: str) -> Callable[[ModeBuilder], ModeBuilder]:
+    """Decorator registering ``builder(config, resources) -> CorrectiveMode`` under ``name``."""
+
+    def decorate(builder: ModeBuilder) -> ModeBuilder:
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorate
+
+
+def registered_modes() -> tuple[str, ...]:
+    return tuple(sorted(set(_BUILDERS) | set(_BUILTIN_MODULES)))
+
+
+def make_mode(name: str, config: RecoveryConfig, resources: ModeResources) -> CorrectiveMode:
+    """Build the mode registered as ``name`` (built-in modes are imported on first use)."""
+    if name not in _BUILDERS and name in _BUILTIN_MODULES:
+        importlib.import_module(_BUILTIN_MODULES[name])
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise UnknownNameError("corrective mode", name, registered_modes()) from None
+    return builder(config, resources)

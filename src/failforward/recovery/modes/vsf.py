@@ -1,0 +1,49 @@
+"""VSF mode: the symbol-following policy runs on the masked, symbol-annotated view with the textual correction.
+
+The observation transform is :func:`failforward.symbols.vsf.vsf_observation` (paper supplement 6.2): symbols
+drawn on the head image, everything outside their ROI zeroed, the idle arm's wrist image zeroed. The prompt
+is the diagnosis' "low level commands" text. The machine keeps it active until the supervisor reports
+success or ``RecoveryConfig.correction_timeout_s`` passes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from failforward.config.recovery import RecoveryConfig
+from failforward.recovery.context import PlanContext
+from failforward.recovery.correction import PlanResult, PolicyCorrection, Refusal
+from failforward.recovery.modes.base import CorrectiveMode, ModeResources, register_mode
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.symbols.vsf import vsf_observation
+
+
+class VsfMode(CorrectiveMode):
+    """Accepts a diagnosis with a command text and at least one symbol inside the head image."""
+
+    name = "vsf"
+
+    def __init__(self, config: RecoveryConfig) -> None:
+        self.config = config.vsf
+
+    def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
+        camera = self.config.head_camera
+        image = context.observation.images.get(camera)
+        if image is None:
+            return Refusal(self.name, f"VSF needs the head camera {camera!r} in every observation; add it to the "
+                                      "robot's cameras")
+        height, width = image.shape[:2]
+        symbols = tuple(s for s in diagnosis.symbols if s.inside(width, height))
+        if not symbols:
+            return Refusal(self.name, f"no symbol inside the {width}x{height} head image to follow")
+        if not diagnosis.command_text.strip():
+            return Refusal(self.name, "the diagnosis has no textual correction to prompt the policy with")
+        transform = partial(vsf_observation, symbols=symbols, active_arms=diagnosis.active_grippers,
+                            head_camera=camera, margin=self.config.margin_px, min_size=self.config.min_size_px)
+        return PolicyCorrection(self.name, diagnosis.command_text.strip(), transform,
+                                frozenset(diagnosis.active_grippers))
+
+
+@register_mode("vsf")
+def build_vsf(config: RecoveryConfig, resources: ModeResources) -> VsfMode:
+    return VsfMode(config)

@@ -1,0 +1,130 @@
+"""The recovery controller the control loop calls once per tick.
+
+It is a :class:`TickSubscriber` (episode start resets it; every tick's observation and sent command feed
+the joint history used by hold and rewind) and has one call per tick, before inference:
+``step(observation, report) -> Override | None`` where ``report`` is the supervisor report collected at
+the end of the previous tick (or ``None``). See :mod:`.overrides` for what the loop does with each override.
+
+Example (simulated ALOHA, PMC with the oracle supervisor):
+    >>> controller = RecoveryController.for_sim_aloha(RecoveryConfig(mode="pmc"), driver)
+    >>> override = controller.step(observation, report)        # in the loop, before inference
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from failforward.config.recovery import RecoveryConfig
+from failforward.recovery.camera import CameraModel
+from failforward.recovery.context import JointHistory, PlanContext
+from failforward.recovery.correction import PlanResult, Refusal
+from failforward.recovery.events import RecoveryEvent, RecoveryState
+from failforward.recovery.machine import RecoveryMachine
+from failforward.recovery.modes.base import CorrectiveMode, ModeResources, make_mode
+from failforward.recovery.overrides import Override
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.supervisor.scheduler import SupervisorReport
+from failforward.types import EpisodeInfo, Observation, TickRecord, TickSubscriber
+
+logger = logging.getLogger(__name__)
+
+DepthSource = Callable[[], np.ndarray]
+"""Zero-argument callable returning the head camera's depth ``float32 [H, W]`` [m] now."""
+
+
+class RecoveryController(TickSubscriber):
+    """Diagnoses in, overrides out (one :class:`RecoveryMachine` per controller).
+
+    Args:
+        config: retries, timeouts, the corrective mode and its parameters.
+        modes: mode name → mode; the machine asks for ``config.mode``, ``"hold"`` and ``"rewind"``.
+        camera: model of the head camera the symbols refer to (PMC), or ``None``.
+        depth_source: head depth on demand, used when the observation carries no depth for that camera.
+        on_event: called with every transition (e.g. the episode recorder).
+    """
+
+    def __init__(
+        self,
+        config: RecoveryConfig,
+        modes: Mapping[str, CorrectiveMode],
+        *,
+        camera: CameraModel | None = None,
+        depth_source: DepthSource | None = None,
+        on_event: Callable[[RecoveryEvent], None] | None = None,
+    ) -> None:
+        self.config, self.modes = config, dict(modes)
+        self.camera, self.depth_source = camera, depth_source
+        self.head_camera = config.pmc.camera
+        self.history = JointHistory(config.history_s)
+        self.machine = RecoveryMachine(config, self._plan, on_event)
+        self._observation: Observation | None = None
+        self._report: SupervisorReport | None = None
+
+    @classmethod
+    def for_sim_aloha(cls, config: RecoveryConfig, driver: Any, **kwargs: Any) -> RecoveryController:
+        """All four modes on a connected ``SimAlohaDriver``: its head camera, depth on demand, mink IK."""
+        from failforward.kinematics.aloha_ik import AlohaIK
+        from failforward.recovery.camera import MujocoCamera
+        from failforward.recovery.grasp import TopDownGraspEstimator
+
+        camera = config.pmc.camera
+        resources = ModeResources(driver.features, 1.0 / driver.features.control_hz, AlohaIK(driver.task.xml_path),
+                                  TopDownGraspEstimator(config.grasp))
+        modes = {name: make_mode(name, config, resources) for name in ("hold", "rewind", config.mode)}
+        return cls(config, modes, camera=MujocoCamera(driver.scene, camera),
+                   depth_source=lambda: driver.render(camera, depth=True), **kwargs)
+
+    # ------------------------------------------------------------ subscriber
+    def on_episode_start(self, info: EpisodeInfo) -> None:
+        self.history.clear()
+        self.machine.reset(0.0)
+
+    def on_tick(self, tick: TickRecord) -> None:
+        self.history.append(tick.observation.timestamp, tick.observation.joint_positions, tick.sent.positions)
+
+    # ------------------------------------------------------------------ tick
+    def step(self, observation: Observation, report: SupervisorReport | None = None) -> Override | None:
+        """The override for this tick, or ``None`` to run the policy as usual. Never raises on bad diagnoses."""
+        self._observation, self._report = observation, report
+        diagnosis = report.result if report is not None and isinstance(report.result, Diagnosis) else None
+        return self.machine.step(observation.timestamp, diagnosis)
+
+    @property
+    def state(self) -> RecoveryState:
+        return self.machine.state
+
+    @property
+    def events(self) -> list[RecoveryEvent]:
+        return self.machine.events
+
+    # -------------------------------------------------------------- planning
+    def _plan(self, mode: str, diagnosis: Diagnosis) -> PlanResult:
+        if mode not in self.modes:
+            return Refusal(mode, f"mode {mode!r} is not configured; configured: {sorted(self.modes)}")
+        return self.modes[mode].plan(diagnosis, self._context(mode))
+
+    def _context(self, mode: str) -> PlanContext:
+        observation = self._observation
+        if observation is None:
+            raise RuntimeError("RecoveryController planned before step()")  # unreachable: plans run in step
+        hold = self.history.last_sent
+        hold = observation.joint_positions.copy() if hold is None else hold
+        image = observation.images.get(self.head_camera)
+        size = None if image is None else (int(image.shape[0]), int(image.shape[1]))
+        depth = self._depth(observation) if mode == "pmc" else None
+        return PlanContext(observation, hold, self.history, self._report, depth, self.camera, size)
+
+    def _depth(self, observation: Observation) -> np.ndarray | None:
+        if self.head_camera in observation.depth:
+            return observation.depth[self.head_camera]
+        if self.depth_source is None:
+            return None
+        try:
+            return np.asarray(self.depth_source(), dtype=np.float32)
+        except Exception:
+            logger.exception("recovery: the depth source failed")
+            return None
