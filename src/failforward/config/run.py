@@ -77,9 +77,10 @@ class RecordConfig(FrozenModel):
 
 
 class PolicyConfig(FrozenModel):
-    """Which policy runs: ``expert`` (scripted demonstrator; needs privileged sim state) or ``hold``."""
+    """A built-in policy: ``expert`` (scripted demonstrator; needs privileged sim state), ``hold``
+    (keep the episode's first pose) or ``teleop`` (leader arms drive the followers)."""
 
-    kind: Literal["expert", "hold"] = "expert"
+    kind: Literal["expert", "hold", "teleop"] = "expert"
 
 
 class RunConfig(FrozenModel):
@@ -161,6 +162,9 @@ PRESETS: dict[str, RunConfig] = {
     "sim_insertion": _sim_preset("insertion"),
     "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
     "franka": _hardware_preset(FrankaConfig()),
+    "aloha_teleop": _hardware_preset(AlohaConfig(
+        task="transfer_cube", leader_left_port="/dev/ttyDXL_master_left", leader_right_port="/dev/ttyDXL_master_right",
+    )).with_overrides({"policy.kind": "teleop", "supervisor.enabled": False, "broker.execute_steps": 1}),
 }
 
 

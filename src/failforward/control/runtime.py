@@ -78,6 +78,12 @@ def run(
     return result
 
 
+def _leader_reader(config: RunConfig, driver) -> Callable[[], object] | None:
+    """The driver's leader-arm reader when the robot has leaders configured (ALOHA teleoperation)."""
+    has_leaders = getattr(config.robot, "leader_left_port", None) and getattr(config.robot, "leader_right_port", None)
+    return getattr(driver, "read_leaders", None) if has_leaders else None
+
+
 def _build_supervisor(config: RunConfig, driver) -> SupervisorScheduler | None:
     """The configured supervisor, with privileged state wired in when the robot is simulated."""
     if not config.supervisor.enabled:
@@ -101,6 +107,7 @@ def _build_loop(
         task=config.robot.task,
         prompt=driver.task_prompt if isinstance(driver, EpisodicDriver) else "",
         privileged_state=driver.privileged_state if isinstance(driver, EpisodicDriver) else None,
+        teleop_source=_leader_reader(config, driver),
     )
     policy = make_policy(config.policy, context)
     safety = SafetyLayer(driver.features, config.safety, config.loop.rate_hz)

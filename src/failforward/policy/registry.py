@@ -25,12 +25,14 @@ class PolicyContext:
         task: task name (e.g. ``"transfer_cube"``).
         prompt: language instruction of the task.
         privileged_state: zero-argument callable returning simulator state, or ``None`` on hardware.
+        teleop_source: zero-argument callable returning leader-arm joints ``[A]``, or ``None`` without leaders.
     """
 
     features: RobotFeatures
     task: str
     prompt: str
     privileged_state: Callable[[], Any] | None = None
+    teleop_source: Callable[[], Any] | None = None
 
 
 PolicyBuilder = Callable[[Any, PolicyContext], PolicyBackend]
@@ -39,6 +41,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "expert": "failforward.policy.expert.builder",
     "hold": "failforward.policy.hold",
     "afil": "failforward.policy.afil.builder",
+    "teleop": "failforward.policy.teleop",
 }
 
 
