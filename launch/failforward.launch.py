@@ -23,6 +23,7 @@ NODES = [
     ("robot_bridge", "robot_bridge"),
     ("policy_node", "policy_node"),
     ("supervisor_node", "supervisor_node"),
+    ("recorder_node", "recorder_node"),
 ]
 ARGUMENTS = {
     "preset": ("sim_transfer_cube", "core preset; selects launch/params/<preset>.yaml"),

@@ -67,7 +67,7 @@ def test_full_episodes_run_through_the_graph(graph) -> None:
     node, processes, seen, log_dir = graph
     for name in NODE_NAMES:  # the launch file's order: bridge, policy, supervisor
         assert transition(node, name, Transition.TRANSITION_CONFIGURE), processes[name].output()
-    for name in ("robot_bridge", "supervisor_node", "policy_node"):
+    for name in ("robot_bridge", "recorder_node", "supervisor_node", "policy_node"):
         assert transition(node, name, Transition.TRANSITION_ACTIVATE), processes[name].output()
     assert wait_for(lambda: len(seen["outcomes"]) == 2, 90, node), processes["policy_node"].output()[-3000:]
     assert [o["steps"] for o in seen["outcomes"]] == [40, 40]
@@ -78,12 +78,34 @@ def test_full_episodes_run_through_the_graph(graph) -> None:
     assert len(seen["preview"]) == 4 and len(seen["preview"][0].markers) == 2  # tool paths of both arms
     assert len(seen["preview"][0].markers[0].points) == 50
     assert seen["images"] and seen["images"][-1].height == 96 and seen["images"][-1].encoding == "rgb8"
-    mcaps = sorted((log_dir / "runs").rglob("*.mcap"))
-    assert len(mcaps) == 2
+    mcaps = sorted((log_dir / "runs").rglob("episode_*_seed*.mcap"))
+    assert len(mcaps) == 2  # the policy node's in-process recordings
     assert wait_for(lambda: len(seen["diagnoses"]) >= 2, 20, node), processes["supervisor_node"].output()[-3000:]
     assert {d["result"]["kind"] for d in seen["diagnoses"]} <= {"diagnosis", "no_diagnosis", "unreadable"}
     assert any(d["result"]["kind"] == "diagnosis" for d in seen["diagnoses"])
     assert any(s.name == "supervisor_node" for s in seen["diag"])
+
+
+def test_recorder_node_wrote_one_file_per_episode(graph) -> None:
+    """Graph recordings read back with rosbags (an independent reader), outcome in the metadata."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+
+    from failforward.record.reader import read_outcome
+
+    _, processes, seen, log_dir = graph
+    files = sorted((log_dir / "runs").rglob("ros-record-*/episode_*.mcap"))
+    assert len(files) >= 2, processes["recorder_node"].output()[-2000:]
+    counts: dict[str, int] = {}
+    with AnyReader([files[0]], default_typestore=get_typestore(Stores.ROS2_KILTED)) as reader:
+        for connection, _, raw in reader.messages():
+            reader.deserialize(raw, connection.msgtype)
+            counts[connection.topic] = counts.get(connection.topic, 0) + 1
+    assert counts["/joint_commands"] == 40 and counts["/command_sent"] == 40
+    assert counts["/cameras/top/image_raw/compressed"] >= 20  # best effort: most frames
+    assert counts["/policy/chunk"] == 2 and counts["/episode/outcome"] == 1
+    outcome = read_outcome(files[0])
+    assert outcome is not None and outcome.reason == seen["outcomes"][0]["reason"]
 
 
 def test_estop_latches_and_reports_on_diagnostics(graph) -> None:
@@ -100,7 +122,7 @@ def test_estop_latches_and_reports_on_diagnostics(graph) -> None:
 
 def test_deactivate_then_shutdown_is_clean(graph) -> None:
     node, processes, _, _ = graph
-    for name in ("policy_node", "supervisor_node", "robot_bridge"):
+    for name in ("policy_node", "supervisor_node", "recorder_node", "robot_bridge"):
         assert transition(node, name, Transition.TRANSITION_DEACTIVATE)
         state = call(node, GetState, f"/{name}/get_state", GetState.Request()).current_state.label
         assert state == "inactive"

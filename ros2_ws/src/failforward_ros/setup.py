@@ -30,6 +30,7 @@ setup(
             "robot_bridge = failforward_ros.robot_bridge:main",
             "policy_node = failforward_ros.policy_node:main",
             "supervisor_node = failforward_ros.supervisor_node:main",
+            "recorder_node = failforward_ros.recorder_node:main",
         ],
     },
 )

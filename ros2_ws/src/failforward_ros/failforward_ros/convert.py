@@ -198,6 +198,33 @@ def outcome_msg(index: int, seed: int, outcome: EpisodeOutcome, steps: int) -> S
                                    "stage": outcome.stage, "reason": outcome.reason, "steps": steps}))
 
 
+def outcome_fields(msg: String) -> dict[str, Any]:
+    """The JSON of an ``episode/outcome`` message as MCAP ``episode`` metadata fields (the recorder's keys)."""
+    payload = json.loads(msg.data)
+    return {"success": "true" if payload.get("success") else "false", "stage": str(payload.get("stage", 0)),
+            "reason": str(payload.get("reason", "")), "seed": str(payload.get("seed", "")),
+            "episode_index": str(payload.get("episode", "")), "steps": str(payload.get("steps", ""))}
+
+
+# ------------------------------------------------------------ any message
+def ros_type_name(msg: Any) -> str:
+    """``sensor_msgs.msg.JointState`` instance → ``"sensor_msgs/msg/JointState"``."""
+    return f"{type(msg).__module__.split('.')[0]}/msg/{type(msg).__name__}"
+
+
+def message_to_dict(msg: Any) -> Any:
+    """A ROS 2 message as plain data (nested dicts, lists, numbers, bytes) for the MCAP serializer."""
+    if hasattr(msg, "get_fields_and_field_types"):
+        return {name: message_to_dict(getattr(msg, name)) for name in msg.get_fields_and_field_types()}
+    if isinstance(msg, (bytes, bytearray)):
+        return bytes(msg)
+    if isinstance(msg, (list, tuple)):
+        return [message_to_dict(item) for item in msg]
+    if isinstance(msg, np.ndarray) or type(msg).__name__ == "array":
+        return msg.tolist()
+    return msg
+
+
 # ------------------------------------------------------------ diagnostics
 def diagnostics_msg(stamp: float, name: str, level_ok: bool, message: str, values: dict[str, Any]) -> DiagnosticArray:
     status = DiagnosticStatus(

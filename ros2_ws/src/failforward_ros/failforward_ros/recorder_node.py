@@ -1,0 +1,122 @@
+"""Recorder lifecycle node: the graph's topics → one MCAP file per episode (like ``ros2 bag record``).
+
+Example:
+    python -m failforward_ros.recorder_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
+
+Records joint states, commands and what was sent, compressed camera images, the policy's chunks and
+guidance, supervisor diagnoses, outcomes and diagnostics, with ROS 2 schemas. The policy node also
+records its own ticks in-process (exact tick alignment for training); this node records the graph
+as an operator sees it, whichever nodes are running (teleoperation, a remote policy...).
+Lifecycle: configure subscribes, activate records, deactivate pauses, cleanup closes the file.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CompressedImage, JointState
+from std_msgs.msg import Float64MultiArray, String
+from trajectory_msgs.msg import JointTrajectory
+
+from failforward_ros import convert, qos, topics
+from failforward_ros.node_params import declared_run_config
+from failforward_ros.recorder_core import TopicRecorder
+
+
+def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
+    """(topic, message type, QoS) of everything the recorder subscribes to."""
+    fixed = [
+        (topics.JOINT_STATES, JointState, qos.JOINT_STATES),
+        (topics.JOINT_COMMANDS, JointState, qos.COMMAND),
+        (topics.COMMAND_SENT, JointState, qos.COMMAND),
+        (topics.POLICY_CHUNK, JointTrajectory, qos.STATE),
+        (topics.POLICY_GUIDANCE, Float64MultiArray, qos.STATE),
+        (topics.DIAGNOSIS, String, qos.STATE),
+        (topics.DIAGNOSTICS, DiagnosticArray, qos.DIAGNOSTICS),
+    ]
+    return fixed + [(topics.compressed_topic(c), CompressedImage, qos.IMAGES) for c in cameras]
+
+
+class RecorderNode(LifecycleNode):
+    def __init__(self) -> None:
+        super().__init__("recorder_node", allow_undeclared_parameters=True,
+                         automatically_declare_parameters_from_overrides=True)
+        self.recorder: TopicRecorder | None = None
+        self.active = False
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            config = declared_run_config(self)
+        except Exception as exc:
+            self.get_logger().error(f"configure failed, malformed parameters: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        directory = Path(config.record.output_dir) / time.strftime("ros-record-%Y%m%d-%H%M%S")
+        self.recorder = TopicRecorder(directory, config.record.chunk_kib)
+        for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
+            self.create_subscription(msg_type, topic, self._record_callback("/" + topic.lstrip("/")), profile)
+        self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = True
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.recorder is not None:
+            self.recorder.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    def _record_callback(self, topic: str):
+        def record(msg) -> None:
+            if not self.active:
+                return
+            header = getattr(msg, "header", None)
+            stamp = round(convert.from_stamp(header.stamp) * 1e9) if header is not None else None
+            try:
+                self.recorder.write(topic, convert.ros_type_name(msg), convert.message_to_dict(msg), stamp)
+            except Exception as exc:  # a disk or encoding problem is reported, the graph keeps running
+                self.get_logger().error(f"recording {topic} failed: {exc}")
+        return record
+
+    def _on_outcome(self, msg: String) -> None:
+        if not self.active:
+            return
+        self.recorder.write("/" + topics.EPISODE_OUTCOME, "std_msgs/msg/String", {"data": msg.data})
+        path = self.recorder.end_episode(convert.outcome_fields(msg))
+        if path is not None:
+            self.get_logger().info(f"episode recorded: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = RecorderNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node.recorder is not None:
+            node.recorder.close()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
