@@ -131,6 +131,32 @@ def test_relative_cartesian_motion_moves_the_end_effector(franky_sim: FrankySim)
     np.testing.assert_allclose(after - before, [0.0, 0.0, -0.03], atol=0.005)  # [m]
 
 
+def test_stop_condition_halts_the_motion_and_latches_until_recover(franky_sim: FrankySim) -> None:
+    """The contact-force reactions' wiring, exercised with a time condition (franky-sim reports no external
+    force): the condition stops a long move early, the next command raises, recover() clears it."""
+    import franky
+
+    with FrankaDriver(franka_config(franky_sim.host), stop_conditions=(franky.Measure.REL_TIME > 0.1,)) as robot:
+        start = robot.get_observation().joint_positions
+        target = start.copy()
+        target[0] += 0.6  # several seconds at this dynamics factor
+        robot.send_action(JointCommand(0.0, target))
+        robot.wait_for_motion(5.0)
+        stopped_at = robot.get_observation().joint_positions
+        assert abs(stopped_at[0] - start[0]) < 0.3  # stopped early, far from the target
+        with pytest.raises(DriverError, match=r"Motion stopped"):
+            robot.send_action(JointCommand(0.0, target))
+        robot.recover()
+        assert robot.get_observation().joint_positions.shape == (8,)
+
+
+def test_contact_force_conditions_cover_both_directions_of_every_axis() -> None:
+    driver = FrankaDriver(franka_config("127.0.0.1", contact_force_limit_n=25.0))
+    rendered = [str(c) for c in driver._stop_conditions]
+    assert rendered == [f"(F_{a} > 25.000000) || (F_{a} < -25.000000)" for a in "xyz"]
+    assert FrankaDriver(franka_config("127.0.0.1", contact_force_limit_n=None))._stop_conditions == ()
+
+
 def test_unreachable_host_is_a_clear_connection_error() -> None:
     driver = FrankaDriver(franka_config("127.254.254.254"))
     with pytest.raises(FrankaConnectionError, match=r"Cannot connect.*FCI"):

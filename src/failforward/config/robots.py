@@ -83,6 +83,8 @@ class FrankaConfig(FrozenModel):
     ``realtime="ignore"`` is for simulation and machines without a real-time kernel.
     ``relative_dynamics_factor`` (0, 1] scales velocity, acceleration and jerk limits of every motion.
     The gripper is commanded as one normalized joint (0 closed, 1 open) after the 7 arm joints [rad].
+    ``contact_force_limit_n`` [N]: an estimated external force beyond this on any base-frame axis stops
+    the running motion (a franky reaction) and latches a fault until ``recover()``; ``None`` disables it.
     """
 
     kind: Literal["franka"] = "franka"
@@ -95,4 +97,5 @@ class FrankaConfig(FrozenModel):
     gripper: bool = True
     gripper_speed: float = Field(0.05, gt=0.0, le=0.2)
     gripper_force: float = Field(20.0, gt=0.0, le=70.0)
+    contact_force_limit_n: float | None = Field(30.0, gt=0.0, le=200.0)
     cameras: tuple[CameraConfig, ...] = ()

@@ -59,12 +59,23 @@ def _load(config: FrankaConfig) -> FrankaCalibration:
     return calibration
 
 
+def _force_conditions(limit_n: float | None) -> tuple[franky.Condition, ...]:
+    """``|F_axis| > limit`` [N] for each base-frame force axis, as franky conditions."""
+    if limit_n is None:
+        return ()
+    axes = (franky.Measure.FORCE_X, franky.Measure.FORCE_Y, franky.Measure.FORCE_Z)
+    return tuple((axis > limit_n) | (axis < -limit_n) for axis in axes)
+
+
 @register_driver("franka")
 class FrankaDriver(RobotDriver):
     """One Franka arm, its gripper and OpenCV cameras."""
 
-    def __init__(self, config: FrankaConfig) -> None:
+    def __init__(self, config: FrankaConfig, *, stop_conditions: tuple[franky.Condition, ...] = ()) -> None:
+        """``stop_conditions``: extra franky conditions (beyond the contact-force limit) that stop a motion
+        and latch a fault, e.g. ``franky.Measure.REL_TIME > 5.0``."""
         self.config = config
+        self._stop_conditions = _force_conditions(config.contact_force_limit_n) + tuple(stop_conditions)
         self.calibration = _load(config)
         cal = self.calibration
         joints = tuple(JointFeature(name, "rad", lo, hi, v) for name, lo, hi, v in
@@ -143,6 +154,20 @@ class FrankaDriver(RobotDriver):
         self._fault = None
 
     # ------------------------------------------------------------------ faults
+    def _guarded(self, motion: franky.JointMotion) -> franky.JointMotion:
+        """Attach a stop reaction per stop condition: the motion halts and the driver latches a fault."""
+        for condition in self._stop_conditions:
+            reaction = franky.JointPositionReaction(condition, franky.JointStopMotion())
+            reaction.register_callback(lambda state, rel, abs_, c=condition: self._on_stop_condition(c))
+            motion.add_reaction(reaction)
+        return motion
+
+    def _on_stop_condition(self, condition: franky.Condition) -> None:
+        """Called by franky's control thread when a stop condition holds; the next command raises."""
+        self._fault = FrankaControlError(f"Motion stopped: {condition} held (contact or limit). Check the cell, "
+                                         "then call recover().")
+        logger.error("%s", self._fault)
+
     def _translate(self, exc: Exception) -> DriverError:
         """Map a franky exception to a typed, latched driver error."""
         lost = isinstance(exc, franky.NetworkException | franky.ProtocolException)
@@ -190,7 +215,7 @@ class FrankaDriver(RobotDriver):
             raise DriverError("franka refuses non-finite joint targets; pass commands through the safety layer.")
         sent = np.clip(positions, self._features.lower, self._features.upper)
         try:
-            robot.move(franky.JointMotion(sent[:7].tolist()), asynchronous=True)
+            robot.move(self._guarded(franky.JointMotion(sent[:7].tolist())), asynchronous=True)
             if self._gripper is not None:
                 self._command_gripper(float(sent[7]))
         except FRANKY_ERRORS as exc:
