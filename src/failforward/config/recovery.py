@@ -59,6 +59,9 @@ class PmcConfig(FrozenModel):
         depth_window_px: half size [px] of the window whose median depth a symbol point takes.
         workspace_lower_m, workspace_upper_m: world box [m] every PMC tool target must lie in.
         grasp_on_target: a crosshair with an "open"/ON instruction is grasped (grasp estimator), not only reached.
+        occlusion_radius_px: [px] robot pixels this close to an object to grasp count as hiding part of it.
+        clear_view: when the robot itself hides a symbol's point from the head camera, first move the addressed
+            arm to ``clear_pose_rad`` (its six arm joints [rad], gripper open), then look and plan again.
     """
 
     camera: AlohaCamera = "top"
@@ -76,6 +79,9 @@ class PmcConfig(FrozenModel):
     workspace_lower_m: tuple[float, float, float] = (-0.45, 0.1, 0.005)
     workspace_upper_m: tuple[float, float, float] = (0.45, 1.0, 0.45)
     grasp_on_target: bool = True
+    occlusion_radius_px: int = Field(6, ge=0, le=100)
+    clear_view: bool = True
+    clear_pose_rad: tuple[float, float, float, float, float, float] = (0.0, -0.96, 1.16, 0.0, -0.3, 0.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> PmcConfig:

@@ -50,11 +50,39 @@ class CameraModel(abc.ABC):
 
 
 class MujocoCamera(CameraModel):
-    """A camera of a MuJoCo scene; its pose is read from the scene's data at call time (mounted cameras move)."""
+    """A camera of a MuJoCo scene; its pose is read from the scene's data at call time (mounted cameras move).
 
-    def __init__(self, scene: AlohaScene, camera: str) -> None:
+    ``robot_mask`` is the simulated robot self-filter: which pixels show a geom of a body whose name starts
+    with one of ``robot_prefixes`` (on hardware the same mask comes from rendering the robot model at the
+    measured joints with the calibrated camera).
+    """
+
+    def __init__(self, scene: AlohaScene, camera: str, robot_prefixes: tuple[str, ...] = ("vx300s_",)) -> None:
         self.scene, self.camera = scene, camera
         self._id = scene.model.camera(camera).id
+        model = scene.model
+        robot = [i for i in range(model.ngeom) if model.body(model.geom_bodyid[i]).name.startswith(robot_prefixes)]
+        self._robot_geoms = np.array(robot, dtype=np.int64)
+        self._segmenters: dict[tuple[int, int], object] = {}
+
+    def robot_mask(self, height: int, width: int) -> np.ndarray:
+        """``bool [H, W]``: True where the camera sees the robot."""
+        import mujoco
+
+        key = (height, width)
+        if key not in self._segmenters:
+            self._segmenters[key] = mujoco.Renderer(self.scene.model, height, width)
+        renderer = self._segmenters[key]
+        renderer.enable_segmentation_rendering()
+        renderer.update_scene(self.scene.data, camera=self.camera)
+        ids = renderer.render()
+        geom = ids[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
+        return geom & np.isin(ids[..., 0], self._robot_geoms)
+
+    def close(self) -> None:
+        for renderer in self._segmenters.values():
+            renderer.close()
+        self._segmenters.clear()
 
     def intrinsics(self, height: int, width: int) -> np.ndarray:
         return self.scene.camera_intrinsics(self.camera, height, width)

@@ -7,7 +7,7 @@ driver's clock.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class PlanContext:
         depth: ``float32 [H, W]`` head-camera depth [m], or ``None`` when no depth is available.
         camera: the head camera's model, or ``None``.
         image_size: ``(height, width)`` [px] of the image the symbols refer to.
+        robot_mask: ``bool [H, W]`` pixels of ``depth`` that show the robot itself, or ``None``.
     """
 
     observation: Observation
@@ -72,4 +73,4 @@ class PlanContext:
     depth: np.ndarray | None = None
     camera: CameraModel | None = None
     image_size: tuple[int, int] | None = None
-    extras: dict[str, object] = field(default_factory=dict)
+    robot_mask: np.ndarray | None = None

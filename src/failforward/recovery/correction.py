@@ -25,12 +25,14 @@ class TrajectoryCorrection:
         targets: ``float64 [T, A]`` joint targets in the driver's units.
         arm: the arm it moves (``"left"`` / ``"right"``).
         description: readable summary of the steps (for logs and the episode record).
+        then_replan: when done, plan the same diagnosis again (the move only cleared the camera's view).
     """
 
     mode: str
     targets: np.ndarray
     arm: str
     description: str = ""
+    then_replan: bool = False
 
     def __post_init__(self) -> None:
         targets = np.asarray(self.targets, dtype=np.float64)

@@ -15,3 +15,7 @@ class GraspNotFoundError(RecoveryError):
 
 class UnreachableError(RecoveryError):
     """IK could not bring the tool within tolerance of its target."""
+
+
+class OccludedError(RecoveryError):
+    """The symbol's pixel shows the robot itself, not the scene behind it (clear the view and look again)."""

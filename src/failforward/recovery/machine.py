@@ -21,7 +21,14 @@ import logging
 from collections.abc import Callable
 
 from failforward.config.recovery import RecoveryConfig
-from failforward.recovery.correction import Correction, HoldCorrection, PlanResult, PolicyCorrection, Refusal
+from failforward.recovery.correction import (
+    Correction,
+    HoldCorrection,
+    PlanResult,
+    PolicyCorrection,
+    Refusal,
+    TrajectoryCorrection,
+)
 from failforward.recovery.events import EventKind, RecoveryEvent, RecoveryState
 from failforward.recovery.overrides import JointOverride, Override, PolicyOverride, ResumePolicy
 from failforward.supervisor.commands import HoldStill
@@ -61,6 +68,7 @@ class RecoveryMachine:
             self._emit(now, "reset", RecoveryState.NOMINAL)
         self.state, self.mode, self.attempts = RecoveryState.NOMINAL, "", 0
         self._active: Correction | None = None
+        self._diagnosis: Diagnosis | None = None
         self._started, self._tick, self._hold_ends_on_failure = now, 0, True
         self._resume = False
 
@@ -87,6 +95,7 @@ class RecoveryMachine:
             return self._fallback(now, diagnosis, "exhausted", self.config.on_exhausted,
                                   f"{self.attempts} corrections without success (max_attempts)")
         mode = select_mode(diagnosis, self.config.mode)
+        self._diagnosis = diagnosis
         result = self._planner(mode, diagnosis)
         if isinstance(result, Refusal):
             logger.warning("recovery: %s refused: %s", result.mode, result.reason)
@@ -146,9 +155,22 @@ class RecoveryMachine:
         if now - self._started > self.config.correction_timeout_s:
             return self._finish(now, "timeout", f"trajectory unfinished after {self.config.correction_timeout_s} s")
         if self._tick >= len(targets):
+            if self._active.then_replan:  # type: ignore[union-attr]
+                return self._replan(now)
             return self._finish(now, "completed", f"{len(targets)} ticks")
         row, self._tick = targets[self._tick], self._tick + 1
         return JointOverride(row, self.mode)
+
+    def _replan(self, now: float) -> Override | None:
+        """The view is clear: plan the same diagnosis again (once; the attempt is the same one)."""
+        diagnosis = self._diagnosis
+        result = self._planner(self.mode, diagnosis) if diagnosis is not None else Refusal(self.mode, "nothing")
+        if isinstance(result, TrajectoryCorrection) and result.then_replan:
+            result = Refusal(result.mode, f"still hidden after clearing the view: {result.description}")
+        if isinstance(result, Refusal):
+            resume = self._finish(now, "refused", result.reason)
+            return self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason) or resume
+        return self._start(now, result, "replanned", "view cleared", hold_ends_on_failure=True)
 
     def _finish(self, now: float, kind: EventKind, reason: str) -> Override | None:
         self._emit(now, kind, RecoveryState.NOMINAL, self.mode, reason)

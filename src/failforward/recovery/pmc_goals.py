@@ -26,7 +26,7 @@ from mink import SE3, SO3
 from failforward.config.recovery import PmcConfig
 from failforward.policy.expert.geometry import closest_flip, frame, pose
 from failforward.recovery.camera import backproject, clockwise_sign, depth_at, robot_axes
-from failforward.recovery.errors import RecoveryError
+from failforward.recovery.errors import OccludedError, RecoveryError
 from failforward.recovery.grasp import GraspEstimator
 from failforward.supervisor.commands import Grasp as GraspCommand
 from failforward.supervisor.commands import Move, Rotate
@@ -48,11 +48,22 @@ class ToolGoal:
 
 @dataclass(frozen=True)
 class DepthView:
-    """The head camera at planning time: depth ``[H, W]`` [m], ``K [3, 3]``, ``world_from_camera [4, 4]``."""
+    """The head camera at planning time: depth ``[H, W]`` [m], ``K [3, 3]``, ``world_from_camera [4, 4]``, and
+    ``robot_mask`` ``bool [H, W]`` (pixels showing the robot itself, or ``None``). Robot pixels carry no depth of
+    the scene: ``depth`` must already be NaN there (see :meth:`masked`)."""
 
     depth: np.ndarray
     K: np.ndarray
     world_from_camera: np.ndarray
+    robot_mask: np.ndarray | None = None
+
+    @classmethod
+    def masked(cls, depth: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray,  # noqa: N803 - pinhole K
+               robot_mask: np.ndarray | None) -> DepthView:
+        """A view whose depth is NaN on robot pixels (the robot self-filter)."""
+        if robot_mask is not None:
+            depth = np.where(robot_mask, np.nan, depth).astype(np.float32)
+        return cls(depth, K, world_from_camera, robot_mask)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -64,10 +75,21 @@ class DepthView:
         if not (0.0 <= uv[0] <= width and 0.0 <= uv[1] <= height):
             raise RecoveryError(f"symbol point {tuple(round(c, 1) for c in uv)} lies outside the {width}x{height} "
                                 "head image")
+        if self.occluded_near(uv, 0):
+            raise OccludedError(f"the robot hides symbol point {tuple(round(c, 1) for c in uv)} from the head camera")
         depth = depth_at(self.depth, uv, window)
         if not np.isfinite(depth):
             raise RecoveryError(f"no depth reading at symbol point {uv}")
         return depth
+
+    def occluded_near(self, uv: tuple[float, float], radius: int) -> bool:
+        """Whether a robot pixel lies within ``radius`` [px] (square window) of ``uv``."""
+        if self.robot_mask is None:
+            return False
+        height, width = self.size
+        col, row = int(np.clip(uv[0], 0, width - 1)), int(np.clip(uv[1], 0, height - 1))
+        return bool(self.robot_mask[max(0, row - radius) : row + radius + 1, max(0, col - radius) : col + radius + 1]
+                    .any())
 
     def point(self, uv: tuple[float, float], window: int, depth: float | None = None) -> np.ndarray:
         """World point ``[3]`` [m] under pixel ``uv`` (at ``depth`` [m] if given, else the measured depth)."""
@@ -112,6 +134,9 @@ class GoalPlanner:
         if self.grasp_estimator is None:
             raise RecoveryError("PMC was asked to grasp but has no grasp estimator")
         view.depth_of(crosshair.position, self.config.depth_window_px)  # in the image, with depth
+        if view.occluded_near(crosshair.position, self.config.occlusion_radius_px):
+            raise OccludedError(f"the robot is within {self.config.occlusion_radius_px} px of the object to grasp at "
+                                f"{crosshair.position}: its outline would be cut")
         grasp = self.grasp_estimator.estimate(view.depth, view.K, view.world_from_camera, crosshair.position)
         rotation = closest_flip(frame(grasp.approach, grasp.finger_axis), tool.rotation())
         at = pose(rotation, grasp.position)

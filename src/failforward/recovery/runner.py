@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 DepthSource = Callable[[], np.ndarray]
 """Zero-argument callable returning the head camera's depth ``float32 [H, W]`` [m] now."""
+MaskSource = Callable[[], np.ndarray]
+"""Zero-argument callable returning ``bool [H, W]``: head-camera pixels that show the robot (self-filter)."""
 
 
 class RecoveryController(TickSubscriber):
@@ -44,6 +46,7 @@ class RecoveryController(TickSubscriber):
         modes: mode name → mode; the machine asks for ``config.mode``, ``"hold"`` and ``"rewind"``.
         camera: model of the head camera the symbols refer to (PMC), or ``None``.
         depth_source: head depth on demand, used when the observation carries no depth for that camera.
+        mask_source: robot self-filter for that depth (PMC neither grasps nor targets the robot itself).
         on_event: called with every transition (e.g. the episode recorder).
     """
 
@@ -54,10 +57,11 @@ class RecoveryController(TickSubscriber):
         *,
         camera: CameraModel | None = None,
         depth_source: DepthSource | None = None,
+        mask_source: MaskSource | None = None,
         on_event: Callable[[RecoveryEvent], None] | None = None,
     ) -> None:
         self.config, self.modes = config, dict(modes)
-        self.camera, self.depth_source = camera, depth_source
+        self.camera, self.depth_source, self.mask_source = camera, depth_source, mask_source
         self.head_camera = config.pmc.camera
         self.history = JointHistory(config.history_s)
         self.machine = RecoveryMachine(config, self._plan, on_event)
@@ -71,12 +75,13 @@ class RecoveryController(TickSubscriber):
         from failforward.recovery.camera import MujocoCamera
         from failforward.recovery.grasp import TopDownGraspEstimator
 
-        camera = config.pmc.camera
+        name, height, width = config.pmc.camera, driver.config.image_height, driver.config.image_width
         resources = ModeResources(driver.features, 1.0 / driver.features.control_hz, AlohaIK(driver.task.xml_path),
                                   TopDownGraspEstimator(config.grasp))
-        modes = {name: make_mode(name, config, resources) for name in ("hold", "rewind", config.mode)}
-        return cls(config, modes, camera=MujocoCamera(driver.scene, camera),
-                   depth_source=lambda: driver.render(camera, depth=True), **kwargs)
+        modes = {mode: make_mode(mode, config, resources) for mode in ("hold", "rewind", config.mode)}
+        camera = MujocoCamera(driver.scene, name)
+        return cls(config, modes, camera=camera, depth_source=lambda: driver.render(name, depth=True),
+                   mask_source=lambda: camera.robot_mask(height, width), **kwargs)
 
     # ------------------------------------------------------------ subscriber
     def on_episode_start(self, info: EpisodeInfo) -> None:
@@ -115,16 +120,25 @@ class RecoveryController(TickSubscriber):
         hold = observation.joint_positions.copy() if hold is None else hold
         image = observation.images.get(self.head_camera)
         size = None if image is None else (int(image.shape[0]), int(image.shape[1]))
-        depth = self._depth(observation) if mode == "pmc" else None
-        return PlanContext(observation, hold, self.history, self._report, depth, self.camera, size)
+        depth = mask = None
+        if mode == "pmc":
+            depth = observation.depth.get(self.head_camera)
+            depth = self._call(self.depth_source, "depth source") if depth is None else depth
+            mask = self._call(self.mask_source, "robot mask source")
+        return PlanContext(observation, hold, self.history, self._report, depth, self.camera, size, mask)
 
-    def _depth(self, observation: Observation) -> np.ndarray | None:
-        if self.head_camera in observation.depth:
-            return observation.depth[self.head_camera]
-        if self.depth_source is None:
+    @staticmethod
+    def _call(source: Callable[[], np.ndarray] | None, what: str) -> np.ndarray | None:
+        if source is None:
             return None
         try:
-            return np.asarray(self.depth_source(), dtype=np.float32)
+            return np.asarray(source())
         except Exception:
-            logger.exception("recovery: the depth source failed")
+            logger.exception("recovery: the %s failed", what)
             return None
+
+    def close(self) -> None:
+        """Release renderers the camera model holds (call once, when the run ends)."""
+        close = getattr(self.camera, "close", None)
+        if close is not None:
+            close()

@@ -16,6 +16,7 @@ from failforward.errors import ConfigError
 from failforward.recovery.arm_ik import ARM_COLUMNS, GRIPPER_COLUMN, SIDE_ARM_COLUMNS, reach
 from failforward.recovery.context import PlanContext
 from failforward.recovery.correction import PlanResult, Refusal, TrajectoryCorrection
+from failforward.recovery.errors import OccludedError
 from failforward.recovery.modes.arm_choice import addressed_arm
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, register_mode
 from failforward.recovery.pmc_goals import DepthView, GoalPlanner, ToolGoal
@@ -48,14 +49,28 @@ class PmcMode(CorrectiveMode):
         if context.image_size is not None and tuple(context.image_size) != (height, width):
             return Refusal(self.name, f"depth is {width}x{height} but the symbols refer to a "
                                       f"{context.image_size[1]}x{context.image_size[0]} image; render both alike")
-        view = DepthView(context.depth, context.camera.intrinsics(height, width), context.camera.world_from_camera())
+        view = DepthView.masked(context.depth, context.camera.intrinsics(height, width),
+                                context.camera.world_from_camera(), context.robot_mask)
         start = np.asarray(context.hold_positions, dtype=np.float64)
         arms = start[ARM_COLUMNS]
         tool = self.ik.tool_poses(arms)[arm]
-        goals = self.goals.goals(diagnosis, arm, tool, float(start[GRIPPER_COLUMN[arm]]), view)
+        try:
+            goals = self.goals.goals(diagnosis, arm, tool, float(start[GRIPPER_COLUMN[arm]]), view)
+        except OccludedError as exc:
+            return self._clear_view(arm, start, str(exc))
         waypoints = self._waypoints(goals, arm, start)
         targets = through_waypoints(start, waypoints, self.max_speed, self.dt, self.settle_ticks)
         return TrajectoryCorrection(self.name, targets, arm, " → ".join(g.label for g in goals))
+
+    def _clear_view(self, arm: str, start: np.ndarray, why: str) -> PlanResult:
+        """Move ``arm`` to ``clear_pose_rad`` (gripper open) and ask to be planned again, or refuse."""
+        if not self.config.clear_view:
+            return Refusal(self.name, f"{why}; enable PmcConfig.clear_view to move the arm out of the view first")
+        goal = start.copy()
+        goal[SIDE_ARM_COLUMNS[arm]] = self.config.clear_pose_rad
+        goal[GRIPPER_COLUMN[arm]] = 1.0
+        targets = through_waypoints(start, [goal], self.max_speed, self.dt, self.settle_ticks)
+        return TrajectoryCorrection(self.name, targets, arm, f"clear the view ({why})", then_replan=True)
 
     def _waypoints(self, goals: list[ToolGoal], arm: str, start: np.ndarray) -> list[np.ndarray]:
         """Joint rows ``[A]`` for each goal (IK warm-started from the previous goal's solution)."""
