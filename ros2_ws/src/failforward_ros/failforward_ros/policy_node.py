@@ -16,10 +16,9 @@ import sys
 import threading
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray, String
@@ -30,6 +29,7 @@ from visualization_msgs.msg import MarkerArray
 from failforward_ros import convert, qos, topics
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.policy_runtime import LinkError, PolicyRuntime
+from failforward_ros.spin import spin_node
 
 
 class PolicyNode(LifecycleNode):
@@ -71,6 +71,10 @@ class PolicyNode(LifecycleNode):
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_worker()
         return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        """Stop the control loop (the bridge holds the last safe command)."""
+        self._stop_worker()
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_cleanup(state)
@@ -182,20 +186,7 @@ class PolicyNode(LifecycleNode):
 
 
 def main(argv: list[str] | None = None) -> int:
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = PolicyNode()
-    executor = MultiThreadedExecutor(num_threads=3)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node._stop_worker()
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(PolicyNode, lambda: MultiThreadedExecutor(num_threads=3), argv)
 
 
 if __name__ == "__main__":

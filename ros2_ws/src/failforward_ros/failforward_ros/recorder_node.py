@@ -16,9 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, JointState
 from std_msgs.msg import Float64MultiArray, String
@@ -27,6 +26,7 @@ from trajectory_msgs.msg import JointTrajectory
 from failforward_ros import convert, qos, topics
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.recorder_core import TopicRecorder
+from failforward_ros.spin import spin_node
 
 
 def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
@@ -76,6 +76,11 @@ class RecorderNode(LifecycleNode):
             self.recorder.close()
         return TransitionCallbackReturn.SUCCESS
 
+    def release(self) -> None:
+        """Finish the open MCAP file so it is complete on disk."""
+        if self.recorder is not None:
+            self.recorder.close()
+
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_cleanup(state)
 
@@ -101,21 +106,7 @@ class RecorderNode(LifecycleNode):
 
 
 def main(argv: list[str] | None = None) -> int:
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = RecorderNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node.recorder is not None:
-            node.recorder.close()
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(RecorderNode, SingleThreadedExecutor, argv)
 
 
 if __name__ == "__main__":

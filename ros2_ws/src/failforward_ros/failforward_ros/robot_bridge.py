@@ -13,9 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
@@ -24,6 +23,7 @@ from std_srvs.srv import Trigger
 from failforward_ros import convert, qos, topics
 from failforward_ros.bridge_core import BridgeCore
 from failforward_ros.node_params import declared_run_config
+from failforward_ros.spin import spin_node
 
 
 class RobotBridgeNode(LifecycleNode):
@@ -64,6 +64,11 @@ class RobotBridgeNode(LifecycleNode):
         if self.core is not None:
             self.core.stop()
         return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        """Leave the robot safe and disconnected (process exit)."""
+        if self.core is not None:
+            self.core.stop()
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_cleanup(state)
@@ -163,21 +168,7 @@ class RobotBridgeNode(LifecycleNode):
 
 
 def main(argv: list[str] | None = None) -> int:
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = RobotBridgeNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node.core is not None:
-            node.core.stop()
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(RobotBridgeNode, SingleThreadedExecutor, argv)
 
 
 if __name__ == "__main__":

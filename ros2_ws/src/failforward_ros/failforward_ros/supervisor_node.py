@@ -14,9 +14,8 @@ from __future__ import annotations
 import sys
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
@@ -24,6 +23,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
 from failforward_ros.node_params import declared_run_config
+from failforward_ros.spin import spin_node
 from failforward_ros.supervisor_core import SupervisorRuntime
 
 POLL_PERIOD_S = 0.1
@@ -67,6 +67,11 @@ class SupervisorNode(LifecycleNode):
             self.runtime.close()
         return TransitionCallbackReturn.SUCCESS
 
+    def release(self) -> None:
+        """Stop the supervisor's worker."""
+        if self.runtime is not None:
+            self.runtime.close()
+
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_cleanup(state)
 
@@ -102,21 +107,7 @@ class SupervisorNode(LifecycleNode):
 
 
 def main(argv: list[str] | None = None) -> int:
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = SupervisorNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node.runtime is not None:
-            node.runtime.close()
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(SupervisorNode, SingleThreadedExecutor, argv)
 
 
 if __name__ == "__main__":
