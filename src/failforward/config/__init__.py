@@ -11,6 +11,7 @@ Example:
 """
 
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.robots import AlohaConfig, CameraConfig, DynamixelBaud, FrankaConfig, SimAlohaConfig
 from failforward.config.run import (
@@ -51,6 +52,8 @@ __all__ = [
     "GuidanceConfig",
     "GuidanceMode",
     "LoopConfig",
+    "ManiSkillConfig",
+    "ManiSkillTask",
     "OpenAIBackendConfig",
     "PolicyConfig",
     "QwenLocalConfig",

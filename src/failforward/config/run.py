@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from failforward.config.base import FrozenModel, SimAlohaTask
+from failforward.config.maniskill import MANISKILL_CONTROL_HZ, ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig
 from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
@@ -80,13 +81,15 @@ class PolicyConfig(FrozenModel):
     """A built-in policy: ``expert`` (scripted demonstrator; needs privileged sim state), ``hold``
     (keep the episode's first pose) or ``teleop`` (leader arms drive the followers)."""
 
-    kind: Literal["expert", "hold", "teleop"] = "expert"
+    kind: Literal["expert", "hold", "teleop", "maniskill_expert"] = "expert"
 
 
 class RunConfig(FrozenModel):
     """Everything one run needs."""
 
-    robot: Annotated[SimAlohaConfig | AlohaConfig | FrankaConfig, Field(discriminator="kind")] = SimAlohaConfig()
+    robot: Annotated[
+        SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig, Field(discriminator="kind")
+    ] = SimAlohaConfig()
     policy: Annotated[PolicyConfig | AfilPolicyConfig, Field(discriminator="kind")] = PolicyConfig()
     broker: BrokerConfig = BrokerConfig()
     safety: SafetyConfig = SafetyConfig()
@@ -157,6 +160,19 @@ def _hardware_preset(robot: AlohaConfig | FrankaConfig) -> RunConfig:
     )
 
 
+def _maniskill_preset(task: ManiSkillTask, max_steps: int) -> RunConfig:
+    """A ManiSkill task with ManiSkill's motion-planning expert at 20 Hz, as fast as the CPU allows.
+
+    ``max_steps`` [ticks] covers the expert's demo length (ManiSkill's own 50-step limits are shorter).
+    """
+    return RunConfig(
+        robot=ManiSkillConfig(task=task, max_episode_steps=max_steps),
+        policy=PolicyConfig(kind="maniskill_expert"),
+        loop=LoopConfig(rate_hz=MANISKILL_CONTROL_HZ, max_steps=max_steps, realtime=False),
+        supervisor=SupervisorConfig(enabled=False),
+    )
+
+
 PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube": _sim_preset("transfer_cube"),
     "sim_insertion": _sim_preset("insertion"),
@@ -165,6 +181,9 @@ PRESETS: dict[str, RunConfig] = {
     "aloha_teleop": _hardware_preset(AlohaConfig(
         task="transfer_cube", leader_left_port="/dev/ttyDXL_master_left", leader_right_port="/dev/ttyDXL_master_right",
     )).with_overrides({"policy.kind": "teleop", "supervisor.enabled": False, "broker.execute_steps": 1}),
+    "maniskill_stack_cube": _maniskill_preset("StackCube-v1", 200),
+    "maniskill_lift_peg_upright": _maniskill_preset("LiftPegUpright-v1", 300),
+    "maniskill_pull_cube": _maniskill_preset("PullCube-v1", 100),
 }
 
 

@@ -40,6 +40,7 @@ _BUILDERS: dict[str, PolicyBuilder] = {}
 _BUILTIN_MODULES: dict[str, str] = {
     "expert": "failforward.policy.expert.builder",
     "hold": "failforward.policy.hold",
+    "maniskill_expert": "failforward.policy.maniskill_expert",
     "afil": "failforward.policy.afil.builder",
     "teleop": "failforward.policy.teleop",
 }

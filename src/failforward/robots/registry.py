@@ -23,6 +23,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "sim_aloha": "failforward.robots.sim_aloha",
     "aloha": "failforward.robots.aloha",
     "franka": "failforward.robots.franka",
+    "maniskill": "failforward.robots.maniskill",
 }
 
 
