@@ -98,8 +98,8 @@ def test_bad_model_config_is_rejected():
 def test_one_expert_call_per_euler_step(mode: GuidanceMode, heads: int):
     model = _model("tiny_state")
     calls: list[int] = []
-    forward = model.experts.forward
-    model.experts.forward = lambda x, tau, cache, experts: calls.append(experts) or forward(x, tau, cache, experts)
+    velocity = model.experts.velocity  # every expert evaluation goes through it (forward included)
+    model.experts.velocity = lambda x, t, cache, experts: calls.append(experts) or velocity(x, t, cache, experts)
     obs = _obs(model)
     model.sample(
         obs["state"],

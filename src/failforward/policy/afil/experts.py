@@ -88,22 +88,37 @@ class DualFlowExperts(nn.Module):
         values = torch.stack([v for _, v in kv])
         return PrefixCache(keys, values, key_bias(prefix.mask, prefix.tokens.dtype))
 
-    def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
-        """Velocities of the first ``experts`` heads.
+    def time_features(self, tau: torch.Tensor, experts: int) -> torch.Tensor:
+        """Flow-time conditioning ``τ [K]`` → ``[E, K, 1, D]`` (E = ``experts``).
+
+        It depends on τ only, so a sampler computes it for all N Euler times in one call per chunk
+        (``K = N``) and feeds row ``k`` to :meth:`velocity` at step ``k``.
+        """
+        dtype = self.chunk_pos.dtype  # float16 graphs: τ features are computed in float32, then cast
+        t = sinusoidal_embedding(tau.float(), self.width).to(dtype)[None, :, None, :]
+        return self.time_out(nn.functional.gelu(self.time_in(t, experts), approximate="tanh"), experts)
+
+    def velocity(self, x: torch.Tensor, time: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
+        """Velocities of the first ``experts`` heads from precomputed time features.
 
         Args:
             x: noisy chunk ``x_τ [B, H, A]`` (normalized action space).
-            tau: flow time ``[B]`` in [0, 1].
+            time: ``[E, B|1, 1, D]`` rows of :meth:`time_features` for this step's τ.
             cache: from :meth:`cache` with at least ``experts`` heads.
             experts: 2 for (success, failure), 1 for success only.
 
         Returns:
-            ``[E, B, H, A]`` float32 velocities, E = ``experts`` (whatever dtype the weights have).
+            ``[E, B, H, A]`` float32 velocities, E = ``experts``.
         """
-        dtype = self.chunk_pos.dtype  # float16 graphs: τ features are computed in float32, then cast
-        t = sinusoidal_embedding(tau.float(), self.width).to(dtype)[None, :, None, :]
-        t = self.time_out(nn.functional.gelu(self.time_in(t, experts), approximate="tanh"), experts)
-        h = self.action_in(x.to(dtype)[None], experts) + self.chunk_pos[:experts] + t
+        h = self.action_in(x.to(self.chunk_pos.dtype)[None], experts) + self.chunk_pos[:experts] + time
         for i, block in enumerate(self.blocks):
             h = block(h, cache.keys[i, :experts], cache.values[i, :experts], cache.bias, experts)
         return self.action_out(self.out_norm(h, experts), experts).float()
+
+    def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
+        """Velocities of the first ``experts`` heads: ``x_τ [B, H, A]``, ``τ [B]`` → ``[E, B, H, A]`` float32.
+
+        ``cache`` comes from :meth:`cache` with at least ``experts`` heads; ``experts`` is 2 for
+        (success, failure), 1 for success only. Same as :meth:`velocity` with ``time_features(τ)``.
+        """
+        return self.velocity(x, self.time_features(tau, experts), cache, experts)

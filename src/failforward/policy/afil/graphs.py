@@ -5,6 +5,12 @@
 - ``sampler_unguided``: the same with the success head only (guidance mode ``none``).
 - ``backbone``: observation → per-chunk cross-attention cache (the *split* layout, run once per chunk).
 - ``experts``: ``(x_τ, τ, cache)`` → both heads' velocities ``[2, B, H, A]`` (split layout, run N times).
+- ``experts_success``: the same inputs → the success head's velocity ``[1, B, H, A]`` (split layout,
+  unguided; model directories exported before it existed fall back to ``experts``).
+
+Step-invariant work sits outside the Euler loop of the fused graphs: the backbone and the experts'
+cross-attention keys/values run once, the τ conditioning of all N steps is one batched call, and
+each step is one expert call with the heads stacked on the weights' expert axis (batched MatMul).
 
 Each graph takes positional tensors in the order of its ``inputs`` names, so exporters, manifests
 and runtimes agree on one list.
@@ -58,10 +64,10 @@ class GuidedSamplerGraph(_Graph):
         self.inputs = (*observation_inputs(model.config), "noise", "guidance")
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        cache = self._cache(x, NUM_EXPERTS)
+        heads = self.model.head_field(self._cache(x, NUM_EXPERTS), NUM_EXPERTS, self.num_steps)
 
         def field(xt: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            v = self.model.experts(xt, tau, cache, NUM_EXPERTS)
+            v = heads(xt, tau)
             return guided_velocity(v[0], v[1], x["guidance"])
 
         return euler_sample(field, x["noise"], self.num_steps)
@@ -78,8 +84,8 @@ class UnguidedSamplerGraph(_Graph):
         self.inputs = (*observation_inputs(model.config), "noise")
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        cache = self._cache(x, 1)
-        field = unguided(lambda xt, tau: self.model.experts(xt, tau, cache, 1)[0])
+        heads = self.model.head_field(self._cache(x, 1), 1, self.num_steps)
+        field = unguided(lambda xt, tau: heads(xt, tau)[0])
         return (euler_sample(field, x["noise"], self.num_steps)[0],)
 
 
@@ -102,9 +108,17 @@ class ExpertsGraph(_Graph):
     inputs = sig.EXPERT_INPUTS
     outputs = sig.EXPERT_OUTPUTS
 
+    heads = NUM_EXPERTS
+
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         cache = PrefixCache(x["keys"], x["values"], x["bias"])
-        return (self.model.experts(x["x"], x["tau"], cache, NUM_EXPERTS),)
+        return (self.model.experts(x["x"], x["tau"], cache, self.heads),)
+
+
+class SuccessExpertGraph(ExpertsGraph):
+    """Split layout, unguided: the inputs of ``experts`` → success velocity ``[1, B, H, A]`` (no failure head)."""
+
+    heads = 1
 
 
 def build_graphs(model: DualActionGenerator, num_steps: int) -> dict[str, _Graph]:
@@ -114,4 +128,5 @@ def build_graphs(model: DualActionGenerator, num_steps: int) -> dict[str, _Graph
         sig.UNGUIDED_SAMPLER: UnguidedSamplerGraph(model, num_steps),
         sig.BACKBONE: BackboneGraph(model),
         sig.EXPERTS: ExpertsGraph(model),
+        sig.SUCCESS_EXPERT: SuccessExpertGraph(model),
     }

@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -22,7 +24,9 @@ from failforward.policy.afil.backbone import Prefix, PrefixEncoder, SmallPrefixE
 from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, GuidanceMode
 from failforward.policy.afil.experts import NUM_EXPERTS, DualFlowExperts, PrefixCache
 from failforward.policy.afil.guidance import DualField, guide
-from failforward.policy.afil.sampler import euler_sample
+from failforward.policy.afil.sampler import euler_sample, flow_times
+
+HeadField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class DualActionGenerator(nn.Module):
@@ -55,11 +59,33 @@ class DualActionGenerator(nn.Module):
         """
         return self.backbone(state, tokens, token_mask, images)
 
-    def dual_field(self, cache: PrefixCache) -> DualField:
-        """``(x_τ [B, H, A], τ [B]) -> (v_s, v_f)``, both heads in one batched call."""
+    def head_field(self, cache: PrefixCache, experts: int, num_steps: int) -> HeadField:
+        """``(x_τ [B, H, A], τ [B]) -> [E, B, H, A]`` velocities of the first ``experts`` heads, one batched call.
+
+        Only valid on the Euler grid ``τ_k = k / num_steps`` (what :func:`euler_sample` passes): the τ
+        conditioning of all N steps is computed here, once per chunk, and step ``k`` reads row ``k``.
+        """
+        table = self.experts.time_features(flow_times(num_steps, cache.bias.device), experts)  # [E, N, 1, D]
+
+        def heads(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+            step = torch.round(tau * num_steps).long()  # [B], k of τ_k = k / N
+            return self.experts.velocity(x, table[:, step], cache, experts)
+
+        return heads
+
+    def dual_field(self, cache: PrefixCache, num_steps: int | None = None) -> DualField:
+        """``(x_τ [B, H, A], τ [B]) -> (v_s, v_f)``, both heads in one batched call.
+
+        With ``num_steps`` the τ conditioning is precomputed for that Euler grid (see :meth:`head_field`);
+        without, it is computed per call and any τ works.
+        """
+        if num_steps is None:
+            heads: HeadField = lambda x, tau: self.experts(x, tau, cache, NUM_EXPERTS)  # noqa: E731
+        else:
+            heads = self.head_field(cache, NUM_EXPERTS, num_steps)
 
         def field(x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            v = self.experts(x, tau, cache, NUM_EXPERTS)
+            v = heads(x, tau)
             return v[0], v[1]
 
         return field
@@ -75,11 +101,16 @@ class DualActionGenerator(nn.Module):
         guidance: GuidanceConfig,
         images: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample a normalized chunk ``[B, H, A]`` from ``noise [B, H, A]``; returns it with λ trace ``[B, N]``."""
+        """Sample a normalized chunk ``[B, H, A]`` from ``noise [B, H, A]``; returns it with λ trace ``[B, N]``.
+
+        Per chunk: the backbone and the experts' cross-attention keys/values once, the τ conditioning of
+        all N steps once; per Euler step: one batched expert call (success head only when unguided).
+        """
         experts = 1 if guidance.mode is GuidanceMode.NONE else NUM_EXPERTS
         cache = self.experts.cache(self.encode(state, tokens, token_mask, images), experts)
         if experts == 1:
-            field = guide(lambda x, tau: (self.experts(x, tau, cache, 1)[0],) * 2, guidance)
+            heads = self.head_field(cache, 1, num_steps)
+            field = guide(lambda x, tau: (heads(x, tau)[0],) * 2, guidance)
         else:
-            field = guide(self.dual_field(cache), guidance)
+            field = guide(self.dual_field(cache, num_steps), guidance)
         return euler_sample(field, noise, num_steps)

@@ -11,6 +11,12 @@ import torch
 from failforward.policy.afil.guidance import VelocityField
 
 
+def flow_times(num_steps: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The Euler grid ``τ_k = k / N``, ``[N]`` float32 (the values :func:`euler_sample` passes, bit for bit)."""
+    dt = 1.0 / num_steps
+    return torch.tensor([k * dt for k in range(num_steps)], dtype=torch.float32, device=device)
+
+
 def euler_sample(field: VelocityField, noise: torch.Tensor, num_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Integrate ``field`` from ``noise`` for ``num_steps`` Euler steps.
 

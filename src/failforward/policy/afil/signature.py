@@ -6,6 +6,7 @@ GUIDED_SAMPLER = "sampler_guided"
 UNGUIDED_SAMPLER = "sampler_unguided"
 BACKBONE = "backbone"
 EXPERTS = "experts"
+SUCCESS_EXPERT = "experts_success"  # split layout, unguided: success head only (absent in older exports)
 
 CACHE_OUTPUTS = ("keys", "values", "bias")
 EXPERT_INPUTS = ("x", "tau", *CACHE_OUTPUTS)

@@ -33,10 +33,16 @@ class GraphBackend(AfilBackend):
     def stems(self) -> tuple[str, ...]:
         """Graph file stems this backend runs for its layout, guidance mode and precision."""
         if self.config.layout == "split":
-            bases: tuple[str, ...] = (sig.BACKBONE, sig.EXPERTS)
+            bases: tuple[str, ...] = (sig.BACKBONE, self.expert_graph)
         else:
             bases = (sig.GUIDED_SAMPLER,) if self.guided else (sig.UNGUIDED_SAMPLER,)
         return tuple(sig.graph_stem(b, self.config.precision) for b in bases)
+
+    @property
+    def expert_graph(self) -> str:
+        """Per-step graph of the split layout: success head only when unguided and the export has it."""
+        success_only = sig.graph_stem(sig.SUCCESS_EXPERT, self.config.precision) in self.manifest.graphs
+        return sig.SUCCESS_EXPERT if success_only and not self.guided else sig.EXPERTS
 
     @abc.abstractmethod
     def run_graph(self, stem: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -48,7 +54,8 @@ class GraphBackend(AfilBackend):
     def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.config.layout == "split":
             coefficients = self.coefficients if self.guided else None
-            return split_sample(self._run_base, inputs, self.config.sampler.num_steps, coefficients)
+            steps = self.config.sampler.num_steps
+            return split_sample(self._run_base, inputs, steps, coefficients, experts_graph=self.expert_graph)
         if self.guided:
             z, lam = self._run_base(sig.GUIDED_SAMPLER, {**inputs, "guidance": self.coefficients})
             return z, lam

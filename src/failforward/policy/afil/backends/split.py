@@ -13,13 +13,20 @@ RunGraph = Callable[[str, dict[str, np.ndarray]], list[np.ndarray]]
 
 
 def split_sample(
-    run_graph: RunGraph, inputs: dict[str, np.ndarray], num_steps: int, coefficients: np.ndarray | None
+    run_graph: RunGraph,
+    inputs: dict[str, np.ndarray],
+    num_steps: int,
+    coefficients: np.ndarray | None,
+    *,
+    experts_graph: str = EXPERTS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample with ``run_graph(stem, feeds) -> outputs`` for the ``backbone`` and ``experts`` graphs.
 
     Args:
         inputs: prepared arrays including ``noise [1, H, A]``.
         coefficients: ``(λ_static, γ, clamp)``; ``None`` = success head only.
+        experts_graph: per-step graph, ``experts`` (velocities ``[2, B, H, A]``) or, unguided,
+            ``experts_success`` (``[1, B, H, A]``: the failure head is not computed).
 
     Returns:
         ``(x_1 [1, H, A], λ trace [1, N])`` (``[1, 0]`` when unguided).
@@ -30,7 +37,7 @@ def split_sample(
     trace = []
     for k in range(num_steps):
         tau = np.full((x.shape[0],), k * dt, dtype=np.float32)
-        (v,) = run_graph(EXPERTS, {"x": x, "tau": tau, **cache})
+        (v,) = run_graph(experts_graph, {"x": x, "tau": tau, **cache})
         if coefficients is None:
             step = v[0]
         else:
