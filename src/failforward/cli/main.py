@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from failforward.cli import demo
+from failforward.cli import demo, learn
 from failforward.errors import FailforwardError
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo.add_arguments(commands.add_parser("demo", help="run episodes on the simulated ALOHA and report"))
     commands.add_parser("presets", help="list the named config presets")
+    learn.add_arguments(commands.add_parser("learn", help="learn from failure: collect, train, correct, evaluate"))
     return parser
 
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "presets":
             return demo.list_presets()
+        if args.command == "learn":
+            return learn.run_learn(args)
         return demo.run_demo(args)
     except FailforwardError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from failforward.config.base import FrozenModel, SimAlohaTask
 from failforward.config.maniskill import MANISKILL_CONTROL_HZ, ManiSkillConfig, ManiSkillTask
-from failforward.config.policy import AfilPolicyConfig
+from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
@@ -173,9 +173,21 @@ def _maniskill_preset(task: ManiSkillTask, max_steps: int) -> RunConfig:
     )
 
 
+def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
+    """The learned AFIL dual-head policy (``failforward learn ship``) on the simulated ALOHA, state-only
+    (no cameras rendered), adaptive failure-informed guidance with γ = 1 (AFIL's default)."""
+    guidance = GuidanceConfig(mode=GuidanceMode.ADAPTIVE, gamma=1.0)
+    return RunConfig(
+        robot=SimAlohaConfig(task=task, cameras=()),
+        policy=AfilPolicyConfig(model_dir=Path(model_dir), sampler=SamplerConfig(guidance=guidance)),
+        supervisor=SupervisorConfig(enabled=False),
+    )
+
+
 PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube": _sim_preset("transfer_cube"),
     "sim_insertion": _sim_preset("insertion"),
+    "sim_transfer_cube_afil": _afil_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
     "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
     "franka": _hardware_preset(FrankaConfig()),
     "aloha_teleop": _hardware_preset(AlohaConfig(

@@ -1,0 +1,340 @@
+"""``failforward learn``: collect → train → roll out → correct failures → retrain → evaluate (AFIL §3–4).
+
+Example (CPU, state observations, one task; about 30 min on a shared 2-core machine):
+    failforward learn round --run-dir runs/learn/tc --preset sim_transfer_cube --rounds 1
+    failforward learn eval  --run-dir runs/learn/tc
+    failforward learn table --run-dir runs/learn/tc --out docs/afil_results.md
+    failforward learn ship  --run-dir runs/learn/tc --name afil_aloha_transfer_cube
+
+Each subcommand runs the finished-step-skipping pipeline up to its stage, so ``round`` after an
+interruption resumes where it stopped (``<run_dir>/state.json``). GPU configuration with images:
+``--model aloha_vision`` (three 96×128 cameras are rendered and recorded; see docs/afil_results.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from failforward.config import RunConfig, get_preset, load_config
+from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
+from failforward.control.broker import ChunkBroker
+from failforward.control.loop import ControlLoop, EpisodeResult
+from failforward.control.runtime import run
+from failforward.control.safety import SafetyLayer
+from failforward.errors import ConfigError
+from failforward.learn.config import TrainConfig
+from failforward.learn.correction import stage_trace, takeover_tick
+from failforward.learn.methods import EvalMethod, eval_methods
+from failforward.learn.models import LEARN_MODELS, get_learn_model
+from failforward.learn.pipeline import PipelineConfig, RunLayout
+from failforward.learn.replay import ReplayThenExpert
+from failforward.learn.results import EpisodeRecord, write_results
+from failforward.learn.run_state import RunState
+from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.policy.expert.expert import ScriptedExpert
+from failforward.record.reader import read_episode
+from failforward.record.recorder import EpisodeRecorder
+from failforward.robots.registry import make_driver
+
+logger = logging.getLogger(__name__)
+STAGES = ("collect", "train", "rollout", "correct", "round", "eval")
+# options that may change on an existing run: later rounds and evaluations are new steps
+EXTENDABLE = ("rounds", "eval_configs", "eval_runs", "static_lambdas", "gammas")
+
+
+# --------------------------------------------------------------------------- arguments
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="learn_command", required=True)
+    for stage in STAGES:
+        p = sub.add_parser(stage, help=f"run the pipeline up to `{stage}` (finished steps are skipped)")
+        p.add_argument("--run-dir", type=Path, required=True, help="run directory (state.json lives here)")
+        _add_config_options(p)
+        if stage in ("train", "rollout", "correct"):
+            p.add_argument("--round", type=int, default=0, help="round k (0 = success-only)")
+    table = sub.add_parser("table", help="regenerate tables, λ_t plot and model card from the eval files")
+    table.add_argument("--run-dir", type=Path, required=True, action="append", help="repeatable (one per task)")
+    table.add_argument("--out", type=Path, help="also write the markdown here (e.g. docs/afil_results.md)")
+    ship = sub.add_parser("ship", help="copy the final model + generated model card to models/<name>")
+    ship.add_argument("--run-dir", type=Path, required=True)
+    ship.add_argument("--name", required=True)
+    ship.add_argument("--models", type=Path, default=Path("models"))
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """Every PipelineConfig field as an option; ``None`` means "the stored (or default) value"."""
+    for name, field in PipelineConfig.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            p.add_argument(flag, action="store_true", default=None, help=f"(default {field.default})")
+        elif name in ("static_lambdas", "gammas"):
+            p.add_argument(flag, type=float, nargs="+", help=f"(default {field.default})")
+        else:
+            kind = type(field.default) if field.default is not None else str
+            extra = {"help": f"(default {field.default})"}
+            if name == "model":
+                extra["help"] = f"one of {', '.join(LEARN_MODELS)} (default {field.default})"
+            p.add_argument(flag, type=kind, **extra)
+
+
+def _open_state(args: argparse.Namespace) -> RunState:
+    given = {k: getattr(args, k) for k in PipelineConfig.model_fields if getattr(args, k, None) is not None}
+    if (Path(args.run_dir) / "state.json").is_file():
+        state = RunState.open(args.run_dir)
+        extendable = {k: v for k, v in given.items() if k in EXTENDABLE}
+        if extendable:  # more rounds or another evaluation size keep every finished step valid
+            state.config = PipelineConfig.model_validate({**state.config.model_dump(), **extendable})
+            state.finish("config_updated", {"fields": sorted(extendable)})
+        RunState.open(args.run_dir, state.config.model_copy(update=given))  # raises on a real difference
+        return state
+    return RunState.open(args.run_dir, PipelineConfig(**given))
+
+
+# --------------------------------------------------------------------------- entry
+def run_learn(args: argparse.Namespace) -> int:
+    if args.learn_command == "table":
+        from failforward.learn.report import write_report
+
+        for path in write_report(args.run_dir, args.out):
+            print(f"wrote {path}")
+        return 0
+    if args.learn_command == "ship":
+        from failforward.learn.model_card import ship_model
+
+        print(f"shipped {ship_model(args.run_dir, args.models / args.name)}")
+        return 0
+    state = _open_state(args)
+    pipe = Pipeline(state)
+    k = getattr(args, "round", 0)
+    steps = {
+        "collect": pipe.collect,
+        "train": lambda: pipe.train(k),
+        "rollout": lambda: pipe.rollout(k),
+        "correct": lambda: pipe.correct(k),
+        "round": pipe.all_rounds,
+        "eval": pipe.evaluate,
+    }
+    steps[args.learn_command]()
+    pipe.print_report()
+    return 0
+
+
+# --------------------------------------------------------------------------- pipeline
+class Pipeline:
+    """The pipeline's steps over one run directory; every step checks ``state`` and records itself."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state, self.cfg = state, state.config
+        self.layout = RunLayout(state.path.parent)
+        self.model = get_learn_model(self.cfg.model)
+
+    # ---- configs
+    def run_config(self, *, policy: dict[str, Any] | None, episodes: int, seed: int, max_steps: int) -> RunConfig:
+        """The preset with this model's cameras, no supervisor, recording into the run directory."""
+        data = get_preset(self.cfg.preset).model_dump()
+        if "cameras" in data["robot"]:  # camera-equipped robots render exactly the model's cameras
+            data["robot"].update(cameras=list(self.model.cameras), depth_cameras=[])
+        if self.model.cameras:
+            data["robot"].update(image_height=self.model.image_height, image_width=self.model.image_width)
+        data["supervisor"]["enabled"] = False
+        data["record"]["output_dir"] = str(self.layout.root)
+        data["loop"].update(max_steps=max_steps, realtime=False, stop_on_success=True)
+        data.update(episodes=episodes, seed=seed)
+        if policy is not None:
+            data["policy"] = policy
+        return load_config(data)
+
+    def afil_policy(self, k: int, guidance: GuidanceConfig, noise_seed: int) -> dict[str, Any]:
+        policy = AfilPolicyConfig(model_dir=self.layout.model(k).resolve(), backend="onnxruntime", threads=1,
+                                  sampler=SamplerConfig(guidance=guidance), seed=noise_seed)
+        return policy.model_dump()
+
+    # ---- steps
+    def collect(self) -> None:
+        if self.state.done("collect"):
+            return
+        t0 = time.perf_counter()
+        max_steps = get_preset(self.cfg.preset).loop.max_steps
+        config = self.run_config(policy=None, episodes=self.cfg.demos, seed=self.cfg.demo_seed, max_steps=max_steps)
+        episodes = _run_with_bar(config, self.layout.rel(self.layout.demos), "collect (expert)")
+        ok = [e for e in episodes if e.outcome.success]
+        self.state.finish("collect", {
+            "episodes": len(episodes), "successes": len(ok), "seconds": time.perf_counter() - t0,
+            "files": [self.layout.rel(f) for e in ok for f in e.files],
+        })
+
+    def train(self, k: int) -> None:
+        if k > 0:
+            self.correct(k - 1)
+        else:
+            self.collect()
+        step = f"train_{k}"
+        if self.state.done(step):
+            return
+        from failforward.learn.trainer import export_checkpoint, train
+
+        t0 = time.perf_counter()
+        out = self.layout.train(k)
+        total = self.cfg.train_steps + k * self.cfg.finetune_steps
+        if k > 0 and not (out / "last.pt").is_file():  # round k continues from round k-1
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.layout.train(k - 1) / "last.pt", out / "last.pt")
+        success, failure = self._training_slices(k)
+        episodes = load_slices(success + failure, load_images=bool(self.model.cameras))
+        config = TrainConfig(model=self.model, out_dir=out, steps=total, batch_size=self.cfg.batch_size,
+                             lr=self.cfg.lr, failure_fraction=self.cfg.failure_fraction,
+                             failure_grad_to_backbone=self.cfg.failure_grad_to_backbone, seed=self.cfg.seed + k,
+                             checkpoint_every=250)
+        result = train(config, episodes)
+        export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")
+        self.state.finish(step, {
+            "steps": total, "success_episodes": len(success), "failure_episodes": len(failure),
+            "final_loss": float(np.mean(result.losses[-50:])) if result.losses else None,
+            "seconds": time.perf_counter() - t0, "model": self.layout.rel(self.layout.model(k)),
+        })
+
+    def _training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
+        root = self.layout.root
+        success = [EpisodeSlice(root / f) for f in self.state.info("collect")["files"]]
+        failure = []
+        for j in range(k):
+            success += [EpisodeSlice(root / c["file"], c["takeover"]) for c in self.state.info(f"correct_{j}")
+                        ["corrections"] if c["success"]]
+            failure += [EpisodeSlice(root / r["file"]) for r in self.state.info(f"rollout_{j}")["episodes"]
+                        if not r["success"]]
+        return success, failure
+
+    def rollout(self, k: int) -> None:
+        self.train(k)
+        step = f"rollout_{k}"
+        if self.state.done(step):
+            return
+        t0 = time.perf_counter()
+        guidance = GuidanceConfig(mode="none") if k == 0 else GuidanceConfig(mode="adaptive",
+                                                                               gamma=self.cfg.rollout_gamma)
+        seed = self.cfg.rollout_seed + 1000 * k
+        config = self.run_config(policy=self.afil_policy(k, guidance, self.cfg.seed + k), episodes=self.cfg.rollouts,
+                                 seed=seed, max_steps=self.cfg.max_steps)
+        episodes = _run_with_bar(config, self.layout.rel(self.layout.rollouts(k)), f"rollout round {k}")
+        self.state.finish(step, {"seconds": time.perf_counter() - t0, "guidance": guidance.model_dump(mode="json"),
+                                 "episodes": [self._record(e) for e in episodes]})
+
+    def correct(self, k: int) -> None:
+        self.rollout(k)
+        step = f"correct_{k}"
+        if self.state.done(step):
+            return
+        t0 = time.perf_counter()
+        failures = [r for r in self.state.info(f"rollout_{k}")["episodes"] if not r["success"]]
+        corrections = _correct_failures(self, failures, k)
+        self.state.finish(step, {"seconds": time.perf_counter() - t0, "corrections": corrections})
+
+    def all_rounds(self) -> None:
+        self.train(self.cfg.rounds)
+
+    def evaluate(self) -> None:
+        self.all_rounds()
+        final = self.cfg.rounds
+        has_failures = self.state.info(f"train_{final}")["failure_episodes"] > 0
+        records: list[EpisodeRecord] = []
+        for method in eval_methods(self.cfg, final, has_failures):
+            records += self._eval_method(method)
+        write_results(self.layout.eval, self.cfg, records, self._round_summary())
+
+    def _eval_method(self, method: EvalMethod) -> list[EpisodeRecord]:
+        step = f"eval_r{method.round}_{self.cfg.eval_configs}x{self.cfg.eval_runs}_{method.name}"
+        if not self.state.done(step):
+            t0, rows = time.perf_counter(), []
+            for m in range(self.cfg.eval_runs):
+                policy = self.afil_policy(method.round, method.guidance, noise_seed=10_000 + m)
+                config = self.run_config(policy=policy, episodes=self.cfg.eval_configs, seed=self.cfg.eval_seed,
+                                         max_steps=self.cfg.max_steps)
+                name = self.layout.rel(self.layout.eval / method.name / f"run_{m}")
+                for e in _run_with_bar(config, name, f"eval {method.name} run {m}"):
+                    rows.append({**self._record(e), "run": m})
+            self.state.finish(step, {"seconds": time.perf_counter() - t0, "episodes": rows})
+        rows = self.state.info(step)["episodes"]
+        return [EpisodeRecord.from_row(method, self.cfg.preset, r) for r in rows]
+
+    def _record(self, e: EpisodeResult) -> dict[str, Any]:
+        return {"seed": e.seed, "success": e.outcome.success, "stage": e.outcome.stage, "reason": e.outcome.reason,
+                "ticks": e.steps, "file": self.layout.rel(e.files[0]) if e.files else None}
+
+    def _round_summary(self) -> list[dict[str, Any]]:
+        rows = []
+        for k in range(self.cfg.rounds + 1):
+            row: dict[str, Any] = {"round": k, **{f"train_{key}": self.state.info(f"train_{k}").get(key) for key in
+                                                 ("steps", "success_episodes", "failure_episodes", "seconds")}}
+            if self.state.done(f"rollout_{k}"):
+                eps = self.state.info(f"rollout_{k}")["episodes"]
+                row.update(rollouts=len(eps), rollout_successes=sum(e["success"] for e in eps),
+                           rollout_seconds=self.state.info(f"rollout_{k}")["seconds"])
+            if self.state.done(f"correct_{k}"):
+                cs = self.state.info(f"correct_{k}")["corrections"]
+                row.update(corrections=len(cs), corrected=sum(c["success"] for c in cs),
+                           correct_seconds=self.state.info(f"correct_{k}")["seconds"])
+            rows.append(row)
+        return rows
+
+    def print_report(self) -> None:
+        for name, info in self.state.steps.items():
+            extra = ""
+            if "episodes" in info and isinstance(info["episodes"], list):
+                eps = info["episodes"]
+                extra = f" {sum(e['success'] for e in eps)}/{len(eps)} succeeded"
+            elif "corrections" in info:
+                cs = info["corrections"]
+                extra = f" {sum(c['success'] for c in cs)}/{len(cs)} corrections succeeded"
+            elif "successes" in info:
+                extra = f" {info['successes']}/{info['episodes']} expert successes"
+            print(f"{name:28s} {info.get('seconds', 0):7.0f} s{extra}")
+
+
+# --------------------------------------------------------------------------- helpers
+def _run_with_bar(config: RunConfig, run_name: str, desc: str) -> list[EpisodeResult]:
+    shutil.rmtree(Path(config.record.output_dir) / run_name, ignore_errors=True)  # redo an interrupted step
+    with tqdm(total=config.episodes, desc=desc, unit="episode") as bar:
+        def advance(episode: EpisodeResult) -> None:
+            bar.set_postfix_str("success" if episode.outcome.success else f"fail: {episode.outcome.reason}")
+            bar.update()
+
+        return run(config, run_name=run_name, on_episode=advance).episodes
+
+
+def _correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Replay each failure up to its takeover tick, let the expert finish; every attempt is recorded."""
+    if not failures:
+        return []
+    config = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=pipe.cfg.max_steps)
+    if config.robot.kind != "sim_aloha":
+        raise ConfigError(f"failure correction needs the simulated ALOHA's expert; preset {pipe.cfg.preset!r} "
+                          f"drives {config.robot.kind!r}.")
+    run_name = pipe.layout.rel(pipe.layout.corrections(k))
+    shutil.rmtree(pipe.layout.corrections(k), ignore_errors=True)
+    recorder = EpisodeRecorder(config.record, run_name)
+    out = []
+    with make_driver(config.robot) as driver:
+        expert = ScriptedExpert(driver.task, driver.privileged_state)
+        policy = ReplayThenExpert(expert, chunk_size=config.broker.execute_steps)
+        for i, failure in enumerate(tqdm(failures, desc=f"correct round {k}", unit="episode")):
+            sent = read_episode(pipe.layout.root / failure["file"], load_images=False).sent_actions
+            stages = stage_trace(driver, failure["seed"], sent)
+            cut = takeover_tick(stages, pipe.cfg.cut_rule, pipe.cfg.cut_fraction)
+            policy.load(sent[:cut])
+            loop_config = config.loop.model_copy(update={"max_steps": cut + pipe.cfg.max_steps})
+            loop = ControlLoop(driver, policy, ChunkBroker(config.broker),
+                               SafetyLayer(driver.features, config.safety, config.loop.rate_hz), loop_config,
+                               driver.task_prompt, [recorder])
+            e = loop.run_episode(i, failure["seed"], task=config.robot.task)
+            out.append({**pipe._record(e), "file": pipe.layout.rel(recorder.files[-1]), "takeover": cut,
+                        "failed_rollout": failure["file"], "replay_max_stage": int(stages.max()),
+                        "replayed_outcome_matches": int(stages.max()) == failure["stage"]})
+    recorder.close()
+    return out

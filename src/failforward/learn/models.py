@@ -1,0 +1,29 @@
+"""Model shapes for learning runs: the AFIL presets plus a CPU-sized state model.
+
+``aloha_state_cpu`` is ``aloha_state`` at width 64 with a 512-bucket tokenizer (0.4 M parameters):
+one AdamW step at batch 64 takes ~0.25 s on one loaded CPU core, against ~1.3 s for ``aloha_state``
+(width 128, 2.0 M), which is what makes a full collect → train → rollout → correct round fit in an hour.
+``aloha_vision`` (three 96×128 cameras) is the GPU configuration.
+
+Example:
+    >>> get_learn_model("aloha_state_cpu").width
+    64
+"""
+
+from __future__ import annotations
+
+from failforward.errors import UnknownNameError
+from failforward.policy.afil.config import MODEL_PRESETS, AfilModelConfig
+
+LEARN_MODELS: dict[str, AfilModelConfig] = {
+    "aloha_state_cpu": AfilModelConfig(width=64, attn_heads=4, vocab_size=512, max_prompt_tokens=24),
+    **MODEL_PRESETS,
+}
+
+
+def get_learn_model(name: str) -> AfilModelConfig:
+    """The named model shape (``LEARN_MODELS``); unknown names raise with the closest valid name."""
+    try:
+        return LEARN_MODELS[name]
+    except KeyError:
+        raise UnknownNameError("learning model", name, LEARN_MODELS) from None

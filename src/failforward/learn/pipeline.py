@@ -1,0 +1,121 @@
+"""The learning pipeline's configuration and run-directory layout (one concept: where things go).
+
+A run directory holds everything of one pipeline run::
+
+    <run_dir>/state.json                  PipelineConfig + finished steps (``RunState``)
+    <run_dir>/demos/*.mcap                expert successes (seeds demo_seed ...)
+    <run_dir>/round_<k>/train/            training checkpoints of round k (resumable)
+    <run_dir>/round_<k>/model/            exported model of round k (manifest + ONNX + weights)
+    <run_dir>/round_<k>/rollouts/*.mcap   rollouts of the round-k model, labelled by the simulator
+    <run_dir>/round_<k>/corrections/*.mcap  replay + expert takeover of each failed rollout
+    <run_dir>/eval/<method>/*.mcap        evaluation episodes; eval/results.json, eval/summary.csv
+
+Seeds never overlap: demos ``demo_seed + i``, round-k rollouts ``rollout_seed + 1000 k + i``,
+evaluation ``eval_seed + i`` (held out; defaults 0, 10 000, 100 000).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from failforward.config import FrozenModel
+from failforward.learn.correction import CutRule
+
+
+class PipelineConfig(FrozenModel):
+    """Everything that defines one learning run (stored in ``state.json``; changing it needs a new run dir).
+
+    Attributes:
+        preset: RunConfig preset of the robot/task (``sim_transfer_cube``, ``sim_insertion``...).
+        model: model shape name (``failforward.learn.models.LEARN_MODELS``).
+        demos: expert success episodes collected in ``collect``.
+        train_steps, finetune_steps: optimizer steps of round 0 and of each later round (which
+            continues from the previous round's checkpoint with the failures and corrections added).
+        batch_size, lr, failure_fraction, failure_grad_to_backbone: see ``TrainConfig``.
+        rounds: K, rounds of rollout → correct → retrain after the success-only round 0.
+        rollouts: rollouts of each round's model used to collect failures.
+        rollout_gamma: adaptive-guidance γ of the rollouts of rounds ≥ 1 (round 0 has no failure head).
+        cut_rule, cut_fraction: where a failure is handed to the expert (``learn.correction``).
+        max_steps: ticks per rollout / evaluation episode [ticks at 50 Hz].
+        eval_configs, eval_runs: N held-out initial configurations × M runs (flow-noise seeds) each.
+        static_lambdas, gammas: guidance sweeps of the evaluation.
+    """
+
+    preset: str = "sim_transfer_cube"
+    model: str = "aloha_state_cpu"
+    demos: int = Field(30, ge=1)
+    demo_seed: int = 0
+    train_steps: int = Field(2000, ge=1)
+    finetune_steps: int = Field(1000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-4, gt=0.0)
+    failure_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    failure_grad_to_backbone: bool = False
+    rounds: int = Field(1, ge=0)
+    rollouts: int = Field(20, ge=1)
+    rollout_seed: int = 10_000
+    rollout_gamma: float = Field(1.0, ge=0.0)
+    cut_rule: CutRule = "last_max_stage"
+    cut_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    max_steps: int = Field(400, ge=1)
+    eval_configs: int = Field(20, ge=1)
+    eval_runs: int = Field(1, ge=1)
+    eval_seed: int = 100_000
+    static_lambdas: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
+    gammas: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _seeds_disjoint(self) -> PipelineConfig:
+        ranges = sorted([
+            (self.demo_seed, self.demo_seed + self.demos),
+            (self.rollout_seed, self.rollout_seed + 1000 * self.rounds + self.rollouts),
+            (self.eval_seed, self.eval_seed + self.eval_configs),
+        ])
+        if any(a[1] > b[0] for a, b in itertools.pairwise(ranges)):
+            raise ValueError(f"demo, rollout and eval seed ranges overlap: {ranges}; move demo_seed/rollout_seed/"
+                             "eval_seed")
+        if self.rollouts > 1000:
+            raise ValueError("rollouts per round must be <= 1000 (round k uses seeds rollout_seed + 1000 k + i)")
+        return self
+
+
+class RunLayout:
+    """Paths inside one run directory (see the module docstring)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.root = Path(run_dir)
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def demos(self) -> Path:
+        return self.root / "demos"
+
+    def round_dir(self, k: int) -> Path:
+        return self.root / f"round_{k}"
+
+    def train(self, k: int) -> Path:
+        return self.round_dir(k) / "train"
+
+    def model(self, k: int) -> Path:
+        return self.round_dir(k) / "model"
+
+    def rollouts(self, k: int) -> Path:
+        return self.round_dir(k) / "rollouts"
+
+    def corrections(self, k: int) -> Path:
+        return self.round_dir(k) / "corrections"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval"
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the run directory (how the state file names files)."""
+        return str(Path(path).relative_to(self.root))

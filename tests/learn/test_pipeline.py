@@ -1,0 +1,59 @@
+"""The ``failforward learn`` pipeline: a tiny collect → train is recorded in state.json and resumes;
+the full round (rollouts, corrections, retraining, evaluation, table, ship) runs under ``-m slow``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from failforward.cli.main import main
+from failforward.errors import ConfigError
+from failforward.learn.pipeline import PipelineConfig
+from failforward.learn.run_state import RunState
+from failforward.record.reader import read_episode
+
+TINY = ["--demos", "2", "--train-steps", "2", "--finetune-steps", "2", "--batch-size", "4", "--rollouts", "2",
+        "--eval-configs", "2", "--static-lambdas", "0.05", "--gammas", "1"]
+
+
+def _steps(run_dir: Path) -> dict:
+    return json.loads((run_dir / "state.json").read_text())["steps"]
+
+
+def test_collect_and_train_record_state_and_resume(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["learn", "train", "--run-dir", str(run_dir), *TINY]) == 0
+    steps = _steps(run_dir)
+    assert steps["collect"]["successes"] == 2 and len(steps["collect"]["files"]) == 2
+    for name in steps["collect"]["files"]:
+        assert read_episode(run_dir / name, load_images=False).outcome.success
+    assert steps["train_0"]["steps"] == 2 and (run_dir / "round_0" / "model" / "manifest.json").is_file()
+    assert main(["learn", "train", "--run-dir", str(run_dir)]) == 0  # finished steps are skipped
+    assert _steps(run_dir)["train_0"]["finished_at"] == steps["train_0"]["finished_at"]
+
+
+def test_a_run_refuses_changed_settings(tmp_path: Path) -> None:
+    RunState.open(tmp_path, PipelineConfig(demos=2))
+    with pytest.raises(ConfigError, match="demos"):
+        RunState.open(tmp_path, PipelineConfig(demos=3))
+
+
+def test_seed_ranges_must_not_overlap() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        PipelineConfig(demos=20_000)
+
+
+@pytest.mark.slow
+def test_full_round_evaluates_tables_and_ships(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["learn", "eval", "--run-dir", str(run_dir), "--rounds", "1", *TINY]) == 0
+    steps = _steps(run_dir)
+    failures = [e for e in steps["rollout_0"]["episodes"] if not e["success"]]
+    assert len(steps["correct_0"]["corrections"]) == len(failures)
+    assert all(c["replayed_outcome_matches"] for c in steps["correct_0"]["corrections"])
+    assert main(["learn", "table", "--run-dir", str(run_dir), "--out", str(tmp_path / "docs" / "r.md")]) == 0
+    assert "Success only" in (tmp_path / "docs" / "r.md").read_text()
+    assert main(["learn", "ship", "--run-dir", str(run_dir), "--name", "m", "--models", str(tmp_path)]) == 0
+    assert (tmp_path / "m" / "MODEL_CARD.md").is_file() and (tmp_path / "m" / "manifest.json").is_file()
