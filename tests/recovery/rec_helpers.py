@@ -13,7 +13,8 @@ import numpy as np
 from failforward.control.broker import ChunkBroker
 from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
-from failforward.recovery import JointOverride, PolicyOverride, RecoveryController, ResumePolicy
+from failforward.recovery import JointOverride, PolicyOverride, RecoveryController
+from failforward.recovery.apply import infer_with_override
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import JointCommand, Observation, TickRecord
@@ -30,18 +31,13 @@ class Trace:
     prompts: list[str] = field(default_factory=list)
 
 
-def infer(controller_override, broker: ChunkBroker, policy: PolicyBackend, observation: Observation, prompt: str,
+def infer(override, broker: ChunkBroker, policy: PolicyBackend, observation: Observation, prompt: str,
           trace: Trace):
-    """The loop's ``_infer`` with recovery (returns ``(action [A], chunk | None)``)."""
-    override = controller_override
-    if isinstance(override, JointOverride):
-        return override.positions, None
-    if isinstance(override, PolicyOverride | ResumePolicy) and override.restart:
-        broker.reset()
-    if isinstance(override, PolicyOverride):
-        observation, prompt = override.transform(observation), override.prompt
-    trace.prompts.append(prompt)
-    return broker.next_action(lambda: policy.infer(observation, prompt=prompt))
+    """The loop's ``_infer`` with recovery (returns ``(action [A], chunk | None)``); records the prompt used."""
+    if not isinstance(override, JointOverride):
+        trace.prompts.append(override.prompt if isinstance(override, PolicyOverride) else prompt)
+    return infer_with_override(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation,
+                               prompt)
 
 
 def drive(driver, controller: RecoveryController, safety: SafetyLayer, broker: ChunkBroker, policy: PolicyBackend,

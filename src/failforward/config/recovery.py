@@ -60,8 +60,10 @@ class PmcConfig(FrozenModel):
         workspace_lower_m, workspace_upper_m: world box [m] every PMC tool target must lie in.
         grasp_on_target: a crosshair with an "open"/ON instruction is grasped (grasp estimator), not only reached.
         occlusion_radius_px: [px] robot pixels this close to an object to grasp count as hiding part of it.
-        clear_view: when the robot itself hides a symbol's point from the head camera, first move the addressed
-            arm to ``clear_pose_rad`` (its six arm joints [rad], gripper open), then look and plan again.
+        clear_view: when the robot itself hides a symbol's point from the head camera, first move the arms to
+            ``clear_pose_rad`` (six arm joints [rad]; the addressed gripper opens, the other keeps its opening),
+            then look and plan again.
+        clear_both_arms: move the idle arm out of the view too (it may be the one hiding the target).
     """
 
     camera: AlohaCamera = "top"
@@ -81,6 +83,7 @@ class PmcConfig(FrozenModel):
     grasp_on_target: bool = True
     occlusion_radius_px: int = Field(6, ge=0, le=100)
     clear_view: bool = True
+    clear_both_arms: bool = True
     clear_pose_rad: tuple[float, float, float, float, float, float] = (0.0, -0.96, 1.16, 0.0, -0.3, 0.0)
 
     @model_validator(mode="after")

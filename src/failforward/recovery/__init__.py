@@ -9,6 +9,7 @@
 """
 
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
+from failforward.recovery.apply import infer_with_override
 from failforward.recovery.correction import (
     Correction,
     HoldCorrection,
@@ -48,6 +49,7 @@ __all__ = [
     "TopDownGraspEstimator",
     "TrajectoryCorrection",
     "VsfConfig",
+    "infer_with_override",
     "make_mode",
     "register_mode",
     "select_mode",

@@ -168,8 +168,9 @@ class RecoveryMachine:
         if isinstance(result, TrajectoryCorrection) and result.then_replan:
             result = Refusal(result.mode, f"still hidden after clearing the view: {result.description}")
         if isinstance(result, Refusal):
-            resume = self._finish(now, "refused", result.reason)
-            return self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason) or resume
+            self._active, self._resume = None, True
+            return self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason, self.mode) \
+                or self._take_resume()
         return self._start(now, result, "replanned", "view cleared", hold_ends_on_failure=True)
 
     def _finish(self, now: float, kind: EventKind, reason: str) -> Override | None:

@@ -63,11 +63,13 @@ class PmcMode(CorrectiveMode):
         return TrajectoryCorrection(self.name, targets, arm, " → ".join(g.label for g in goals))
 
     def _clear_view(self, arm: str, start: np.ndarray, why: str) -> PlanResult:
-        """Move ``arm`` to ``clear_pose_rad`` (gripper open) and ask to be planned again, or refuse."""
+        """Move ``arm`` (and the idle arm, by config) to ``clear_pose_rad``, open ``arm``'s gripper, and ask to be
+        planned again; or refuse when clearing the view is disabled."""
         if not self.config.clear_view:
             return Refusal(self.name, f"{why}; enable PmcConfig.clear_view to move the arm out of the view first")
         goal = start.copy()
-        goal[SIDE_ARM_COLUMNS[arm]] = self.config.clear_pose_rad
+        for side in SIDE_ARM_COLUMNS if self.config.clear_both_arms else (arm,):
+            goal[SIDE_ARM_COLUMNS[side]] = self.config.clear_pose_rad
         goal[GRIPPER_COLUMN[arm]] = 1.0
         targets = through_waypoints(start, [goal], self.max_speed, self.dt, self.settle_ticks)
         return TrajectoryCorrection(self.name, targets, arm, f"clear the view ({why})", then_replan=True)
