@@ -176,3 +176,4 @@ def test_a_view_clearing_trajectory_is_followed_by_one_replan_of_the_same_diagno
     out = run(machine, {0: failure()}, 4)
     assert isinstance(out[2], ResumePolicy) and machine.events[-1].kind == "refused"
     assert "still hidden" in machine.events[-1].reason
+    assert [e.kind for e in machine.events].count("refused") == 1
