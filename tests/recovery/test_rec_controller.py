@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from rec_helpers import HEIGHT, WIDTH, cube_pixel, drive, report_of
@@ -12,12 +14,13 @@ from failforward.control.broker import ChunkBroker
 from failforward.policy.base import PolicyBackend
 from failforward.policy.hold import HoldPolicy
 from failforward.recovery import RecoveryController, RecoveryState
+from failforward.recovery.apply import infer_with_override
 from failforward.recovery.modes.base import ModeResources, make_mode
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.commands import parse_commands
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.symbols.types import Crosshair, Lock, Rewind
-from failforward.types import ActionChunk, EpisodeInfo, JointCommand, Observation
+from failforward.types import ActionChunk, EpisodeInfo, JointCommand, Observation, TickRecord
 
 SUCCESS = Diagnosis(question="visual_correction_cot", success=True)
 
@@ -159,3 +162,50 @@ def test_the_oracle_regrasp_after_a_drop_is_followed_by_pmc_and_the_cube_is_held
                      ("completed", f"{kinds[-1][1]}")]  # the lifted arm hid the cube: look again, then grasp
     facts = read_facts(oracle._scene, driver.privileged_state(), "top", HEIGHT, WIDTH)
     assert facts.arm_touches("right", ("red_box",)) and facts.opening["right"] < 0.9
+
+
+def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again(
+    driver, safety, sim_controller
+) -> None:
+    """Scheduler (scripted answers, parsed like a VLM's) + controller: the hold reports chunks, so the
+    supervisor keeps being asked while the robot holds, and its success answer ends the hold."""
+    import time
+
+    from failforward.config import ScheduleConfig, ScriptedBackendConfig
+    from failforward.supervisor.answer_writer import AnswerContent, write_answer
+    from failforward.supervisor.commands import HoldStill
+    from failforward.supervisor.scheduler import SupervisorScheduler
+
+    intervention = write_answer(AnswerContent(False, "human intervention", (HoldStill(),),
+                                              (Lock(position=(100.0, 100.0)),)), width=WIDTH, height=HEIGHT)
+    cleared = write_answer(AnswerContent(True), width=WIDTH, height=HEIGHT)
+    backend = make_backend(ScriptedBackendConfig(answers=(intervention, intervention, cleared)))
+    supervisor = SupervisorScheduler(backend, ScheduleConfig(every_chunks=2, max_age_s=100.0))
+    controller = sim_controller(RecoveryConfig(hold_chunk_ticks=5))
+    info = EpisodeInfo(0, 0, "transfer_cube", "", "sim_aloha", driver.features)
+    supervisor.on_episode_start(info)
+    controller.on_episode_start(info)
+    broker, policy = ChunkBroker(BrokerConfig(execute_steps=5)), _MovingPolicy()
+    observation, report, kinds = driver.get_observation(), None, []
+    try:
+        for tick in range(60):
+            observation = replace(observation, images={"top": np.zeros((HEIGHT, WIDTH, 3), np.uint8)})
+            override = controller.step(observation, report)
+            kinds.append(None if override is None else type(override).__name__)
+            action, chunk = infer_with_override(override, broker, lambda o, p: policy.infer(o, prompt=p),
+                                                observation, "task")
+            sent = driver.send_action(JointCommand(observation.timestamp, safety.clamp(action).command))
+            record = TickRecord(tick, observation, action, sent, chunk, {})
+            supervisor.on_tick(record)
+            controller.on_tick(record)
+            deadline = time.monotonic() + 5.0
+            while supervisor.busy and time.monotonic() < deadline:
+                time.sleep(0.001)
+            report = supervisor.poll()
+            observation = driver.get_observation()
+    finally:
+        supervisor.close()
+    events = [e.kind for e in controller.events]
+    assert events[:4] == ["reset", "diagnosed", "planned", "cleared"]  # answers cycle: it holds again later
+    held_from, cleared_at = kinds.index("JointOverride"), kinds.index("ResumePolicy")
+    assert set(kinds[held_from:cleared_at]) == {"JointOverride"} and cleared_at - held_from > 15

@@ -81,6 +81,8 @@ def test_human_intervention_holds_until_success_and_a_timeout_ends_a_hold() -> N
     intervention = failure("Hold still.", "human intervention", (Lock(position=(5.0, 5.0)),))
     out = run(machine, {0: intervention, 50: SUCCESS}, 52)
     assert all(isinstance(o, JointOverride) and o.positions.tolist() == [7.0, 7.0] for o in out[:50])
+    assert [k for k, o in enumerate(out[:50]) if o.chunk is not None] == [0, 25]  # the supervisor keeps watching
+    assert out[25].chunk.actions.shape == (25, 2) and out[25].chunk.source == "hold"
     assert isinstance(out[50], ResumePolicy) and machine.state is RecoveryState.NOMINAL
     assert machine.events[-1].kind == "cleared"
     timed = RecoveryMachine(RecoveryConfig(hold_timeout_s=0.5), ScriptedPlanner())

@@ -127,6 +127,8 @@ class RecoveryConfig(FrozenModel):
         on_refusal: where the machine goes when no mode can follow the diagnosis.
         on_exhausted: where it goes when ``max_attempts`` are used up (``hold``: safe stop for a human).
         history_s: [s] of joint history kept for rewind.
+        hold_chunk_ticks: while holding, a hold chunk is reported this often [ticks] so that the supervisor, which
+            is asked every K new chunks, keeps watching (match the broker's ``execute_steps``).
     """
 
     enabled: bool = True
@@ -137,6 +139,7 @@ class RecoveryConfig(FrozenModel):
     on_refusal: Literal["nominal", "hold"] = "nominal"
     on_exhausted: Literal["nominal", "hold"] = "hold"
     history_s: float = Field(30.0, gt=0.0, le=600.0)
+    hold_chunk_ticks: int = Field(25, ge=1)
     pmc: PmcConfig = PmcConfig()
     grasp: GraspConfig = GraspConfig()
     vsf: VsfConfig = VsfConfig()

@@ -34,15 +34,15 @@ def infer_with_override(
 ) -> tuple[np.ndarray, ActionChunk | None]:
     """This tick's action ``[A]`` and the chunk inferred for it (``None`` when none was).
 
-    - ``JointOverride``: its positions; the policy is not asked (no chunk, so the supervisor's chunk count
-      pauses while a correction moves the arm).
+    - ``JointOverride``: its positions; the policy is not asked. Its ``chunk`` is ``None`` while a trajectory
+      runs (the supervisor's chunk count pauses) and a hold chunk every few ticks while holding.
     - ``PolicyOverride``: the policy on ``override.transform(observation)`` with ``override.prompt``; the
       broker's queue is dropped first on its first tick (``restart``).
     - ``ResumePolicy``: the queue (planned before the correction) is dropped, then the policy runs as usual.
     - ``None``: the policy as usual.
     """
     if isinstance(override, JointOverride):
-        return override.positions, None
+        return override.positions, override.chunk
     if isinstance(override, PolicyOverride | ResumePolicy) and override.restart:
         broker.reset()
     if isinstance(override, PolicyOverride):

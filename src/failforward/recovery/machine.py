@@ -12,13 +12,16 @@ Mode choice: 'human intervention', a hold-still command or a lock symbol → ``h
 ``rewind``; anything else → ``RecoveryConfig.mode``. ``attempts`` counts corrections started since the
 last success report; a failure arriving with ``attempts == max_attempts`` exhausts the machine. Times are
 [s] of the driver clock. Reports arriving while a trajectory runs are ignored (they describe the scene
-before the correction). The machine plans through a callback and never touches a driver.
+before the correction). While holding, a hold chunk is reported every ``hold_chunk_ticks`` so that the
+supervisor keeps being asked. The machine plans through a callback and never touches a driver.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+
+import numpy as np
 
 from failforward.config.recovery import RecoveryConfig
 from failforward.recovery.correction import (
@@ -34,6 +37,7 @@ from failforward.recovery.overrides import JointOverride, Override, PolicyOverri
 from failforward.supervisor.commands import HoldStill
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.symbols.types import Lock, Rewind
+from failforward.types import ActionChunk
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +139,12 @@ class RecoveryMachine:
         timeout = self.config.hold_timeout_s
         if timeout is not None and now - self._started > timeout:
             return self._finish(now, "timeout", f"held for {timeout} s")
-        return JointOverride(self._active.positions, "hold")  # type: ignore[union-attr]
+        positions = self._active.positions  # type: ignore[union-attr]
+        chunk = None
+        if self._tick % self.config.hold_chunk_ticks == 0:
+            chunk = ActionChunk(np.tile(positions, (self.config.hold_chunk_ticks, 1)), source="hold")
+        self._tick += 1
+        return JointOverride(positions, "hold", chunk)
 
     def _following(self, now: float, diagnosis: Diagnosis | None) -> Override | None:
         if diagnosis is not None and diagnosis.success:

@@ -1,7 +1,9 @@
 """What the recovery controller hands the control loop for one tick, instead of (or around) the policy.
 
 - :class:`JointOverride`: send ``positions [A]`` (through the safety layer) instead of the broker's action;
-  do not ask the policy for a chunk this tick.
+  do not ask the policy for a chunk this tick. While holding, every ``RecoveryConfig.hold_chunk_ticks`` ticks
+  it carries a hold ``chunk`` for the tick record, so that the supervisor (which is asked every K new chunks)
+  keeps looking and can report the failure cleared.
 - :class:`PolicyOverride`: ask the policy with ``prompt`` on ``transform(observation)`` (VSF); when
   ``restart`` is true, drop the broker's queued actions first (they were planned for the old prompt).
 - :class:`ResumePolicy`: a correction just ended; drop the queued actions and run the policy normally.
@@ -14,15 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from failforward.types import Observation
+from failforward.types import ActionChunk, Observation
 
 
 @dataclass(frozen=True)
 class JointOverride:
-    """Absolute joint targets ``[A]`` for this tick; ``mode`` names who planned them."""
+    """Absolute joint targets ``[A]`` for this tick; ``mode`` names who planned them; ``chunk`` (or ``None``)
+    is what the tick record reports as this tick's new chunk."""
 
     positions: np.ndarray
     mode: str
+    chunk: ActionChunk | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from failforward.config.recovery import RecoveryConfig
 from failforward.recovery.camera import CameraModel
 from failforward.recovery.context import JointHistory, PlanContext
 from failforward.recovery.correction import PlanResult, Refusal
+from failforward.recovery.errors import RecoveryError
 from failforward.recovery.events import RecoveryEvent, RecoveryState
 from failforward.recovery.machine import RecoveryMachine
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, make_mode
@@ -115,7 +116,7 @@ class RecoveryController(TickSubscriber):
     def _context(self, mode: str) -> PlanContext:
         observation = self._observation
         if observation is None:
-            raise RuntimeError("RecoveryController planned before step()")  # unreachable: plans run in step
+            raise RecoveryError("RecoveryController planned before step(); plans only run inside step()")
         hold = self.history.last_sent
         hold = observation.joint_positions.copy() if hold is None else hold
         image = observation.images.get(self.head_camera)
