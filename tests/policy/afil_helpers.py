@@ -26,12 +26,24 @@ def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
 
     torch.manual_seed(0)
     cfg = get_model_preset(preset)
+    model = perturb_affine(DualActionGenerator(cfg))
     norm = NormStats.identity(cfg.state_dim, cfg.action_dim)
     norm = NormStats(norm.state_mean + 0.1, norm.state_std * 2.0, norm.action_mean - 0.3, norm.action_std * 0.5)
     out = tmp_path_factory.mktemp("models") / f"afil_{preset}"
-    export_model(DualActionGenerator(cfg), norm, out, precisions=PRECISIONS[preset])
+    export_model(model, norm, out, precisions=PRECISIONS[preset])
     _EXPORTED[preset] = out
     return out
+
+
+def perturb_affine(model: torch.nn.Module, scale: float = 0.2, seed: int = 1) -> torch.nn.Module:
+    """Give every bias and layer-norm gain/shift random values (a fresh model has zeros and ones there,
+    which would hide any mistake in how an exported graph folds them)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or "norm" in name:
+                p.add_(torch.randn(p.shape, generator=g) * scale)
+    return model
 
 
 @pytest.fixture(scope="session")

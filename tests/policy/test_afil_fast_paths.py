@@ -50,7 +50,7 @@ def _obs_tensors(model: DualActionGenerator) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def test_torch_sample_equals_reference(preset: str, mode: GuidanceMode):
     torch.manual_seed(0)
-    model = DualActionGenerator(get_model_preset(preset)).eval()
+    model = afil_helpers.perturb_affine(DualActionGenerator(get_model_preset(preset))).eval()
     obs = {k: v.expand(2, *v.shape[1:]) for k, v in _obs_tensors(model).items()}  # batch 2: per-sample λ
     noise = torch.randn(2, 8, 4, generator=torch.Generator().manual_seed(1))
     guidance = GuidanceConfig(mode=mode, gamma=3.0, clamp=2.0)
@@ -134,29 +134,36 @@ def test_export_without_success_expert_graph_still_runs_split(tiny_state_dir, tm
     np.testing.assert_allclose(legacy.run(inputs)[0], current.run(inputs)[0], rtol=0, atol=1e-6)
 
 
-def _expert_weight_axes(path: Path) -> list[int]:
-    """Leading (expert) dim of every 4-D constant right operand of a MatMul in the ONNX graph at ``path``."""
+def _expert_weight_axes(path: Path, tmp_path: Path) -> list[int]:
+    """Leading (expert) dim of the weights ``[E, 1, D_in, D_out]`` of every MatMul onnxruntime runs for ``path``.
+
+    Read from onnxruntime's own optimised graph (basic level: constant folding, common subexpressions),
+    so weights folded at export or at session start count once, as they run.
+    """
     import onnx
+    import onnxruntime as ort
     from onnx import numpy_helper
 
-    graph = onnx.load(str(path)).graph
-    consts = {i.name: numpy_helper.to_array(i).shape for i in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant":
-            consts[node.output[0]] = tuple(node.attribute[0].t.dims)
-    rhs = [consts.get(n.input[1]) for n in graph.node if n.op_type == "MatMul"]
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(tmp_path / f"{path.stem}.basic.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    graph = onnx.load(options.optimized_model_filepath).graph
+    weights = {i.name: numpy_helper.to_array(i).shape for i in graph.initializer}
+    rhs = [weights.get(n.input[1]) for n in graph.node if n.op_type == "MatMul"]
     return [shape[0] for shape in rhs if shape is not None and len(shape) == 4]
 
 
-def test_exported_graphs_batch_the_heads_and_hoist_step_invariants(tiny_state_dir):
+def test_exported_graphs_batch_the_heads_and_hoist_step_invariants(tiny_state_dir, tmp_path):
     """Guided = the unguided graph's MatMuls with both heads' weights stacked (E = 2), not a second subgraph;
     the prefix keys/values and the time MLP are outside the N unrolled Euler steps."""
-    guided = _expert_weight_axes(tiny_state_dir / f"{sig.GUIDED_SAMPLER}.onnx")
-    unguided = _expert_weight_axes(tiny_state_dir / f"{sig.UNGUIDED_SAMPLER}.onnx")
-    backbone = _expert_weight_axes(tiny_state_dir / f"{sig.BACKBONE}.onnx").count(1)
-    per_step = len(_expert_weight_axes(tiny_state_dir / f"{sig.EXPERTS}.onnx")) - 2  # minus time_in, time_out
-    assert set(unguided) == {1}
+    axes = {
+        stem: _expert_weight_axes(tiny_state_dir / f"{stem}.onnx", tmp_path)
+        for stem in (sig.GUIDED_SAMPLER, sig.UNGUIDED_SAMPLER, sig.BACKBONE, sig.EXPERTS, sig.SUCCESS_EXPERT)
+    }
+    guided, unguided, backbone = axes[sig.GUIDED_SAMPLER], axes[sig.UNGUIDED_SAMPLER], axes[sig.BACKBONE].count(1)
+    assert set(unguided) == {1} and set(axes[sig.SUCCESS_EXPERT]) == {1} and set(axes[sig.EXPERTS]) == {2}
     assert guided.count(1) == backbone and guided.count(2) == len(unguided) - backbone
+    per_step = len(axes[sig.EXPERTS]) - 2  # the experts graph takes τ as an input: minus time_in, time_out
     layers = get_model_preset("tiny_state").expert_layers
-    assert guided.count(2) == 10 * per_step + 2 + layers  # N steps + time MLP once + cross_kv once per layer
-    assert set(_expert_weight_axes(tiny_state_dir / f"{sig.SUCCESS_EXPERT}.onnx")) == {1}
+    assert guided.count(2) == 10 * per_step + layers  # N steps + cross_kv once per layer; τ MLP folded away

@@ -20,7 +20,9 @@ from failforward.policy.afil.layers import (
     StackedLinear,
     StackedMLP,
     attention,
+    gelu_tanh,
     key_bias,
+    norm_linear,
     sinusoidal_embedding,
 )
 
@@ -61,9 +63,9 @@ class ExpertBlock(nn.Module):
     ) -> torch.Tensor:
         """``x: [E, B, H, D]`` → ``[E, B, H, D]``."""
         x = self.self_block(x, None, experts)
-        q = self.cross_q(self.cross_norm(x, experts), experts)
+        q = norm_linear(x, self.cross_norm, self.cross_q, experts)
         x = x + self.cross_proj(attention(q, k, v, bias, self.heads), experts)
-        return x + self.mlp(self.norm(x, experts), experts)
+        return x + self.mlp(x, experts, norm=self.norm)
 
 
 class DualFlowExperts(nn.Module):
@@ -96,7 +98,7 @@ class DualFlowExperts(nn.Module):
         """
         dtype = self.chunk_pos.dtype  # float16 graphs: τ features are computed in float32, then cast
         t = sinusoidal_embedding(tau.float(), self.width).to(dtype)[None, :, None, :]
-        return self.time_out(nn.functional.gelu(self.time_in(t, experts), approximate="tanh"), experts)
+        return self.time_out(gelu_tanh(self.time_in(t, experts)), experts)
 
     def velocity(self, x: torch.Tensor, time: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
         """Velocities of the first ``experts`` heads from precomputed time features.
@@ -113,7 +115,7 @@ class DualFlowExperts(nn.Module):
         h = self.action_in(x.to(self.chunk_pos.dtype)[None], experts) + self.chunk_pos[:experts] + time
         for i, block in enumerate(self.blocks):
             h = block(h, cache.keys[i, :experts], cache.values[i, :experts], cache.bias, experts)
-        return self.action_out(self.out_norm(h, experts), experts).float()
+        return norm_linear(h, self.out_norm, self.action_out, experts).float()
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
         """Velocities of the first ``experts`` heads: ``x_τ [B, H, A]``, ``τ [B]`` → ``[E, B, H, A]`` float32.

@@ -50,6 +50,21 @@ class StackedLayerNorm(nn.Module):
         return F.layer_norm(x, (self.width,)) * self.weight[:experts] + self.bias[:experts]
 
 
+def norm_linear(x: torch.Tensor, norm: StackedLayerNorm, linear: StackedLinear, experts: int) -> torch.Tensor:
+    """``linear(norm(x))``, ``x: [E|1, B, T, D_in] -> [E, B, T, D_out]``.
+
+    An ONNX export folds the norm's affine into the linear map, ``(n·g + β) W + b = n (g ⊙ W) + (β W + b)``
+    with ``n`` the plain layer norm: the exporter computes the folded weights once (constant folding),
+    and every Euler step saves an elementwise Mul and Add. The same function, to float32 rounding.
+    """
+    if not torch.onnx.is_in_onnx_export():
+        return linear(norm(x, experts), experts)
+    weight = linear.weight[:experts]  # [E, 1, D_in, D_out]
+    folded = norm.weight[:experts].transpose(-1, -2) * weight
+    bias = torch.matmul(norm.bias[:experts], weight) + linear.bias[:experts]
+    return torch.matmul(F.layer_norm(x, (norm.width,)), folded) + bias
+
+
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, heads: int) -> torch.Tensor:
     """Multi-head attention. ``q: [E, B, T, D]``, ``k, v: [E|1, B, S, D]``, ``bias: [B, S]`` additive."""
     e, b, t, d = q.shape
@@ -64,6 +79,21 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
     return out.transpose(2, 3).reshape(e, b, t, d)
 
 
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """GELU, tanh approximation: ``x · ½ · (1 + tanh(√(2/π) · x · (1 + 0.044715 x²)))``.
+
+    Eager runs ``F.gelu(approximate="tanh")``; an ONNX export writes the formula in the form that
+    onnxruntime's FastGeluFusion recognises (one fused kernel instead of eight elementwise nodes). The
+    same function either way, to float32 rounding.
+    """
+    if not torch.onnx.is_in_onnx_export():
+        return F.gelu(x, approximate="tanh")
+    return x * 0.5 * (1.0 + torch.tanh(_SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)))
+
+
 class StackedMLP(nn.Module):
     """``Linear → GELU(tanh) → Linear`` per expert."""
 
@@ -72,8 +102,10 @@ class StackedMLP(nn.Module):
         self.up = StackedLinear(experts, width, width * ratio)
         self.down = StackedLinear(experts, width * ratio, width)
 
-    def forward(self, x: torch.Tensor, experts: int) -> torch.Tensor:
-        return self.down(F.gelu(self.up(x, experts), approximate="tanh"), experts)
+    def forward(self, x: torch.Tensor, experts: int, norm: StackedLayerNorm | None = None) -> torch.Tensor:
+        """``x: [E|1, B, T, D] -> [E, B, T, D]``; with ``norm``, ``mlp(norm(x))`` (see :func:`norm_linear`)."""
+        h = self.up(x, experts) if norm is None else norm_linear(x, norm, self.up, experts)
+        return self.down(gelu_tanh(h), experts)
 
 
 class SelfAttentionBlock(nn.Module):
@@ -90,9 +122,9 @@ class SelfAttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor | None, experts: int) -> torch.Tensor:
         """``x: [E, B, T, D]``, ``bias: [B, T]`` additive key mask."""
-        q, k, v = self.qkv(self.norm1(x, experts), experts).chunk(3, dim=-1)
+        q, k, v = norm_linear(x, self.norm1, self.qkv, experts).chunk(3, dim=-1)
         x = x + self.proj(attention(q, k, v, bias, self.heads), experts)
-        return x + self.mlp(self.norm2(x, experts), experts)
+        return x + self.mlp(x, experts, norm=self.norm2)
 
 
 def sinusoidal_embedding(tau: torch.Tensor, width: int) -> torch.Tensor:
