@@ -66,3 +66,12 @@ def test_the_simulated_cube_is_grasped_at_its_centre(driver) -> None:
     assert np.linalg.norm(grasp.position[:2] - centre[:2]) < 0.006
     assert grasp.position[2] == pytest.approx(centre[2] + 0.02 - 0.016, abs=0.004)
     assert grasp.width == pytest.approx(0.04, abs=0.008)
+
+
+@pytest.mark.parametrize("yaw", [0.3, 0.7, -0.4])
+def test_a_square_box_is_grasped_on_two_opposite_faces_not_on_its_corners(yaw: float) -> None:
+    depth = _box_depth(np.zeros(2), (0.04, 0.04, 0.04), yaw)
+    grasp = TopDownGraspEstimator().estimate(depth, K, LOOKING_DOWN, _pixel(np.zeros(2)))
+    faces = np.array([[np.cos(yaw), np.sin(yaw), 0.0], [-np.sin(yaw), np.cos(yaw), 0.0]])
+    assert np.max(np.abs(faces @ grasp.finger_axis)) > 0.99
+    assert grasp.width == pytest.approx(0.04, abs=0.006)

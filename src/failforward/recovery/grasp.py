@@ -20,8 +20,8 @@ Cost
     ~100 ms.
 
 :class:`TopDownGraspEstimator` is the geometric implementation: it segments the object around the point
-(pixels above the support plane, connected without a depth discontinuity), then grasps it from above
-across its principal (longest) horizontal axis.
+(pixels above the support plane, connected without a depth discontinuity), then grasps it from above,
+fingers closing across the short side of the footprint's minimum-area rectangle (its principal axes).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from failforward.config.recovery import GraspConfig
@@ -148,21 +149,24 @@ class TopDownGraspEstimator(GraspEstimator):
         return mask
 
     def _grasp(self, points: np.ndarray, support: float) -> Grasp:
-        """Top-down grasp across the principal axis of the object points ``[N, 3]``."""
+        """Top-down grasp of the object points ``[N, 3]`` across the short side of their footprint.
+
+        The footprint's axes come from its minimum-area rectangle, not from the covariance: for a square
+        top face the covariance is isotropic and its eigenvectors arbitrary (the fingers could close on two
+        corners); for elongated objects both give the principal (long) axis.
+        """
         cfg = self.config
-        xy = points[:, :2]
-        centred = xy - xy.mean(axis=0)
-        _, vectors = np.linalg.eigh(centred.T @ centred)
-        minor, major = vectors[:, 0], vectors[:, 1]
-        along_minor, along_major = centred @ minor, centred @ major
-        width = float(along_minor.max() - along_minor.min())
+        corners = cv2.boxPoints(cv2.minAreaRect(points[:, :2].astype(np.float32))).astype(np.float64)
+        edges = (corners[1] - corners[0], corners[2] - corners[1])
+        lengths = [float(np.linalg.norm(e)) for e in edges]
+        short = int(np.argmin(lengths))
+        width = lengths[short]
         if width > cfg.max_width_m:
             raise GraspNotFoundError(f"the object is {width:.3f} m wide across its narrow axis; the gripper "
                                      f"closes on at most {cfg.max_width_m} m (GraspConfig.max_width_m).")
-        centre = xy.mean(axis=0) + minor * 0.5 * (along_minor.max() + along_minor.min()) \
-            + major * 0.5 * (along_major.max() + along_major.min())
+        centre = corners.mean(axis=0)
         top = float(np.percentile(points[:, 2], 95))
         z = max(top - cfg.grasp_depth_m, support + cfg.min_clearance_m)
-        finger = np.array([minor[0], minor[1], 0.0])
+        finger = np.array([*(edges[short] / max(width, 1e-9)), 0.0])
         logger.debug("grasp at %s, width %.3f m, top %.3f m, support %.3f m", centre, width, top, support)
         return Grasp(np.array([centre[0], centre[1], z]), DOWN.copy(), finger / np.linalg.norm(finger), width)

@@ -67,7 +67,8 @@ class RecoveryMachine:
 
     # ------------------------------------------------------------------ public
     def reset(self, now: float, *, record: bool = True) -> None:
-        """New episode: NOMINAL, no attempts, no correction."""
+        """New episode: NOMINAL, no attempts, no correction; ``events`` restarts (this episode's transitions)."""
+        self.events.clear()
         if record:
             self._emit(now, "reset", RecoveryState.NOMINAL)
         self.state, self.mode, self.attempts = RecoveryState.NOMINAL, "", 0

@@ -55,7 +55,7 @@ class CorrectiveMode(abc.ABC):
         try:
             return self._plan(diagnosis, context)
         except FailforwardError as exc:
-            logger.warning("%s refused the diagnosis: %s", self.name, exc)
+            logger.debug("%s refused the diagnosis: %s", self.name, exc)  # the machine logs the refusal
             return Refusal(self.name, str(exc))
 
     @abc.abstractmethod
