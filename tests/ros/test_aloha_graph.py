@@ -19,10 +19,12 @@ from failforward.robots.dynamixel.emulator import DynamixelEmulator, aloha_buses
 PARAMS = ROOT / "launch" / "params" / "aloha.yaml"
 
 
+@pytest.mark.slow  # four busy processes (emulator, bridge busy-polling the SDK, policy, test) need idle cores
 def test_policy_node_drives_the_emulated_aloha_in_real_time(ros_env, tmp_path) -> None:
     with DynamixelEmulator(aloha_buses(4_000_000, ("follower_left", "follower_right"))) as emulator:
         overrides = {f"robot.{k}": v for k, v in aloha_port_settings(emulator).items()}
         overrides.update({"loop.max_steps": "50", "record.output_dir": str(tmp_path / "runs"),
+                          "robot.comm_retries": "8",  # emulator process on a shared machine: late replies
                           "robot.calibration_dir": str(ROOT / "calibration" / "aloha" / "default")})
         processes = [NodeProcess(name, PARAMS, overrides, ros_env, tmp_path)
                      for name in ("robot_bridge", "policy_node")]
@@ -36,7 +38,7 @@ def test_policy_node_drives_the_emulated_aloha_in_real_time(ros_env, tmp_path) -
             assert transition(node, "robot_bridge", Transition.TRANSITION_ACTIVATE), processes[0].output()[-2000:]
             assert transition(node, "policy_node", Transition.TRANSITION_ACTIVATE)
             assert wait_for(lambda: outcomes, 30, node), processes[1].output()[-3000:]
-            assert outcomes[0]["steps"] == 50, outcomes
+            assert outcomes[0]["steps"] == 50, (outcomes, processes[0].output()[-3000:], processes[1].output()[-3000:])
             assert "aborted" not in outcomes[0]["reason"], outcomes
             assert len(states) >= 40 and len(states[-1].position) == 14
             for name in ("policy_node", "robot_bridge"):
