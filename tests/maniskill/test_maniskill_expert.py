@@ -58,3 +58,26 @@ def test_builder_refuses_a_robot_without_maniskill_state() -> None:
     context = PolicyContext(features=robot_features, task="transfer_cube", prompt="", privileged_state=None)
     with pytest.raises(PolicyError, match=r"robot\.kind='maniskill'"):
         make_policy(PolicyConfig(kind="maniskill_expert"), context)
+
+
+def test_expert_replans_when_an_object_is_displaced_and_still_succeeds() -> None:
+    """Cube B is moved 8 cm mid-approach (the plan's goal is gone): the expert notices and stacks on it anyway."""
+    import torch
+
+    with make_driver(get_preset("maniskill_stack_cube").robot) as robot:
+        expert = ManiSkillExpert(robot.privileged_state)
+        obs = robot.reset(seed=8)
+        for _ in range(8):  # chunks of 25 ticks, 200 ticks at most
+            for action in expert.infer(obs).actions[:25]:
+                robot.send_action(JointCommand(0.0, action))
+            if robot.privileged_state().tick == 25:
+                cube_b = robot.env.unwrapped.cubeB
+                moved = cube_b.pose.raw_pose.clone()
+                moved[:, 1] += 0.08 if float(moved[0, 1]) < 0 else -0.08  # [m] along y, towards the middle
+                cube_b.set_pose(cube_b.pose.create_from_pq(moved[:, :3], moved[:, 3:]))
+                cube_b.set_linear_velocity(torch.zeros(1, 3))
+            obs = robot.get_observation()
+            if robot.episode_outcome().success:
+                break
+        assert robot.episode_outcome().success, robot.episode_outcome()
+    assert expert.plans_made == 2

@@ -7,18 +7,22 @@ So this policy plans on a *clone*:
 
 1. ``infer`` reads the driver's privileged state (``ManiSkillDriver.privileged_state``: task, seed, tick,
    ``get_state_dict()``);
-2. if it has no plan, or the robot is more than ``replan_tolerance`` [rad] away from where the plan expected
-   it at this tick, it replans: a private env of the same task is reset with the episode's seed, set to the
-   driver's state (``set_state_dict``), and the solution runs on it to the end; every action the solution
-   sends is recorded, with the arm joints the clone had before each one;
+2. it (re)plans when it has no plan, when the world is not where the plan expected it at this tick (an arm
+   joint off by more than ``arm_tolerance`` [rad], or an object's position by more than
+   ``object_tolerance`` [m]); at most ``max_plans`` plans per episode, after which it keeps following
+   (or holding) the last one. A replan that yields no motion keeps the previous plan too. A plan that
+   ended without success is not retried: in 50 seeds per task a retry never turned a failure around.
+   Planning: a private env of the same task is reset with the episode's seed, set to the driver's state
+   (``set_state_dict``), and the solution runs on it to the end; every action the solution sends is
+   recorded, with the arm joints and object positions the clone had before it (and after the last one);
 3. it returns the next ``horizon`` recorded actions as absolute joint targets ``[H, 8]`` (7 arm joints [rad],
    gripper normalized 0 closed .. 1 open, i.e. ManiSkill's gripper action ``a`` as ``(a + 1) / 2``); past
    the end of the plan it holds the plan's last target.
 
 Because same state + same actions reproduce the same physics, the driver follows the clone's episode.
 A replan restarts the scripted solution from the current scene: that finishes the task when the objects
-are at rest and out of the hand (e.g. after a failed grasp), but a solution always starts with an open
-gripper, so it drops whatever is held. Planning costs 0.1–1 s per plan on one CPU core.
+are at rest and out of the hand (a dropped or displaced object, a failed attempt), but a solution always
+starts with an open gripper, so it drops whatever is held. Planning costs 0.1–1 s per plan on one core.
 
 Example:
     >>> with ManiSkillDriver(ManiSkillConfig(task="PullCube-v1")) as robot:
@@ -72,14 +76,23 @@ class Plan:
     Attributes:
         start_tick: the driver tick the plan starts at.
         actions: ``[N, 8]`` joint targets in failforward units (see the module docstring).
-        expected_arm: ``[N, 7]`` arm joints [rad] the clone had before each action.
+        expected_arm: ``[N + 1, 7]`` arm joints [rad] the clone had before each action and after the last.
+        expected_objects: ``[N + 1, K, 3]`` positions [m] (world frame) of the scene's actors, same ticks.
+        object_names: the ``K`` actor names (keys of the state dict's ``"actors"``).
         clone_success: whether the clone's ``evaluate()`` reported success at the end.
     """
 
     start_tick: int
     actions: np.ndarray
     expected_arm: np.ndarray
+    expected_objects: np.ndarray
+    object_names: tuple[str, ...]
     clone_success: bool
+
+
+def object_positions(sim_state: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
+    """``[K, 3]`` actor positions [m] from a ManiSkill state dict (actor rows are ``[1, 13]``: pose, velocity)."""
+    return np.stack([np.asarray(sim_state["actors"][n], dtype=np.float64).reshape(-1)[:3] for n in names])
 
 
 class _ScriptedClone:
@@ -95,8 +108,16 @@ class _ScriptedClone:
         class Recorder(gym.Wrapper):
             def __init__(self) -> None:
                 super().__init__(env)
+                self.names = tuple(state.sim_state["actors"])
                 self.actions: list[np.ndarray] = []
                 self.arm: list[np.ndarray] = []
+                self.objects: list[np.ndarray] = []
+
+            def snapshot(self) -> None:
+                """Record the clone's arm joints [rad] and object positions [m] now."""
+                base = self.env.unwrapped
+                self.arm.append(np.asarray(base.agent.robot.get_qpos().cpu().numpy()[0, :7], dtype=np.float64))
+                self.objects.append(object_positions(base.get_state_dict(), self.names))
 
             def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
                 out = self.env.reset(seed=state.seed, options=options)
@@ -104,8 +125,7 @@ class _ScriptedClone:
                 return out
 
             def step(self, action: Any) -> Any:
-                qpos = self.env.unwrapped.agent.robot.get_qpos().cpu().numpy()[0, :7]
-                self.arm.append(np.asarray(qpos, dtype=np.float64))
+                self.snapshot()
                 self.actions.append(np.asarray(action, dtype=np.float64).reshape(-1))
                 return self.env.step(action)
 
@@ -118,7 +138,9 @@ class ManiSkillExpert(PolicyBackend):
     Args:
         state_source: zero-argument callable returning the driver's privileged ``ManiSkillState``.
         horizon: ticks per chunk ``H``.
-        replan_tolerance: [rad] largest arm-joint deviation from the plan before it is replanned.
+        arm_tolerance: [rad] largest arm-joint deviation from the plan before it is replanned.
+        object_tolerance: [m] largest object displacement from the plan before it is replanned.
+        max_plans: plans per episode at most (the first included).
 
     Raises:
         ExpertError: the task has no solution, or the planner produced no motion.
@@ -128,12 +150,15 @@ class ManiSkillExpert(PolicyBackend):
         self,
         state_source: Callable[[], ManiSkillStateLike],
         horizon: int = 50,
-        replan_tolerance: float = 0.05,
+        arm_tolerance: float = 0.05,
+        object_tolerance: float = 0.02,
+        max_plans: int = 3,
     ) -> None:
-        if horizon < 1:
-            raise ExpertError(f"horizon must be >= 1 tick, got {horizon}.")
+        if horizon < 1 or max_plans < 1:
+            raise ExpertError(f"horizon and max_plans must be >= 1, got {horizon} and {max_plans}.")
         self._state_source = state_source
-        self.horizon, self.replan_tolerance = horizon, replan_tolerance
+        self.horizon, self.max_plans = horizon, max_plans
+        self.arm_tolerance, self.object_tolerance = arm_tolerance, object_tolerance
         self.plan: Plan | None = None
         self.plans_made = 0
         self._clone: Any = None
@@ -145,9 +170,11 @@ class ManiSkillExpert(PolicyBackend):
 
     def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
         state = self._state_source()
-        plan = self.plan if self.plan is not None and not self._must_replan(self.plan, obs, state) else None
+        plan = self.plan
         if plan is None:
             plan = self.plan = self._make_plan(state)
+        elif self._must_replan(plan, obs, state):
+            plan = self.plan = self._replan(state, plan)
         index = min(state.tick - plan.start_tick, len(plan.actions) - 1)
         rows = plan.actions[index : index + self.horizon]
         rows = np.vstack([rows, np.repeat(rows[-1:], self.horizon - len(rows), axis=0)])
@@ -161,16 +188,37 @@ class ManiSkillExpert(PolicyBackend):
 
     # ------------------------------------------------------------------ planning
     def _must_replan(self, plan: Plan, obs: Observation, state: ManiSkillStateLike) -> bool:
-        if state.tick < plan.start_tick:
-            return True
         index = state.tick - plan.start_tick
-        if index >= len(plan.actions):
-            return False  # the plan is finished: hold its last target
-        deviation = float(np.max(np.abs(obs.joint_positions[:7] - plan.expected_arm[index])))
-        if deviation > self.replan_tolerance:
-            logger.info("Arm %.3f rad off the plan at tick %d: replanning", deviation, state.tick)
-            return True
-        return False
+        if index < 0:
+            return True  # a new episode without reset()
+        reason = self._replan_reason(plan, obs, state, min(index, len(plan.actions)))
+        if reason and self.plans_made >= self.max_plans:
+            logger.debug("Tick %d: %s, but %d plans were made already: keeping the plan", state.tick, reason,
+                         self.plans_made)
+            return False
+        if reason:
+            logger.info("Tick %d: %s: replanning", state.tick, reason)
+        return bool(reason)
+
+    def _replan_reason(self, plan: Plan, obs: Observation, state: ManiSkillStateLike, k: int) -> str:
+        arm = float(np.max(np.abs(obs.joint_positions[:7] - plan.expected_arm[k])))
+        if arm > self.arm_tolerance:
+            return f"arm {arm:.3f} rad off the plan"
+        moved = np.linalg.norm(object_positions(state.sim_state, plan.object_names) - plan.expected_objects[k], axis=1)
+        if float(np.max(moved)) > self.object_tolerance:
+            return f"{plan.object_names[int(np.argmax(moved))]} {float(np.max(moved)):.3f} m off the plan"
+        return ""
+
+    def _replan(self, state: ManiSkillStateLike, previous: Plan) -> Plan:
+        """A new plan from here; if the planner finds no motion, the previous plan (and no further replans)."""
+        try:
+            return self._make_plan(state)
+        except ExpertError as exc:
+            if state.tick < previous.start_tick:
+                raise  # the previous plan belongs to an earlier episode
+            logger.warning("%s Keeping the previous plan.", exc)
+            self.plans_made = self.max_plans
+            return previous
 
     def _make_plan(self, state: ManiSkillStateLike) -> Plan:
         if state.task not in SOLUTIONS:
@@ -188,12 +236,13 @@ class ManiSkillExpert(PolicyBackend):
         if not clone.actions:
             raise ExpertError(f"The {state.task} solution planned no motion from tick {state.tick} "
                               f"(planner result {result!r}); the scene may be unreachable from here.")
+        clone.snapshot()
         success = bool(clone.unwrapped.evaluate()["success"].reshape(-1)[0].item())
         actions = np.stack(clone.actions)
         actions[:, 7] = (actions[:, 7] + 1.0) / 2.0
         logger.debug("Planned %d ticks for %s from tick %d (clone success: %s)", len(actions), state.task,
                      state.tick, success)
-        return Plan(state.tick, actions, np.stack(clone.arm), success)
+        return Plan(state.tick, actions, np.stack(clone.arm), np.stack(clone.objects), clone.names, success)
 
     def _clone_env(self, state: ManiSkillStateLike) -> Any:
         if self._clone is None or self._clone_task != state.task:

@@ -189,8 +189,8 @@ class ManiSkillDriver(EpisodicDriver):
     def __init__(self, config: ManiSkillConfig) -> None:
         self.config = config
         self.task: ManiSkillTaskSpec = TASKS[config.task]
-        self._set_torch_threads()
         self._env: Any = self._make_env()  # built now: the joint limits are read from the loaded robot
+        self._set_torch_threads()
         self._features = self._build_features()
         self._connected = False
         self._seed = 0
