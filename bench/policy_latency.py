@@ -226,23 +226,28 @@ def report(times: dict, preset: str, threads: int) -> list[dict]:
     return rows
 
 
-def report_parts(parts: dict, steps: int) -> dict[str, float]:
-    """Print the parts' CPU-time p50 and what they imply for the guided/unguided ratio; returns them [ms]."""
+def report_parts(parts: dict, chunks: dict, steps: int) -> dict[str, float]:
+    """Print the parts' CPU-time p50 and what they imply for the guided/unguided ratio; returns them [ms].
+
+    Per-step costs are given twice: timed alone (one graph call, including its call overhead) and
+    inside the fused chunk, ``(chunk − backbone) / N``.
+    """
     p50 = {key: _p50(t.cpu) for key, t in parts.items()}
     print("\nParts of a chunk, timed alone in the same rounds (p50 [ms]: cpu, wall)")
     for key, t in parts.items():
         print(f"  {key:36s} {p50[key]:8.3f} {_p50(t.wall):8.3f}")
-    for prefix in ("onnxruntime", "torch"):
+    for prefix, chunk in (("onnxruntime", "onnxruntime fused"), ("torch", "torch eager")):
         backbone = p50.get(f"{prefix} backbone graph", p50.get(f"{prefix} backbone + prefix K/V"))
         e2, e1 = p50.get(f"{prefix} expert step, 2 heads"), p50.get(f"{prefix} expert step, 1 head")
-        if None in (backbone, e2, e1):
+        if None in (backbone, e2, e1) or (chunk, True) not in chunks:
             continue
-        guided, unguided = backbone + steps * e2, backbone + steps * e1
-        needed = steps * (e2 - GUIDED_TARGET * e1) / (GUIDED_TARGET - 1.0)
+        in2, in1 = ((_p50(chunks[(chunk, g)].cpu) - backbone) / steps for g in (True, False))
+        needed = steps * (in2 - GUIDED_TARGET * in1) / (GUIDED_TARGET - 1.0)
         print(
-            f"  {prefix} (cpu): B + N*e2 = {guided:.1f} ms guided, B + N*e1 = {unguided:.1f} ms unguided -> ratio"
-            f" {guided / unguided:.2f}x (e2/e1 = {e2 / e1:.2f}; B = {backbone / unguided:.0%} of unguided);"
-            f" <= {GUIDED_TARGET:.2f}x needs B >= {needed:.1f} ms = {needed / backbone:.0f}x this backbone"
+            f"  {prefix} (cpu): backbone B = {backbone:.2f} ms; expert step alone e2 = {e2:.2f}, e1 = {e1:.2f} ms"
+            f" (e2/e1 = {e2 / e1:.2f}); inside the {chunk} chunk e2 = {in2:.2f}, e1 = {in1:.2f} ms"
+            f" (e2/e1 = {in2 / in1:.2f}); B = {backbone / (backbone + steps * in1):.0%} of unguided;"
+            f" <= {GUIDED_TARGET:.2f}x needs B >= {needed:.0f} ms ({needed / backbone:.0f}x this backbone)"
         )
     return p50
 
@@ -293,7 +298,7 @@ def main() -> None:
         config = load_manifest(directory).model
     name = args.model_dir.name if args.model_dir else " ".join([args.preset, *args.set])
     rows = report({k: times[k] for k in chunks}, name, 1)
-    part_p50 = report_parts({k: times[k] for k in parts}, NUM_STEPS)
+    part_p50 = report_parts({k: times[k] for k in parts}, {k: times[k] for k in chunks}, NUM_STEPS)
     targets = report_targets({k: times[k] for k in chunks})
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,7 @@ def export_model(
     precisions: tuple[str, ...] = ("fp32",),
     training: TrainingSummary | None = None,
 ) -> Manifest:
-    """Write ``weights.pt``, the four ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
+    """Write ``weights.pt``, the five ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
 
     The fused graphs bake in ``sampler.num_steps``; ``sampler.guidance`` is recorded as the default.
     ``precisions`` may add ``"fp16"``: the same graphs with float16 weights and activations (stems
