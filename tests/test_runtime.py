@@ -55,3 +55,23 @@ def test_demo_command_prints_and_writes_the_report(tmp_path: Path, capsys) -> No
 def test_demo_reports_config_errors_without_a_traceback(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--preset", "sim_insertoin", "--output", str(tmp_path)]) == 2
     assert "Did you mean 'sim_insertion'" in capsys.readouterr().err
+
+
+def test_supervisor_diagnosis_drives_a_pmc_correction_then_hold(tmp_path: Path) -> None:
+    """Oracle → diagnosis → PMC trajectory through the loop's safety layer → re-diagnosis → HOLD when exhausted.
+
+    The hold policy never grasps, so the oracle keeps flagging it; the correction must move the right arm.
+    """
+    config = get_preset("sim_transfer_cube").with_overrides({
+        "episodes": 1, "policy.kind": "hold", "loop.max_steps": 480, "record.output_dir": str(tmp_path),
+        "supervisor.schedule.every_chunks": 2, "recovery.max_attempts": 1,
+        "robot.image_height": 120, "robot.image_width": 160,
+    })
+    episode = run(config, run_name="recover").episodes[0]
+    recorded = read_episode(episode.files[0], load_images=False)
+    kinds = [event["kind"] for _, event in recorded.recovery_events]
+    assert kinds[:4] == ["reset", "diagnosed", "planned", "completed"], kinds
+    assert "exhausted" in kinds and recorded.recovery_events[-1][1]["target"] == "hold"
+    planned_at = next(t for t, event in recorded.recovery_events if event["kind"] == "planned")
+    during = recorded.joint_positions[(recorded.timestamps > planned_at) & (recorded.timestamps < planned_at + 0.8)]
+    assert abs(during[-1] - during[0]).max() > 0.05  # the correction really moved the arm

@@ -23,6 +23,7 @@ PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env, tmp_path) -> None:
     overrides = {"policy.kind": "hold", "loop.max_steps": "5000", "episodes": "1", "robot.cameras": "['top']",
                  "robot.image_height": "48", "robot.image_width": "64", "supervisor.enabled": "false",
+                 "recovery.enabled": "false",
                  "record.output_dir": str(tmp_path / "runs")}
     bridge = NodeProcess("robot_bridge", PARAMS, overrides, ros_env, tmp_path)
     policy = NodeProcess("policy_node", PARAMS, overrides, ros_env, tmp_path)

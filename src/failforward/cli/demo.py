@@ -111,7 +111,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     answers = sum(e["diagnoses"] for e in summary["per_episode"])
     flagged = sum(e["flagged_failures"] for e in summary["per_episode"])
-    print(f"supervisor: {answers} answers, {flagged} flagged a failure")
+    corrections = sum(e.get("corrections", 0) for e in summary["per_episode"])
+    print(f"supervisor: {answers} answers, {flagged} flagged a failure; recovery: {corrections} corrections")
     print(f"report: {summary['report']}")
     for episode in summary["per_episode"]:
         print(f"  mcap: {', '.join(episode['files'])}")

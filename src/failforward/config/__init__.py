@@ -13,6 +13,7 @@ Example:
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
 from failforward.config.robots import AlohaConfig, CameraConfig, DynamixelBaud, FrankaConfig, SimAlohaConfig
 from failforward.config.run import (
     PRESETS,
@@ -49,15 +50,18 @@ __all__ = [
     "DynamixelBaud",
     "FrankaConfig",
     "FrozenModel",
+    "GraspConfig",
     "GuidanceConfig",
     "GuidanceMode",
     "LoopConfig",
     "ManiSkillConfig",
     "ManiSkillTask",
     "OpenAIBackendConfig",
+    "PmcConfig",
     "PolicyConfig",
     "QwenLocalConfig",
     "RecordConfig",
+    "RecoveryConfig",
     "RunConfig",
     "SafetyConfig",
     "SamplerConfig",
@@ -67,6 +71,7 @@ __all__ = [
     "SimAlohaTask",
     "SimOracleConfig",
     "SupervisorConfig",
+    "VsfConfig",
     "flatten_config",
     "get_preset",
     "load_config",

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, model_validator
 from failforward.config.base import FrozenModel, SimAlohaTask
 from failforward.config.maniskill import MANISKILL_CONTROL_HZ, ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+from failforward.config.recovery import RecoveryConfig
 from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
@@ -96,8 +97,15 @@ class RunConfig(FrozenModel):
     loop: LoopConfig = LoopConfig()
     record: RecordConfig = RecordConfig()
     supervisor: SupervisorConfig = SupervisorConfig(enabled=False)
+    recovery: RecoveryConfig = RecoveryConfig(enabled=False)
     episodes: int = Field(3, ge=1)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _recovery_needs_a_supervisor(self) -> RunConfig:
+        if self.recovery.enabled and not self.supervisor.enabled:
+            raise ValueError("recovery.enabled needs supervisor.enabled: recovery acts on the supervisor's diagnoses")
+        return self
 
     @model_validator(mode="after")
     def _oracle_watches_this_task(self) -> RunConfig:
@@ -144,6 +152,7 @@ def _sim_preset(task: SimAlohaTask) -> RunConfig:
     return RunConfig(
         robot=SimAlohaConfig(task=task),
         supervisor=SupervisorConfig(enabled=True, backend=SimOracleConfig(task=task)),
+        recovery=RecoveryConfig(enabled=True),
     )
 
 

@@ -20,6 +20,8 @@ from failforward.control.broker import ChunkBroker
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
 from failforward.policy.base import PolicyBackend
+from failforward.recovery import RecoveryController, infer_with_override
+from failforward.recovery.overrides import Override
 from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.types import (
@@ -64,7 +66,9 @@ class ControlLoop:
         subscribers: notified at episode start, every tick and episode end.
         supervisor: optional failure supervisor; it is a subscriber too, and its answers are
             collected after each tick without waiting (``SupervisorScheduler.poll``).
-        on_report: called with every supervisor answer (recorder, logs, recovery).
+        on_report: called with every supervisor answer (recorder, logs).
+        recovery: optional recovery controller; a subscriber too. Each tick, before inference, it gets the
+            supervisor answer collected at the end of the previous tick and may override the action.
     """
 
     def __init__(
@@ -78,11 +82,13 @@ class ControlLoop:
         subscribers: list[TickSubscriber] | None = None,
         supervisor: SupervisorScheduler | None = None,
         on_report: Callable[[SupervisorReport], None] | None = None,
+        recovery: RecoveryController | None = None,
     ) -> None:
         self.driver, self.policy, self.broker, self.safety = driver, policy, broker, safety
         self.config, self.prompt = config, prompt
-        self.subscribers = list(subscribers or []) + ([supervisor] if supervisor is not None else [])
-        self.supervisor, self.on_report = supervisor, on_report
+        self.subscribers = list(subscribers or []) + [s for s in (supervisor, recovery) if s is not None]
+        self.supervisor, self.on_report, self.recovery = supervisor, on_report, recovery
+        self._report: SupervisorReport | None = None
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
 
@@ -102,7 +108,8 @@ class ControlLoop:
             while ticks < self.config.max_steps and not self._stop.is_set():
                 timer.start_tick()
                 observation = self._observe(timer)
-                action, chunk = self._infer(timer, observation)
+                override = self._recover(timer, observation)
+                action, chunk = self._infer(timer, observation, override)
                 command = self._apply_safety(timer, action, counters)
                 sent = self._act(timer, command)
                 self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
@@ -136,6 +143,7 @@ class ControlLoop:
         observation = driver.reset(seed) if isinstance(driver, EpisodicDriver) else driver.get_observation()
         self.safety.reset(observation.joint_positions)
         self.broker.reset()
+        self._report = None
         self.policy.reset()
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
         for subscriber in self.subscribers:
@@ -145,9 +153,20 @@ class ControlLoop:
         with timer.section("observe"):
             return self.driver.get_observation()
 
-    def _infer(self, timer: CycleTimer, observation: Observation) -> tuple[np.ndarray, ActionChunk | None]:
+    def _recover(self, timer: CycleTimer, observation: Observation) -> Override | None:
+        if self.recovery is None:
+            return None
+        with timer.section("recover"):
+            report, self._report = self._report, None
+            return self.recovery.step(observation, report)
+
+    def _infer(self, timer: CycleTimer, observation: Observation, override: Override | None = None
+               ) -> tuple[np.ndarray, ActionChunk | None]:
         with timer.section("infer"):
-            return self.broker.next_action(lambda: self.policy.infer(observation, prompt=self.prompt))
+            return infer_with_override(override, self.broker, self._policy_infer, observation, self.prompt)
+
+    def _policy_infer(self, observation: Observation, prompt: str) -> ActionChunk:
+        return self.policy.infer(observation, prompt=prompt)
 
     def _apply_safety(self, timer: CycleTimer, action: np.ndarray, counters: dict[str, int]) -> np.ndarray:
         with timer.section("safety"):
@@ -172,6 +191,7 @@ class ControlLoop:
             report = self.supervisor.poll()
         if report is not None:
             reports.append(report)
+            self._report = report
             if self.on_report is not None:
                 self.on_report(report)
 

@@ -20,10 +20,14 @@ from failforward.config import RunConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop, EpisodeResult
 from failforward.control.safety import SafetyLayer
+from failforward.errors import ConfigError
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.record.recorder import EpisodeRecorder
+from failforward.recovery import RecoveryController
+from failforward.recovery.events import RecoveryEvent
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
+from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.types import TickSubscriber
@@ -60,12 +64,16 @@ def run(
         supervisor = _build_supervisor(config, driver)
         if supervisor is not None:
             stack.callback(supervisor.close)
+        recovery = _build_recovery(config, driver, recorder.record_event if recorder else None)
+        if recovery is not None:
+            stack.callback(recovery.close)
         loop = _build_loop(
             config,
             driver,
             [*(subscribers or []), *([recorder] if recorder else [])],
             supervisor,
             recorder.record_report if recorder else None,
+            recovery,
         )
         for index in range(config.episodes):
             episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
@@ -95,12 +103,27 @@ def _build_supervisor(config: RunConfig, driver) -> SupervisorScheduler | None:
     return SupervisorScheduler(backend, config.supervisor.schedule)
 
 
+def _build_recovery(
+    config: RunConfig, driver, on_event: Callable[[RecoveryEvent], None] | None
+) -> RecoveryController | None:
+    """The recovery controller for the simulated ALOHA (PMC needs its depth camera and robot mask)."""
+    if not config.recovery.enabled:
+        return None
+    if not isinstance(driver, SimAlohaDriver):
+        raise ConfigError(
+            "recovery.enabled is set but recovery is only built for the simulated ALOHA so far "
+            f"(robot.kind={config.robot.kind!r}): set recovery.enabled=false."
+        )
+    return RecoveryController.for_sim_aloha(config.recovery, driver, on_event=on_event)
+
+
 def _build_loop(
     config: RunConfig,
     driver,
     subscribers: list[TickSubscriber],
     supervisor: SupervisorScheduler | None = None,
     on_report: Callable[[SupervisorReport], None] | None = None,
+    recovery: RecoveryController | None = None,
 ) -> ControlLoop:
     context = PolicyContext(
         features=driver.features,
@@ -121,4 +144,5 @@ def _build_loop(
         subscribers,
         supervisor,
         on_report,
+        recovery,
     )

@@ -35,6 +35,7 @@ class RecordedEpisode:
         chunks: ``[(tick time [s], actions [H, A])]`` every inferred chunk.
         guidance: ``[(tick time [s], λ_t [N])]`` per guided chunk.
         diagnoses: ``[(time [s], supervisor answer as a dict)]`` in recording order.
+        recovery_events: ``[(time [s], recovery-machine transition as a dict)]`` in recording order.
         outcome: recorded success, stage and reason (``None`` if the file was cut off).
         metadata: the raw ``episode`` metadata strings.
     """
@@ -51,6 +52,7 @@ class RecordedEpisode:
     chunks: list[tuple[float, np.ndarray]] = field(default_factory=list)
     guidance: list[tuple[float, np.ndarray]] = field(default_factory=list)
     diagnoses: list[tuple[float, dict]] = field(default_factory=list)
+    recovery_events: list[tuple[float, dict]] = field(default_factory=list)
     outcome: EpisodeOutcome | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -75,7 +77,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
     rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent")}
     images: dict[str, list[np.ndarray]] = {}
-    chunks, guidance, diagnoses, metadata, prompt, names = [], [], [], {}, "", ()
+    chunks, guidance, diagnoses, events, metadata, prompt, names = [], [], [], [], {}, "", ()
     with path.open("rb") as stream:
         for channel, message, decoded in _messages(stream):
             topic = channel.topic
@@ -90,6 +92,8 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
                 rows["sent"].append(decoded.position)
             elif topic == topics.TASK_PROMPT:
                 prompt = decoded.data
+            elif topic == topics.RECOVERY_EVENT:
+                events.append((message.log_time * 1e-9, json.loads(decoded.data)))
             elif topic == topics.DIAGNOSIS:
                 diagnoses.append((message.log_time * 1e-9, json.loads(decoded.data)))
             elif topic == topics.POLICY_CHUNK:
@@ -113,6 +117,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         chunks=chunks,
         guidance=guidance,
         diagnoses=diagnoses,
+        recovery_events=events,
         outcome=_outcome(metadata) if metadata else None,
         metadata=metadata,
     )

@@ -5,7 +5,8 @@ Topics (see ``record.topics``): ``/joint_states`` (JointState, measured), ``/pol
 (CompressedImage, JPEG), ``/policy/chunk`` (JointTrajectory, when a chunk was inferred),
 ``/policy/guidance`` (Float64MultiArray: λ_t per denoise step of the chunk inferred at that tick),
 ``/task/prompt`` (String), ``/supervisor/diagnosis`` (String holding JSON: the supervisor's typed
-answer with its symbols and raw text; no standard ROS message carries a diagnosis).
+answer with its symbols and raw text; no standard ROS message carries a diagnosis) and
+``/recovery/event`` (String holding JSON: each transition of the recovery machine).
 Only ROS 2 message schemas are used, so rosbags and ``ros2 bag`` read every channel (rosbags
 cannot read MCAP JSON-schema channels). The episode outcome and identity are MCAP metadata
 ``episode``. Files open in Foxglove, ``ros2 bag`` (MCAP storage) and rosbags.
@@ -88,6 +89,14 @@ class EpisodeRecorder(TickSubscriber):
             "result": report.result.model_dump(mode="json"),
         }
         self._write(topics.DIAGNOSIS, schemas.STRING, {"data": json.dumps(payload)}, report.queried_at)
+
+    def record_event(self, event: Any) -> None:
+        """Record one recovery-machine transition (a ``RecoveryEvent``) as JSON on ``/recovery/event``."""
+        if self._writer is None:
+            return
+        payload = event.to_dict()
+        stamp = float(payload.get("time", 0.0))
+        self._write(topics.RECOVERY_EVENT, schemas.STRING, {"data": json.dumps(payload)}, stamp)
 
     def on_episode_end(self, outcome: EpisodeOutcome) -> None:
         if self._writer is None or self._info is None:

@@ -7,6 +7,7 @@ POLICY_CHUNK = "/policy/chunk"
 GUIDANCE = "/policy/guidance"
 TASK_PROMPT = "/task/prompt"
 DIAGNOSIS = "/supervisor/diagnosis"
+RECOVERY_EVENT = "/recovery/event"
 EPISODE_METADATA = "episode"
 
 

@@ -47,6 +47,9 @@ def write_report(run_dir: Path, title: str, episodes: list[EpisodeSummary], came
     run_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(title, episodes)
     recorded = [read_episode(f) for e in episodes for f in e.files if f.exists()]
+    corrections = {str(r.path): sum(ev.get("kind") == "planned" for _, ev in r.recovery_events) for r in recorded}
+    for row in summary["per_episode"]:
+        row["corrections"] = sum(corrections.get(f, 0) for f in row["files"])
     if recorded:
         summary["joint_plot"] = str(plot_joints(recorded, run_dir / "joint_trajectories.png"))
         strip = camera_strip(recorded[0], camera, run_dir / "head_camera_strip.png")
@@ -153,8 +156,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"overruns {summary['overruns']}/{summary['ticks']}",
         "- sections p50 [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["sections_p50_ms"].items()),
         "",
-        "| episode | seed | success | stage | reason | ticks | supervisor: answers (failures flagged) | file |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| episode | seed | success | stage | reason | ticks | supervisor answers (failures) | corrections | file |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for e in summary["per_episode"]:
         lines.append(

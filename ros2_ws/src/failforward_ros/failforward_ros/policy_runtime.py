@@ -47,6 +47,9 @@ class PolicyRuntime:
         safety = SafetyLayer(self.features, config.safety, config.loop.rate_hz)
         self.loop = ControlLoop(self.robot, policy, ChunkBroker(config.broker), safety, config.loop, prompt,
                                 subscribers)
+        if config.recovery.enabled:  # PMC needs the simulator's depth and robot mask in-process
+            logger.warning("recovery.enabled is ignored by policy_node: corrective execution runs in-process "
+                           "(failforward demo) for now; the node graph runs the policy and the supervisor only.")
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
         self._stopped = threading.Event()
