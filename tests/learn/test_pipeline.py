@@ -57,3 +57,16 @@ def test_full_round_evaluates_tables_and_ships(tmp_path: Path) -> None:
     assert "Success only" in (tmp_path / "docs" / "r.md").read_text()
     assert main(["learn", "ship", "--run-dir", str(run_dir), "--name", "m", "--models", str(tmp_path)]) == 0
     assert (tmp_path / "m" / "MODEL_CARD.md").is_file() and (tmp_path / "m" / "manifest.json").is_file()
+
+
+def test_vision_model_renders_exactly_its_cameras(tmp_path: Path) -> None:
+    from failforward.cli.learn import Pipeline
+    from failforward.learn.models import get_learn_model
+
+    pipe = Pipeline(RunState.open(tmp_path, PipelineConfig(model="aloha_vision")))
+    model = get_learn_model("aloha_vision")
+    robot = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=10).robot
+    assert robot.cameras == model.cameras and (robot.image_height, robot.image_width) == (96, 128)
+    state_robot = Pipeline(RunState.open(tmp_path / "s", PipelineConfig())).run_config(
+        policy=None, episodes=1, seed=0, max_steps=10).robot
+    assert state_robot.cameras == ()

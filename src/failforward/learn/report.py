@@ -110,7 +110,31 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
     return written
 
 
-REPRODUCE = """## Reproduce
+REPRODUCE = """## How the numbers were made
+
+- **Pipeline** (`failforward learn`, `src/failforward/cli/learn.py`): expert demos → round 0 trains backbone +
+  success head → rollouts of that model through the runtime's own `ControlLoop` + safety layer (onnxruntime,
+  one thread), each recorded as MCAP and labelled by the simulator (success, stage, reason) → every failure is
+  corrected → round k continues training from round k−1 on demos + corrections (success head) and the failed
+  rollouts (failure head; failure gradients stop at the backbone unless `--failure-grad-to-backbone`).
+- **Failure correction** (`learn/correction.py`, `learn/replay.py`): the failed rollout's recorded *sent*
+  commands are replayed from `reset(seed)` (the simulator is deterministic; the replayed stage trace is checked
+  against the recorded outcome) up to the **last tick at the highest stage the rollout reached** (just before
+  its furthest progress was lost; the last tick if it never left stage 0), then the scripted expert finishes.
+  `ReplayThenExpert` runs this through the normal loop, safety layer and recorder. Only the expert's part
+  (from the takeover tick on) becomes success data; the replayed prefix led to the failure.
+- **Methods**: *Success only* is the round-0 model; the other rows use the final model. With disjoint
+  supervision its success head is the "success + correction" policy, and guidance is the only difference
+  between that row and the DAG rows. The baseline rows differ in training steps too (round 0 vs round 0 + k
+  fine-tuning rounds).
+- **Observations**: state-only (14 joint positions, no cameras rendered). They do not contain the object poses,
+  so the policy cannot see where the cube or peg is; success is bounded by how often the object lies where the
+  demonstrations reached. The GPU configuration with images is `--model aloha_vision` (three 96×128 cameras
+  rendered, recorded and encoded), e.g. `failforward learn eval --run-dir runs/learn/tc_vision --model
+  aloha_vision --demos 50 --train-steps 30000 --finetune-steps 10000 --rollouts 50 --eval-configs 50
+  --eval-runs 3`; it was not run here (rendering costs ~90 ms per frame on this CPU).
+
+## Reproduce
 
 ```
 source .venv/bin/activate; export MUJOCO_GL=egl OMP_NUM_THREADS=1
