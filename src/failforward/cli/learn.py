@@ -144,6 +144,8 @@ class Pipeline:
         if self.model.cameras:
             data["robot"].update(image_height=self.model.image_height, image_width=self.model.image_width)
         data["supervisor"]["enabled"] = False
+        if "recovery" in data:  # recovery acts on supervisor diagnoses; learning runs measure the policy alone
+            data["recovery"]["enabled"] = False
         data["record"]["output_dir"] = str(self.layout.root)
         data["loop"].update(max_steps=max_steps, realtime=False, stop_on_success=True)
         data.update(episodes=episodes, seed=seed)
