@@ -46,10 +46,11 @@ if ! "$PY" -c "import mani_skill, mplib, numpy, sys; sys.exit(not numpy.__versio
     log "installing mani-skill==3.0.1 with numpy<2"
     "$PY" -m pip install -q -c "$CONSTRAINTS" mani-skill==3.0.1 "numpy<2" "opencv-python<4.11" "opencv-python-headless<4.11"
 fi
-# failforward itself (editable) with its core dependencies and the dev extra; all of them resolve with
-# numpy<2. Not here: sim (gym-aloha), ros, hw, onnx, serve extras (use the main venv for those).
-log "installing failforward (editable, [dev]) under the numpy<2 constraints"
-"$PY" -m pip install -q -c "$CONSTRAINTS" -e "$ROOT[dev]"
+# failforward itself (editable) with its core dependencies and the dev and sim extras; all of them resolve
+# with numpy<2 (sim: gym-aloha, mujoco 3.8, mink; the control runtime imports the simulated ALOHA driver).
+# Not here: ros, hw, onnx, serve extras (use the main venv for those).
+log "installing failforward (editable, [dev,sim]) under the numpy<2 constraints"
+"$PY" -m pip install -q -c "$CONSTRAINTS" -e "$ROOT[dev,sim]"
 
 # 3. Lavapipe (Mesa >= 24.3) from bookworm-backports, unpacked into the venv.
 if [[ ! -f "$LIBDIR/libvulkan_lvp.so" ]]; then
