@@ -6,13 +6,12 @@ policies needing privileged simulator state (the scripted expert) get it injecte
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from failforward.errors import UnknownNameError
 from failforward.policy.base import PolicyBackend
+from failforward.registry import Registry
 from failforward.types import RobotFeatures
 
 
@@ -36,36 +35,24 @@ class PolicyContext:
 
 
 PolicyBuilder = Callable[[Any, PolicyContext], PolicyBackend]
-_BUILDERS: dict[str, PolicyBuilder] = {}
-_BUILTIN_MODULES: dict[str, str] = {
+POLICIES: Registry[PolicyBuilder] = Registry("policy", {
     "expert": "failforward.policy.expert.builder",
     "hold": "failforward.policy.hold",
     "maniskill_expert": "failforward.policy.maniskill_expert",
     "afil": "failforward.policy.afil.builder",
     "teleop": "failforward.policy.teleop",
-}
+})
 
 
 def register_policy(kind: str) -> Callable[[PolicyBuilder], PolicyBuilder]:
     """Decorator registering ``builder(config, context) -> PolicyBackend`` under ``kind``."""
-
-    def decorate(builder: PolicyBuilder) -> PolicyBuilder:
-        _BUILDERS[kind] = builder
-        return builder
-
-    return decorate
+    return POLICIES.register(kind)
 
 
 def registered_policies() -> tuple[str, ...]:
-    return tuple(sorted(set(_BUILDERS) | set(_BUILTIN_MODULES)))
+    return POLICIES.names()
 
 
 def make_policy(config: Any, context: PolicyContext) -> PolicyBackend:
     """Build the policy named by ``config.kind`` for the robot described by ``context``."""
-    if config.kind not in _BUILDERS and config.kind in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[config.kind])
-    try:
-        builder = _BUILDERS[config.kind]
-    except KeyError:
-        raise UnknownNameError("policy", config.kind, registered_policies()) from None
-    return builder(config, context)
+    return POLICIES.get(config.kind)(config, context)

@@ -12,16 +12,16 @@ Example:
 from __future__ import annotations
 
 import abc
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from failforward.config.recovery import RecoveryConfig
-from failforward.errors import FailforwardError, UnknownNameError
+from failforward.errors import FailforwardError
 from failforward.recovery.context import PlanContext
 from failforward.recovery.correction import PlanResult, Refusal
+from failforward.registry import Registry
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.types import RobotFeatures
 
@@ -64,35 +64,23 @@ class CorrectiveMode(abc.ABC):
 
 
 ModeBuilder = Callable[[RecoveryConfig, ModeResources], CorrectiveMode]
-_BUILDERS: dict[str, ModeBuilder] = {}
-_BUILTIN_MODULES = {
+MODES: Registry[ModeBuilder] = Registry("corrective mode", {
     "hold": "failforward.recovery.modes.hold",
     "rewind": "failforward.recovery.modes.rewind",
     "vsf": "failforward.recovery.modes.vsf",
     "pmc": "failforward.recovery.modes.pmc",
-}
+})
 
 
 def register_mode(name: str) -> Callable[[ModeBuilder], ModeBuilder]:
     """Decorator registering ``builder(config, resources) -> CorrectiveMode`` under ``name``."""
-
-    def decorate(builder: ModeBuilder) -> ModeBuilder:
-        _BUILDERS[name] = builder
-        return builder
-
-    return decorate
+    return MODES.register(name)
 
 
 def registered_modes() -> tuple[str, ...]:
-    return tuple(sorted(set(_BUILDERS) | set(_BUILTIN_MODULES)))
+    return MODES.names()
 
 
 def make_mode(name: str, config: RecoveryConfig, resources: ModeResources) -> CorrectiveMode:
     """Build the mode registered as ``name`` (built-in modes are imported on first use)."""
-    if name not in _BUILDERS and name in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[name])
-    try:
-        builder = _BUILDERS[name]
-    except KeyError:
-        raise UnknownNameError("corrective mode", name, registered_modes()) from None
-    return builder(config, resources)
+    return MODES.get(name)(config, resources)

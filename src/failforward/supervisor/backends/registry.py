@@ -12,45 +12,31 @@ resources it does not use, so callers may pass the same set to any backend.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from failforward.errors import UnknownNameError
+from failforward.registry import Registry
 from failforward.supervisor.backends.base import SupervisorBackend
 
 BackendT = TypeVar("BackendT", bound=type[SupervisorBackend])
-_BACKENDS: dict[str, Any] = {}
-_BUILTIN_MODULES = {
+BACKENDS: Registry[Any] = Registry("supervisor backend", {
     "openai": "failforward.supervisor.backends.openai_compat",
     "sim_oracle": "failforward.supervisor.backends.sim_oracle",
     "qwen_local": "failforward.supervisor.backends.qwen_local",
     "scripted": "failforward.supervisor.backends.scripted",
-}
+})
 
 
 def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
     """Class decorator: register a backend with a ``from_config(config, **resources)`` classmethod."""
-
-    def decorate(cls: BackendT) -> BackendT:
-        _BACKENDS[kind] = cls
-        return cls
-
-    return decorate
+    return BACKENDS.register(kind)
 
 
 def registered_backends() -> tuple[str, ...]:
     """Names ``make_backend`` accepts."""
-    return tuple(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))
+    return BACKENDS.names()
 
 
 def make_backend(config: Any, **resources: Any) -> SupervisorBackend:
     """Build the backend named by ``config.kind``."""
-    kind = getattr(config, "kind", None)
-    if kind not in _BACKENDS and kind in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[kind])
-    try:
-        cls = _BACKENDS[kind]
-    except KeyError:
-        raise UnknownNameError("supervisor backend", str(kind), registered_backends()) from None
-    return cls.from_config(config, **resources)
+    return BACKENDS.get(str(getattr(config, "kind", None))).from_config(config, **resources)

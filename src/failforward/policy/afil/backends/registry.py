@@ -7,22 +7,20 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from failforward.errors import UnknownNameError
 from failforward.policy.afil.backends.base import AfilBackend
 from failforward.policy.afil.config import BackendConfig
+from failforward.registry import Registry
 
 BackendT = TypeVar("BackendT", bound=type[AfilBackend])
-_BACKENDS: dict[str, type[AfilBackend]] = {}
 # Imported on first use so that torch / onnxruntime / tensorrt are only needed by the backend in use.
-_BUILTIN_MODULES = {
+BACKENDS: Registry[type[AfilBackend]] = Registry("AFIL backend", {
     "torch": "failforward.policy.afil.backends.torch_backend",
     "onnxruntime": "failforward.policy.afil.backends.ort_backend",
     "tensorrt": "failforward.policy.afil.backends.trt_backend",
-}
+})
 
 
 def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
@@ -30,24 +28,18 @@ def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
 
     def decorate(cls: BackendT) -> BackendT:
         cls.kind = kind
-        _BACKENDS[kind] = cls
-        return cls
+        return BACKENDS.register(kind)(cls)
 
     return decorate
 
 
 def registered_backends() -> tuple[str, ...]:
-    return tuple(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))
+    return BACKENDS.names()
 
 
 def backend_class(kind: str) -> type[AfilBackend]:
     """The class registered as ``kind`` (importing a built-in module on first use)."""
-    if kind not in _BACKENDS and kind in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[kind])
-    try:
-        return _BACKENDS[kind]
-    except KeyError:
-        raise UnknownNameError("AFIL backend", kind, registered_backends()) from None
+    return BACKENDS.get(kind)
 
 
 def make_backend(config: BackendConfig) -> AfilBackend:
