@@ -19,7 +19,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
@@ -27,17 +27,17 @@ from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
 from failforward_ros import convert, qos, topics
+from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.policy_runtime import LinkError, PolicyRuntime
 from failforward_ros.spin import spin_node
 
 
-class PolicyNode(LifecycleNode):
+class PolicyNode(ManagedNode):
     """Hosts the policy and the loop; the loop's robot is the bridge on the other side of the topics."""
 
     def __init__(self) -> None:
-        super().__init__("policy_node", allow_undeclared_parameters=True,
-                         automatically_declare_parameters_from_overrides=True)
+        super().__init__("policy_node")
         self.runtime: PolicyRuntime | None = None
         self._worker: threading.Thread | None = None
         self._io_group = ReentrantCallbackGroup()
@@ -68,16 +68,9 @@ class PolicyNode(LifecycleNode):
         self._stop_worker()
         return super().on_deactivate(state)
 
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop_worker()
-        return TransitionCallbackReturn.SUCCESS
-
     def release(self) -> None:
         """Stop the control loop (the bridge holds the last safe command)."""
         self._stop_worker()
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     # ----------------------------------------------------------- interfaces
     def _create_interfaces(self) -> None:

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, JointState
 from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
+from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.recorder_core import TopicRecorder
 from failforward_ros.spin import spin_node
@@ -43,12 +44,10 @@ def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
     return fixed + [(topics.compressed_topic(c), CompressedImage, qos.IMAGES) for c in cameras]
 
 
-class RecorderNode(LifecycleNode):
+class RecorderNode(ManagedNode):
     def __init__(self) -> None:
-        super().__init__("recorder_node", allow_undeclared_parameters=True,
-                         automatically_declare_parameters_from_overrides=True)
+        super().__init__("recorder_node")
         self.recorder: TopicRecorder | None = None
-        self.active = False
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
@@ -63,26 +62,10 @@ class RecorderNode(LifecycleNode):
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
         return TransitionCallbackReturn.SUCCESS
 
-    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = True
-        return super().on_activate(state)
-
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = False
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.recorder is not None:
-            self.recorder.close()
-        return TransitionCallbackReturn.SUCCESS
-
     def release(self) -> None:
         """Finish the open MCAP file so it is complete on disk."""
         if self.recorder is not None:
             self.recorder.close()
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     def _record_callback(self, topic: str):
         def record(msg) -> None:

@@ -4,7 +4,8 @@ Example:
     python -m failforward_ros.robot_bridge --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
 Lifecycle: configure builds the driver from the parameters; activate connects and starts
-publishing; deactivate holds (commands ignored); cleanup disconnects.
+publishing; deactivate holds (commands are ignored, the robot keeps its last safe command);
+cleanup disconnects.
 Services: ``~/reset``, ``~/estop``, ``~/clear_estop`` (std_srvs/Trigger).
 """
 
@@ -15,25 +16,24 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from failforward_ros import convert, qos, topics
 from failforward_ros.bridge_core import BridgeCore
+from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.spin import spin_node
 
 
-class RobotBridgeNode(LifecycleNode):
+class RobotBridgeNode(ManagedNode):
     """Publishes what the robot measures; sends what it is commanded, after the safety layer."""
 
     def __init__(self) -> None:
-        super().__init__("robot_bridge", allow_undeclared_parameters=True,
-                         automatically_declare_parameters_from_overrides=True)
+        super().__init__("robot_bridge")
         self.core: BridgeCore | None = None
-        self.active = False
 
     # ------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -51,27 +51,14 @@ class RobotBridgeNode(LifecycleNode):
         except Exception as exc:
             self.get_logger().error(f"cannot connect the robot: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self.active = True
         result = super().on_activate(state)
         self._publish_observation(observation)
         return result
-
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = False  # commands are ignored from now on: the robot holds its last safe command
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.core is not None:
-            self.core.stop()
-        return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
         """Leave the robot safe and disconnected (process exit)."""
         if self.core is not None:
             self.core.stop()
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     # ----------------------------------------------------------- interfaces
     def _create_interfaces(self) -> None:

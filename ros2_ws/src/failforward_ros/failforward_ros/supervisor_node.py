@@ -16,12 +16,13 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
+from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.spin import spin_node
 from failforward_ros.supervisor_core import SupervisorRuntime
@@ -29,14 +30,12 @@ from failforward_ros.supervisor_core import SupervisorRuntime
 POLL_PERIOD_S = 0.1
 
 
-class SupervisorNode(LifecycleNode):
+class SupervisorNode(ManagedNode):
     """Feeds head frames to the supervisor scheduler and publishes its answers."""
 
     def __init__(self) -> None:
-        super().__init__("supervisor_node", allow_undeclared_parameters=True,
-                         automatically_declare_parameters_from_overrides=True)
+        super().__init__("supervisor_node")
         self.runtime: SupervisorRuntime | None = None
-        self.active = False
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
@@ -54,26 +53,10 @@ class SupervisorNode(LifecycleNode):
         self.create_timer(POLL_PERIOD_S, self._on_poll)
         return TransitionCallbackReturn.SUCCESS
 
-    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = True
-        return super().on_activate(state)
-
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = False
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.runtime is not None:
-            self.runtime.close()
-        return TransitionCallbackReturn.SUCCESS
-
     def release(self) -> None:
         """Stop the supervisor's worker."""
         if self.runtime is not None:
             self.runtime.close()
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     def _on_image(self, msg: Image) -> None:
         if self.active:
