@@ -27,7 +27,6 @@ from failforward.recovery import RecoveryController
 from failforward.recovery.events import RecoveryEvent
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
-from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.types import TickSubscriber
@@ -109,7 +108,7 @@ def _build_recovery(
     """The recovery controller for the simulated ALOHA (PMC needs its depth camera and robot mask)."""
     if not config.recovery.enabled:
         return None
-    if not isinstance(driver, SimAlohaDriver):
+    if config.robot.kind != "sim_aloha":
         raise ConfigError(
             "recovery.enabled is set but recovery is only built for the simulated ALOHA so far "
             f"(robot.kind={config.robot.kind!r}): set recovery.enabled=false."
