@@ -10,7 +10,7 @@ from failforward.errors import ConfigError
 from failforward.learn.report import load_run, verdict
 from failforward.learn.table import methods_table, rounds_table
 
-MAX_BYTES = 8 * 2**20  # shipped models stay small (git)
+MAX_BYTES = 12 * 2**20  # shipped models stay small (git): 0.4 M parameters + five ONNX graphs ≈ 9 MiB
 
 
 def ship_model(run_dir: Path, dest: Path) -> Path:
