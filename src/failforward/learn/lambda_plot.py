@@ -32,7 +32,7 @@ def plot_lambdas(data: dict[bool, list[tuple[np.ndarray, np.ndarray]]], path: Pa
     import matplotlib.pyplot as plt
 
     fig, (ax_flow, ax_time) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for success, color in ((True, "tab:green"), (False, "tab:red")):
+    for success, color in ((False, "tab:red"), (True, "tab:green")):  # successes drawn on top
         episodes = data[success]
         if not episodes:
             continue
