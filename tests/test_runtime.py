@@ -75,3 +75,15 @@ def test_supervisor_diagnosis_drives_a_pmc_correction_then_hold(tmp_path: Path) 
     planned_at = next(t for t, event in recorded.recovery_events if event["kind"] == "planned")
     during = recorded.joint_positions[(recorded.timestamps > planned_at) & (recorded.timestamps < planned_at + 0.8)]
     assert abs(during[-1] - during[0]).max() > 0.05  # the correction really moved the arm
+
+
+def test_export_vqa_command_writes_pairs_from_recorded_episodes(tmp_path: Path, capsys) -> None:
+    config = get_preset("sim_transfer_cube").with_overrides({
+        "episodes": 1, "record.output_dir": str(tmp_path / "runs"), "robot.image_height": 96,
+        "robot.image_width": 128, "supervisor.enabled": False, "recovery.enabled": False,
+    })
+    episode = run(config, run_name="for-export").episodes[0]
+    assert main(["export-vqa", str(episode.files[0]), "--out", str(tmp_path / "vqa")]) == 0
+    lines = (tmp_path / "vqa" / "vqa.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["messages"][0]["role"] == "user" for line in lines)
+    assert "records=" in capsys.readouterr().out
