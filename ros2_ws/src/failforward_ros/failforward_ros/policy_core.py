@@ -42,9 +42,10 @@ class RemoteRobot(EpisodicDriver):
     """A robot on the other side of the node graph. Thread-safe: messages arrive on the executor thread."""
 
     def __init__(self, features: RobotFeatures, prompt: str, link: RobotLink, *, episodic: bool,
-                 timeout_s: float = 2.0, frame_wait_s: float = 0.2) -> None:
+                 timeout_s: float = 2.0, frame_wait_s: float = 0.2, stale_image_s: float = 0.5) -> None:
         self._features, self._prompt, self._link = features, prompt, link
         self._episodic, self.timeout_s, self.frame_wait_s = episodic, timeout_s, frame_wait_s
+        self.stale_image_s = stale_image_s
         self._inbox = _Inbox(echoes={}, images={})
         self.dropped_frames = 0
         self._cond = threading.Condition()
@@ -176,6 +177,11 @@ class RemoteRobot(EpisodicDriver):
         missing = [c for c in cameras if c not in self._inbox.images]
         if missing:
             raise DriverError(f"No frames received from cameras {missing}: check the bridge's camera topics.")
+        stale = {c: observation.timestamp - self._inbox.images[c][0] for c in cameras}
+        stale = {c: age for c, age in stale.items() if abs(age) > self.stale_image_s}
+        if stale:
+            raise DriverError(f"Stale camera images {stale} [s] behind the joint state (limit {self.stale_image_s} s): "
+                              "the policy would act on an old view; check the camera and the image topics.")
         images = {c: self._inbox.images[c][1] for c in cameras}
         return Observation(observation.timestamp, observation.joint_positions, observation.joint_velocities, images)
 
