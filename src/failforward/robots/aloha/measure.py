@@ -2,7 +2,7 @@
 
 Run (one arm at a time; torque is switched off so the arm can be moved by hand)::
 
-    python -m failforward.robots.aloha.measure --arm follower_left --port /dev/ttyDXL_puppet_left \
+    failforward-calibrate-aloha --arm follower_left --port /dev/ttyDXL_puppet_left \
         --calibration calibration/aloha/<id> [--offsets]
 
 Steps: close the gripper fully, press Enter; open it fully, press Enter; with ``--offsets``, put the
