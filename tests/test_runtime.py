@@ -87,3 +87,10 @@ def test_export_vqa_command_writes_pairs_from_recorded_episodes(tmp_path: Path, 
     lines = (tmp_path / "vqa" / "vqa.jsonl").read_text().splitlines()
     assert lines and all(json.loads(line)["messages"][0]["role"] == "user" for line in lines)
     assert "records=" in capsys.readouterr().out
+
+
+def test_demo_falls_back_to_the_expert_on_the_afil_preset(tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--preset", "sim_transfer_cube_afil", "--expert", "--episodes", "1",
+                 "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "expert on sim_aloha" in out and "success rate: 1/1" in out

@@ -10,7 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from failforward.config import PRESETS, RunConfig, get_preset
+from failforward.config import PRESETS, RunConfig, get_preset, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=int, help="episodes per preset (default: the preset's)")
     parser.add_argument("--seed", type=int, help="first seed (default: the preset's)")
     parser.add_argument("--output", type=Path, default=Path("runs"), help="where runs are written")
+    parser.add_argument("--expert", action="store_true",
+                        help="run the scripted expert instead of the preset's policy (e.g. a learned AFIL model)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. --set robot.image_width=640 (JSON values)")
 
@@ -58,12 +60,15 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _config_for(name: str, args: argparse.Namespace) -> RunConfig:
+    preset = get_preset(name)
+    if args.expert:  # the whole policy section changes kind, so it is replaced, not overridden field by field
+        preset = load_config({**preset.model_dump(mode="json"), "policy": {"kind": "expert"}})
     overrides = {"record.output_dir": str(args.output), **parse_overrides(args.set)}
     if args.episodes is not None:
         overrides["episodes"] = args.episodes
     if args.seed is not None:
         overrides["seed"] = args.seed
-    return get_preset(name).with_overrides(overrides)
+    return preset.with_overrides(overrides)
 
 
 def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
