@@ -83,33 +83,25 @@ class AfilModelConfig(FrozenModel):
         return self
 
 
+_TINY_STATE = AfilModelConfig(
+    action_dim=4,
+    state_dim=4,
+    horizon=8,
+    width=32,
+    attn_heads=2,
+    backbone_layers=1,
+    expert_layers=1,
+    vocab_size=64,
+    max_prompt_tokens=6,
+)
+_TINY_VISION = AfilModelConfig(
+    **{**_TINY_STATE.model_dump(), "cameras": ("top", "left_wrist"), "image_height": 32, "image_width": 32,
+       "patch_size": 16}
+)
+
 MODEL_PRESETS: dict[str, AfilModelConfig] = {
-    "tiny_state": AfilModelConfig(
-        action_dim=4,
-        state_dim=4,
-        horizon=8,
-        width=32,
-        attn_heads=2,
-        backbone_layers=1,
-        expert_layers=1,
-        vocab_size=64,
-        max_prompt_tokens=6,
-    ),
-    "tiny_vision": AfilModelConfig(
-        action_dim=4,
-        state_dim=4,
-        horizon=8,
-        cameras=("top", "left_wrist"),
-        image_height=32,
-        image_width=32,
-        patch_size=16,
-        width=32,
-        attn_heads=2,
-        backbone_layers=1,
-        expert_layers=1,
-        vocab_size=64,
-        max_prompt_tokens=6,
-    ),
+    "tiny_state": _TINY_STATE,
+    "tiny_vision": _TINY_VISION,
     "aloha_state": AfilModelConfig(),
     "aloha_vision": AfilModelConfig(cameras=("top", "left_wrist", "right_wrist")),
     "panda_state": AfilModelConfig(action_dim=8, state_dim=8, horizon=16),
