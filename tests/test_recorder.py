@@ -100,6 +100,21 @@ def test_a_file_cut_off_by_a_crash_is_still_readable(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.diff(episode.timestamps), 0.02, atol=1e-9)
 
 
+def test_object_state_round_trips_per_tick(tmp_path: Path) -> None:
+    features = RobotFeatures(FEATURES.joints, (), 50.0, object_names=("box",))
+    recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "run")
+    recorder.on_episode_start(EpisodeInfo(0, 5, "transfer_cube", "hand the cube over", "SimAlohaDriver", features))
+    poses = [np.array([0.1 * step, 0.5, 0.05, 1.0, 0.0, 0.0, 0.0]) for step in range(5)]
+    for step, pose in enumerate(poses):
+        obs = Observation(step * 0.02, np.zeros(3), np.zeros(3), object_state=pose)
+        recorder.on_tick(TickRecord(step, obs, np.zeros(3), JointCommand(step * 0.02, np.zeros(3)), None, {}))
+    recorder.on_episode_end(EpisodeOutcome(True, 4, "success"))
+    episode = read_episode(recorder.files[0])
+    np.testing.assert_array_equal(episode.object_state, np.stack(poses))
+    assert json.loads(episode.metadata["object_names"]) == ["box"]
+    assert read_episode(record_episode(tmp_path / "none").files[0]).object_state.shape == (12, 0)
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     from failforward.errors import RecordingError
 

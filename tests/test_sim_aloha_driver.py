@@ -92,3 +92,19 @@ def test_stages_agree_with_gym_aloha_reward(task: str) -> None:
                 assert stages[-1] == reference.get_reward(physics)
             obs = robot.get_observation()
     assert stages[-1] == 4 and len(set(stages)) >= 3  # the episode went through several stages to success
+
+
+@pytest.mark.parametrize("task,objects", [("transfer_cube", ("box",)), ("insertion", ("peg", "socket"))])
+def test_object_state_is_the_objects_ground_truth_poses(task: str, objects: tuple[str, ...]) -> None:
+    with SimAlohaDriver(SimAlohaConfig(task=task, cameras=(), object_state=True)) as robot:
+        obs = robot.reset(seed=3)
+        poses = robot.privileged_state().object_poses
+    assert robot.features.object_names == objects and robot.features.state_dim == 14 + 7 * len(objects)
+    np.testing.assert_array_equal(obs.object_state, np.concatenate([poses[name] for name in objects]))
+    assert obs.state.shape == (robot.features.state_dim,)
+
+
+def test_object_state_is_off_by_default() -> None:
+    with SimAlohaDriver(SimAlohaConfig(cameras=())) as robot:
+        obs = robot.reset(seed=3)
+    assert obs.object_state.shape == (0,) and robot.features.state_dim == 14

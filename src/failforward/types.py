@@ -5,6 +5,8 @@ Conventions (stated once):
   Arm joints are in [rad]; ALOHA gripper joints are normalized to [0 = closed, 1 = open].
 - Images are ``uint8 [H, W, 3]`` RGB; depth is ``float32 [H, W]`` in [m] along the optical axis.
 - Timestamps are [s] of the driver's monotonic clock (simulation time in simulation).
+- Object state is ``float64 [O]``: for each task object, in the driver's order, its pose as
+  xyz [m] + quaternion (w, x, y, z) in the robot's world frame (``O = 7 · objects``).
 """
 
 from __future__ import annotations
@@ -56,11 +58,26 @@ class CameraFeature:
 
 @dataclass(frozen=True)
 class RobotFeatures:
-    """What a driver offers, known before ``connect()``: joints (in command order) and cameras."""
+    """What a driver offers, known before ``connect()``: joints (in command order) and cameras.
+
+    ``object_names`` are the task objects whose poses each observation carries in ``object_state``
+    (a simulator's ground truth, or a pose estimator's on a real cell); empty when it carries none.
+    """
 
     joints: tuple[JointFeature, ...]
     cameras: tuple[CameraFeature, ...]
     control_hz: float
+    object_names: tuple[str, ...] = ()
+
+    @property
+    def object_state_dim(self) -> int:
+        """``O = 7 · len(object_names)``: xyz [m] + quaternion (w, x, y, z) per object."""
+        return 7 * len(self.object_names)
+
+    @property
+    def state_dim(self) -> int:
+        """Size of a policy's state input: joint positions ``[A]`` then object state ``[O]``."""
+        return self.action_dim + self.object_state_dim
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -100,6 +117,8 @@ class Observation:
         joint_velocities: ``[A]`` measured velocities per second.
         images: camera name → ``uint8 [H, W, 3]`` RGB; only the cameras asked for.
         depth: camera name → ``float32 [H, W]`` depth in [m]; only where asked for.
+        object_state: ``[O]`` task-object poses (see the module docstring), empty unless the robot
+            offers them (``RobotFeatures.object_names``).
     """
 
     timestamp: float
@@ -107,17 +126,26 @@ class Observation:
     joint_velocities: np.ndarray
     images: dict[str, np.ndarray] = field(default_factory=dict)
     depth: dict[str, np.ndarray] = field(default_factory=dict)
+    object_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         q = _as_vector("joint_positions", self.joint_positions)
         object.__setattr__(self, "joint_positions", q)
         object.__setattr__(self, "joint_velocities", _as_vector("joint_velocities", self.joint_velocities, len(q)))
+        object.__setattr__(self, "object_state", _as_vector("object_state", self.object_state))
+        if self.object_state.size % 7:
+            raise ShapeError(f"object_state must hold 7 numbers per object, got {self.object_state.size}.")
         for name, image in self.images.items():
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ShapeError(f"image {name!r} must be uint8 [H, W, 3], got {image.dtype} {image.shape}.")
         for name, depth in self.depth.items():
             if depth.ndim != 2:
                 raise ShapeError(f"depth {name!r} must be [H, W] in metres, got {depth.shape}.")
+
+    @property
+    def state(self) -> np.ndarray:
+        """A policy's state input ``[A + O]``: joint positions then object state."""
+        return np.concatenate([self.joint_positions, self.object_state])
 
 
 @dataclass(frozen=True)

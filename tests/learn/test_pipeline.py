@@ -70,3 +70,13 @@ def test_vision_model_renders_exactly_its_cameras(tmp_path: Path) -> None:
     state_robot = Pipeline(RunState.open(tmp_path / "s", PipelineConfig())).run_config(
         policy=None, episodes=1, seed=0, max_steps=10).robot
     assert state_robot.cameras == ()
+
+
+def test_object_state_sizes_the_model_from_the_robot(tmp_path: Path) -> None:
+    from failforward.cli.learn import Pipeline
+
+    pipe = Pipeline(RunState.open(tmp_path, PipelineConfig(preset="sim_insertion", object_state=True)))
+    assert pipe.run_config(policy=None, episodes=1, seed=0, max_steps=10).robot.object_state
+    assert pipe.model.state_dim == 14 + 2 * 7
+    with pytest.raises(ConfigError, match="object-state needs a simulated robot"):
+        Pipeline(RunState.open(tmp_path / "f", PipelineConfig(preset="franka", object_state=True)))

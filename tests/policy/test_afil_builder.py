@@ -27,11 +27,12 @@ class AfilPolicyConfig(FrozenModel):
     layout: str = "fused"
 
 
-def features(size: int = 32, cameras=("top", "left_wrist"), joints: int = 4) -> RobotFeatures:
+def features(size: int = 32, cameras=("top", "left_wrist"), joints: int = 4, objects=()) -> RobotFeatures:
     return RobotFeatures(
         joints=tuple(JointFeature(f"j{i}", "rad", -1, 1, 1) for i in range(joints)),
         cameras=tuple(CameraFeature(c, size, size) for c in cameras),
         control_hz=50.0,
+        object_names=objects,
     )
 
 
@@ -48,6 +49,7 @@ def test_builds_from_a_config_with_kind(tiny_vision_dir):
         (features(joints=14), "14 joints"),
         (features(cameras=("top",)), "needs camera 'left_wrist'"),
         (features(size=64), "renders 64x64"),
+        (features(objects=("box",)), r"7 object-state numbers \(\['box'\]\)"),
     ],
 )
 def test_mismatched_robot_is_refused(tiny_vision_dir, robot, match):

@@ -82,6 +82,28 @@ def test_exported_checkpoint_runs_with_its_norm_stats(tmp_path):
     assert chunk.actions.shape == (8, 4) and chunk.guidance.shape == (10,)
 
 
+def test_object_state_is_part_of_the_state_input(tmp_path):
+    """Episodes with object poses train a model whose state is joints + objects; the policy reads obs.state."""
+    from failforward.errors import ShapeError
+    from failforward.learn.episodes import EpisodeArrays
+
+    poses = np.tile([0.1, 0.5, 0.05, 1.0, 0.0, 0.0, 0.0], (30, 1))
+    episodes = [EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, object_state=poses + 0.01 * i)
+                for i, e in enumerate(afil_helpers.toy_episodes())]
+    with pytest.raises(ShapeError, match=r"11 \(4 joints \+ 7 object state\)"):
+        ChunkDataset(episodes, TINY, ChunkDataset.fit_norm(episodes))
+    model = TINY.model_copy(update={"state_dim": 11})
+    assert ChunkDataset(episodes, model, ChunkDataset.fit_norm(episodes)).sample(
+        np.random.default_rng(0), 8, 0.5).state.shape == (8, 11)
+    result = train(_config(tmp_path, steps=2, model=model), episodes, progress=False)
+    export_checkpoint(result.checkpoint, tmp_path / "model")
+    policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model"))
+    obs = Observation(0.0, episodes[0].joint_positions[0], np.zeros(4), object_state=poses[0])
+    assert policy.infer(obs, prompt="move the arm").actions.shape == (8, 4)
+    with pytest.raises(ShapeError, match="4 joints \\+ 0 object state"):
+        policy.infer(Observation(0.0, episodes[0].joint_positions[0], np.zeros(4)), prompt="move the arm")
+
+
 def test_resume_refuses_another_model(tmp_path):
     from failforward.errors import ConfigError
 

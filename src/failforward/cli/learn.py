@@ -134,11 +134,18 @@ class Pipeline:
         self.state, self.cfg = state, state.config
         self.layout = RunLayout(state.path.parent)
         self.model = get_learn_model(self.cfg.model)
+        features = make_driver(self.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot).features
+        self.model = self.model.model_copy(update={"state_dim": features.state_dim})
 
     # ---- configs
     def run_config(self, *, policy: dict[str, Any] | None, episodes: int, seed: int, max_steps: int) -> RunConfig:
         """The preset with this model's cameras, no supervisor, recording into the run directory."""
         data = get_preset(self.cfg.preset).model_dump()
+        if self.cfg.object_state:
+            if "object_state" not in data["robot"]:
+                raise ConfigError(f"--object-state needs a simulated robot that knows its objects' poses; preset "
+                                  f"{self.cfg.preset!r} drives {data['robot']['kind']!r}.")
+            data["robot"]["object_state"] = True
         if "cameras" in data["robot"]:  # camera-equipped robots render exactly the model's cameras
             data["robot"].update(cameras=list(self.model.cameras), depth_cameras=[])
         if self.model.cameras:

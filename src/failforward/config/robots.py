@@ -14,6 +14,8 @@ class SimAlohaConfig(FrozenModel):
     """The simulated ALOHA cell (gym-aloha's MuJoCo scene).
 
     ``cameras`` are the only cameras rendered each tick; ``depth_cameras`` also get depth [m].
+    ``object_state`` adds the task objects' ground-truth poses to each observation (for state-only
+    policies that must see where the cube or peg is; a real cell needs a pose estimator for that).
     """
 
     kind: Literal["sim_aloha"] = "sim_aloha"
@@ -23,6 +25,7 @@ class SimAlohaConfig(FrozenModel):
     image_height: int = Field(240, ge=16, le=1080)
     image_width: int = Field(320, ge=16, le=1920)
     shadows: bool = False
+    object_state: bool = False
 
     @model_validator(mode="after")
     def _depth_needs_rgb(self) -> SimAlohaConfig:

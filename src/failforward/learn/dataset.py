@@ -39,6 +39,7 @@ class ChunkDataset:
             raise ConfigError("No training episodes; record or load some first.")
         self.config, self.norm = config, norm
         self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
+        self.states = [e.state for e in self.episodes]
         tokenizer = HashTokenizer(config.vocab_size, config.max_prompt_tokens)
         self.prompts = [tokenizer.encode(e.prompt) for e in self.episodes]
         index = np.array([(i, t) for i, e in enumerate(self.episodes) for t in range(e.length)], dtype=np.int64)
@@ -49,7 +50,7 @@ class ChunkDataset:
     def fit_norm(episodes: list[EpisodeArrays]) -> NormStats:
         """Norm stats over all ticks of all episodes (success and failure)."""
         return NormStats.fit(
-            np.concatenate([e.joint_positions for e in episodes]), np.concatenate([e.actions for e in episodes])
+            np.concatenate([e.state for e in episodes]), np.concatenate([e.actions for e in episodes])
         )
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
@@ -66,7 +67,7 @@ class ChunkDataset:
         for i, t in picks:
             e = self.episodes[i]
             rows = np.minimum(np.arange(t, t + h), e.length - 1)
-            states.append(e.joint_positions[t])
+            states.append(self.states[i][t])
             actions.append(e.actions[rows])
             if c.cameras:
                 images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
@@ -83,10 +84,12 @@ class ChunkDataset:
 
 
 def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
-    if e.joint_positions.shape[1] != config.state_dim or e.actions.shape[1] != config.action_dim:
+    state_dim = e.joint_positions.shape[1] + e.object_state.shape[1]
+    if state_dim != config.state_dim or e.actions.shape[1] != config.action_dim:
         raise ShapeError(
-            f"episode has state {e.joint_positions.shape[1]} / action {e.actions.shape[1]} joints, the model "
-            f"expects {config.state_dim} / {config.action_dim}; set state_dim/action_dim in the model config."
+            f"episode has state {state_dim} ({e.joint_positions.shape[1]} joints + {e.object_state.shape[1]} object "
+            f"state) / action {e.actions.shape[1]}, the model expects {config.state_dim} / {config.action_dim}; set "
+            "state_dim/action_dim in the model config (or record with/without the robot's object_state)."
         )
     missing = [cam for cam in config.cameras if cam not in e.images]
     if missing:
@@ -106,4 +109,4 @@ def _fit_images(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
         if frames.shape[1:3] != (config.image_height, config.image_width):
             frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
         images[cam] = frames
-    return EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, images)
+    return EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, images, e.object_state)

@@ -26,14 +26,15 @@ ActionSource = Literal["sent", "policy"]
 
 @dataclass(frozen=True)
 class EpisodeArrays:
-    """One episode for training. ``T`` ticks, ``S`` state joints, ``A`` action joints.
+    """One episode for training. ``T`` ticks, ``J`` measured joints, ``O`` object state, ``A`` action joints.
 
     Attributes:
-        joint_positions: ``[T, S]`` measured state at each tick (driver units).
+        joint_positions: ``[T, J]`` measured joints at each tick (driver units).
         actions: ``[T, A]`` absolute joint targets taken at each tick (the flow target).
         images: camera → ``uint8 [T, H, W, 3]`` RGB; may be empty for state-only training.
         prompt: the language instruction of the episode.
         success: episode outcome; failures train the failure head only.
+        object_state: ``[T, O]`` task-object poses (``failforward.types``), ``[T, 0]`` when none.
     """
 
     joint_positions: np.ndarray
@@ -41,14 +42,19 @@ class EpisodeArrays:
     prompt: str
     success: bool
     images: dict[str, np.ndarray] = field(default_factory=dict)
+    object_state: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = self.joint_positions.shape[0]
         if self.joint_positions.ndim != 2 or self.actions.ndim != 2 or self.actions.shape[0] != t or t == 0:
             raise ShapeError(
-                f"episode needs joint_positions [T, S] and actions [T, A] with the same T >= 1, got "
+                f"episode needs joint_positions [T, J] and actions [T, A] with the same T >= 1, got "
                 f"{self.joint_positions.shape} and {self.actions.shape}."
             )
+        objects = np.zeros((t, 0)) if self.object_state is None else np.asarray(self.object_state, dtype=np.float64)
+        if objects.ndim != 2 or objects.shape[0] != t:
+            raise ShapeError(f"object_state must be [{t}, O], got {objects.shape}.")
+        object.__setattr__(self, "object_state", objects)
         for camera, frames in self.images.items():
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3:
                 raise ShapeError(f"camera {camera!r} frames must be uint8 [{t}, H, W, 3], got {frames.shape}.")
@@ -56,6 +62,18 @@ class EpisodeArrays:
     @property
     def length(self) -> int:
         return int(self.joint_positions.shape[0])
+
+    @property
+    def state(self) -> np.ndarray:
+        """The policy's state input ``[T, S = J + O]``: joint positions then object state."""
+        return np.concatenate([self.joint_positions, self.object_state], axis=1)
+
+    def tail(self, start: int) -> EpisodeArrays:
+        """Ticks ``start ..`` of every array (``start`` clipped to the episode)."""
+        start = min(max(start, 0), self.length - 1)
+        images = {cam: frames[start:] for cam, frames in self.images.items()}
+        return EpisodeArrays(self.joint_positions[start:], self.actions[start:], self.prompt, self.success, images,
+                             self.object_state[start:])
 
 
 def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent") -> EpisodeArrays:
@@ -76,7 +94,8 @@ def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent"
             episode.images[cam].shape[0],
             episode.length,
         )
-    return EpisodeArrays(episode.joint_positions, actions, episode.prompt, episode.outcome.success, images)
+    return EpisodeArrays(episode.joint_positions, actions, episode.prompt, episode.outcome.success, images,
+                         episode.object_state)
 
 
 def episode_files(paths: Iterable[str | Path]) -> list[Path]:

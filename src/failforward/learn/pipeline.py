@@ -30,7 +30,10 @@ class PipelineConfig(FrozenModel):
 
     Attributes:
         preset: RunConfig preset of the robot/task (``sim_transfer_cube``, ``sim_insertion``...).
-        model: model shape name (``failforward.learn.models.LEARN_MODELS``).
+        model: model shape name (``failforward.learn.models.LEARN_MODELS``); its ``state_dim`` is set to
+            the robot's (joints + object state).
+        object_state: the simulated robot adds its task objects' ground-truth poses to every
+            observation, so a state-only policy can see where the cube or peg lies.
         demos: expert success episodes collected in ``collect``.
         train_steps, finetune_steps: optimizer steps of round 0 and of each later round (which
             continues from the previous round's checkpoint with the failures and corrections added).
@@ -46,6 +49,7 @@ class PipelineConfig(FrozenModel):
 
     preset: str = "sim_transfer_cube"
     model: str = "aloha_state_cpu"
+    object_state: bool = False
     demos: int = Field(30, ge=1)
     demo_seed: int = 0
     train_steps: int = Field(2000, ge=1)

@@ -29,11 +29,5 @@ def load_slices(slices: list[EpisodeSlice], *, action_source: ActionSource = "se
     out = []
     for item in slices:
         episode = from_recorded(read_episode(item.path, load_images=load_images), action_source)
-        out.append(_tail(episode, item.start))
+        out.append(episode.tail(item.start))
     return out
-
-
-def _tail(e: EpisodeArrays, start: int) -> EpisodeArrays:
-    start = min(max(start, 0), e.length - 1)
-    images = {cam: frames[start:] for cam, frames in e.images.items()}
-    return EpisodeArrays(e.joint_positions[start:], e.actions[start:], e.prompt, e.success, images)

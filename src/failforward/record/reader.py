@@ -31,6 +31,7 @@ class RecordedEpisode:
         joint_positions: ``[T, A]`` measured; ``joint_velocities`` ``[T, A]``.
         policy_actions: ``[T, A]`` the broker's actions before safety.
         sent_actions: ``[T, A]`` what the driver sent.
+        object_state: ``[T, O]`` task-object poses (xyz [m] + quat wxyz each), ``[T, 0]`` if not recorded.
         images: camera → ``uint8 [T, H, W, 3]`` RGB (decoded JPEG), if ``load_images``.
         chunks: ``[(tick time [s], actions [H, A])]`` every inferred chunk.
         guidance: ``[(tick time [s], λ_t [N])]`` per guided chunk.
@@ -48,6 +49,7 @@ class RecordedEpisode:
     joint_velocities: np.ndarray
     policy_actions: np.ndarray
     sent_actions: np.ndarray
+    object_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     images: dict[str, np.ndarray] = field(default_factory=dict)
     chunks: list[tuple[float, np.ndarray]] = field(default_factory=list)
     guidance: list[tuple[float, np.ndarray]] = field(default_factory=list)
@@ -75,7 +77,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
-    rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent")}
+    rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent", "objects")}
     images: dict[str, list[np.ndarray]] = {}
     chunks, guidance, diagnoses, events, metadata, prompt, names = [], [], [], [], {}, "", ()
     with path.open("rb") as stream:
@@ -90,6 +92,8 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
                 rows["action"].append(decoded.position)
             elif topic == topics.COMMAND_SENT:
                 rows["sent"].append(decoded.position)
+            elif topic == topics.OBJECT_STATE:
+                rows["objects"].append(decoded.data)
             elif topic == topics.TASK_PROMPT:
                 prompt = decoded.data
             elif topic == topics.RECOVERY_EVENT:
@@ -103,7 +107,8 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
             elif load_images and (camera := topics.camera_from_topic(topic)) is not None:
                 images.setdefault(camera, []).append(_decode_jpeg(decoded.data))
         metadata = _episode_metadata(stream)
-    length = min(len(rows[k]) for k in ("t", "q", "action", "sent"))  # a cut-off tick is dropped whole
+    per_tick = ("t", "q", "action", "sent", "objects") if rows["objects"] else ("t", "q", "action", "sent")
+    length = min(len(rows[k]) for k in per_tick)  # a cut-off tick is dropped whole
     return RecordedEpisode(
         path=path,
         joint_names=names,
@@ -113,6 +118,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         joint_velocities=_stack(rows["dq"][:length]),
         policy_actions=_stack(rows["action"][:length]),
         sent_actions=_stack(rows["sent"][:length]),
+        object_state=_object_state(rows["objects"], length),
         images={cam: np.stack(frames[:length]) for cam, frames in images.items() if frames},
         chunks=chunks,
         guidance=guidance,
@@ -167,6 +173,11 @@ def _decode_jpeg(data: bytes | list[int]) -> np.ndarray:
     if bgr is None:
         raise RecordingError("A recorded camera frame is not a valid JPEG; the file may be corrupt.")
     return bgr[:, :, ::-1].copy()
+
+
+def _object_state(rows: list, length: int) -> np.ndarray:
+    """``[T, O]``; ``[T, 0]`` when the episode has no object state."""
+    return _stack(rows[:length]) if rows else np.zeros((length, 0))
 
 
 def _stack(rows: list) -> np.ndarray:

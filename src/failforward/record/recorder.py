@@ -69,6 +69,8 @@ class EpisodeRecorder(TickSubscriber):
                                                                            obs.joint_velocities), t)
         self._write(topics.POLICY_ACTION, schemas.JOINT_STATE, _joint_state(t, names, tick.policy_action), t)
         self._write(topics.COMMAND_SENT, schemas.JOINT_STATE, _joint_state(t, names, tick.sent.positions), t)
+        if obs.object_state.size:
+            self._write(topics.OBJECT_STATE, schemas.FLOAT64_ARRAY, _float_array(obs.object_state, "object_state"), t)
         for camera, image in obs.images.items():
             self._write(topics.camera_topic(camera), schemas.COMPRESSED_IMAGE, self._jpeg(t, camera, image), t)
         if tick.chunk is not None:
@@ -112,6 +114,7 @@ class EpisodeRecorder(TickSubscriber):
             "episode_index": str(info.episode_index),
             "robot": info.robot,
             "joint_names": json.dumps(list(info.features.joint_names)),
+            "object_names": json.dumps(list(info.features.object_names)),
             "control_hz": str(info.features.control_hz),
         })
         self.close()

@@ -6,6 +6,7 @@ COMMAND_SENT = "/command/sent"
 POLICY_CHUNK = "/policy/chunk"
 GUIDANCE = "/policy/guidance"
 TASK_PROMPT = "/task/prompt"
+OBJECT_STATE = "/objects/state"  # std_msgs/Float64MultiArray [7 · objects] per tick, when the robot offers it
 DIAGNOSIS = "/supervisor/diagnosis"
 RECOVERY_EVENT = "/recovery/event"
 EPISODE_METADATA = "episode"

@@ -75,7 +75,9 @@ class SimAlohaDriver(EpisodicDriver):
             CameraFeature(c, self.config.image_height, self.config.image_width, c in self.config.depth_cameras)
             for c in self.config.cameras
         )
-        return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT)
+        objects = tuple(self.task.objects) if self.config.object_state else ()
+        return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT,
+                             object_names=objects)
 
     @property
     def features(self) -> RobotFeatures:
@@ -110,12 +112,15 @@ class SimAlohaDriver(EpisodicDriver):
         h, w = self.config.image_height, self.config.image_width
         images = {cam: scene.render(cam, h, w) for cam in self.config.cameras}
         depth = {cam: scene.render(cam, h, w, depth=True) for cam in self.config.depth_cameras}
+        poses = scene.object_poses()
+        objects = [poses[name] for name in self._features.object_names]
         return Observation(
             timestamp=float(scene.data.time),
             joint_positions=scene.joint_positions(),
             joint_velocities=scene.joint_velocities(),
             images=images,
             depth=depth,
+            object_state=np.concatenate(objects) if objects else np.zeros(0),
         )
 
     def render(self, camera: str, *, depth: bool = False) -> np.ndarray:

@@ -42,7 +42,8 @@ class AfilModelConfig(FrozenModel):
 
     Attributes:
         action_dim: A, joints per action row (ALOHA 14, Panda 7 or 8).
-        state_dim: S, proprioception size (joint positions).
+        state_dim: S, state input size: joint positions, then object poses (7 per object) if the robot
+            offers them (``RobotFeatures.state_dim``).
         horizon: H, rows per action chunk.
         cameras: camera names the backbone encodes, in input order; ``()`` is the state-only model.
         image_height, image_width: pixel size every camera image must have.

@@ -3,7 +3,7 @@
 Shared by every backend (NumPy only), so a bad observation fails the same way everywhere.
 Input arrays carry a batch axis of 1:
 
-    state       float32 [1, S]            standardized joint positions
+    state       float32 [1, S]            standardized joint positions, then object state if the robot has it
     tokens      int64   [1, L]            prompt ids (0 = padding)
     token_mask  bool    [1, L]
     images      uint8   [1, C, H, W, 3]   RGB in ``config.cameras`` order (only if the model has cameras)
@@ -32,7 +32,7 @@ class InputEncoder:
     def encode(self, obs: Observation, prompt: str) -> dict[str, np.ndarray]:
         """Arrays for ``obs`` and ``prompt`` (see module docstring); raises on anything malformed."""
         ids, mask = self.tokenizer.encode(prompt)
-        inputs = {"state": self._state(obs.joint_positions), "tokens": ids[None], "token_mask": mask[None]}
+        inputs = {"state": self._state(obs), "tokens": ids[None], "token_mask": mask[None]}
         if self.config.cameras:
             inputs["images"] = self._images(obs.images)
         return inputs
@@ -56,12 +56,20 @@ class InputEncoder:
             raise ObservationError("The policy produced NaN/inf actions; check the weights and the input state.")
         return actions
 
-    def _state(self, q: np.ndarray) -> np.ndarray:
+    def _state(self, obs: Observation) -> np.ndarray:
+        q = obs.state
         if q.shape != (self.config.state_dim,):
-            raise ShapeError(f"joint_positions must be [{self.config.state_dim}] for this model, got {list(q.shape)}.")
+            raise ShapeError(
+                f"state must be [{self.config.state_dim}] for this model, got {obs.joint_positions.size} joints + "
+                f"{obs.object_state.size} object state; enable or disable the robot's object_state to match the model."
+            )
         bad = np.flatnonzero(~np.isfinite(q))
         if bad.size:
-            raise ObservationError(f"joint_positions has NaN/inf at joints {bad.tolist()}; fix the state reader.")
+            n = obs.joint_positions.size
+            raise ObservationError(
+                f"state has NaN/inf at joints {bad[bad < n].tolist()} and object-state entries "
+                f"{(bad[bad >= n] - n).tolist()}; fix the state reader or the pose estimator."
+            )
         return self.norm.normalize_state(q)[None]
 
     def _images(self, images: dict[str, np.ndarray]) -> np.ndarray:
