@@ -19,10 +19,11 @@ from failforward.config import RunConfig
 from failforward.control.estop import EStop
 from failforward.control.safety import SafetyLayer, SafetyResult
 from failforward.control.watchdog import DeadmanWatchdog
-from failforward.errors import SafetyError
+from failforward.errors import DriverError, SafetyError
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.types import EpisodeOutcome, JointCommand, Observation
+from failforward_ros.bridge_cameras import DepthExtras, SceneCameras, on_demand_depth_cameras
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class BridgeCore:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.driver = make_driver(config.robot)
+        self.cameras = SceneCameras(lambda: self.driver.scene) if hasattr(type(self.driver), "scene") else None
+        self.on_demand_depth = on_demand_depth_cameras(config) if self.cameras is not None else ()
         self.estop = EStop()
         self.watchdog = None if self.lockstep else DeadmanWatchdog(config.safety.watchdog_timeout_s)
         self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz,
@@ -122,5 +125,24 @@ class BridgeCore:
         scene = getattr(self.driver, "scene", None)
         return None if scene is None else scene.camera_intrinsics(camera, height, width)
 
+    def capture_depth(self) -> dict[str, tuple[float, np.ndarray]]:
+        """Depth of each on-demand depth camera now: ``{camera: (stamp [s], float32 [H, W] [m])}``.
+
+        Raises ``DriverError`` saying how to fix it when the bridge has none (recovery disabled here, or not a
+        simulator: stream depth through ``robot.depth_cameras`` instead).
+        """
+        if not self.on_demand_depth:
+            raise DriverError("robot_bridge captures no depth on request: it does so for PMC's head camera of a "
+                              "simulated robot when recovery.enabled (mode pmc) is set in its parameters, or "
+                              "streams robot.depth_cameras every tick")
+        height, width = self.config.robot.image_height, self.config.robot.image_width
+        return {camera: self.cameras.depth(camera, height, width) for camera in self.on_demand_depth}
+
+    def depth_extras(self, camera: str, height: int, width: int) -> DepthExtras:
+        """Pose and robot mask to publish with ``camera``'s depth (simulators; empty on hardware for now)."""
+        return DepthExtras() if self.cameras is None else self.cameras.extras(camera, height, width)
+
     def stop(self) -> None:
+        if self.cameras is not None:
+            self.cameras.close()
         self.driver.disconnect()

@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, PoseStamped
+from pydantic import TypeAdapter, ValidationError
+from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import ColorRGBA, Float64MultiArray, MultiArrayDimension, String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -21,7 +23,10 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from failforward.config import RunConfig, get_preset
 from failforward.errors import ConfigError, ShapeError
+from failforward.recovery.events import RecoveryEvent
 from failforward.sim.aloha_scene import SimState
+from failforward.supervisor.diagnosis import SupervisorResult
+from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation
 
 
@@ -124,6 +129,84 @@ def camera_info_msg(stamp: float, camera: str, k: np.ndarray, height: int, width
     return msg
 
 
+def depth_msg(stamp: float, camera: str, depth: np.ndarray) -> Image:
+    """``float32 [H, W]`` depth [m] along the optical axis → ``sensor_msgs/Image`` (32FC1, REP 118)."""
+    depth = np.ascontiguousarray(depth, dtype="<f4")
+    msg = Image()
+    msg.header.stamp, msg.header.frame_id = to_stamp(stamp), camera
+    msg.height, msg.width = int(depth.shape[0]), int(depth.shape[1])
+    msg.encoding, msg.is_bigendian, msg.step = "32FC1", 0, int(depth.shape[1] * 4)
+    msg.data = depth.tobytes()
+    return msg
+
+
+def depth_from_image(msg: Image) -> np.ndarray:
+    """``sensor_msgs/Image`` 32FC1 [m] or 16UC1 [mm] (REP 118; 0 = no reading) → ``float32 [H, W]`` [m], NaN
+    where there is no reading."""
+    if msg.encoding == "32FC1":
+        dtype, scale = np.dtype(">f4" if msg.is_bigendian else "<f4"), 1.0
+    elif msg.encoding == "16UC1":
+        dtype, scale = np.dtype(">u2" if msg.is_bigendian else "<u2"), 1e-3
+    else:
+        raise ShapeError(f"Depth encoding {msg.encoding!r} is not supported; publish 32FC1 [m] or 16UC1 [mm].")
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    depth = rows[:, : msg.width * dtype.itemsize].copy().view(dtype).astype(np.float32) * np.float32(scale)
+    depth[~(depth > 0)] = np.nan
+    return depth
+
+
+def mask_msg(stamp: float, camera: str, mask: np.ndarray) -> Image:
+    """``bool [H, W]`` (True: the pixel shows the robot) → ``sensor_msgs/Image`` mono8 (255 robot, 0 not)."""
+    pixels = np.where(np.asarray(mask, dtype=bool), 255, 0).astype(np.uint8)
+    msg = Image()
+    msg.header.stamp, msg.header.frame_id = to_stamp(stamp), camera
+    msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
+    msg.encoding, msg.is_bigendian, msg.step = "mono8", 0, int(pixels.shape[1])
+    msg.data = pixels.tobytes()
+    return msg
+
+
+def mask_from_image(msg: Image) -> np.ndarray:
+    """mono8 ``sensor_msgs/Image`` → ``bool [H, W]`` (nonzero pixels show the robot)."""
+    if msg.encoding != "mono8":
+        raise ShapeError(f"Robot mask encoding {msg.encoding!r} is not supported; publish mono8 (255 = robot).")
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    return rows[:, : msg.width] > 0
+
+
+def pose_msg(stamp: float, world_from_camera: np.ndarray, frame_id: str = "world") -> PoseStamped:
+    """``[4, 4]`` pose of a camera's optical frame (x right, y down, z forward) in ``frame_id`` [m] → PoseStamped."""
+    msg = PoseStamped()
+    msg.header.stamp, msg.header.frame_id = to_stamp(stamp), frame_id
+    x, y, z = (float(v) for v in world_from_camera[:3, 3])
+    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = x, y, z
+    qx, qy, qz, qw = (float(v) for v in Rotation.from_matrix(world_from_camera[:3, :3]).as_quat())
+    o = msg.pose.orientation
+    o.x, o.y, o.z, o.w = qx, qy, qz, qw
+    return msg
+
+
+def pose_from_msg(msg: PoseStamped) -> np.ndarray:
+    """PoseStamped → ``[4, 4]`` homogeneous transform; a zero quaternion is a ``ShapeError``."""
+    o, p = msg.pose.orientation, msg.pose.position
+    quat = np.array([o.x, o.y, o.z, o.w], dtype=np.float64)
+    if not np.all(np.isfinite(quat)) or np.linalg.norm(quat) < 1e-9:
+        raise ShapeError(f"Camera pose has an invalid orientation {quat.tolist()}; publish a unit quaternion.")
+    pose = np.eye(4)
+    pose[:3, :3] = Rotation.from_quat(quat).as_matrix()
+    pose[:3, 3] = [p.x, p.y, p.z]
+    return pose
+
+
+def intrinsics_from_camera_info(msg: CameraInfo) -> tuple[np.ndarray, int, int]:
+    """CameraInfo → ``(K [3, 3] [px], height, width)`` of the image it describes."""
+    k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    if k[0, 0] <= 0 or k[1, 1] <= 0 or msg.height == 0 or msg.width == 0:
+        raise ShapeError(f"CameraInfo of {msg.header.frame_id!r} is uncalibrated (K={k.tolist()}, "
+                         f"{msg.width}x{msg.height}); publish the camera's intrinsics.")
+    return k, int(msg.height), int(msg.width)
+
+
 # ---------------------------------------------------------------- policy
 def trajectory_msg(stamp: float, names: tuple[str, ...], chunk: ActionChunk, dt: float) -> JointTrajectory:
     """Chunk ``[H, A]`` → JointTrajectory with ``time_from_start = (i + 1) · dt``."""
@@ -190,6 +273,41 @@ def sim_state_from_msg(msg: String) -> tuple[SimState, EpisodeOutcome]:
     )
     out = payload["outcome"]
     return state, EpisodeOutcome(bool(out["success"]), int(out["stage"]), str(out["reason"]))
+
+
+def report_json(report: SupervisorReport) -> str:
+    """A supervisor answer as the JSON of ``supervisor/diagnosis`` (also the recorder's ``/supervisor/diagnosis``)."""
+    return json.dumps({"episode": report.episode, "step": report.step, "latency_s": report.latency_s,
+                       "queried_at": report.queried_at, "frame_times": list(report.frame_times),
+                       "result": report.result.model_dump(mode="json")})
+
+
+_RESULT = TypeAdapter(SupervisorResult)
+
+
+def report_from_msg(msg: String) -> SupervisorReport:
+    """``supervisor/diagnosis`` JSON → ``SupervisorReport``; anything malformed is a ``ShapeError`` saying what.
+
+    Times are [s] of the robot clock (the bridge's stamps); ``queried_at`` defaults to the newest frame time.
+    """
+    try:
+        payload = json.loads(msg.data)
+        result = _RESULT.validate_python(payload["result"])
+        frame_times = tuple(float(t) for t in payload.get("frame_times", ()))
+        queried_at = float(payload.get("queried_at", frame_times[-1] if frame_times else np.nan))
+        report = SupervisorReport(result, int(payload.get("episode", 0)), int(payload.get("step", 0)), queried_at,
+                                  frame_times, float(payload.get("latency_s", 0.0)))
+    except (ValueError, KeyError, TypeError, IndexError, ValidationError) as exc:
+        raise ShapeError(f"malformed supervisor/diagnosis message ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "publish the JSON of supervisor_node (episode, step, frame_times, result).") from exc
+    if not np.isfinite(report.queried_at) or not all(np.isfinite(report.frame_times)):
+        raise ShapeError("malformed supervisor/diagnosis message: frame_times and queried_at must be finite [s].")
+    return report
+
+
+def recovery_event_msg(event: RecoveryEvent) -> String:
+    """A recovery-machine transition as JSON in std_msgs/String (the recorder's ``/recovery/event``)."""
+    return String(data=json.dumps(event.to_dict()))
 
 
 def outcome_msg(index: int, seed: int, outcome: EpisodeOutcome, steps: int) -> String:

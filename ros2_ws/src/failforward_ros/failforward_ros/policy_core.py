@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,6 +26,13 @@ class RobotLink(Protocol):
 
     def request_reset(self, timeout_s: float) -> None: ...
     def publish_command(self, positions: np.ndarray, stamp: float) -> None: ...
+
+
+@runtime_checkable
+class DepthLink(RobotLink, Protocol):
+    """A link that can also ask the bridge to publish the head camera's depth, pose and robot mask now."""
+
+    def request_depth(self, timeout_s: float) -> None: ...
 
 
 @dataclass
@@ -52,6 +59,7 @@ class RemoteRobot(EpisodicDriver):
         self._connected = False
         self._marks_at_send: tuple[int, int] | None = None  # message counts when the last command left
         self._stamp = 0.0
+        self.last_stamp = 0.0  # [s] robot clock of the newest observation handed to the loop
 
     # --------------------------------------------------- message callbacks
     def deliver_observation(self, observation: Observation) -> None:
@@ -164,6 +172,7 @@ class RemoteRobot(EpisodicDriver):
     def _with_images(self, observation: Observation) -> Observation:
         """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
         frame and counts a dropped frame (images travel best effort). Call with the lock held."""
+        self.last_stamp = observation.timestamp
         cameras = self._features.camera_names
         if not cameras:
             return observation

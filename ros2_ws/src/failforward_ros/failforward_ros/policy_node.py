@@ -8,6 +8,12 @@ episodes on a worker thread; deactivate stops after the current tick (the bridge
 Services: ``~/start`` (run the configured episodes again), ``~/stop`` (std_srvs/Trigger).
 Publishes ``policy/chunk`` (JointTrajectory), ``policy/guidance`` (λ_t, Float64MultiArray),
 ``episode/outcome`` and loop timing on ``/diagnostics``.
+
+Recovery (``recovery.enabled``, simulated ALOHA): the loop runs the recovery controller on the answers of
+``supervisor/diagnosis`` and the head camera's ``depth/image_raw``, ``camera_info``, ``pose`` and
+``robot_mask`` (from robot_bridge), and publishes each transition on ``recovery/event`` (JSON in
+std_msgs/String, as the recorders write it). A malformed answer or a missing depth frame is reported and the
+robot keeps running the policy (PMC refuses, the machine stays or returns to NOMINAL).
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
@@ -49,14 +56,15 @@ class PolicyNode(ManagedNode):
         except Exception as exc:
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self.runtime_cameras = tuple(config.robot.cameras)
-        self._create_interfaces()
         try:
             self.runtime = PolicyRuntime(config, link=self, on_chunk=self._publish_chunk,
-                                         on_episode=self._publish_episode)
+                                         on_episode=self._publish_episode, on_recovery_event=self._publish_event)
         except Exception as exc:
             self.get_logger().error(f"configure failed, cannot build the policy: {exc}")
             return TransitionCallbackReturn.FAILURE
+        self._create_interfaces()
+        if self.runtime.recovery is not None:
+            self._create_recovery_interfaces(config.recovery.pmc.camera)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -85,24 +93,47 @@ class PolicyNode(ManagedNode):
                                  callback_group=io)
         self.create_subscription(JointState, topics.COMMAND_SENT, self._on_sent, qos.COMMAND, callback_group=io)
         self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE, callback_group=io)
-        for camera in self.runtime_cameras:
+        for camera in self.runtime.features.camera_names:
             self.create_subscription(Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES,
                                      callback_group=io)
         self.reset_client = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
+        self.depth_client = self.create_client(Trigger, "robot_bridge/capture_depth", callback_group=io)
         services = MutuallyExclusiveCallbackGroup()
         self.create_service(Trigger, "~/start", self._on_start, callback_group=services)
         self.create_service(Trigger, "~/stop", self._on_stop, callback_group=services)
 
+    def _create_recovery_interfaces(self, camera: str) -> None:
+        """Diagnoses in, the head camera's depth geometry in, recovery events out."""
+        io = self._io_group
+        self.event_pub = self.create_lifecycle_publisher(String, topics.RECOVERY_EVENT, qos.STATE)
+        self.create_subscription(String, topics.DIAGNOSIS, self._on_diagnosis, qos.STATE, callback_group=io)
+        frames = {
+            "depth": (Image, topics.depth_topic(camera), convert.depth_from_image),
+            "mask": (Image, topics.robot_mask_topic(camera), convert.mask_from_image),
+            "pose": (PoseStamped, topics.camera_pose_topic(camera), convert.pose_from_msg),
+            "intrinsics": (CameraInfo, topics.camera_info_topic(camera), convert.intrinsics_from_camera_info),
+        }
+        for kind, (msg_type, topic, decode) in frames.items():
+            self.create_subscription(msg_type, topic, self._frame_callback(kind, camera, decode), qos.IMAGES,
+                                     callback_group=io)
+
     # ------------------------------------------------- RobotLink (transport)
     def request_reset(self, timeout_s: float) -> None:
-        if not self.reset_client.wait_for_service(timeout_sec=timeout_s):
-            raise LinkError("robot_bridge/reset service is not available: start and activate robot_bridge.")
-        future = self.reset_client.call_async(Trigger.Request())
+        self._trigger(self.reset_client, "reset", timeout_s)
+
+    def request_depth(self, timeout_s: float) -> None:
+        """Ask robot_bridge to publish the head camera's depth, pose and robot mask now (recovery)."""
+        self._trigger(self.depth_client, "capture_depth", timeout_s)
+
+    def _trigger(self, client, what: str, timeout_s: float) -> None:
+        if not client.wait_for_service(timeout_sec=timeout_s):
+            raise LinkError(f"robot_bridge/{what} service is not available: start and activate robot_bridge.")
+        future = client.call_async(Trigger.Request())
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
         if not done.wait(timeout_s) or future.result() is None or not future.result().success:
             message = future.result().message if future.done() and future.result() else "timeout"
-            raise LinkError(f"robot_bridge refused the reset: {message}")
+            raise LinkError(f"robot_bridge refused {what}: {message}")
 
     def publish_command(self, positions, stamp: float) -> None:
         self.command_pub.publish(convert.joint_state(stamp, self.runtime.features.joint_names, positions))
@@ -123,6 +154,25 @@ class PolicyNode(ManagedNode):
                 self.runtime.robot.deliver_image(camera, convert.from_stamp(msg.header.stamp),
                                                  convert.rgb_from_image(msg))
         return deliver
+
+    def _frame_callback(self, kind: str, camera: str, decode):
+        def deliver(msg) -> None:
+            try:
+                self.runtime.frames.deliver(kind, camera, convert.from_stamp(msg.header.stamp), decode(msg))
+            except Exception as exc:  # a malformed frame is reported; recovery then refuses for lack of it
+                self._report(False, f"bad {kind} frame of {camera!r}: {exc}", {})
+        return deliver
+
+    def _on_diagnosis(self, msg: String) -> None:
+        try:
+            report = convert.report_from_msg(msg)
+        except Exception as exc:  # reported; the recovery machine simply gets no answer (stays as it is)
+            self._report(False, f"ignored a supervisor answer: {exc}", {})
+            return
+        self.runtime.reports.deliver(report)
+
+    def _publish_event(self, event) -> None:
+        self.event_pub.publish(convert.recovery_event_msg(event))
 
     def _on_sent(self, msg: JointState) -> None:
         if self.runtime is not None:

@@ -1,4 +1,10 @@
-"""Builds the policy node's control loop from a ``RunConfig`` (no ROS here; the node passes the link)."""
+"""Builds the policy node's control loop from a ``RunConfig`` (no ROS here; the node passes the link).
+
+With ``recovery.enabled`` the loop runs the :class:`~failforward.recovery.RecoveryController` as in-process:
+supervisor answers come from ``reports`` (the node delivers ``supervisor/diagnosis``), depth, pose and robot
+mask of the head camera from ``frames`` (the node delivers the bridge's depth topics); every transition goes
+to ``on_recovery_event`` and to the in-process recorder.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,12 @@ from failforward.control.safety import SafetyLayer
 from failforward.errors import DriverError
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.record.recorder import EpisodeRecorder
+from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.types import ActionChunk
-from failforward_ros.policy_core import ChunkPublisher, RemoteRobot, RobotLink
+from failforward_ros.policy_core import ChunkPublisher, DepthLink, RemoteRobot, RobotLink
+from failforward_ros.policy_recovery import CameraFrames, ReportInbox, build_recovery
 from failforward_ros.preview import ChunkPreview
 
 logger = logging.getLogger(__name__)
@@ -31,8 +39,9 @@ class PolicyRuntime:
     """The loop of the policy node: policy → broker → safety → :class:`RemoteRobot` → bridge."""
 
     def __init__(self, config: RunConfig, link: RobotLink, on_chunk: Callable[[float, ActionChunk], None],
-                 on_episode: Callable[[EpisodeResult], None]) -> None:
-        self.config = config
+                 on_episode: Callable[[EpisodeResult], None],
+                 on_recovery_event: Callable[[RecoveryEvent], None] | None = None) -> None:
+        self.config, self.link = config, link
         description = make_driver(config.robot)  # only for features and kind; never connected here
         self.features = description.features
         episodic = isinstance(description, EpisodicDriver)
@@ -41,18 +50,44 @@ class PolicyRuntime:
         context = PolicyContext(self.features, getattr(config.robot, "task", ""), prompt,
                                 self.robot.privileged_state if episodic else None)
         policy = make_policy(config.policy, context)
-        subscribers = [ChunkPublisher(on_chunk)]
-        if config.record.enabled:
-            subscribers.append(EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")))
+        recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled \
+            else None
+        self.frames, self.reports = CameraFrames(), ReportInbox(config.supervisor.schedule.max_age_s)
+        self.recovery = self._build_recovery(recorder, on_recovery_event)
         safety = SafetyLayer(self.features, config.safety, config.loop.rate_hz)
         self.loop = ControlLoop(self.robot, policy, ChunkBroker(config.broker), safety, config.loop, prompt,
-                                subscribers)
-        if config.recovery.enabled:  # PMC needs the simulator's depth and robot mask in-process
-            logger.warning("recovery.enabled is ignored by policy_node: corrective execution runs in-process "
-                           "(failforward demo) for now; the node graph runs the policy and the supervisor only.")
+                                [ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
+                                supervisor=self.reports if self.recovery else None,
+                                on_report=recorder.record_report if recorder and self.recovery else None,
+                                recovery=self.recovery)
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
         self._stopped = threading.Event()
+
+    def _build_recovery(self, recorder: EpisodeRecorder | None,
+                        on_event: Callable[[RecoveryEvent], None] | None) -> RecoveryController | None:
+        """The recovery controller when ``recovery.enabled`` and the robot is the simulated ALOHA, else ``None``."""
+        if not self.config.recovery.enabled:
+            return None
+        if self.config.robot.kind != "sim_aloha":
+            logger.warning("recovery.enabled is ignored by policy_node for robot.kind=%r: recovery is built for "
+                           "the simulated ALOHA only so far.", self.config.robot.kind)
+            return None
+        sinks = [sink for sink in (on_event, recorder.record_event if recorder else None) if sink is not None]
+
+        def publish(event: RecoveryEvent) -> None:
+            for sink in sinks:
+                sink(event)
+
+        capture = None
+        if isinstance(self.link, DepthLink):
+            link, timeout_s = self.link, self.robot.timeout_s
+
+            def capture() -> None:
+                link.request_depth(timeout_s)
+
+        return build_recovery(self.config, self.features, self.frames, lambda: self.robot.last_stamp, capture,
+                              publish)
 
     def run_episodes(self) -> None:
         """Run ``config.episodes`` episodes (stops early on ``stop``); reports each through ``on_episode``."""

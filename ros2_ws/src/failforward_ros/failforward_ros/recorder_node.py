@@ -4,7 +4,7 @@ Example:
     python -m failforward_ros.recorder_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
 Records joint states, commands and what was sent, compressed camera images, the policy's chunks and
-guidance, supervisor diagnoses, outcomes and diagnostics, with ROS 2 schemas. The policy node also
+guidance, supervisor diagnoses, recovery events, outcomes and diagnostics, with ROS 2 schemas. The policy node also
 records its own ticks in-process (exact tick alignment for training); this node records the graph
 as an operator sees it, whichever nodes are running (teleoperation, a remote policy...).
 Lifecycle: configure subscribes, activate records, deactivate pauses, cleanup closes the file.
@@ -39,6 +39,7 @@ def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
         (topics.POLICY_CHUNK, JointTrajectory, qos.STATE),
         (topics.POLICY_GUIDANCE, Float64MultiArray, qos.STATE),
         (topics.DIAGNOSIS, String, qos.STATE),
+        (topics.RECOVERY_EVENT, String, qos.STATE),
         (topics.DIAGNOSTICS, DiagnosticArray, qos.DIAGNOSTICS),
     ]
     return fixed + [(topics.compressed_topic(c), CompressedImage, qos.IMAGES) for c in cameras]

@@ -3,10 +3,15 @@
 Example:
     python -m failforward_ros.robot_bridge --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
+Publishes ``joint_states``, ``command_sent``, per camera ``image_raw`` (+ ``compressed``, ``camera_info``),
+``sim/state`` in simulation, and per depth camera ``depth/image_raw`` (32FC1 [m]), ``pose`` (optical frame in
+``world``) and ``robot_mask`` (mono8 self-filter) where the driver knows them: every tick for
+``robot.depth_cameras``, on request (``~/capture_depth``) for PMC's head camera (see ``bridge_cameras``).
+
 Lifecycle: configure builds the driver from the parameters; activate connects and starts
 publishing; deactivate holds (commands are ignored, the robot keeps its last safe command);
 cleanup disconnects.
-Services: ``~/reset``, ``~/estop``, ``~/clear_estop`` (std_srvs/Trigger).
+Services: ``~/reset``, ``~/estop``, ``~/clear_estop``, ``~/capture_depth`` (std_srvs/Trigger).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
@@ -74,11 +80,20 @@ class RobotBridgeNode(ManagedNode):
             )
             for cam in features.cameras
         }
+        self.depth_pubs = {
+            cam.name: (
+                self.create_lifecycle_publisher(Image, topics.depth_topic(cam.name), qos.IMAGES),
+                self.create_lifecycle_publisher(PoseStamped, topics.camera_pose_topic(cam.name), qos.IMAGES),
+                self.create_lifecycle_publisher(Image, topics.robot_mask_topic(cam.name), qos.IMAGES),
+            )
+            for cam in features.cameras if cam.depth or cam.name in self.core.on_demand_depth
+        }
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
         self.create_subscription(JointState, topics.JOINT_COMMANDS, self._on_command, qos.COMMAND)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_service(Trigger, "~/estop", self._on_estop)
         self.create_service(Trigger, "~/clear_estop", self._on_clear_estop)
+        self.create_service(Trigger, "~/capture_depth", self._on_capture_depth)
         if not self.core.lockstep:
             self.create_timer(1.0 / features.control_hz, self._on_hardware_tick)
 
@@ -132,6 +147,21 @@ class RobotBridgeNode(ManagedNode):
         response.success, response.message = True, "e-stop cleared"
         return response
 
+    def _on_capture_depth(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Publish depth, pose and robot mask of the on-demand depth cameras now (before answering)."""
+        if not self.active:
+            response.success, response.message = False, "robot_bridge is not active"
+            return response
+        try:
+            frames = self.core.capture_depth()
+            for camera, (stamp, depth) in frames.items():
+                self._publish_depth(stamp, camera, depth)
+        except Exception as exc:  # reported to the caller, which refuses the correction; the bridge runs on
+            response.success, response.message = False, str(exc)
+            return response
+        response.success, response.message = True, f"published depth of {sorted(frames)}"
+        return response
+
     # ------------------------------------------------------------ publishing
     def _publish_observation(self, observation) -> None:
         names = self.core.features.joint_names
@@ -145,9 +175,21 @@ class RobotBridgeNode(ManagedNode):
             k = self.core.intrinsics(camera, rgb.shape[0], rgb.shape[1])
             if k is not None:
                 info_pub.publish(convert.camera_info_msg(t, camera, k, rgb.shape[0], rgb.shape[1]))
+        for camera, depth in observation.depth.items():
+            self._publish_depth(t, camera, depth)
         sim = self.core.sim_state()
         if sim is not None:
             self.state_pub.publish(convert.sim_state_msg(*sim))
+
+    def _publish_depth(self, t: float, camera: str, depth) -> None:
+        """Depth [m] of ``camera`` at ``t`` [s], with its pose and robot mask when the driver knows them."""
+        depth_pub, pose_pub, mask_pub = self.depth_pubs[camera]
+        depth_pub.publish(convert.depth_msg(t, camera, depth))
+        extras = self.core.depth_extras(camera, depth.shape[0], depth.shape[1])
+        if extras.world_from_camera is not None:
+            pose_pub.publish(convert.pose_msg(t, extras.world_from_camera))
+        if extras.robot_mask is not None:
+            mask_pub.publish(convert.mask_msg(t, camera, extras.robot_mask))
 
     def _report_error(self, message: str) -> None:
         self.get_logger().error(message)

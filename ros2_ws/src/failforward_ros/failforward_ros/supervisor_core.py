@@ -9,7 +9,6 @@ whose stamp goes backwards starts a new episode (the simulator was reset).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -92,11 +91,6 @@ class SupervisorRuntime:
         if frame is None:
             return None
         return stamp, render_symbols(frame, result.symbols)
-
-    @staticmethod
-    def report_json(report: SupervisorReport) -> str:
-        return json.dumps({"episode": report.episode, "step": report.step, "latency_s": report.latency_s,
-                           "frame_times": list(report.frame_times), "result": report.result.model_dump(mode="json")})
 
     def health(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self.scheduler.health()).items() if v is not None}

@@ -78,7 +78,7 @@ class SupervisorNode(ManagedNode):
         report = self.runtime.poll()
         if report is None:
             return
-        self.diagnosis_pub.publish(String(data=self.runtime.report_json(report)))
+        self.diagnosis_pub.publish(String(data=convert.report_json(report)))
         annotated = self.runtime.annotated(report)
         if annotated is not None:
             self.annotated_pub.publish(convert.image_msg(annotated[0], self.runtime.camera, annotated[1]))

@@ -10,6 +10,7 @@ CHUNK_PREVIEW = "policy/chunk_preview"
 EPISODE_OUTCOME = "episode/outcome"
 DIAGNOSIS = "supervisor/diagnosis"
 ANNOTATED = "supervisor/annotated"
+RECOVERY_EVENT = "recovery/event"
 DIAGNOSTICS = "/diagnostics"
 
 
@@ -23,3 +24,18 @@ def compressed_topic(camera: str) -> str:
 
 def camera_info_topic(camera: str) -> str:
     return f"cameras/{camera}/camera_info"
+
+
+def depth_topic(camera: str) -> str:
+    """Depth registered to the camera's colour image: 32FC1 [m] along the optical axis (REP 118)."""
+    return f"cameras/{camera}/depth/image_raw"
+
+
+def robot_mask_topic(camera: str) -> str:
+    """Robot self-filter of the camera's image: mono8, 255 where the pixel shows the robot itself."""
+    return f"cameras/{camera}/robot_mask"
+
+
+def camera_pose_topic(camera: str) -> str:
+    """PoseStamped of the camera's optical frame (x right, y down, z forward) in ``world`` [m]."""
+    return f"cameras/{camera}/pose"
