@@ -11,6 +11,7 @@ from test_params import launch_nodes
 
 rclpy = pytest.importorskip("rclpy")
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from geometry_msgs.msg import PoseArray  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
@@ -23,7 +24,7 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
-             "robot.image_width": "128", "supervisor.schedule.every_chunks": "1"}
+             "robot.image_width": "128", "supervisor.schedule.every_chunks": "1", "robot.object_state": "true"}
 NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")]
 
 
@@ -48,8 +49,9 @@ def graph(ros_env, tmp_path_factory):
                  for exe, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")}
     node = rclpy.create_node("graph_test")
     seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": [],
-                             "preview": [], "diagnoses": []}
+                             "preview": [], "diagnoses": [], "objects": []}
     node.create_subscription(String, "supervisor/diagnosis", lambda m: seen["diagnoses"].append(json.loads(m.data)), 10)
+    node.create_subscription(PoseArray, "objects/poses", lambda m: seen["objects"].append(m), 50)
     node.create_subscription(MarkerArray, "policy/chunk_preview", lambda m: seen["preview"].append(m), 10)
     node.create_subscription(JointState, "joint_states", lambda m: seen["joint_states"].append(time.monotonic()), 50)
     node.create_subscription(Image, "cameras/top/image_raw", lambda m: seen["images"].append(m),
@@ -74,6 +76,9 @@ def test_full_episodes_run_through_the_graph(graph) -> None:
     assert [o["seed"] for o in seen["outcomes"]] == [0, 1]
     assert all(not o["success"] and o["reason"] == "right gripper never touched the cube" for o in seen["outcomes"])
     assert len(seen["joint_states"]) >= 80  # one per tick, plus one per reset
+    # robot.object_state: the policy node's robot waits for the poses of each tick's stamp, so episodes that
+    # ran to 40 steps prove they arrived; the cube rests on the table (centre 2 cm up)
+    assert len(seen["objects"]) >= 80 and seen["objects"][-1].poses[0].position.z == pytest.approx(0.02, abs=0.005)
     assert len(seen["chunks"]) == 4  # hold policy, 25 of 50 executed per chunk: 2 chunks per 40-tick episode
     assert len(seen["preview"]) == 4 and len(seen["preview"][0].markers) == 2  # tool paths of both arms
     assert len(seen["preview"][0].markers[0].points) == 50

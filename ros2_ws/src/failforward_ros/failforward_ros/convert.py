@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, PoseStamped
+from geometry_msgs.msg import Point, Pose, PoseArray, PoseStamped
 from pydantic import TypeAdapter, ValidationError
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
@@ -85,6 +85,30 @@ def observation_from_messages(state: JointState, names: tuple[str, ...],
     velocity = np.array(state.velocity) if len(state.velocity) == len(names) else np.zeros(len(names))
     return Observation(from_stamp(state.header.stamp), positions_from_joint_state(state, names), velocity,
                        images=dict(images or {}))
+
+
+def object_poses_msg(stamp: float, object_state: np.ndarray, frame_id: str = "world") -> PoseArray:
+    """``[7 · n]`` object state (xyz [m] + quat w, x, y, z per object) → ``geometry_msgs/PoseArray``."""
+    msg = PoseArray()
+    msg.header.stamp, msg.header.frame_id = to_stamp(stamp), frame_id
+    for x, y, z, qw, qx, qy, qz in np.asarray(object_state, dtype=np.float64).reshape(-1, 7):
+        pose = Pose()
+        pose.position.x, pose.position.y, pose.position.z = float(x), float(y), float(z)
+        pose.orientation.w, pose.orientation.x = float(qw), float(qx)
+        pose.orientation.y, pose.orientation.z = float(qy), float(qz)
+        msg.poses.append(pose)
+    return msg
+
+
+def object_state_from_poses(msg: PoseArray, count: int) -> np.ndarray:
+    """Inverse of :func:`object_poses_msg`; raises ``ShapeError`` unless it holds ``count`` finite poses."""
+    if len(msg.poses) != count:
+        raise ShapeError(f"objects/poses holds {len(msg.poses)} poses, the robot has {count} objects.")
+    state = np.array([[p.position.x, p.position.y, p.position.z, p.orientation.w, p.orientation.x,
+                       p.orientation.y, p.orientation.z] for p in msg.poses], dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(state)):
+        raise ShapeError("objects/poses has NaN/inf; the pose source is broken.")
+    return state
 
 
 # --------------------------------------------------------------- images

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -43,6 +43,7 @@ class _Inbox:
     sim_count: int = 0
     echoes: dict[float, np.ndarray] | None = None
     images: dict[str, tuple[float, np.ndarray]] | None = None
+    object_state: tuple[float, np.ndarray] | None = None
 
 
 class RemoteRobot(EpisodicDriver):
@@ -70,6 +71,12 @@ class RemoteRobot(EpisodicDriver):
     def deliver_image(self, camera: str, stamp: float, rgb: np.ndarray) -> None:
         with self._cond:
             self._inbox.images[camera] = (stamp, rgb)
+            self._cond.notify_all()
+
+    def deliver_object_state(self, stamp: float, state: np.ndarray) -> None:
+        """Object poses ``[7 · n]`` stamped ``stamp`` [s] (``objects/poses``)."""
+        with self._cond:
+            self._inbox.object_state = (stamp, state)
             self._cond.notify_all()
 
     def deliver_sim_state(self, state: Any, outcome: EpisodeOutcome) -> None:
@@ -171,8 +178,11 @@ class RemoteRobot(EpisodicDriver):
 
     def _with_images(self, observation: Observation) -> Observation:
         """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
-        frame and counts a dropped frame (images travel best effort). Call with the lock held."""
+        frame and counts a dropped frame (images travel best effort). Object poses, when the robot has
+        objects, must carry the joint state's stamp exactly. Call with the lock held."""
         self.last_stamp = observation.timestamp
+        if self._features.object_names:
+            observation = replace(observation, object_state=self._object_state(observation.timestamp))
         cameras = self._features.camera_names
         if not cameras:
             return observation
@@ -192,7 +202,18 @@ class RemoteRobot(EpisodicDriver):
             raise DriverError(f"Stale camera images {stale} [s] behind the joint state (limit {self.stale_image_s} s): "
                               "the policy would act on an old view; check the camera and the image topics.")
         images = {c: self._inbox.images[c][1] for c in cameras}
-        return Observation(observation.timestamp, observation.joint_positions, observation.joint_velocities, images)
+        return replace(observation, images=images)
+
+    def _object_state(self, stamp: float) -> np.ndarray:
+        """The object poses stamped ``stamp``; waits ``frame_wait_s`` for them (reliable topic, other order)."""
+        def matched() -> bool:
+            return self._inbox.object_state is not None and abs(self._inbox.object_state[0] - stamp) < 1e-6
+
+        if not self._cond.wait_for(matched, timeout=self.frame_wait_s):
+            got = "none" if self._inbox.object_state is None else f"stamp {self._inbox.object_state[0]:.3f} s"
+            raise DriverError(f"No objects/poses for the joint state at {stamp:.3f} s ({got}): the policy needs "
+                              "the object poses of the same tick; is the bridge's robot.object_state on?")
+        return self._inbox.object_state[1]
 
 
 class ChunkPublisher(_TickSubscriber):

@@ -23,7 +23,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseArray, PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
@@ -96,6 +96,9 @@ class PolicyNode(ManagedNode):
         for camera in self.runtime.features.camera_names:
             self.create_subscription(Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES,
                                      callback_group=io)
+        if self.runtime.features.object_names:
+            self.create_subscription(PoseArray, topics.OBJECT_POSES, self._on_object_poses, qos.JOINT_STATES,
+                                     callback_group=io)
         self.reset_client = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
         self.depth_client = self.create_client(Trigger, "robot_bridge/capture_depth", callback_group=io)
         services = MutuallyExclusiveCallbackGroup()
@@ -147,6 +150,15 @@ class PolicyNode(ManagedNode):
             self.runtime.robot.deliver_observation(convert.observation_from_messages(msg, names))
         except Exception as exc:
             self._report(False, f"bad joint_states: {exc}", {})
+
+    def _on_object_poses(self, msg: PoseArray) -> None:
+        if self.runtime is None:
+            return
+        try:
+            state = convert.object_state_from_poses(msg, len(self.runtime.features.object_names))
+            self.runtime.robot.deliver_object_state(convert.from_stamp(msg.header.stamp), state)
+        except Exception as exc:  # the loop then stops on stale object state instead of acting blind
+            self._report(False, f"bad objects/poses: {exc}", {})
 
     def _image_callback(self, camera: str):
         def deliver(msg: Image) -> None:

@@ -20,7 +20,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseArray, PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
@@ -72,6 +72,7 @@ class RobotBridgeNode(ManagedNode):
         self.joint_pub = self.create_lifecycle_publisher(JointState, topics.JOINT_STATES, qos.JOINT_STATES)
         self.sent_pub = self.create_lifecycle_publisher(JointState, topics.COMMAND_SENT, qos.COMMAND)
         self.state_pub = self.create_lifecycle_publisher(String, topics.SIM_STATE, qos.STATE)
+        self.objects_pub = self.create_lifecycle_publisher(PoseArray, topics.OBJECT_POSES, qos.JOINT_STATES)
         self.image_pubs = {
             cam.name: (
                 self.create_lifecycle_publisher(Image, topics.image_topic(cam.name), qos.IMAGES),
@@ -168,6 +169,8 @@ class RobotBridgeNode(ManagedNode):
         t = observation.timestamp
         self.joint_pub.publish(convert.joint_state(t, names, observation.joint_positions,
                                                    observation.joint_velocities))
+        if observation.object_state.size:
+            self.objects_pub.publish(convert.object_poses_msg(t, observation.object_state))
         for camera, rgb in observation.images.items():
             raw_pub, jpeg_pub, info_pub = self.image_pubs[camera]
             raw_pub.publish(convert.image_msg(t, camera, rgb))

@@ -11,6 +11,7 @@ EPISODE_OUTCOME = "episode/outcome"
 DIAGNOSIS = "supervisor/diagnosis"
 ANNOTATED = "supervisor/annotated"
 RECOVERY_EVENT = "recovery/event"
+OBJECT_POSES = "objects/poses"  # geometry_msgs/PoseArray in world, RobotFeatures.object_names order
 DIAGNOSTICS = "/diagnostics"
 
 
