@@ -63,3 +63,14 @@ def test_methods_need_a_failure_head_for_guidance() -> None:
     assert [m.name for m in eval_methods(config, 1, has_failure_head=False)] == ["success_only", "success_correction"]
     names = [m.name for m in eval_methods(config, 1, has_failure_head=True)]
     assert names[2:] == ["dag_static_0.05", "dag_adaptive_0.5", "dag_adaptive_1"]
+
+
+def test_reproduce_flags_name_every_changed_setting_and_the_observation() -> None:
+    from failforward.learn.pipeline import PipelineConfig
+    from failforward.learn.report import config_flags, observation_text
+
+    config = PipelineConfig(preset="sim_insertion", object_state=True, demos=100, gammas=(1.0, 2.0)).model_dump(
+        mode="json")
+    assert config_flags(config) == ["--preset sim_insertion", "--object-state", "--demos 100", "--gammas 1.0 2.0"]
+    assert "ground-truth pose" in observation_text(config)
+    assert "no object poses" in observation_text({**config, "object_state": False})

@@ -107,15 +107,43 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
         written.append(path)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        runs = "\n".join(
-            f"failforward learn eval --run-dir {d} --preset {r['config']['preset']} --rounds {r['config']['rounds']} "
-            f"--eval-configs {r['config']['eval_configs']} --eval-runs {r['config']['eval_runs']}"
-            for d, r in results
-        )
+        runs = "\n".join(f"failforward learn eval --run-dir {d} {' '.join(config_flags(r['config']))}"
+                          for d, r in results)
         dirs = " ".join(f"--run-dir {d}" for d, _ in results)
-        out.write_text(render(results, out_figures) + "\n" + REPRODUCE.format(runs=runs, dirs=dirs, out=out))
+        observations = "\n".join(f"  - `{r['preset']}`: {observation_text(r['config'])}" for _, r in results)
+        out.write_text(render(results, out_figures) + "\n" + REPRODUCE.format(
+            runs=runs, dirs=dirs, out=out, observations=observations))
         written.append(out)
     return written
+
+
+def config_flags(config: dict[str, Any]) -> list[str]:
+    """``failforward learn`` options that reproduce ``config`` (the preset, then every non-default field)."""
+    from failforward.learn.pipeline import PipelineConfig
+
+    defaults = PipelineConfig().model_dump(mode="json")
+    flags = [f"--preset {config['preset']}"]
+    for name, value in config.items():
+        if name == "preset" or name not in defaults or value == defaults[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "")
+        elif isinstance(value, list):
+            flags.append(f"{flag} {' '.join(str(v) for v in value)}")
+        else:
+            flags.append(f"{flag} {value}")
+    return [f for f in flags if f]
+
+
+def observation_text(config: dict[str, Any]) -> str:
+    """What the run's policy observed (model cards and the report say the same)."""
+    if config.get("object_state"):
+        return ("state: 14 joint positions + each task object's ground-truth pose (xyz + quaternion, 7 numbers per "
+                "object) from the simulator, no cameras. A real cell would need a pose estimator (or the image "
+                "model) for the same input.")
+    return ("state-only: 14 joint positions, no object poses, no cameras. The policy cannot see where the cube or "
+            "peg is; success is bounded by how often the object lies where the demonstrations reached.")
 
 
 REPRODUCE = """## How the numbers were made
@@ -135,9 +163,9 @@ REPRODUCE = """## How the numbers were made
   supervision its success head is the "success + correction" policy, and guidance is the only difference
   between that row and the DAG rows. The baseline rows differ in training steps too (round 0 vs round 0 + k
   fine-tuning rounds).
-- **Observations**: state-only (14 joint positions, no cameras rendered). They do not contain the object poses,
-  so the policy cannot see where the cube or peg is; success is bounded by how often the object lies where the
-  demonstrations reached. The GPU configuration with images is `--model aloha_vision` (three 96×128 cameras
+- **Observations**:
+{observations}
+- **Images** (GPU configuration): `--model aloha_vision` (three 96×128 cameras
   rendered, recorded and encoded), e.g. `failforward learn eval --run-dir runs/learn/tc_vision --model
   aloha_vision --demos 50 --train-steps 30000 --finetune-steps 10000 --rollouts 50 --eval-configs 50
   --eval-runs 3`; it was not run here (rendering costs ~90 ms per frame on this CPU).
