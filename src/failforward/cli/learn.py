@@ -6,6 +6,10 @@ Example (CPU, state observations, one task; about 30 min on a shared 2-core mach
     failforward learn table --run-dir runs/learn/tc --out docs/afil_results.md
     failforward learn ship  --run-dir runs/learn/tc --name afil_aloha_transfer_cube
 
+Symbol-following data (ViFailback VSF: expert prelude, then one atomic corrective motion prompted by its
+sentence; the followed ones join the success data of training):
+    failforward learn symbols --run-dir runs/learn/tc_sym --object-state --symbol-episodes 200
+
 Each subcommand runs the finished-step-skipping pipeline up to its stage, so ``round`` after an
 interruption resumes where it stopped (``<run_dir>/state.json``). GPU configuration with images:
 ``--model aloha_vision`` (three 96×128 cameras are rendered and recorded; see docs/afil_results.md).
@@ -32,6 +36,7 @@ from failforward.control.safety import SafetyLayer
 from failforward.errors import ConfigError
 from failforward.learn.config import TrainConfig
 from failforward.learn.correction import stage_trace, takeover_tick
+from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.methods import EvalMethod, eval_methods
 from failforward.learn.models import LEARN_MODELS, get_learn_model
 from failforward.learn.pipeline import PipelineConfig, RunLayout
@@ -45,7 +50,7 @@ from failforward.record.recorder import EpisodeRecorder
 from failforward.robots.registry import make_driver
 
 logger = logging.getLogger(__name__)
-STAGES = ("collect", "train", "rollout", "correct", "round", "eval")
+STAGES = ("collect", "symbols", "train", "rollout", "correct", "round", "eval")
 # options that may change on an existing run: later rounds and evaluations are new steps
 EXTENDABLE = ("rounds", "eval_configs", "eval_runs", "static_lambdas", "gammas")
 
@@ -115,6 +120,7 @@ def run_learn(args: argparse.Namespace) -> int:
     k = getattr(args, "round", 0)
     steps = {
         "collect": pipe.collect,
+        "symbols": pipe.symbols,
         "train": lambda: pipe.train(k),
         "rollout": lambda: pipe.rollout(k),
         "correct": lambda: pipe.correct(k),
@@ -179,11 +185,28 @@ class Pipeline:
             "files": [self.layout.rel(f) for e in ok for f in e.files],
         })
 
+    def symbols(self) -> None:
+        """Symbol-following episodes into ``symbols/`` (``failforward.control.symbol_episodes``); none by default."""
+        if self.cfg.symbol_episodes == 0 or self.state.done("symbols"):
+            return
+        from failforward.control.symbol_episodes import generate_symbol_episodes
+
+        t0 = time.perf_counter()
+        config = self.run_config(policy=None, episodes=1, seed=0, max_steps=1)
+        shutil.rmtree(self.layout.symbols, ignore_errors=True)  # redo an interrupted step
+        with tqdm(total=self.cfg.symbol_episodes, desc="symbols", unit="episode") as bar:
+            rows = generate_symbol_episodes(config, self.layout.rel(self.layout.symbols), self.cfg.symbol_episodes,
+                                            self.cfg.symbol_seed, on_episode=lambda _: bar.update())
+        for row in rows:
+            row["file"] = self.layout.rel(Path(row["file"]))
+        self.state.finish("symbols", {"seconds": time.perf_counter() - t0, "episodes": rows})
+
     def train(self, k: int) -> None:
         if k > 0:
             self.correct(k - 1)
         else:
             self.collect()
+            self.symbols()
         step = f"train_{k}"
         if self.state.done(step):
             return
@@ -196,7 +219,8 @@ class Pipeline:
             out.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.layout.train(k - 1) / "last.pt", out / "last.pt")
         success, failure = self._training_slices(k)
-        episodes = load_slices(success + failure, load_images=bool(self.model.cameras))
+        symbols = self._symbol_episodes()
+        episodes = load_slices(success + failure, load_images=bool(self.model.cameras)) + symbols
         config = TrainConfig(model=self.model, out_dir=out, steps=total, batch_size=self.cfg.batch_size,
                              lr=self.cfg.lr, failure_fraction=self.cfg.failure_fraction,
                              failure_grad_to_backbone=self.cfg.failure_grad_to_backbone, seed=self.cfg.seed + k,
@@ -205,6 +229,7 @@ class Pipeline:
         export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")
         self.state.finish(step, {
             "steps": total, "success_episodes": len(success), "failure_episodes": len(failure),
+            "symbol_episodes": len(symbols),
             "final_loss": float(np.mean(result.losses[-50:])) if result.losses else None,
             "seconds": time.perf_counter() - t0, "model": self.layout.rel(self.layout.model(k)),
         })
@@ -219,6 +244,20 @@ class Pipeline:
             failure += [EpisodeSlice(root / r["file"]) for r in self.state.info(f"rollout_{j}")["episodes"]
                         if not r["success"]]
         return success, failure
+
+    def _symbol_episodes(self) -> list[EpisodeArrays]:
+        """Corrective ticks of the followed symbol episodes (success data); a vision model sees them through VSF
+        (symbols drawn, ROI mask, idle wrist zeroed), as the VSF mode shows them at runtime."""
+        if not self.cfg.symbol_episodes:
+            return []
+        from failforward.learn.symbols.read import symbol_episode, vsf_arrays
+
+        vision, out = bool(self.model.cameras), []
+        for row in self.state.info("symbols")["episodes"]:
+            if row["success"]:
+                sample = symbol_episode(read_episode(self.layout.root / row["file"], load_images=vision))
+                out.append(vsf_arrays(sample.arrays, sample.diagnosis) if vision else sample.arrays)
+        return out
 
     def rollout(self, k: int) -> None:
         self.train(k)

@@ -4,6 +4,7 @@ A run directory holds everything of one pipeline run::
 
     <run_dir>/state.json                  PipelineConfig + finished steps (``RunState``)
     <run_dir>/demos/*.mcap                expert successes (seeds demo_seed ...)
+    <run_dir>/symbols/*.mcap              symbol-following episodes (seeds symbol_seed ..., when symbol_episodes > 0)
     <run_dir>/round_<k>/train/            training checkpoints of round k (resumable)
     <run_dir>/round_<k>/model/            exported model of round k (manifest + ONNX + weights)
     <run_dir>/round_<k>/rollouts/*.mcap   rollouts of the round-k model, labelled by the simulator
@@ -11,7 +12,8 @@ A run directory holds everything of one pipeline run::
     <run_dir>/eval/<method>/*.mcap        evaluation episodes; eval/results.json, eval/summary.csv
 
 Seeds never overlap: demos ``demo_seed + i``, round-k rollouts ``rollout_seed + 1000 k + i``,
-evaluation ``eval_seed + i`` (held out; defaults 0, 10 000, 100 000).
+evaluation ``eval_seed + i`` (held out; defaults 0, 10 000, 100 000), symbol episodes ``symbol_seed + i``
+(default 50 000).
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ class PipelineConfig(FrozenModel):
         max_steps: ticks per rollout / evaluation episode [ticks at 50 Hz].
         eval_configs, eval_runs: N held-out initial configurations × M runs (flow-noise seeds) each.
         static_lambdas, gammas: guidance sweeps of the evaluation.
+        symbol_episodes: symbol-following episodes generated in ``symbols`` (``failforward.control.symbol_episodes``:
+            expert prelude, then one atomic corrective motion prompted by its ViFailback sentence); the corrective
+            ticks of those that were followed join every round's success data. 0 (default) = none.
+        symbol_seed: first seed of the symbol episodes.
     """
 
     preset: str = "sim_transfer_cube"
@@ -71,6 +77,8 @@ class PipelineConfig(FrozenModel):
     static_lambdas: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
     gammas: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
     seed: int = 0
+    symbol_episodes: int = Field(0, ge=0)
+    symbol_seed: int = 50_000
 
     @model_validator(mode="after")
     def _seeds_disjoint(self) -> PipelineConfig:
@@ -78,10 +86,11 @@ class PipelineConfig(FrozenModel):
             (self.demo_seed, self.demo_seed + self.demos),
             (self.rollout_seed, self.rollout_seed + 1000 * self.rounds + self.rollouts),
             (self.eval_seed, self.eval_seed + self.eval_configs),
+            (self.symbol_seed, self.symbol_seed + self.symbol_episodes),
         ])
         if any(a[1] > b[0] for a, b in itertools.pairwise(ranges)):
-            raise ValueError(f"demo, rollout and eval seed ranges overlap: {ranges}; move demo_seed/rollout_seed/"
-                             "eval_seed")
+            raise ValueError(f"demo, rollout, eval and symbol seed ranges overlap: {ranges}; move demo_seed/"
+                             "rollout_seed/eval_seed/symbol_seed")
         if self.rollouts > 1000:
             raise ValueError("rollouts per round must be <= 1000 (round k uses seeds rollout_seed + 1000 k + i)")
         return self
@@ -100,6 +109,10 @@ class RunLayout:
     @property
     def demos(self) -> Path:
         return self.root / "demos"
+
+    @property
+    def symbols(self) -> Path:
+        return self.root / "symbols"
 
     def round_dir(self, k: int) -> Path:
         return self.root / f"round_{k}"
