@@ -10,10 +10,12 @@ Failures are *injected*:
 - ``knock_out``: a few ticks after the lift the cube is teleported out of the right gripper onto the table
   (a random pose in gym-aloha's cube range, ≥ 6 cm from the gripper);
 - ``forced_open``: a few ticks after the lift the right gripper is forced open for 15 ticks (the command
-  sent to the simulator is overridden; the safety layer never sees it) and the cube falls.
+  sent to the simulator is overridden after the safety layer, as a device fault would) and the cube falls.
 Methods: ``policy`` (no supervisor, no recovery) and ``policy+pmc`` (privileged sim-oracle supervisor, every
-6 chunks over the last 5 s at 1 fps, + the recovery controller in PMC mode). The controller is wired with the
-same per-tick glue proposed for ``ControlLoop`` (``failforward.recovery.apply.infer_with_override``).
+6 chunks over the last 5 s at 1 fps, + the recovery controller in PMC mode). Every trial runs in
+``failforward.control.loop.ControlLoop`` with its supervisor in synchronous mode (each answer is collected on
+the tick that asked, so runs are reproducible); the head camera is rendered every 25 ticks and the
+disturbances are applied by driver wrappers at the simulator's edge (``failforward.control.sim_edge``).
 VSF is not measured: it needs a policy trained on symbol-following data, which the scripted expert is not.
 """
 
@@ -26,30 +28,36 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np
 
-from failforward.config import BrokerConfig, SafetyConfig, ScheduleConfig, SimAlohaConfig, SimOracleConfig
+from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleConfig, SimAlohaConfig, SimOracleConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.control.broker import ChunkBroker
+from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
+from failforward.control.sim_edge import DisturbedDriver, SampledCamera
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.policy.expert.geometry import object_pose
-from failforward.recovery import RecoveryController, infer_with_override
+from failforward.recovery import RecoveryController
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import SimState
 from failforward.stats import wilson_interval
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorScheduler
-from failforward.types import EpisodeInfo, JointCommand, TickRecord
+from failforward.types import EpisodeInfo, TickRecord, TickSubscriber
 
 HEAD, HEIGHT, WIDTH = "top", 240, 320
 HEAD_EVERY = 25  # ticks between head-camera renders (the supervisor samples 1 fps)
 RIGHT_GRIPPER = 13
 BOX_QPOS = slice(16, 23)
 LIFTED_Z = 0.04  # [m] cube centre this high (2 cm above its rest height) with stage >= 2 = lifted
+FORCED_OPEN_TICKS = 15
+Kind = Literal["none", "knock_out", "forced_open"]
+Method = Literal["policy", "policy+pmc"]
 
 
 def lifted(state: SimState) -> bool:
@@ -57,25 +65,28 @@ def lifted(state: SimState) -> bool:
     return state.stage >= 2 and state.object_poses["box"][2] > LIFTED_Z
 
 
-class StaleBelief:
-    """Privileged state as the stale policy sees it: after a lift, the cube rides in the right gripper."""
+class StaleBelief(TickSubscriber):
+    """Privileged state as the stale policy sees it: after a lift, the cube rides in the right gripper.
+
+    A subscriber: at the end of every tick, while the cube is truly lifted, the belief tracks it; once it is
+    lost, the belief freezes in the gripper's frame. Called, it is the expert's state source.
+    """
 
     def __init__(self, driver: SimAlohaDriver, expert: ScriptedExpert) -> None:
         self.driver, self.expert = driver, expert
         self.offset = None  # cube pose in the right tool frame at the lift
 
-    def reset(self) -> None:
+    def on_episode_start(self, info: EpisodeInfo) -> None:
         self.offset = None
+
+    def on_tick(self, tick: TickRecord) -> None:
+        state = self.driver.privileged_state()
+        if lifted(state):
+            self.offset = self._tool(state).inverse() @ object_pose(state.object_poses["box"])
 
     def _tool(self, state: SimState):
         ik = self.expert.ik
         return ik.tool_poses(ik.arms_from_qpos(state.qpos))["right"]
-
-    def update(self) -> None:
-        """Called every tick: while the cube is truly lifted the belief tracks it; when it is lost, it freezes."""
-        state = self.driver.privileged_state()
-        if lifted(state):
-            self.offset = self._tool(state).inverse() @ object_pose(state.object_poses["box"])
 
     def __call__(self) -> SimState:
         state = self.driver.privileged_state()
@@ -89,40 +100,46 @@ class StaleBelief:
 
 @dataclass
 class Disturbance:
-    """Injected ``delay`` ticks after the first lift (:func:`lifted`); ``kind`` as in the module docstring."""
+    """Injected ``delay`` ticks after the first lift (:func:`lifted`); ``kind`` as in the module docstring.
 
-    kind: str
+    A :class:`failforward.control.sim_edge.Disturbance` on ``driver`` (the raw simulator), one per trial.
+    """
+
+    kind: Kind
     delay: int
     place_xy: np.ndarray
+    driver: SimAlohaDriver
     lifted_at: int | None = None
     done_at: int | None = None
 
     @classmethod
-    def draw(cls, kind: str, seed: int) -> Disturbance:
+    def draw(cls, kind: Kind, seed: int, driver: SimAlohaDriver) -> Disturbance:
         rng = np.random.default_rng(10_000 + seed)  # the same for every method
-        return cls(kind, int(rng.integers(2, 15)), rng.uniform([0.0, 0.4], [0.2, 0.6]))
+        return cls(kind, int(rng.integers(2, 15)), rng.uniform([0.0, 0.4], [0.2, 0.6]), driver)
 
-    def before_tick(self, tick: int, driver: SimAlohaDriver) -> None:
-        if self.lifted_at is None and lifted(driver.privileged_state()):
+    def before_observe(self, tick: int) -> None:
+        """Note the lift; ``knock_out``: teleport the cube onto the table, >= 6 cm from the right gripper."""
+        if self.lifted_at is None and lifted(self.driver.privileged_state()):
             self.lifted_at = tick
         if self.kind == "knock_out" and self.due(tick):
-            qpos = driver.scene.data.qpos.copy()
+            scene = self.driver.scene
+            qpos = scene.data.qpos.copy()
             xy = self.place_xy
-            gripper = driver.scene.data.body("vx300s_right/gripper_link").xpos[:2]
+            gripper = scene.data.body("vx300s_right/gripper_link").xpos[:2]
             if np.linalg.norm(xy - gripper) < 0.06:
                 xy = gripper + 0.06 * (xy - gripper) / max(np.linalg.norm(xy - gripper), 1e-6)
             qpos[BOX_QPOS] = [*xy, 0.02, 1.0, 0.0, 0.0, 0.0]
-            driver.scene.set_qpos(qpos)
+            scene.set_qpos(qpos)
             self.done_at = tick
 
-    def command(self, tick: int, command: np.ndarray) -> np.ndarray:
-        """The command the simulator receives (forced open: the right gripper opens for 15 ticks)."""
-        if self.kind == "forced_open" and self.lifted_at is not None and \
-                self.lifted_at + self.delay <= tick < self.lifted_at + self.delay + 15:
-            command = command.copy()
-            command[RIGHT_GRIPPER] = 1.0
+    def command(self, tick: int, positions: np.ndarray) -> np.ndarray:
+        """The command the simulator receives (``forced_open``: the right gripper opens for 15 ticks)."""
+        start = None if self.lifted_at is None else self.lifted_at + self.delay
+        if self.kind == "forced_open" and start is not None and start <= tick < start + FORCED_OPEN_TICKS:
+            positions = positions.copy()
+            positions[RIGHT_GRIPPER] = 1.0
             self.done_at = self.done_at if self.done_at is not None else tick
-        return command
+        return positions
 
     def due(self, tick: int) -> bool:
         return self.done_at is None and self.lifted_at is not None and tick == self.lifted_at + self.delay
@@ -138,19 +155,26 @@ class Trial:
     disturbed_at: int | None
     events: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    error: str | None = None  # the episode ended by an exception (counted as a failure)
+
+    def line(self) -> str:
+        """One progress line: method, disturbance, seed, outcome, ticks, wall-clock [s]."""
+        error = f"  ERROR {self.error}" if self.error else ""
+        return (f"{self.method:11s} {self.disturbance:11s} seed {self.seed:3d}: {'ok  ' if self.success else 'FAIL'} "
+                f"{self.steps:5d} ticks {self.seconds:5.1f} s{error}")
 
 
 class Bench:
-    """One driver and one set of components per method, reset per trial."""
+    """One simulator and one set of components per method; one :class:`ControlLoop` per trial."""
 
-    def __init__(self, method: str, max_steps: int) -> None:
-        self.method, self.max_steps = method, max_steps
+    def __init__(self, method: Method, max_steps: int) -> None:
+        self.method, self.loop_config = method, LoopConfig(max_steps=max_steps)
         self.driver = SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=(), image_height=HEIGHT,
                                                     image_width=WIDTH))
         self.driver.connect()
         self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
         self.belief = StaleBelief(self.driver, self.expert)
-        self.safety = SafetyLayer(self.driver.features, SafetyConfig(), 50.0)
+        self.safety = SafetyLayer(self.driver.features, SafetyConfig(), self.loop_config.rate_hz)
         self.broker = ChunkBroker(BrokerConfig(execute_steps=25))
         self.supervisor = self.controller = None
         if method == "policy+pmc":
@@ -166,51 +190,18 @@ class Bench:
             self.controller.close()
         self.driver.disconnect()
 
-    def _subscribers(self) -> list:
-        return [s for s in (self.supervisor, self.controller) if s is not None]
-
-    def run(self, seed: int, disturbance: Disturbance) -> Trial:
+    def run(self, seed: int, kind: Kind) -> Trial:
+        """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
+        disturbance = Disturbance.draw(kind, seed, self.driver)
+        driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
+        loop = ControlLoop(driver, self.expert, self.broker, self.safety, self.loop_config, self.driver.task_prompt,
+                           [self.belief], self.supervisor, recovery=self.controller, supervisor_mode="synchronous")
         start = time.perf_counter()
-        driver = self.driver
-        observation = driver.reset(seed)
-        self.safety.reset(observation.joint_positions)
-        self.broker.reset()
-        self.expert.reset()
-        self.belief.reset()
-        info = EpisodeInfo(0, seed, "transfer_cube", driver.task_prompt, "sim_aloha", driver.features)
-        for subscriber in self._subscribers():
-            subscriber.on_episode_start(info)
-        report, tick = None, 0
-        for tick in range(self.max_steps):
-            self.belief.update()
-            disturbance.before_tick(tick, driver)
-            observation = driver.get_observation()
-            if tick % HEAD_EVERY == 0:
-                observation = replace(observation, images={HEAD: driver.render(HEAD)})
-            override = self.controller.step(observation, report) if self.controller is not None else None
-            action, chunk = infer_with_override(override, self.broker,
-                                                lambda obs, text: self.expert.infer(obs, prompt=text),
-                                                observation, driver.task_prompt)
-            command = self.safety.clamp(action).command
-            sent = driver.send_action(JointCommand(observation.timestamp, disturbance.command(tick, command)))
-            record = TickRecord(tick, observation, action, sent, chunk, {})
-            for subscriber in self._subscribers():
-                subscriber.on_tick(record)
-            report = self._answer()
-            if driver.episode_outcome().success:
-                break
+        result = loop.run_episode(0, seed, task="transfer_cube")
+        seconds = time.perf_counter() - start
         events = [f"{e.kind}:{e.mode}:{e.reason}" for e in self.controller.events] if self.controller else []
-        return Trial(self.method, disturbance.kind, seed, driver.episode_outcome().success, tick + 1,
-                     disturbance.done_at, events, time.perf_counter() - start)
-
-    def _answer(self):
-        """Wait for a query in flight (deterministic runs), then take the answer, if any."""
-        if self.supervisor is None:
-            return None
-        deadline = time.monotonic() + 10.0
-        while self.supervisor.busy and time.monotonic() < deadline:
-            time.sleep(0.001)
-        return self.supervisor.poll()
+        return Trial(self.method, kind, seed, result.outcome.success, result.steps, disturbance.done_at, events,
+                     seconds, result.error)
 
 
 def table(trials: list[Trial]) -> str:
@@ -231,8 +222,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=21)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=1500, help="ticks per trial (50 Hz)")
-    parser.add_argument("--methods", nargs="+", default=["policy", "policy+pmc"])
-    parser.add_argument("--disturbances", nargs="+", default=["none", "knock_out", "forced_open"])
+    parser.add_argument("--methods", nargs="+", default=list(get_args(Method)), choices=get_args(Method))
+    parser.add_argument("--disturbances", nargs="+", default=list(get_args(Kind)), choices=get_args(Kind))
     parser.add_argument("--out", type=Path, default=None, help="JSON with every trial and the table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -242,10 +233,9 @@ def main() -> None:
         try:
             for kind in args.disturbances:
                 for seed in range(args.seed, args.seed + args.trials):
-                    trial = bench.run(seed, Disturbance.draw(kind, seed))
+                    trial = bench.run(seed, kind)
                     trials.append(trial)
-                    print(f"{method:11s} {kind:11s} seed {seed:3d}: {'ok  ' if trial.success else 'FAIL'} "
-                          f"{trial.steps:5d} ticks {trial.seconds:5.1f} s", flush=True)
+                    print(trial.line(), flush=True)
         finally:
             bench.close()
     print(table(trials))

@@ -14,17 +14,19 @@ import pytest
 from mink import SE3
 
 from failforward.config import PolicyConfig, SimAlohaConfig
+from failforward.control.expert_episode import run_expert_episode
 from failforward.errors import ExpertError
 from failforward.kinematics.aloha_ik import START_ARMS, AlohaIK
+from failforward.policy.base import PolicyBackend
 from failforward.policy.expert import ScriptedExpert
-from failforward.policy.expert.evaluate import EpisodeResult, run_expert_episode
+from failforward.policy.expert.evaluate import EpisodeResult
 from failforward.policy.expert.geometry import DOWN, frame, pose
 from failforward.policy.expert.perturb import dropped_object, interrupted_expert, random_motion
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.tasks import get_task
 from failforward.stats import wilson_interval
-from failforward.types import JointCommand
+from failforward.types import ActionChunk, JointCommand
 
 TASKS = ("transfer_cube", "insertion")
 ARM_STEP_LIMIT = 3.0 * 0.02  # [rad] per tick: the safety layer's arm speed limit
@@ -156,6 +158,31 @@ def test_expert_finishes_after_a_mid_episode_takeover(robot: SimAlohaDriver, sta
     results = _episodes(robot, range(100, 103), prelude)
     assert sum(r.success for r in results) >= 2, results
     _assert_within_limits(results)
+
+
+class Jumpy(PolicyBackend):
+    """Asks for a 0.5 rad jump of the first joint on every chunk (the safety layer will not pass it)."""
+
+    def infer(self, obs, *, prompt="", noise=None):
+        actions = np.tile(obs.joint_positions, (25, 1))
+        actions[:, 0] += 0.5
+        return ActionChunk(actions)
+
+
+class Broken(PolicyBackend):
+    def infer(self, obs, *, prompt="", noise=None):
+        raise ExpertError("IK did not converge from this pose")
+
+
+def test_steps_are_measured_on_what_the_expert_asked_for(robot: SimAlohaDriver) -> None:
+    result = run_expert_episode(robot, Jumpy(), seed=0, max_steps=30)
+    assert result.steps == 30 and not result.success and result.error is None
+    assert result.max_arm_step == pytest.approx(0.5)  # before the safety layer, which limits it to 0.06
+
+
+def test_an_expert_error_ends_the_episode_with_its_message(robot: SimAlohaDriver) -> None:
+    result = run_expert_episode(robot, Broken(), seed=0)
+    assert not result.success and result.steps == 0 and "IK did not converge" in result.error
 
 
 def test_wilson_interval_brackets_the_rate() -> None:

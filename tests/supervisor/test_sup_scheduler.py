@@ -144,6 +144,23 @@ def test_tick_never_waits_for_a_slow_backend() -> None:
         scheduler.close()
 
 
+def test_wait_blocks_until_the_answer_is_ready_or_the_timeout() -> None:
+    gated = _Gated()
+    scheduler = SupervisorScheduler(gated, ScheduleConfig(every_chunks=1))
+    scheduler.on_episode_start(INFO)
+    try:
+        assert scheduler.wait(0.01)  # nothing in flight
+        scheduler.on_tick(_tick(0))
+        start = time.perf_counter()
+        assert not scheduler.wait(0.1) and time.perf_counter() - start >= 0.09
+        threading.Timer(0.05, gated.gate.set).start()
+        assert scheduler.wait(5.0)
+        assert isinstance(scheduler.poll().result, Diagnosis)  # ready on the same call, no sleep needed
+    finally:
+        gated.gate.set()
+        scheduler.close()
+
+
 def test_stale_answers_are_dropped(scripted) -> None:
     scheduler, _ = scripted(delay_s=0.2, max_age_s=2.0)
     step = 0

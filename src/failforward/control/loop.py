@@ -2,6 +2,14 @@
 
 One :class:`ControlLoop` owns time and motion. Policies and supervisors only propose; the loop
 is the only place a proposal becomes a driver command, and every command passes the safety layer.
+
+Supervisor answers reach the loop in one of two modes (:data:`SupervisorMode`):
+
+- ``"asynchronous"`` (default, deployment): after each tick the loop takes whatever answer has arrived
+  and never waits; a query launched at tick ``t`` is answered some ticks later (its latency).
+- ``"synchronous"`` (benchmarks, tests): after the tick that launched a query the loop waits for its
+  answer (at most ``supervisor_timeout_s``), so the answer is collected on that same tick and the
+  recovery controller sees it at tick ``t + 1`` whatever the backend's latency: runs are reproducible.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -19,6 +28,7 @@ from failforward.config import LoopConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
+from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
 from failforward.recovery import RecoveryController, infer_with_override
 from failforward.recovery.overrides import Override
@@ -35,6 +45,9 @@ from failforward.types import (
 )
 
 logger = logging.getLogger(__name__)
+
+SupervisorMode = Literal["asynchronous", "synchronous"]
+"""How the loop collects supervisor answers (see the module docstring)."""
 
 
 @dataclass
@@ -65,10 +78,14 @@ class ControlLoop:
         prompt: the task instruction handed to the policy.
         subscribers: notified at episode start, every tick and episode end.
         supervisor: optional failure supervisor; it is a subscriber too, and its answers are
-            collected after each tick without waiting (``SupervisorScheduler.poll``).
+            collected after each tick (``SupervisorScheduler.poll``), as ``supervisor_mode`` says.
         on_report: called with every supervisor answer (recorder, logs).
         recovery: optional recovery controller; a subscriber too. Each tick, before inference, it gets the
             supervisor answer collected at the end of the previous tick and may override the action.
+        supervisor_mode: ``"asynchronous"`` never waits for an answer; ``"synchronous"`` waits after each tick
+            for the query in flight (see the module docstring).
+        supervisor_timeout_s: [s] the synchronous mode waits at most per tick; past it the tick goes on
+            without the answer (logged), which then arrives on a later tick as in the asynchronous mode.
     """
 
     def __init__(
@@ -83,7 +100,15 @@ class ControlLoop:
         supervisor: SupervisorScheduler | None = None,
         on_report: Callable[[SupervisorReport], None] | None = None,
         recovery: RecoveryController | None = None,
+        *,
+        supervisor_mode: SupervisorMode = "asynchronous",
+        supervisor_timeout_s: float = 10.0,
     ) -> None:
+        if supervisor_mode not in get_args(SupervisorMode):
+            raise ConfigError(f"supervisor_mode {supervisor_mode!r} is not one of {get_args(SupervisorMode)}.")
+        if not supervisor_timeout_s > 0.0:
+            raise ConfigError(f"supervisor_timeout_s must be > 0 s, got {supervisor_timeout_s}.")
+        self.supervisor_mode, self.supervisor_timeout_s = supervisor_mode, supervisor_timeout_s
         self.driver, self.policy, self.broker, self.safety = driver, policy, broker, safety
         self.config, self.prompt = config, prompt
         self.subscribers = list(subscribers or []) + [s for s in (supervisor, recovery) if s is not None]
@@ -188,12 +213,19 @@ class ControlLoop:
         if self.supervisor is None:
             return
         with timer.section("supervise"):
+            if self.supervisor_mode == "synchronous":
+                self._wait_for_answer()
             report = self.supervisor.poll()
         if report is not None:
             reports.append(report)
             self._report = report
             if self.on_report is not None:
                 self.on_report(report)
+
+    def _wait_for_answer(self) -> None:
+        if not self.supervisor.wait(self.supervisor_timeout_s):
+            logger.warning("Synchronous supervisor: no answer within %.1f s; the tick goes on without it.",
+                           self.supervisor_timeout_s)
 
     def _pace(self, deadline: float) -> float:
         """Sleep to the next tick deadline in real-time mode; returns the following deadline."""

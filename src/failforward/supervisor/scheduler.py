@@ -1,8 +1,9 @@
-"""When the supervisor is asked: a :class:`TickSubscriber` that never makes the control tick wait.
+"""When the supervisor is asked: a :class:`TickSubscriber` whose ticks never wait for an answer.
 
 Every ``every_chunks``-th newly inferred chunk (``TickRecord.chunk is not None``) it takes the last
 ``window_s`` of head-camera frames at ``fps`` and hands them to the backend on its own worker thread.
-The control loop collects answers with :meth:`SupervisorScheduler.poll`; an answer whose newest frame
+The control loop collects answers with :meth:`SupervisorScheduler.poll`; a loop that must be deterministic
+(benchmarks, tests) first calls :meth:`SupervisorScheduler.wait`. An answer whose newest frame
 is older than ``max_age_s`` of observation time, or that belongs to an earlier episode, is dropped.
 While a query is in flight, further triggers are skipped (counted), never queued.
 
@@ -21,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -144,6 +146,15 @@ class SupervisorScheduler(TickSubscriber):
             else:
                 fresh = report
         return fresh
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until no query is in flight, at most ``timeout_s`` [s]; True when none is (its answer, if any,
+        is then ready for :meth:`poll`). Only for loops that choose to wait (``ControlLoop``'s synchronous mode)."""
+        inflight = self._inflight
+        if inflight is None:
+            return True
+        wait_futures([inflight], timeout=timeout_s)
+        return inflight.done()
 
     @property
     def busy(self) -> bool:

@@ -1,14 +1,14 @@
-"""Measure the expert: physics-only episodes with chunked execution, optionally after a takeover.
+"""Measure the expert: what an expert episode is judged by, and the preludes' robot interface.
 
-This is a minimal chunk-broker loop (execute the first ``execute_steps`` rows of each chunk, then
-infer again) for benchmarking the expert alone; the real control loop lives in ``control``.
-The robot is any object with the simulated driver's methods (see :class:`SimRobot`), so this
-module does not depend on the driver package.
+Episodes run in the control loop like any policy's (safety layer, chunk broker, subscribers):
+``failforward.control.expert_episode.run_expert_episode`` builds the loop, starts it after a prelude
+(mid-episode takeover) and reads the result from an :class:`ExpertMeter`. This module stays in the
+policy layer so the preludes (:mod:`.perturb`) can use its types without importing the control layer.
 
 Example:
     >>> with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=())) as robot:
     ...     expert = ScriptedExpert(robot.task, robot.privileged_state)
-    ...     result = run_expert_episode(robot, expert, seed=0)
+    ...     result = run_expert_episode(robot, expert, seed=0)     # failforward.control.expert_episode
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 
 from failforward.policy.base import PolicyBackend
 from failforward.sim.aloha_scene import GRIPPER_INDICES, SimState
-from failforward.types import JointCommand, Observation
+from failforward.types import EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord, TickSubscriber
 
 
 class SimRobot(Protocol):
-    """The part of ``SimAlohaDriver`` the evaluation uses."""
+    """The part of ``SimAlohaDriver`` a prelude uses."""
 
     def reset(self, seed: int) -> Observation: ...
     def get_observation(self) -> Observation: ...
@@ -45,9 +45,11 @@ class EpisodeResult:
         success: task stage 4 reached while the expert was in control.
         steps: ticks the expert ran (until success or ``max_steps``).
         max_stage: highest stage seen while the expert was in control.
-        max_arm_step: largest per-tick change of an arm joint target [rad] the expert sent.
-        max_gripper_step: largest per-tick change of a gripper target (normalized).
+        max_arm_step: largest per-tick change of an arm joint target [rad] the expert asked for (before
+            the safety layer; the first change is from the measured positions at the takeover).
+        max_gripper_step: largest per-tick change of a gripper target (normalized), likewise.
         phases: phase names the expert went through, in order, without repeats.
+        error: why the loop ended the episode early (an exception), ``None`` when it did not.
     """
 
     success: bool
@@ -56,42 +58,44 @@ class EpisodeResult:
     max_arm_step: float
     max_gripper_step: float
     phases: tuple[str, ...]
+    error: str | None = None
 
 
-def run_expert_episode(
-    robot: SimRobot,
-    expert: PolicyBackend,
-    seed: int,
-    *,
-    max_steps: int = 400,
-    execute_steps: int = 25,
-    prelude: Prelude | None = None,
-) -> EpisodeResult:
-    """Reset to ``seed``, run ``prelude`` (if any), then the expert for up to ``max_steps`` ticks."""
-    obs = robot.reset(seed)
-    if prelude is not None:
-        obs = prelude(robot, obs, np.random.default_rng(seed))
-    expert.reset()
-    previous = obs.joint_positions
-    arm_columns = [i for i in range(len(previous)) if i not in GRIPPER_INDICES]
-    max_arm = max_grip = 0.0
-    phases: list[str] = []
-    steps, stage = 0, 0
-    while steps < max_steps:
-        chunk = expert.infer(obs)
-        phase = getattr(expert, "phase", "")
-        if not phases or phases[-1] != phase:
-            phases.append(phase)
-        for action in chunk.actions[:execute_steps]:
-            delta = np.abs(action - previous)
-            max_arm = max(max_arm, float(delta[arm_columns].max()))
-            max_grip = max(max_grip, float(delta[list(GRIPPER_INDICES)].max()))
-            previous = action
-            robot.send_action(JointCommand(obs.timestamp, action))
-            obs = robot.get_observation()
-            steps += 1
-            state = robot.privileged_state()
-            stage = max(stage, state.stage)
-            if state.success or steps >= max_steps:
-                return EpisodeResult(state.success, steps, stage, max_arm, max_grip, tuple(phases))
-    return EpisodeResult(False, steps, stage, max_arm, max_grip, tuple(phases))
+class ExpertMeter(TickSubscriber):
+    """Measures an expert's episode from the loop's ticks (subscribe it to the loop running ``expert``).
+
+    Args:
+        expert: the policy the loop runs; its ``phase`` attribute (if any) is read on ticks with a new chunk.
+    """
+
+    def __init__(self, expert: PolicyBackend) -> None:
+        self.expert = expert
+        self._clear()
+
+    def on_episode_start(self, info: EpisodeInfo) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        self.steps = 0
+        self.max_arm = self.max_gripper = 0.0
+        self.phases: list[str] = []
+        self._previous: np.ndarray | None = None
+
+    def on_tick(self, tick: TickRecord) -> None:
+        action = tick.policy_action
+        previous = tick.observation.joint_positions if self._previous is None else self._previous
+        delta = np.abs(action - previous)
+        grippers = list(GRIPPER_INDICES)
+        self.max_arm = max(self.max_arm, float(np.delete(delta, grippers).max()))
+        self.max_gripper = max(self.max_gripper, float(delta[grippers].max()))
+        self._previous = action
+        if tick.chunk is not None:
+            phase = getattr(self.expert, "phase", "")
+            if not self.phases or self.phases[-1] != phase:
+                self.phases.append(phase)
+        self.steps += 1
+
+    def result(self, outcome: EpisodeOutcome, error: str | None = None) -> EpisodeResult:
+        """The episode measured so far, judged by ``outcome`` (the loop's, from the expert's first tick on)."""
+        return EpisodeResult(outcome.success, self.steps, outcome.stage, self.max_arm, self.max_gripper,
+                             tuple(self.phases), error)
