@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from failforward.supervisor.answer_writer import AnswerContent
-from failforward.supervisor.commands import AXIS_COLOR, Grasp, Move
+from failforward.supervisor.commands import Grasp, Move
+from failforward.supervisor.oracle.arrows import clip_pixel, straight_arrow
 from failforward.supervisor.oracle.facts import OracleFacts
-from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, Rewind, StraightArrow, Symbol
+from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, Rewind, Symbol
 
 CLOSED = 0.25  # normalized opening below which a gripper is closed
 OPEN = 0.5
@@ -118,32 +119,11 @@ def moves_towards(facts: OracleFacts, arm: str, displacement: np.ndarray) -> tup
 
 
 def _clip(facts: OracleFacts, uv: np.ndarray) -> tuple[float, float]:
-    cam = facts.camera
-    return (float(np.clip(uv[0], 0.0, cam.width)), float(np.clip(uv[1], 0.0, cam.height)))
+    return clip_pixel(facts.camera, uv)
 
 
 def _arrow(facts: OracleFacts, start_world: np.ndarray, displacement: np.ndarray, moves: Sequence[Move]) -> Symbol:
-    """Straight arrow for ``moves``: the commanded components of ``displacement`` drawn along the image
-    directions of their robot axes (forward/left as projected at the start point, up as image-up)."""
-    cam = facts.camera
-    start = cam.project(start_world)[0]
-    axes = cam.robot_axes()
-    scale = cam.pixels_per_metre(start_world)
-    vector = np.zeros(2)
-    for axis in dict.fromkeys("xyz".index(m.axis) for m in moves):
-        component = float(axes[axis] @ displacement)
-        if axis == 2:
-            direction = np.array([0.0, -1.0])
-        else:
-            direction = cam.project(start_world + 0.01 * axes[axis])[0] - start
-            direction /= max(float(np.linalg.norm(direction)), 1e-9)
-        vector += component * scale * direction
-    size = max(cam.width, cam.height)
-    length = float(np.linalg.norm(vector))
-    if length > 1e-6:
-        vector *= float(np.clip(length, 0.08 * size, 0.25 * size)) / length
-    colors = tuple(dict.fromkeys(AXIS_COLOR[m.axis] for m in moves))
-    return StraightArrow(start=_clip(facts, start), end=_clip(facts, start + vector), colors=colors)  # type: ignore
+    return straight_arrow(facts.camera, start_world, displacement, moves)
 
 
 def _point(facts: OracleFacts, world: np.ndarray) -> tuple[float, float]:
