@@ -209,3 +209,14 @@ def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again
     assert events[:4] == ["reset", "diagnosed", "planned", "cleared"]  # answers cycle: it holds again later
     held_from, cleared_at = kinds.index("JointOverride"), kinds.index("ResumePolicy")
     assert set(kinds[held_from:cleared_at]) == {"JointOverride"} and cleared_at - held_from > 15
+
+
+def test_vsf_view_passes_ticks_without_the_head_frame_through() -> None:
+    """A state-only policy with the head camera sampled for the supervisor: ticks without it are unchanged."""
+    from failforward.recovery.modes.vsf import _vsf_view
+
+    blind = Observation(0.0, np.zeros(14), np.zeros(14), object_state=np.array([0.1, 0.5, 0.02, 1, 0, 0, 0.0]))
+    kwargs = {"symbols": (Crosshair(position=(10.0, 10.0)),), "active_arms": {"right"}, "head_camera": "top"}
+    assert _vsf_view(blind, **kwargs) is blind
+    seen = replace(blind, images={"top": np.full((60, 80, 3), 200, np.uint8)})
+    assert not _vsf_view(seen, **kwargs).images["top"][59, 79].any()  # outside the symbol's ROI: masked
