@@ -46,11 +46,13 @@ if ! "$PY" -c "import mani_skill, mplib, numpy, sys; sys.exit(not numpy.__versio
     log "installing mani-skill==3.0.1 with numpy<2"
     "$PY" -m pip install -q -c "$CONSTRAINTS" mani-skill==3.0.1 "numpy<2" "opencv-python<4.11" "opencv-python-headless<4.11"
 fi
-# failforward itself (editable) with its core dependencies and the dev and sim extras; all of them resolve
-# with numpy<2 (sim: gym-aloha, mujoco 3.8, mink; the control runtime imports the simulated ALOHA driver).
-# Not here: ros, hw, onnx, serve extras (use the main venv for those).
-log "installing failforward (editable, [dev,sim]) under the numpy<2 constraints"
-"$PY" -m pip install -q -c "$CONSTRAINTS" -e "$ROOT[dev,sim]"
+# failforward itself (editable) with its core dependencies and the dev, sim, onnx and train extras; all of
+# them resolve with numpy<2 and the torch above (checked with `pip install --dry-run`: onnx 1.23, onnxruntime
+# 1.31, onnxscript 0.7 pull in neither another torch nor numpy 2). sim: gym-aloha, mujoco 3.8, mink (the
+# control runtime imports the simulated ALOHA driver); onnx + train: `failforward learn` exports the AFIL
+# policy to ONNX and rolls it out with onnxruntime. Not here: ros, hw, trt, serve (use the main venv).
+log "installing failforward (editable, [dev,sim,onnx,train]) under the numpy<2 constraints"
+"$PY" -m pip install -q -c "$CONSTRAINTS" -e "$ROOT[dev,sim,onnx,train]"
 
 # 3. Lavapipe (Mesa >= 24.3) from bookworm-backports, unpacked into the venv.
 if [[ ! -f "$LIBDIR/libvulkan_lvp.so" ]]; then
@@ -104,4 +106,12 @@ obs, _ = env.reset(seed=0)
 env.step(np.zeros(env.action_space.shape, dtype=np.float32))
 env.close()
 print(f"[setup_maniskill] ok: StackCube-v1 state obs {tuple(obs.shape)}, numpy {np.__version__}")
+EOF
+"$PY" - <<'EOF'
+import numpy as np
+import onnxruntime
+import torch  # noqa: F401
+
+assert np.__version__.startswith("1."), f"numpy {np.__version__} got in; mplib needs numpy < 2"
+print(f"[setup_maniskill] ok: onnxruntime {onnxruntime.__version__} for `failforward learn`, numpy {np.__version__}")
 EOF

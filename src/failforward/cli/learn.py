@@ -21,6 +21,8 @@ import argparse
 import logging
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +46,13 @@ from failforward.learn.replay import ReplayThenExpert
 from failforward.learn.results import EpisodeRecord, write_results
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
+from failforward.policy.maniskill_expert import ManiSkillExpert
 from failforward.record.reader import read_episode
 from failforward.record.recorder import EpisodeRecorder
 from failforward.robots.registry import make_driver
+from failforward.types import JointCommand
 
 logger = logging.getLogger(__name__)
 STAGES = ("collect", "symbols", "train", "rollout", "correct", "round", "eval")
@@ -356,24 +361,56 @@ def _run_with_bar(config: RunConfig, run_name: str, desc: str) -> list[EpisodeRe
         return run(config, run_name=run_name, on_episode=advance).episodes
 
 
+@dataclass(frozen=True)
+class Corrector:
+    """How failures are corrected on one robot kind (``CORRECTORS``).
+
+    Attributes:
+        expert: driver → the privileged-state expert that finishes the task from wherever the driver is.
+        stage_trace: ``(driver, seed, commands [T, A]) -> int [T]``: the task stage after each replayed command
+            from ``reset(seed)`` (the commands are absolute joint targets in driver units).
+    """
+
+    expert: Callable[[Any], PolicyBackend]
+    stage_trace: Callable[[Any, int, np.ndarray], np.ndarray]
+
+
+def _maniskill_stage_trace(driver: Any, seed: int, commands: np.ndarray) -> np.ndarray:
+    """``ManiSkillDriver.stage`` (the stage whose flag holds now) after each of ``commands [T, 8]``."""
+    obs = driver.reset(seed)
+    stages = np.empty(len(commands), dtype=np.int64)
+    for t, row in enumerate(commands):
+        driver.send_action(JointCommand(obs.timestamp, row))
+        stages[t] = driver.stage
+    return stages
+
+
+CORRECTORS: dict[str, Corrector] = {
+    "sim_aloha": Corrector(lambda d: ScriptedExpert(d.task, d.privileged_state), stage_trace),
+    "maniskill": Corrector(lambda d: ManiSkillExpert(d.privileged_state), _maniskill_stage_trace),
+}
+"""Robot kind → how its failures are corrected; only simulators with a privileged-state expert are here."""
+
+
 def _correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     """Replay each failure up to its takeover tick, let the expert finish; every attempt is recorded."""
     if not failures:
         return []
     config = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=pipe.cfg.max_steps)
-    if config.robot.kind != "sim_aloha":
-        raise ConfigError(f"failure correction needs the simulated ALOHA's expert; preset {pipe.cfg.preset!r} "
-                          f"drives {config.robot.kind!r}.")
+    if config.robot.kind not in CORRECTORS:
+        raise ConfigError(f"failure correction needs a simulator with a scripted expert ({', '.join(CORRECTORS)}); "
+                          f"preset {pipe.cfg.preset!r} drives {config.robot.kind!r}.")
+    corrector = CORRECTORS[config.robot.kind]
     run_name = pipe.layout.rel(pipe.layout.corrections(k))
     shutil.rmtree(pipe.layout.corrections(k), ignore_errors=True)
     recorder = EpisodeRecorder(config.record, run_name)
     out = []
     with make_driver(config.robot) as driver:
-        expert = ScriptedExpert(driver.task, driver.privileged_state)
+        expert = corrector.expert(driver)
         policy = ReplayThenExpert(expert, chunk_size=config.broker.execute_steps)
         for i, failure in enumerate(tqdm(failures, desc=f"correct round {k}", unit="episode")):
             sent = read_episode(pipe.layout.root / failure["file"], load_images=False).sent_actions
-            stages = stage_trace(driver, failure["seed"], sent)
+            stages = corrector.stage_trace(driver, failure["seed"], sent)
             cut = takeover_tick(stages, pipe.cfg.cut_rule, pipe.cfg.cut_fraction)
             policy.load(sent[:cut])
             loop_config = config.loop.model_copy(update={"max_steps": cut + pipe.cfg.max_steps})
@@ -384,5 +421,17 @@ def _correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) ->
             out.append({**pipe._record(e), "file": pipe.layout.rel(recorder.files[-1]), "takeover": cut,
                         "failed_rollout": failure["file"], "replay_max_stage": int(stages.max()),
                         "replayed_outcome_matches": int(stages.max()) == failure["stage"]})
+        _close(expert)
     recorder.close()
     return out
+
+
+def _close(policy: PolicyBackend) -> None:
+    """Release what an expert holds (the ManiSkill expert's planning env); teardown failures are logged."""
+    close = getattr(policy, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        logger.exception("Closing the correction expert failed")

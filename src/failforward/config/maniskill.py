@@ -31,6 +31,9 @@ class ManiSkillConfig(FrozenModel):
         sim_backend: ``physx_cpu`` (the only one that runs without CUDA).
         torch_threads: threads torch may use in this process (ManiSkill keeps its CPU state in small torch
             tensors, where more threads only add overhead on shared cores); 0 leaves torch's setting alone.
+        object_state: add the task objects' ground-truth poses to every observation (``[7 · objects]``,
+            world frame, xyz [m] + quaternion wxyz; order in ``failforward.robots.maniskill``), so a
+            state-only policy can see where the cube or peg lies.
     """
 
     kind: Literal["maniskill"] = "maniskill"
@@ -39,3 +42,4 @@ class ManiSkillConfig(FrozenModel):
     max_episode_steps: int = Field(1000, ge=1, le=100_000)
     sim_backend: Literal["physx_cpu"] = "physx_cpu"
     torch_threads: int = Field(1, ge=0, le=256)
+    object_state: bool = False

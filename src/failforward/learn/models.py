@@ -3,7 +3,8 @@
 ``aloha_state_cpu`` is ``aloha_state`` at width 64 with a 512-bucket tokenizer (0.4 M parameters):
 one AdamW step at batch 64 takes ~0.25 s on one loaded CPU core, against ~1.3 s for ``aloha_state``
 (width 128, 2.0 M), which is what makes a full collect → train → rollout → correct round fit in an hour.
-``aloha_vision`` (three 96×128 cameras) is the GPU configuration.
+``aloha_vision`` (three 96×128 cameras) is the GPU configuration. ``panda_state_cpu`` is the same width for
+the ManiSkill Panda tasks: 8 joints (7 arm [rad] + gripper), chunks of 16 ticks at 20 Hz (0.8 s).
 
 Example:
     >>> get_learn_model("aloha_state_cpu").width
@@ -17,6 +18,8 @@ from failforward.policy.afil.config import MODEL_PRESETS, AfilModelConfig
 
 LEARN_MODELS: dict[str, AfilModelConfig] = {
     "aloha_state_cpu": AfilModelConfig(width=64, attn_heads=4, vocab_size=512, max_prompt_tokens=24),
+    "panda_state_cpu": AfilModelConfig(action_dim=8, state_dim=8, horizon=16, width=64, attn_heads=4, vocab_size=512,
+                                       max_prompt_tokens=24),
     **MODEL_PRESETS,
 }
 

@@ -12,6 +12,12 @@ Command and observation vector ``[8]`` (``RobotFeatures.joint_names`` order):
 
 Time: ``Observation.timestamp`` is simulation time [s] = control ticks × 1/20 s since ``reset``.
 
+Object state (``ManiSkillConfig.object_state``): ``Observation.object_state`` ``[7 · objects]`` holds each task
+object's pose in the world frame, position [m] then quaternion (w, x, y, z), as ManiSkill's ``Pose.raw_pose``
+gives it, in the task's fixed order (``ManiSkillTaskSpec.objects``, also ``RobotFeatures.object_names``):
+StackCube ``cubeA`` (red, the one to pick), ``cubeB`` (green); LiftPegUpright ``peg``; PullCube ``cube``,
+``goal_region`` (the target disc, kinematic: it shows where to pull to once the cube has moved).
+
 Example:
     >>> from failforward.config import ManiSkillConfig
     >>> from failforward.types import JointCommand
@@ -58,13 +64,16 @@ class Stage:
 
 @dataclass(frozen=True)
 class ManiSkillTaskSpec:
-    """What the driver adds to a ManiSkill task: the prompt, ordered stages, and flags beyond ``evaluate()``.
+    """What the driver adds to a ManiSkill task: the prompt, ordered stages, the objects whose poses the
+    observation may carry, and flags beyond ``evaluate()``.
 
+    ``objects`` are actor names (keys of ``scene.actors``) in ``Observation.object_state`` order.
     ``extra_flags(base_env) -> {name: bool}`` computes milestones ``evaluate()`` does not report.
     """
 
     prompt: str
     stages: tuple[Stage, ...]
+    objects: tuple[str, ...]
     extra_flags: Callable[[Any], dict[str, bool]] = lambda base: {}
 
 
@@ -80,6 +89,7 @@ TASKS: dict[str, ManiSkillTaskSpec] = {
             Stage("is_cubeA_on_cubeB", "the red cube was grasped but never placed on the green cube"),
             Stage("success", "the red cube reached the green cube but was never left at rest on it, released"),
         ),
+        objects=("cubeA", "cubeB"),
     ),
     "LiftPegUpright-v1": ManiSkillTaskSpec(
         prompt="lift the peg and stand it upright on the table",
@@ -87,11 +97,13 @@ TASKS: dict[str, ManiSkillTaskSpec] = {
             Stage("is_peg_grasped", "the peg was never grasped"),
             Stage("success", "the peg was grasped but never stood upright on the table"),
         ),
+        objects=("peg",),
         extra_flags=_peg_grasped,
     ),
     "PullCube-v1": ManiSkillTaskSpec(
         prompt="pull the blue cube back onto the red and white target",
         stages=(Stage("success", "the cube never reached the target region"),),
+        objects=("cube", "goal_region"),
     ),
 }
 
@@ -220,7 +232,14 @@ class ManiSkillDriver(EpisodicDriver):
         gripper = agent.controller.controllers["gripper"].config
         self._finger_lower, self._finger_upper = float(gripper.lower), float(gripper.upper)  # [m]
         hand = JointFeature(GRIPPER_NAME, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY)
-        return RobotFeatures(joints=(*arm, hand), cameras=(), control_hz=float(self._env.unwrapped.control_freq))
+        objects = self.task.objects if self.config.object_state else ()
+        actors = list(self._env.unwrapped.scene.actors)
+        missing = [n for n in objects if n not in actors]
+        if missing:
+            raise DriverError(f"{self.config.task} has no actors {missing}, only {actors} (another ManiSkill "
+                              "version?); fix ManiSkillTaskSpec.objects in failforward.robots.maniskill.")
+        return RobotFeatures(joints=(*arm, hand), cameras=(), control_hz=float(self._env.unwrapped.control_freq),
+                             object_names=objects)
 
     # ------------------------------------------------------------------ interface
     @property
@@ -264,7 +283,8 @@ class ManiSkillDriver(EpisodicDriver):
         span = self._finger_upper - self._finger_lower
         positions = np.append(qpos[:7], (qpos[7] - self._finger_lower) / span)
         velocities = np.append(qvel[:7], qvel[7] / span)
-        return Observation(timestamp=self._time(), joint_positions=positions, joint_velocities=velocities)
+        return Observation(timestamp=self._time(), joint_positions=positions, joint_velocities=velocities,
+                           object_state=self._object_state())
 
     def send_action(self, command: JointCommand) -> JointCommand:
         """Step the simulation one control tick (50 ms) towards ``command``; returns the clamped target."""
@@ -297,6 +317,16 @@ class ManiSkillDriver(EpisodicDriver):
             evaluation=dict(self._evaluation),
         )
 
+    @property
+    def stage(self) -> int:
+        """The task stage now: 1 + the index of the last stage whose flag holds at this tick, 0 if none does.
+
+        Unlike ``episode_outcome().stage`` (the furthest stage reached) it drops when progress is lost, e.g.
+        a cube slipping out of the hand; failure correction hands over where it was last at its maximum.
+        """
+        flags = [self._evaluation.get(stage.flag, False) for stage in self.task.stages]
+        return max((i + 1 for i, flag in enumerate(flags) if flag), default=0)
+
     def episode_outcome(self) -> EpisodeOutcome:
         """Success once ManiSkill's ``evaluate()`` said so at any tick; else the furthest stage and why not."""
         stages = self.task.stages
@@ -317,6 +347,12 @@ class ManiSkillDriver(EpisodicDriver):
     # ------------------------------------------------------------------ helpers
     def _time(self) -> float:
         return self._tick / self._features.control_hz
+
+    def _object_state(self) -> np.ndarray:
+        """``[7 · objects]`` poses of ``features.object_names`` (world frame, xyz [m] + quaternion wxyz)."""
+        actors = self._env.unwrapped.scene.actors
+        poses = [_pose7(actors[name].pose) for name in self._features.object_names]
+        return np.concatenate(poses) if poses else np.zeros(0)
 
     def _judge(self) -> None:
         """Evaluate the task now and advance the furthest stage reached (and the success tick)."""
