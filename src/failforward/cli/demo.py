@@ -16,7 +16,8 @@ from failforward.control.runtime import run
 from failforward.errors import ConfigError
 from failforward.report.run_report import EpisodeSummary, write_report
 
-DEFAULT_PRESETS = ("sim_transfer_cube", "sim_insertion")
+# the learned AFIL policy where a model is shipped (models/afil_aloha_transfer_cube), the expert elsewhere
+DEFAULT_PRESETS = ("sim_transfer_cube_afil", "sim_insertion")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -183,13 +183,17 @@ def _maniskill_preset(task: ManiSkillTask, max_steps: int) -> RunConfig:
 
 
 def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
-    """The learned AFIL dual-head policy (``failforward learn ship``) on the simulated ALOHA, state-only
-    (no cameras rendered), adaptive failure-informed guidance with γ = 1 (AFIL's default)."""
+    """The learned AFIL dual-head policy (``failforward learn ship``) on the simulated ALOHA with adaptive
+    failure-informed guidance (γ = 1, AFIL's default). Its state is the joints + the objects' poses (the
+    simulator's ground truth; no policy cameras), the head camera renders for the oracle supervisor, and the
+    recovery machine corrects what the supervisor diagnoses (PMC), as in the expert presets."""
     guidance = GuidanceConfig(mode=GuidanceMode.ADAPTIVE, gamma=1.0)
+    expert = _sim_preset(task)
     return RunConfig(
-        robot=SimAlohaConfig(task=task, cameras=()),
+        robot=SimAlohaConfig(task=task, object_state=True),
         policy=AfilPolicyConfig(model_dir=Path(model_dir), sampler=SamplerConfig(guidance=guidance)),
-        supervisor=SupervisorConfig(enabled=False),
+        supervisor=expert.supervisor,
+        recovery=expert.recovery,
     )
 
 
