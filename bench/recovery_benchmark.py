@@ -3,20 +3,27 @@ the same initial layouts and the same disturbances for every method, ``--trials`
 
 Run: ./run python bench/recovery_benchmark.py --trials 21 --out runs/recovery_benchmark.json
 
-READ THIS BEFORE QUOTING A NUMBER. "The policy" here is NOT a learned policy: it is the scripted expert
-(privileged simulator state) with *stale object perception*: once it has lifted the cube it believes the
-cube stays in its right gripper (where it last held it), as a policy that does not notice a drop would.
-Failures are *injected*:
+Policies (the part of a method's name before ``+``):
+- ``blind_expert``: NOT a learned policy: the scripted expert (privileged simulator state) with *stale object
+  perception*: once it has lifted the cube it believes the cube stays in its right gripper (where it last
+  held it), as a policy that does not notice a drop would;
+- ``afil``: the learned AFIL dual-head policy (``--afil-model``, default the shipped
+  ``models/afil_aloha_transfer_cube``; joints + object poses in, adaptive guidance γ = 1 when the model has
+  a trained failure head, else its success head alone), which also fails on its own in undisturbed runs;
+- ``afil_sym``: the same recipe trained on base + symbol-following data (``--afil-sym-model``, ``failforward
+  learn symbols``), the policy VSF prompts with the supervisor's correction.
+A learned policy's flow noise is seeded with the trial's seed, so its methods differ only by the correction.
+Failures are *injected* (on top of the learned policies' own):
 - ``knock_out``: a few ticks after the lift the cube is teleported out of the right gripper onto the table
   (a random pose in gym-aloha's cube range, ≥ 6 cm from the gripper);
 - ``forced_open``: a few ticks after the lift the right gripper is forced open for 15 ticks (the command
   sent to the simulator is overridden after the safety layer, as a device fault would) and the cube falls.
-Methods: ``policy`` (no supervisor, no recovery) and ``policy+pmc`` (privileged sim-oracle supervisor, every
-6 chunks over the last 5 s at 1 fps, + the recovery controller in PMC mode). Every trial runs in
+Methods: ``<policy>`` alone (no supervisor, no recovery), ``<policy>+pmc`` / ``<policy>+vsf`` (privileged
+sim-oracle supervisor, every 6 chunks over the last 5 s at 1 fps, + the recovery controller in PMC or VSF
+mode; VSF prompts the policy with the diagnosis' text, the scripted expert cannot follow it). Every trial runs in
 ``failforward.control.loop.ControlLoop`` with its supervisor in synchronous mode (each answer is collected on
 the tick that asked, so runs are reproducible); the head camera is rendered every 25 ticks and the
 disturbances are applied by driver wrappers at the simulator's edge (``failforward.control.sim_edge``).
-VSF is not measured: it needs a policy trained on symbol-following data, which the scripted expert is not.
 """
 
 from __future__ import annotations
@@ -35,13 +42,17 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleConfig, SimAlohaConfig, SimOracleConfig
+from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
 from failforward.control.sim_edge import DisturbedDriver, SampledCamera
+from failforward.policy.afil.manifest import load_manifest
+from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.policy.expert.geometry import object_pose
+from failforward.policy.registry import PolicyContext, make_policy
 from failforward.recovery import RecoveryController
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import SimState
@@ -57,7 +68,9 @@ BOX_QPOS = slice(16, 23)
 LIFTED_Z = 0.04  # [m] cube centre this high (2 cm above its rest height) with stage >= 2 = lifted
 FORCED_OPEN_TICKS = 15
 Kind = Literal["none", "knock_out", "forced_open"]
-Method = Literal["policy", "policy+pmc"]
+Method = Literal["blind_expert", "blind_expert+pmc", "afil", "afil+pmc", "afil_sym", "afil_sym+vsf", "afil_sym+pmc"]
+DEFAULT_METHODS = ("blind_expert", "blind_expert+pmc")
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "afil_aloha_transfer_cube"
 
 
 def lifted(state: SimState) -> bool:
@@ -165,23 +178,42 @@ class Trial:
 
 
 class Bench:
-    """One simulator and one set of components per method; one :class:`ControlLoop` per trial."""
+    """One simulator and one set of components per method; one :class:`ControlLoop` per trial.
 
-    def __init__(self, method: Method, max_steps: int) -> None:
+    ``models`` maps the learned policies (``afil``, ``afil_sym``) to their model directories.
+    """
+
+    def __init__(self, method: Method, max_steps: int, models: dict[str, Path]) -> None:
         self.method, self.loop_config = method, LoopConfig(max_steps=max_steps)
+        self.policy_name, _, mode = method.partition("+")
+        self.model_dir = models.get(self.policy_name)
         self.driver = SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=(), image_height=HEIGHT,
-                                                    image_width=WIDTH))
+                                                    image_width=WIDTH, object_state=self.model_dir is not None))
         self.driver.connect()
-        self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
-        self.belief = StaleBelief(self.driver, self.expert)
+        self.subscribers: list[TickSubscriber] = []
+        if self.model_dir is None:
+            self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
+            self.belief = StaleBelief(self.driver, self.expert)
+            self.subscribers.append(self.belief)
         self.safety = SafetyLayer(self.driver.features, SafetyConfig(), self.loop_config.rate_hz)
         self.broker = ChunkBroker(BrokerConfig(execute_steps=25))
         self.supervisor = self.controller = None
-        if method == "policy+pmc":
+        if mode:
             oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=self.driver.privileged_state,
                                   progress_source=lambda: self.driver.episode_outcome().stage)
             self.supervisor = SupervisorScheduler(oracle, ScheduleConfig(camera=HEAD))
-            self.controller = RecoveryController.for_sim_aloha(RecoveryConfig(mode="pmc"), self.driver)
+            self.controller = RecoveryController.for_sim_aloha(RecoveryConfig(mode=mode), self.driver)
+
+    def policy(self, seed: int) -> PolicyBackend:
+        """The scripted expert, or the learned policy with its flow noise seeded by the trial's ``seed``."""
+        if self.model_dir is None:
+            return self.expert
+        trained = load_manifest(self.model_dir).training
+        has_failure_head = trained is not None and trained.failure_ticks > 0
+        guidance = GuidanceConfig(mode="adaptive", gamma=1.0) if has_failure_head else GuidanceConfig(mode="none")
+        config = AfilPolicyConfig(model_dir=self.model_dir, threads=1, sampler=SamplerConfig(guidance=guidance),
+                                  seed=seed)
+        return make_policy(config, PolicyContext(self.driver.features, "transfer_cube", self.driver.task_prompt))
 
     def close(self) -> None:
         if self.supervisor is not None:
@@ -194,8 +226,9 @@ class Bench:
         """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
         disturbance = Disturbance.draw(kind, seed, self.driver)
         driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
-        loop = ControlLoop(driver, self.expert, self.broker, self.safety, self.loop_config, self.driver.task_prompt,
-                           [self.belief], self.supervisor, recovery=self.controller, supervisor_mode="synchronous")
+        loop = ControlLoop(driver, self.policy(seed), self.broker, self.safety, self.loop_config,
+                           self.driver.task_prompt, self.subscribers, self.supervisor, recovery=self.controller,
+                           supervisor_mode="synchronous")
         start = time.perf_counter()
         result = loop.run_episode(0, seed, task="transfer_cube")
         seconds = time.perf_counter() - start
@@ -222,14 +255,26 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=21)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=1500, help="ticks per trial (50 Hz)")
-    parser.add_argument("--methods", nargs="+", default=list(get_args(Method)), choices=get_args(Method))
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=get_args(Method))
+    parser.add_argument("--afil-model", type=Path, default=SHIPPED_MODEL, help="model directory of `afil`")
+    parser.add_argument("--afil-sym-model", type=Path, help="model directory of `afil_sym` (base + symbol data)")
     parser.add_argument("--disturbances", nargs="+", default=list(get_args(Kind)), choices=get_args(Kind))
     parser.add_argument("--out", type=Path, default=None, help="JSON with every trial and the table")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="run nothing: merge these outputs (e.g. methods run in parallel) into --out")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.combine:
+        trials = [Trial(**t) for path in args.combine for t in json.loads(path.read_text())["trials"]]
+        write_output(args.out, trials)
+        print(table(trials))
+        return
     trials: list[Trial] = []
     for method in args.methods:
-        bench = Bench(method, args.max_steps)
+        models = {"afil": args.afil_model, **({"afil_sym": args.afil_sym_model} if args.afil_sym_model else {})}
+        if method.startswith("afil_sym") and "afil_sym" not in models:
+            parser.error(f"{method} needs --afil-sym-model")
+        bench = Bench(method, args.max_steps, models)
         try:
             for kind in args.disturbances:
                 for seed in range(args.seed, args.seed + args.trials):
@@ -240,9 +285,14 @@ def main() -> None:
             bench.close()
     print(table(trials))
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"protocol": __doc__, "table": table(trials),
-                                        "trials": [asdict(t) for t in trials]}, indent=1))
+        write_output(args.out, trials)
+
+
+def write_output(path: Path, trials: list[Trial]) -> None:
+    """The benchmark's output file: protocol (this docstring), table and every trial."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"protocol": __doc__, "table": table(trials), "trials": [asdict(t) for t in trials]},
+                               indent=1))
 
 
 if __name__ == "__main__":

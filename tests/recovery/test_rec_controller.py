@@ -220,3 +220,17 @@ def test_vsf_view_passes_ticks_without_the_head_frame_through() -> None:
     assert _vsf_view(blind, **kwargs) is blind
     seen = replace(blind, images={"top": np.full((60, 80, 3), 200, np.uint8)})
     assert not _vsf_view(seen, **kwargs).images["top"][59, 79].any()  # outside the symbol's ROI: masked
+
+
+def test_vsf_plans_on_a_tick_without_the_head_frame_from_the_last_one_seen(driver, sim_controller) -> None:
+    """The supervisor samples the head camera at 1 fps; its answer may land on a tick without a frame."""
+    controller = sim_controller(RecoveryConfig(mode="vsf"))
+    start(controller, driver)
+    obs = driver.get_observation()
+    fix = diagnosis("Move the right gripper to the left slightly.", (Crosshair(position=(160.0, 120.0)),))
+    assert controller.step(obs, report_of(fix, obs)) is None
+    assert "none seen this episode" in controller.events[-1].reason
+    framed = replace(obs, images={"top": np.zeros((HEIGHT, WIDTH, 3), np.uint8)})
+    controller.step(framed)
+    override = controller.step(obs, report_of(fix, obs))
+    assert type(override).__name__ == "PolicyOverride" and override.prompt == fix.command_text

@@ -62,7 +62,8 @@ class PlanContext:
         report: the supervisor report carrying the diagnosis (frame times: the pre-failure window).
         depth: ``float32 [H, W]`` head-camera depth [m], or ``None`` when no depth is available.
         camera: the head camera's model, or ``None``.
-        image_size: ``(height, width)`` [px] of the image the symbols refer to.
+        image_size: ``(height, width)`` [px] of the image the symbols refer to (the last head frame seen this
+            episode: the head camera may be sampled for the supervisor, not rendered every tick).
         robot_mask: ``bool [H, W]`` pixels of ``depth`` that show the robot itself, or ``None``.
     """
 

@@ -68,6 +68,7 @@ class RecoveryController(TickSubscriber):
         self.machine = RecoveryMachine(config, self._plan, on_event)
         self._observation: Observation | None = None
         self._report: SupervisorReport | None = None
+        self._head_size: tuple[int, int] | None = None  # (H, W) [px] of the last head frame seen this episode
 
     @classmethod
     def for_sim_aloha(cls, config: RecoveryConfig, driver: Any, **kwargs: Any) -> RecoveryController:
@@ -88,6 +89,7 @@ class RecoveryController(TickSubscriber):
     def on_episode_start(self, info: EpisodeInfo) -> None:
         self.history.clear()
         self.machine.reset(0.0)
+        self._head_size = None
 
     def on_tick(self, tick: TickRecord) -> None:
         self.history.append(tick.observation.timestamp, tick.observation.joint_positions, tick.sent.positions)
@@ -96,6 +98,9 @@ class RecoveryController(TickSubscriber):
     def step(self, observation: Observation, report: SupervisorReport | None = None) -> Override | None:
         """The override for this tick, or ``None`` to run the policy as usual. Never raises on bad diagnoses."""
         self._observation, self._report = observation, report
+        image = observation.images.get(self.head_camera)
+        if image is not None:
+            self._head_size = (int(image.shape[0]), int(image.shape[1]))
         diagnosis = report.result if report is not None and isinstance(report.result, Diagnosis) else None
         return self.machine.step(observation.timestamp, diagnosis)
 
@@ -119,8 +124,7 @@ class RecoveryController(TickSubscriber):
             raise RecoveryError("RecoveryController planned before step(); plans only run inside step()")
         hold = self.history.last_sent
         hold = observation.joint_positions.copy() if hold is None else hold
-        image = observation.images.get(self.head_camera)
-        size = None if image is None else (int(image.shape[0]), int(image.shape[1]))
+        size = self._head_size  # the frames the supervisor drew its symbols on (sampled, not every tick)
         depth = mask = None
         if mode == "pmc":
             depth = observation.depth.get(self.head_camera)

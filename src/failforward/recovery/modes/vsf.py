@@ -33,11 +33,10 @@ class VsfMode(CorrectiveMode):
 
     def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
         camera = self.config.head_camera
-        image = context.observation.images.get(camera)
-        if image is None:
-            return Refusal(self.name, f"VSF needs the head camera {camera!r} in every observation; add it to the "
-                                      "robot's cameras")
-        height, width = image.shape[:2]
+        if context.image_size is None:
+            return Refusal(self.name, f"VSF needs frames of the head camera {camera!r} (none seen this episode); add "
+                                      "it to the robot's cameras or sample it for the supervisor")
+        height, width = context.image_size
         symbols = tuple(s for s in diagnosis.symbols if s.inside(width, height))
         if not symbols:
             return Refusal(self.name, f"no symbol inside the {width}x{height} head image to follow")
