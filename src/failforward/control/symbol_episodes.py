@@ -37,6 +37,7 @@ from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
+from failforward.control.sim_edge import DriverWrapper
 from failforward.errors import ConfigError
 from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.learn.symbols.plan import Command, SymbolPlan, SymbolPlanner
@@ -46,11 +47,10 @@ from failforward.learn.symbols.verdict import MotionVerdict, judge_motion, measu
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery.correction import Refusal
-from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.supervisor.commands import format_commands
 from failforward.supervisor.scheduler import SupervisorReport
-from failforward.types import EpisodeOutcome, JointCommand, Observation, RobotFeatures
+from failforward.types import EpisodeOutcome, JointCommand, Observation
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def sample_episodes(count: int, seed: int, config: SymbolDataConfig) -> list[Sym
     return specs
 
 
-class SymbolJudge(EpisodicDriver):
+class SymbolJudge(DriverWrapper):
     """A ``SimAlohaDriver`` judged by the corrective motion (see the module docstring); everything but
     ``reset``, ``send_action`` and ``episode_outcome`` is the inner driver's.
 
@@ -87,33 +87,10 @@ class SymbolJudge(EpisodicDriver):
     """
 
     def __init__(self, driver: Any, policy: SymbolMotionPolicy, config: SymbolDataConfig) -> None:
-        self.driver, self.policy, self.config = driver, policy, config
+        super().__init__(driver)
+        self.policy, self.config = policy, config
         self.stop: Callable[[], None] = lambda: None
         self._reset_episode()
-
-    @property
-    def features(self) -> RobotFeatures:
-        return self.driver.features
-
-    @property
-    def is_connected(self) -> bool:
-        return self.driver.is_connected
-
-    @property
-    def task_prompt(self) -> str:
-        return self.driver.task_prompt
-
-    def connect(self) -> None:
-        self.driver.connect()
-
-    def disconnect(self) -> None:
-        self.driver.disconnect()
-
-    def get_observation(self) -> Observation:
-        return self.driver.get_observation()
-
-    def privileged_state(self) -> Any:
-        return self.driver.privileged_state()
 
     def _reset_episode(self) -> None:
         self.ticks = 0
