@@ -17,7 +17,9 @@ Failures are *injected* (on top of the learned policies' own):
 - ``knock_out``: a few ticks after the lift the cube is teleported out of the right gripper onto the table
   (a random pose in gym-aloha's cube range, ≥ 6 cm from the gripper);
 - ``forced_open``: a few ticks after the lift the right gripper is forced open for 15 ticks (the command
-  sent to the simulator is overridden after the safety layer, as a device fault would) and the cube falls.
+  sent to the simulator is overridden after the safety layer, as a device fault would) and the cube falls;
+- ``target_moved``: as the right gripper closes in on the cube (within 8 cm, before any lift) the cube is
+  teleported to another pose on the table (the same random range, ≥ 8 cm from the gripper), as if pushed.
 Methods: ``<policy>`` alone (no supervisor, no recovery), ``<policy>+pmc`` / ``<policy>+vsf`` (privileged
 sim-oracle supervisor, every 6 chunks over the last 5 s at 1 fps, + the recovery controller in PMC or VSF
 mode; VSF prompts the policy with the diagnosis' text, the scripted expert cannot follow it). Every trial runs in
@@ -67,7 +69,8 @@ RIGHT_GRIPPER = 13
 BOX_QPOS = slice(16, 23)
 LIFTED_Z = 0.04  # [m] cube centre this high (2 cm above its rest height) with stage >= 2 = lifted
 FORCED_OPEN_TICKS = 15
-Kind = Literal["none", "knock_out", "forced_open"]
+Kind = Literal["none", "knock_out", "forced_open", "target_moved"]
+APPROACH_M = 0.08  # [m] gripper-to-cube distance (xy) at which ``target_moved`` moves the cube
 Method = Literal["blind_expert", "blind_expert+pmc", "afil", "afil+pmc", "afil_sym", "afil_sym+vsf", "afil_sym+pmc"]
 DEFAULT_METHODS = ("blind_expert", "blind_expert+pmc")
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "afil_aloha_transfer_cube"
@@ -131,19 +134,30 @@ class Disturbance:
         return cls(kind, int(rng.integers(2, 15)), rng.uniform([0.0, 0.4], [0.2, 0.6]), driver)
 
     def before_observe(self, tick: int) -> None:
-        """Note the lift; ``knock_out``: teleport the cube onto the table, >= 6 cm from the right gripper."""
-        if self.lifted_at is None and lifted(self.driver.privileged_state()):
+        """Note the lift; ``knock_out``: teleport the cube onto the table, >= 6 cm from the right gripper;
+        ``target_moved``: teleport it >= 8 cm away once the gripper is within 8 cm, before any lift."""
+        state = self.driver.privileged_state()
+        if self.lifted_at is None and lifted(state):
             self.lifted_at = tick
         if self.kind == "knock_out" and self.due(tick):
-            scene = self.driver.scene
-            qpos = scene.data.qpos.copy()
-            xy = self.place_xy
-            gripper = scene.data.body("vx300s_right/gripper_link").xpos[:2]
-            if np.linalg.norm(xy - gripper) < 0.06:
-                xy = gripper + 0.06 * (xy - gripper) / max(np.linalg.norm(xy - gripper), 1e-6)
-            qpos[BOX_QPOS] = [*xy, 0.02, 1.0, 0.0, 0.0, 0.0]
-            scene.set_qpos(qpos)
+            self._teleport_cube(0.06)
             self.done_at = tick
+        gripper = self.driver.scene.data.body("vx300s_right/gripper_link").xpos[:2]
+        near = np.linalg.norm(state.object_poses["box"][:2] - gripper) < APPROACH_M
+        if self.kind == "target_moved" and self.done_at is None and self.lifted_at is None and near:
+            self._teleport_cube(APPROACH_M)
+            self.done_at = tick
+
+    def _teleport_cube(self, min_distance: float) -> None:
+        """Cube to ``place_xy`` on the table (upright), pushed out to ``min_distance`` [m] from the right gripper."""
+        scene = self.driver.scene
+        qpos = scene.data.qpos.copy()
+        xy = self.place_xy
+        gripper = scene.data.body("vx300s_right/gripper_link").xpos[:2]
+        if np.linalg.norm(xy - gripper) < min_distance:
+            xy = gripper + min_distance * (xy - gripper) / max(np.linalg.norm(xy - gripper), 1e-6)
+        qpos[BOX_QPOS] = [*xy, 0.02, 1.0, 0.0, 0.0, 0.0]
+        scene.set_qpos(qpos)
 
     def command(self, tick: int, positions: np.ndarray) -> np.ndarray:
         """The command the simulator receives (``forced_open``: the right gripper opens for 15 ticks)."""
@@ -240,7 +254,9 @@ class Bench:
 def table(trials: list[Trial]) -> str:
     """Markdown table: successes / trials, rate and 95 % Wilson interval per (method, disturbance)."""
     rows = ["| method | disturbance | success | rate | 95 % Wilson |", "| --- | --- | --- | --- | --- |"]
-    keys = list(dict.fromkeys((t.method, t.disturbance) for t in trials))
+    methods, kinds = get_args(Method), get_args(Kind)
+    keys = sorted(dict.fromkeys((t.method, t.disturbance) for t in trials),
+                  key=lambda k: (methods.index(k[0]), kinds.index(k[1])))
     for method, disturbance in keys:
         group = [t for t in trials if (t.method, t.disturbance) == (method, disturbance)]
         wins = sum(t.success for t in group)
