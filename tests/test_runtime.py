@@ -50,6 +50,9 @@ def test_demo_command_prints_and_writes_the_report(tmp_path: Path, capsys) -> No
     assert summary["episodes"] == 1 and summary["success_rate"] == 1.0
     assert (report_dir / "joint_trajectories.png").stat().st_size > 10_000
     assert (report_dir / "head_camera_strip.png").exists()
+    rows = [line for line in (report_dir / "report.md").read_text().splitlines() if line.startswith("| ")]
+    assert len(rows) == 3 and len({row.count("|") for row in rows}) == 1  # every row fills every column
+    assert rows[2].split("|")[8].strip() == "0"  # no corrections in a successful expert episode
 
 
 def test_demo_reports_config_errors_without_a_traceback(tmp_path: Path, capsys) -> None:

@@ -162,7 +162,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
     for e in summary["per_episode"]:
         lines.append(
             f"| {e['index']} | {e['seed']} | {e['success']} | {e['stage']} | {e['reason']} | "
-            f"{e['steps']} | {e['diagnoses']} ({e['flagged_failures']}) | {', '.join(e['files'])} |"
+            f"{e['steps']} | {e['diagnoses']} ({e['flagged_failures']}) | {e.get('corrections', 0)} | "
+            f"{', '.join(e['files'])} |"
         )
     for key, label in (("joint_plot", "Joint trajectories"), ("camera_strip", "Head camera")):
         if key in summary:
