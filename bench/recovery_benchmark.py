@@ -70,6 +70,7 @@ BOX_QPOS = slice(16, 23)
 LIFTED_Z = 0.04  # [m] cube centre this high (2 cm above its rest height) with stage >= 2 = lifted
 FORCED_OPEN_TICKS = 15
 Kind = Literal["none", "knock_out", "forced_open", "target_moved"]
+Task = Literal["transfer_cube", "insertion"]  # insertion: undisturbed only (the disturbances move the cube)
 APPROACH_M = 0.08  # [m] gripper-to-cube distance (xy) at which ``target_moved`` moves the cube
 Method = Literal["blind_expert", "blind_expert+pmc", "afil", "afil+pmc", "afil_sym", "afil_sym+vsf", "afil_sym+pmc"]
 DEFAULT_METHODS = ("blind_expert", "blind_expert+pmc")
@@ -136,6 +137,8 @@ class Disturbance:
     def before_observe(self, tick: int) -> None:
         """Note the lift; ``knock_out``: teleport the cube onto the table, >= 6 cm from the right gripper;
         ``target_moved``: teleport it >= 8 cm away once the gripper is within 8 cm, before any lift."""
+        if self.kind == "none":
+            return
         state = self.driver.privileged_state()
         if self.lifted_at is None and lifted(state):
             self.lifted_at = tick
@@ -183,11 +186,13 @@ class Trial:
     events: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None  # the episode ended by an exception (counted as a failure)
+    task: Task = "transfer_cube"
 
     def line(self) -> str:
         """One progress line: method, disturbance, seed, outcome, ticks, wall-clock [s]."""
         error = f"  ERROR {self.error}" if self.error else ""
-        return (f"{self.method:11s} {self.disturbance:11s} seed {self.seed:3d}: {'ok  ' if self.success else 'FAIL'} "
+        outcome = "ok  " if self.success else "FAIL"
+        return (f"{self.task:13s} {self.method:11s} {self.disturbance:11s} seed {self.seed:3d}: {outcome} "
                 f"{self.steps:5d} ticks {self.seconds:5.1f} s{error}")
 
 
@@ -197,11 +202,11 @@ class Bench:
     ``models`` maps the learned policies (``afil``, ``afil_sym``) to their model directories.
     """
 
-    def __init__(self, method: Method, max_steps: int, models: dict[str, Path]) -> None:
-        self.method, self.loop_config = method, LoopConfig(max_steps=max_steps)
+    def __init__(self, method: Method, max_steps: int, models: dict[str, Path], task: Task = "transfer_cube") -> None:
+        self.method, self.task, self.loop_config = method, task, LoopConfig(max_steps=max_steps)
         self.policy_name, _, mode = method.partition("+")
         self.model_dir = models.get(self.policy_name)
-        self.driver = SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=(), image_height=HEIGHT,
+        self.driver = SimAlohaDriver(SimAlohaConfig(task=task, cameras=(), image_height=HEIGHT,
                                                     image_width=WIDTH, object_state=self.model_dir is not None))
         self.driver.connect()
         self.subscribers: list[TickSubscriber] = []
@@ -213,7 +218,7 @@ class Bench:
         self.broker = ChunkBroker(BrokerConfig(execute_steps=25))
         self.supervisor = self.controller = None
         if mode:
-            oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=self.driver.privileged_state,
+            oracle = make_backend(SimOracleConfig(task=task), state_source=self.driver.privileged_state,
                                   progress_source=lambda: self.driver.episode_outcome().stage)
             self.supervisor = SupervisorScheduler(oracle, ScheduleConfig(camera=HEAD))
             self.controller = RecoveryController.for_sim_aloha(RecoveryConfig(mode=mode), self.driver)
@@ -227,7 +232,7 @@ class Bench:
         guidance = GuidanceConfig(mode="adaptive", gamma=1.0) if has_failure_head else GuidanceConfig(mode="none")
         config = AfilPolicyConfig(model_dir=self.model_dir, threads=1, sampler=SamplerConfig(guidance=guidance),
                                   seed=seed)
-        return make_policy(config, PolicyContext(self.driver.features, "transfer_cube", self.driver.task_prompt))
+        return make_policy(config, PolicyContext(self.driver.features, self.task, self.driver.task_prompt))
 
     def close(self) -> None:
         if self.supervisor is not None:
@@ -244,24 +249,24 @@ class Bench:
                            self.driver.task_prompt, self.subscribers, self.supervisor, recovery=self.controller,
                            supervisor_mode="synchronous")
         start = time.perf_counter()
-        result = loop.run_episode(0, seed, task="transfer_cube")
+        result = loop.run_episode(0, seed, task=self.task)
         seconds = time.perf_counter() - start
         events = [f"{e.kind}:{e.mode}:{e.reason}" for e in self.controller.events] if self.controller else []
         return Trial(self.method, kind, seed, result.outcome.success, result.steps, disturbance.done_at, events,
-                     seconds, result.error)
+                     seconds, result.error, self.task)
 
 
 def table(trials: list[Trial]) -> str:
-    """Markdown table: successes / trials, rate and 95 % Wilson interval per (method, disturbance)."""
-    rows = ["| method | disturbance | success | rate | 95 % Wilson |", "| --- | --- | --- | --- | --- |"]
-    methods, kinds = get_args(Method), get_args(Kind)
-    keys = sorted(dict.fromkeys((t.method, t.disturbance) for t in trials),
-                  key=lambda k: (methods.index(k[0]), kinds.index(k[1])))
-    for method, disturbance in keys:
-        group = [t for t in trials if (t.method, t.disturbance) == (method, disturbance)]
+    """Markdown table: successes / trials, rate and 95 % Wilson interval per (task, method, disturbance)."""
+    rows = ["| task | method | disturbance | success | rate | 95 % Wilson |", "| --- | --- | --- | --- | --- | --- |"]
+    tasks, methods, kinds = get_args(Task), get_args(Method), get_args(Kind)
+    keys = sorted(dict.fromkeys((t.task, t.method, t.disturbance) for t in trials),
+                  key=lambda k: (tasks.index(k[0]), methods.index(k[1]), kinds.index(k[2])))
+    for task, method, disturbance in keys:
+        group = [t for t in trials if (t.task, t.method, t.disturbance) == (task, method, disturbance)]
         wins = sum(t.success for t in group)
         low, high = wilson_interval(wins, len(group))
-        rows.append(f"| {method} | {disturbance} | {wins}/{len(group)} | {wins / len(group):.0%} | "
+        rows.append(f"| {task} | {method} | {disturbance} | {wins}/{len(group)} | {wins / len(group):.0%} | "
                     f"[{low:.0%}, {high:.0%}] |")
     return "\n".join(rows)
 
@@ -275,6 +280,8 @@ def main() -> None:
     parser.add_argument("--afil-model", type=Path, default=SHIPPED_MODEL, help="model directory of `afil`")
     parser.add_argument("--afil-sym-model", type=Path, help="model directory of `afil_sym` (base + symbol data)")
     parser.add_argument("--disturbances", nargs="+", default=list(get_args(Kind)), choices=get_args(Kind))
+    parser.add_argument("--task", default="transfer_cube", choices=get_args(Task),
+                        help="insertion runs undisturbed only (the disturbances act on the cube)")
     parser.add_argument("--out", type=Path, default=None, help="JSON with every trial and the table")
     parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
                         help="run nothing: merge these outputs (e.g. methods run in parallel) into --out")
@@ -285,12 +292,14 @@ def main() -> None:
         write_output(args.out, trials)
         print(table(trials))
         return
+    if args.task != "transfer_cube" and args.disturbances != ["none"]:
+        parser.error(f"--task {args.task} runs undisturbed only: pass --disturbances none")
     trials: list[Trial] = []
     for method in args.methods:
         models = {"afil": args.afil_model, **({"afil_sym": args.afil_sym_model} if args.afil_sym_model else {})}
         if method.startswith("afil_sym") and "afil_sym" not in models:
             parser.error(f"{method} needs --afil-sym-model")
-        bench = Bench(method, args.max_steps, models)
+        bench = Bench(method, args.max_steps, models, args.task)
         try:
             for kind in args.disturbances:
                 for seed in range(args.seed, args.seed + args.trials):

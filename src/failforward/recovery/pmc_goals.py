@@ -192,4 +192,4 @@ class GoalPlanner:
         lower, upper = np.array(self.config.workspace_lower_m), np.array(self.config.workspace_upper_m)
         if np.any(p < lower) or np.any(p > upper):
             raise RecoveryError(f"PMC {goal.label} target {np.round(p, 3).tolist()} m lies outside the workspace box "
-                                f"{list(lower)}–{list(upper)} m (PmcConfig.workspace_lower_m/upper_m)")
+                                f"{lower.tolist()}–{upper.tolist()} m (PmcConfig.workspace_lower_m/upper_m)")
