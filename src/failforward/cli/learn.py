@@ -145,7 +145,9 @@ class Pipeline:
         self.state, self.cfg = state, state.config
         self.layout = RunLayout(state.path.parent)
         self.model = get_learn_model(self.cfg.model)
-        features = make_driver(self.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot).features
+        driver = make_driver(self.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot)
+        features = driver.features
+        driver.disconnect()  # built only for its features (ManiSkill opens an env in its constructor)
         self.model = self.model.model_copy(update={"state_dim": features.state_dim})
 
     # ---- configs

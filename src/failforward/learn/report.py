@@ -12,6 +12,7 @@ from typing import Any
 
 from failforward.errors import RecordingError
 from failforward.learn.lambda_plot import load_lambdas, plot_lambdas
+from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.results import read_results
 from failforward.learn.table import failure_reasons_table, methods_table, rounds_table
 
@@ -119,8 +120,6 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
 
 def config_flags(config: dict[str, Any]) -> list[str]:
     """``failforward learn`` options that reproduce ``config`` (the preset, then every non-default field)."""
-    from failforward.learn.pipeline import PipelineConfig
-
     defaults = PipelineConfig().model_dump(mode="json")
     flags = [f"--preset {config['preset']}"]
     for name, value in config.items():

@@ -112,8 +112,9 @@ class SimAlohaDriver(EpisodicDriver):
         h, w = self.config.image_height, self.config.image_width
         images = {cam: scene.render(cam, h, w) for cam in self.config.cameras}
         depth = {cam: scene.render(cam, h, w, depth=True) for cam in self.config.depth_cameras}
-        poses = scene.object_poses()
-        objects = [poses[name] for name in self._features.object_names]
+        names = self._features.object_names
+        poses = scene.object_poses() if names else {}  # no per-tick copy when object_state is off
+        objects = [poses[name] for name in names]
         return Observation(
             timestamp=float(scene.data.time),
             joint_positions=scene.joint_positions(),

@@ -168,15 +168,15 @@ class RemoteRobot(EpisodicDriver):
             if not self._cond.wait_for(fresh, timeout=self.timeout_s):
                 raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
                                   "(stale joint_states or sim/state): is the bridge running and active?")
-            return self._with_images(self._inbox.observation)
+            return self._with_side_channels(self._inbox.observation)
 
     def _latest(self) -> Observation:
         with self._cond:
             if not self._cond.wait_for(lambda: self._inbox.observation is not None, timeout=self.timeout_s):
                 raise DriverError("No joint_states received from robot_bridge.")
-            return self._with_images(self._inbox.observation)
+            return self._with_side_channels(self._inbox.observation)
 
-    def _with_images(self, observation: Observation) -> Observation:
+    def _with_side_channels(self, observation: Observation) -> Observation:
         """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
         frame and counts a dropped frame (images travel best effort). Object poses, when the robot has
         objects, must carry the joint state's stamp exactly. Call with the lock held."""
