@@ -29,7 +29,7 @@ from failforward.recovery.modes.base import CorrectiveMode, ModeResources, make_
 from failforward.recovery.overrides import Override
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
-from failforward.types import EpisodeInfo, Observation, TickRecord, TickSubscriber
+from failforward.types import EpisodeInfo, Observation, RobotFeatures, TickRecord, TickSubscriber
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +73,10 @@ class RecoveryController(TickSubscriber):
     @classmethod
     def for_sim_aloha(cls, config: RecoveryConfig, driver: Any, **kwargs: Any) -> RecoveryController:
         """All four modes on a connected ``SimAlohaDriver``: its head camera, depth on demand, mink IK."""
-        from failforward.kinematics.aloha_ik import AlohaIK
         from failforward.recovery.camera import MujocoCamera
-        from failforward.recovery.grasp import TopDownGraspEstimator
 
         name, height, width = config.pmc.camera, driver.config.image_height, driver.config.image_width
-        resources = ModeResources(driver.features, 1.0 / driver.features.control_hz, AlohaIK(driver.task.xml_path),
-                                  TopDownGraspEstimator(config.grasp))
-        modes = {mode: make_mode(mode, config, resources) for mode in ("hold", "rewind", config.mode)}
+        modes = aloha_modes(config, driver.features, driver.task.xml_path)
         camera = MujocoCamera(driver.scene, name)
         return cls(config, modes, camera=camera, depth_source=lambda: driver.render(name, depth=True),
                    mask_source=lambda: camera.robot_mask(height, width), **kwargs)
@@ -147,3 +143,13 @@ class RecoveryController(TickSubscriber):
         close = getattr(self.camera, "close", None)
         if close is not None:
             close()
+
+
+def aloha_modes(config: RecoveryConfig, features: RobotFeatures, xml_path: str) -> dict[str, CorrectiveMode]:
+    """``hold``, ``rewind`` and ``config.mode`` for an ALOHA whose MJCF is ``xml_path`` (mink IK, top-down grasps)."""
+    from failforward.kinematics.aloha_ik import AlohaIK
+    from failforward.recovery.grasp import TopDownGraspEstimator
+
+    grasp = TopDownGraspEstimator(config.grasp)
+    resources = ModeResources(features, 1.0 / features.control_hz, AlohaIK(xml_path), grasp)
+    return {mode: make_mode(mode, config, resources) for mode in ("hold", "rewind", config.mode)}

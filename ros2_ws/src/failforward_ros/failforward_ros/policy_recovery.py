@@ -35,8 +35,7 @@ from failforward.config import RunConfig
 from failforward.errors import ConfigError, DriverError
 from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.recovery.camera import CameraModel
-from failforward.recovery.grasp import TopDownGraspEstimator
-from failforward.recovery.modes.base import ModeResources, make_mode
+from failforward.recovery.runner import aloha_modes
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeInfo, RobotFeatures, TickRecord, TickSubscriber
 
@@ -202,13 +201,10 @@ def build_recovery(config: RunConfig, features: RobotFeatures, frames: CameraFra
     if config.robot.kind != "sim_aloha":
         raise ConfigError(f"recovery in the node graph is built for the simulated ALOHA only (robot.kind="
                           f"{config.robot.kind!r}); set recovery.enabled=false or run in-process.")
-    from failforward.kinematics.aloha_ik import AlohaIK
     from failforward.sim.tasks import get_task
 
     recovery, camera = config.recovery, config.recovery.pmc.camera
-    resources = ModeResources(features, 1.0 / features.control_hz, AlohaIK(get_task(config.robot.task).xml_path),
-                              TopDownGraspEstimator(recovery.grasp))
-    modes = {mode: make_mode(mode, recovery, resources) for mode in ("hold", "rewind", recovery.mode)}
+    modes = aloha_modes(recovery, features, get_task(config.robot.task).xml_path)
     head = HeadDepth(frames, camera, stamp, capture)
     return RecoveryController(recovery, modes, camera=RemoteCamera(frames, camera, stamp), depth_source=head.depth,
                               mask_source=head.mask, on_event=on_event)
