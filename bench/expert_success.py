@@ -1,7 +1,7 @@
 """Success rate of the scripted expert on the simulated ALOHA tasks (physics only, no rendering).
 
 Runs seeds ``0..N-1`` per task, each for at most 400 ticks (50 Hz) in the control loop
-(``failforward.control.expert_episode``) with chunks executed 25 of 50 rows at a time, and prints the
+(``failforward.learn.expert_episode``) with chunks executed 25 of 50 rows at a time, and prints the
 success rate with its 95% Wilson interval, the mean episode length of successful episodes and the
 largest per-tick command change. ``--start`` chooses how the expert gets the scene: ``reset`` (from
 the initial state) or a mid-episode takeover (``random``: after a random joint-space policy;
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from failforward.config import SimAlohaConfig
-from failforward.control.expert_episode import run_expert_episode
+from failforward.learn.expert_episode import run_expert_episode
 from failforward.policy.expert import ScriptedExpert
 from failforward.policy.expert.evaluate import EpisodeResult, Prelude
 from failforward.policy.expert.perturb import dropped_object, interrupted_expert, random_motion

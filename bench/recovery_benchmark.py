@@ -25,7 +25,7 @@ sim-oracle supervisor, every 6 chunks over the last 5 s at 1 fps, + the recovery
 mode; VSF prompts the policy with the diagnosis' text, the scripted expert cannot follow it). Every trial runs in
 ``failforward.control.loop.ControlLoop`` with its supervisor in synchronous mode (each answer is collected on
 the tick that asked, so runs are reproducible); the head camera is rendered every 25 ticks and the
-disturbances are applied by driver wrappers at the simulator's edge (``failforward.control.sim_edge``).
+disturbances are applied by driver wrappers at the simulator's edge (``failforward.robots.wrappers``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from failforward.config.recovery import RecoveryConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
-from failforward.control.sim_edge import DisturbedDriver, SampledCamera
 from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
@@ -57,6 +56,7 @@ from failforward.policy.expert.geometry import object_pose
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.recovery import RecoveryController
 from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.robots.wrappers import DisturbedDriver, SampledCamera
 from failforward.sim.aloha_scene import SimState
 from failforward.stats import wilson_interval
 from failforward.supervisor.backends.registry import make_backend
@@ -119,7 +119,7 @@ class StaleBelief(TickSubscriber):
 class Disturbance:
     """Injected ``delay`` ticks after the first lift (:func:`lifted`); ``kind`` as in the module docstring.
 
-    A :class:`failforward.control.sim_edge.Disturbance` on ``driver`` (the raw simulator), one per trial.
+    A :class:`failforward.robots.wrappers.Disturbance` on ``driver`` (the raw simulator), one per trial.
     """
 
     kind: Kind

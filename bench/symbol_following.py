@@ -4,7 +4,7 @@ simulated ALOHA transfer_cube (the commands VSF prompts the policy with).
 Run: python bench/symbol_following.py --trials 40 --out docs/symbol_following.json
 
 Protocol (per seed ``s`` of ``--seed ..``, held out from training: ``learn symbols`` used 50 000 .., the demos
-0 .. 99): the generator's sampler (``failforward.control.symbol_episodes.sample_episodes``, ``rng =
+0 .. 99): the generator's sampler (``failforward.learn.symbols.generate.sample_episodes``, ``rng =
 default_rng(s)``) draws the expert prelude length and the command; the scene is reset to ``s`` and the scripted
 expert runs the prelude; at the hand-over tick PMC plans the command from the last row sent (as the generator
 does; its plan gives the requested tool and the motion's length ``T`` [ticks]). Then, per method:
@@ -46,8 +46,8 @@ from failforward.config.run import get_preset
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
-from failforward.control.symbol_episodes import SymbolEpisodeSpec, SymbolJudge, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.config import SymbolDataConfig
+from failforward.learn.symbols.generate import SymbolEpisodeSpec, SymbolJudge, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.plan import SymbolPlanner
 from failforward.learn.symbols.policy import SymbolMotionPolicy
 from failforward.policy.base import PolicyBackend

@@ -14,9 +14,9 @@ import pytest
 from mink import SE3
 
 from failforward.config import PolicyConfig, SimAlohaConfig
-from failforward.control.expert_episode import run_expert_episode
 from failforward.errors import ExpertError
 from failforward.kinematics.aloha_ik import START_ARMS, AlohaIK
+from failforward.learn.expert_episode import run_expert_episode
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert import ScriptedExpert
 from failforward.policy.expert.evaluate import EpisodeResult

@@ -11,11 +11,11 @@ from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, SimAlohaC
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
-from failforward.control.sim_edge import DisturbedDriver, PreludeStart, SampledCamera
 from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.robots.wrappers import DisturbedDriver, PreludeStart, SampledCamera
 from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation, TickRecord, TickSubscriber
 
 RIGHT_GRIPPER = 13

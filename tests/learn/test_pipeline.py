@@ -60,8 +60,8 @@ def test_full_round_evaluates_tables_and_ships(tmp_path: Path) -> None:
 
 
 def test_vision_model_renders_exactly_its_cameras(tmp_path: Path) -> None:
-    from failforward.cli.learn import Pipeline
     from failforward.learn.models import get_learn_model
+    from failforward.learn.stages import Pipeline
 
     pipe = Pipeline(RunState.open(tmp_path, PipelineConfig(model="aloha_vision")))
     model = get_learn_model("aloha_vision")
@@ -73,7 +73,7 @@ def test_vision_model_renders_exactly_its_cameras(tmp_path: Path) -> None:
 
 
 def test_object_state_sizes_the_model_from_the_robot(tmp_path: Path) -> None:
-    from failforward.cli.learn import Pipeline
+    from failforward.learn.stages import Pipeline
 
     pipe = Pipeline(RunState.open(tmp_path, PipelineConfig(preset="sim_insertion", object_state=True)))
     assert pipe.run_config(policy=None, episodes=1, seed=0, max_steps=10).robot.object_state

@@ -1,6 +1,6 @@
 """Symbol-following data: an atomic motion moves the simulated tool as commanded, the episode file carries the
 command sentence and its symbols, bad commands are refused without motion, and ``learn symbols`` records its
-files (ViFailback VSF data, ``failforward.control.symbol_episodes``)."""
+files (ViFailback VSF data, ``failforward.learn.symbols.generate``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from failforward.config import RecordConfig, SimAlohaConfig
 from failforward.config.recovery import PmcConfig
-from failforward.control.symbol_episodes import SymbolEpisodeSpec, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.config import SymbolDataConfig
+from failforward.learn.symbols.generate import SymbolEpisodeSpec, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.plan import SymbolPlanner
 from failforward.learn.symbols.read import symbol_episode, vsf_arrays
 from failforward.learn.symbols.sampling import sample_commands
@@ -139,9 +139,9 @@ def test_sampled_commands_read_back_as_written() -> None:
 
 
 def test_learn_symbols_records_its_files(tmp_path: Path) -> None:
-    from failforward.cli.learn import Pipeline
     from failforward.cli.main import main
     from failforward.learn.run_state import RunState
+    from failforward.learn.stages import Pipeline
 
     run_dir = tmp_path / "run"
     assert main(["learn", "symbols", "--run-dir", str(run_dir), "--symbol-episodes", "2", "--demos", "1"]) == 0

@@ -7,12 +7,13 @@ import pytest
 
 pytest.importorskip("mani_skill")
 
-from failforward.cli.learn import CORRECTORS, Pipeline, _correct_failures
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
+from failforward.learn.correctors import CORRECTORS, correct_failures
 from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.run_state import RunState
+from failforward.learn.stages import Pipeline
 from failforward.policy.base import PolicyBackend
 from failforward.policy.maniskill_expert import ManiSkillExpert
 from failforward.record.reader import read_episode
@@ -78,7 +79,7 @@ def test_recorded_commands_replay_the_rollout_exactly(failed_run: tuple[Pipeline
 
 def test_failure_is_corrected_by_the_maniskill_expert(failed_run: tuple[Pipeline, dict]) -> None:
     pipe, failure = failed_run
-    (correction,) = _correct_failures(pipe, [failure], 0)
+    (correction,) = correct_failures(pipe, [failure], 0)
     assert correction["replayed_outcome_matches"] and correction["replay_max_stage"] == 0
     assert correction["takeover"] == WIGGLE_TICKS  # never left stage 0: handed over at its last tick
     assert correction["success"], correction["reason"]

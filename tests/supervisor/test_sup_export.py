@@ -9,11 +9,11 @@ import pytest
 
 from failforward.config import RecordConfig, ScheduleConfig, SimAlohaConfig
 from failforward.errors import RecordingError
+from failforward.learn.vqa_export import EpisodeExporter, export_vqa
 from failforward.record.reader import read_episode
 from failforward.record.recorder import EpisodeRecorder
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.supervisor.diagnosis import Diagnosis
-from failforward.supervisor.export import EpisodeExporter, export_vqa
 from failforward.supervisor.parser import parse_answer
 from failforward.supervisor.questions import QuestionType
 from failforward.types import ActionChunk, EpisodeInfo, JointCommand, TickRecord

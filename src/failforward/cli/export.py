@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from failforward.supervisor.export import export_vqa
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("episodes", nargs="+", type=Path, help="episode .mcap files recorded in simulation")
@@ -23,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from failforward.learn.vqa_export import export_vqa  # replays in MuJoCo: imported only to export
+
     summary = export_vqa(args.episodes, args.out, camera=args.camera)
     print(summary)
     return 0

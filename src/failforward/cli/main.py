@@ -6,6 +6,9 @@ Example:
     failforward presets                                # list presets
     failforward learn round --run-dir runs/learn/tc    # AFIL: collect, train, correct, evaluate
     failforward export-vqa runs/<run>/*.mcap --out datasets/vqa
+
+Subcommand modules are imported lazily: only the chosen one, when its arguments are added, so ``--help``
+and the hardware presets need no simulator or training extras (MuJoCo, torch, ManiSkill).
 """
 
 from __future__ import annotations
@@ -13,29 +16,66 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
-from failforward.cli import demo, export, learn
 from failforward.errors import FailforwardError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _demo(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import demo
+
+    demo.add_arguments(parser)
+    parser.set_defaults(handler=demo.run_demo)
+
+
+def _presets(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import demo
+
+    parser.set_defaults(handler=lambda args: demo.list_presets())
+
+
+def _learn(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import learn
+
+    learn.add_arguments(parser)
+    parser.set_defaults(handler=learn.run_learn)
+
+
+def _export_vqa(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import export
+
+    export.add_arguments(parser)  # sets its handler
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "demo": ("run episodes on the simulated ALOHA and report", _demo),
+    "presets": ("list the named config presets", _presets),
+    "learn": ("learn from failure: collect, train, correct, evaluate", _learn),
+    "export-vqa": ("recorded sim episodes → ViFailback VQA pairs", _export_vqa),
+}
+"""Subcommand → (help, adds its arguments and handler; imports its module)."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand by name and help; only ``command``'s module is imported, to add its arguments."""
     parser = argparse.ArgumentParser(prog="failforward", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="run episodes on the simulated ALOHA and report")
-    demo.add_arguments(demo_parser)
-    demo_parser.set_defaults(handler=demo.run_demo)
-    commands.add_parser("presets", help="list the named config presets").set_defaults(
-        handler=lambda args: demo.list_presets())
-    learn_parser = commands.add_parser("learn", help="learn from failure: collect, train, correct, evaluate")
-    learn.add_arguments(learn_parser)
-    learn_parser.set_defaults(handler=learn.run_learn)
-    export.add_arguments(commands.add_parser("export-vqa", help="recorded sim episodes → ViFailback VQA pairs"))
+    for name, (help_text, configure) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text)
+        if name == command:
+            configure(sub)
     return parser
 
 
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand in ``argv``: its first word that is not an option (the top level's options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

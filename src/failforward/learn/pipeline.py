@@ -47,7 +47,7 @@ class PipelineConfig(FrozenModel):
         max_steps: ticks per rollout / evaluation episode [ticks at 50 Hz].
         eval_configs, eval_runs: N held-out initial configurations × M runs (flow-noise seeds) each.
         static_lambdas, gammas: guidance sweeps of the evaluation.
-        symbol_episodes: symbol-following episodes generated in ``symbols`` (``failforward.control.symbol_episodes``:
+        symbol_episodes: symbol-following episodes generated in ``symbols`` (``failforward.learn.symbols.generate``:
             expert prelude, then one atomic corrective motion prompted by its ViFailback sentence); the corrective
             ticks of those that were followed join every round's success data. 0 (default) = none.
         symbol_seed: first seed of the symbol episodes.

@@ -4,6 +4,5 @@ Atomic corrective motions ("Move the left gripper upward slightly.", rotate, ope
 ViFailback grammar (:mod:`.sampling`), planned with PMC and annotated with the symbols a supervisor would draw
 (:mod:`.plan`, :mod:`.draw`), executed after an expert prelude (:mod:`.policy`), judged by measuring the
 simulated tool (:mod:`.verdict`) and read back for training with the VSF view (:mod:`.read`). The episodes are
-generated in the control loop by :mod:`failforward.control.symbol_episodes`; ``failforward learn symbols`` adds
-them to a learning run.
+generated in the control loop by :mod:`.generate`; ``failforward learn symbols`` adds them to a learning run.
 """

@@ -1,7 +1,7 @@
 """Symbol-following episodes read back for training: the corrective ticks, their prompt and symbols, and the
 VSF view a symbol-conditioned vision policy is trained on.
 
-The generator (:mod:`failforward.control.symbol_episodes`) records the correction once, at the hand-over tick,
+The generator (:mod:`failforward.learn.symbols.generate`) records the correction once, at the hand-over tick,
 on ``/supervisor/diagnosis``; :func:`symbol_episode` finds it and cuts the episode there. :func:`vsf_arrays`
 applies :func:`failforward.symbols.vsf.vsf_observation` to every kept tick exactly as the VSF mode does at
 runtime (symbols drawn on the head image, everything outside their ROI zeroed, the idle arm's wrist image

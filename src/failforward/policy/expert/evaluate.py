@@ -1,14 +1,14 @@
 """Measure the expert: what an expert episode is judged by, and the preludes' robot interface.
 
 Episodes run in the control loop like any policy's (safety layer, chunk broker, subscribers):
-``failforward.control.expert_episode.run_expert_episode`` builds the loop, starts it after a prelude
+``failforward.learn.expert_episode.run_expert_episode`` builds the loop, starts it after a prelude
 (mid-episode takeover) and reads the result from an :class:`ExpertMeter`. This module stays in the
 policy layer so the preludes (:mod:`.perturb`) can use its types without importing the control layer.
 
 Example:
     >>> with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=())) as robot:
     ...     expert = ScriptedExpert(robot.task, robot.privileged_state)
-    ...     result = run_expert_episode(robot, expert, seed=0)     # failforward.control.expert_episode
+    ...     result = run_expert_episode(robot, expert, seed=0)     # failforward.learn.expert_episode
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Mid-episode starts for the expert: preludes that leave the scene in an arbitrary state.
 
 Each prelude runs on a freshly reset robot, then hands over
-(see ``failforward.control.expert_episode.run_expert_episode``):
+(see ``failforward.learn.expert_episode.run_expert_episode``):
 
 - :func:`random_motion`: a random smooth joint-space policy (may knock objects around);
 - :func:`interrupted_expert`: another expert runs a random number of ticks, then the objects are

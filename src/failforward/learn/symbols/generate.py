@@ -37,7 +37,6 @@ from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
-from failforward.control.sim_edge import DriverWrapper
 from failforward.errors import ConfigError
 from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.learn.symbols.plan import Command, SymbolPlan, SymbolPlanner
@@ -48,6 +47,7 @@ from failforward.policy.expert.expert import ScriptedExpert
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery.correction import Refusal
 from failforward.robots.registry import make_driver
+from failforward.robots.wrappers import DriverWrapper
 from failforward.supervisor.commands import format_commands
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeOutcome, JointCommand, Observation

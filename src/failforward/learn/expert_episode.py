@@ -2,7 +2,7 @@
 
 The expert runs like any policy: :class:`ControlLoop` with a chunk broker (the first ``execute_steps``
 rows of each chunk, then a new chunk) and the safety layer; a prelude, if any, sets the scene up at
-``reset`` (:class:`~failforward.control.sim_edge.PreludeStart`) and an
+``reset`` (:class:`~failforward.robots.wrappers.PreludeStart`) and an
 :class:`~failforward.policy.expert.evaluate.ExpertMeter` measures what the expert did after it.
 
 Example:
@@ -17,10 +17,10 @@ from failforward.config import BrokerConfig, LoopConfig, SafetyConfig
 from failforward.control.broker import ChunkBroker
 from failforward.control.loop import ControlLoop
 from failforward.control.safety import SafetyLayer
-from failforward.control.sim_edge import PreludeStart
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.evaluate import EpisodeResult, ExpertMeter, Prelude
 from failforward.robots.base import EpisodicDriver
+from failforward.robots.wrappers import PreludeStart
 
 EXPERT_ALONE = SafetyConfig(joint_margin=0.0)
 """Safety for measuring the expert alone: the simulator's own joint limits (no margin) and the layer's rate
