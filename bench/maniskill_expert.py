@@ -29,12 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from failforward.config import RunConfig, get_preset
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop, EpisodeResult
+from failforward.control.assembly import build_loop, policy_context
+from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
-from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
-from failforward.policy.registry import PolicyContext, make_policy
+from failforward.policy.registry import make_policy
 from failforward.robots.registry import make_driver
 from failforward.stats import wilson_interval
 from failforward.types import ActionChunk, Observation
@@ -65,10 +64,8 @@ class Takeover(PolicyBackend):
 def takeover_episodes(config: RunConfig, ticks: int) -> list[EpisodeResult]:
     """``config.episodes`` episodes through a :class:`ControlLoop` whose policy is :class:`Takeover`."""
     with make_driver(config.robot) as driver:
-        context = PolicyContext(driver.features, config.robot.task, driver.task_prompt, driver.privileged_state)
-        policy = Takeover(make_policy(config.policy, context), ticks, config.seed)
-        safety = SafetyLayer(driver.features, config.safety, config.loop.rate_hz)
-        loop = ControlLoop(driver, policy, ChunkBroker(config.broker), safety, config.loop, context.prompt)
+        policy = Takeover(make_policy(config.policy, policy_context(config, driver)), ticks, config.seed)
+        loop = build_loop(config, driver, policy=policy)
         return [loop.run_episode(i, config.seed + i, config.robot.task) for i in range(config.episodes)]
 
 

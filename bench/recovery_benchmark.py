@@ -46,9 +46,7 @@ import numpy as np
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleConfig, SimAlohaConfig, SimOracleConfig
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
@@ -197,13 +195,14 @@ class Trial:
 
 
 class Bench:
-    """One simulator and one set of components per method; one :class:`ControlLoop` per trial.
+    """One simulator and one set of components per method; one control loop per trial.
 
     ``models`` maps the learned policies (``afil``, ``afil_sym``) to their model directories.
     """
 
     def __init__(self, method: Method, max_steps: int, models: dict[str, Path], task: Task = "transfer_cube") -> None:
-        self.method, self.task, self.loop_config = method, task, LoopConfig(max_steps=max_steps)
+        self.method, self.task = method, task
+        self.loop_config = LoopConfig(max_steps=max_steps, supervisor_mode="synchronous")
         self.policy_name, _, mode = method.partition("+")
         self.model_dir = models.get(self.policy_name)
         self.driver = SimAlohaDriver(SimAlohaConfig(task=task, cameras=(), image_height=HEIGHT,
@@ -214,8 +213,6 @@ class Bench:
             self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
             self.belief = StaleBelief(self.driver, self.expert)
             self.subscribers.append(self.belief)
-        self.safety = SafetyLayer(self.driver.features, SafetyConfig(), self.loop_config.rate_hz)
-        self.broker = ChunkBroker(BrokerConfig(execute_steps=25))
         self.supervisor = self.controller = None
         if mode:
             oracle = make_backend(SimOracleConfig(task=task), state_source=self.driver.privileged_state,
@@ -245,9 +242,9 @@ class Bench:
         """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
         disturbance = Disturbance.draw(kind, seed, self.driver)
         driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
-        loop = ControlLoop(driver, self.policy(seed), self.broker, self.safety, self.loop_config,
-                           self.driver.task_prompt, self.subscribers, self.supervisor, recovery=self.controller,
-                           supervisor_mode="synchronous")
+        loop = assemble_loop(driver, self.policy(seed), loop=self.loop_config, safety=SafetyConfig(),
+                             broker=BrokerConfig(execute_steps=25), prompt=self.driver.task_prompt,
+                             subscribers=self.subscribers, reports=self.supervisor, corrector=self.controller)
         start = time.perf_counter()
         result = loop.run_episode(0, seed, task=self.task)
         seconds = time.perf_counter() - start

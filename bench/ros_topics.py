@@ -122,9 +122,7 @@ def graph_jitter(ticks: int, env: dict[str, str]) -> np.ndarray:
 
 def cli_jitter(ticks: int) -> np.ndarray:
     from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, SimAlohaConfig
-    from failforward.control.broker import ChunkBroker
-    from failforward.control.loop import ControlLoop
-    from failforward.control.safety import SafetyLayer
+    from failforward.control.assembly import assemble_loop
     from failforward.policy.hold import HoldPolicy
     from failforward.robots.sim_aloha import SimAlohaDriver
     from failforward.types import TickRecord, TickSubscriber
@@ -137,9 +135,9 @@ def cli_jitter(ticks: int) -> np.ndarray:
 
     config = SimAlohaConfig(cameras=("left_wrist",), image_height=32, image_width=32)
     with SimAlohaDriver(config) as robot:
-        loop = ControlLoop(robot, HoldPolicy(), ChunkBroker(BrokerConfig()),
-                           SafetyLayer(robot.features, SafetyConfig(), 50.0),
-                           LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False), "hold", [Stamp()])
+        timing = LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False)
+        loop = assemble_loop(robot, HoldPolicy(), loop=timing,
+                             safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold", subscribers=[Stamp()])
         loop.run_episode(0, seed=0)
     return np.diff(starts) * 1e3
 

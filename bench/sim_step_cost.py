@@ -20,9 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, SimAlohaConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.policy.hold import HoldPolicy
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.types import JointCommand, TickRecord, TickSubscriber
@@ -60,9 +58,9 @@ def tick_jitter(ticks: int) -> dict[str, float]:
             starts.append(time.perf_counter())
 
     with SimAlohaDriver(SimAlohaConfig(cameras=())) as robot:
-        safety = SafetyLayer(robot.features, SafetyConfig(), 50.0)
-        loop = ControlLoop(robot, HoldPolicy(), ChunkBroker(BrokerConfig()), safety,
-                           LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False), "hold", [Stamp()])
+        timing = LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False)
+        loop = assemble_loop(robot, HoldPolicy(), loop=timing,
+                             safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold", subscribers=[Stamp()])
         result = loop.run_episode(0, seed=0)
     intervals = np.diff(starts) * 1e3
     return {

@@ -43,9 +43,7 @@ import numpy as np
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, SimAlohaConfig
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
 from failforward.config.run import get_preset
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.learn.symbols.generate import SymbolEpisodeSpec, SymbolJudge, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.plan import SymbolPlanner
@@ -128,9 +126,9 @@ def run_learned(driver: SimAlohaDriver, specs: list[SymbolEpisodeSpec], config: 
     for index, spec in enumerate(specs):
         follower.learned = None if model_dir is None else learned_policy(model_dir, driver, spec.seed)
         follower.load(spec.takeover, spec.commands)
-        loop = ControlLoop(judge, follower, ChunkBroker(broker), SafetyLayer(driver.features, safety, rate),
-                           LoopConfig(rate_hz=rate, max_steps=spec.takeover + config.max_motion_ticks + margin + 1),
-                           spec.prompt)
+        steps = spec.takeover + config.max_motion_ticks + margin + 1
+        loop = assemble_loop(judge, follower, loop=LoopConfig(rate_hz=rate, max_steps=steps), safety=safety,
+                             broker=broker, prompt=spec.prompt)
         judge.stop = loop.request_stop
         result = loop.run_episode(index, spec.seed, task=driver.task.name)
         outcome = judge.episode_outcome() if result.error in (None, "stopped on request") else result.outcome

@@ -1,4 +1,5 @@
-"""The control loop on the real simulated ALOHA: bad actions never reach the driver, errors end episodes cleanly."""
+"""The control loop on the fake robot: bad actions never reach the driver, errors end episodes cleanly,
+success ends an episode early, real-time pacing holds the rate."""
 
 from __future__ import annotations
 
@@ -7,22 +8,21 @@ import time
 import numpy as np
 import pytest
 
-from failforward.config import BrokerConfig, LoopConfig, RecordConfig, SafetyConfig, SimAlohaConfig
-from failforward.control.broker import ChunkBroker
+from failforward.config import BrokerConfig, LoopConfig, RecordConfig, SafetyConfig
+from failforward.control.assembly import assemble_loop
 from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
 from failforward.errors import DriverError
 from failforward.policy.base import PolicyBackend
 from failforward.record.reader import read_episode
 from failforward.record.recorder import EpisodeRecorder
-from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.testing import FakeRobot, FakeRobotConfig
 from failforward.types import ActionChunk, JointCommand, Observation, TickRecord, TickSubscriber
 
 
-class SpySimDriver(SimAlohaDriver):
-    """The real simulated ALOHA, remembering every command that reached it; can fail at a given tick."""
+class SpyRobot(FakeRobot):
+    """The fake robot, remembering every command that reached it; can fail at a given tick."""
 
-    def __init__(self, config: SimAlohaConfig, fail_at: int | None = None) -> None:
+    def __init__(self, config: FakeRobotConfig, fail_at: int | None = None) -> None:
         super().__init__(config)
         self.received: list[np.ndarray] = []
         self.fail_at = fail_at
@@ -60,14 +60,13 @@ class TickCollector(TickSubscriber):
         self.outcomes.append(outcome)
 
 
-def make_loop(driver: SimAlohaDriver, policy: PolicyBackend, subscribers, steps: int = 40) -> ControlLoop:
-    safety = SafetyLayer(driver.features, SafetyConfig(), rate_hz=50.0)
-    broker = ChunkBroker(BrokerConfig(execute_steps=10))
-    return ControlLoop(driver, policy, broker, safety, LoopConfig(max_steps=steps), "test", subscribers)
+def make_loop(driver: FakeRobot, policy: PolicyBackend, subscribers, steps: int = 40) -> ControlLoop:
+    return assemble_loop(driver, policy, loop=LoopConfig(max_steps=steps), safety=SafetyConfig(),
+                         broker=BrokerConfig(execute_steps=10), prompt="test", subscribers=subscribers)
 
 
 def test_nan_and_out_of_limit_actions_never_reach_the_driver() -> None:
-    driver = SpySimDriver(SimAlohaConfig(cameras=()))
+    driver = SpyRobot(FakeRobotConfig())
     collector = TickCollector()
     with driver:
         result = make_loop(driver, WildPolicy(), [collector]).run_episode(0, seed=0)
@@ -82,13 +81,13 @@ def test_nan_and_out_of_limit_actions_never_reach_the_driver() -> None:
 
 
 def test_driver_error_ends_the_episode_with_a_readable_recording(tmp_path) -> None:
-    driver = SpySimDriver(SimAlohaConfig(cameras=("top",), image_height=48, image_width=64), fail_at=15)
+    driver = SpyRobot(FakeRobotConfig(cameras=("top",), image_height=48, image_width=64), fail_at=15)
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "crash")
     with driver:
         loop = make_loop(driver, WildPolicy(), [recorder])
-        result = loop.run_episode(0, seed=1, task="transfer_cube")
+        result = loop.run_episode(0, seed=1, task="reach")
         driver.fail_at = None  # the bus recovers: the same loop runs the next episode to the end
-        after = loop.run_episode(1, seed=2, task="transfer_cube")
+        after = loop.run_episode(1, seed=2, task="reach")
     assert result.error is not None and "motor 3" in result.error
     assert not result.outcome.success and "aborted" in result.outcome.reason
     episode = read_episode(recorder.files[0])
@@ -99,17 +98,39 @@ def test_driver_error_ends_the_episode_with_a_readable_recording(tmp_path) -> No
     assert read_episode(recorder.files[1]).length == 40
 
 
+class ToGoal(PolicyBackend):
+    """Asks for the fake robot's goal pose every tick (privileged state, as the scripted expert uses)."""
+
+    def __init__(self, robot: FakeRobot) -> None:
+        self.robot = robot
+
+    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+        return ActionChunk(np.tile(self.robot.privileged_state().goal, (10, 1)))
+
+
+def test_success_ends_the_episode_early_and_only_when_judged() -> None:
+    with FakeRobot(FakeRobotConfig()) as driver:
+        reached = make_loop(driver, ToGoal(driver), [], steps=200).run_episode(0, seed=4)
+        goal = driver.privileged_state().goal
+        at_end = driver.get_observation().joint_positions
+        wandered = make_loop(driver, WildPolicy(), [], steps=60).run_episode(1, seed=4)
+    assert reached.outcome.success and reached.error is None
+    assert 19 < reached.steps < 200  # 1.14 rad to go at the safety layer's 0.06 rad/tick: > 19 ticks
+    np.testing.assert_allclose(at_end, goal, atol=0.02)
+    assert not wandered.outcome.success and wandered.steps == 60
+    assert wandered.outcome.reason == "the joints never reached the goal pose"
+
+
 def test_realtime_pacing_holds_the_rate() -> None:
-    driver = SimAlohaDriver(SimAlohaConfig(cameras=()))
+    driver = FakeRobot(FakeRobotConfig())
 
     class Hold(PolicyBackend):
         def infer(self, obs, *, prompt="", noise=None):
             return ActionChunk(np.tile(obs.joint_positions, (25, 1)))
 
     with driver:
-        safety = SafetyLayer(driver.features, SafetyConfig(), rate_hz=50.0)
-        loop = ControlLoop(driver, Hold(), ChunkBroker(BrokerConfig()), safety,
-                           LoopConfig(max_steps=25, realtime=True), "hold")
+        loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=25, realtime=True), safety=SafetyConfig(),
+                             broker=BrokerConfig(), prompt="hold")
         start = time.perf_counter()
         loop.run_episode(0, seed=0)
         elapsed = time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""The loop's supervisor modes on the simulated ALOHA: synchronous answers arrive on the tick that asked,
+"""The loop's supervisor modes on the fake robot: synchronous answers arrive on the tick that asked,
 asynchronous ones never hold a tick up."""
 
 from __future__ import annotations
@@ -9,17 +9,16 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleConfig, SimAlohaConfig
-from failforward.control.broker import ChunkBroker
+from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleConfig
+from failforward.control.assembly import assemble_loop
 from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
-from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
-from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.supervisor.backends.base import SupervisorBackend
 from failforward.supervisor.diagnosis import NoDiagnosis, SupervisorResult
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
+from failforward.testing import FakeRobot, FakeRobotConfig
 from failforward.types import ActionChunk, Observation, TickRecord, TickSubscriber
 
 EXECUTE = 10  # ticks per chunk
@@ -56,12 +55,12 @@ class LastTick(TickSubscriber):
 
 
 @pytest.fixture
-def driver() -> Iterator[SimAlohaDriver]:
-    with SimAlohaDriver(SimAlohaConfig(cameras=())) as sim:
-        yield sim
+def driver() -> Iterator[FakeRobot]:
+    with FakeRobot(FakeRobotConfig(cameras=("top",), image_height=8, image_width=8)) as robot:
+        yield robot
 
 
-def _run(driver: SimAlohaDriver, backend: SupervisorBackend, steps: int, **mode) -> tuple[list, float, ControlLoop]:
+def _run(driver: FakeRobot, backend: SupervisorBackend, steps: int, **mode) -> tuple[list, float, ControlLoop]:
     """Run one episode; returns ``(report step, tick it was collected on)`` pairs, the wall time [s], the loop."""
     scheduler = SupervisorScheduler(backend, ScheduleConfig(every_chunks=EVERY))
     last, delivered = LastTick(), []
@@ -69,9 +68,9 @@ def _run(driver: SimAlohaDriver, backend: SupervisorBackend, steps: int, **mode)
     def on_report(report: SupervisorReport) -> None:
         delivered.append((report.step, last.step))
 
-    safety = SafetyLayer(driver.features, SafetyConfig(), rate_hz=50.0)
-    loop = ControlLoop(driver, Hold(), ChunkBroker(BrokerConfig(execute_steps=EXECUTE)), safety,
-                       LoopConfig(max_steps=steps), "hold", [last], scheduler, on_report, **mode)
+    loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=steps, **mode), safety=SafetyConfig(),
+                         broker=BrokerConfig(execute_steps=EXECUTE), prompt="hold", subscribers=[last],
+                         reports=scheduler, on_report=on_report)
     start = time.perf_counter()
     try:
         loop.run_episode(0, seed=0)
@@ -81,23 +80,24 @@ def _run(driver: SimAlohaDriver, backend: SupervisorBackend, steps: int, **mode)
     return delivered, elapsed, loop
 
 
-def test_synchronous_mode_collects_each_answer_on_the_tick_that_asked(driver: SimAlohaDriver) -> None:
+def test_synchronous_mode_collects_each_answer_on_the_tick_that_asked(driver: FakeRobot) -> None:
     delivered, _, _ = _run(driver, Slow(delay_s=0.05), steps=60, supervisor_mode="synchronous")
     assert delivered == [(10, 10), (30, 30), (50, 50)]
 
 
-def test_asynchronous_mode_never_waits_for_the_backend(driver: SimAlohaDriver) -> None:
+def test_asynchronous_mode_never_waits_for_the_backend(driver: FakeRobot) -> None:
     gate = threading.Event()
     try:
         delivered, elapsed, loop = _run(driver, Slow(gate=gate), steps=60)
     finally:
         gate.set()
-    assert loop.supervisor_mode == "asynchronous"
+    assert loop.config.supervisor_mode == "asynchronous"
     assert delivered == [] and elapsed < 5.0  # the gate stays shut for up to 10 s
-    assert loop.supervisor.health().skipped_busy == 2  # the triggers at ticks 30 and 50
+    assert isinstance(loop.reports, SupervisorScheduler)
+    assert loop.reports.health().skipped_busy == 2  # the triggers at ticks 30 and 50
 
 
-def test_synchronous_mode_goes_on_without_an_answer_after_its_timeout(driver: SimAlohaDriver, caplog) -> None:
+def test_synchronous_mode_goes_on_without_an_answer_after_its_timeout(driver: FakeRobot, caplog) -> None:
     gate = threading.Event()
     try:
         delivered, elapsed, _ = _run(driver, Slow(gate=gate), steps=30, supervisor_mode="synchronous",
@@ -109,7 +109,6 @@ def test_synchronous_mode_goes_on_without_an_answer_after_its_timeout(driver: Si
 
 
 @pytest.mark.parametrize("mode", [{"supervisor_mode": "sync"}, {"supervisor_timeout_s": 0.0}])
-def test_bad_supervisor_options_are_config_errors(driver: SimAlohaDriver, mode: dict) -> None:
-    safety = SafetyLayer(driver.features, SafetyConfig(), rate_hz=50.0)
-    with pytest.raises(ConfigError, match=r"asynchronous|> 0 s"):
-        ControlLoop(driver, Hold(), ChunkBroker(BrokerConfig()), safety, LoopConfig(), "hold", **mode)
+def test_bad_supervisor_options_are_rejected_by_the_config(driver: FakeRobot, mode: dict) -> None:
+    with pytest.raises(ValidationError, match=r"asynchronous|greater than 0"):
+        LoopConfig(**mode)

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, SimAlohaConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
 from failforward.robots.base import EpisodicDriver
@@ -59,9 +57,8 @@ def sim() -> Iterator[SimAlohaDriver]:
 
 def _run(driver: EpisodicDriver, sim: SimAlohaDriver, steps: int = 20) -> list[TickRecord]:
     ticks = Ticks()
-    safety = SafetyLayer(sim.features, SafetyConfig(), rate_hz=50.0)
-    loop = ControlLoop(driver, Hold(), ChunkBroker(BrokerConfig(execute_steps=10)), safety,
-                       LoopConfig(max_steps=steps), "hold", [ticks])
+    loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=steps), safety=SafetyConfig(),
+                         broker=BrokerConfig(execute_steps=10), prompt="hold", subscribers=[ticks])
     assert loop.run_episode(0, seed=0).error is None
     return ticks.ticks
 

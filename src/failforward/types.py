@@ -4,13 +4,20 @@ Conventions (stated once):
 - Joint vectors are ``float64 [A]`` in the driver's joint order (``RobotFeatures.joint_names``).
   Arm joints are in [rad]; ALOHA gripper joints are normalized to [0 = closed, 1 = open].
 - Images are ``uint8 [H, W, 3]`` RGB; depth is ``float32 [H, W]`` in [m] along the optical axis.
-- Timestamps are [s] of the driver's monotonic clock (simulation time in simulation).
+- Time: every timestamp in the core is [s] on the **robot clock**, the clock of the driver's observations:
+  ``time.monotonic()`` on hardware, simulated time since ``reset`` in simulation (it restarts at every reset).
+  A command carries the stamp of the observation it answers (the loop stamps it so); what a driver returns
+  as sent carries the robot clock too. Wall-clock time (``time.time()``) is for logs and file names only.
+  Across processes (the ROS graph) message stamps are the same robot clock.
+- Episodes are told apart by ``EpisodeInfo.episode_id`` (an opaque string), never by comparing timestamps,
+  since the simulated clock restarts.
 - Object state is ``float64 [O]``: for each task object, in the driver's order, its pose as
   xyz [m] + quaternion (w, x, y, z) in the robot's world frame (``O = 7 · objects``).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,7 +205,14 @@ class EpisodeOutcome:
 
 @dataclass(frozen=True)
 class EpisodeInfo:
-    """Identity of an episode, given to subscribers when it starts."""
+    """Identity of an episode, given to subscribers when it starts.
+
+    Attributes:
+        episode_index: the loop's count of its episodes (0-based); not unique across runs or processes.
+        episode_id: unique identity of the episode; everything produced for it (supervisor answers, recovery
+            events, recordings) carries it, so other episodes' leftovers are recognised without comparing
+            timestamps. The robot assigns it when it has one (a remote bridge), else a fresh UUID.
+    """
 
     episode_index: int
     seed: int
@@ -206,6 +220,7 @@ class EpisodeInfo:
     prompt: str
     robot: str
     features: RobotFeatures
+    episode_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from failforward.config import AlohaConfig, BrokerConfig, LoopConfig, RecordConfig, SafetyConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.errors import DriverError
 from failforward.policy.hold import HoldPolicy
 from failforward.record.reader import read_episode
@@ -145,9 +143,9 @@ def test_a_fault_mid_episode_keeps_every_recorded_tick(emulator, tmp_path) -> No
     robot = AlohaDriver(aloha_config(emulator))
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "fault")
     with robot:
-        safety = SafetyLayer(robot.features, SafetyConfig(), rate_hz=50.0)
-        loop = ControlLoop(robot, HoldPolicy(), ChunkBroker(BrokerConfig()), safety,
-                           LoopConfig(max_steps=50), "hold still", [recorder, _UnplugAt(emulator, 9)])
+        loop = assemble_loop(robot, HoldPolicy(), loop=LoopConfig(max_steps=50), safety=SafetyConfig(),
+                             broker=BrokerConfig(), prompt="hold still",
+                             subscribers=[recorder, _UnplugAt(emulator, 9)])
         result = loop.run_episode(0, seed=0)
     assert result.steps == 10 and "MotorCommunicationError" in result.error
     episode = read_episode(recorder.files[-1], load_images=False)

@@ -23,9 +23,7 @@ pytest.importorskip("franky", reason="install the hw extra: pip install -e '.[hw
 pytest.importorskip("franky_sim", reason="install the hw extra: pip install -e '.[hw]'")
 
 from failforward.config import BrokerConfig, FrankaConfig, LoopConfig, RecordConfig, SafetyConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.errors import DriverError
 from failforward.policy.hold import HoldPolicy
 from failforward.record.reader import read_episode
@@ -198,10 +196,9 @@ def test_lost_connection_mid_episode_keeps_every_recorded_tick(tmp_path: Path) -
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "franka_fault")
     try:
         with robot:
-            safety = SafetyLayer(robot.features, SafetyConfig(), rate_hz=10.0)
-            loop = ControlLoop(robot, HoldPolicy(), ChunkBroker(BrokerConfig()), safety,
-                               LoopConfig(max_steps=400, rate_hz=50.0, realtime=True), "hold",
-                               [recorder, _StopSimAt(sim, 4)])
+            loop = assemble_loop(robot, HoldPolicy(), loop=LoopConfig(max_steps=400, rate_hz=10.0, realtime=True),
+                                 safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold",
+                                 subscribers=[recorder, _StopSimAt(sim, 4)])
             result = loop.run_episode(0, seed=0)
     finally:
         sim.stop()

@@ -7,9 +7,7 @@ import pytest
 
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig
 from failforward.config.robots import SimAlohaConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.errors import ConfigError, ShapeError
 from failforward.learn.correction import stage_trace, takeover_tick
 from failforward.learn.replay import ReplayThenExpert
@@ -99,8 +97,8 @@ def test_failed_episode_is_replayed_exactly_and_corrected_by_the_expert() -> Non
         policy = ReplayThenExpert(ScriptedExpert(driver.task, driver.privileged_state), chunk_size=25)
         policy.load(failed[:cut])
         sent = _Sent()
-        loop = ControlLoop(driver, policy, ChunkBroker(BrokerConfig()), SafetyLayer(driver.features, SafetyConfig(),
-                           50.0), LoopConfig(max_steps=cut + 400), driver.task_prompt, [sent])
+        loop = assemble_loop(driver, policy, loop=LoopConfig(max_steps=cut + 400), safety=SafetyConfig(),
+                             broker=BrokerConfig(), prompt=driver.task_prompt, subscribers=[sent])
         result = loop.run_episode(0, 3, task="transfer_cube")
     assert result.outcome.success, result.outcome.reason
     np.testing.assert_allclose(np.stack(sent.rows[:cut]), failed[:cut], atol=1e-12)  # replay passed safety as-is

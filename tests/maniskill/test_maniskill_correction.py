@@ -7,9 +7,7 @@ import pytest
 
 pytest.importorskip("mani_skill")
 
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import build_loop
 from failforward.learn.correctors import CORRECTORS, correct_failures
 from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.run_state import RunState
@@ -52,9 +50,7 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pipeline, dict
     config = pipe.run_config(policy=None, episodes=1, seed=SEED, max_steps=WIGGLE_TICKS)
     recorder = EpisodeRecorder(config.record, "round_0/rollouts")
     with make_driver(config.robot) as driver:
-        loop = ControlLoop(driver, _Wiggle(), ChunkBroker(config.broker),
-                           SafetyLayer(driver.features, config.safety, config.loop.rate_hz), config.loop,
-                           driver.task_prompt, [recorder])
+        loop = build_loop(config, driver, policy=_Wiggle(), prompt=driver.task_prompt, subscribers=[recorder])
         result = loop.run_episode(0, SEED, task=config.robot.task)
     recorder.close()
     assert not result.outcome.success and result.steps == WIGGLE_TICKS

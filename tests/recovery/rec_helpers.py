@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from failforward.control.broker import ChunkBroker
+from failforward.control.intent import action_for
 from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
 from failforward.recovery import JointOverride, PolicyOverride, RecoveryController
-from failforward.recovery.apply import infer_with_override
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import JointCommand, Observation, TickRecord
@@ -36,7 +36,7 @@ def infer(override, broker: ChunkBroker, policy: PolicyBackend, observation: Obs
     """The loop's ``_infer`` with recovery (returns ``(action [A], chunk | None)``); records the prompt used."""
     if not isinstance(override, JointOverride):
         trace.prompts.append(override.prompt if isinstance(override, PolicyOverride) else prompt)
-    return infer_with_override(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation,
+    return action_for(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation,
                                prompt)
 
 

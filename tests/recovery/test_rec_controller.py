@@ -11,10 +11,10 @@ from rec_helpers import HEIGHT, WIDTH, cube_pixel, drive, report_of
 from failforward.config import BrokerConfig, SimOracleConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.control.broker import ChunkBroker
+from failforward.control.intent import action_for
 from failforward.policy.base import PolicyBackend
 from failforward.policy.hold import HoldPolicy
 from failforward.recovery import RecoveryController, RecoveryState
-from failforward.recovery.apply import infer_with_override
 from failforward.recovery.modes.base import ModeResources, make_mode
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.commands import parse_commands
@@ -192,7 +192,7 @@ def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again
             observation = replace(observation, images={"top": np.zeros((HEIGHT, WIDTH, 3), np.uint8)})
             override = controller.step(observation, report)
             kinds.append(None if override is None else type(override).__name__)
-            action, chunk = infer_with_override(override, broker, lambda o, p: policy.infer(o, prompt=p),
+            action, chunk = action_for(override, broker, lambda o, p: policy.infer(o, prompt=p),
                                                 observation, "task")
             sent = driver.send_action(JointCommand(observation.timestamp, safety.clamp(action).command))
             record = TickRecord(tick, observation, action, sent, chunk, {})

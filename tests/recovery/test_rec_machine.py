@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.recovery import (
     HoldCorrection,
     JointOverride,
@@ -143,6 +143,17 @@ def test_mode_choice_follows_the_failure_type_and_symbols() -> None:
     assert select_mode(failure("Move the left gripper upward.", "task planning", (Rewind(position=(1.0, 1.0)),)),
                        "pmc") == "rewind"
     assert select_mode(failure(failure_type="human intervention"), "pmc") == "hold"
+
+
+def test_mode_names_are_an_enum_recorded_as_their_words() -> None:
+    assert select_mode(failure(failure_type="human intervention"), "pmc") is CorrectiveModeName.HOLD
+    assert select_mode(failure(symbols=(Rewind(position=(1.0, 1.0)),)), "pmc") is CorrectiveModeName.REWIND
+    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner())
+    out = run(machine, {0: failure("Hold still.", "human intervention", ())}, 2)
+    assert out[1].mode is CorrectiveModeName.HOLD and machine.events[-1].mode == "hold"
+    recorded = json.dumps([e.to_dict() for e in machine.events])
+    assert '"mode": "hold"' in recorded and "CorrectiveModeName" not in recorded
+    assert '"reason": "human intervention: Hold still."' in recorded  # the failure type reads as its words
 
 
 def test_on_event_subscribers_see_every_transition_and_their_errors_do_not_escape() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from failforward_ros.qos import LATCHED  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from ros_graph import ROOT, NodeProcess, wait_for  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
@@ -44,6 +45,8 @@ class Graph:
                                       10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: self.status.extend(m.status), 50)
         self.node.create_subscription(JointState, "joint_states", self._on_state, 10)
+        self.episodes: list[str] = []
+        self.node.create_subscription(String, "episode/start", lambda m: self.episodes.append(m.data), LATCHED)
 
     def _on_state(self, msg: JointState) -> None:
         self.stamps.append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
@@ -133,7 +136,7 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     policy = {"policy.kind": "hold", "loop.max_steps": "20000"}  # no supervisor_node: the test answers
     g = graph({"robot_bridge": {"recovery.enabled": "false"}, "policy_node": policy})
     g.start()
-    g.wait(lambda: len(g.stamps) > 5 and g.events, 20, "the loop never started")
+    g.wait(lambda: len(g.stamps) > 5 and g.events and len(g.episodes) >= 2, 20, "the loop never started")
     answers = g.node.create_publisher(String, "supervisor/diagnosis", 10)
     for bad in ("{not json", json.dumps({"result": {"kind": "diagnosis"}}), json.dumps({"episode": 0})):
         answers.publish(String(data=bad))
@@ -141,8 +144,10 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     failure = Diagnosis(question="visual_correction_cot", success=False, failure_type="gripper 6d-pose",
                         command_text=text, commands=parse_commands(text), symbols=(Crosshair(position=(80.0, 60.0)),),
                         symbol_frame=0)
-    now = g.stamps[-1]
-    answers.publish(String(data=convert.report_json(SupervisorReport(failure, 1, 0, now, (now,), 0.0))))
+    now, episode = g.stamps[-1], convert.episode_start_from_msg(g.episodes[-1]).episode_id
+    stale = SupervisorReport(failure, 0, 0, now, (now,), 0.0, "an-earlier-episode")
+    answers.publish(String(data=convert.report_json(stale)))  # dropped: another episode's answer
+    answers.publish(String(data=convert.report_json(SupervisorReport(failure, 1, 0, now, (now,), 0.0, episode))))
     g.wait(lambda: any(e["kind"] == "refused" for e in g.events), 20, "the PMC diagnosis was not handled")
     refused = next(e for e in g.events if e["kind"] == "refused")
     assert refused["target"] == "nominal" and "depth" in refused["reason"], refused
@@ -151,6 +156,7 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     assert sum("ignored a supervisor answer" in m for m in warnings) == 3, warnings
     log = g.processes["policy_node"].output()
     assert "capture_depth" in log and "captures no depth on request" in log  # the bridge's reason is logged
+    assert "judged episode an-earlier-episode" in log  # the other episode's answer was dropped, not applied
     assert call(g.node, Trigger, "/policy_node/stop", Trigger.Request()).success
     g.wait(lambda: g.outcomes, 10, "the stopped episode did not end")
     assert g.outcomes[0]["reason"] == "aborted: stopped on request", g.outcomes

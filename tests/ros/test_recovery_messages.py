@@ -46,12 +46,14 @@ def test_depth_in_millimetres_is_read_in_metres() -> None:
 
 def test_a_report_round_trips_and_malformed_ones_say_what_is_wrong() -> None:
     result = Diagnosis(question="visual_correction_cot", success=False, command_text="Open the right gripper.")
-    report = SupervisorReport(result, 2, 30, 1.25, (0.25, 1.25), 0.01)
+    report = SupervisorReport(result, 2, 30, 1.25, (0.25, 1.25), 0.01, "e2")
     assert convert.report_from_msg(String(data=convert.report_json(report))) == report
+    timeout = NoDiagnosis(reason="timeout").model_dump()
     for bad, why in [("{", "JSONDecodeError"), (json.dumps({"episode": 1}), "result"),
                      (json.dumps({"result": {"kind": "what"}}), "ValidationError"),
-                     (json.dumps({"result": NoDiagnosis(reason="timeout").model_dump(), "frame_times": ["x"]}), "x"),
-                     (json.dumps({"result": NoDiagnosis(reason="timeout").model_dump()}), "finite")]:
+                     (json.dumps({"result": timeout, "frame_times": ["x"]}), "x"),
+                     (json.dumps({"result": timeout, "frame_times": [1.0]}), "episode_id"),
+                     (json.dumps({"result": timeout, "episode_id": "e"}), "finite")]:
         with pytest.raises(ShapeError, match=why):
             convert.report_from_msg(String(data=bad))
 
@@ -61,17 +63,24 @@ def _tick(t: float) -> TickRecord:
     return TickRecord(0, Observation(t, zeros, zeros), zeros, JointCommand(t, zeros), None, {})
 
 
-def test_the_inbox_drops_answers_from_an_earlier_episode_and_too_old_ones() -> None:
+def test_the_inbox_keeps_answers_of_its_episode_and_drops_other_episodes_and_too_old_ones() -> None:
     inbox = ReportInbox(max_age_s=2.0)
-    inbox.on_episode_start(EpisodeInfo(0, 0, "t", "t", "remote", RobotFeatures((), (), 50.0)))
-    inbox.on_tick(_tick(3.0))
     result = NoDiagnosis(reason="timeout")
-    inbox.deliver(SupervisorReport(result, 0, 0, 7.0, (6.0, 7.0), 0.0))  # newer than now: previous episode
-    inbox.deliver(SupervisorReport(result, 0, 0, 0.5, (0.5,), 0.0))  # 2.5 s old
-    assert inbox.poll() is None and inbox.dropped == 2
-    fresh = SupervisorReport(result, 0, 0, 2.5, (2.0, 2.5), 0.0)
-    inbox.deliver(fresh)
-    assert inbox.poll() == fresh and inbox.poll() is None
+    inbox.deliver(SupervisorReport(result, 0, 0, 0.0, (0.0,), 0.0, "e1"))  # before any episode started
+    assert inbox.poll() is None and inbox.dropped == 1
+    inbox.on_episode_start(EpisodeInfo(1, 1, "t", "t", "remote", RobotFeatures((), (), 50.0), "e2"))
+    inbox.on_tick(_tick(3.0))
+    inbox.deliver(SupervisorReport(result, 0, 0, 2.9, (2.5, 2.9), 0.0, "e1"))  # the earlier episode, same clock
+    inbox.deliver(SupervisorReport(result, 1, 0, 0.5, (0.5,), 0.0, "e2"))  # 2.5 s old
+    assert inbox.poll() is None and inbox.dropped == 3
+    ahead = SupervisorReport(result, 1, 0, 3.02, (2.02, 3.02), 0.0, "e2")  # saw the bridge's next frame first
+    inbox.deliver(ahead)
+    assert inbox.poll() == ahead and inbox.poll() is None
+    older, newer = (SupervisorReport(result, 1, 0, t, (t,), 0.0, "e2") for t in (2.0, 2.5))
+    inbox.deliver(older)
+    inbox.deliver(newer)
+    assert inbox.poll() == newer and inbox.dropped == 3
+    assert inbox.wait(0.1)  # a synchronous loop never waits on a topic
 
 
 def test_head_depth_captures_on_request_and_reports_why_when_it_cannot() -> None:

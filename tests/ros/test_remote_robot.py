@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from failforward.errors import DriverError
-from failforward.types import CameraFeature, JointFeature, Observation, RobotFeatures
+from failforward.types import CameraFeature, EpisodeOutcome, JointCommand, JointFeature, Observation, RobotFeatures
 
 policy_core = pytest.importorskip("failforward_ros.policy_core", reason="the ROS package is not installed")
 
@@ -17,11 +17,38 @@ class Link:
     def __init__(self) -> None:
         self.commands: list[tuple[np.ndarray, float]] = []
 
-    def request_reset(self, timeout_s: float) -> None:
-        pass
+    def request_reset(self, timeout_s: float):
+        from failforward_ros.episode import EpisodeStart
+
+        return EpisodeStart("episode-1", 0, 0.0, commands_after=5.0)
 
     def publish_command(self, positions: np.ndarray, stamp: float) -> None:
         self.commands.append((positions, stamp))
+
+
+class LossyBridge(Link):
+    """A lockstep bridge whose first ``lose`` command samples never arrive; it acts on each stamp once."""
+
+    def __init__(self, lose: int) -> None:
+        super().__init__()
+        self.lose, self.acted, self.robot = lose, [], None
+
+    def publish_command(self, positions: np.ndarray, stamp: float) -> None:
+        super().publish_command(positions, stamp)
+        if len(self.commands) <= self.lose:
+            return
+        if stamp not in self.acted:
+            self.acted.append(stamp)
+        self.robot.deliver_echo(stamp, positions)
+        self._observe(len(self.acted) * 0.02, positions)
+
+    def request_reset(self, timeout_s: float):
+        self._observe(0.0, np.zeros(1))
+        return super().request_reset(timeout_s)
+
+    def _observe(self, t: float, positions: np.ndarray) -> None:
+        self.robot.deliver_observation(Observation(t, positions, np.zeros(1)))
+        self.robot.deliver_sim_state(None, EpisodeOutcome(False, 0, "running"))
 
 
 def robot() -> policy_core.RemoteRobot:
@@ -78,3 +105,28 @@ def test_object_poses_survive_their_message() -> None:
     msg.poses[0].position.x = float("nan")
     with pytest.raises(ShapeError, match="NaN"):
         convert.object_state_from_poses(msg, 2)
+
+
+def test_a_lost_command_is_sent_again_with_its_stamp_and_acted_on_once() -> None:
+    bridge = LossyBridge(lose=2)
+    remote = policy_core.RemoteRobot(RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True,
+                                     timeout_s=1.0, resend_s=0.05)
+    bridge.robot = remote
+    remote.connect()
+    remote.reset(0)
+    assert remote.episode_id == "episode-1"
+    sent = remote.send_action(JointCommand(0.0, np.array([0.3])))
+    assert sent.timestamp > 5.0  # after the newest command the bridge acted on before this episode
+    assert remote.resent == 2 and len(bridge.acted) == 1 and {s for _, s in bridge.commands} == {sent.timestamp}
+    assert remote.get_observation().joint_positions[0] == pytest.approx(0.3)
+
+
+def test_a_bridge_that_never_answers_is_an_error_after_the_timeout() -> None:
+    bridge = LossyBridge(lose=10**6)
+    remote = policy_core.RemoteRobot(RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True,
+                                     timeout_s=0.3, resend_s=0.05)
+    bridge.robot = remote
+    remote.connect()
+    with pytest.raises(DriverError, match=r"did not acknowledge a command within 0\.3 s"):
+        remote.send_action(JointCommand(0.0, np.array([0.3])))
+    assert 3 <= remote.resent <= 6

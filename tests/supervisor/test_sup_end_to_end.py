@@ -63,9 +63,7 @@ def test_a_stalled_arm_is_diagnosed_from_sim_frames_and_becomes_a_vsf_observatio
 def test_scheduler_runs_inside_the_real_control_loop() -> None:
     """The scheduler as a subscriber of failforward.control.ControlLoop with the scripted expert."""
     from failforward.config import BrokerConfig, LoopConfig, SafetyConfig
-    from failforward.control.broker import ChunkBroker
-    from failforward.control.loop import ControlLoop
-    from failforward.control.safety import SafetyLayer
+    from failforward.control.assembly import assemble_loop
     from failforward.policy.expert.expert import ScriptedExpert
 
     config = SimAlohaConfig(task="transfer_cube", cameras=("top",), image_height=48, image_width=64)
@@ -73,10 +71,10 @@ def test_scheduler_runs_inside_the_real_control_loop() -> None:
         oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state,
                               progress_source=lambda: driver.episode_outcome().stage)
         supervisor = SupervisorScheduler(oracle, ScheduleConfig(every_chunks=2))
-        safety = SafetyLayer(driver.features, SafetyConfig(), 50.0)
-        loop = ControlLoop(driver, ScriptedExpert(driver.task, driver.privileged_state, horizon=25),
-                           ChunkBroker(BrokerConfig(execute_steps=25)), safety, LoopConfig(max_steps=60),
-                           driver.task_prompt, [supervisor])
+        loop = assemble_loop(driver, ScriptedExpert(driver.task, driver.privileged_state, horizon=25),
+                             loop=LoopConfig(max_steps=60), safety=SafetyConfig(),
+                             broker=BrokerConfig(execute_steps=25), prompt=driver.task_prompt,
+                             subscribers=[supervisor])
         try:
             result = loop.run_episode(0, seed=0)
             deadline = time.monotonic() + 10.0

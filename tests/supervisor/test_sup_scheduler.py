@@ -6,6 +6,7 @@ import statistics
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -182,7 +183,7 @@ def test_answers_from_a_previous_episode_are_dropped() -> None:
             scheduler.on_tick(_tick(step))
         assert scheduler.busy
         scheduler.on_episode_end(EpisodeOutcome(False, 0, "timeout"))
-        scheduler.on_episode_start(INFO)
+        scheduler.on_episode_start(replace(INFO, episode_index=1, episode_id="the-next-episode"))
         gated.gate.set()
         _wait_idle(scheduler)
         assert scheduler.poll() is None and scheduler.health().dropped_stale == 1

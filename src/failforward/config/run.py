@@ -11,7 +11,7 @@ from failforward.config.base import FrozenModel, SimAlohaTask
 from failforward.config.maniskill import MANISKILL_CONTROL_HZ, ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
-from failforward.config.robots import AlohaConfig, FrankaConfig, SimAlohaConfig
+from failforward.config.robots import AlohaConfig, FakeRobotConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
 
@@ -56,13 +56,28 @@ class BrokerConfig(FrozenModel):
     ensemble_decay: float = Field(0.01, ge=0.0)
 
 
+RECOVERY_ROBOTS = ("sim_aloha",)
+"""Robot kinds the recovery controller is built for (depth camera, robot mask, arm IK)."""
+
+SupervisorMode = Literal["asynchronous", "synchronous"]
+"""How the loop collects supervisor answers: ``asynchronous`` never waits (deployment); ``synchronous`` waits
+after the tick that launched a query for its answer, so runs are reproducible whatever the backend's latency
+(benchmarks, tests). See :mod:`failforward.control.loop`."""
+
+
 class LoopConfig(FrozenModel):
-    """Control loop timing. ``realtime=False`` runs as fast as possible (simulation, benchmarks)."""
+    """Control loop timing. ``realtime=False`` runs as fast as possible (simulation, benchmarks).
+
+    ``supervisor_timeout_s`` [s] bounds the synchronous mode's wait per tick; past it the tick goes on without
+    the answer (logged), which then arrives on a later tick as in the asynchronous mode.
+    """
 
     rate_hz: float = Field(50.0, gt=0.0, le=1000.0)
     max_steps: int = Field(400, ge=1)
     realtime: bool = False
     stop_on_success: bool = True
+    supervisor_mode: SupervisorMode = "asynchronous"
+    supervisor_timeout_s: float = Field(10.0, gt=0.0)
 
 
 class RecordConfig(FrozenModel):
@@ -89,7 +104,7 @@ class RunConfig(FrozenModel):
     """Everything one run needs."""
 
     robot: Annotated[
-        SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig, Field(discriminator="kind")
+        SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig | FakeRobotConfig, Field(discriminator="kind")
     ] = SimAlohaConfig()
     policy: Annotated[PolicyConfig | AfilPolicyConfig, Field(discriminator="kind")] = PolicyConfig()
     broker: BrokerConfig = BrokerConfig()
@@ -108,9 +123,18 @@ class RunConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _recovery_runs_on_this_robot(self) -> RunConfig:
+        """The one decision on where recovery runs, for every runtime (in-process and the ROS policy node)."""
+        if self.recovery.enabled and self.robot.kind not in RECOVERY_ROBOTS:
+            raise ValueError(f"recovery.enabled is set but recovery is built for {list(RECOVERY_ROBOTS)} only so far "
+                             f"(PMC needs their depth, robot mask and IK); robot.kind is {self.robot.kind!r}: set "
+                             "recovery.enabled=false")
+        return self
+
+    @model_validator(mode="after")
     def _oracle_watches_this_task(self) -> RunConfig:
         backend = self.supervisor.backend
-        task = getattr(self.robot, "task", None)
+        task = self.robot.task
         if self.supervisor.enabled and backend.kind == "sim_oracle" and backend.task != task:
             raise ValueError(f"supervisor.backend.task={backend.task!r} must match robot.task={task!r}")
         return self

@@ -1,15 +1,21 @@
-"""The fixed-rate control loop: observe → infer → safety → act → record, once per tick.
+"""The fixed-rate control loop: observe → correct → infer → safety → act → record, once per tick.
 
-One :class:`ControlLoop` owns time and motion. Policies and supervisors only propose; the loop
-is the only place a proposal becomes a driver command, and every command passes the safety layer.
+One :class:`ControlLoop` owns time and motion. Policies, supervisors and correctors only propose; the loop
+is the only place a proposal becomes a driver command, and every command passes the safety layer. The loop
+owns inference: it asks the policy through its chunk broker, and it alone flushes the broker's queue when a
+correction's intent (:data:`~failforward.recovery.overrides.Override`) says the queued plan is void.
 
-Supervisor answers reach the loop in one of two modes (:data:`SupervisorMode`):
+Supervisor answers reach the loop from a :class:`~failforward.control.ports.ReportSource` in one of two modes
+(``LoopConfig.supervisor_mode``):
 
 - ``"asynchronous"`` (default, deployment): after each tick the loop takes whatever answer has arrived
   and never waits; a query launched at tick ``t`` is answered some ticks later (its latency).
 - ``"synchronous"`` (benchmarks, tests): after the tick that launched a query the loop waits for its
   answer (at most ``supervisor_timeout_s``), so the answer is collected on that same tick and the
-  recovery controller sees it at tick ``t + 1`` whatever the backend's latency: runs are reproducible.
+  corrector sees it at tick ``t + 1`` whatever the backend's latency: runs are reproducible.
+
+Time: commands are stamped with the observation's clock (see :mod:`failforward.types`).
+Build it with :func:`failforward.control.assembly.build_loop`, the one place that assembles a run.
 """
 
 from __future__ import annotations
@@ -17,23 +23,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, get_args
 
 import numpy as np
 
-from failforward.config import LoopConfig
+from failforward.config import BrokerConfig, LoopConfig
 from failforward.control.broker import ChunkBroker
+from failforward.control.intent import action_for
+from failforward.control.ports import Corrector, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
-from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
-from failforward.recovery import RecoveryController, infer_with_override
 from failforward.recovery.overrides import Override
 from failforward.robots.base import EpisodicDriver, RobotDriver
-from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
+from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import (
     ActionChunk,
     EpisodeInfo,
@@ -45,9 +50,6 @@ from failforward.types import (
 )
 
 logger = logging.getLogger(__name__)
-
-SupervisorMode = Literal["asynchronous", "synchronous"]
-"""How the loop collects supervisor answers (see the module docstring)."""
 
 
 @dataclass
@@ -72,47 +74,37 @@ class ControlLoop:
     Args:
         driver: a connected robot driver.
         policy: produces action chunks ``[H, A]``.
-        broker: turns chunks into per-tick actions.
         safety: clamps every command before it is sent.
-        config: rate, episode length, real-time pacing.
+        config: rate, episode length, real-time pacing, supervisor mode.
+        broker: how chunks become per-tick actions (the loop owns the :class:`ChunkBroker`).
         prompt: the task instruction handed to the policy.
         subscribers: notified at episode start, every tick and episode end.
-        supervisor: optional failure supervisor; it is a subscriber too, and its answers are
-            collected after each tick (``SupervisorScheduler.poll``), as ``supervisor_mode`` says.
-        on_report: called with every supervisor answer (recorder, logs).
-        recovery: optional recovery controller; a subscriber too. Each tick, before inference, it gets the
-            supervisor answer collected at the end of the previous tick and may override the action.
-        supervisor_mode: ``"asynchronous"`` never waits for an answer; ``"synchronous"`` waits after each tick
-            for the query in flight (see the module docstring).
-        supervisor_timeout_s: [s] the synchronous mode waits at most per tick; past it the tick goes on
-            without the answer (logged), which then arrives on a later tick as in the asynchronous mode.
+        reports: optional supervisor answers; a subscriber too, polled after each tick as
+            ``config.supervisor_mode`` says.
+        on_report: called with every answer collected (recorder, logs).
+        corrector: optional recovery; a subscriber too. Each tick, before inference, it gets the answer
+            collected at the end of the previous tick and may return an override.
     """
 
     def __init__(
         self,
         driver: RobotDriver,
         policy: PolicyBackend,
-        broker: ChunkBroker,
         safety: SafetyLayer,
         config: LoopConfig,
-        prompt: str,
-        subscribers: list[TickSubscriber] | None = None,
-        supervisor: SupervisorScheduler | None = None,
-        on_report: Callable[[SupervisorReport], None] | None = None,
-        recovery: RecoveryController | None = None,
+        broker: BrokerConfig,
         *,
-        supervisor_mode: SupervisorMode = "asynchronous",
-        supervisor_timeout_s: float = 10.0,
+        prompt: str = "",
+        subscribers: Sequence[TickSubscriber] = (),
+        reports: ReportSource | None = None,
+        on_report: Callable[[SupervisorReport], None] | None = None,
+        corrector: Corrector | None = None,
     ) -> None:
-        if supervisor_mode not in get_args(SupervisorMode):
-            raise ConfigError(f"supervisor_mode {supervisor_mode!r} is not one of {get_args(SupervisorMode)}.")
-        if not supervisor_timeout_s > 0.0:
-            raise ConfigError(f"supervisor_timeout_s must be > 0 s, got {supervisor_timeout_s}.")
-        self.supervisor_mode, self.supervisor_timeout_s = supervisor_mode, supervisor_timeout_s
-        self.driver, self.policy, self.broker, self.safety = driver, policy, broker, safety
-        self.config, self.prompt = config, prompt
-        self.subscribers = list(subscribers or []) + [s for s in (supervisor, recovery) if s is not None]
-        self.supervisor, self.on_report, self.recovery = supervisor, on_report, recovery
+        self.driver, self.policy, self.safety, self.config, self.prompt = driver, policy, safety, config, prompt
+        self.broker = ChunkBroker(broker)
+        self.reports, self.on_report, self.corrector = reports, on_report, corrector
+        self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
+            *subscribers, *(s for s in (reports, corrector) if s is not None)]
         self._report: SupervisorReport | None = None
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
@@ -133,10 +125,10 @@ class ControlLoop:
             while ticks < self.config.max_steps and not self._stop.is_set():
                 timer.start_tick()
                 observation = self._observe(timer)
-                override = self._recover(timer, observation)
+                override = self._correct(timer, observation)
                 action, chunk = self._infer(timer, observation, override)
                 command = self._apply_safety(timer, action, counters)
-                sent = self._act(timer, command)
+                sent = self._act(timer, observation, command)
                 self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
                 self._collect_report(timer, reports)
                 timer.end_tick()
@@ -171,6 +163,8 @@ class ControlLoop:
         self._report = None
         self.policy.reset()
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
+        if isinstance(driver, EpisodicDriver) and driver.episode_id is not None:
+            info = replace(info, episode_id=driver.episode_id)  # the robot names its episodes (a remote bridge)
         for subscriber in self.subscribers:
             subscriber.on_episode_start(info)
 
@@ -178,17 +172,17 @@ class ControlLoop:
         with timer.section("observe"):
             return self.driver.get_observation()
 
-    def _recover(self, timer: CycleTimer, observation: Observation) -> Override | None:
-        if self.recovery is None:
+    def _correct(self, timer: CycleTimer, observation: Observation) -> Override | None:
+        if self.corrector is None:
             return None
         with timer.section("recover"):
             report, self._report = self._report, None
-            return self.recovery.step(observation, report)
+            return self.corrector.step(observation, report)
 
-    def _infer(self, timer: CycleTimer, observation: Observation, override: Override | None = None
+    def _infer(self, timer: CycleTimer, observation: Observation, override: Override | None
                ) -> tuple[np.ndarray, ActionChunk | None]:
         with timer.section("infer"):
-            return infer_with_override(override, self.broker, self._policy_infer, observation, self.prompt)
+            return action_for(override, self.broker, self._policy_infer, observation, self.prompt)
 
     def _policy_infer(self, observation: Observation, prompt: str) -> ActionChunk:
         return self.policy.infer(observation, prompt=prompt)
@@ -200,9 +194,9 @@ class ControlLoop:
         counters["clamped"] += int(result.modified and not result.held)
         return result.command
 
-    def _act(self, timer: CycleTimer, command: np.ndarray) -> JointCommand:
+    def _act(self, timer: CycleTimer, observation: Observation, command: np.ndarray) -> JointCommand:
         with timer.section("act"):
-            return self.driver.send_action(JointCommand(time.time(), command))
+            return self.driver.send_action(JointCommand(observation.timestamp, command))
 
     def _notify(self, timer: CycleTimer, tick: TickRecord) -> None:
         with timer.section("record"):
@@ -210,22 +204,22 @@ class ControlLoop:
                 subscriber.on_tick(tick)
 
     def _collect_report(self, timer: CycleTimer, reports: list[SupervisorReport]) -> None:
-        if self.supervisor is None:
+        if self.reports is None:
             return
         with timer.section("supervise"):
-            if self.supervisor_mode == "synchronous":
-                self._wait_for_answer()
-            report = self.supervisor.poll()
+            if self.config.supervisor_mode == "synchronous":
+                self._wait_for_answer(self.reports)
+            report = self.reports.poll()
         if report is not None:
             reports.append(report)
             self._report = report
             if self.on_report is not None:
                 self.on_report(report)
 
-    def _wait_for_answer(self) -> None:
-        if not self.supervisor.wait(self.supervisor_timeout_s):
+    def _wait_for_answer(self, reports: ReportSource) -> None:
+        if not reports.wait(self.config.supervisor_timeout_s):
             logger.warning("Synchronous supervisor: no answer within %.1f s; the tick goes on without it.",
-                           self.supervisor_timeout_s)
+                           self.config.supervisor_timeout_s)
 
     def _pace(self, deadline: float) -> float:
         """Sleep to the next tick deadline in real-time mode; returns the following deadline."""

@@ -1,4 +1,5 @@
-"""Wires a :class:`RunConfig` into driver, policy, safety, broker, loop and recorder, and runs it.
+"""Runs a :class:`RunConfig` in-process: its driver, supervisor, recovery and recorder around the one loop
+(:func:`~failforward.control.assembly.build_loop`).
 
 Example:
     >>> from failforward.config import get_preset
@@ -17,18 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from failforward.config import RunConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop, EpisodeResult
-from failforward.control.safety import SafetyLayer
-from failforward.errors import ConfigError
-from failforward.policy.registry import PolicyContext, make_policy
+from failforward.control.assembly import build_loop
+from failforward.control.loop import EpisodeResult
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery import RecoveryController
 from failforward.recovery.events import RecoveryEvent
-from failforward.robots.base import EpisodicDriver
+from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.robots.registry import make_driver
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
+from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.types import TickSubscriber
 
 logger = logging.getLogger(__name__)
@@ -66,14 +64,9 @@ def run(
         recovery = _build_recovery(config, driver, recorder.record_event if recorder else None)
         if recovery is not None:
             stack.callback(recovery.close)
-        loop = _build_loop(
-            config,
-            driver,
-            [*(subscribers or []), *([recorder] if recorder else [])],
-            supervisor,
-            recorder.record_report if recorder else None,
-            recovery,
-        )
+        loop = build_loop(config, driver, reports=supervisor, corrector=recovery,
+                          subscribers=[*(subscribers or []), *([recorder] if recorder else [])],
+                          on_report=recorder.record_report if recorder else None)
         for index in range(config.episodes):
             episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
             if recorder is not None and recorder.files:
@@ -85,13 +78,7 @@ def run(
     return result
 
 
-def _leader_reader(config: RunConfig, driver) -> Callable[[], object] | None:
-    """The driver's leader-arm reader when the robot has leaders configured (ALOHA teleoperation)."""
-    has_leaders = getattr(config.robot, "leader_left_port", None) and getattr(config.robot, "leader_right_port", None)
-    return getattr(driver, "read_leaders", None) if has_leaders else None
-
-
-def _build_supervisor(config: RunConfig, driver) -> SupervisorScheduler | None:
+def _build_supervisor(config: RunConfig, driver: RobotDriver) -> SupervisorScheduler | None:
     """The configured supervisor, with privileged state wired in when the robot is simulated."""
     if not config.supervisor.enabled:
         return None
@@ -103,45 +90,9 @@ def _build_supervisor(config: RunConfig, driver) -> SupervisorScheduler | None:
 
 
 def _build_recovery(
-    config: RunConfig, driver, on_event: Callable[[RecoveryEvent], None] | None
+    config: RunConfig, driver: RobotDriver, on_event: Callable[[RecoveryEvent], None] | None
 ) -> RecoveryController | None:
-    """The recovery controller for the simulated ALOHA (PMC needs its depth camera and robot mask)."""
+    """The recovery controller on the simulated robot (``RunConfig`` allows ``recovery.enabled`` only there)."""
     if not config.recovery.enabled:
         return None
-    if config.robot.kind != "sim_aloha":
-        raise ConfigError(
-            "recovery.enabled is set but recovery is only built for the simulated ALOHA so far "
-            f"(robot.kind={config.robot.kind!r}): set recovery.enabled=false."
-        )
     return RecoveryController.for_sim_aloha(config.recovery, driver, on_event=on_event)
-
-
-def _build_loop(
-    config: RunConfig,
-    driver,
-    subscribers: list[TickSubscriber],
-    supervisor: SupervisorScheduler | None = None,
-    on_report: Callable[[SupervisorReport], None] | None = None,
-    recovery: RecoveryController | None = None,
-) -> ControlLoop:
-    context = PolicyContext(
-        features=driver.features,
-        task=config.robot.task,
-        prompt=driver.task_prompt if isinstance(driver, EpisodicDriver) else "",
-        privileged_state=driver.privileged_state if isinstance(driver, EpisodicDriver) else None,
-        teleop_source=_leader_reader(config, driver),
-    )
-    policy = make_policy(config.policy, context)
-    safety = SafetyLayer(driver.features, config.safety, config.loop.rate_hz)
-    return ControlLoop(
-        driver,
-        policy,
-        ChunkBroker(config.broker),
-        safety,
-        config.loop,
-        context.prompt,
-        subscribers,
-        supervisor,
-        on_report,
-        recovery,
-    )

@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import build_loop
 from failforward.errors import ConfigError
 from failforward.learn.correction import stage_trace, takeover_tick
 from failforward.learn.replay import ReplayThenExpert
@@ -92,9 +90,8 @@ def correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> 
             cut = takeover_tick(stages, pipe.cfg.cut_rule, pipe.cfg.cut_fraction)
             policy.load(sent[:cut])
             loop_config = config.loop.model_copy(update={"max_steps": cut + pipe.cfg.max_steps})
-            loop = ControlLoop(driver, policy, ChunkBroker(config.broker),
-                               SafetyLayer(driver.features, config.safety, config.loop.rate_hz), loop_config,
-                               driver.task_prompt, [recorder])
+            loop = build_loop(config.model_copy(update={"loop": loop_config}), driver, policy=policy,
+                              subscribers=[recorder])
             e = loop.run_episode(i, failure["seed"], task=config.robot.task)
             out.append({**pipe._record(e), "file": pipe.layout.rel(recorder.files[-1]), "takeover": cut,
                         "failed_rollout": failure["file"], "replay_max_stage": int(stages.max()),

@@ -1,8 +1,8 @@
 """Expert episodes in the control loop, optionally after a prelude (benchmarks of the scripted expert).
 
-The expert runs like any policy: :class:`ControlLoop` with a chunk broker (the first ``execute_steps``
-rows of each chunk, then a new chunk) and the safety layer; a prelude, if any, sets the scene up at
-``reset`` (:class:`~failforward.robots.wrappers.PreludeStart`) and an
+The expert runs like any policy: the control loop (:func:`~failforward.control.assembly.assemble_loop`) with a
+chunk broker (the first ``execute_steps`` rows of each chunk, then a new chunk) and the safety layer; a prelude,
+if any, sets the scene up at ``reset`` (:class:`~failforward.robots.wrappers.PreludeStart`) and an
 :class:`~failforward.policy.expert.evaluate.ExpertMeter` measures what the expert did after it.
 
 Example:
@@ -14,9 +14,7 @@ Example:
 from __future__ import annotations
 
 from failforward.config import BrokerConfig, LoopConfig, SafetyConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.evaluate import EpisodeResult, ExpertMeter, Prelude
 from failforward.robots.base import EpisodicDriver
@@ -49,14 +47,8 @@ def run_expert_episode(
     rate_hz = robot.features.control_hz
     driver = robot if prelude is None else PreludeStart(robot, prelude)
     meter = ExpertMeter(expert)
-    loop = ControlLoop(
-        driver,
-        expert,
-        ChunkBroker(BrokerConfig(execute_steps=execute_steps)),
-        SafetyLayer(robot.features, safety or EXPERT_ALONE, rate_hz),
-        LoopConfig(rate_hz=rate_hz, max_steps=max_steps),
-        robot.task_prompt,
-        [meter],
-    )
+    loop = assemble_loop(driver, expert, loop=LoopConfig(rate_hz=rate_hz, max_steps=max_steps),
+                         safety=safety or EXPERT_ALONE, broker=BrokerConfig(execute_steps=execute_steps),
+                         prompt=robot.task_prompt, subscribers=[meter])
     result = loop.run_episode(0, seed)
     return meter.result(result.outcome, result.error)

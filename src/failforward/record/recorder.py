@@ -85,6 +85,7 @@ class EpisodeRecorder(TickSubscriber):
             return
         payload = {
             "episode": report.episode,
+            "episode_id": report.episode_id,
             "step": report.step,
             "latency_s": report.latency_s,
             "frame_times": list(report.frame_times),
@@ -112,6 +113,7 @@ class EpisodeRecorder(TickSubscriber):
             "prompt": info.prompt,
             "seed": str(info.seed),
             "episode_index": str(info.episode_index),
+            "episode_id": info.episode_id,
             "robot": info.robot,
             "joint_names": json.dumps(list(info.features.joint_names)),
             "object_names": json.dumps(list(info.features.object_names)),

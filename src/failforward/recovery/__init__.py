@@ -1,6 +1,7 @@
 """Recovery: from a supervisor's diagnosis to a correction the control loop executes (ViFailback VSF / PMC).
 
-- :class:`RecoveryController` (``runner``): called by the loop once per tick, returns an override.
+- :class:`RecoveryController` (``runner``): called by the loop once per tick, returns an override (intent only;
+  the loop turns it into motion, see :class:`failforward.control.ports.Corrector`).
 - :class:`RecoveryMachine` (``machine``): NOMINAL → DIAGNOSED → CORRECTING / HOLD / REWIND → NOMINAL.
 - corrective modes (``modes``): ``hold``, ``rewind``, ``vsf``, ``pmc``, registered by name; they plan
   :class:`Correction` s (intent only) or typed :class:`Refusal` s.
@@ -9,7 +10,6 @@
 """
 
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
-from failforward.recovery.apply import infer_with_override
 from failforward.recovery.correction import (
     Correction,
     HoldCorrection,
@@ -49,7 +49,6 @@ __all__ = [
     "TopDownGraspEstimator",
     "TrajectoryCorrection",
     "VsfConfig",
-    "infer_with_override",
     "make_mode",
     "register_mode",
     "select_mode",

@@ -77,3 +77,9 @@ class EpisodicDriver(RobotDriver):
     @abc.abstractmethod
     def task_prompt(self) -> str:
         """The language instruction of the current task."""
+
+    @property
+    def episode_id(self) -> str | None:
+        """Identity the robot gave the episode started by the last ``reset`` (a remote bridge names its
+        episodes so that every process tags its output alike); ``None`` lets the loop make one up."""
+        return None

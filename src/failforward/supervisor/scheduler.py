@@ -4,13 +4,13 @@ Every ``every_chunks``-th newly inferred chunk (``TickRecord.chunk is not None``
 ``window_s`` of head-camera frames at ``fps`` and hands them to the backend on its own worker thread.
 The control loop collects answers with :meth:`SupervisorScheduler.poll`; a loop that must be deterministic
 (benchmarks, tests) first calls :meth:`SupervisorScheduler.wait`. An answer whose newest frame
-is older than ``max_age_s`` of observation time, or that belongs to an earlier episode, is dropped.
+is older than ``max_age_s`` of observation time, or that belongs to another episode (``episode_id``), is dropped.
 While a query is in flight, further triggers are skipped (counted), never queued.
 
 Example:
     >>> backend = make_backend(config.supervisor.backend, state_source=driver.privileged_state)
     >>> supervisor = SupervisorScheduler(backend, config.supervisor.schedule)
-    >>> loop = ControlLoop(..., subscribers=[recorder, supervisor])
+    >>> loop = build_loop(config, driver, reports=supervisor, subscribers=[recorder])
     >>> report = supervisor.poll()          # in the loop, after each tick: None or a fresh SupervisorReport
 """
 
@@ -61,6 +61,8 @@ class SupervisorReport:
         queried_at: observation timestamp [s] of that tick (the newest frame sent, when there were frames).
         frame_times: observation timestamps [s] of the frames sent, oldest first.
         latency_s: wall-clock duration of the backend call [s].
+        episode_id: ``EpisodeInfo.episode_id`` of the episode the frames belong to; an answer is only ever
+            applied to that episode.
     """
 
     result: SupervisorResult
@@ -69,11 +71,13 @@ class SupervisorReport:
     queried_at: float
     frame_times: tuple[float, ...]
     latency_s: float
+    episode_id: str = ""
 
 
 @dataclass
 class _Query:
     episode: int
+    episode_id: str
     step: int
     queried_at: float
     task: str
@@ -102,6 +106,7 @@ class SupervisorScheduler(TickSubscriber):
         self._reports: deque[SupervisorReport] = deque(maxlen=8)
         self._inflight: Future[None] | None = None
         self._episode = 0
+        self._episode_id = ""
         self._task = ""
         self._chunks = 0
         self._now = 0.0
@@ -109,6 +114,7 @@ class SupervisorScheduler(TickSubscriber):
     # ------------------------------------------------------------- subscriber
     def on_episode_start(self, info: EpisodeInfo) -> None:
         self._episode += 1
+        self._episode_id = info.episode_id
         self._task = info.prompt or info.task
         self._window.clear()
         self._chunks = 0
@@ -172,7 +178,7 @@ class SupervisorScheduler(TickSubscriber):
 
     # -------------------------------------------------------------- internals
     def _is_stale(self, report: SupervisorReport) -> bool:
-        if report.episode != self._episode:
+        if report.episode_id != self._episode_id:
             return True
         return self._now - report.queried_at > self.config.max_age_s
 
@@ -183,7 +189,7 @@ class SupervisorScheduler(TickSubscriber):
         window = self._window.window()
         context = self._guarded("capture_context", self.backend.capture_context)
         frames, times = [f for _, f in window], tuple(t for t, _ in window)
-        query = _Query(self._episode, step, self._now, self._task, frames, times, context)
+        query = _Query(self._episode, self._episode_id, step, self._now, self._task, frames, times, context)
         self._count(queries=1)
         self._inflight = self._executor.submit(self._run, query)
 
@@ -196,7 +202,8 @@ class SupervisorScheduler(TickSubscriber):
             result = NoDiagnosis(reason="backend_error", message=f"{type(exc).__name__}: {exc}")
         latency = self._clock() - start
         self._record(result, latency)
-        report = SupervisorReport(result, query.episode, query.step, query.queried_at, query.frame_times, latency)
+        report = SupervisorReport(result, query.episode, query.step, query.queried_at, query.frame_times, latency,
+                                  query.episode_id)
         with self._lock:
             self._reports.append(report)
 

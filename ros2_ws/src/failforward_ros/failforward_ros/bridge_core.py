@@ -24,6 +24,7 @@ from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.types import EpisodeOutcome, JointCommand, Observation
 from failforward_ros.bridge_cameras import DepthExtras, SceneCameras, on_demand_depth_cameras
+from failforward_ros.episode import EpisodeStart
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class CommandResult:
     sent: JointCommand | None
     safety: SafetyResult | None
     rejected_reason: str = ""
+    repeated: bool = False  # the sender repeated the last command (its echo was late): ``sent`` is that echo
 
 
 class BridgeCore:
@@ -50,6 +52,8 @@ class BridgeCore:
         self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz,
                                   watchdog=self.watchdog, estop=self.estop)
         self.next_seed = config.seed
+        self.episode: EpisodeStart | None = None
+        self.last_sent: JointCommand | None = None  # the newest command acted on, stamped by its sender
         self.commands_rejected = 0
 
     @property
@@ -70,25 +74,38 @@ class BridgeCore:
         return self.reset()
 
     def reset(self) -> Observation:
-        """New episode (simulators: next seed) and re-seed the safety layer from the measured state."""
+        """New episode (simulators: next seed), named in ``self.episode``; re-seeds the safety layer from the
+        measured state. On hardware the robot stays where it is: the episode is only a new name."""
+        seed = self.next_seed
         if isinstance(self.driver, EpisodicDriver):
-            observation = self.driver.reset(self.next_seed)
-            self.next_seed += 1
+            observation = self.driver.reset(seed)
         else:
             observation = self.driver.get_observation()
+        self.next_seed += 1
         self.safety.reset(observation.joint_positions)
+        after = self.last_sent.timestamp if self.last_sent is not None else float("-inf")
+        self.episode = EpisodeStart.new(seed, observation.timestamp, after)
         return observation
 
     def command(self, target: np.ndarray, stamp: float) -> CommandResult:
-        """Clamp ``target [A]`` and send it, unless the e-stop is latched."""
+        """Clamp ``target [A]`` and send it, unless the e-stop is latched. Each stamp is acted on once: the
+        last command repeated (same stamp) is answered with what was sent; an older stamp is rejected."""
         if self.watchdog is not None:
             self.watchdog.feed()
+        last = self.last_sent
+        if last is not None and stamp == last.timestamp:
+            return CommandResult(last, None, repeated=True)
+        if last is not None and stamp < last.timestamp:
+            self.commands_rejected += 1
+            return CommandResult(None, None, f"a command stamped {stamp:.6f} s came after one stamped "
+                                             f"{last.timestamp:.6f} s: stale or replayed, not sent")
         try:
             result = self.safety.clamp(target)
         except SafetyError as exc:  # latched e-stop
             self.commands_rejected += 1
             return CommandResult(None, None, f"{exc} (call the clear_estop service)")
         sent = self.driver.send_action(JointCommand(stamp, result.command))
+        self.last_sent = JointCommand(stamp, sent.positions)
         return CommandResult(sent, result)
 
     def deadman_hold(self) -> JointCommand | None:
@@ -99,7 +116,7 @@ class BridgeCore:
             held = self.safety.clamp(self.safety.last_command)  # expired watchdog → a hold
         except SafetyError:
             return None  # e-stopped: nothing is sent at all
-        return self.driver.send_action(JointCommand(time.time(), held.command))
+        return self.driver.send_action(JointCommand(time.monotonic(), held.command))  # hardware: robot clock
 
     def trigger_estop(self, reason: str) -> None:
         self.estop.trigger(reason)

@@ -28,6 +28,7 @@ from failforward.sim.aloha_scene import SimState
 from failforward.supervisor.diagnosis import SupervisorResult
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation
+from failforward_ros.episode import EpisodeStart
 
 
 # ----------------------------------------------------------------- time
@@ -301,7 +302,8 @@ def sim_state_from_msg(msg: String) -> tuple[SimState, EpisodeOutcome]:
 
 def report_json(report: SupervisorReport) -> str:
     """A supervisor answer as the JSON of ``supervisor/diagnosis`` (also the recorder's ``/supervisor/diagnosis``)."""
-    return json.dumps({"episode": report.episode, "step": report.step, "latency_s": report.latency_s,
+    return json.dumps({"episode": report.episode, "episode_id": report.episode_id, "step": report.step,
+                       "latency_s": report.latency_s,
                        "queried_at": report.queried_at, "frame_times": list(report.frame_times),
                        "result": report.result.model_dump(mode="json")})
 
@@ -320,13 +322,35 @@ def report_from_msg(msg: String) -> SupervisorReport:
         frame_times = tuple(float(t) for t in payload.get("frame_times", ()))
         queried_at = float(payload.get("queried_at", frame_times[-1] if frame_times else np.nan))
         report = SupervisorReport(result, int(payload.get("episode", 0)), int(payload.get("step", 0)), queried_at,
-                                  frame_times, float(payload.get("latency_s", 0.0)))
+                                  frame_times, float(payload.get("latency_s", 0.0)), str(payload["episode_id"]))
     except (ValueError, KeyError, TypeError, IndexError, ValidationError) as exc:
         raise ShapeError(f"malformed supervisor/diagnosis message ({type(exc).__name__}: {str(exc)[:200]}); "
-                         "publish the JSON of supervisor_node (episode, step, frame_times, result).") from exc
+                         "publish the JSON of supervisor_node (episode_id, step, frame_times, result).") from exc
     if not np.isfinite(report.queried_at) or not all(np.isfinite(report.frame_times)):
         raise ShapeError("malformed supervisor/diagnosis message: frame_times and queried_at must be finite [s].")
     return report
+
+
+def episode_start_msg(start: EpisodeStart) -> String:
+    """An episode start as the JSON of ``episode/start``: its identity, seed and first stamp [s]."""
+    after = start.commands_after if np.isfinite(start.commands_after) else None
+    return String(data=json.dumps({"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp,
+                                   "commands_after": after}))
+
+
+def episode_start_from_msg(data: str) -> EpisodeStart:
+    """``episode/start`` JSON (or the reset service's message) → ``EpisodeStart``; ``ShapeError`` if malformed."""
+    try:
+        payload = json.loads(data)
+        after = payload.get("commands_after")
+        start = EpisodeStart(str(payload["episode_id"]), int(payload["seed"]), float(payload["stamp"]),
+                             float("-inf") if after is None else float(after))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ShapeError(f"malformed episode/start message ({type(exc).__name__}: {str(exc)[:200]}); robot_bridge "
+                         "publishes {episode_id, seed, stamp}.") from exc
+    if not start.episode_id or not np.isfinite(start.stamp) or np.isnan(start.commands_after):
+        raise ShapeError("malformed episode/start message: episode_id must be non-empty and stamp finite [s].")
+    return start
 
 
 def recovery_event_msg(event: RecoveryEvent) -> String:

@@ -9,6 +9,7 @@ exactly one observation (and one privileged-state message).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
@@ -19,12 +20,16 @@ from failforward.errors import DriverError, NotConnectedError
 from failforward.robots.base import EpisodicDriver
 from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation, RobotFeatures, TickRecord
 from failforward.types import TickSubscriber as _TickSubscriber
+from failforward_ros.episode import EpisodeStart
 
 
 class RobotLink(Protocol):
     """Transport to the robot bridge."""
 
-    def request_reset(self, timeout_s: float) -> None: ...
+    def request_reset(self, timeout_s: float) -> EpisodeStart:
+        """Ask the bridge for a new episode; returns the identity it gave it."""
+        ...
+
     def publish_command(self, positions: np.ndarray, stamp: float) -> None: ...
 
 
@@ -50,14 +55,17 @@ class RemoteRobot(EpisodicDriver):
     """A robot on the other side of the node graph. Thread-safe: messages arrive on the executor thread."""
 
     def __init__(self, features: RobotFeatures, prompt: str, link: RobotLink, *, episodic: bool,
-                 timeout_s: float = 2.0, frame_wait_s: float = 0.2, stale_image_s: float = 0.5) -> None:
+                 timeout_s: float = 2.0, frame_wait_s: float = 0.2, stale_image_s: float = 0.5,
+                 resend_s: float = 0.5) -> None:
         self._features, self._prompt, self._link = features, prompt, link
         self._episodic, self.timeout_s, self.frame_wait_s = episodic, timeout_s, frame_wait_s
-        self.stale_image_s = stale_image_s
+        self.stale_image_s, self.resend_s = stale_image_s, resend_s
         self._inbox = _Inbox(echoes={}, images={})
-        self.dropped_frames = 0
+        self.dropped_frames = self.resent = 0
+        self._last_command: tuple[np.ndarray, float] | None = None
         self._cond = threading.Condition()
         self._connected = False
+        self._episode: EpisodeStart | None = None
         self._marks_at_send: tuple[int, int] | None = None  # message counts when the last command left
         self._stamp = 0.0
         self.last_stamp = 0.0  # [s] robot clock of the newest observation handed to the loop
@@ -102,6 +110,11 @@ class RemoteRobot(EpisodicDriver):
     def task_prompt(self) -> str:
         return self._prompt
 
+    @property
+    def episode_id(self) -> str | None:
+        """The bridge's identity of the episode the last ``reset`` started (``None`` before any)."""
+        return None if self._episode is None else self._episode.episode_id
+
     def connect(self) -> None:
         self._connected = True
 
@@ -112,8 +125,9 @@ class RemoteRobot(EpisodicDriver):
         """Ask the bridge for a new episode (it picks the seed sequence) and return its first observation."""
         self._require_connected()
         marks = self._marks()
-        self._link.request_reset(self.timeout_s)
-        self._marks_at_send = None
+        self._episode = self._link.request_reset(self.timeout_s)
+        self._marks_at_send, self._last_command = None, None
+        self._stamp = max(self._stamp, self._episode.commands_after)  # the bridge acts on later stamps only
         return self._wait_new(marks)
 
     def get_observation(self) -> Observation:
@@ -126,15 +140,23 @@ class RemoteRobot(EpisodicDriver):
         return observation
 
     def send_action(self, command: JointCommand) -> JointCommand:
+        """Publish ``command`` and wait for the bridge's echo of what it sent; ``DriverError`` after ``timeout_s``.
+
+        Stamps are strictly increasing. A command not echoed within ``resend_s`` is published again with the same
+        stamp (a lost reliable sample is otherwise repaired only at the next DDS heartbeat, seconds later); the
+        bridge acts on each stamp once and echoes it again.
+        """
         self._require_connected()
         self._stamp = max(self._stamp + 1e-3, command.timestamp)
         stamp = round(self._stamp, 6)
         self._marks_at_send = self._marks()
+        self._last_command = (command.positions, stamp)
         self._link.publish_command(command.positions, stamp)
+        if not self._await(lambda: stamp in self._inbox.echoes):
+            raise DriverError(f"robot_bridge did not acknowledge a command within {self.timeout_s} s "
+                              f"(resent every {self.resend_s} s): is it active (lifecycle) and not "
+                              "e-stopped?")
         with self._cond:
-            if not self._cond.wait_for(lambda: stamp in self._inbox.echoes, timeout=self.timeout_s):
-                raise DriverError(f"robot_bridge did not acknowledge a command within {self.timeout_s} s: "
-                                  "is it active (lifecycle) and not e-stopped?")
             sent = self._inbox.echoes.pop(stamp)
         return JointCommand(stamp, sent)
 
@@ -164,11 +186,26 @@ class RemoteRobot(EpisodicDriver):
             sim_ok = not self._episodic or self._inbox.sim_count > marks[1]
             return self._inbox.observation_count > marks[0] and sim_ok
 
+        if not self._await(fresh, resend=self._marks_at_send is not None):
+            raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
+                              "(stale joint_states or sim/state): is the bridge running and active?")
         with self._cond:
-            if not self._cond.wait_for(fresh, timeout=self.timeout_s):
-                raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
-                                  "(stale joint_states or sim/state): is the bridge running and active?")
             return self._with_side_channels(self._inbox.observation)
+
+    def _await(self, condition: Callable[[], bool], resend: bool = True) -> bool:
+        """Wait up to ``timeout_s`` for ``condition`` (checked under the lock); every ``resend_s`` publish the last
+        command again when ``resend`` (the bridge answers a repeated stamp with its echo and observation)."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            with self._cond:
+                if self._cond.wait_for(condition, timeout=max(0.0, min(self.resend_s, remaining))):
+                    return True
+            if remaining <= self.resend_s:
+                return False
+            if resend and self._last_command is not None:
+                self.resent += 1
+                self._link.publish_command(*self._last_command)
 
     def _latest(self) -> Observation:
         with self._cond:

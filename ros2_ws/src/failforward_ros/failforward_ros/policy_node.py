@@ -34,6 +34,7 @@ from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
 from failforward_ros import convert, qos, topics
+from failforward_ros.episode import EpisodeStart
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.policy_runtime import LinkError, PolicyRuntime
@@ -121,14 +122,16 @@ class PolicyNode(ManagedNode):
                                      callback_group=io)
 
     # ------------------------------------------------- RobotLink (transport)
-    def request_reset(self, timeout_s: float) -> None:
-        self._trigger(self.reset_client, "reset", timeout_s)
+    def request_reset(self, timeout_s: float) -> EpisodeStart:
+        """A new episode from robot_bridge; its identity tags what this node's loop does in it."""
+        return convert.episode_start_from_msg(self._trigger(self.reset_client, "reset", timeout_s))
 
     def request_depth(self, timeout_s: float) -> None:
         """Ask robot_bridge to publish the head camera's depth, pose and robot mask now (recovery)."""
         self._trigger(self.depth_client, "capture_depth", timeout_s)
 
-    def _trigger(self, client, what: str, timeout_s: float) -> None:
+    def _trigger(self, client, what: str, timeout_s: float) -> str:
+        """Call a Trigger service of robot_bridge; its response message, or ``LinkError`` saying why not."""
         if not client.wait_for_service(timeout_sec=timeout_s):
             raise LinkError(f"robot_bridge/{what} service is not available: start and activate robot_bridge.")
         future = client.call_async(Trigger.Request())
@@ -137,6 +140,7 @@ class PolicyNode(ManagedNode):
         if not done.wait(timeout_s) or future.result() is None or not future.result().success:
             message = future.result().message if future.done() and future.result() else "timeout"
             raise LinkError(f"robot_bridge refused {what}: {message}")
+        return future.result().message
 
     def publish_command(self, positions, stamp: float) -> None:
         self.command_pub.publish(convert.joint_state(stamp, self.runtime.features.joint_names, positions))

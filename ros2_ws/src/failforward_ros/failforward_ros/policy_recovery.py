@@ -18,8 +18,7 @@ Example:
     >>> frames, reports = CameraFrames(), ReportInbox(max_age_s=10.0)
     >>> controller = build_recovery(config, features, frames, lambda: robot.last_stamp, capture=node.capture_depth,
     ...                             on_event=publish)
-    >>> loop = ControlLoop(robot, policy, broker, safety, config.loop, prompt, supervisor=reports,
-    ...                    recovery=controller)
+    >>> loop = build_loop(config, robot, reports=reports, corrector=controller)
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from failforward.config import RunConfig
-from failforward.errors import ConfigError, DriverError
+from failforward.errors import DriverError
 from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.recovery.camera import CameraModel
 from failforward.recovery.runner import aloha_modes
@@ -148,15 +147,18 @@ class RemoteCamera(CameraModel):
 class ReportInbox(TickSubscriber):
     """Supervisor answers from ``supervisor/diagnosis``, polled by the loop after each tick.
 
-    An answer is dropped (logged, counted in ``dropped``) when its newest frame is later than the loop's
-    current time (it belongs to an earlier episode: the robot clock restarts at each reset) or when it was
-    asked more than ``max_age_s`` [s] ago. Only the newest fresh answer is returned; older ones are discarded.
+    An answer is applied only to the episode whose frames it judged: it is dropped (logged, counted in
+    ``dropped``) when its ``episode_id`` is not the loop's current episode (robot_bridge names every episode,
+    see :mod:`failforward_ros.episode`), or when it was asked more than ``max_age_s`` [s] of robot time before
+    the loop's current observation. An answer whose frames are newer than that observation is fine: the
+    supervisor may see the bridge's next frame before the loop does. Only the newest fresh answer is returned.
     """
 
     def __init__(self, max_age_s: float) -> None:
         self.max_age_s = max_age_s
         self.received = self.dropped = 0
         self._pending: list[SupervisorReport] = []
+        self._episode_id: str | None = None
         self._now: float | None = None
         self._lock = threading.Lock()
 
@@ -167,26 +169,36 @@ class ReportInbox(TickSubscriber):
 
     def on_episode_start(self, info: EpisodeInfo) -> None:
         with self._lock:
-            self._pending.clear()
-            self._now = None
+            self._episode_id, self._now = info.episode_id, None
 
     def on_tick(self, tick: TickRecord) -> None:
-        self._now = tick.observation.timestamp
+        with self._lock:
+            self._now = tick.observation.timestamp
 
     def poll(self) -> SupervisorReport | None:
         with self._lock:
             pending, self._pending = self._pending, []
-        now, fresh = self._now, None
+            episode_id, now = self._episode_id, self._now
+        fresh = None
         for report in pending:
-            newest = max(report.frame_times, default=report.queried_at)
-            if now is None or newest > now + 1e-6 or now - report.queried_at > self.max_age_s:
+            why = self._rejection(report, episode_id, now)
+            if why:
                 self.dropped += 1
-                logger.warning("recovery: dropped a supervisor answer asked at t=%.3f s (newest frame %.3f s); "
-                               "the loop is at t=%s s: stale or from an earlier episode",
-                               report.queried_at, newest, "?" if now is None else f"{now:.3f}")
+                logger.warning("recovery: dropped a supervisor answer asked at t=%.3f s: %s", report.queried_at, why)
             else:
                 fresh = report
         return fresh
+
+    def wait(self, timeout_s: float) -> bool:
+        """Answers arrive by topic: there is no query in flight to wait for (a synchronous loop goes on)."""
+        return True
+
+    def _rejection(self, report: SupervisorReport, episode_id: str | None, now: float | None) -> str:
+        if episode_id is None or report.episode_id != episode_id:
+            return f"it judged episode {report.episode_id or '?'}, the loop is in episode {episode_id or '?'}"
+        if now is not None and now - report.queried_at > self.max_age_s:
+            return f"asked {now - report.queried_at:.3f} s before the loop's t={now:.3f} s (max_age_s {self.max_age_s})"
+        return ""
 
 
 def build_recovery(config: RunConfig, features: RobotFeatures, frames: CameraFrames, stamp: Callable[[], float],
@@ -198,9 +210,6 @@ def build_recovery(config: RunConfig, features: RobotFeatures, frames: CameraFra
     that stamp); ``capture`` asks the bridge for them (see :class:`HeadDepth`). Modes: ``hold``, ``rewind`` and
     ``config.recovery.mode``, as in-process.
     """
-    if config.robot.kind != "sim_aloha":
-        raise ConfigError(f"recovery in the node graph is built for the simulated ALOHA only (robot.kind="
-                          f"{config.robot.kind!r}); set recovery.enabled=false or run in-process.")
     from failforward.sim.tasks import get_task
 
     recovery, camera = config.recovery, config.recovery.pmc.camera

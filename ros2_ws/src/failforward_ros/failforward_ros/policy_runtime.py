@@ -12,13 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from failforward.config import RunConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop, EpisodeResult
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import build_loop, policy_context
+from failforward.control.loop import EpisodeResult
 from failforward.errors import DriverError
-from failforward.policy.registry import PolicyContext, make_policy
+from failforward.policy.registry import make_policy
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.robots.base import EpisodicDriver
@@ -47,31 +47,26 @@ class PolicyRuntime:
         episodic = isinstance(description, EpisodicDriver)
         prompt = description.task_prompt if episodic else ""
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
-        context = PolicyContext(self.features, getattr(config.robot, "task", ""), prompt,
-                                self.robot.privileged_state if episodic else None)
-        policy = make_policy(config.policy, context)
         recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled \
             else None
         self.frames, self.reports = CameraFrames(), ReportInbox(config.supervisor.schedule.max_age_s)
         self.recovery = self._build_recovery(recorder, on_recovery_event)
-        safety = SafetyLayer(self.features, config.safety, config.loop.rate_hz)
-        self.loop = ControlLoop(self.robot, policy, ChunkBroker(config.broker), safety, config.loop, prompt,
-                                [ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
-                                supervisor=self.reports if self.recovery else None,
-                                on_report=recorder.record_report if recorder and self.recovery else None,
-                                recovery=self.recovery)
+        context = policy_context(config, self.robot)
+        if not episodic:  # hardware behind the bridge: no simulator state for the policy
+            context = replace(context, privileged_state=None)
+        self.loop = build_loop(config, self.robot, policy=make_policy(config.policy, context),
+                               reports=self.reports if self.recovery else None,
+                               corrector=self.recovery,
+                               subscribers=[ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
+                               on_report=recorder.record_report if recorder and self.recovery else None)
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
         self._stopped = threading.Event()
 
     def _build_recovery(self, recorder: EpisodeRecorder | None,
                         on_event: Callable[[RecoveryEvent], None] | None) -> RecoveryController | None:
-        """The recovery controller when ``recovery.enabled`` and the robot is the simulated ALOHA, else ``None``."""
+        """The recovery controller when ``recovery.enabled`` (``RunConfig`` allows it only where it is built)."""
         if not self.config.recovery.enabled:
-            return None
-        if self.config.robot.kind != "sim_aloha":
-            logger.warning("recovery.enabled is ignored by policy_node for robot.kind=%r: recovery is built for "
-                           "the simulated ALOHA only so far.", self.config.robot.kind)
             return None
         sinks = [sink for sink in (on_event, recorder.record_event if recorder else None) if sink is not None]
 
@@ -93,7 +88,7 @@ class PolicyRuntime:
         """Run ``config.episodes`` episodes (stops early on ``stop``); reports each through ``on_episode``."""
         self._stopped.clear()
         self.robot.connect()
-        task = getattr(self.config.robot, "task", "")
+        task = self.config.robot.task
         for index in range(self.config.episodes):
             if self._stopped.is_set():
                 break

@@ -7,9 +7,11 @@
 - Commands and the echo of what was sent: reliable, keep last 10: a dropped command would be a
   silent hold; the bridge's deadman handles a dead sender instead.
 - Planner output, outcomes, privileged sim state, diagnostics: reliable, keep last 10.
+- Episode starts: reliable, transient local, keep last 1 (latched): a node that starts or reconnects
+  mid-episode still learns which episode the frames belong to.
 """
 
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 IMAGES = qos_profile_sensor_data
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
@@ -17,3 +19,5 @@ JOINT_STATES = RELIABLE
 COMMAND = RELIABLE
 STATE = RELIABLE
 DIAGNOSTICS = RELIABLE
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)

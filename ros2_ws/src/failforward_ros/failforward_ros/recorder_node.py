@@ -8,6 +8,11 @@ guidance, supervisor diagnoses, recovery events, outcomes and diagnostics, with 
 records its own ticks in-process (exact tick alignment for training); this node records the graph
 as an operator sees it, whichever nodes are running (teleoperation, a remote policy...).
 Lifecycle: configure subscribes, activate records, deactivate pauses, cleanup closes the file.
+
+Files follow the bridge's episodes: ``episode/outcome`` ends one (its outcome and the bridge's ``episode_id``
+go into the ``episode`` metadata), but the file stays open ``CLOSE_GRACE_S`` longer, or until the next
+``episode/start``, so that the episode's last commands and frames, which travel on other topics and may arrive
+after the outcome, are still written to it.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
+from failforward_ros.episode import EpisodeStart
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.recorder_core import TopicRecorder
 from failforward_ros.spin import spin_node
+
+CLOSE_GRACE_S = 0.5  # [s] an ended episode's file stays open this long for its late messages
 
 
 def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
@@ -49,6 +57,9 @@ class RecorderNode(ManagedNode):
     def __init__(self) -> None:
         super().__init__("recorder_node")
         self.recorder: TopicRecorder | None = None
+        self._episode: EpisodeStart | None = None
+        self._ended: dict[str, str] | None = None  # the outcome of the episode whose file is closing
+        self._closing = None  # the one-shot timer that closes it
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
@@ -61,11 +72,13 @@ class RecorderNode(ManagedNode):
         for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
             self.create_subscription(msg_type, topic, self._record_callback("/" + topic.lstrip("/")), profile)
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
+        self.create_subscription(String, topics.EPISODE_START, self._on_episode_start, qos.LATCHED)
         return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
         """Finish the open MCAP file so it is complete on disk."""
         if self.recorder is not None:
+            self._finish_episode()
             self.recorder.close()
 
     def _record_callback(self, topic: str):
@@ -80,11 +93,36 @@ class RecorderNode(ManagedNode):
                 self.get_logger().error(f"recording {topic} failed: {exc}")
         return record
 
+    def _on_episode_start(self, msg: String) -> None:
+        try:
+            start = convert.episode_start_from_msg(msg.data)
+        except Exception as exc:  # reported; files then split on outcomes alone
+            self.get_logger().error(f"bad episode/start: {exc}")
+            return
+        self._finish_episode()  # the previous episode's file, if it is still in its grace period
+        self._episode = start
+
     def _on_outcome(self, msg: String) -> None:
         if not self.active:
             return
+        self._finish_episode()  # an earlier outcome still closing: close it first
         self.recorder.write("/" + topics.EPISODE_OUTCOME, "std_msgs/msg/String", {"data": msg.data})
-        path = self.recorder.end_episode(convert.outcome_fields(msg))
+        fields = convert.outcome_fields(msg)
+        if self._episode is not None:
+            fields["episode_id"] = self._episode.episode_id
+        self._ended = fields
+        self._closing = self.create_timer(CLOSE_GRACE_S, self._finish_episode)
+
+    def _finish_episode(self) -> None:
+        """Close the file of the episode that ended (its grace period is over, or the next one started)."""
+        if self._closing is not None:
+            self._closing.cancel()
+            self.destroy_timer(self._closing)
+            self._closing = None
+        if self._ended is None or self.recorder is None:
+            return
+        path = self.recorder.end_episode(self._ended)
+        self._ended = None
         if path is not None:
             self.get_logger().info(f"episode recorded: {path}")
 

@@ -3,7 +3,9 @@
 Example:
     python -m failforward_ros.robot_bridge --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
-Publishes ``joint_states``, ``command_sent``, per camera ``image_raw`` (+ ``compressed``, ``camera_info``),
+Publishes ``episode/start`` (latched JSON: the identity, seed and first stamp of each episode it starts,
+before that episode's first observation), ``joint_states``, ``command_sent``, per camera ``image_raw``
+(+ ``compressed``, ``camera_info``),
 ``sim/state`` in simulation, and per depth camera ``depth/image_raw`` (32FC1 [m]), ``pose`` (optical frame in
 ``world``) and ``robot_mask`` (mono8 self-filter) where the driver knows them: every tick for
 ``robot.depth_cameras``, on request (``~/capture_depth``) for PMC's head camera (see ``bridge_cameras``).
@@ -11,7 +13,8 @@ Publishes ``joint_states``, ``command_sent``, per camera ``image_raw`` (+ ``comp
 Lifecycle: configure builds the driver from the parameters; activate connects and starts
 publishing; deactivate holds (commands are ignored, the robot keeps its last safe command);
 cleanup disconnects.
-Services: ``~/reset``, ``~/estop``, ``~/clear_estop``, ``~/capture_depth`` (std_srvs/Trigger).
+Services: ``~/reset`` (its message is the new episode's ``episode/start`` JSON), ``~/estop``, ``~/clear_estop``,
+``~/capture_depth`` (std_srvs/Trigger).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class RobotBridgeNode(ManagedNode):
             self.get_logger().error(f"cannot connect the robot: {exc}")
             return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)
+        self.episode_pub.publish(convert.episode_start_msg(self.core.episode))
         self._publish_observation(observation)
         return result
 
@@ -72,6 +76,7 @@ class RobotBridgeNode(ManagedNode):
         self.joint_pub = self.create_lifecycle_publisher(JointState, topics.JOINT_STATES, qos.JOINT_STATES)
         self.sent_pub = self.create_lifecycle_publisher(JointState, topics.COMMAND_SENT, qos.COMMAND)
         self.state_pub = self.create_lifecycle_publisher(String, topics.SIM_STATE, qos.STATE)
+        self.episode_pub = self.create_lifecycle_publisher(String, topics.EPISODE_START, qos.LATCHED)
         self.objects_pub = self.create_lifecycle_publisher(PoseArray, topics.OBJECT_POSES, qos.JOINT_STATES)
         self.image_pubs = {
             cam.name: (
@@ -112,6 +117,9 @@ class RobotBridgeNode(ManagedNode):
             self._report_error(result.rejected_reason)
             return
         echo = convert.joint_state(command.timestamp, self.core.features.joint_names, result.sent.positions)
+        if result.repeated:
+            self.get_logger().warning(f"command {command.timestamp:.6f} s repeated (its echo or the observation "
+                                      "after it was late): answered again, not sent again")
         self.sent_pub.publish(echo)  # stamped with the command's stamp, so the sender can match it
         if self.core.lockstep:
             self._publish_observation(self.core.observe())
@@ -129,9 +137,15 @@ class RobotBridgeNode(ManagedNode):
         if not self.active:
             response.success, response.message = False, "robot_bridge is not active"
             return response
-        observation = self.core.reset()
+        try:
+            observation = self.core.reset()
+        except Exception as exc:  # the caller's episode fails with the reason; the bridge runs on
+            response.success, response.message = False, f"reset failed: {exc}"
+            return response
+        started = convert.episode_start_msg(self.core.episode)
+        self.episode_pub.publish(started)  # before the episode's first frames: their episode is known
         self._publish_observation(observation)
-        response.success, response.message = True, f"episode reset, seed {self.core.next_seed - 1}"
+        response.success, response.message = True, started.data
         return response
 
     def _on_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:

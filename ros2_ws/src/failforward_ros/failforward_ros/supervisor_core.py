@@ -3,8 +3,12 @@
 It reuses the core :class:`~failforward.supervisor.scheduler.SupervisorScheduler` (every K chunks,
 last 5 s at 1 fps, on its own worker) by feeding it one tick per received head frame; a chunk
 announced on ``policy/chunk`` marks the next tick as a new-chunk tick. With a simulated robot the
-oracle backend reads the privileged state that the bridge publishes on ``sim/state``. A frame
-whose stamp goes backwards starts a new episode (the simulator was reset).
+oracle backend reads the privileged state that the bridge publishes on ``sim/state``.
+
+Episodes are the bridge's (``episode/start``, see :mod:`failforward_ros.episode`): every answer carries the
+identity of the episode its frames came from. Frames are taken only once an episode is known and only from
+its first stamp on; a stamp that goes backwards within it (a frame of the previous simulated episode overtaken
+by the start message, then the restarted clock) empties the frame window, so no query mixes two episodes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.symbols.render import render_symbols
 from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord
+from failforward_ros.episode import EpisodeStart
 
 KEEP_FRAMES = 64  # recent head frames kept to draw symbols on the frame they refer to
 
@@ -49,7 +54,8 @@ class SupervisorRuntime:
         self._last_stamp: float | None = None
         self._chunk_pending = False
         self._step = 0
-        self._episode = -1
+        self._episode: EpisodeStart | None = None
+        self._count = -1
 
     # ---------------------------------------------------------------- inputs
     def on_sim_state(self, state: Any, outcome: EpisodeOutcome) -> None:
@@ -60,11 +66,21 @@ class SupervisorRuntime:
         with self._lock:
             self._chunk_pending = True
 
+    def on_episode(self, start: EpisodeStart) -> None:
+        """robot_bridge started an episode: answers from now on are tagged with its identity."""
+        with self._lock:
+            if self._episode is not None and start.episode_id == self._episode.episode_id:
+                return  # the latched message again
+            self._episode = start
+            self._start_episode()
+
     def on_frame(self, stamp: float, rgb: np.ndarray) -> None:
         """One head-camera frame [RGB uint8 HxWx3] at ``stamp`` [s]; never blocks on the backend."""
         with self._lock:
-            if self._last_stamp is None or stamp < self._last_stamp:
-                self._start_episode()
+            if self._episode is None or stamp < self._episode.stamp:
+                return  # no episode known yet, or a frame from before this one
+            if self._last_stamp is not None and stamp < self._last_stamp:
+                self._start_episode()  # the previous simulated episode's frames came in after the start
             self._last_stamp = stamp
             self._frames[stamp] = rgb
             while len(self._frames) > KEEP_FRAMES:
@@ -110,11 +126,13 @@ class SupervisorRuntime:
             return self._sim[1] if self._sim is not None else EpisodeOutcome(False, 0, "no state yet")
 
     def _start_episode(self) -> None:
-        """Called with the lock held when the stream restarts (first frame, or a reset)."""
-        if self._episode >= 0:
+        """Called with the lock held: a new episode, or the frame stream of the current one restarted."""
+        if self._count >= 0:
             self.scheduler.on_episode_end(EpisodeOutcome(False, 0, "episode ended"))
-        self._episode += 1
+        self._count += 1
         self._frames.clear()
-        self._step = 0
+        self._step, self._last_stamp = 0, None
+        episode = self._episode
         task = getattr(self.config.robot, "task", "")
-        self.scheduler.on_episode_start(EpisodeInfo(self._episode, 0, task, self.prompt, "remote", self.features))
+        self.scheduler.on_episode_start(EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote",
+                                                    self.features, episode.episode_id))

@@ -3,7 +3,8 @@
 Example:
     python -m failforward_ros.supervisor_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
-Subscribes ``cameras/<camera>/image_raw``, ``policy/chunk`` (to count chunks) and, in simulation,
+Subscribes ``episode/start`` (the bridge's episodes: answers carry their identity),
+``cameras/<camera>/image_raw``, ``policy/chunk`` (to count chunks) and, in simulation,
 ``sim/state`` (the oracle's privileged state). Publishes ``supervisor/diagnosis`` (JSON in
 std_msgs/String: no standard message carries a diagnosis), ``supervisor/annotated`` (the queried
 frame with the symbols drawn, for RViz) and its health on ``/diagnostics``.
@@ -50,6 +51,7 @@ class SupervisorNode(ManagedNode):
         self.create_subscription(Image, topics.image_topic(camera), self._on_image, qos.IMAGES)
         self.create_subscription(JointTrajectory, topics.POLICY_CHUNK, self._on_chunk, qos.STATE)
         self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE)
+        self.create_subscription(String, topics.EPISODE_START, self._on_episode, qos.LATCHED)
         self.create_timer(POLL_PERIOD_S, self._on_poll)
         return TransitionCallbackReturn.SUCCESS
 
@@ -64,6 +66,12 @@ class SupervisorNode(ManagedNode):
                 self.runtime.on_frame(convert.from_stamp(msg.header.stamp), convert.rgb_from_image(msg))
             except Exception as exc:  # a malformed image is reported, never fatal
                 self._report(False, f"bad head image: {exc}")
+
+    def _on_episode(self, msg: String) -> None:
+        try:
+            self.runtime.on_episode(convert.episode_start_from_msg(msg.data))
+        except Exception as exc:  # without an episode the supervisor waits for the next valid one
+            self._report(False, f"bad episode/start: {exc}")
 
     def _on_chunk(self, msg: JointTrajectory) -> None:
         if self.active:

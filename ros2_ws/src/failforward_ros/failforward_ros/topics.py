@@ -8,6 +8,7 @@ POLICY_CHUNK = "policy/chunk"
 POLICY_GUIDANCE = "policy/guidance"
 CHUNK_PREVIEW = "policy/chunk_preview"
 EPISODE_OUTCOME = "episode/outcome"
+EPISODE_START = "episode/start"  # JSON in std_msgs/String: episode_id, seed, stamp (latched, from robot_bridge)
 DIAGNOSIS = "supervisor/diagnosis"
 ANNOTATED = "supervisor/annotated"
 RECOVERY_EVENT = "recovery/event"

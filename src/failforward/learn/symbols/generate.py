@@ -29,20 +29,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
-from failforward.control.broker import ChunkBroker
-from failforward.control.loop import ControlLoop
-from failforward.control.safety import SafetyLayer
+from failforward.control.assembly import assemble_loop
 from failforward.errors import ConfigError
 from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.learn.symbols.plan import Command, SymbolPlan, SymbolPlanner
 from failforward.learn.symbols.policy import SymbolMotionPolicy
 from failforward.learn.symbols.sampling import sample_commands, sample_prelude_ticks
-from failforward.learn.symbols.verdict import MotionVerdict, judge_motion, measure_tool
+from failforward.learn.symbols.verdict import MotionVerdict, ToolState, judge_motion, measure_tool
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery.correction import Refusal
@@ -51,6 +49,9 @@ from failforward.robots.wrappers import DriverWrapper
 from failforward.supervisor.commands import format_commands
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeOutcome, JointCommand, Observation
+
+if TYPE_CHECKING:
+    from failforward.robots.sim_aloha import SimAlohaDriver
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ class SymbolJudge(DriverWrapper):
     missed or refused one calls ``stop`` (``ControlLoop.request_stop``) so the episode ends there too.
     """
 
-    def __init__(self, driver: Any, policy: SymbolMotionPolicy, config: SymbolDataConfig) -> None:
+    driver: SimAlohaDriver
+
+    def __init__(self, driver: SimAlohaDriver, policy: SymbolMotionPolicy, config: SymbolDataConfig) -> None:
         super().__init__(driver)
         self.policy, self.config = policy, config
         self.stop: Callable[[], None] = lambda: None
@@ -94,7 +97,7 @@ class SymbolJudge(DriverWrapper):
 
     def _reset_episode(self) -> None:
         self.ticks = 0
-        self.start_tool = None
+        self.start_tool: ToolState | None = None
         self.verdict: MotionVerdict | None = None
 
     def reset(self, seed: int) -> Observation:
@@ -109,7 +112,7 @@ class SymbolJudge(DriverWrapper):
         self.ticks += 1
         if self.policy.refusal is not None and self.ticks > self.policy.takeover:
             self.stop()
-        elif plan is not None and self.ticks == self.policy.motion_end:
+        elif plan is not None and self.start_tool is not None and self.ticks == self.policy.motion_end:
             self.verdict = judge_motion(plan, self.start_tool, measure_tool(self.driver.scene, plan.arm), self.config)
             if not self.verdict.success:
                 self.stop()
@@ -143,7 +146,7 @@ def run_symbol_episodes(
     recorder: EpisodeRecorder | None = None,
     broker: BrokerConfig | None = None,
     safety: SafetyConfig | None = None,
-    on_episode: Callable[[dict[str, Any]], None] | None = None,
+    on_episode: Callable[[dict[str, Any]], object] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``specs`` on a connected ``SimAlohaDriver``; one JSON-ready row per episode (seed, takeover, prompt,
     success, reason, ticks, file, verdict)."""
@@ -162,9 +165,10 @@ def run_symbol_episodes(
     for index, spec in enumerate(specs):
         episode[0] = index
         policy.load(spec.takeover, spec.commands)
-        loop = ControlLoop(judge, policy, ChunkBroker(broker), SafetyLayer(driver.features, safety or SafetyConfig(),
-                           rate), LoopConfig(rate_hz=rate, max_steps=spec.takeover + config.max_motion_ticks + 1),
-                           spec.prompt, [recorder] if recorder is not None else [])
+        loop = assemble_loop(judge, policy, loop=LoopConfig(rate_hz=rate, max_steps=spec.takeover +
+                                                             config.max_motion_ticks + 1),
+                             safety=safety or SafetyConfig(), broker=broker, prompt=spec.prompt,
+                             subscribers=[recorder] if recorder is not None else [])
         judge.stop = loop.request_stop
         result = loop.run_episode(index, spec.seed, task=driver.task.name)
         outcome = judge.episode_outcome() if result.error in (None, "stopped on request") else result.outcome
@@ -181,7 +185,7 @@ def run_symbol_episodes(
 
 def generate_symbol_episodes(run: RunConfig, run_name: str, count: int, seed: int,
                              config: SymbolDataConfig | None = None,
-                             on_episode: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                             on_episode: Callable[[dict[str, Any]], object] | None = None) -> list[dict[str, Any]]:
     """``count`` episodes (seeds ``seed ..``) on ``run``'s simulated robot, recorded into
     ``run.record.output_dir / run_name`` with ``run``'s broker and safety settings."""
     if run.robot.kind != "sim_aloha":

@@ -1,0 +1,36 @@
+"""Which episode the graph is in: robot_bridge names each episode it starts; every node tags its output with it.
+
+The robot clock restarts at every reset in simulation and a supervisor answer may be computed from frames a
+tick ahead of the policy node's loop, so timestamps cannot tell a late answer from a stale one. The bridge gives
+each episode an identity when it resets, returns it from ``~/reset`` and publishes it, latched, on
+``episode/start`` before the episode's first observation; answers carry it back (``SupervisorReport.episode_id``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EpisodeStart:
+    """One episode started by robot_bridge.
+
+    Attributes:
+        episode_id: unique identity (a UUID's hex), the ``EpisodeInfo.episode_id`` of every node's loop.
+        seed: the simulator's seed (hardware: the bridge's episode counter).
+        stamp: [s] robot-clock stamp of the episode's first observation.
+        commands_after: [s] stamp of the newest command the bridge acted on: it acts only on later ones, each
+            once, so the sender stamps its commands after it (``-inf`` when it has acted on none).
+    """
+
+    episode_id: str
+    seed: int
+    stamp: float
+    commands_after: float = float("-inf")
+
+    @classmethod
+    def new(cls, seed: int, stamp: float, commands_after: float = float("-inf")) -> EpisodeStart:
+        """A freshly named episode."""
+        return cls(uuid.uuid4().hex, seed, stamp, commands_after)
+

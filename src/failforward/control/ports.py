@@ -1,0 +1,51 @@
+"""What the control loop needs of its optional collaborators: narrow protocols, owned here.
+
+- :class:`ReportSource`: where supervisor answers come from. In-process it is the
+  :class:`~failforward.supervisor.scheduler.SupervisorScheduler`; in the ROS policy node, the inbox of
+  ``supervisor/diagnosis``. The loop calls :meth:`~ReportSource.poll` after every tick and, in the
+  synchronous supervisor mode, :meth:`~ReportSource.wait` before it.
+- :class:`Corrector`: turns the answer collected on the previous tick into this tick's intent (an
+  :data:`~failforward.recovery.overrides.Override`, or ``None`` for the policy as usual). It never moves the
+  robot: the loop alone turns intent into motion, asks the policy and flushes the chunk queue.
+
+Both are tick subscribers too (episode start resets them; every tick feeds them), so they are
+:class:`~failforward.types.TickSubscriber` s with the methods below.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from failforward.recovery.overrides import Override
+from failforward.supervisor.scheduler import SupervisorReport
+from failforward.types import EpisodeInfo, EpisodeOutcome, Observation, TickRecord
+
+
+@runtime_checkable
+class ReportSource(Protocol):
+    """Supervisor answers for the loop; every method returns at once except :meth:`wait`."""
+
+    def on_episode_start(self, info: EpisodeInfo) -> None: ...
+    def on_tick(self, tick: TickRecord) -> None: ...
+    def on_episode_end(self, outcome: EpisodeOutcome) -> None: ...
+
+    def poll(self) -> SupervisorReport | None:
+        """The newest answer for the current episode not yet taken, or ``None``."""
+        ...
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until no query is in flight, at most ``timeout_s`` [s]; True when none is."""
+        ...
+
+
+@runtime_checkable
+class Corrector(Protocol):
+    """Recovery as the loop sees it: one call per tick, before inference; intent out, never motion."""
+
+    def on_episode_start(self, info: EpisodeInfo) -> None: ...
+    def on_tick(self, tick: TickRecord) -> None: ...
+    def on_episode_end(self, outcome: EpisodeOutcome) -> None: ...
+
+    def step(self, observation: Observation, report: SupervisorReport | None) -> Override | None:
+        """This tick's override, or ``None`` for the policy as usual; never raises on a bad diagnosis."""
+        ...
