@@ -102,3 +102,33 @@ class FrankaConfig(FrozenModel):
     gripper_force: float = Field(20.0, gt=0.0, le=70.0)
     contact_force_limit_n: float | None = Field(30.0, gt=0.0, le=200.0)
     cameras: tuple[CameraConfig, ...] = ()
+
+class FakeRobotConfig(FrozenModel):
+    """A fake arm for tests (``failforward.testing.FakeRobot``): no simulator, deterministic per seed.
+
+    Each joint [rad] follows its commanded target as a first-order lag with time constant
+    ``time_constant_s`` [s], within ``±joint_limit_rad``. ``reset(seed)`` draws a start pose and a goal
+    pose; the ``reach`` task succeeds once every joint is within ``goal_tolerance_rad`` of the goal.
+    ``cameras`` are names of synthetic RGB cameras (a ramp that changes with the joints).
+    """
+
+    kind: Literal["fake"] = "fake"
+    task: Literal["reach"] = "reach"
+    joint_names: tuple[str, ...] = tuple(f"joint_{i}" for i in range(6))
+    joint_limit_rad: float = Field(3.0, gt=0.0, le=10.0)
+    max_velocity: float = Field(3.0, gt=0.0, le=50.0)
+    time_constant_s: float = Field(0.05, ge=0.0, le=10.0)
+    goal_tolerance_rad: float = Field(0.02, gt=0.0)
+    cameras: tuple[str, ...] = ()
+    image_height: int = Field(16, ge=1, le=1080)
+    image_width: int = Field(16, ge=1, le=1920)
+    control_hz: float = Field(50.0, gt=0.0, le=1000.0)
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> FakeRobotConfig:
+        for field, names in (("joint_names", self.joint_names), ("cameras", self.cameras)):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{field} {list(names)} must be distinct")
+        if not self.joint_names:
+            raise ValueError("joint_names must name at least one joint")
+        return self
