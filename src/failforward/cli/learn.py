@@ -58,10 +58,10 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=float, nargs="+", help=f"(default {field.default})")
         else:
             kind = type(field.default) if field.default is not None else str
-            extra = {"help": f"(default {field.default})"}
+            help_text = f"(default {field.default})"
             if name == "model":
-                extra["help"] = f"one of {', '.join(LEARN_MODELS)} (default {field.default})"
-            p.add_argument(flag, type=kind, **extra)
+                help_text = f"one of {', '.join(LEARN_MODELS)} (default {field.default})"
+            p.add_argument(flag, type=kind, help=help_text)
 
 
 def _open_state(args: argparse.Namespace) -> RunState:

@@ -34,7 +34,7 @@ class EpisodeArrays:
         images: camera → ``uint8 [T, H, W, 3]`` RGB; may be empty for state-only training.
         prompt: the language instruction of the episode.
         success: episode outcome; failures train the failure head only.
-        object_state: ``[T, O]`` task-object poses (``failforward.types``), ``[T, 0]`` when none.
+        object_state: ``[T, O]`` task-object poses (``failforward.types``); the default (none) becomes ``[T, 0]``.
     """
 
     joint_positions: np.ndarray
@@ -42,7 +42,7 @@ class EpisodeArrays:
     prompt: str
     success: bool
     images: dict[str, np.ndarray] = field(default_factory=dict)
-    object_state: np.ndarray | None = None
+    object_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def __post_init__(self) -> None:
         t = self.joint_positions.shape[0]
@@ -51,7 +51,9 @@ class EpisodeArrays:
                 f"episode needs joint_positions [T, J] and actions [T, A] with the same T >= 1, got "
                 f"{self.joint_positions.shape} and {self.actions.shape}."
             )
-        objects = np.zeros((t, 0)) if self.object_state is None else np.asarray(self.object_state, dtype=np.float64)
+        objects = np.asarray(self.object_state, dtype=np.float64)
+        if objects.shape == (0, 0):  # the default: no object state
+            objects = np.zeros((t, 0))
         if objects.ndim != 2 or objects.shape[0] != t:
             raise ShapeError(f"object_state must be [{t}, O], got {objects.shape}.")
         object.__setattr__(self, "object_state", objects)

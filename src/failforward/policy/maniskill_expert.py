@@ -103,9 +103,9 @@ class _ScriptedClone:
 
     @staticmethod
     def wrap(env: Any, state: ManiSkillStateLike) -> Any:
-        gym = importlib.import_module("gymnasium")
+        wrapper: Any = importlib.import_module("gymnasium").Wrapper  # a run-time base class
 
-        class Recorder(gym.Wrapper):
+        class Recorder(wrapper):
             def __init__(self) -> None:
                 super().__init__(env)
                 self.names = tuple(state.sim_state["actors"])

@@ -217,15 +217,15 @@ class FrankaDriver(RobotDriver):
         try:
             robot.move(self._guarded(franky.JointMotion(sent[:7].tolist())), asynchronous=True)
             if self._gripper is not None:
-                self._command_gripper(float(sent[7]))
+                self._command_gripper(self._gripper, float(sent[7]))
         except FRANKY_ERRORS as exc:
             raise self._translate(exc) from exc
         return JointCommand(time.monotonic(), sent)
 
-    def _command_gripper(self, opening: float) -> None:
+    def _command_gripper(self, gripper: franky.Gripper, opening: float) -> None:
         width = opening * self.calibration.gripper_max_width_m
         if self._gripper_target is None or abs(width - self._gripper_target) > GRIPPER_DEADBAND:
-            self._gripper.move_async(width, self.config.gripper_speed)
+            gripper.move_async(width, self.config.gripper_speed)
             self._gripper_target = width
 
     def wait_for_motion(self, timeout: float = 10.0) -> bool:

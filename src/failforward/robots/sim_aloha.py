@@ -110,8 +110,8 @@ class SimAlohaDriver(EpisodicDriver):
     def get_observation(self) -> Observation:
         scene = self.scene
         h, w = self.config.image_height, self.config.image_width
-        images = {cam: scene.render(cam, h, w) for cam in self.config.cameras}
-        depth = {cam: scene.render(cam, h, w, depth=True) for cam in self.config.depth_cameras}
+        images: dict[str, np.ndarray] = {cam: scene.render(cam, h, w) for cam in self.config.cameras}
+        depth: dict[str, np.ndarray] = {cam: scene.render(cam, h, w, depth=True) for cam in self.config.depth_cameras}
         names = self._features.object_names
         poses = scene.object_poses() if names else {}  # no per-tick copy when object_state is off
         objects = [poses[name] for name in names]

@@ -128,7 +128,7 @@ def _magnitude(*words: str | None) -> Magnitude | None:
     return None
 
 
-def _clause_commands(clause: str, gripper: Gripper | None, verb: str | None) -> list[_Command]:
+def _clause_commands(clause: str, gripper: Gripper | None, verb: str | None) -> list[LowLevelCommand]:
     """Commands of one clause, given the gripper and verb in force (inherited from earlier clauses)."""
     body = _GRIPPER.sub(" ", clause)
     if verb == "rotate":
@@ -140,7 +140,7 @@ def _clause_commands(clause: str, gripper: Gripper | None, verb: str | None) -> 
         return []
     if verb in ("open", "close"):
         return [Grasp(gripper=gripper, state=verb)]
-    moves: list[_Command] = []
+    moves: list[LowLevelCommand] = []
     for match in _MOVE_ITEM.finditer(body):
         before, word, after = match.group(1), match.group(2).lower(), match.group(3)
         moves.append(Move(gripper=gripper, direction=_DIRECTION_WORDS[word], magnitude=_magnitude(before, after)))
@@ -157,7 +157,7 @@ def parse_commands(text: str) -> tuple[Move | Rotate | Grasp | HoldStill, ...]:
     Tolerant: clauses without a recognizable action are skipped (logged at debug level). The gripper and
     the verb carry over from one clause to the next ("move the right gripper left and backward").
     """
-    commands: list[_Command] = []
+    commands: list[LowLevelCommand] = []
     gripper: Gripper | None = None
     verb: str | None = None
     for clause in _CLAUSE_SPLIT.split(text[:4000]):
@@ -165,7 +165,7 @@ def parse_commands(text: str) -> tuple[Move | Rotate | Grasp | HoldStill, ...]:
             continue
         named = _GRIPPER.search(clause)
         if named:
-            gripper = named.group(1).lower()  # type: ignore[assignment]
+            gripper = "left" if named.group(1).lower() == "left" else "right"
         if _HOLD.search(clause):
             commands.append(HoldStill(gripper=gripper if named else None))
             continue
@@ -178,7 +178,7 @@ def parse_commands(text: str) -> tuple[Move | Rotate | Grasp | HoldStill, ...]:
         if not found:
             log.debug("no low-level command in clause %r", clause)
         commands.extend(found)
-    return tuple(commands)  # type: ignore[return-value]
+    return tuple(commands)
 
 
 def _gripper_phrase(gripper: Gripper | None) -> str:

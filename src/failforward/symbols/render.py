@@ -40,7 +40,7 @@ Box = tuple[int, int, int, int]
 """``(u0, v0, u1, v1)`` pixel box, inclusive start, exclusive end."""
 
 
-def _px(point: Point) -> tuple[int, int]:
+def _px(point: Point | np.ndarray) -> tuple[int, int]:
     return int(round(point[0])), int(round(point[1]))
 
 

@@ -21,6 +21,7 @@ from failforward.config.base import AlohaCamera
 from failforward.config.recovery import PmcConfig
 
 CommandKind = Literal["move", "rotate", "grasp"]
+_KIND_WEIGHTS: dict[CommandKind, float] = {"move": 0.7, "rotate": 0.15, "grasp": 0.15}
 
 
 class SymbolDataConfig(FrozenModel):
@@ -43,8 +44,7 @@ class SymbolDataConfig(FrozenModel):
     """
 
     prelude_ticks: tuple[int, int] = (0, 320)
-    kind_weights: dict[CommandKind, float] = Field(default_factory=lambda: {"move": 0.7, "rotate": 0.15,
-                                                                            "grasp": 0.15})
+    kind_weights: dict[CommandKind, float] = Field(default_factory=_KIND_WEIGHTS.copy)
     composition_probability: float = Field(0.25, ge=0.0, le=1.0)
     head_camera: AlohaCamera = "top"
     pmc: PmcConfig = PmcConfig()

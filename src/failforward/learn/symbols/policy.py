@@ -44,7 +44,8 @@ class SymbolMotionPolicy(PolicyBackend):
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1 tick, got {chunk_size}; use the broker's execute_steps.")
         self.prelude, self.planner, self.chunk_size, self.on_plan = prelude, planner, chunk_size, on_plan
-        self.takeover, self.commands = 0, ()
+        self.takeover = 0
+        self.commands: tuple[Command, ...] = ()
         self.reset()
 
     def load(self, takeover: int, commands: Sequence[Command]) -> None:

@@ -14,24 +14,28 @@ Example:
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import TypeVar, get_args
 
 import numpy as np
 
 from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.supervisor.commands import DIRECTION_AXIS, Direction, Grasp, Magnitude, Move, Rotate
+from failforward.supervisor.questions import Gripper
 
 Command = Move | Rotate | Grasp
-GRIPPERS = ("left", "right")
+GRIPPERS: tuple[Gripper, ...] = get_args(Gripper)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 MAGNITUDES: tuple[Magnitude, ...] = get_args(Magnitude)
 
 
-def _pick(rng: np.random.Generator, options: tuple) -> object:
+T = TypeVar("T")
+
+
+def _pick(rng: np.random.Generator, options: tuple[T, ...]) -> T:
     return options[int(rng.integers(len(options)))]
 
 
-def _move(rng: np.random.Generator, gripper: str, directions: tuple[Direction, ...] = DIRECTIONS) -> Move:
+def _move(rng: np.random.Generator, gripper: Gripper | None, directions: tuple[Direction, ...] = DIRECTIONS) -> Move:
     return Move(gripper=gripper, direction=_pick(rng, directions), magnitude=_pick(rng, MAGNITUDES))
 
 
@@ -47,7 +51,7 @@ def sample_commands(rng: np.random.Generator, config: SymbolDataConfig) -> tuple
     kinds = tuple(config.kind_weights)
     weights = np.array([config.kind_weights[k] for k in kinds], dtype=np.float64)
     kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-    gripper = str(_pick(rng, GRIPPERS))
+    gripper = _pick(rng, GRIPPERS)
     if kind == "rotate":
         return (Rotate(gripper=gripper, direction=_pick(rng, ("clockwise", "counter-clockwise"))),)
     if kind == "grasp":

@@ -7,7 +7,7 @@ batched call (``experts=2``); the unguided sampler asks for ``experts=1`` (succe
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import torch
 from torch import nn
@@ -85,7 +85,7 @@ class DualFlowExperts(nn.Module):
 
     def cache(self, prefix: Prefix, experts: int = NUM_EXPERTS) -> PrefixCache:
         """Cross-attention keys/values of the prefix, computed once per chunk."""
-        kv = [block.prefix_kv(prefix.tokens, experts) for block in self.blocks]
+        kv = [cast(ExpertBlock, block).prefix_kv(prefix.tokens, experts) for block in self.blocks]
         keys = torch.stack([k for k, _ in kv])
         values = torch.stack([v for _, v in kv])
         return PrefixCache(keys, values, key_bias(prefix.mask, prefix.tokens.dtype))

@@ -20,17 +20,19 @@ from typing import Protocol
 import numpy as np
 
 from failforward.policy.base import PolicyBackend
-from failforward.sim.aloha_scene import GRIPPER_INDICES, SimState
+from failforward.sim.aloha_scene import GRIPPER_INDICES, AlohaScene, SimState
 from failforward.types import EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord, TickSubscriber
 
 
 class SimRobot(Protocol):
-    """The part of ``SimAlohaDriver`` a prelude uses."""
+    """The part of ``SimAlohaDriver`` a prelude uses (``scene``: to teleport objects)."""
 
     def reset(self, seed: int) -> Observation: ...
     def get_observation(self) -> Observation: ...
     def send_action(self, command: JointCommand) -> JointCommand: ...
     def privileged_state(self) -> SimState: ...
+    @property
+    def scene(self) -> AlohaScene: ...
 
 
 Prelude = Callable[[SimRobot, Observation, np.random.Generator], Observation]

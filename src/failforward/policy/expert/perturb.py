@@ -13,25 +13,17 @@ Each prelude runs on a freshly reset robot, then hands over
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
 from failforward.policy.expert.evaluate import Prelude, SimRobot
 from failforward.policy.expert.expert import ScriptedExpert
-from failforward.sim.aloha_scene import GRIPPER_INDICES, AlohaScene
+from failforward.sim.aloha_scene import GRIPPER_INDICES
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import JointCommand, Observation
 
 ARM_SPEED = 1.5  # [rad/s] random motion speed, well inside the safety limit
 GRIPPER_SPEED = 2.0  # [1/s]
-
-
-class SceneRobot(SimRobot, Protocol):
-    """A simulated robot whose scene can be teleported (``SimAlohaDriver.scene``)."""
-
-    @property
-    def scene(self) -> AlohaScene: ...
 
 
 def _step_towards(robot: SimRobot, obs: Observation, target: np.ndarray, dt: float = 0.02) -> Observation:
@@ -75,7 +67,7 @@ def interrupted_expert(task: SimTaskSpec, min_ticks: int = 40, max_ticks: int = 
     """An expert runs ``[min_ticks, max_ticks]`` ticks, then every free object is teleported to a fresh
     random table pose (another seed's initial pose, yawed by a random angle)."""
 
-    def prelude(robot: SceneRobot, obs: Observation, rng: np.random.Generator) -> Observation:
+    def prelude(robot: SimRobot, obs: Observation, rng: np.random.Generator) -> Observation:
         expert = ScriptedExpert(task, robot.privileged_state)
         obs = _run_expert(robot, obs, expert, int(rng.integers(min_ticks, max_ticks + 1)))
         scene = robot.scene

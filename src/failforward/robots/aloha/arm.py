@@ -85,8 +85,8 @@ class DynamixelArm:
         for dxl_id in self.ids:
             self.bus.write(dxl_id, ct.TORQUE_ENABLE, 0)
             self._ensure(dxl_id, ct.RETURN_DELAY_TIME, 0)
-            gripper = dxl_id == self.calibration.gripper.motor.id
-            mode = ct.OperatingMode.CURRENT_BASED_POSITION if gripper else ct.OperatingMode.POSITION
+            is_gripper = dxl_id == self.calibration.gripper.motor.id
+            mode = ct.OperatingMode.CURRENT_BASED_POSITION if is_gripper else ct.OperatingMode.POSITION
             self._ensure(dxl_id, ct.OPERATING_MODE, int(mode))
         gripper = self.calibration.gripper
         self._ensure(gripper.motor.id, ct.CURRENT_LIMIT, gripper.current_limit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from failforward.robots.dynamixel import control_table as ct
@@ -96,14 +97,15 @@ class BusServer:
             return []
         if not packet.crc_ok:
             return [] if packet.dxl_id == BROADCAST_ID else [self._status(packet.dxl_id, ErrorNumber.CRC)]
-        handler = {
+        handlers: dict[int, Callable[[Packet, float], list[bytes]]] = {
             Instruction.PING: self._ping,
             Instruction.READ: self._read,
             Instruction.WRITE: self._write,
             Instruction.REBOOT: self._reboot,
             Instruction.SYNC_READ: self._sync_read,
             Instruction.SYNC_WRITE: self._sync_write,
-        }.get(packet.instruction)
+        }
+        handler = handlers.get(packet.instruction)
         if handler is None:
             return [] if packet.dxl_id == BROADCAST_ID else [self._status(packet.dxl_id, ErrorNumber.INSTRUCTION)]
         return handler(packet, now)

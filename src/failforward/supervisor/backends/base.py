@@ -73,7 +73,7 @@ class SupervisorBackend(abc.ABC):
             return self._diagnose(list(frames), task, context)
         except BackendCallError as exc:
             log.warning("supervisor backend %s: %s", type(self).__name__, exc)
-            return NoDiagnosis(reason=exc.reason, message=str(exc))  # type: ignore[arg-type]
+            return NoDiagnosis(reason=exc.reason, message=str(exc))
         except Exception as exc:  # the loop must never see a backend's exception
             log.exception("supervisor backend %s failed", type(self).__name__)
             return NoDiagnosis(reason="backend_error", message=f"{type(exc).__name__}: {exc}")

@@ -138,4 +138,4 @@ class SimOracleBackend(SupervisorBackend):
         text = write_answer(self.content(frames, snapshot), width=width, height=height, question=self.question)
         self.last_answer = text
         shapes = [tuple(f.shape[:2]) for f in frames]
-        return parse_answer(text, frame_shapes=shapes, question=self.question)  # type: ignore[arg-type]
+        return parse_answer(text, frame_shapes=shapes, question=self.question)

@@ -45,4 +45,4 @@ def straight_arrow(view: CameraView, start_world: np.ndarray, displacement: np.n
         vector *= float(np.clip(length, MIN_ARROW * size, MAX_ARROW * size)) / length
     colors = tuple(dict.fromkeys(AXIS_COLOR[m.axis] for m in moves))
     return StraightArrow(start=clip_pixel(view, start), end=clip_pixel(view, start + vector),
-                         colors=colors)  # type: ignore[arg-type]
+                         colors=colors)

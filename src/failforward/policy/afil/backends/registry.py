@@ -28,7 +28,8 @@ def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
 
     def decorate(cls: BackendT) -> BackendT:
         cls.kind = kind
-        return BACKENDS.register(kind)(cls)
+        BACKENDS.register(kind)(cls)
+        return cls
 
     return decorate
 
