@@ -50,12 +50,25 @@ class ScriptedPlanner:
         return TrajectoryCorrection(mode, np.arange(6.0).reshape(3, 2), "right")
 
 
-def run(machine: RecoveryMachine, diagnoses: dict[int, Diagnosis], ticks: int, start: float = 0.0) -> list:
+class Machine:
+    """A :class:`RecoveryMachine` with its planner, handed to every step (as the controller does each tick)."""
+
+    def __init__(self, config: RecoveryConfig, planner=None, on_event=None) -> None:
+        self.machine, self.planner = RecoveryMachine(config, on_event), planner or ScriptedPlanner()
+
+    def step(self, now: float, diagnosis: Diagnosis | None):
+        return self.machine.step(now, diagnosis, self.planner)
+
+    def __getattr__(self, name: str):
+        return getattr(self.machine, name)
+
+
+def run(machine: Machine, diagnoses: dict[int, Diagnosis], ticks: int, start: float = 0.0) -> list:
     return [machine.step(start + k * DT, diagnoses.get(k)) for k in range(ticks)]
 
 
 def test_a_trajectory_correction_plays_row_by_row_then_resumes_the_policy() -> None:
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(), ScriptedPlanner())
     out = run(machine, {1: failure()}, 7)
     assert out[0] is None
     assert [o.positions.tolist() for o in out[1:4]] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
@@ -70,14 +83,14 @@ def test_a_trajectory_correction_plays_row_by_row_then_resumes_the_policy() -> N
 
 def test_reports_during_a_trajectory_are_ignored() -> None:
     planner = ScriptedPlanner()
-    machine = RecoveryMachine(RecoveryConfig(), planner)
+    machine = Machine(RecoveryConfig(), planner)
     out = run(machine, {0: failure(), 1: failure(), 2: SUCCESS}, 4)
     assert [type(o).__name__ for o in out] == ["JointOverride"] * 3 + ["ResumePolicy"]
     assert planner.calls == ["pmc"]
 
 
 def test_human_intervention_holds_until_success_and_a_timeout_ends_a_hold() -> None:
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(), ScriptedPlanner())
     intervention = failure("Hold still.", "human intervention", (Lock(position=(5.0, 5.0)),))
     out = run(machine, {0: intervention, 50: SUCCESS}, 52)
     assert all(isinstance(o, JointOverride) and o.positions.tolist() == [7.0, 7.0] for o in out[:50])
@@ -85,13 +98,13 @@ def test_human_intervention_holds_until_success_and_a_timeout_ends_a_hold() -> N
     assert out[25].chunk.actions.shape == (25, 2) and out[25].chunk.source == "hold"
     assert isinstance(out[50], ResumePolicy) and machine.state is RecoveryState.NOMINAL
     assert machine.events[-1].kind == "cleared"
-    timed = RecoveryMachine(RecoveryConfig(hold_timeout_s=0.5), ScriptedPlanner())
+    timed = Machine(RecoveryConfig(hold_timeout_s=0.5), ScriptedPlanner())
     out = run(timed, {0: intervention}, 40)
     assert isinstance(out[26], ResumePolicy) and timed.events[-1].kind == "timeout"
 
 
 def test_a_new_ordinary_failure_during_a_human_hold_clears_it_and_is_corrected() -> None:
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(), ScriptedPlanner())
     intervention = failure("Hold still.", "human intervention", ())
     out = run(machine, {0: intervention, 10: failure()}, 12)
     assert isinstance(out[10], JointOverride) and out[10].mode == "pmc"
@@ -99,7 +112,7 @@ def test_a_new_ordinary_failure_during_a_human_hold_clears_it_and_is_corrected()
 
 
 def test_vsf_runs_the_policy_until_success_restarting_the_broker_once() -> None:
-    machine = RecoveryMachine(RecoveryConfig(mode="vsf"), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(mode="vsf"), ScriptedPlanner())
     out = run(machine, {0: failure(), 20: SUCCESS}, 22)
     assert all(isinstance(o, PolicyOverride) for o in out[:20])
     assert out[0].restart and not any(o.restart for o in out[1:20])
@@ -108,17 +121,17 @@ def test_vsf_runs_the_policy_until_success_restarting_the_broker_once() -> None:
 
 
 def test_vsf_times_out_and_a_repeated_failure_replans_as_a_new_attempt() -> None:
-    machine = RecoveryMachine(RecoveryConfig(mode="vsf", correction_timeout_s=0.2), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(mode="vsf", correction_timeout_s=0.2), ScriptedPlanner())
     out = run(machine, {0: failure()}, 13)
     assert isinstance(out[11], ResumePolicy) and machine.events[-1].kind == "timeout"
-    again = RecoveryMachine(RecoveryConfig(mode="vsf"), ScriptedPlanner())
+    again = Machine(RecoveryConfig(mode="vsf"), ScriptedPlanner())
     out = run(again, {0: failure(), 5: failure()}, 7)
     assert out[5].restart and again.attempts == 2
     assert [e.kind for e in again.events][-3:] == ["replanned", "diagnosed", "planned"]
 
 
 def test_attempts_are_bounded_then_the_machine_holds_until_success() -> None:
-    machine = RecoveryMachine(RecoveryConfig(max_attempts=2), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(max_attempts=2), ScriptedPlanner())
     diagnoses = {0: failure(), 10: failure(), 20: failure(), 30: failure(), 40: SUCCESS, 50: failure()}
     out = run(machine, diagnoses, 52)
     assert machine.events[7].kind == "exhausted" and machine.events[7].target is RecoveryState.HOLD
@@ -128,11 +141,11 @@ def test_attempts_are_bounded_then_the_machine_holds_until_success() -> None:
 
 
 def test_a_refused_diagnosis_returns_to_nominal_or_holds_as_configured() -> None:
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner(refuse=frozenset({"pmc"})))
+    machine = Machine(RecoveryConfig(), ScriptedPlanner(refuse=frozenset({"pmc"})))
     out = run(machine, {0: failure()}, 3)
     assert out == [None, None, None] and machine.state is RecoveryState.NOMINAL
     assert machine.events[-1].kind == "refused" and machine.events[-1].reason == "scripted refusal"
-    holding = RecoveryMachine(RecoveryConfig(on_refusal="hold"), ScriptedPlanner(refuse=frozenset({"pmc"})))
+    holding = Machine(RecoveryConfig(on_refusal="hold"), ScriptedPlanner(refuse=frozenset({"pmc"})))
     out = run(holding, {0: failure()}, 3)
     assert all(isinstance(o, JointOverride) and o.mode == "hold" for o in out)
 
@@ -148,7 +161,7 @@ def test_mode_choice_follows_the_failure_type_and_symbols() -> None:
 def test_mode_names_are_an_enum_recorded_as_their_words() -> None:
     assert select_mode(failure(failure_type="human intervention"), "pmc") is CorrectiveModeName.HOLD
     assert select_mode(failure(symbols=(Rewind(position=(1.0, 1.0)),)), "pmc") is CorrectiveModeName.REWIND
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner())
+    machine = Machine(RecoveryConfig(), ScriptedPlanner())
     out = run(machine, {0: failure("Hold still.", "human intervention", ())}, 2)
     assert out[1].mode is CorrectiveModeName.HOLD and machine.events[-1].mode == "hold"
     recorded = json.dumps([e.to_dict() for e in machine.events])
@@ -158,14 +171,14 @@ def test_mode_names_are_an_enum_recorded_as_their_words() -> None:
 
 def test_on_event_subscribers_see_every_transition_and_their_errors_do_not_escape() -> None:
     seen = []
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner(), on_event=seen.append)
+    machine = Machine(RecoveryConfig(), ScriptedPlanner(), on_event=seen.append)
     run(machine, {0: failure()}, 5)
     assert seen == machine.events and len(seen) == 3
 
     def broken(event) -> None:
         raise RuntimeError("recorder down")
 
-    machine = RecoveryMachine(RecoveryConfig(), ScriptedPlanner(), on_event=broken)
+    machine = Machine(RecoveryConfig(), ScriptedPlanner(), on_event=broken)
     assert isinstance(machine.step(0.0, failure()), JointOverride)
 
 
@@ -178,14 +191,14 @@ def test_a_view_clearing_trajectory_is_followed_by_one_replan_of_the_same_diagno
 
     planner = ClearingPlanner()
     planner.always = False
-    machine = RecoveryMachine(RecoveryConfig(), planner)
+    machine = Machine(RecoveryConfig(), planner)
     out = run(machine, {0: failure()}, 6)
     assert [o.positions[0] for o in out[:4]] == [1.0, 1.0, 2.0, 2.0] and isinstance(out[4], ResumePolicy)
     assert [e.kind for e in machine.events] == ["diagnosed", "planned", "replanned", "completed"]
     assert machine.attempts == 1
     stubborn = ClearingPlanner()
     stubborn.always = True
-    machine = RecoveryMachine(RecoveryConfig(), stubborn)
+    machine = Machine(RecoveryConfig(), stubborn)
     out = run(machine, {0: failure()}, 4)
     assert isinstance(out[2], ResumePolicy) and machine.events[-1].kind == "refused"
     assert "still hidden" in machine.events[-1].reason

@@ -117,7 +117,8 @@ class ControlLoop:
         """Run one episode to success, ``max_steps`` or an error; subscribers always see its end."""
         timer = CycleTimer(period=self.period)
         counters = {"holds": 0, "clamped": 0}
-        ticks, error, reports = 0, None, []
+        ticks, error = 0, None
+        reports: list[SupervisorReport] = []
         self._stop.clear()
         try:
             self._start_episode(index, seed, task)

@@ -165,20 +165,27 @@ class SafetyLayer:
 
     def _hold(self, reason: str) -> SafetyResult:
         no_change = np.zeros(self.lower.shape, dtype=bool)
-        return SafetyResult(self._last.copy(), True, no_change, no_change, reason=reason)
+        return SafetyResult(self._reference().copy(), True, no_change, no_change, reason=reason)
+
+    def _reference(self) -> np.ndarray:
+        """The last safe command ``[A]``; ``SafetyError`` before :meth:`reset`."""
+        if self._last is None:
+            raise SafetyError("SafetyLayer.clamp called before reset(measured_positions).")
+        return self._last
 
     def _keep_in_workspace(self, command: np.ndarray, iterations: int = 12) -> tuple[np.ndarray, bool]:
         """Largest step toward ``command`` whose FK violation does not exceed the last command's (bisection)."""
         if self.workspace is None:
             return command, False
-        allowed = self.workspace.violation(self._last) + 1e-12
+        last = self._reference()
+        allowed = self.workspace.violation(last) + 1e-12
         if self.workspace.violation(command) <= allowed:
             return command, False
         ok, bad = 0.0, 1.0
         for _ in range(iterations):
             mid = 0.5 * (ok + bad)
-            if self.workspace.violation(self._last + mid * (command - self._last)) <= allowed:
+            if self.workspace.violation(last + mid * (command - last)) <= allowed:
                 ok = mid
             else:
                 bad = mid
-        return self._last + ok * (command - self._last), True
+        return last + ok * (command - last), True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,7 +23,7 @@ class CycleTimer:
     """
 
     period: float
-    clock: object = field(default=time.perf_counter, repr=False)
+    clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
     tick_durations: list[float] = field(default_factory=list)
     section_durations: dict[str, list[float]] = field(default_factory=dict)
     overruns: int = 0

@@ -27,6 +27,8 @@ from failforward.calibration.camera import CameraCalibration
 from failforward.errors import ShapeError
 
 if TYPE_CHECKING:  # MuJoCo is only needed for the simulated camera
+    import mujoco
+
     from failforward.sim.aloha_scene import AlohaScene
 
 MUJOCO_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
@@ -63,7 +65,7 @@ class MujocoCamera(CameraModel):
         model = scene.model
         robot = [i for i in range(model.ngeom) if model.body(model.geom_bodyid[i]).name.startswith(robot_prefixes)]
         self._robot_geoms = np.array(robot, dtype=np.int64)
-        self._segmenters: dict[tuple[int, int], object] = {}
+        self._segmenters: dict[tuple[int, int], mujoco.Renderer] = {}
 
     def robot_mask(self, height: int, width: int) -> np.ndarray:
         """``bool [H, W]``: True where the camera sees the robot."""

@@ -22,7 +22,6 @@ from failforward.config.recovery import RecoveryConfig
 from failforward.recovery.camera import CameraModel
 from failforward.recovery.context import JointHistory, PlanContext
 from failforward.recovery.correction import PlanResult, Refusal
-from failforward.recovery.errors import RecoveryError
 from failforward.recovery.events import RecoveryEvent, RecoveryState
 from failforward.recovery.machine import RecoveryMachine
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, make_mode
@@ -65,9 +64,7 @@ class RecoveryController(TickSubscriber):
         self.camera, self.depth_source, self.mask_source = camera, depth_source, mask_source
         self.head_camera = config.pmc.camera
         self.history = JointHistory(config.history_s)
-        self.machine = RecoveryMachine(config, self._plan, on_event)
-        self._observation: Observation | None = None
-        self._report: SupervisorReport | None = None
+        self.machine = RecoveryMachine(config, on_event)
         self._head_size: tuple[int, int] | None = None  # (H, W) [px] of the last head frame seen this episode
 
     @classmethod
@@ -93,12 +90,15 @@ class RecoveryController(TickSubscriber):
     # ------------------------------------------------------------------ tick
     def step(self, observation: Observation, report: SupervisorReport | None = None) -> Override | None:
         """The override for this tick, or ``None`` to run the policy as usual. Never raises on bad diagnoses."""
-        self._observation, self._report = observation, report
         image = observation.images.get(self.head_camera)
         if image is not None:
             self._head_size = (int(image.shape[0]), int(image.shape[1]))
         diagnosis = report.result if report is not None and isinstance(report.result, Diagnosis) else None
-        return self.machine.step(observation.timestamp, diagnosis)
+
+        def plan(mode: str, diagnosed: Diagnosis) -> PlanResult:
+            return self._plan(mode, diagnosed, observation, report)
+
+        return self.machine.step(observation.timestamp, diagnosis, plan)
 
     @property
     def state(self) -> RecoveryState:
@@ -109,15 +109,14 @@ class RecoveryController(TickSubscriber):
         return self.machine.events
 
     # -------------------------------------------------------------- planning
-    def _plan(self, mode: str, diagnosis: Diagnosis) -> PlanResult:
+    def _plan(self, mode: str, diagnosis: Diagnosis, observation: Observation,
+              report: SupervisorReport | None) -> PlanResult:
+        """Plan ``mode`` for ``diagnosis`` on this tick's ``observation`` (and the answer that carried it)."""
         if mode not in self.modes:
             return Refusal(mode, f"mode {mode!r} is not configured; configured: {sorted(self.modes)}")
-        return self.modes[mode].plan(diagnosis, self._context(mode))
+        return self.modes[mode].plan(diagnosis, self._context(mode, observation, report))
 
-    def _context(self, mode: str) -> PlanContext:
-        observation = self._observation
-        if observation is None:
-            raise RecoveryError("RecoveryController planned before step(); plans only run inside step()")
+    def _context(self, mode: str, observation: Observation, report: SupervisorReport | None) -> PlanContext:
         hold = self.history.last_sent
         hold = observation.joint_positions.copy() if hold is None else hold
         size = self._head_size  # the frames the supervisor drew its symbols on (sampled, not every tick)
@@ -126,7 +125,7 @@ class RecoveryController(TickSubscriber):
             depth = observation.depth.get(self.head_camera)
             depth = self._call(self.depth_source, "depth source") if depth is None else depth
             mask = self._call(self.mask_source, "robot mask source")
-        return PlanContext(observation, hold, self.history, self._report, depth, self.camera, size, mask)
+        return PlanContext(observation, hold, self.history, report, depth, self.camera, size, mask)
 
     @staticmethod
     def _call(source: Callable[[], np.ndarray] | None, what: str) -> np.ndarray | None:
