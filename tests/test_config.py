@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+import json
+import typing
+
 import pytest
 
-from failforward.config import PRESETS, RunConfig, SimAlohaConfig, get_preset, load_config
+from failforward.config import (
+    PRESETS,
+    AlohaConfig,
+    FrankaConfig,
+    RecoveryConfig,
+    RobotConfig,
+    RunConfig,
+    SimAlohaConfig,
+    flatten_config,
+    get_preset,
+    load_config,
+)
+from failforward.config.recovery import CorrectiveModeName
 from failforward.errors import ConfigError, UnknownNameError
 
 
@@ -39,3 +54,43 @@ def test_configs_are_frozen_and_reject_unknown_keys() -> None:
 def test_depth_cameras_must_be_rendered() -> None:
     with pytest.raises(ValueError, match="depth_cameras"):
         SimAlohaConfig(cameras=("top",), depth_cameras=("left_wrist",))
+
+
+ROBOT_CONFIGS = typing.get_args(RunConfig.model_fields["robot"].annotation)
+
+
+def test_every_robot_config_says_kind_task_and_control_rate() -> None:
+    assert {c.__name__ for c in ROBOT_CONFIGS} >= {"SimAlohaConfig", "AlohaConfig", "FrankaConfig", "ManiSkillConfig"}
+    for cls in ROBOT_CONFIGS:
+        config = cls()
+        assert isinstance(config, RobotConfig) and isinstance(config.task, str), cls
+        assert typing.get_args(cls.model_fields["kind"].annotation) == (config.kind,), cls  # a one-value Literal
+        assert config.control_hz > 0, cls
+    assert SimAlohaConfig().control_hz == 50.0 and AlohaConfig().control_hz == 50.0 and FrankaConfig().task == ""
+
+
+def test_simulated_rates_are_fixed_and_hardware_rates_configurable() -> None:
+    with pytest.raises(ConfigError, match="extra"):
+        load_config({"robot": {"kind": "sim_aloha", "control_hz": 25.0}})
+    assert load_config({"robot": {"kind": "franka", "control_hz": 25.0}}).robot.control_hz == 25.0
+
+
+def test_a_robot_config_without_a_control_rate_is_refused() -> None:
+    with pytest.raises(TypeError, match="control_hz"):  # raised by the class statement
+
+        class NoRate(RobotConfig):
+            kind: typing.Literal["no_rate"] = "no_rate"
+            task: str = ""
+
+
+def test_corrective_modes_are_an_enum_written_as_before() -> None:
+    for text in ("pmc", "vsf"):
+        config = RecoveryConfig(mode=text)
+        assert config.mode is CorrectiveModeName(text) and config.mode == text and f"{config.mode}" == text
+        assert config.model_dump(mode="json")["mode"] == text and json.dumps(config.model_dump()["mode"]) == f'"{text}"'
+    for refused in ("hold", "rewind", "PMC"):
+        with pytest.raises(ValueError, match="pmc"):
+            RecoveryConfig(mode=refused)
+    flat = flatten_config(get_preset("sim_transfer_cube"))
+    assert type(flat["recovery.mode"]) is str and flat["recovery.mode"] == "pmc"
+    assert [m.value for m in CorrectiveModeName] == ["hold", "rewind", "pmc", "vsf"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from failforward.supervisor.answer_writer import AnswerContent, write_answer
 from failforward.supervisor.commands import Grasp, HoldStill, Move, Rotate
 from failforward.supervisor.diagnosis import Diagnosis, Unreadable
 from failforward.supervisor.parser import parse_answer, parse_choice, parse_detection, parse_failure_type
-from failforward.supervisor.questions import QuestionType
+from failforward.supervisor.questions import FAILURE_TYPES, FailureType, QuestionType
 from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, Lock, Rewind, RotatingArrow, StraightArrow
 
 # The assistant turn of the release's examples/example_direct_draw.json (avoidance, 19 frames, 640x480).
@@ -185,3 +187,19 @@ def test_parse_choice_detection_and_type_failures_are_typed() -> None:
     assert isinstance(parse_detection("Successful or Failed"), Unreadable)
     assert parse_failure_type("'gripper 6D-pose'") == "gripper 6d-pose"
     assert isinstance(parse_failure_type("gripper slipped"), Unreadable)
+
+
+def test_failure_types_are_an_enum_that_reads_and_writes_as_the_words() -> None:
+    assert FAILURE_TYPES == ("gripper state", "gripper 6d-pose", "task planning", "human intervention")
+    d = parse_answer(FIGURE_19, frame_shapes=SHAPES_19)
+    assert isinstance(d, Diagnosis) and d.failure_type is FailureType.GRIPPER_STATE
+    assert '"failure_type":"gripper state"' in d.model_dump_json()
+    assert d.model_dump(mode="json")["failure_type"] == "gripper state"
+    assert json.dumps(d.model_dump()["failure_type"]) == '"gripper state"'
+    assert parse_failure_type("'gripper 6D-pose'") is FailureType.GRIPPER_6D_POSE
+    commands = (Grasp(gripper="left", state="open"),)
+    for failure_type in FailureType:
+        assert f"{failure_type}" == str(failure_type) == failure_type.value
+        as_enum = write_answer(AnswerContent(False, failure_type, commands), width=640, height=480)
+        as_text = write_answer(AnswerContent(False, failure_type.value, commands), width=640, height=480)  # type: ignore[arg-type]
+        assert as_enum == as_text and f"identified as '{failure_type.value}'" in as_enum

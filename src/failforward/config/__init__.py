@@ -14,7 +14,14 @@ from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
-from failforward.config.robots import AlohaConfig, CameraConfig, DynamixelBaud, FrankaConfig, SimAlohaConfig
+from failforward.config.robots import (
+    AlohaConfig,
+    CameraConfig,
+    DynamixelBaud,
+    FrankaConfig,
+    RobotConfig,
+    SimAlohaConfig,
+)
 from failforward.config.run import (
     PRESETS,
     BrokerConfig,
@@ -62,6 +69,7 @@ __all__ = [
     "QwenLocalConfig",
     "RecordConfig",
     "RecoveryConfig",
+    "RobotConfig",
     "RunConfig",
     "SafetyConfig",
     "SamplerConfig",

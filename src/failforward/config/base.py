@@ -1,7 +1,8 @@
-"""Config base: immutable models that reject unknown keys, and shared literal types."""
+"""Config base: immutable models that reject unknown keys, shared literal types, and string enums."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -14,3 +15,18 @@ class FrozenModel(BaseModel):
     """Base of every config: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ValueEnum(str, Enum):
+    """A ``str`` enum that reads and writes exactly as its value (Python 3.10 has no ``StrEnum``).
+
+    Members compare and hash equal to their values, so names that were plain strings (config values, answer
+    words, registry names) become members without changing a byte of output: pydantic and JSON write the value,
+    and ``str()``, f-strings and ``repr()`` (in logs, error messages, dataclass reprs) give what the string gave.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)

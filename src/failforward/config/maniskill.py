@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from failforward.config.base import FrozenModel
+from failforward.config.robots import RobotConfig
 
 ManiSkillTask = Literal["StackCube-v1", "LiftPegUpright-v1", "PullCube-v1"]
 
@@ -18,7 +18,7 @@ MANISKILL_CONTROL_HZ = 20.0
 """ManiSkill's control frequency [Hz] for these tasks (the simulation runs at 100 Hz underneath)."""
 
 
-class ManiSkillConfig(FrozenModel):
+class ManiSkillConfig(RobotConfig):
     """A ManiSkill 3 tabletop task with the Franka Panda, simulated on the CPU (``physx_cpu``).
 
     Attributes:
@@ -43,3 +43,8 @@ class ManiSkillConfig(FrozenModel):
     sim_backend: Literal["physx_cpu"] = "physx_cpu"
     torch_threads: int = Field(1, ge=0, le=256)
     object_state: bool = False
+
+    @property
+    def control_hz(self) -> float:
+        """[Hz] ManiSkill's control frequency for these tasks (the driver reads it from the env: ``control_freq``)."""
+        return MANISKILL_CONTROL_HZ

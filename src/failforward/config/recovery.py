@@ -15,10 +15,25 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from failforward.config.base import AlohaCamera, FrozenModel
+from failforward.config.base import AlohaCamera, FrozenModel, ValueEnum
 
-CorrectiveModeName = Literal["pmc", "vsf"]
-"""Modes that correct a failure (``hold`` and ``rewind`` are chosen by the diagnosis itself)."""
+
+class CorrectiveModeName(ValueEnum):
+    """Registry names of the built-in corrective modes (``failforward.recovery.modes``).
+
+    ``RecoveryConfig.mode`` chooses the one that corrects a failure (:data:`ConfiguredMode`: PMC or VSF); the
+    diagnosis itself chooses HOLD (human intervention, a hold-still command, a lock symbol) and REWIND (a rewind
+    symbol).
+    """
+
+    HOLD = "hold"
+    REWIND = "rewind"
+    PMC = "pmc"
+    VSF = "vsf"
+
+
+ConfiguredMode = Literal[CorrectiveModeName.PMC, CorrectiveModeName.VSF]
+"""The modes ``RecoveryConfig.mode`` accepts (written ``"pmc"`` / ``"vsf"`` in configs)."""
 
 
 class GraspConfig(FrozenModel):
@@ -132,7 +147,7 @@ class RecoveryConfig(FrozenModel):
     """
 
     enabled: bool = True
-    mode: CorrectiveModeName = "pmc"
+    mode: ConfiguredMode = CorrectiveModeName.PMC
     max_attempts: int = Field(3, ge=1, le=100)
     correction_timeout_s: float = Field(10.0, gt=0.0)
     hold_timeout_s: float | None = Field(None, gt=0.0)

@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 
+SIM_ALOHA_CONTROL_HZ = 50.0
+"""The simulated ALOHA's control rate [Hz]: one tick is gym-aloha's ``DT`` = 0.02 s (``sim.aloha_scene.CONTROL_DT``)."""
 
-class SimAlohaConfig(FrozenModel):
+
+class RobotConfig(FrozenModel):
+    """What every robot config says, so that code holding any of them reads it without ``getattr``.
+
+    Attributes:
+        kind: the driver's name in the robot registry; each config narrows it to one ``Literal``.
+        task: the task's name: a simulated task (narrowed to that simulator's ``Literal``), or ``""`` on hardware
+            whose task is set up by people (a hardware config may still name the task it is used for).
+        control_hz: [Hz] the rate the robot is commanded at, equal to its driver's ``features.control_hz``: a
+            field on hardware (configurable), a property on simulators (their fixed control tick).
+    """
+
+    kind: str
+    task: str
+
+    if TYPE_CHECKING:  # declared for type checkers only: a property here would hide the hardware configs' field
+
+        @property
+        def control_hz(self) -> float: ...
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "control_hz" not in cls.model_fields and not isinstance(getattr(cls, "control_hz", None), property):
+            raise TypeError(f"{cls.__name__} must define control_hz [Hz], as a field or a property.")
+
+
+class SimAlohaConfig(RobotConfig):
     """The simulated ALOHA cell (gym-aloha's MuJoCo scene).
 
     ``cameras`` are the only cameras rendered each tick; ``depth_cameras`` also get depth [m].
@@ -33,6 +62,11 @@ class SimAlohaConfig(FrozenModel):
         if missing:
             raise ValueError(f"depth_cameras {sorted(missing)} must also be listed in cameras")
         return self
+
+    @property
+    def control_hz(self) -> float:
+        """[Hz] one tick per gym-aloha control step (the driver steps the physics ``DT / timestep`` times)."""
+        return SIM_ALOHA_CONTROL_HZ
 
 
 class CameraConfig(FrozenModel):
@@ -57,7 +91,7 @@ class CameraConfig(FrozenModel):
 DynamixelBaud = Literal[57600, 115200, 1000000, 2000000, 3000000, 4000000]
 
 
-class AlohaConfig(FrozenModel):
+class AlohaConfig(RobotConfig):
     """A real bimanual ALOHA: two ViperX 300 S followers over Dynamixel Protocol 2.0 (``dynamixel-sdk``).
 
     Ports are serial devices (udev symlinks of the U2D2s) or the emulator's ptys. Leader ports are only
@@ -80,7 +114,7 @@ class AlohaConfig(FrozenModel):
     cameras: tuple[CameraConfig, ...] = ()
 
 
-class FrankaConfig(FrozenModel):
+class FrankaConfig(RobotConfig):
     """A Franka arm through ``franky`` (libfranka), or franky-sim on loopback (``host="127.0.0.1"``).
 
     ``realtime="ignore"`` is for simulation and machines without a real-time kernel.
@@ -103,7 +137,8 @@ class FrankaConfig(FrozenModel):
     contact_force_limit_n: float | None = Field(30.0, gt=0.0, le=200.0)
     cameras: tuple[CameraConfig, ...] = ()
 
-class FakeRobotConfig(FrozenModel):
+
+class FakeRobotConfig(RobotConfig):
     """A fake arm for tests (``failforward.testing.FakeRobot``): no simulator, deterministic per seed.
 
     Each joint [rad] follows its commanded target as a first-order lag with time constant

@@ -37,7 +37,7 @@ from failforward.learn.results import EpisodeRecord, write_results
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import EpisodeSlice, load_slices
 from failforward.record.reader import read_episode
-from failforward.robots.registry import make_driver
+from failforward.robots.registry import describe_robot
 
 
 class Pipeline:
@@ -47,9 +47,7 @@ class Pipeline:
         self.state, self.cfg = state, state.config
         self.layout = RunLayout(state.path.parent)
         self.model = get_learn_model(self.cfg.model)
-        driver = make_driver(self.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot)
-        features = driver.features
-        driver.disconnect()  # built only for its features (ManiSkill opens an env in its constructor)
+        features = describe_robot(self.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot).features
         self.model = self.model.model_copy(update={"state_dim": features.state_dim})
 
     # ---- configs

@@ -31,7 +31,7 @@ from failforward.config import FrankaConfig
 from failforward.errors import ConfigError, DriverError, NotConnectedError, ShapeError
 from failforward.robots.base import RobotDriver
 from failforward.robots.cameras import OpenCVCamera
-from failforward.robots.registry import register_driver
+from failforward.robots.registry import RobotDescription, register_description, register_driver
 from failforward.types import CameraFeature, JointCommand, JointFeature, Observation, RobotFeatures
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,24 @@ def _force_conditions(limit_n: float | None) -> tuple[franky.Condition, ...]:
     return tuple((axis > limit_n) | (axis < -limit_n) for axis in axes)
 
 
+def franka_features(config: FrankaConfig, calibration: FrankaCalibration) -> RobotFeatures:
+    """The seven arm joints [rad] (limits and speeds from ``calibration``), the normalized gripper when
+    ``config.gripper``, the configured cameras and ``config.control_hz``."""
+    joints = tuple(JointFeature(name, "rad", lo, hi, v) for name, lo, hi, v in
+                   zip(ARM_JOINTS, calibration.joint_lower, calibration.joint_upper, calibration.max_velocity,
+                       strict=True))
+    if config.gripper:
+        joints += (JointFeature(GRIPPER_JOINT, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY),)
+    cameras = tuple(CameraFeature(c.name, c.height, c.width) for c in config.cameras)
+    return RobotFeatures(joints, cameras, config.control_hz)
+
+
+@register_description("franka")
+def describe_franka(config: FrankaConfig) -> RobotDescription:
+    """Features from the calibration; no connection is made. No prompt: people set up a real cell's task."""
+    return RobotDescription(franka_features(config, _load(config)))
+
+
 @register_driver("franka")
 class FrankaDriver(RobotDriver):
     """One Franka arm, its gripper and OpenCV cameras."""
@@ -77,13 +95,7 @@ class FrankaDriver(RobotDriver):
         self.config = config
         self._stop_conditions = _force_conditions(config.contact_force_limit_n) + tuple(stop_conditions)
         self.calibration = _load(config)
-        cal = self.calibration
-        joints = tuple(JointFeature(name, "rad", lo, hi, v) for name, lo, hi, v in
-                       zip(ARM_JOINTS, cal.joint_lower, cal.joint_upper, cal.max_velocity, strict=True))
-        if config.gripper:
-            joints += (JointFeature(GRIPPER_JOINT, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY),)
-        cameras = tuple(CameraFeature(c.name, c.height, c.width) for c in config.cameras)
-        self._features = RobotFeatures(joints, cameras, config.control_hz)
+        self._features = franka_features(config, self.calibration)
         self._robot: franky.Robot | None = None
         self._gripper: franky.Gripper | None = None
         self._cameras: list[OpenCVCamera] = []

@@ -41,7 +41,7 @@ import numpy as np
 from failforward.config import ManiSkillConfig
 from failforward.errors import DriverError, NotConnectedError, ShapeError
 from failforward.robots.base import EpisodicDriver
-from failforward.robots.registry import register_driver
+from failforward.robots.registry import RobotDescription, register_description, register_driver
 from failforward.types import EpisodeOutcome, JointCommand, JointFeature, Observation, RobotFeatures
 
 logger = logging.getLogger(__name__)
@@ -187,6 +187,53 @@ def _pose7(pose: Any) -> np.ndarray:
     return np.asarray(pose.raw_pose.cpu(), dtype=np.float64).reshape(-1)[:7]
 
 
+def maniskill_features(config: ManiSkillConfig, env: Any) -> RobotFeatures:
+    """Features of the Panda in the loaded ``env``: seven arm joints [rad] (limits from the loaded robot, speeds
+    from its URDF), the normalized gripper, no cameras, the env's control frequency [Hz], and the task's objects
+    when ``config.object_state``. Raises ``DriverError`` when the robot or the objects are not the expected ones."""
+    agent = env.unwrapped.agent
+    names = [j.name for j in agent.robot.get_active_joints()]
+    if tuple(names[:7]) != ARM_JOINTS:
+        raise DriverError(f"Expected the Panda's joints {ARM_JOINTS} first, got {names}; is this the Panda?")
+    qlimits = np.asarray(agent.robot.get_qlimits().cpu())[0]  # [9, 2]
+    velocity = _urdf_velocity_limits(agent.urdf_path)
+    arm = tuple(JointFeature(n, "rad", float(lo), float(hi), velocity[n]) for n, (lo, hi) in zip(
+        ARM_JOINTS, qlimits[:7], strict=True))
+    hand = JointFeature(GRIPPER_NAME, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY)
+    objects = TASKS[config.task].objects if config.object_state else ()
+    actors = list(env.unwrapped.scene.actors)
+    missing = [n for n in objects if n not in actors]
+    if missing:
+        raise DriverError(f"{config.task} has no actors {missing}, only {actors} (another ManiSkill "
+                          "version?); fix ManiSkillTaskSpec.objects in failforward.robots.maniskill.")
+    return RobotFeatures(joints=(*arm, hand), cameras=(), control_hz=float(env.unwrapped.control_freq),
+                         object_names=objects)
+
+
+def _finger_range(env: Any) -> tuple[float, float]:
+    """``(closed, open)`` finger targets [m] of the gripper controller (the normalized gripper's 0 and 1)."""
+    gripper = env.unwrapped.agent.controller.controllers["gripper"].config
+    return float(gripper.lower), float(gripper.upper)
+
+
+def _close(env: Any) -> None:
+    try:
+        env.close()
+    except Exception:
+        logger.exception("Closing the ManiSkill env failed")
+
+
+@register_description("maniskill")
+def describe_maniskill(config: ManiSkillConfig) -> RobotDescription:
+    """Features and the task's prompt. The limits live in the loaded robot: this loads the env once (seconds,
+    and ManiSkill's venv) and closes it."""
+    env = make_maniskill_env(config.task, config.control_mode, config.max_episode_steps, config.sim_backend)
+    try:
+        return RobotDescription(maniskill_features(config, env), TASKS[config.task].prompt, episodic=True)
+    finally:
+        _close(env)
+
+
 @register_driver("maniskill")
 class ManiSkillDriver(EpisodicDriver):
     """One ManiSkill 3 Panda task (state only, CPU physics), commanded with absolute joint targets.
@@ -203,7 +250,8 @@ class ManiSkillDriver(EpisodicDriver):
         self.task: ManiSkillTaskSpec = TASKS[config.task]
         self._env: Any = self._make_env()  # built now: the joint limits are read from the loaded robot
         self._set_torch_threads()
-        self._features = self._build_features()
+        self._features = maniskill_features(config, self._env)
+        self._finger_lower, self._finger_upper = _finger_range(self._env)  # [m]
         self._connected = False
         self._seed = 0
         self._tick = 0
@@ -219,27 +267,6 @@ class ManiSkillDriver(EpisodicDriver):
     def _make_env(self) -> Any:
         cfg = self.config
         return make_maniskill_env(cfg.task, cfg.control_mode, cfg.max_episode_steps, cfg.sim_backend)
-
-    def _build_features(self) -> RobotFeatures:
-        agent = self._env.unwrapped.agent
-        names = [j.name for j in agent.robot.get_active_joints()]
-        if tuple(names[:7]) != ARM_JOINTS:
-            raise DriverError(f"Expected the Panda's joints {ARM_JOINTS} first, got {names}; is this the Panda?")
-        qlimits = np.asarray(agent.robot.get_qlimits().cpu())[0]  # [9, 2]
-        velocity = _urdf_velocity_limits(agent.urdf_path)
-        arm = tuple(JointFeature(n, "rad", float(lo), float(hi), velocity[n]) for n, (lo, hi) in zip(
-            ARM_JOINTS, qlimits[:7], strict=True))
-        gripper = agent.controller.controllers["gripper"].config
-        self._finger_lower, self._finger_upper = float(gripper.lower), float(gripper.upper)  # [m]
-        hand = JointFeature(GRIPPER_NAME, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY)
-        objects = self.task.objects if self.config.object_state else ()
-        actors = list(self._env.unwrapped.scene.actors)
-        missing = [n for n in objects if n not in actors]
-        if missing:
-            raise DriverError(f"{self.config.task} has no actors {missing}, only {actors} (another ManiSkill "
-                              "version?); fix ManiSkillTaskSpec.objects in failforward.robots.maniskill.")
-        return RobotFeatures(joints=(*arm, hand), cameras=(), control_hz=float(self._env.unwrapped.control_freq),
-                             object_names=objects)
 
     # ------------------------------------------------------------------ interface
     @property
@@ -337,10 +364,7 @@ class ManiSkillDriver(EpisodicDriver):
 
     def disconnect(self) -> None:
         if self._env is not None:
-            try:
-                self._env.close()
-            except Exception:
-                logger.exception("Closing the ManiSkill env failed")
+            _close(self._env)
             self._env = None
         self._connected = False
 

@@ -1,5 +1,8 @@
 """Simulated bimanual ALOHA driver (MuJoCo, gym-aloha scenes), registered as ``sim_aloha``.
 
+Besides the driver interface it has :class:`~failforward.robots.capabilities.SceneAccess` (the MuJoCo scene,
+cameras rendered on demand).
+
 Example:
     >>> from failforward.config import SimAlohaConfig
     >>> from failforward.types import JointCommand
@@ -10,13 +13,14 @@ Example:
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 from gym_aloha.constants import normalize_puppet_gripper_position
 
 from failforward.config import SimAlohaConfig
 from failforward.errors import DriverError, NotConnectedError, ShapeError
 from failforward.robots.base import EpisodicDriver
-from failforward.robots.registry import register_driver
+from failforward.robots.registry import RobotDescription, register_description, register_driver
 from failforward.sim.aloha_scene import CONTROL_DT, GRIPPER_INDICES, JOINT_NAMES, AlohaScene, SimState
 from failforward.sim.tasks import SimTaskSpec, get_task
 from failforward.types import (
@@ -55,6 +59,26 @@ def _aloha_joint_features(scene_ctrl_range: np.ndarray) -> tuple[JointFeature, .
     return tuple(features)
 
 
+def sim_aloha_features(config: SimAlohaConfig) -> RobotFeatures:
+    """Joint limits from the task's MJCF actuator ranges (the model alone: no scene data, no renderer), the
+    configured cameras at the configured size, one tick per control step, and the task objects when
+    ``config.object_state``."""
+    task = get_task(config.task)
+    ctrl_range = mujoco.MjModel.from_xml_path(task.xml_path).actuator_ctrlrange.copy()
+    cams = tuple(
+        CameraFeature(c, config.image_height, config.image_width, c in config.depth_cameras) for c in config.cameras
+    )
+    objects = tuple(task.objects) if config.object_state else ()
+    return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT,
+                         object_names=objects)
+
+
+@register_description("sim_aloha")
+def describe_sim_aloha(config: SimAlohaConfig) -> RobotDescription:
+    """Features and the task's prompt, without a scene."""
+    return RobotDescription(sim_aloha_features(config), get_task(config.task).prompt, episodic=True)
+
+
 @register_driver("sim_aloha")
 class SimAlohaDriver(EpisodicDriver):
     """Two ViperX 300 S arms in MuJoCo; renders only ``config.cameras`` each observation."""
@@ -64,20 +88,7 @@ class SimAlohaDriver(EpisodicDriver):
         self.task: SimTaskSpec = get_task(config.task)
         self._scene: AlohaScene | None = None
         self._max_stage = 0
-        self._features = self._build_features()
-
-    def _build_features(self) -> RobotFeatures:
-        # Limits come from the scene file, which we can parse without connecting.
-        scene = AlohaScene(self.task, shadows=self.config.shadows)
-        ctrl_range = scene.model.actuator_ctrlrange.copy()
-        scene.close()
-        cams = tuple(
-            CameraFeature(c, self.config.image_height, self.config.image_width, c in self.config.depth_cameras)
-            for c in self.config.cameras
-        )
-        objects = tuple(self.task.objects) if self.config.object_state else ()
-        return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT,
-                             object_names=objects)
+        self._features = sim_aloha_features(config)
 
     @property
     def features(self) -> RobotFeatures:
@@ -96,6 +107,16 @@ class SimAlohaDriver(EpisodicDriver):
         if self._scene is None:
             raise NotConnectedError("SimAlohaDriver is not connected: call connect() or use it as a context manager.")
         return self._scene
+
+    @property
+    def scene_xml_path(self) -> str:
+        """The task's MJCF file."""
+        return self.task.xml_path
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """``(height, width)`` [px] of observations and ``render``."""
+        return self.config.image_height, self.config.image_width
 
     def connect(self) -> None:
         if self._scene is None:

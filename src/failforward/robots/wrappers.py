@@ -30,6 +30,7 @@ import numpy as np
 
 from failforward.errors import ConfigError
 from failforward.robots.base import EpisodicDriver
+from failforward.robots.capabilities import OnDemandCamera
 from failforward.types import EpisodeOutcome, JointCommand, Observation, RobotFeatures
 
 Prelude = Callable[[Any, Observation, np.random.Generator], Observation]
@@ -83,18 +84,19 @@ class SampledCamera(DriverWrapper):
     that sample it themselves, such as the supervisor's frame window (``ScheduleConfig.camera``).
 
     Args:
-        driver: a simulated driver with ``render(camera) -> uint8 [H, W, 3]`` (``SimAlohaDriver``).
+        driver: a driver that renders cameras on demand (:class:`OnDemandCamera`, e.g. ``SimAlohaDriver``).
         camera: camera name, the key in ``Observation.images``.
         every_ticks: ``k`` [ticks] between renders (25 at 50 Hz: 2 fps, enough for a 1 fps supervisor).
     """
 
     def __init__(self, driver: EpisodicDriver, camera: str, every_ticks: int) -> None:
-        if not callable(getattr(driver, "render", None)):
+        if not isinstance(driver, OnDemandCamera):
             raise ConfigError(f"SampledCamera needs a driver with render(camera); {type(driver).__name__} has "
                               "none: use a simulated driver or declare the camera in its config.")
         if every_ticks < 1:
             raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
         super().__init__(driver)
+        self._renders: OnDemandCamera = driver
         self.camera, self.every_ticks = camera, every_ticks
         self._observed = 0
 
@@ -107,7 +109,7 @@ class SampledCamera(DriverWrapper):
         tick, self._observed = self._observed, self._observed + 1
         if tick % self.every_ticks:
             return observation
-        images = {**observation.images, self.camera: self.driver.render(self.camera)}  # type: ignore[attr-defined]
+        images = {**observation.images, self.camera: self._renders.render(self.camera)}
         return replace(observation, images=images)
 
 

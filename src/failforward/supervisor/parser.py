@@ -53,7 +53,7 @@ def _failure_type(text: str) -> FailureType | None:
     for candidate in candidates:
         key = re.sub(r"[\s-]+", " ", candidate.strip().lower()).replace("6 d", "6d").replace("6d pose", "6d-pose")
         if key in FAILURE_TYPES:
-            return key  # type: ignore[return-value]
+            return FailureType(key)
     return None
 
 

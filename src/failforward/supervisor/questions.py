@@ -8,12 +8,21 @@ visual prompts (the format ViFailback-8B answers in deployment).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal, get_args
+from typing import Literal
 
-FailureType = Literal["gripper state", "gripper 6d-pose", "task planning", "human intervention"]
-"""The four failure types, spelled exactly as in the templates and answers."""
+from failforward.config.base import ValueEnum
 
-FAILURE_TYPES: tuple[FailureType, ...] = get_args(FailureType)
+
+class FailureType(ValueEnum):
+    """The four failure types; values are spelled exactly as in the templates and answers."""
+
+    GRIPPER_STATE = "gripper state"
+    GRIPPER_6D_POSE = "gripper 6d-pose"
+    TASK_PLANNING = "task planning"
+    HUMAN_INTERVENTION = "human intervention"
+
+
+FAILURE_TYPES: tuple[FailureType, ...] = tuple(FailureType)
 
 Gripper = Literal["left", "right"]
 

@@ -21,7 +21,7 @@ import numpy as np
 from failforward.config.robots import FakeRobotConfig
 from failforward.errors import DriverError, NotConnectedError, ShapeError
 from failforward.robots.base import EpisodicDriver
-from failforward.robots.registry import register_driver
+from failforward.robots.registry import RobotDescription, register_description, register_driver
 from failforward.types import CameraFeature, EpisodeOutcome, JointCommand, JointFeature, Observation, RobotFeatures
 
 START_SPREAD = 0.1  # start pose: uniform in ±10% of each joint's range around 0
@@ -46,6 +46,12 @@ def fake_features(config: FakeRobotConfig) -> RobotFeatures:
     joints = tuple(JointFeature(name, "rad", -limit, limit, config.max_velocity) for name in config.joint_names)
     cameras = tuple(CameraFeature(name, config.image_height, config.image_width) for name in config.cameras)
     return RobotFeatures(joints=joints, cameras=cameras, control_hz=config.control_hz)
+
+
+@register_description("fake")
+def describe_fake(config: FakeRobotConfig) -> RobotDescription:
+    """Features and the ``reach`` task's prompt."""
+    return RobotDescription(fake_features(config), PROMPT, episodic=True)
 
 
 @register_driver("fake")

@@ -21,8 +21,9 @@ from failforward.control.safety import SafetyLayer, SafetyResult
 from failforward.control.watchdog import DeadmanWatchdog
 from failforward.errors import DriverError, SafetyError
 from failforward.robots.base import EpisodicDriver
+from failforward.robots.capabilities import SceneAccess
 from failforward.robots.registry import make_driver
-from failforward.types import EpisodeOutcome, JointCommand, Observation
+from failforward.types import EpisodeOutcome, JointCommand, Observation, RobotFeatures
 from failforward_ros.bridge_cameras import DepthExtras, SceneCameras, on_demand_depth_cameras
 from failforward_ros.episode import EpisodeStart
 
@@ -45,7 +46,10 @@ class BridgeCore:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.driver = make_driver(config.robot)
-        self.cameras = SceneCameras(lambda: self.driver.scene) if hasattr(type(self.driver), "scene") else None
+        # A simulator's MuJoCo scene: camera intrinsics, and depth, pose and robot mask on request.
+        scene_driver = self.driver if isinstance(self.driver, SceneAccess) else None
+        self.scene_driver: SceneAccess | None = scene_driver
+        self.cameras = None if scene_driver is None else SceneCameras(lambda: scene_driver.scene)
         self.on_demand_depth = on_demand_depth_cameras(config) if self.cameras is not None else ()
         self.estop = EStop()
         self.watchdog = None if self.lockstep else DeadmanWatchdog(config.safety.watchdog_timeout_s)
@@ -57,7 +61,7 @@ class BridgeCore:
         self.commands_rejected = 0
 
     @property
-    def features(self):
+    def features(self) -> RobotFeatures:
         return self.driver.features
 
     @property
@@ -139,8 +143,9 @@ class BridgeCore:
         return self.driver.episode_outcome() if isinstance(self.driver, EpisodicDriver) else None
 
     def intrinsics(self, camera: str, height: int, width: int) -> np.ndarray | None:
-        scene = getattr(self.driver, "scene", None)
-        return None if scene is None else scene.camera_intrinsics(camera, height, width)
+        if self.scene_driver is None:
+            return None
+        return self.scene_driver.scene.camera_intrinsics(camera, height, width)
 
     def capture_depth(self) -> dict[str, tuple[float, np.ndarray]]:
         """Depth of each on-demand depth camera now: ``{camera: (stamp [s], float32 [H, W] [m])}``.
@@ -148,11 +153,11 @@ class BridgeCore:
         Raises ``DriverError`` saying how to fix it when the bridge has none (recovery disabled here, or not a
         simulator: stream depth through ``robot.depth_cameras`` instead).
         """
-        if not self.on_demand_depth:
+        if not self.on_demand_depth or self.scene_driver is None or self.cameras is None:
             raise DriverError("robot_bridge captures no depth on request: it does so for PMC's head camera of a "
                               "simulated robot when recovery.enabled (mode pmc) is set in its parameters, or "
                               "streams robot.depth_cameras every tick")
-        height, width = self.config.robot.image_height, self.config.robot.image_width
+        height, width = self.scene_driver.image_size
         return {camera: self.cameras.depth(camera, height, width) for camera in self.on_demand_depth}
 
     def depth_extras(self, camera: str, height: int, width: int) -> DepthExtras:

@@ -168,6 +168,7 @@ def depth_msg(stamp: float, camera: str, depth: np.ndarray) -> Image:
 def depth_from_image(msg: Image) -> np.ndarray:
     """``sensor_msgs/Image`` 32FC1 [m] or 16UC1 [mm] (REP 118; 0 = no reading) → ``float32 [H, W]`` [m], NaN
     where there is no reading."""
+    dtype: np.dtype[np.float32 | np.uint16]
     if msg.encoding == "32FC1":
         dtype, scale = np.dtype(">f4" if msg.is_bigendian else "<f4"), 1.0
     elif msg.encoding == "16UC1":

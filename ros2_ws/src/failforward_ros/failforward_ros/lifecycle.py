@@ -3,11 +3,16 @@
 Parameters come from a params file that mirrors a core preset (declared from the overrides, no
 defaults of their own); ``active`` is true between activate and deactivate; cleanup and shutdown
 call ``release()``, where each node frees its own resources (driver, worker thread, open files).
+What configure builds is reached through a property that raises :class:`NotConfiguredError` before it.
 """
 
 from __future__ import annotations
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+
+
+class NotConfiguredError(RuntimeError):
+    """A node's configured state (what ``on_configure`` builds) was used before configure succeeded."""
 
 
 class ManagedNode(LifecycleNode):
@@ -35,3 +40,8 @@ class ManagedNode(LifecycleNode):
 
     def release(self) -> None:
         """Free this node's own resources; called on cleanup, shutdown and process exit (idempotent)."""
+
+    def not_configured(self, what: str) -> NotConfiguredError:
+        """The error to raise when ``what`` (built by configure) is used before configure succeeded."""
+        return NotConfiguredError(f"{self.get_name()} has no {what}: it is not configured (lifecycle "
+                                  "transition 'configure' first)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -46,8 +46,8 @@ class _Inbox:
     observation_count: int = 0
     sim: tuple[Any, EpisodeOutcome] | None = None
     sim_count: int = 0
-    echoes: dict[float, np.ndarray] | None = None
-    images: dict[str, tuple[float, np.ndarray]] | None = None
+    echoes: dict[float, np.ndarray] = field(default_factory=dict)
+    images: dict[str, tuple[float, np.ndarray]] = field(default_factory=dict)
     object_state: tuple[float, np.ndarray] | None = None
 
 
@@ -60,7 +60,7 @@ class RemoteRobot(EpisodicDriver):
         self._features, self._prompt, self._link = features, prompt, link
         self._episodic, self.timeout_s, self.frame_wait_s = episodic, timeout_s, frame_wait_s
         self.stale_image_s, self.resend_s = stale_image_s, resend_s
-        self._inbox = _Inbox(echoes={}, images={})
+        self._inbox = _Inbox()
         self.dropped_frames = self.resent = 0
         self._last_command: tuple[np.ndarray, float] | None = None
         self._cond = threading.Condition()
@@ -190,7 +190,7 @@ class RemoteRobot(EpisodicDriver):
             raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
                               "(stale joint_states or sim/state): is the bridge running and active?")
         with self._cond:
-            return self._with_side_channels(self._inbox.observation)
+            return self._with_side_channels(self._received())
 
     def _await(self, condition: Callable[[], bool], resend: bool = True) -> bool:
         """Wait up to ``timeout_s`` for ``condition`` (checked under the lock); every ``resend_s`` publish the last
@@ -211,7 +211,14 @@ class RemoteRobot(EpisodicDriver):
         with self._cond:
             if not self._cond.wait_for(lambda: self._inbox.observation is not None, timeout=self.timeout_s):
                 raise DriverError("No joint_states received from robot_bridge.")
-            return self._with_side_channels(self._inbox.observation)
+            return self._with_side_channels(self._received())
+
+    def _received(self) -> Observation:
+        """The newest observation, once one arrived (the callers wait for it). Call with the lock held."""
+        observation = self._inbox.observation
+        if observation is None:
+            raise DriverError("No joint_states received from robot_bridge.")
+        return observation
 
     def _with_side_channels(self, observation: Observation) -> Observation:
         """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
@@ -246,11 +253,13 @@ class RemoteRobot(EpisodicDriver):
         def matched() -> bool:
             return self._inbox.object_state is not None and abs(self._inbox.object_state[0] - stamp) < 1e-6
 
-        if not self._cond.wait_for(matched, timeout=self.frame_wait_s):
-            got = "none" if self._inbox.object_state is None else f"stamp {self._inbox.object_state[0]:.3f} s"
+        arrived = self._cond.wait_for(matched, timeout=self.frame_wait_s)
+        state = self._inbox.object_state
+        if not arrived or state is None:
+            got = "none" if state is None else f"stamp {state[0]:.3f} s"
             raise DriverError(f"No objects/poses for the joint state at {stamp:.3f} s ({got}): the policy needs "
                               "the object poses of the same tick; is the bridge's robot.object_state on?")
-        return self._inbox.object_state[1]
+        return state[1]
 
 
 class ChunkPublisher(_TickSubscriber):

@@ -21,10 +21,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray, PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.client import Client
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -37,8 +40,11 @@ from failforward_ros import convert, qos, topics
 from failforward_ros.episode import EpisodeStart
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
+from failforward_ros.policy_recovery import FrameKind
 from failforward_ros.policy_runtime import LinkError, PolicyRuntime
 from failforward_ros.spin import spin_node
+
+TriggerClient = Client[Trigger.Request, Trigger.Response]
 
 
 class PolicyNode(ManagedNode):
@@ -46,9 +52,16 @@ class PolicyNode(ManagedNode):
 
     def __init__(self) -> None:
         super().__init__("policy_node")
-        self.runtime: PolicyRuntime | None = None
+        self._runtime: PolicyRuntime | None = None
         self._worker: threading.Thread | None = None
         self._io_group = ReentrantCallbackGroup()
+
+    @property
+    def runtime(self) -> PolicyRuntime:
+        """The policy, its loop and the remote robot, built by configure; ``NotConfiguredError`` before."""
+        if self._runtime is None:
+            raise self.not_configured("policy")
+        return self._runtime
 
     # ------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -58,7 +71,7 @@ class PolicyNode(ManagedNode):
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
         try:
-            self.runtime = PolicyRuntime(config, link=self, on_chunk=self._publish_chunk,
+            self._runtime = PolicyRuntime(config, link=self, on_chunk=self._publish_chunk,
                                          on_episode=self._publish_episode, on_recovery_event=self._publish_event)
         except Exception as exc:
             self.get_logger().error(f"configure failed, cannot build the policy: {exc}")
@@ -100,8 +113,9 @@ class PolicyNode(ManagedNode):
         if self.runtime.features.object_names:
             self.create_subscription(PoseArray, topics.OBJECT_POSES, self._on_object_poses, qos.JOINT_STATES,
                                      callback_group=io)
-        self.reset_client = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
-        self.depth_client = self.create_client(Trigger, "robot_bridge/capture_depth", callback_group=io)
+        self.reset_client: TriggerClient = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
+        self.depth_client: TriggerClient = self.create_client(Trigger, "robot_bridge/capture_depth",
+                                                              callback_group=io)
         services = MutuallyExclusiveCallbackGroup()
         self.create_service(Trigger, "~/start", self._on_start, callback_group=services)
         self.create_service(Trigger, "~/stop", self._on_stop, callback_group=services)
@@ -111,7 +125,7 @@ class PolicyNode(ManagedNode):
         io = self._io_group
         self.event_pub = self.create_lifecycle_publisher(String, topics.RECOVERY_EVENT, qos.STATE)
         self.create_subscription(String, topics.DIAGNOSIS, self._on_diagnosis, qos.STATE, callback_group=io)
-        frames = {
+        frames: dict[FrameKind, tuple[type, str, Callable[[Any], Any]]] = {
             "depth": (Image, topics.depth_topic(camera), convert.depth_from_image),
             "mask": (Image, topics.robot_mask_topic(camera), convert.mask_from_image),
             "pose": (PoseStamped, topics.camera_pose_topic(camera), convert.pose_from_msg),
@@ -130,49 +144,53 @@ class PolicyNode(ManagedNode):
         """Ask robot_bridge to publish the head camera's depth, pose and robot mask now (recovery)."""
         self._trigger(self.depth_client, "capture_depth", timeout_s)
 
-    def _trigger(self, client, what: str, timeout_s: float) -> str:
+    def _trigger(self, client: TriggerClient, what: str, timeout_s: float) -> str:
         """Call a Trigger service of robot_bridge; its response message, or ``LinkError`` saying why not."""
         if not client.wait_for_service(timeout_sec=timeout_s):
             raise LinkError(f"robot_bridge/{what} service is not available: start and activate robot_bridge.")
         future = client.call_async(Trigger.Request())
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
-        if not done.wait(timeout_s) or future.result() is None or not future.result().success:
-            message = future.result().message if future.done() and future.result() else "timeout"
+        answered = done.wait(timeout_s)
+        response = future.result() if future.done() else None
+        if not answered or response is None or not response.success:
+            message = response.message if response else "timeout"
             raise LinkError(f"robot_bridge refused {what}: {message}")
-        return future.result().message
+        return response.message
 
     def publish_command(self, positions, stamp: float) -> None:
         self.command_pub.publish(convert.joint_state(stamp, self.runtime.features.joint_names, positions))
 
     # ------------------------------------------------------------ callbacks
     def _on_joint_states(self, msg: JointState) -> None:
-        if self.runtime is None:
+        runtime = self._runtime
+        if runtime is None:
             return
         try:
-            names = self.runtime.features.joint_names
-            self.runtime.robot.deliver_observation(convert.observation_from_messages(msg, names))
+            names = runtime.features.joint_names
+            runtime.robot.deliver_observation(convert.observation_from_messages(msg, names))
         except Exception as exc:
             self._report(False, f"bad joint_states: {exc}", {})
 
     def _on_object_poses(self, msg: PoseArray) -> None:
-        if self.runtime is None:
+        runtime = self._runtime
+        if runtime is None:
             return
         try:
-            state = convert.object_state_from_poses(msg, len(self.runtime.features.object_names))
-            self.runtime.robot.deliver_object_state(convert.from_stamp(msg.header.stamp), state)
+            state = convert.object_state_from_poses(msg, len(runtime.features.object_names))
+            runtime.robot.deliver_object_state(convert.from_stamp(msg.header.stamp), state)
         except Exception as exc:  # the loop then stops on stale object state instead of acting blind
             self._report(False, f"bad objects/poses: {exc}", {})
 
     def _image_callback(self, camera: str):
         def deliver(msg: Image) -> None:
-            if self.runtime is not None:
-                self.runtime.robot.deliver_image(camera, convert.from_stamp(msg.header.stamp),
+            if self._runtime is not None:
+                self._runtime.robot.deliver_image(camera, convert.from_stamp(msg.header.stamp),
                                                  convert.rgb_from_image(msg))
         return deliver
 
-    def _frame_callback(self, kind: str, camera: str, decode):
-        def deliver(msg) -> None:
+    def _frame_callback(self, kind: FrameKind, camera: str, decode: Callable[[Any], Any]) -> Callable[[Any], None]:
+        def deliver(msg: Any) -> None:
             try:
                 self.runtime.frames.deliver(kind, camera, convert.from_stamp(msg.header.stamp), decode(msg))
             except Exception as exc:  # a malformed frame is reported; recovery then refuses for lack of it
@@ -191,13 +209,14 @@ class PolicyNode(ManagedNode):
         self.event_pub.publish(convert.recovery_event_msg(event))
 
     def _on_sent(self, msg: JointState) -> None:
-        if self.runtime is not None:
-            command = convert.command_from_joint_state(msg, self.runtime.features.joint_names)
-            self.runtime.robot.deliver_echo(command.timestamp, command.positions)
+        runtime = self._runtime
+        if runtime is not None:
+            command = convert.command_from_joint_state(msg, runtime.features.joint_names)
+            runtime.robot.deliver_echo(command.timestamp, command.positions)
 
     def _on_sim_state(self, msg: String) -> None:
-        if self.runtime is not None:
-            self.runtime.robot.deliver_sim_state(*convert.sim_state_from_msg(msg))
+        if self._runtime is not None:
+            self._runtime.robot.deliver_sim_state(*convert.sim_state_from_msg(msg))
 
     def _on_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         if self._worker is not None and self._worker.is_alive():
@@ -218,8 +237,8 @@ class PolicyNode(ManagedNode):
         self._worker.start()
 
     def _stop_worker(self) -> None:
-        if self.runtime is not None:
-            self.runtime.stop()
+        if self._runtime is not None:
+            self._runtime.stop()
         if self._worker is not None:
             self._worker.join(timeout=5.0)
             self._worker = None

@@ -45,7 +45,7 @@ class PolicyRuntime:
         description = make_driver(config.robot)  # only for features and kind; never connected here
         self.features = description.features
         episodic = isinstance(description, EpisodicDriver)
-        prompt = description.task_prompt if episodic else ""
+        prompt = description.task_prompt if isinstance(description, EpisodicDriver) else ""
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
         recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled \
             else None

@@ -55,12 +55,12 @@ class TopicRecorder:
                 return None
             self._writer.add_metadata(EPISODE_METADATA, {k: json.dumps(v) if not isinstance(v, str) else v
                                                           for k, v in outcome.items()})
-            return self._close()
+            return self._close(self._writer)
 
     def close(self) -> None:
         with self._lock:
             if self._writer is not None:
-                self._close()
+                self._close(self._writer)
 
     def _open(self) -> Writer:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -74,10 +74,11 @@ class TopicRecorder:
         self.files.append(path)
         return self._writer
 
-    def _close(self) -> Path:
+    def _close(self, writer: Writer) -> Path:
+        """Finish ``writer``, the open file's (call with the lock held)."""
         path = self.files[-1]
         try:
-            self._writer.finish()
+            writer.finish()
         finally:
             self._stream.close()
             self._writer, self._stream = None, None

@@ -24,6 +24,8 @@ from pathlib import Path
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile
+from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, JointState
 from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
@@ -38,9 +40,9 @@ from failforward_ros.spin import spin_node
 CLOSE_GRACE_S = 0.5  # [s] an ended episode's file stays open this long for its late messages
 
 
-def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
+def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, QoSProfile]]:
     """(topic, message type, QoS) of everything the recorder subscribes to."""
-    fixed = [
+    fixed: list[tuple[str, type, QoSProfile]] = [
         (topics.JOINT_STATES, JointState, qos.JOINT_STATES),
         (topics.JOINT_COMMANDS, JointState, qos.COMMAND),
         (topics.COMMAND_SENT, JointState, qos.COMMAND),
@@ -56,10 +58,17 @@ def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, object]]:
 class RecorderNode(ManagedNode):
     def __init__(self) -> None:
         super().__init__("recorder_node")
-        self.recorder: TopicRecorder | None = None
+        self._recorder: TopicRecorder | None = None
         self._episode: EpisodeStart | None = None
         self._ended: dict[str, str] | None = None  # the outcome of the episode whose file is closing
-        self._closing = None  # the one-shot timer that closes it
+        self._closing: Timer | None = None  # the one-shot timer that closes it
+
+    @property
+    def recorder(self) -> TopicRecorder:
+        """The MCAP writer, built by configure; ``NotConfiguredError`` before."""
+        if self._recorder is None:
+            raise self.not_configured("recorder")
+        return self._recorder
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
@@ -68,7 +77,7 @@ class RecorderNode(ManagedNode):
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
         directory = Path(config.record.output_dir) / time.strftime("ros-record-%Y%m%d-%H%M%S")
-        self.recorder = TopicRecorder(directory, config.record.chunk_kib)
+        self._recorder = TopicRecorder(directory, config.record.chunk_kib)
         for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
             self.create_subscription(msg_type, topic, self._record_callback("/" + topic.lstrip("/")), profile)
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
@@ -77,9 +86,9 @@ class RecorderNode(ManagedNode):
 
     def release(self) -> None:
         """Finish the open MCAP file so it is complete on disk."""
-        if self.recorder is not None:
+        if self._recorder is not None:
             self._finish_episode()
-            self.recorder.close()
+            self._recorder.close()
 
     def _record_callback(self, topic: str):
         def record(msg) -> None:
@@ -119,9 +128,9 @@ class RecorderNode(ManagedNode):
             self._closing.cancel()
             self.destroy_timer(self._closing)
             self._closing = None
-        if self._ended is None or self.recorder is None:
+        if self._ended is None or self._recorder is None:
             return
-        path = self.recorder.end_episode(self._ended)
+        path = self._recorder.end_episode(self._ended)
         self._ended = None
         if path is not None:
             self.get_logger().info(f"episode recorded: {path}")

@@ -42,12 +42,19 @@ class RobotBridgeNode(ManagedNode):
 
     def __init__(self) -> None:
         super().__init__("robot_bridge")
-        self.core: BridgeCore | None = None
+        self._core: BridgeCore | None = None
+
+    @property
+    def core(self) -> BridgeCore:
+        """The bridge's logic (driver, safety, e-stop), built by configure; ``NotConfiguredError`` before."""
+        if self._core is None:
+            raise self.not_configured("driver")
+        return self._core
 
     # ------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self.core = BridgeCore(declared_run_config(self))
+            self._core = BridgeCore(declared_run_config(self))
         except Exception as exc:  # malformed parameters: report and stay unconfigured
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -61,14 +68,14 @@ class RobotBridgeNode(ManagedNode):
             self.get_logger().error(f"cannot connect the robot: {exc}")
             return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)
-        self.episode_pub.publish(convert.episode_start_msg(self.core.episode))
+        self._announce_episode()
         self._publish_observation(observation)
         return result
 
     def release(self) -> None:
         """Leave the robot safe and disconnected (process exit)."""
-        if self.core is not None:
-            self.core.stop()
+        if self._core is not None:
+            self._core.stop()
 
     # ----------------------------------------------------------- interfaces
     def _create_interfaces(self) -> None:
@@ -142,8 +149,7 @@ class RobotBridgeNode(ManagedNode):
         except Exception as exc:  # the caller's episode fails with the reason; the bridge runs on
             response.success, response.message = False, f"reset failed: {exc}"
             return response
-        started = convert.episode_start_msg(self.core.episode)
-        self.episode_pub.publish(started)  # before the episode's first frames: their episode is known
+        started = self._announce_episode()  # before the episode's first frames: their episode is known
         self._publish_observation(observation)
         response.success, response.message = True, started.data
         return response
@@ -155,7 +161,7 @@ class RobotBridgeNode(ManagedNode):
         return response
 
     def _on_clear_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self.core is None or not self.active:
+        if self._core is None or not self.active:
             response.success, response.message = False, "robot_bridge is not active"
             return response
         self.core.clear_estop()
@@ -178,6 +184,15 @@ class RobotBridgeNode(ManagedNode):
         return response
 
     # ------------------------------------------------------------ publishing
+    def _announce_episode(self) -> String:
+        """Publish ``episode/start`` of the episode the last reset started; returns the message."""
+        episode = self.core.episode
+        if episode is None:  # start() and reset() name the episode they start
+            raise RuntimeError("robot_bridge has started no episode yet")
+        started = convert.episode_start_msg(episode)
+        self.episode_pub.publish(started)
+        return started
+
     def _publish_observation(self, observation) -> None:
         names = self.core.features.joint_names
         t = observation.timestamp

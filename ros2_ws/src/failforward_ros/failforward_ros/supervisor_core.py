@@ -24,6 +24,7 @@ from failforward.errors import ConfigError, DriverError
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.registry import make_driver
 from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.symbols.render import render_symbols
 from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord
@@ -72,7 +73,7 @@ class SupervisorRuntime:
             if self._episode is not None and start.episode_id == self._episode.episode_id:
                 return  # the latched message again
             self._episode = start
-            self._start_episode()
+            self._start_episode(start)
 
     def on_frame(self, stamp: float, rgb: np.ndarray) -> None:
         """One head-camera frame [RGB uint8 HxWx3] at ``stamp`` [s]; never blocks on the backend."""
@@ -80,7 +81,7 @@ class SupervisorRuntime:
             if self._episode is None or stamp < self._episode.stamp:
                 return  # no episode known yet, or a frame from before this one
             if self._last_stamp is not None and stamp < self._last_stamp:
-                self._start_episode()  # the previous simulated episode's frames came in after the start
+                self._start_episode(self._episode)  # the previous simulated episode's frames came in after the start
             self._last_stamp = stamp
             self._frames[stamp] = rgb
             while len(self._frames) > KEEP_FRAMES:
@@ -99,7 +100,7 @@ class SupervisorRuntime:
     def annotated(self, report: SupervisorReport) -> tuple[float, np.ndarray] | None:
         """The frame the answer's symbols refer to, with the symbols drawn; ``None`` without symbols."""
         result = report.result
-        if getattr(result, "kind", "") != "diagnosis" or not result.symbols or result.symbol_frame is None:
+        if not isinstance(result, Diagnosis) or not result.symbols or result.symbol_frame is None:
             return None
         stamp = report.frame_times[result.symbol_frame]
         with self._lock:
@@ -125,14 +126,13 @@ class SupervisorRuntime:
         with self._lock:
             return self._sim[1] if self._sim is not None else EpisodeOutcome(False, 0, "no state yet")
 
-    def _start_episode(self) -> None:
-        """Called with the lock held: a new episode, or the frame stream of the current one restarted."""
+    def _start_episode(self, episode: EpisodeStart) -> None:
+        """Called with the lock held: ``episode`` is new, or the frame stream of the current one restarted."""
         if self._count >= 0:
             self.scheduler.on_episode_end(EpisodeOutcome(False, 0, "episode ended"))
         self._count += 1
         self._frames.clear()
         self._step, self._last_stamp = 0, None
-        episode = self._episode
         task = getattr(self.config.robot, "task", "")
         self.scheduler.on_episode_start(EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote",
                                                     self.features, episode.episode_id))

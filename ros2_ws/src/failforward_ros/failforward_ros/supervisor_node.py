@@ -36,11 +36,18 @@ class SupervisorNode(ManagedNode):
 
     def __init__(self) -> None:
         super().__init__("supervisor_node")
-        self.runtime: SupervisorRuntime | None = None
+        self._runtime: SupervisorRuntime | None = None
+
+    @property
+    def runtime(self) -> SupervisorRuntime:
+        """The supervisor's backend and scheduler, built by configure; ``NotConfiguredError`` before."""
+        if self._runtime is None:
+            raise self.not_configured("supervisor")
+        return self._runtime
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self.runtime = SupervisorRuntime(declared_run_config(self))
+            self._runtime = SupervisorRuntime(declared_run_config(self))
         except Exception as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -57,8 +64,8 @@ class SupervisorNode(ManagedNode):
 
     def release(self) -> None:
         """Stop the supervisor's worker."""
-        if self.runtime is not None:
-            self.runtime.close()
+        if self._runtime is not None:
+            self._runtime.close()
 
     def _on_image(self, msg: Image) -> None:
         if self.active:
@@ -93,7 +100,7 @@ class SupervisorNode(ManagedNode):
         self._report(True, f"answer: {getattr(report.result, 'kind', '?')}")
 
     def _report(self, ok: bool, message: str) -> None:
-        values = self.runtime.health() if self.runtime is not None else {}
+        values = self._runtime.health() if self._runtime is not None else {}
         self.diag_pub.publish(convert.diagnostics_msg(time.time(), "supervisor_node", ok, message, values))
 
 

@@ -38,7 +38,7 @@ from failforward.supervisor.commands import Grasp, Move, Rotate, format_commands
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.oracle.camera import CameraView
 from failforward.supervisor.parser import parse_answer
-from failforward.supervisor.questions import QuestionType
+from failforward.supervisor.questions import FailureType, QuestionType
 from failforward.types import Observation
 
 Command = Move | Rotate | Grasp
@@ -82,9 +82,9 @@ class SymbolPlan:
         return self.diagnosis.command_text
 
 
-def failure_type(commands: Sequence[Command]) -> str:
+def failure_type(commands: Sequence[Command]) -> FailureType:
     """ViFailback failure type a supervisor would give with these commands."""
-    return "gripper state" if all(isinstance(c, Grasp) for c in commands) else "gripper 6d-pose"
+    return FailureType.GRIPPER_STATE if all(isinstance(c, Grasp) for c in commands) else FailureType.GRIPPER_6D_POSE
 
 
 def requested_tool(start: ToolState, commands: Sequence[Command], world_from_camera: np.ndarray,
@@ -181,7 +181,7 @@ class SymbolPlanner:
     def _diagnosis(self, commands: tuple[Command, ...], start: ToolState, goal: ToolState) -> Diagnosis:
         height, width = self.image_size
         symbols = correction_symbols(self.view(), commands, start.position, goal.position)
-        content = AnswerContent(False, failure_type(commands), commands, symbols, correction_frame=1)  # type: ignore
+        content = AnswerContent(False, failure_type(commands), commands, symbols, correction_frame=1)
         answer = write_answer(content, width=width, height=height)
         parsed = parse_answer(answer, frame_shapes=[(height, width)], correction_frame=0)
         if not isinstance(parsed, Diagnosis):  # the writer and parser are tested together; never expected

@@ -46,7 +46,8 @@ class ModeResources:
 
 
 class CorrectiveMode(abc.ABC):
-    """Plans one correction from a diagnosis; ``name`` is its registry name."""
+    """Plans one correction from a diagnosis; ``name`` is its registry name (a ``CorrectiveModeName`` for the
+    built-in modes)."""
 
     name: str = ""
 
@@ -73,8 +74,9 @@ MODES: Registry[ModeBuilder] = Registry("corrective mode", {
 
 
 def register_mode(name: str) -> Callable[[ModeBuilder], ModeBuilder]:
-    """Decorator registering ``builder(config, resources) -> CorrectiveMode`` under ``name``."""
-    return MODES.register(name)
+    """Decorator registering ``builder(config, resources) -> CorrectiveMode`` under ``name`` (a
+    :class:`~failforward.config.recovery.CorrectiveModeName` for the built-in modes)."""
+    return MODES.register(str(name))  # the plain name: the registry's messages quote it
 
 
 def registered_modes() -> tuple[str, ...]:

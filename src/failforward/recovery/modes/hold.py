@@ -6,7 +6,7 @@ Chosen for 'human intervention', a "Hold still" command or a lock symbol. It hol
 
 from __future__ import annotations
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.recovery.context import PlanContext
 from failforward.recovery.correction import HoldCorrection, PlanResult
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, register_mode
@@ -16,13 +16,13 @@ from failforward.supervisor.diagnosis import Diagnosis
 class HoldMode(CorrectiveMode):
     """Always accepts: ``HoldCorrection(context.hold_positions)``."""
 
-    name = "hold"
+    name = CorrectiveModeName.HOLD
 
     def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
         reason = diagnosis.failure_type or diagnosis.command_text or "hold requested"
         return HoldCorrection(self.name, context.hold_positions.copy(), f"hold still: {reason}")
 
 
-@register_mode("hold")
+@register_mode(CorrectiveModeName.HOLD)
 def build_hold(config: RecoveryConfig, resources: ModeResources) -> HoldMode:
     return HoldMode()

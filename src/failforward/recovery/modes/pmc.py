@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.errors import ConfigError
 from failforward.recovery.arm_ik import ARM_COLUMNS, GRIPPER_COLUMN, SIDE_ARM_COLUMNS, reach
 from failforward.recovery.context import PlanContext
@@ -29,7 +29,7 @@ IK_ARM_SLICE = {"left": slice(0, 6), "right": slice(6, 12)}  # the side's joints
 class PmcMode(CorrectiveMode):
     """Point-based motion control for the simulated or real ALOHA (needs depth and a camera model)."""
 
-    name = "pmc"
+    name = CorrectiveModeName.PMC
 
     def __init__(self, config: RecoveryConfig, resources: ModeResources) -> None:
         if resources.ik is None:
@@ -91,6 +91,6 @@ class PmcMode(CorrectiveMode):
         return rows
 
 
-@register_mode("pmc")
+@register_mode(CorrectiveModeName.PMC)
 def build_pmc(config: RecoveryConfig, resources: ModeResources) -> PmcMode:
     return PmcMode(config, resources)

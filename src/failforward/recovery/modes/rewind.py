@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.recovery.arm_ik import GRIPPER_COLUMN, SIDE_ARM_COLUMNS
 from failforward.recovery.context import PlanContext
 from failforward.recovery.correction import PlanResult, Refusal, TrajectoryCorrection
@@ -35,7 +35,7 @@ def reference_time(diagnosis: Diagnosis, context: PlanContext) -> float:
 class RewindMode(CorrectiveMode):
     """Plans the return trajectory from the episode's joint history."""
 
-    name = "rewind"
+    name = CorrectiveModeName.REWIND
 
     def __init__(self, config: RecoveryConfig, resources: ModeResources) -> None:
         pmc = config.pmc
@@ -57,6 +57,6 @@ class RewindMode(CorrectiveMode):
         return TrajectoryCorrection(self.name, targets, arm, f"rewind the {arm} arm to its pre-failure pose")
 
 
-@register_mode("rewind")
+@register_mode(CorrectiveModeName.REWIND)
 def build_rewind(config: RecoveryConfig, resources: ModeResources) -> RewindMode:
     return RewindMode(config, resources)

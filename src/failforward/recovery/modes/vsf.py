@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.recovery.context import PlanContext
 from failforward.recovery.correction import PlanResult, PolicyCorrection, Refusal
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, register_mode
@@ -26,7 +26,7 @@ from failforward.types import Observation
 class VsfMode(CorrectiveMode):
     """Accepts a diagnosis with a command text and at least one symbol inside the head image."""
 
-    name = "vsf"
+    name = CorrectiveModeName.VSF
 
     def __init__(self, config: RecoveryConfig) -> None:
         self.config = config.vsf
@@ -55,6 +55,6 @@ def _vsf_view(obs: Observation, *, head_camera: str, **kwargs: Any) -> Observati
     return vsf_observation(obs, head_camera=head_camera, **kwargs)
 
 
-@register_mode("vsf")
+@register_mode(CorrectiveModeName.VSF)
 def build_vsf(config: RecoveryConfig, resources: ModeResources) -> VsfMode:
     return VsfMode(config)

@@ -33,7 +33,7 @@ from failforward.robots.base import RobotDriver
 from failforward.robots.cameras import OpenCVCamera
 from failforward.robots.dynamixel import control_table as ct
 from failforward.robots.dynamixel.bus import DynamixelBus
-from failforward.robots.registry import register_driver
+from failforward.robots.registry import RobotDescription, register_description, register_driver
 from failforward.types import CameraFeature, JointCommand, Observation, RobotFeatures
 
 logger = logging.getLogger(__name__)
@@ -46,17 +46,29 @@ def _load(config: AlohaConfig) -> AlohaCalibration:
     return calibration
 
 
+def aloha_features(config: AlohaConfig, calibration: AlohaCalibration) -> RobotFeatures:
+    """The followers' joints ``[14]`` (limits and speeds from ``calibration``), the configured cameras and
+    ``config.control_hz``."""
+    joints = arm_features("left", calibration.follower_left) + arm_features("right", calibration.follower_right)
+    cameras = tuple(CameraFeature(c.name, c.height, c.width) for c in config.cameras)
+    return RobotFeatures(joints, cameras, config.control_hz)
+
+
+@register_description("aloha")
+def describe_aloha(config: AlohaConfig) -> RobotDescription:
+    """Features from the calibration; no port is opened. No prompt: people set up a real cell's task."""
+    return RobotDescription(aloha_features(config, _load(config)))
+
+
 @register_driver("aloha")
 class AlohaDriver(RobotDriver):
-    """Two follower arms (and optionally two leader arms for teleoperation) and OpenCV cameras."""
+    """Two follower arms, OpenCV cameras, and optionally two leader arms for teleoperation
+    (:class:`~failforward.robots.capabilities.LeaderArms`)."""
 
     def __init__(self, config: AlohaConfig) -> None:
         self.config = config
         self.calibration = _load(config)
-        joints = arm_features("left", self.calibration.follower_left) + arm_features(
-            "right", self.calibration.follower_right)
-        cameras = tuple(CameraFeature(c.name, c.height, c.width) for c in config.cameras)
-        self._features = RobotFeatures(joints, cameras, config.control_hz)
+        self._features = aloha_features(config, self.calibration)
         # one position tick in joint units: targets are kept a tick inside the limits so that the
         # quantized command that is actually sent never lies outside them
         grip_ticks = [abs(a.gripper.open_rad - a.gripper.closed_rad) / ct.RAD_PER_TICK
@@ -185,6 +197,11 @@ class AlohaDriver(RobotDriver):
             joint_velocities=np.concatenate([s.velocity for s in states]),
             images=images,
         )
+
+    @property
+    def has_leaders(self) -> bool:
+        """True when both leader ports are configured (teleoperation)."""
+        return bool(self.config.leader_left_port and self.config.leader_right_port)
 
     def read_leaders(self) -> np.ndarray:
         """Leader arm joints ``[14]`` in the followers' units (for teleoperation: send them as the command)."""

@@ -34,6 +34,7 @@ from failforward.supervisor.answer_writer import AnswerContent
 from failforward.supervisor.commands import Grasp, Move
 from failforward.supervisor.oracle.arrows import clip_pixel, straight_arrow
 from failforward.supervisor.oracle.facts import OracleFacts
+from failforward.supervisor.questions import FailureType
 from failforward.symbols.types import Crosshair, DualCrosshair, GripperState, Rewind, Symbol
 
 CLOSED = 0.25  # normalized opening below which a gripper is closed
@@ -130,7 +131,7 @@ def _point(facts: OracleFacts, world: np.ndarray) -> tuple[float, float]:
     return _clip(facts, facts.camera.project(world)[0])
 
 
-def regrasp(facts: OracleFacts, role: Role, failure_type: str) -> AnswerContent:
+def regrasp(facts: OracleFacts, role: Role, failure_type: FailureType) -> AnswerContent:
     """Open the gripper and move it onto the target (ON at the gripper, arrow, crosshair on the target)."""
     gripper, target = facts.grippers[role.arm], facts.objects[role.target]
     moves = moves_towards(facts, role.arm, target - gripper)
@@ -149,13 +150,13 @@ def approach(facts: OracleFacts, role: Role) -> AnswerContent:
     symbols: list[Symbol] = [_arrow(facts, mover, target - mover, moves)] if moves else []
     if role.mover != "gripper":
         symbols.append(DualCrosshair(start=_point(facts, mover), end=_point(facts, target)))
-    return AnswerContent(False, "gripper 6d-pose", moves, tuple(symbols))
+    return AnswerContent(False, FailureType.GRIPPER_6D_POSE, moves, tuple(symbols))
 
 
 def close_gripper(facts: OracleFacts, role: Role) -> AnswerContent:
     """Close the gripper that sits open at its target (OFF at the gripper)."""
     symbol = GripperState(position=_point(facts, facts.grippers[role.arm]), state="OFF")
-    return AnswerContent(False, "gripper state", (Grasp(gripper=role.arm, state="close"),), (symbol,))
+    return AnswerContent(False, FailureType.GRIPPER_STATE, (Grasp(gripper=role.arm, state="close"),), (symbol,))
 
 
 def withdraw(facts: OracleFacts, wrong: WrongTouch) -> AnswerContent:
@@ -164,7 +165,7 @@ def withdraw(facts: OracleFacts, wrong: WrongTouch) -> AnswerContent:
     moves = moves_towards(facts, wrong.arm, up)
     gripper = facts.grippers[wrong.arm]
     symbols = (Rewind(position=_point(facts, gripper)), _arrow(facts, gripper, up, moves))
-    return AnswerContent(False, "task planning", moves, symbols)
+    return AnswerContent(False, FailureType.TASK_PLANNING, moves, symbols)
 
 
 def lift(facts: OracleFacts, role: Role) -> AnswerContent:
@@ -172,7 +173,7 @@ def lift(facts: OracleFacts, role: Role) -> AnswerContent:
     up = np.array([0.0, 0.0, LIFT_M])
     moves = moves_towards(facts, role.arm, up)
     symbols = (_arrow(facts, facts.grippers[role.arm], up, moves),)
-    return AnswerContent(False, "gripper 6d-pose", moves, symbols)
+    return AnswerContent(False, FailureType.GRIPPER_6D_POSE, moves, symbols)
 
 
 def diagnose_facts(task: str, history: Sequence[OracleFacts], *, stall_s: float, near_m: float) -> AnswerContent:
@@ -188,11 +189,11 @@ def diagnose_facts(task: str, history: Sequence[OracleFacts], *, stall_s: float,
     if max(f.max_stage for f in history) >= 2 and now.stage < 2 and not now.arm_touches(first.arm, first.target_geoms):
         if distance(now, first) < near_m and now.opening[first.arm] > OPEN:
             return close_gripper(now, first)  # the object fell back between the open fingers
-        return regrasp(now, first, "gripper state")
+        return regrasp(now, first, FailureType.GRIPPER_STATE)
     for role in roles:
         if role.grasp and role.mover == "gripper" and distance(now, role) < 2 * near_m:
             if now.opening[role.arm] < CLOSED and not now.arm_touches(role.arm, role.target_geoms):
-                return regrasp(now, role, "gripper 6d-pose")
+                return regrasp(now, role, FailureType.GRIPPER_6D_POSE)
     older = [f for f in history if f.time <= now.time - stall_s]
     if not older or any(f.stage != now.stage for f in history if f.time >= older[-1].time):
         return AnswerContent(success=True)
