@@ -116,9 +116,12 @@ def test_a_lost_command_is_sent_again_with_its_stamp_and_acted_on_once() -> None
     remote.reset(0)
     assert remote.episode_id == "episode-1"
     sent = remote.send_action(JointCommand(0.0, np.array([0.3])))
-    assert sent.timestamp > 5.0  # after the newest command the bridge acted on before this episode
-    assert remote.resent == 2 and len(bridge.acted) == 1 and {s for _, s in bridge.commands} == {sent.timestamp}
+    assert sent.timestamp == 0.0  # what was sent, on the robot clock of the observation it answered
+    wire = {s for _, s in bridge.commands}  # after the newest command the bridge acted on before this episode
+    assert remote.resent == 2 and len(bridge.acted) == 1 and wire == {5.000001}
     assert remote.get_observation().joint_positions[0] == pytest.approx(0.3)
+    remote.send_action(JointCommand(0.02, np.array([0.4])))
+    assert bridge.acted == [5.000001, 5.020001]  # the episode's ticks keep their spacing on the wire
 
 
 def test_a_bridge_that_never_answers_is_an_error_after_the_timeout() -> None:

@@ -35,11 +35,11 @@ class SafetyConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _workspace_box(self) -> SafetyConfig:
-        box = (self.workspace_lower_m, self.workspace_upper_m)
-        if (box[0] is None) != (box[1] is None):
+        lower, upper = self.workspace_lower_m, self.workspace_upper_m
+        if (lower is None) != (upper is None):
             raise ValueError("set both workspace_lower_m and workspace_upper_m [m], or neither")
-        if box[0] is not None and not all(lo < hi for lo, hi in zip(*box, strict=True)):
-            raise ValueError(f"workspace_lower_m {box[0]} must be below workspace_upper_m {box[1]} on every axis")
+        if lower is not None and upper is not None and not all(lo < hi for lo, hi in zip(lower, upper, strict=True)):
+            raise ValueError(f"workspace_lower_m {lower} must be below workspace_upper_m {upper} on every axis")
         return self
 
 

@@ -22,6 +22,7 @@ from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.robots.base import EpisodicDriver, RobotDriver
+from failforward.robots.capabilities import LeaderArms
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import TickSubscriber
 
@@ -39,14 +40,13 @@ def policy_context(config: RunConfig, driver: RobotDriver) -> PolicyContext:
         task=config.robot.task,
         prompt=task_prompt(driver),
         privileged_state=driver.privileged_state if isinstance(driver, EpisodicDriver) else None,
-        teleop_source=_leader_reader(config, driver),
+        teleop_source=_leader_reader(driver),
     )
 
 
-def _leader_reader(config: RunConfig, driver: RobotDriver) -> Callable[[], object] | None:
-    """The driver's leader-arm reader when the robot has leaders configured (ALOHA teleoperation)."""
-    has_leaders = getattr(config.robot, "leader_left_port", None) and getattr(config.robot, "leader_right_port", None)
-    return getattr(driver, "read_leaders", None) if has_leaders else None
+def _leader_reader(driver: RobotDriver) -> Callable[[], object] | None:
+    """The driver's leader-arm reader when it has leader arms configured (ALOHA teleoperation)."""
+    return driver.read_leaders if isinstance(driver, LeaderArms) and driver.has_leaders else None
 
 
 def build_loop(

@@ -20,10 +20,12 @@ from pathlib import Path
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop
 from failforward.control.loop import EpisodeResult
+from failforward.errors import ConfigError
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery import RecoveryController
 from failforward.recovery.events import RecoveryEvent
 from failforward.robots.base import EpisodicDriver, RobotDriver
+from failforward.robots.capabilities import SceneAccess
 from failforward.robots.registry import make_driver
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorScheduler
@@ -95,4 +97,7 @@ def _build_recovery(
     """The recovery controller on the simulated robot (``RunConfig`` allows ``recovery.enabled`` only there)."""
     if not config.recovery.enabled:
         return None
+    if not isinstance(driver, SceneAccess):
+        raise ConfigError(f"recovery runs on the simulated ALOHA (a driver with SceneAccess); {config.robot.kind!r} "
+                          "has none: set recovery.enabled to false.")
     return RecoveryController.for_sim_aloha(config.recovery, driver, on_event=on_event)

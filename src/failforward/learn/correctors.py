@@ -33,6 +33,7 @@ from failforward.types import JointCommand
 
 if TYPE_CHECKING:
     from failforward.learn.stages import Pipeline
+    from failforward.robots.maniskill import ManiSkillDriver
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Corrector:
     stage_trace: Callable[[Any, int, np.ndarray], np.ndarray]
 
 
-def _maniskill_stage_trace(driver: Any, seed: int, commands: np.ndarray) -> np.ndarray:
+def _maniskill_stage_trace(driver: ManiSkillDriver, seed: int, commands: np.ndarray) -> np.ndarray:
     """``ManiSkillDriver.stage`` (the stage whose flag holds now) after each of ``commands [T, 8]``."""
     obs = driver.reset(seed)
     stages = np.empty(len(commands), dtype=np.int64)

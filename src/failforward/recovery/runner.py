@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from failforward.config.recovery import RecoveryConfig
+from failforward.config.recovery import CorrectiveModeName, RecoveryConfig
 from failforward.recovery.camera import CameraModel
 from failforward.recovery.context import JointHistory, PlanContext
 from failforward.recovery.correction import PlanResult, Refusal
@@ -26,6 +26,7 @@ from failforward.recovery.events import RecoveryEvent, RecoveryState
 from failforward.recovery.machine import RecoveryMachine
 from failforward.recovery.modes.base import CorrectiveMode, ModeResources, make_mode
 from failforward.recovery.overrides import Override
+from failforward.robots.capabilities import SceneAccess
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeInfo, Observation, RobotFeatures, TickRecord, TickSubscriber
@@ -68,12 +69,13 @@ class RecoveryController(TickSubscriber):
         self._head_size: tuple[int, int] | None = None  # (H, W) [px] of the last head frame seen this episode
 
     @classmethod
-    def for_sim_aloha(cls, config: RecoveryConfig, driver: Any, **kwargs: Any) -> RecoveryController:
-        """All four modes on a connected ``SimAlohaDriver``: its head camera, depth on demand, mink IK."""
+    def for_sim_aloha(cls, config: RecoveryConfig, driver: SceneAccess, **kwargs: Any) -> RecoveryController:
+        """All four modes on a connected simulated ALOHA (``SceneAccess``): its head camera, depth on demand,
+        mink IK on its MJCF."""
         from failforward.recovery.camera import MujocoCamera
 
-        name, height, width = config.pmc.camera, driver.config.image_height, driver.config.image_width
-        modes = aloha_modes(config, driver.features, driver.task.xml_path)
+        name, (height, width) = config.pmc.camera, driver.image_size
+        modes = aloha_modes(config, driver.features, driver.scene_xml_path)
         camera = MujocoCamera(driver.scene, name)
         return cls(config, modes, camera=camera, depth_source=lambda: driver.render(name, depth=True),
                    mask_source=lambda: camera.robot_mask(height, width), **kwargs)
@@ -121,7 +123,7 @@ class RecoveryController(TickSubscriber):
         hold = observation.joint_positions.copy() if hold is None else hold
         size = self._head_size  # the frames the supervisor drew its symbols on (sampled, not every tick)
         depth = mask = None
-        if mode == "pmc":
+        if mode == CorrectiveModeName.PMC:
             depth = observation.depth.get(self.head_camera)
             depth = self._call(self.depth_source, "depth source") if depth is None else depth
             mask = self._call(self.mask_source, "robot mask source")
@@ -151,4 +153,5 @@ def aloha_modes(config: RecoveryConfig, features: RobotFeatures, xml_path: str) 
 
     grasp = TopDownGraspEstimator(config.grasp)
     resources = ModeResources(features, 1.0 / features.control_hz, AlohaIK(xml_path), grasp)
-    return {mode: make_mode(mode, config, resources) for mode in ("hold", "rewind", config.mode)}
+    names = (CorrectiveModeName.HOLD, CorrectiveModeName.REWIND, config.mode)
+    return {mode: make_mode(mode, config, resources) for mode in names}

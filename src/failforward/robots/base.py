@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from failforward.types import EpisodeOutcome, JointCommand, Observation, RobotFeatures
+
+DriverT = TypeVar("DriverT", bound="RobotDriver")
 
 
 class RobotDriver(abc.ABC):
@@ -42,7 +44,7 @@ class RobotDriver(abc.ABC):
     def disconnect(self) -> None:
         """Release the device, leaving it safe (held or torque-safe). Idempotent."""
 
-    def __enter__(self) -> RobotDriver:
+    def __enter__(self: DriverT) -> DriverT:
         self.connect()
         return self
 

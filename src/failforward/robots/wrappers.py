@@ -17,7 +17,7 @@ command is the ``k``-th command sent (the loop observes once and sends once per 
 Example:
     >>> sim = SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=()))
     >>> driver = DisturbedDriver(SampledCamera(sim, "top", every_ticks=25), disturbance)
-    >>> loop = ControlLoop(driver, policy, broker, safety, config, sim.task_prompt, supervisor=supervisor)
+    >>> loop = build_loop(config, driver, reports=supervisor)
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def parse_answer_for(
     shapes = [tuple(img.shape[:2]) for img in prompt.images[: prompt.frame_count]]
     return parse_answer(
         text,
-        frame_shapes=shapes,  # type: ignore[arg-type]
+        frame_shapes=shapes,
         question=prompt.question,
         correction_frame=prompt.correction_frame,
         coordinates=coordinates,

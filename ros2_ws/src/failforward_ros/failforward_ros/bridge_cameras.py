@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from failforward.config import RunConfig
+from failforward.config import RunConfig, SimAlohaConfig
+from failforward.config.recovery import CorrectiveModeName
 from failforward.recovery.camera import MujocoCamera
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,9 @@ def on_demand_depth_cameras(config: RunConfig) -> tuple[str, ...]:
     camera is an RGB camera of the robot but not one of its (streamed) depth cameras."""
     recovery, robot = config.recovery, config.robot
     camera = recovery.pmc.camera
-    if not recovery.enabled or recovery.mode != "pmc" or camera not in getattr(robot, "cameras", ()):
+    if not recovery.enabled or recovery.mode != CorrectiveModeName.PMC or not isinstance(robot, SimAlohaConfig):
         return ()
-    return () if camera in getattr(robot, "depth_cameras", ()) else (camera,)
+    return (camera,) if camera in robot.cameras and camera not in robot.depth_cameras else ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observa
 from failforward.types import TickSubscriber as _TickSubscriber
 from failforward_ros.episode import EpisodeStart
 
+WIRE_STEP_S = 1e-6  # [s] the least a command's wire stamp follows the previous one by (stamps round to 1 µs)
+
 
 class RobotLink(Protocol):
     """Transport to the robot bridge."""
@@ -67,7 +69,8 @@ class RemoteRobot(EpisodicDriver):
         self._connected = False
         self._episode: EpisodeStart | None = None
         self._marks_at_send: tuple[int, int] | None = None  # message counts when the last command left
-        self._stamp = 0.0
+        self._stamp = float("-inf")  # [s] wire stamp of the last command published
+        self._offset = 0.0  # [s] wire stamp − robot clock, this episode (see send_action)
         self.last_stamp = 0.0  # [s] robot clock of the newest observation handed to the loop
 
     # --------------------------------------------------- message callbacks
@@ -125,10 +128,12 @@ class RemoteRobot(EpisodicDriver):
         """Ask the bridge for a new episode (it picks the seed sequence) and return its first observation."""
         self._require_connected()
         marks = self._marks()
-        self._episode = self._link.request_reset(self.timeout_s)
+        episode = self._episode = self._link.request_reset(self.timeout_s)
         self._marks_at_send, self._last_command = None, None
-        self._stamp = max(self._stamp, self._episode.commands_after)  # the bridge acts on later stamps only
-        return self._wait_new(marks)
+        first = self._wait_new(marks)
+        after = max(self._stamp, episode.commands_after)  # the bridge acts on later stamps only
+        self._offset = max(0.0, after + WIRE_STEP_S - first.timestamp) if after > float("-inf") else 0.0
+        return first
 
     def get_observation(self) -> Observation:
         """Lockstep (simulator): the observation that followed the last command; else the latest one."""
@@ -142,13 +147,16 @@ class RemoteRobot(EpisodicDriver):
     def send_action(self, command: JointCommand) -> JointCommand:
         """Publish ``command`` and wait for the bridge's echo of what it sent; ``DriverError`` after ``timeout_s``.
 
-        Stamps are strictly increasing. A command not echoed within ``resend_s`` is published again with the same
-        stamp (a lost reliable sample is otherwise repaired only at the next DDS heartbeat, seconds later); the
-        bridge acts on each stamp once and echoes it again.
+        The command's stamp is the robot clock of the observation it answers; on the wire it is shifted by a
+        constant per episode so that wire stamps only grow from one episode to the next (the simulated clock
+        restarts at every reset; on hardware the shift stays 0). The bridge acts on each wire stamp once and only
+        on stamps later than the last one it acted on. A command not echoed within ``resend_s`` is published again
+        with the same stamp (a lost reliable sample is otherwise repaired only at the next DDS heartbeat, seconds
+        later); the bridge echoes it again. Returns what was sent, stamped with ``command``'s robot clock.
         """
         self._require_connected()
-        self._stamp = max(self._stamp + 1e-3, command.timestamp)
-        stamp = round(self._stamp, 6)
+        stamp = round(max(command.timestamp + self._offset, self._stamp + WIRE_STEP_S), 6)
+        self._stamp = stamp
         self._marks_at_send = self._marks()
         self._last_command = (command.positions, stamp)
         self._link.publish_command(command.positions, stamp)
@@ -158,7 +166,7 @@ class RemoteRobot(EpisodicDriver):
                               "e-stopped?")
         with self._cond:
             sent = self._inbox.echoes.pop(stamp)
-        return JointCommand(stamp, sent)
+        return JointCommand(command.timestamp, sent)
 
     def privileged_state(self) -> Any:
         with self._cond:

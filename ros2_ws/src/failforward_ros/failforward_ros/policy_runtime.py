@@ -21,8 +21,7 @@ from failforward.errors import DriverError
 from failforward.policy.registry import make_policy
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery import RecoveryController, RecoveryEvent
-from failforward.robots.base import EpisodicDriver
-from failforward.robots.registry import make_driver
+from failforward.robots.registry import describe_robot
 from failforward.types import ActionChunk
 from failforward_ros.policy_core import ChunkPublisher, DepthLink, RemoteRobot, RobotLink
 from failforward_ros.policy_recovery import CameraFrames, ReportInbox, build_recovery
@@ -42,10 +41,8 @@ class PolicyRuntime:
                  on_episode: Callable[[EpisodeResult], None],
                  on_recovery_event: Callable[[RecoveryEvent], None] | None = None) -> None:
         self.config, self.link = config, link
-        description = make_driver(config.robot)  # only for features and kind; never connected here
-        self.features = description.features
-        episodic = isinstance(description, EpisodicDriver)
-        prompt = description.task_prompt if isinstance(description, EpisodicDriver) else ""
+        description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
+        self.features, episodic, prompt = description.features, description.episodic, description.prompt
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
         recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled \
             else None

@@ -21,3 +21,13 @@ STATE = RELIABLE
 DIAGNOSTICS = RELIABLE
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def recording(profile: QoSProfile) -> QoSProfile:
+    """``profile`` for a recorder's subscription: reliable topics get a deep history (1000), so that a recorder
+    lagging behind a burst loses nothing (keep-last 10 would drop the oldest samples); best-effort ones (images)
+    stay as they are: a late frame may be dropped, as on every other subscriber."""
+    if profile.reliability != ReliabilityPolicy.RELIABLE:
+        return profile
+    return QoSProfile(depth=max(profile.depth, 1000), reliability=profile.reliability, history=profile.history,
+                      durability=profile.durability)

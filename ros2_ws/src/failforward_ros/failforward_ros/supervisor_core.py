@@ -21,8 +21,7 @@ import numpy as np
 
 from failforward.config import RunConfig
 from failforward.errors import ConfigError, DriverError
-from failforward.robots.base import EpisodicDriver
-from failforward.robots.registry import make_driver
+from failforward.robots.registry import describe_robot
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
@@ -40,14 +39,13 @@ class SupervisorRuntime:
         if not config.supervisor.enabled:
             raise ConfigError("supervisor.enabled is false in these parameters: enable it to run supervisor_node.")
         self.config = config
-        description = make_driver(config.robot)  # features and kind only; never connected
-        self.features = description.features
-        self.prompt = description.task_prompt if isinstance(description, EpisodicDriver) else ""
+        description = describe_robot(config.robot)  # features and prompt, without building the driver
+        self.features, self.prompt = description.features, description.prompt
         self.camera = config.supervisor.schedule.camera
         self._lock = threading.Lock()
         self._sim: tuple[Any, EpisodeOutcome] | None = None
         resources = {}
-        if isinstance(description, EpisodicDriver):
+        if description.episodic:
             resources = {"state_source": self.sim_state, "progress_source": lambda: self._outcome().stage}
         self.scheduler = SupervisorScheduler(make_backend(config.supervisor.backend, **resources),
                                              config.supervisor.schedule)
@@ -133,6 +131,6 @@ class SupervisorRuntime:
         self._count += 1
         self._frames.clear()
         self._step, self._last_stamp = 0, None
-        task = getattr(self.config.robot, "task", "")
+        task = self.config.robot.task
         self.scheduler.on_episode_start(EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote",
                                                     self.features, episode.episode_id))

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
+from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig, SimAlohaConfig
 from failforward.control.assembly import assemble_loop
 from failforward.errors import ConfigError
 from failforward.learn.symbols.config import SymbolDataConfig
@@ -44,7 +44,6 @@ from failforward.learn.symbols.verdict import MotionVerdict, ToolState, judge_mo
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery.correction import Refusal
-from failforward.robots.registry import make_driver
 from failforward.robots.wrappers import DriverWrapper
 from failforward.supervisor.commands import format_commands
 from failforward.supervisor.scheduler import SupervisorReport
@@ -139,7 +138,7 @@ def _report_listener(recorder: EpisodeRecorder | None, episode: list[int], takeo
 
 
 def run_symbol_episodes(
-    driver: Any,
+    driver: SimAlohaDriver,
     specs: list[SymbolEpisodeSpec],
     config: SymbolDataConfig,
     *,
@@ -188,13 +187,15 @@ def generate_symbol_episodes(run: RunConfig, run_name: str, count: int, seed: in
                              on_episode: Callable[[dict[str, Any]], object] | None = None) -> list[dict[str, Any]]:
     """``count`` episodes (seeds ``seed ..``) on ``run``'s simulated robot, recorded into
     ``run.record.output_dir / run_name`` with ``run``'s broker and safety settings."""
-    if run.robot.kind != "sim_aloha":
+    if not isinstance(run.robot, SimAlohaConfig):
         raise ConfigError(f"symbol episodes need the simulated ALOHA (scripted expert, PMC's IK, a rendered head "
                           f"camera); this run drives {run.robot.kind!r}: use a sim_* preset.")
     config = config or SymbolDataConfig()
     recorder = EpisodeRecorder(run.record, run_name)
     try:
-        with make_driver(run.robot) as driver:
+        from failforward.robots.sim_aloha import SimAlohaDriver
+
+        with SimAlohaDriver(run.robot) as driver:
             return run_symbol_episodes(driver, sample_episodes(count, seed, config), config, recorder=recorder,
                                        broker=run.broker, safety=run.safety, on_episode=on_episode)
     finally:

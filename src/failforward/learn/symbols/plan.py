@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mink import SO3
@@ -40,6 +40,9 @@ from failforward.supervisor.oracle.camera import CameraView
 from failforward.supervisor.parser import parse_answer
 from failforward.supervisor.questions import FailureType, QuestionType
 from failforward.types import Observation
+
+if TYPE_CHECKING:  # MuJoCo / ManiSkill are only needed when these run
+    from failforward.robots.sim_aloha import SimAlohaDriver
 
 Command = Move | Rotate | Grasp
 GRASP_TARGET = {"open": 1.0, "close": 0.0}
@@ -120,7 +123,7 @@ class SymbolPlanner:
         self.view, self.depth_source, self.image_size = view, depth_source, image_size
 
     @classmethod
-    def for_sim_aloha(cls, driver: Any, config: SymbolDataConfig) -> SymbolPlanner:
+    def for_sim_aloha(cls, driver: SimAlohaDriver, config: SymbolDataConfig) -> SymbolPlanner:
         """A planner on a connected ``SimAlohaDriver`` (its scene's head camera, depth rendered on demand)."""
         from failforward.kinematics.aloha_ik import AlohaIK
         from failforward.recovery.camera import MujocoCamera
@@ -169,9 +172,9 @@ class SymbolPlanner:
         return SymbolPlan(commands, arm, result.targets, start, goal, requested, self._diagnosis(commands, start, goal))
 
     def _noop(self, commands: tuple[Command, ...], hold: np.ndarray) -> str | None:
-        if len(commands) != 1 or not isinstance(commands[0], Grasp) or commands[0].gripper is None:
+        grasp = commands[0] if len(commands) == 1 else None
+        if not isinstance(grasp, Grasp) or grasp.gripper is None:
             return None
-        grasp = commands[0]
         opening = float(hold[GRIPPER_COLUMN[grasp.gripper]])
         if abs(opening - GRASP_TARGET[grasp.state]) < self.config.gripper_tolerance:
             state = "open" if grasp.state == "open" else "closed"

@@ -115,7 +115,7 @@ def moves_towards(facts: OracleFacts, arm: str, displacement: np.ndarray) -> tup
         if abs(c) >= threshold:
             direction = _AXES[axis][0 if c > 0 else 1]
             magnitude = "slightly" if abs(c) < SIGNIFICANT_M else "significantly"
-            moves.append(Move(gripper=arm, direction=direction, magnitude=magnitude))  # type: ignore[arg-type]
+            moves.append(Move(gripper=arm, direction=direction, magnitude=magnitude))
     return tuple(moves)
 
 
@@ -139,7 +139,7 @@ def regrasp(facts: OracleFacts, role: Role, failure_type: FailureType) -> Answer
     if moves:
         symbols.append(_arrow(facts, gripper, target - gripper, moves))
     symbols.append(Crosshair(position=_point(facts, target)))
-    commands = (Grasp(gripper=role.arm, state="open"), *moves)  # type: ignore[arg-type]
+    commands = (Grasp(gripper=role.arm, state="open"), *moves)
     return AnswerContent(False, failure_type, commands, tuple(symbols))  # type: ignore[arg-type]
 
 
