@@ -60,8 +60,12 @@ def raw_cycles(emulator: DynamixelEmulator, baudrate: int, cycles: int) -> list[
 
 def driver_ticks(emulator: DynamixelEmulator, baudrate: int, cycles: int) -> list[float]:
     """[ms] per teleoperation tick of the driver: read leaders, observe followers, command followers."""
-    config = AlohaConfig(calibration_dir=ROOT / "calibration/aloha/default", baudrate=baudrate,
-                         homing_speed=3.0, **aloha_port_settings(emulator))
+    config = AlohaConfig(
+        calibration_dir=ROOT / "calibration/aloha/default",
+        baudrate=baudrate,
+        homing_speed=3.0,
+        **aloha_port_settings(emulator),
+    )
     times = []
     with AlohaDriver(config) as robot:
         robot.send_action(JointCommand(0.0, robot.get_observation().joint_positions))
@@ -76,8 +80,10 @@ def driver_ticks(emulator: DynamixelEmulator, baudrate: int, cycles: int) -> lis
 
 def summary(times: list[float]) -> str:
     ordered = np.sort(times)
-    return (f"{statistics.median(times):7.2f} {ordered[int(0.9 * len(ordered))]:7.2f} "
-            f"{ordered[int(0.99 * len(ordered))]:7.2f}")
+    return (
+        f"{statistics.median(times):7.2f} {ordered[int(0.9 * len(ordered))]:7.2f} "
+        f"{ordered[int(0.99 * len(ordered))]:7.2f}"
+    )
 
 
 def main() -> None:
@@ -87,8 +93,11 @@ def main() -> None:
     rates = (1_000_000, 4_000_000)
     print("four buses x 9 motors; times in ms: median p90 p99")
     print(f"{'':34s}" + "".join(f"{r // 1_000_000} Mbps (median p90 p99)".rjust(30) for r in rates))
-    rows: dict[str, list[str]] = {"wire time alone (model)": [], "sync read + sync write, 4 buses": [],
-                                  "AlohaDriver teleop tick": []}
+    rows: dict[str, list[str]] = {
+        "wire time alone (model)": [],
+        "sync read + sync write, 4 buses": [],
+        "AlohaDriver teleop tick": [],
+    }
     for rate in rates:
         with DynamixelEmulator(aloha_buses(rate)) as emulator:
             rows["wire time alone (model)"].append(f"{4 * wire_ms(rate):7.2f}")

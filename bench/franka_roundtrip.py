@@ -29,10 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_sim(host: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-c", "from franky_sim.run_server import main; main()", "--simulator", "mujoco",
-           "--hostname", host]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-c",
+        "from franky_sim.run_server import main; main()",
+        "--simulator",
+        "mujoco",
+        "--hostname",
+        host,
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.5)
@@ -53,8 +59,12 @@ def main() -> None:
     host = f"127.{random.randint(1, 250)}.{random.randint(0, 255)}.{random.randint(1, 250)}"
     sim = start_sim(host)
     try:
-        config = FrankaConfig(host=host, realtime="ignore", relative_dynamics_factor=0.2,
-                              calibration_dir=ROOT / "calibration/franka/fr3_sim")
+        config = FrankaConfig(
+            host=host,
+            realtime="ignore",
+            relative_dynamics_factor=0.2,
+            calibration_dir=ROOT / "calibration/franka/fr3_sim",
+        )
         robot = FrankaDriver(config)
         started = time.perf_counter()
         robot.connect()

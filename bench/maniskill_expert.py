@@ -96,8 +96,14 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=0, help="first seed")
     parser.add_argument("--tasks", nargs="+", default=list(PRESETS), choices=PRESETS, help="presets to run")
     parser.add_argument("--json", type=Path, help="write per-episode results here")
-    parser.add_argument("--takeover", type=int, default=0, choices=range(26), metavar="T",
-                        help="ticks (1-25) of random arm motion before the expert takes over; 0: from reset")
+    parser.add_argument(
+        "--takeover",
+        type=int,
+        default=0,
+        choices=range(26),
+        metavar="T",
+        help="ticks (1-25) of random arm motion before the expert takes over; 0: from reset",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     results = {}
@@ -107,9 +113,18 @@ def main() -> None:
         results[preset] = {
             "takeover_ticks": args.takeover,
             "seconds": seconds,
-            "episodes": [{"seed": e.seed, "success": e.outcome.success, "stage": e.outcome.stage,
-                          "reason": e.outcome.reason, "steps": e.steps, "error": e.error,
-                          "safety_clamped_ticks": e.safety_clamped_ticks} for e in episodes],
+            "episodes": [
+                {
+                    "seed": e.seed,
+                    "success": e.outcome.success,
+                    "stage": e.outcome.stage,
+                    "reason": e.outcome.reason,
+                    "steps": e.steps,
+                    "error": e.error,
+                    "safety_clamped_ticks": e.safety_clamped_ticks,
+                }
+                for e in episodes
+            ],
         }
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))

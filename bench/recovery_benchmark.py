@@ -190,8 +190,10 @@ class Trial:
         """One progress line: method, disturbance, seed, outcome, ticks, wall-clock [s]."""
         error = f"  ERROR {self.error}" if self.error else ""
         outcome = "ok  " if self.success else "FAIL"
-        return (f"{self.task:13s} {self.method:11s} {self.disturbance:11s} seed {self.seed:3d}: {outcome} "
-                f"{self.steps:5d} ticks {self.seconds:5.1f} s{error}")
+        return (
+            f"{self.task:13s} {self.method:11s} {self.disturbance:11s} seed {self.seed:3d}: {outcome} "
+            f"{self.steps:5d} ticks {self.seconds:5.1f} s{error}"
+        )
 
 
 class Bench:
@@ -205,8 +207,11 @@ class Bench:
         self.loop_config = LoopConfig(max_steps=max_steps, supervisor_mode="synchronous")
         self.policy_name, _, mode = method.partition("+")
         self.model_dir = models.get(self.policy_name)
-        self.driver = SimAlohaDriver(SimAlohaConfig(task=task, cameras=(), image_height=HEIGHT,
-                                                    image_width=WIDTH, object_state=self.model_dir is not None))
+        self.driver = SimAlohaDriver(
+            SimAlohaConfig(
+                task=task, cameras=(), image_height=HEIGHT, image_width=WIDTH, object_state=self.model_dir is not None
+            )
+        )
         self.driver.connect()
         self.subscribers: list[TickSubscriber] = []
         if self.model_dir is None:
@@ -215,8 +220,11 @@ class Bench:
             self.subscribers.append(self.belief)
         self.supervisor = self.controller = None
         if mode:
-            oracle = make_backend(SimOracleConfig(task=task), state_source=self.driver.privileged_state,
-                                  progress_source=lambda: self.driver.episode_outcome().stage)
+            oracle = make_backend(
+                SimOracleConfig(task=task),
+                state_source=self.driver.privileged_state,
+                progress_source=lambda: self.driver.episode_outcome().stage,
+            )
             self.supervisor = SupervisorScheduler(oracle, ScheduleConfig(camera=HEAD))
             self.controller = RecoveryController.for_sim_aloha(RecoveryConfig(mode=mode), self.driver)
 
@@ -227,8 +235,9 @@ class Bench:
         trained = load_manifest(self.model_dir).training
         has_failure_head = trained is not None and trained.failure_ticks > 0
         guidance = GuidanceConfig(mode="adaptive", gamma=1.0) if has_failure_head else GuidanceConfig(mode="none")
-        config = AfilPolicyConfig(model_dir=self.model_dir, threads=1, sampler=SamplerConfig(guidance=guidance),
-                                  seed=seed)
+        config = AfilPolicyConfig(
+            model_dir=self.model_dir, threads=1, sampler=SamplerConfig(guidance=guidance), seed=seed
+        )
         return make_policy(config, PolicyContext(self.driver.features, self.task, self.driver.task_prompt))
 
     def close(self) -> None:
@@ -242,29 +251,51 @@ class Bench:
         """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
         disturbance = Disturbance.draw(kind, seed, self.driver)
         driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
-        loop = assemble_loop(driver, self.policy(seed), loop=self.loop_config, safety=SafetyConfig(),
-                             broker=BrokerConfig(execute_steps=25), prompt=self.driver.task_prompt,
-                             subscribers=self.subscribers, reports=self.supervisor, corrector=self.controller)
+        loop = assemble_loop(
+            driver,
+            self.policy(seed),
+            loop=self.loop_config,
+            safety=SafetyConfig(),
+            broker=BrokerConfig(execute_steps=25),
+            prompt=self.driver.task_prompt,
+            subscribers=self.subscribers,
+            reports=self.supervisor,
+            corrector=self.controller,
+        )
         start = time.perf_counter()
         result = loop.run_episode(0, seed, task=self.task)
         seconds = time.perf_counter() - start
         events = [f"{e.kind}:{e.mode}:{e.reason}" for e in self.controller.events] if self.controller else []
-        return Trial(self.method, kind, seed, result.outcome.success, result.steps, disturbance.done_at, events,
-                     seconds, result.error, self.task)
+        return Trial(
+            self.method,
+            kind,
+            seed,
+            result.outcome.success,
+            result.steps,
+            disturbance.done_at,
+            events,
+            seconds,
+            result.error,
+            self.task,
+        )
 
 
 def table(trials: list[Trial]) -> str:
     """Markdown table: successes / trials, rate and 95 % Wilson interval per (task, method, disturbance)."""
     rows = ["| task | method | disturbance | success | rate | 95 % Wilson |", "| --- | --- | --- | --- | --- | --- |"]
     tasks, methods, kinds = get_args(Task), get_args(Method), get_args(Kind)
-    keys = sorted(dict.fromkeys((t.task, t.method, t.disturbance) for t in trials),
-                  key=lambda k: (tasks.index(k[0]), methods.index(k[1]), kinds.index(k[2])))
+    keys = sorted(
+        dict.fromkeys((t.task, t.method, t.disturbance) for t in trials),
+        key=lambda k: (tasks.index(k[0]), methods.index(k[1]), kinds.index(k[2])),
+    )
     for task, method, disturbance in keys:
         group = [t for t in trials if (t.task, t.method, t.disturbance) == (task, method, disturbance)]
         wins = sum(t.success for t in group)
         low, high = wilson_interval(wins, len(group))
-        rows.append(f"| {task} | {method} | {disturbance} | {wins}/{len(group)} | {wins / len(group):.0%} | "
-                    f"[{low:.0%}, {high:.0%}] |")
+        rows.append(
+            f"| {task} | {method} | {disturbance} | {wins}/{len(group)} | {wins / len(group):.0%} | "
+            f"[{low:.0%}, {high:.0%}] |"
+        )
     return "\n".join(rows)
 
 
@@ -277,11 +308,20 @@ def main() -> None:
     parser.add_argument("--afil-model", type=Path, default=SHIPPED_MODEL, help="model directory of `afil`")
     parser.add_argument("--afil-sym-model", type=Path, help="model directory of `afil_sym` (base + symbol data)")
     parser.add_argument("--disturbances", nargs="+", default=list(get_args(Kind)), choices=get_args(Kind))
-    parser.add_argument("--task", default="transfer_cube", choices=get_args(Task),
-                        help="insertion runs undisturbed only (the disturbances act on the cube)")
+    parser.add_argument(
+        "--task",
+        default="transfer_cube",
+        choices=get_args(Task),
+        help="insertion runs undisturbed only (the disturbances act on the cube)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON with every trial and the table")
-    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
-                        help="run nothing: merge these outputs (e.g. methods run in parallel) into --out")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: merge these outputs (e.g. methods run in parallel) into --out",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.combine:
@@ -313,8 +353,9 @@ def main() -> None:
 def write_output(path: Path, trials: list[Trial]) -> None:
     """The benchmark's output file: protocol (this docstring), table and every trial."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"protocol": __doc__, "table": table(trials), "trials": [asdict(t) for t in trials]},
-                               indent=1))
+    path.write_text(
+        json.dumps({"protocol": __doc__, "table": table(trials), "trials": [asdict(t) for t in trials]}, indent=1)
+    )
 
 
 if __name__ == "__main__":

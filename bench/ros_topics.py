@@ -47,8 +47,12 @@ node.destroy_node(); rclpy.shutdown()
 
 def ros_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(ROS_DOMAIN_ID=str(random.randint(100, 200)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA", AMENT_PREFIX_PATH=sys.prefix)
+    env.update(
+        ROS_DOMAIN_ID=str(random.randint(100, 200)),
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA",
+        AMENT_PREFIX_PATH=sys.prefix,
+    )
     os.environ.update(env)
     return env
 
@@ -77,9 +81,13 @@ def topic_rates(seconds: float, env: dict[str, str]) -> dict[str, dict[str, floa
         arrivals = np.array([a for a, _ in samples])
         latency = np.array([(a - s) * 1e3 for a, s in samples])
         span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else float("nan")
-        out[key] = {"rate_hz": (len(arrivals) - 1) / span, "sent_hz": 50.0, "received": len(arrivals),
-                    "latency_p50_ms": float(np.percentile(latency, 50)),
-                    "latency_p99_ms": float(np.percentile(latency, 99))}
+        out[key] = {
+            "rate_hz": (len(arrivals) - 1) / span,
+            "sent_hz": 50.0,
+            "received": len(arrivals),
+            "latency_p50_ms": float(np.percentile(latency, 50)),
+            "latency_p99_ms": float(np.percentile(latency, 99)),
+        }
     return out
 
 
@@ -92,18 +100,39 @@ def graph_jitter(ticks: int, env: dict[str, str]) -> np.ndarray:
     from sensor_msgs.msg import JointState
 
     params = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
-    overrides = ["-p", "policy.kind:=hold", "-p", f"loop.max_steps:={ticks}", "-p", "episodes:=1",
-                 "-p", "loop.realtime:=true", "-p", "loop.stop_on_success:=false", "-p", "record.enabled:=false",
-                 "-p", "robot.cameras:=['left_wrist']", "-p", "robot.image_height:=32", "-p", "robot.image_width:=32"]
+    overrides = [
+        "-p",
+        "policy.kind:=hold",
+        "-p",
+        f"loop.max_steps:={ticks}",
+        "-p",
+        "episodes:=1",
+        "-p",
+        "loop.realtime:=true",
+        "-p",
+        "loop.stop_on_success:=false",
+        "-p",
+        "record.enabled:=false",
+        "-p",
+        "robot.cameras:=['left_wrist']",
+        "-p",
+        "robot.image_height:=32",
+        "-p",
+        "robot.image_width:=32",
+    ]
     logs = tempfile.TemporaryDirectory()
-    processes = [subprocess.Popen([sys.executable, "-m", f"failforward_ros.{name}", "--ros-args", "--params-file",
-                                   str(params), *overrides], env=env,
-                                  stdout=open(Path(logs.name) / f"{name}.log", "w"), stderr=subprocess.STDOUT)
-                 for name in ("robot_bridge", "policy_node")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", f"failforward_ros.{name}", "--ros-args", "--params-file", str(params), *overrides],
+            env=env,
+            stdout=open(Path(logs.name) / f"{name}.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
+        for name in ("robot_bridge", "policy_node")
+    ]
     node = rclpy.create_node("bench_jitter")
     arrivals: list[float] = []
-    node.create_subscription(JointState, "joint_commands", lambda m: arrivals.append(time.perf_counter()),
-                             qos.COMMAND)
+    node.create_subscription(JointState, "joint_commands", lambda m: arrivals.append(time.perf_counter()), qos.COMMAND)
     for name in ("robot_bridge", "policy_node"):
         for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
             client = node.create_client(ChangeState, f"/{name}/change_state")
@@ -136,15 +165,24 @@ def cli_jitter(ticks: int) -> np.ndarray:
     config = SimAlohaConfig(cameras=("left_wrist",), image_height=32, image_width=32)
     with SimAlohaDriver(config) as robot:
         timing = LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False)
-        loop = assemble_loop(robot, HoldPolicy(), loop=timing,
-                             safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold", subscribers=[Stamp()])
+        loop = assemble_loop(
+            robot,
+            HoldPolicy(),
+            loop=timing,
+            safety=SafetyConfig(),
+            broker=BrokerConfig(),
+            prompt="hold",
+            subscribers=[Stamp()],
+        )
         loop.run_episode(0, seed=0)
     return np.diff(starts) * 1e3
 
 
 def describe(intervals: np.ndarray) -> str:
-    return (f"period {intervals.mean():7.3f} ms, jitter std {intervals.std():6.3f} ms, "
-            f"p99 |error| {np.percentile(np.abs(intervals - 20.0), 99):6.3f} ms")
+    return (
+        f"period {intervals.mean():7.3f} ms, jitter std {intervals.std():6.3f} ms, "
+        f"p99 |error| {np.percentile(np.abs(intervals - 20.0), 99):6.3f} ms"
+    )
 
 
 def main() -> None:
@@ -159,8 +197,10 @@ def main() -> None:
     try:
         print(f"{'topic':22s} {'sent Hz':>8s} {'recv Hz':>8s} {'msgs':>6s} {'lat p50 ms':>11s} {'lat p99 ms':>11s}")
         for name, row in topic_rates(args.seconds, env).items():
-            print(f"{name:22s} {row['sent_hz']:8.1f} {row['rate_hz']:8.1f} {row['received']:6d} "
-                  f"{row['latency_p50_ms']:11.2f} {row['latency_p99_ms']:11.2f}")
+            print(
+                f"{name:22s} {row['sent_hz']:8.1f} {row['rate_hz']:8.1f} {row['received']:6d} "
+                f"{row['latency_p50_ms']:11.2f} {row['latency_p99_ms']:11.2f}"
+            )
         graph = graph_jitter(args.ticks, env)
     finally:
         rclpy.shutdown()

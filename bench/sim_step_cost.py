@@ -59,8 +59,15 @@ def tick_jitter(ticks: int) -> dict[str, float]:
 
     with SimAlohaDriver(SimAlohaConfig(cameras=())) as robot:
         timing = LoopConfig(max_steps=ticks, realtime=True, stop_on_success=False)
-        loop = assemble_loop(robot, HoldPolicy(), loop=timing,
-                             safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold", subscribers=[Stamp()])
+        loop = assemble_loop(
+            robot,
+            HoldPolicy(),
+            loop=timing,
+            safety=SafetyConfig(),
+            broker=BrokerConfig(),
+            prompt="hold",
+            subscribers=[Stamp()],
+        )
         result = loop.run_episode(0, seed=0)
     intervals = np.diff(starts) * 1e3
     return {
@@ -80,8 +87,9 @@ def main() -> None:
         "physics only (no camera)": SimAlohaConfig(cameras=()),
         "top 240x320": SimAlohaConfig(cameras=("top",)),
         "top 480x640": SimAlohaConfig(cameras=("top",), image_height=480, image_width=640),
-        "top 480x640 + depth": SimAlohaConfig(cameras=("top",), depth_cameras=("top",), image_height=480,
-                                              image_width=640),
+        "top 480x640 + depth": SimAlohaConfig(
+            cameras=("top",), depth_cameras=("top",), image_height=480, image_width=640
+        ),
         "top + 2 wrists 240x320": SimAlohaConfig(cameras=("top", "left_wrist", "right_wrist")),
     }
     results = {name: time_driver(cfg, args.steps) for name, cfg in cases.items()}
@@ -91,9 +99,11 @@ def main() -> None:
     for name, ms in results.items():
         print(f"{name:48s} {ms:9.2f} {ms / base:10.1f}")
     jitter = tick_jitter(args.ticks)
-    print(f"\nreal-time loop, 50 Hz, {args.ticks} ticks: period {jitter['period_mean_ms']:.3f} ms, "
-          f"jitter std {jitter['jitter_std_ms']:.3f} ms, p99 |error| {jitter['jitter_p99_abs_ms']:.3f} ms, "
-          f"overruns {jitter['overruns']:.0f}")
+    print(
+        f"\nreal-time loop, 50 Hz, {args.ticks} ticks: period {jitter['period_mean_ms']:.3f} ms, "
+        f"jitter std {jitter['jitter_std_ms']:.3f} ms, p99 |error| {jitter['jitter_p99_abs_ms']:.3f} ms, "
+        f"overruns {jitter['overruns']:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from failforward.testing.chat_server import ChatCompletionsServer
 
 ANSWER = (
     "<Think>The provided data indicates a failure occurred. The failure type is identified as 'gripper 6d-pose'."
-    "</Think>\n<Answer>\n\"success detection\": \"Failed\",\n\"low level commands\": \"Move the right gripper "
-    "slightly forward and slightly downward, then close the right gripper.\",\n\"visual prompts\": \"Draw "
+    '</Think>\n<Answer>\n"success detection": "Failed",\n"low level commands": "Move the right gripper '
+    'slightly forward and slightly downward, then close the right gripper.",\n"visual prompts": "Draw '
     "Straight Arrow: {'start_point': [620, 410], 'end_point': [655, 470], 'color': ['green', 'red']}\n"
     "Draw Crosshair: {'position': [655, 470]}\nDraw Off: {'position': [700, 300]}\"\n</Answer>"
 )
@@ -46,8 +46,7 @@ def oracle_ms(repeats: int) -> float:
 
     with SimAlohaDriver(SimAlohaConfig(cameras=())) as robot:
         robot.reset(seed=0)
-        backend = make_backend(get_preset("sim_transfer_cube").supervisor.backend,
-                               state_source=robot.privileged_state)
+        backend = make_backend(get_preset("sim_transfer_cube").supervisor.backend, state_source=robot.privileged_state)
         try:
             return per_call_ms(lambda: backend.diagnose(FRAMES, "transfer the cube"), repeats)
         finally:
@@ -67,9 +66,17 @@ def tick_ms(with_slow_supervisor: bool, ticks: int) -> np.ndarray:
     """Tick durations [ms] of the hold policy on the sim (head camera 96x128), supervisor asked every chunk."""
     from failforward.robots.sim_aloha import SimAlohaDriver
 
-    config = get_preset("sim_transfer_cube").with_overrides({
-        "policy.kind": "hold", "loop.max_steps": ticks, "loop.stop_on_success": False, "record.enabled": False,
-        "robot.image_height": 96, "robot.image_width": 128, "broker.execute_steps": 5})
+    config = get_preset("sim_transfer_cube").with_overrides(
+        {
+            "policy.kind": "hold",
+            "loop.max_steps": ticks,
+            "loop.stop_on_success": False,
+            "record.enabled": False,
+            "robot.image_height": 96,
+            "robot.image_width": 128,
+            "broker.execute_steps": 5,
+        }
+    )
     supervisor = None
     if with_slow_supervisor:  # every query takes 1 s: always one in flight
         backend = make_backend(ScriptedBackendConfig(answers=(ANSWER,), delay_s=1.0))
@@ -98,8 +105,10 @@ def main() -> None:
     base = tick_ms(False, args.ticks)
     busy = tick_ms(True, args.ticks)
     print(f"control tick p50/p99 without supervisor:     {base[0]:8.2f} / {base[1]:.2f} ms")
-    print(f"control tick p50/p99, 1 s query in flight:   {busy[0]:8.2f} / {busy[1]:.2f} ms "
-          f"(p50 ratio {busy[0] / base[0]:.2f})")
+    print(
+        f"control tick p50/p99, 1 s query in flight:   {busy[0]:8.2f} / {busy[1]:.2f} ms "
+        f"(p50 ratio {busy[0] / base[0]:.2f})"
+    )
 
 
 if __name__ == "__main__":

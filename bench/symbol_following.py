@@ -107,19 +107,30 @@ def command_kind(commands: tuple) -> str:
 
 def learned_policy(model_dir: Path, driver: SimAlohaDriver, seed: int) -> PolicyBackend:
     """AFIL from ``model_dir``, unguided (failure head unused), flow noise seeded with ``seed``."""
-    config = AfilPolicyConfig(model_dir=model_dir, threads=1, seed=seed,
-                              sampler=SamplerConfig(guidance=GuidanceConfig(mode="none")))
+    config = AfilPolicyConfig(
+        model_dir=model_dir, threads=1, seed=seed, sampler=SamplerConfig(guidance=GuidanceConfig(mode="none"))
+    )
     return make_policy(config, PolicyContext(driver.features, "transfer_cube", driver.task_prompt))
 
 
-def run_learned(driver: SimAlohaDriver, specs: list[SymbolEpisodeSpec], config: SymbolDataConfig,
-                model_dir: Path | None, broker: BrokerConfig, safety: SafetyConfig, margin: int
-                ) -> list[dict[str, Any]]:
+def run_learned(
+    driver: SimAlohaDriver,
+    specs: list[SymbolEpisodeSpec],
+    config: SymbolDataConfig,
+    model_dir: Path | None,
+    broker: BrokerConfig,
+    safety: SafetyConfig,
+    margin: int,
+) -> list[dict[str, Any]]:
     """One row per spec (the generator's row format) with ``model_dir``'s policy doing the corrective motion
     (``None``: nobody does it, the arms hold)."""
     chunk = broker.execute_steps
-    follower = LearnedFollower(ScriptedExpert(driver.task, driver.privileged_state, horizon=chunk),
-                               SymbolPlanner.for_sim_aloha(driver, config), chunk, margin)
+    follower = LearnedFollower(
+        ScriptedExpert(driver.task, driver.privileged_state, horizon=chunk),
+        SymbolPlanner.for_sim_aloha(driver, config),
+        chunk,
+        margin,
+    )
     judge = SymbolJudge(driver, follower, config)
     rate = driver.features.control_hz
     rows = []
@@ -127,15 +138,30 @@ def run_learned(driver: SimAlohaDriver, specs: list[SymbolEpisodeSpec], config: 
         follower.learned = None if model_dir is None else learned_policy(model_dir, driver, spec.seed)
         follower.load(spec.takeover, spec.commands)
         steps = spec.takeover + config.max_motion_ticks + margin + 1
-        loop = assemble_loop(judge, follower, loop=LoopConfig(rate_hz=rate, max_steps=steps), safety=safety,
-                             broker=broker, prompt=spec.prompt)
+        loop = assemble_loop(
+            judge,
+            follower,
+            loop=LoopConfig(rate_hz=rate, max_steps=steps),
+            safety=safety,
+            broker=broker,
+            prompt=spec.prompt,
+        )
         judge.stop = loop.request_stop
         result = loop.run_episode(index, spec.seed, task=driver.task.name)
         outcome = judge.episode_outcome() if result.error in (None, "stopped on request") else result.outcome
-        rows.append({"seed": spec.seed, "takeover": spec.takeover, "prompt": spec.prompt, "success": outcome.success,
-                     "reason": outcome.reason, "ticks": result.steps, "refused": follower.refusal is not None,
-                     "arm": follower.plan.arm if follower.plan else None,
-                     "verdict": judge.verdict.to_dict() if judge.verdict is not None else None})
+        rows.append(
+            {
+                "seed": spec.seed,
+                "takeover": spec.takeover,
+                "prompt": spec.prompt,
+                "success": outcome.success,
+                "reason": outcome.reason,
+                "ticks": result.steps,
+                "refused": follower.refusal is not None,
+                "arm": follower.plan.arm if follower.plan else None,
+                "verdict": judge.verdict.to_dict() if judge.verdict is not None else None,
+            }
+        )
     return rows
 
 
@@ -153,8 +179,12 @@ def summarize(rows: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
         group = [r for r, k in judged if kind in ("all", k)]
         wins = sum(r["success"] for r in group)
         low, high = wilson_interval(wins, len(group))
-        out[kind] = {"successes": wins, "trials": len(group), "rate": wins / len(group) if group else None,
-                     "wilson95": [low, high]}
+        out[kind] = {
+            "successes": wins,
+            "trials": len(group),
+            "rate": wins / len(group) if group else None,
+            "wilson95": [low, high],
+        }
     moves = [r["verdict"] for r, k in judged if k == "move" and r["verdict"] is not None]
     out["move_error_cm"] = float(np.mean([100 * v["position_error_m"] for v in moves])) if moves else None
     out["move_progress"] = float(np.mean([progress(v) for v in moves])) if moves else None
@@ -163,13 +193,16 @@ def summarize(rows: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
 
 def table(summaries: dict[str, dict[str, Any]]) -> str:
     """Markdown table: one row per method."""
+
     def cell(s: dict[str, Any]) -> str:
         if not s["trials"]:
             return "–"
         return f"{s['successes']}/{s['trials']} = {s['rate']:.0%} [{s['wilson95'][0]:.0%}, {s['wilson95'][1]:.0%}]"
 
-    rows = ["| method | all | move | rotate | open/close | move error [cm] | move progress |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| method | all | move | rotate | open/close | move error [cm] | move progress |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for method, s in summaries.items():
         error = "–" if s["move_error_cm"] is None else f"{s['move_error_cm']:.1f}"
         prog = "–" if s["move_progress"] is None else f"{s['move_progress']:.2f}"
@@ -189,8 +222,11 @@ def main() -> None:
     preset, config = get_preset("sim_transfer_cube"), SymbolDataConfig()
     specs = sample_episodes(args.trials, args.seed, config)
     kinds = [command_kind(s.commands) for s in specs]
-    driver = SimAlohaDriver(SimAlohaConfig(**{**preset.robot.model_dump(exclude={"kind"}), "cameras": (),
-                                              "depth_cameras": (), "object_state": True}))
+    driver = SimAlohaDriver(
+        SimAlohaConfig(
+            **{**preset.robot.model_dump(exclude={"kind"}), "cameras": (), "depth_cameras": (), "object_state": True}
+        )
+    )
     driver.connect()
     trials, summaries, seconds = {}, {}, {}
     try:
@@ -199,8 +235,7 @@ def main() -> None:
             if method == "pmc":
                 rows = run_symbol_episodes(driver, specs, config, broker=preset.broker, safety=preset.safety)
             else:
-                rows = run_learned(driver, specs, config, MODELS.get(method), preset.broker, preset.safety,
-                                   args.margin)
+                rows = run_learned(driver, specs, config, MODELS.get(method), preset.broker, preset.safety, args.margin)
             seconds[method] = time.perf_counter() - start
             trials[method], summaries[method] = rows, summarize(rows, kinds)
             print(f"{method}: {summaries[method]['all']} in {seconds[method]:.0f} s", flush=True)
@@ -209,10 +244,22 @@ def main() -> None:
     print(table(summaries))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({
-            "protocol": __doc__, "seeds": [args.seed, args.seed + args.trials], "margin_ticks": args.margin,
-            "models": {m: str(p.relative_to(ROOT)) for m, p in MODELS.items()}, "kinds": kinds,
-            "table": table(summaries), "summaries": summaries, "seconds": seconds, "trials": trials}, indent=1))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "protocol": __doc__,
+                    "seeds": [args.seed, args.seed + args.trials],
+                    "margin_ticks": args.margin,
+                    "models": {m: str(p.relative_to(ROOT)) for m, p in MODELS.items()},
+                    "kinds": kinds,
+                    "table": table(summaries),
+                    "summaries": summaries,
+                    "seconds": seconds,
+                    "trials": trials,
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -34,28 +34,48 @@ ARGUMENTS = {
 
 
 def _lifecycle(executable: str, name: str, params: PathJoinSubstitution) -> LifecycleNode:
-    overrides = {"policy.kind": LaunchConfiguration("policy"),
-                 "supervisor_endpoint": LaunchConfiguration("supervisor_endpoint")}
-    return LifecycleNode(package="failforward_ros", executable=executable, name=name,
-                         namespace=LaunchConfiguration("robot_id"), parameters=[params, overrides],
-                         output="screen")
+    overrides = {
+        "policy.kind": LaunchConfiguration("policy"),
+        "supervisor_endpoint": LaunchConfiguration("supervisor_endpoint"),
+    }
+    return LifecycleNode(
+        package="failforward_ros",
+        executable=executable,
+        name=name,
+        namespace=LaunchConfiguration("robot_id"),
+        parameters=[params, overrides],
+        output="screen",
+    )
 
 
 def _configure_then_activate(node: LifecycleNode) -> list:
-    configure = EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                            transition_id=Transition.TRANSITION_CONFIGURE))
-    activate = RegisterEventHandler(OnStateTransition(
-        target_lifecycle_node=node, goal_state="inactive",
-        entities=[EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                              transition_id=Transition.TRANSITION_ACTIVATE))]))
+    configure = EmitEvent(
+        event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_CONFIGURE)
+    )
+    activate = RegisterEventHandler(
+        OnStateTransition(
+            target_lifecycle_node=node,
+            goal_state="inactive",
+            entities=[
+                EmitEvent(
+                    event=ChangeState(
+                        lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_ACTIVATE
+                    )
+                )
+            ],
+        )
+    )
     return [activate, configure]
 
 
 def generate_launch_description() -> LaunchDescription:
-    params = PathJoinSubstitution([FindPackageShare("failforward_ros"), "params",
-                                   [LaunchConfiguration("preset"), ".yaml"]])
-    entities = [DeclareLaunchArgument(name, default_value=default, description=text)
-                for name, (default, text) in ARGUMENTS.items()]
+    params = PathJoinSubstitution(
+        [FindPackageShare("failforward_ros"), "params", [LaunchConfiguration("preset"), ".yaml"]]
+    )
+    entities = [
+        DeclareLaunchArgument(name, default_value=default, description=text)
+        for name, (default, text) in ARGUMENTS.items()
+    ]
     for executable, name in NODES:
         node = _lifecycle(executable, name, params)
         entities += [node, *_configure_then_activate(node)]

@@ -18,7 +18,9 @@ def generate_launch_description() -> LaunchDescription:
     stack = PathJoinSubstitution([FindPackageShare("failforward_ros"), "launch", "failforward.launch.py"])
     arguments = [DeclareLaunchArgument(name, default_value=value) for name, value in DEFAULTS.items()]
     forwarded = {name: LaunchConfiguration(name) for name in DEFAULTS}
-    return LaunchDescription([
-        *arguments,
-        IncludeLaunchDescription(PythonLaunchDescriptionSource(stack), launch_arguments=forwarded.items()),
-    ])
+    return LaunchDescription(
+        [
+            *arguments,
+            IncludeLaunchDescription(PythonLaunchDescriptionSource(stack), launch_arguments=forwarded.items()),
+        ]
+    )

@@ -24,7 +24,16 @@ def test_import_layers_and_no_rclpy_in_core() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
+PATHS = ["src", "tests", "bench", "ros2_ws", "launch", "tools", "scripts"]
+
+
 def test_ruff_is_clean() -> None:
-    paths = ["src", "tests", "bench", "ros2_ws", "launch", "tools"]
-    result = subprocess.run([_tool("ruff"), "check", *paths], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([_tool("ruff"), "check", *PATHS], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_tree_is_ruff_formatted() -> None:
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", *PATHS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, "run `./run ruff format " + " ".join(PATHS) + "`:\n" + result.stdout[-3000:]

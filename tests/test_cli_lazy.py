@@ -46,8 +46,9 @@ sys.exit(code)
 
 def _cli(*argv: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     """Run the CLI with ``argv`` and the optional packages absent; the process and its import report."""
-    result = subprocess.run([sys.executable, "-c", SCRIPT, *argv], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     lines = [line for line in result.stderr.splitlines() if line.startswith(REPORT)]
     assert len(lines) == 1, result.stderr[-3000:]
     return result, json.loads(lines[0].removeprefix(REPORT))

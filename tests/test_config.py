@@ -33,7 +33,8 @@ def test_every_preset_round_trips_through_plain_data() -> None:
 
 def test_overrides_apply_dotted_keys_and_validate() -> None:
     cfg = get_preset("sim_transfer_cube").with_overrides(
-        {"robot.task": "insertion", "supervisor.backend.task": "insertion", "episodes": 5})
+        {"robot.task": "insertion", "supervisor.backend.task": "insertion", "episodes": 5}
+    )
     assert cfg.robot.task == "insertion" and cfg.episodes == 5
     with pytest.raises(ConfigError, match=r"must match robot\.task"):
         get_preset("sim_transfer_cube").with_overrides({"robot.task": "insertion"})

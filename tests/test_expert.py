@@ -153,8 +153,11 @@ def test_expert_succeeds_from_reset(robot: SimAlohaDriver) -> None:
 
 @pytest.mark.parametrize("start", ["random", "teleport", "drop"])
 def test_expert_finishes_after_a_mid_episode_takeover(robot: SimAlohaDriver, start: str) -> None:
-    prelude = {"random": random_motion(), "teleport": interrupted_expert(robot.task),
-               "drop": dropped_object(robot.task)}[start]
+    prelude = {
+        "random": random_motion(),
+        "teleport": interrupted_expert(robot.task),
+        "drop": dropped_object(robot.task),
+    }[start]
     results = _episodes(robot, range(100, 103), prelude)
     assert sum(r.success for r in results) >= 2, results
     _assert_within_limits(results)
@@ -207,8 +210,11 @@ def test_expert_success_rate_over_50_seeds(task: str, threshold: float) -> None:
 @pytest.mark.parametrize("start", ["random", "teleport", "drop"])
 def test_expert_takeover_rate_over_20_seeds(task: str, start: str) -> None:
     with SimAlohaDriver(SimAlohaConfig(task=task, cameras=())) as robot:
-        prelude = {"random": random_motion(), "teleport": interrupted_expert(robot.task),
-                   "drop": dropped_object(robot.task)}[start]
+        prelude = {
+            "random": random_motion(),
+            "teleport": interrupted_expert(robot.task),
+            "drop": dropped_object(robot.task),
+        }[start]
         results = _episodes(robot, range(20), prelude)
     rate = sum(r.success for r in results) / 20
     assert rate >= 0.7, f"{task} after {start}: {rate:.0%}"

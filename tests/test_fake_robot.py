@@ -82,16 +82,20 @@ def test_images_are_per_camera_and_follow_the_first_joint() -> None:
     assert after["a"][0, 0, 2] > before["a"][0, 0, 2]
 
 
-@pytest.mark.parametrize("bad", [{"joint_names": ()}, {"joint_names": ("a", "a")}, {"cameras": ("top", "top")},
-                                 {"kind": "fak"}, {"control_hz": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"joint_names": ()}, {"joint_names": ("a", "a")}, {"cameras": ("top", "top")}, {"kind": "fak"}, {"control_hz": 0}],
+)
 def test_bad_configs_are_rejected(bad: dict) -> None:
     with pytest.raises(ValidationError):
         FakeRobotConfig(**bad)
 
 
 def test_the_fake_and_the_loop_import_no_simulator() -> None:
-    code = ("import sys, failforward.testing, failforward.control.loop, failforward.record.recorder; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'mujoco', 'gym_aloha', 'mink'}))")
+    code = (
+        "import sys, failforward.testing, failforward.control.loop, failforward.record.recorder; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'mujoco', 'gym_aloha', 'mink'}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

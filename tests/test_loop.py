@@ -61,8 +61,15 @@ class TickCollector(TickSubscriber):
 
 
 def make_loop(driver: FakeRobot, policy: PolicyBackend, subscribers, steps: int = 40) -> ControlLoop:
-    return assemble_loop(driver, policy, loop=LoopConfig(max_steps=steps), safety=SafetyConfig(),
-                         broker=BrokerConfig(execute_steps=10), prompt="test", subscribers=subscribers)
+    return assemble_loop(
+        driver,
+        policy,
+        loop=LoopConfig(max_steps=steps),
+        safety=SafetyConfig(),
+        broker=BrokerConfig(execute_steps=10),
+        prompt="test",
+        subscribers=subscribers,
+    )
 
 
 def test_nan_and_out_of_limit_actions_never_reach_the_driver() -> None:
@@ -129,8 +136,14 @@ def test_realtime_pacing_holds_the_rate() -> None:
             return ActionChunk(np.tile(obs.joint_positions, (25, 1)))
 
     with driver:
-        loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=25, realtime=True), safety=SafetyConfig(),
-                             broker=BrokerConfig(), prompt="hold")
+        loop = assemble_loop(
+            driver,
+            Hold(),
+            loop=LoopConfig(max_steps=25, realtime=True),
+            safety=SafetyConfig(),
+            broker=BrokerConfig(),
+            prompt="hold",
+        )
         start = time.perf_counter()
         loop.run_episode(0, seed=0)
         elapsed = time.perf_counter() - start

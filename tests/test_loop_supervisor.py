@@ -68,9 +68,17 @@ def _run(driver: FakeRobot, backend: SupervisorBackend, steps: int, **mode) -> t
     def on_report(report: SupervisorReport) -> None:
         delivered.append((report.step, last.step))
 
-    loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=steps, **mode), safety=SafetyConfig(),
-                         broker=BrokerConfig(execute_steps=EXECUTE), prompt="hold", subscribers=[last],
-                         reports=scheduler, on_report=on_report)
+    loop = assemble_loop(
+        driver,
+        Hold(),
+        loop=LoopConfig(max_steps=steps, **mode),
+        safety=SafetyConfig(),
+        broker=BrokerConfig(execute_steps=EXECUTE),
+        prompt="hold",
+        subscribers=[last],
+        reports=scheduler,
+        on_report=on_report,
+    )
     start = time.perf_counter()
     try:
         loop.run_episode(0, seed=0)
@@ -100,8 +108,9 @@ def test_asynchronous_mode_never_waits_for_the_backend(driver: FakeRobot) -> Non
 def test_synchronous_mode_goes_on_without_an_answer_after_its_timeout(driver: FakeRobot, caplog) -> None:
     gate = threading.Event()
     try:
-        delivered, elapsed, _ = _run(driver, Slow(gate=gate), steps=30, supervisor_mode="synchronous",
-                                     supervisor_timeout_s=0.2)
+        delivered, elapsed, _ = _run(
+            driver, Slow(gate=gate), steps=30, supervisor_mode="synchronous", supervisor_timeout_s=0.2
+        )
     finally:
         gate.set()
     assert delivered == [] and elapsed < 5.0

@@ -24,15 +24,29 @@ CAMERA = CameraConfig(name="top", device="/dev/video0", width=320, height=240)
 CASES: dict[str, tuple[Callable[[], RobotConfig], tuple[str, ...]]] = {
     "fake": (lambda: FakeRobotConfig(joint_names=("a", "b"), cameras=("top", "side"), control_hz=25.0), ()),
     "sim_aloha": (lambda: SimAlohaConfig(), ("mujoco", "gym_aloha")),
-    "sim_aloha_insertion": (lambda: SimAlohaConfig(task="insertion", cameras=("top", "left_wrist"),
-                                                   depth_cameras=("top",), image_height=64, image_width=96,
-                                                   object_state=True), ("mujoco", "gym_aloha")),
-    "aloha": (lambda: AlohaConfig(calibration_dir=ROOT / "calibration/aloha/default", cameras=(CAMERA,),
-                                  control_hz=30.0), ("dynamixel_sdk",)),
-    "franka": (lambda: FrankaConfig(calibration_dir=ROOT / "calibration/franka/fr3_sim", cameras=(CAMERA,)),
-               ("franky",)),
-    "franka_without_gripper": (lambda: FrankaConfig(calibration_dir=ROOT / "calibration/franka/fr3_sim",
-                                                    gripper=False), ("franky",)),
+    "sim_aloha_insertion": (
+        lambda: SimAlohaConfig(
+            task="insertion",
+            cameras=("top", "left_wrist"),
+            depth_cameras=("top",),
+            image_height=64,
+            image_width=96,
+            object_state=True,
+        ),
+        ("mujoco", "gym_aloha"),
+    ),
+    "aloha": (
+        lambda: AlohaConfig(calibration_dir=ROOT / "calibration/aloha/default", cameras=(CAMERA,), control_hz=30.0),
+        ("dynamixel_sdk",),
+    ),
+    "franka": (
+        lambda: FrankaConfig(calibration_dir=ROOT / "calibration/franka/fr3_sim", cameras=(CAMERA,)),
+        ("franky",),
+    ),
+    "franka_without_gripper": (
+        lambda: FrankaConfig(calibration_dir=ROOT / "calibration/franka/fr3_sim", gripper=False),
+        ("franky",),
+    ),
     "maniskill": (lambda: ManiSkillConfig(task="PullCube-v1", object_state=True), ("mani_skill",)),
 }
 

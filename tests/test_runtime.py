@@ -12,10 +12,16 @@ from failforward.record.reader import read_episode
 
 
 def test_expert_episode_with_the_oracle_supervisor_is_recorded(tmp_path: Path) -> None:
-    config = get_preset("sim_transfer_cube").with_overrides({
-        "episodes": 1, "seed": 3, "record.output_dir": str(tmp_path), "supervisor.schedule.every_chunks": 2,
-        "robot.image_height": 96, "robot.image_width": 128,
-    })
+    config = get_preset("sim_transfer_cube").with_overrides(
+        {
+            "episodes": 1,
+            "seed": 3,
+            "record.output_dir": str(tmp_path),
+            "supervisor.schedule.every_chunks": 2,
+            "robot.image_height": 96,
+            "robot.image_width": 128,
+        }
+    )
     result = run(config, run_name="expert")
     episode = result.episodes[0]
     assert episode.outcome.success and episode.error is None
@@ -28,10 +34,17 @@ def test_expert_episode_with_the_oracle_supervisor_is_recorded(tmp_path: Path) -
 
 def test_a_stalled_robot_is_flagged_by_the_oracle(tmp_path: Path) -> None:
     """The hold policy never touches the cube: the oracle must call it a failure within 5 s."""
-    config = get_preset("sim_transfer_cube").with_overrides({
-        "episodes": 1, "policy.kind": "hold", "loop.max_steps": 300, "record.output_dir": str(tmp_path),
-        "supervisor.schedule.every_chunks": 2, "robot.image_height": 96, "robot.image_width": 128,
-    })
+    config = get_preset("sim_transfer_cube").with_overrides(
+        {
+            "episodes": 1,
+            "policy.kind": "hold",
+            "loop.max_steps": 300,
+            "record.output_dir": str(tmp_path),
+            "supervisor.schedule.every_chunks": 2,
+            "robot.image_height": 96,
+            "robot.image_width": 128,
+        }
+    )
     episode = run(config, run_name="stall").episodes[0]
     assert not episode.outcome.success
     failures = [r for r in episode.reports if r.result.kind == "diagnosis" and not r.result.success]
@@ -40,8 +53,21 @@ def test_a_stalled_robot_is_flagged_by_the_oracle(tmp_path: Path) -> None:
 
 
 def test_demo_command_prints_and_writes_the_report(tmp_path: Path, capsys) -> None:
-    code = main(["demo", "--preset", "sim_insertion", "--episodes", "1", "--output", str(tmp_path),
-                 "--set", "robot.image_height=96", "--set", "robot.image_width=128"])
+    code = main(
+        [
+            "demo",
+            "--preset",
+            "sim_insertion",
+            "--episodes",
+            "1",
+            "--output",
+            str(tmp_path),
+            "--set",
+            "robot.image_height=96",
+            "--set",
+            "robot.image_width=128",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "success rate: 1/1" in out and "mcap:" in out and "report:" in out
@@ -65,11 +91,18 @@ def test_supervisor_diagnosis_drives_a_pmc_correction_then_hold(tmp_path: Path) 
 
     The hold policy never grasps, so the oracle keeps flagging it; the correction must move the right arm.
     """
-    config = get_preset("sim_transfer_cube").with_overrides({
-        "episodes": 1, "policy.kind": "hold", "loop.max_steps": 480, "record.output_dir": str(tmp_path),
-        "supervisor.schedule.every_chunks": 2, "recovery.max_attempts": 1,
-        "robot.image_height": 120, "robot.image_width": 160,
-    })
+    config = get_preset("sim_transfer_cube").with_overrides(
+        {
+            "episodes": 1,
+            "policy.kind": "hold",
+            "loop.max_steps": 480,
+            "record.output_dir": str(tmp_path),
+            "supervisor.schedule.every_chunks": 2,
+            "recovery.max_attempts": 1,
+            "robot.image_height": 120,
+            "robot.image_width": 160,
+        }
+    )
     episode = run(config, run_name="recover").episodes[0]
     recorded = read_episode(episode.files[0], load_images=False)
     kinds = [event["kind"] for _, event in recorded.recovery_events]
@@ -81,10 +114,16 @@ def test_supervisor_diagnosis_drives_a_pmc_correction_then_hold(tmp_path: Path) 
 
 
 def test_export_vqa_command_writes_pairs_from_recorded_episodes(tmp_path: Path, capsys) -> None:
-    config = get_preset("sim_transfer_cube").with_overrides({
-        "episodes": 1, "record.output_dir": str(tmp_path / "runs"), "robot.image_height": 96,
-        "robot.image_width": 128, "supervisor.enabled": False, "recovery.enabled": False,
-    })
+    config = get_preset("sim_transfer_cube").with_overrides(
+        {
+            "episodes": 1,
+            "record.output_dir": str(tmp_path / "runs"),
+            "robot.image_height": 96,
+            "robot.image_width": 128,
+            "supervisor.enabled": False,
+            "recovery.enabled": False,
+        }
+    )
     episode = run(config, run_name="for-export").episodes[0]
     assert main(["export-vqa", str(episode.files[0]), "--out", str(tmp_path / "vqa")]) == 0
     lines = (tmp_path / "vqa" / "vqa.jsonl").read_text().splitlines()
@@ -93,7 +132,9 @@ def test_export_vqa_command_writes_pairs_from_recorded_episodes(tmp_path: Path, 
 
 
 def test_demo_falls_back_to_the_expert_on_the_afil_preset(tmp_path: Path, capsys) -> None:
-    assert main(["demo", "--preset", "sim_transfer_cube_afil", "--expert", "--episodes", "1",
-                 "--output", str(tmp_path)]) == 0
+    assert (
+        main(["demo", "--preset", "sim_transfer_cube_afil", "--expert", "--episodes", "1", "--output", str(tmp_path)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "expert on sim_aloha" in out and "success rate: 1/1" in out

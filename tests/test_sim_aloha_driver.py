@@ -14,8 +14,15 @@ from failforward.types import JointCommand
 
 class TestSimAlohaTransferCube(RobotDriverContract):
     def make_driver(self) -> SimAlohaDriver:
-        return SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=("top", "left_wrist"),
-                                             depth_cameras=("top",), image_height=48, image_width=64))
+        return SimAlohaDriver(
+            SimAlohaConfig(
+                task="transfer_cube",
+                cameras=("top", "left_wrist"),
+                depth_cameras=("top",),
+                image_height=48,
+                image_width=64,
+            )
+        )
 
 
 class TestSimAlohaInsertion(RobotDriverContract):

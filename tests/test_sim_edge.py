@@ -57,8 +57,15 @@ def sim() -> Iterator[SimAlohaDriver]:
 
 def _run(driver: EpisodicDriver, sim: SimAlohaDriver, steps: int = 20) -> list[TickRecord]:
     ticks = Ticks()
-    loop = assemble_loop(driver, Hold(), loop=LoopConfig(max_steps=steps), safety=SafetyConfig(),
-                         broker=BrokerConfig(execute_steps=10), prompt="hold", subscribers=[ticks])
+    loop = assemble_loop(
+        driver,
+        Hold(),
+        loop=LoopConfig(max_steps=steps),
+        safety=SafetyConfig(),
+        broker=BrokerConfig(execute_steps=10),
+        prompt="hold",
+        subscribers=[ticks],
+    )
     assert loop.run_episode(0, seed=0).error is None
     return ticks.ticks
 

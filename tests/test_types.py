@@ -30,6 +30,8 @@ def test_mypy_reports_no_errors() -> None:
     report = result.stdout.splitlines()
     errors = [line for line in report if ": error:" in line]
     if result.returncode != 0 or errors:
-        pytest.fail(f"mypy found {len(errors)} errors (exit {result.returncode}); fix the causes, or use a specific "
-                    "'# type: ignore[code]' with a reason:\n" + "\n".join(report[:300]) + result.stderr[-2000:],
-                    pytrace=False)
+        pytest.fail(
+            f"mypy found {len(errors)} errors (exit {result.returncode}); fix the causes, or use a specific "
+            "'# type: ignore[code]' with a reason:\n" + "\n".join(report[:300]) + result.stderr[-2000:],
+            pytrace=False,
+        )

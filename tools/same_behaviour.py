@@ -30,15 +30,21 @@ def compare_benchmarks(reference: Path, candidate: Path, methods: list[str]) -> 
 
     def trials(path: Path) -> dict[tuple, dict]:
         rows = json.loads(path.read_text())["trials"]
-        return {(t.get("task", "transfer_cube"), t["method"], t["disturbance"], t["seed"]): t for t in rows
-                if t["method"] in methods}
+        return {
+            (t.get("task", "transfer_cube"), t["method"], t["disturbance"], t["seed"]): t
+            for t in rows
+            if t["method"] in methods
+        }
 
     old, new = trials(reference), trials(candidate)
     missing = sorted(set(new) - set(old))
     differences = [f"{key}: not in {reference}" for key in missing]
     for key in sorted(set(new) & set(old)):
-        changed = [f"{name} {old[key].get(name)!r} -> {new[key].get(name)!r}" for name in TRIAL_FIELDS
-                   if old[key].get(name) != new[key].get(name)]
+        changed = [
+            f"{name} {old[key].get(name)!r} -> {new[key].get(name)!r}"
+            for name in TRIAL_FIELDS
+            if old[key].get(name) != new[key].get(name)
+        ]
         differences += [f"{key}: {', '.join(changed)}"] if changed else []
     print(f"{len(set(new) & set(old))} trials compared ({', '.join(methods)}), {len(differences)} differ")
     return differences

@@ -29,9 +29,11 @@ def nested(preset: str) -> dict[str, Any]:
 
 def main() -> None:
     for name in PRESETS:
-        header = (f"# Parameters of the failforward nodes for preset `{name}`; mirrors the preset in\n"
-                  f"# src/failforward/config/ field by field (tests/ros/test_params.py checks it).\n"
-                  f"# Regenerate with: ./run python tools/write_params.py\n")
+        header = (
+            f"# Parameters of the failforward nodes for preset `{name}`; mirrors the preset in\n"
+            f"# src/failforward/config/ field by field (tests/ros/test_params.py checks it).\n"
+            f"# Regenerate with: ./run python tools/write_params.py\n"
+        )
         body = yaml.safe_dump({"/**": {"ros__parameters": nested(name)}}, sort_keys=False)
         (PARAMS_DIR / f"{name}.yaml").write_text(header + body)
         print(PARAMS_DIR / f"{name}.yaml")

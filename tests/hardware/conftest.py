@@ -25,4 +25,3 @@ def shared_emulator() -> Iterator[DynamixelEmulator]:
     """One emulator for a whole module (tests that do not inject faults)."""
     with DynamixelEmulator(aloha_buses(4_000_000, FOLLOWERS)) as emu:
         yield emu
-

@@ -28,7 +28,6 @@ def aloha_config(emulator: DynamixelEmulator, **overrides: object) -> AlohaConfi
     return AlohaConfig(**(values | aloha_port_settings(emulator) | overrides))
 
 
-
 class TestAlohaContract(RobotDriverContract):
     @pytest.fixture(autouse=True)
     def _use_emulator(self, shared_emulator: DynamixelEmulator) -> None:
@@ -117,8 +116,13 @@ def connected_aloha(shared_emulator: DynamixelEmulator):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=14, max_size=14),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=14, max_size=14),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_no_command_sequence_sends_beyond_the_limits(connected_aloha: AlohaDriver, commands) -> None:
     features = connected_aloha.features
     for values in commands:

@@ -29,7 +29,6 @@ def aloha_config(emulator: DynamixelEmulator, **overrides: object) -> AlohaConfi
     return AlohaConfig(**(values | aloha_port_settings(emulator) | overrides))
 
 
-
 def _goal_equals_present(emulator: DynamixelEmulator, bus: str, dxl_id: int) -> bool:
     state = emulator.motor_state(bus, dxl_id)
     return abs(state["goal_position"] - state["present_position"]) <= 2
@@ -143,9 +142,15 @@ def test_a_fault_mid_episode_keeps_every_recorded_tick(emulator, tmp_path) -> No
     robot = AlohaDriver(aloha_config(emulator))
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "fault")
     with robot:
-        loop = assemble_loop(robot, HoldPolicy(), loop=LoopConfig(max_steps=50), safety=SafetyConfig(),
-                             broker=BrokerConfig(), prompt="hold still",
-                             subscribers=[recorder, _UnplugAt(emulator, 9)])
+        loop = assemble_loop(
+            robot,
+            HoldPolicy(),
+            loop=LoopConfig(max_steps=50),
+            safety=SafetyConfig(),
+            broker=BrokerConfig(),
+            prompt="hold still",
+            subscribers=[recorder, _UnplugAt(emulator, 9)],
+        )
         result = loop.run_episode(0, seed=0)
     assert result.steps == 10 and "MotorCommunicationError" in result.error
     episode = read_episode(recorder.files[-1], load_images=False)

@@ -17,13 +17,27 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_measured_gripper_range_and_offsets_are_written(emulator, tmp_path: Path) -> None:
     directory = tmp_path / "default"
     shutil.copytree(ROOT / "calibration/aloha/default", directory)
-    poses = iter([
-        lambda: emulator.move_by_hand("follower_right", 9, ct.rad_to_ticks(-0.5)),  # closed
-        lambda: emulator.move_by_hand("follower_right", 9, ct.rad_to_ticks(1.3)),  # open
-        lambda: emulator.move_by_hand("follower_right", 2, ct.rad_to_ticks(0.1)),  # zero pose: shoulder off by 0.1
-    ])
-    main(["--arm", "follower_right", "--port", emulator.port("follower_right"), "--calibration", str(directory),
-          "--baudrate", "4000000", "--offsets"], prompt=lambda _: next(poses)())
+    poses = iter(
+        [
+            lambda: emulator.move_by_hand("follower_right", 9, ct.rad_to_ticks(-0.5)),  # closed
+            lambda: emulator.move_by_hand("follower_right", 9, ct.rad_to_ticks(1.3)),  # open
+            lambda: emulator.move_by_hand("follower_right", 2, ct.rad_to_ticks(0.1)),  # zero pose: shoulder off by 0.1
+        ]
+    )
+    main(
+        [
+            "--arm",
+            "follower_right",
+            "--port",
+            emulator.port("follower_right"),
+            "--calibration",
+            str(directory),
+            "--baudrate",
+            "4000000",
+            "--offsets",
+        ],
+        prompt=lambda _: next(poses)(),
+    )
     calibration = load_calibration(directory)
     gripper = calibration.follower_right.gripper
     assert gripper.closed_rad == pytest.approx(-0.5, abs=ct.RAD_PER_TICK)

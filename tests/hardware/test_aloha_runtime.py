@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_hold_episode_runs_and_is_recorded(emulator, tmp_path: Path) -> None:
     robot = AlohaConfig(calibration_dir=ROOT / "calibration/aloha/default", **aloha_port_settings(emulator))
-    config = RunConfig(robot=robot, policy=PolicyConfig(kind="hold"), loop=LoopConfig(max_steps=15),
-                       record=RecordConfig(output_dir=tmp_path), episodes=1)
+    config = RunConfig(
+        robot=robot,
+        policy=PolicyConfig(kind="hold"),
+        loop=LoopConfig(max_steps=15),
+        record=RecordConfig(output_dir=tmp_path),
+        episodes=1,
+    )
     assert load_config(config.model_dump()) == config  # the discriminated union round-trips
     result = run(config, run_name="aloha_hold")
     episode_result = result.episodes[0]

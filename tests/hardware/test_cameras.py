@@ -59,8 +59,7 @@ def test_frame_drops_are_counted_from_source_timestamps(tmp_path: Path) -> None:
 
 def test_a_stalled_camera_raises_a_stale_frame_error(tmp_path: Path) -> None:
     video = write_video(tmp_path / "short.avi", 3)  # ends after 0.1 s: the camera "stalls"
-    camera = OpenCVCamera(CameraConfig(name="left_wrist", device=str(video), width=64, height=48,
-                                       stale_after_s=0.15))
+    camera = OpenCVCamera(CameraConfig(name="left_wrist", device=str(video), width=64, height=48, stale_after_s=0.15))
     camera.open()
     try:
         camera.read()

@@ -44,10 +44,18 @@ class FrankySim:
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, timeout: float = 60.0) -> FrankySim:
-        cmd = [sys.executable, "-c", "from franky_sim.run_server import main; main()",
-               "--simulator", "mujoco", "--hostname", self.host]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-c",
+            "from franky_sim.run_server import main; main()",
+            "--simulator",
+            "mujoco",
+            "--hostname",
+            self.host,
+        ]
+        self.process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
         deadline, seen = time.monotonic() + timeout, []
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
@@ -73,8 +81,12 @@ class FrankySim:
 
 
 def franka_config(host: str, **overrides: object) -> FrankaConfig:
-    values = {"host": host, "realtime": "ignore", "relative_dynamics_factor": 0.3,
-              "calibration_dir": ROOT / "calibration/franka/fr3_sim"}
+    values = {
+        "host": host,
+        "realtime": "ignore",
+        "relative_dynamics_factor": 0.3,
+        "calibration_dir": ROOT / "calibration/franka/fr3_sim",
+    }
     return FrankaConfig(**(values | overrides))
 
 
@@ -196,9 +208,15 @@ def test_lost_connection_mid_episode_keeps_every_recorded_tick(tmp_path: Path) -
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "franka_fault")
     try:
         with robot:
-            loop = assemble_loop(robot, HoldPolicy(), loop=LoopConfig(max_steps=400, rate_hz=10.0, realtime=True),
-                                 safety=SafetyConfig(), broker=BrokerConfig(), prompt="hold",
-                                 subscribers=[recorder, _StopSimAt(sim, 4)])
+            loop = assemble_loop(
+                robot,
+                HoldPolicy(),
+                loop=LoopConfig(max_steps=400, rate_hz=10.0, realtime=True),
+                safety=SafetyConfig(),
+                broker=BrokerConfig(),
+                prompt="hold",
+                subscribers=[recorder, _StopSimAt(sim, 4)],
+            )
             result = loop.run_episode(0, seed=0)
     finally:
         sim.stop()

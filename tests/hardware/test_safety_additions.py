@@ -53,8 +53,13 @@ def _bounds(config: SafetyConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(TARGETS, st.floats(0.0, 0.5), st.sampled_from(["none", "feed", "trigger", "reset"])),
-                min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(TARGETS, st.floats(0.0, 0.5), st.sampled_from(["none", "feed", "trigger", "reset"])),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_no_input_sequence_sends_beyond_limits_or_rate_and_estop_blocks_until_reset(steps) -> None:
     clock, estop = FakeClock(), EStop()
     watchdog = DeadmanWatchdog(0.2, clock)
@@ -65,8 +70,9 @@ def test_no_input_sequence_sends_beyond_limits_or_rate_and_estop_blocks_until_re
     previous = layer.last_command
     for target, dt, event in steps:
         clock.now += dt
-        {"feed": watchdog.feed, "trigger": lambda: estop.trigger("test"), "reset": estop.reset,
-         "none": lambda: None}[event]()
+        {"feed": watchdog.feed, "trigger": lambda: estop.trigger("test"), "reset": estop.reset, "none": lambda: None}[
+            event
+        ]()
         if estop.is_latched:
             with pytest.raises(SafetyError, match="E-stop"):
                 layer.clamp(target)

@@ -22,11 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def teleop_config(emulator: DynamixelEmulator, output: Path, **extra: object):
     ports = {f"robot.{key}": value for key, value in aloha_port_settings(emulator).items()}
-    return get_preset("aloha_teleop").with_overrides({
-        **ports, "robot.calibration_dir": str(ROOT / "calibration" / "aloha" / "default"),
-        "loop.max_steps": 60, "record.output_dir": str(output), **extra,
-        "robot.comm_retries": 8,  # the emulator is a process on a shared, loaded CI machine: allow late replies
-    })
+    return get_preset("aloha_teleop").with_overrides(
+        {
+            **ports,
+            "robot.calibration_dir": str(ROOT / "calibration" / "aloha" / "default"),
+            "loop.max_steps": 60,
+            "record.output_dir": str(output),
+            **extra,
+            "robot.comm_retries": 8,  # the emulator is a process on a shared, loaded CI machine: allow late replies
+        }
+    )
 
 
 def test_leader_motion_is_followed_and_recorded(tmp_path: Path) -> None:

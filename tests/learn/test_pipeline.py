@@ -14,8 +14,24 @@ from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.run_state import RunState
 from failforward.record.reader import read_episode
 
-TINY = ["--demos", "2", "--train-steps", "2", "--finetune-steps", "2", "--batch-size", "4", "--rollouts", "2",
-        "--eval-configs", "2", "--static-lambdas", "0.05", "--gammas", "1"]
+TINY = [
+    "--demos",
+    "2",
+    "--train-steps",
+    "2",
+    "--finetune-steps",
+    "2",
+    "--batch-size",
+    "4",
+    "--rollouts",
+    "2",
+    "--eval-configs",
+    "2",
+    "--static-lambdas",
+    "0.05",
+    "--gammas",
+    "1",
+]
 
 
 def _steps(run_dir: Path) -> dict:
@@ -67,8 +83,11 @@ def test_vision_model_renders_exactly_its_cameras(tmp_path: Path) -> None:
     model = get_learn_model("aloha_vision")
     robot = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=10).robot
     assert robot.cameras == model.cameras and (robot.image_height, robot.image_width) == (96, 128)
-    state_robot = Pipeline(RunState.open(tmp_path / "s", PipelineConfig())).run_config(
-        policy=None, episodes=1, seed=0, max_steps=10).robot
+    state_robot = (
+        Pipeline(RunState.open(tmp_path / "s", PipelineConfig()))
+        .run_config(policy=None, episodes=1, seed=0, max_steps=10)
+        .robot
+    )
     assert state_robot.cameras == ()
 
 

@@ -97,8 +97,15 @@ def test_failed_episode_is_replayed_exactly_and_corrected_by_the_expert() -> Non
         policy = ReplayThenExpert(ScriptedExpert(driver.task, driver.privileged_state), chunk_size=25)
         policy.load(failed[:cut])
         sent = _Sent()
-        loop = assemble_loop(driver, policy, loop=LoopConfig(max_steps=cut + 400), safety=SafetyConfig(),
-                             broker=BrokerConfig(), prompt=driver.task_prompt, subscribers=[sent])
+        loop = assemble_loop(
+            driver,
+            policy,
+            loop=LoopConfig(max_steps=cut + 400),
+            safety=SafetyConfig(),
+            broker=BrokerConfig(),
+            prompt=driver.task_prompt,
+            subscribers=[sent],
+        )
         result = loop.run_episode(0, 3, task="transfer_cube")
     assert result.outcome.success, result.outcome.reason
     np.testing.assert_allclose(np.stack(sent.rows[:cut]), failed[:cut], atol=1e-12)  # replay passed safety as-is

@@ -32,8 +32,9 @@ FORWARD = Move(gripper="right", direction="forward", magnitude="significantly")
 
 @pytest.fixture(scope="module")
 def robot():
-    with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=("top",), image_height=HEIGHT,
-                                       image_width=WIDTH)) as driver:
+    with SimAlohaDriver(
+        SimAlohaConfig(task="transfer_cube", cameras=("top",), image_height=HEIGHT, image_width=WIDTH)
+    ) as driver:
         yield driver
 
 
@@ -102,13 +103,24 @@ def _planner_view(robot, config: SymbolDataConfig):
     return SymbolPlanner.for_sim_aloha(robot, config), obs, obs.joint_positions.copy()
 
 
-@pytest.mark.parametrize(("config", "commands", "reason"), [
-    (SymbolDataConfig(pmc=PmcConfig(workspace_upper_m=(0.45, 1.0, 0.05))),
-     (Move(gripper="left", direction="upward", magnitude="slightly"),), "workspace"),
-    (SymbolDataConfig(pmc=PmcConfig(significant_m=0.5, workspace_lower_m=(-2, -2, -2), workspace_upper_m=(2, 2, 2))),
-     (Move(gripper="left", direction="left", magnitude="significantly"),), "cannot reach"),  # behind its base
-    (SymbolDataConfig(), (Grasp(gripper="right", state="close"),), "already closed"),  # closed at reset
-])
+@pytest.mark.parametrize(
+    ("config", "commands", "reason"),
+    [
+        (
+            SymbolDataConfig(pmc=PmcConfig(workspace_upper_m=(0.45, 1.0, 0.05))),
+            (Move(gripper="left", direction="upward", magnitude="slightly"),),
+            "workspace",
+        ),
+        (
+            SymbolDataConfig(
+                pmc=PmcConfig(significant_m=0.5, workspace_lower_m=(-2, -2, -2), workspace_upper_m=(2, 2, 2))
+            ),
+            (Move(gripper="left", direction="left", magnitude="significantly"),),
+            "cannot reach",
+        ),  # behind its base
+        (SymbolDataConfig(), (Grasp(gripper="right", state="close"),), "already closed"),  # closed at reset
+    ],
+)
 def test_bad_commands_are_refused_with_a_reason(robot, config, commands, reason) -> None:
     planner, obs, hold = _planner_view(robot, config)
     result = planner.plan(obs, hold, commands)

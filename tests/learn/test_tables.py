@@ -21,8 +21,17 @@ FIXTURE = Path(__file__).parent / "fixtures" / "results.json"
 
 
 def _records(method: EvalMethod, outcomes: list[bool]) -> list[EpisodeRecord]:
-    rows = [{"seed": 100 + i, "success": ok, "stage": 4 if ok else 1, "reason": "success" if ok else "dropped",
-             "ticks": 200, "file": None} for i, ok in enumerate(outcomes)]
+    rows = [
+        {
+            "seed": 100 + i,
+            "success": ok,
+            "stage": 4 if ok else 1,
+            "reason": "success" if ok else "dropped",
+            "ticks": 200,
+            "file": None,
+        }
+        for i, ok in enumerate(outcomes)
+    ]
     return [EpisodeRecord.from_row(method, "sim_transfer_cube", r) for r in rows]
 
 
@@ -70,7 +79,8 @@ def test_reproduce_flags_name_every_changed_setting_and_the_observation() -> Non
     from failforward.learn.report import config_flags, observation_text
 
     config = PipelineConfig(preset="sim_insertion", object_state=True, demos=100, gammas=(1.0, 2.0)).model_dump(
-        mode="json")
+        mode="json"
+    )
     assert config_flags(config) == ["--preset sim_insertion", "--object-state", "--demos 100", "--gammas 1.0 2.0"]
     assert "ground-truth pose" in observation_text(config)
     assert "no object poses" in observation_text({**config, "object_state": False})

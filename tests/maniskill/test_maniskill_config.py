@@ -13,8 +13,11 @@ from failforward.config.maniskill import MANISKILL_CONTROL_HZ
 from failforward.errors import ConfigError, DriverError
 from failforward.robots.registry import make_driver
 
-PRESETS = {"maniskill_stack_cube": "StackCube-v1", "maniskill_lift_peg_upright": "LiftPegUpright-v1",
-           "maniskill_pull_cube": "PullCube-v1"}
+PRESETS = {
+    "maniskill_stack_cube": "StackCube-v1",
+    "maniskill_lift_peg_upright": "LiftPegUpright-v1",
+    "maniskill_pull_cube": "PullCube-v1",
+}
 
 
 @pytest.mark.parametrize(("preset", "task"), PRESETS.items())

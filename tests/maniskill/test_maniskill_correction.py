@@ -45,8 +45,12 @@ class _Wiggle(PolicyBackend):
 def failed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pipeline, dict]:
     """A pipeline on PullCube with object state, and one recorded failed rollout in its run directory."""
     root = tmp_path_factory.mktemp("run")
-    pipe = Pipeline(RunState.open(root, PipelineConfig(preset="maniskill_pull_cube", model="panda_state_cpu",
-                                                       object_state=True, max_steps=100)))
+    pipe = Pipeline(
+        RunState.open(
+            root,
+            PipelineConfig(preset="maniskill_pull_cube", model="panda_state_cpu", object_state=True, max_steps=100),
+        )
+    )
     config = pipe.run_config(policy=None, episodes=1, seed=SEED, max_steps=WIGGLE_TICKS)
     recorder = EpisodeRecorder(config.record, "round_0/rollouts")
     with make_driver(config.robot) as driver:
@@ -80,8 +84,9 @@ def test_failure_is_corrected_by_the_maniskill_expert(failed_run: tuple[Pipeline
     assert correction["takeover"] == WIGGLE_TICKS  # never left stage 0: handed over at its last tick
     assert correction["success"], correction["reason"]
     episode = read_episode(pipe.layout.root / correction["file"], load_images=False)
-    np.testing.assert_allclose(episode.sent_actions[:WIGGLE_TICKS],
-                               read_episode(pipe.layout.root / failure["file"]).sent_actions, atol=1e-12)
+    np.testing.assert_allclose(
+        episode.sent_actions[:WIGGLE_TICKS], read_episode(pipe.layout.root / failure["file"]).sent_actions, atol=1e-12
+    )
 
 
 def test_correctors_pick_the_expert_by_robot_kind(failed_run: tuple[Pipeline, dict]) -> None:

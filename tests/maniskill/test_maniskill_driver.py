@@ -55,8 +55,9 @@ def test_same_seed_and_actions_reproduce_the_episode(stack_cube: ManiSkillDriver
         q = stack_cube.reset(seed=5).joint_positions
         for k in range(15):
             stack_cube.send_action(JointCommand(0.0, q + 0.02 * np.sin(0.3 * k)))
-        return np.concatenate([stack_cube.get_observation().joint_positions,
-                               *stack_cube.privileged_state().object_poses.values()])
+        return np.concatenate(
+            [stack_cube.get_observation().joint_positions, *stack_cube.privileged_state().object_poses.values()]
+        )
 
     np.testing.assert_array_equal(rollout(), rollout())
 

@@ -14,7 +14,8 @@ from failforward.record.reader import read_episode
 
 def test_recorded_episode_reads_back(tmp_path) -> None:
     config = get_preset("maniskill_pull_cube").with_overrides(
-        {"episodes": 1, "seed": 3, "record.output_dir": str(tmp_path)})
+        {"episodes": 1, "seed": 3, "record.output_dir": str(tmp_path)}
+    )
     episode = run(config, run_name="rec").episodes[0]
     recorded = read_episode(episode.files[0])
     assert recorded.joint_names[-1] == "panda_gripper" and len(recorded.joint_names) == 8

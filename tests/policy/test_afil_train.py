@@ -88,13 +88,16 @@ def test_object_state_is_part_of_the_state_input(tmp_path):
     from failforward.learn.episodes import EpisodeArrays
 
     poses = np.tile([0.1, 0.5, 0.05, 1.0, 0.0, 0.0, 0.0], (30, 1))
-    episodes = [EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, object_state=poses + 0.01 * i)
-                for i, e in enumerate(afil_helpers.toy_episodes())]
+    episodes = [
+        EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, object_state=poses + 0.01 * i)
+        for i, e in enumerate(afil_helpers.toy_episodes())
+    ]
     with pytest.raises(ShapeError, match=r"11 \(4 joints \+ 7 object state\)"):
         ChunkDataset(episodes, TINY, ChunkDataset.fit_norm(episodes))
     model = TINY.model_copy(update={"state_dim": 11})
     assert ChunkDataset(episodes, model, ChunkDataset.fit_norm(episodes)).sample(
-        np.random.default_rng(0), 8, 0.5).state.shape == (8, 11)
+        np.random.default_rng(0), 8, 0.5
+    ).state.shape == (8, 11)
     result = train(_config(tmp_path, steps=2, model=model), episodes, progress=False)
     export_checkpoint(result.checkpoint, tmp_path / "model")
     policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model"))

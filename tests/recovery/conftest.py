@@ -18,8 +18,9 @@ def driver(request):
     Observations carry no images unless a test parametrizes ``driver`` indirectly with camera names
     (rendering every tick is what makes simulated episodes slow); depth is rendered on demand.
     """
-    with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=request.param, image_height=HEIGHT,
-                                       image_width=WIDTH)) as robot:
+    with SimAlohaDriver(
+        SimAlohaConfig(task="transfer_cube", cameras=request.param, image_height=HEIGHT, image_width=WIDTH)
+    ) as robot:
         obs = robot.reset(seed=0)
         for _ in range(20):
             robot.send_action(JointCommand(obs.timestamp, obs.joint_positions))

@@ -31,18 +31,23 @@ class Trace:
     prompts: list[str] = field(default_factory=list)
 
 
-def infer(override, broker: ChunkBroker, policy: PolicyBackend, observation: Observation, prompt: str,
-          trace: Trace):
+def infer(override, broker: ChunkBroker, policy: PolicyBackend, observation: Observation, prompt: str, trace: Trace):
     """The loop's ``_infer`` with recovery (returns ``(action [A], chunk | None)``); records the prompt used."""
     if not isinstance(override, JointOverride):
         trace.prompts.append(override.prompt if isinstance(override, PolicyOverride) else prompt)
-    return action_for(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation,
-                               prompt)
+    return action_for(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation, prompt)
 
 
-def drive(driver, controller: RecoveryController, safety: SafetyLayer, broker: ChunkBroker, policy: PolicyBackend,
-          ticks: int, reports: Callable[[int, Observation], SupervisorReport | None], prompt: str = "task",
-          ) -> tuple[Observation, Trace]:
+def drive(
+    driver,
+    controller: RecoveryController,
+    safety: SafetyLayer,
+    broker: ChunkBroker,
+    policy: PolicyBackend,
+    ticks: int,
+    reports: Callable[[int, Observation], SupervisorReport | None],
+    prompt: str = "task",
+) -> tuple[Observation, Trace]:
     """Run ``ticks`` ticks from the driver's current state; ``reports(tick, obs)`` plays the supervisor."""
     trace = Trace()
     observation = driver.get_observation()
@@ -57,8 +62,9 @@ def drive(driver, controller: RecoveryController, safety: SafetyLayer, broker: C
     return observation, trace
 
 
-def report_of(diagnosis: Diagnosis, observation: Observation, frame_times: tuple[float, ...] | None = None
-              ) -> SupervisorReport:
+def report_of(
+    diagnosis: Diagnosis, observation: Observation, frame_times: tuple[float, ...] | None = None
+) -> SupervisorReport:
     """A supervisor report carrying ``diagnosis`` for the current observation."""
     times = frame_times if frame_times is not None else (observation.timestamp,)
     return SupervisorReport(diagnosis, 1, 0, observation.timestamp, times, 0.0)
@@ -74,7 +80,8 @@ def cube_pixel(driver, height: int, width: int) -> tuple[float, float]:
     from failforward.supervisor.oracle.camera import CameraView
 
     scene = driver.scene
-    view = CameraView.from_mujoco(scene.model, scene.data, "top", scene.camera_intrinsics("top", height, width),
-                                  height, width)
+    view = CameraView.from_mujoco(
+        scene.model, scene.data, "top", scene.camera_intrinsics("top", height, width), height, width
+    )
     u, v = view.project(cube_centre(driver))[0]
     return float(u), float(v)

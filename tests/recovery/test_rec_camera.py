@@ -31,8 +31,9 @@ def test_backprojecting_the_cube_pixel_with_sim_depth_lands_on_the_cube(driver) 
     camera = MujocoCamera(driver.scene, "top")
     depth = driver.render("top", depth=True)
     uv = cube_pixel(driver, HEIGHT, WIDTH)
-    point = backproject(np.array([uv]), np.array([depth_at(depth, uv)]), camera.intrinsics(HEIGHT, WIDTH),
-                        camera.world_from_camera())[0]
+    point = backproject(
+        np.array([uv]), np.array([depth_at(depth, uv)]), camera.intrinsics(HEIGHT, WIDTH), camera.world_from_camera()
+    )[0]
     centre = cube_centre(driver)
     assert _distance_to_cube(point, centre) < 0.015
     assert np.linalg.norm(point[:2] - centre[:2]) < 0.015

@@ -26,8 +26,15 @@ SUCCESS = Diagnosis(question="visual_correction_cot", success=True)
 
 
 def diagnosis(text: str, symbols: tuple = (), failure_type: str = "gripper 6d-pose") -> Diagnosis:
-    return Diagnosis(question="visual_correction_cot", success=False, failure_type=failure_type,
-                     command_text=text, commands=parse_commands(text), symbols=symbols, symbol_frame=0)
+    return Diagnosis(
+        question="visual_correction_cot",
+        success=False,
+        failure_type=failure_type,
+        command_text=text,
+        commands=parse_commands(text),
+        symbols=symbols,
+        symbol_frame=0,
+    )
 
 
 class RecordingPolicy(PolicyBackend):
@@ -55,8 +62,15 @@ def test_vsf_gives_the_policy_the_masked_view_and_the_correction_prompt_until_su
     text = "Move the right gripper to the left slightly."
     fix = diagnosis(text, (Crosshair(position=(160.0, 120.0)),))
     scripted = {2: fix, 9: SUCCESS}
-    _, trace = drive(driver, controller, safety, broker, policy, 12,
-                     lambda tick, obs: report_of(scripted[tick], obs) if tick in scripted else None)
+    _, trace = drive(
+        driver,
+        controller,
+        safety,
+        broker,
+        policy,
+        12,
+        lambda tick, obs: report_of(scripted[tick], obs) if tick in scripted else None,
+    )
     assert trace.kinds[2:9] == ["PolicyOverride"] * 7 and trace.kinds[9] == "ResumePolicy"
     assert trace.prompts[2:9] == [text] * 7 and trace.prompts[9:] == ["task"] * 3
     corrected = [obs for obs, prompt in policy.calls if prompt == text]
@@ -67,16 +81,21 @@ def test_vsf_gives_the_policy_the_masked_view_and_the_correction_prompt_until_su
     assert controller.state is RecoveryState.NOMINAL and controller.events[-1].kind == "succeeded"
 
 
-def test_human_intervention_holds_the_robot_still_through_safety_until_cleared(
-    driver, safety, sim_controller
-) -> None:
+def test_human_intervention_holds_the_robot_still_through_safety_until_cleared(driver, safety, sim_controller) -> None:
     controller = sim_controller(RecoveryConfig())
     start(controller, driver)
     stop = diagnosis("Hold still.", (Lock(position=(100.0, 100.0)),), "human intervention")
     scripted = {3: stop, 40: SUCCESS}
     moving = _MovingPolicy()
-    _, trace = drive(driver, controller, safety, ChunkBroker(BrokerConfig(execute_steps=5)), moving, 45,
-                       lambda tick, o: report_of(scripted[tick], o) if tick in scripted else None)
+    _, trace = drive(
+        driver,
+        controller,
+        safety,
+        ChunkBroker(BrokerConfig(execute_steps=5)),
+        moving,
+        45,
+        lambda tick, o: report_of(scripted[tick], o) if tick in scripted else None,
+    )
     held = np.array(trace.sent[3:40])
     assert np.ptp(held, axis=0).max() == 0.0 and trace.kinds[40] == "ResumePolicy"
     assert not np.allclose(trace.sent[44], trace.sent[39])  # the policy moves again afterwards
@@ -100,10 +119,16 @@ def test_rewind_returns_the_named_arm_to_its_pose_at_the_start_of_the_query_wind
     _, trace = drive(driver, controller, safety, broker, _MovingPolicy(), 40, lambda tick, o: None)
     window_start = controller.history._samples[10][0]  # [s] the supervisor's first frame
     before = np.array(trace.sent[10])
-    wrong = diagnosis("Move the right gripper upward significantly.", (Rewind(position=(50.0, 50.0)),),
-                      "task planning")
-    _, trace = drive(driver, controller, safety, broker, HoldPolicy(), 120,
-                       lambda tick, o: report_of(wrong, o, (window_start, o.timestamp)) if tick == 0 else None)
+    wrong = diagnosis("Move the right gripper upward significantly.", (Rewind(position=(50.0, 50.0)),), "task planning")
+    _, trace = drive(
+        driver,
+        controller,
+        safety,
+        broker,
+        HoldPolicy(),
+        120,
+        lambda tick, o: report_of(wrong, o, (window_start, o.timestamp)) if tick == 0 else None,
+    )
     assert [e.kind for e in controller.events[-2:]] == ["planned", "completed"]
     assert controller.events[-2].target is RecoveryState.REWIND
     done = trace.kinds.index("ResumePolicy")
@@ -118,8 +143,15 @@ def test_a_pmc_diagnosis_without_depth_is_refused_and_nothing_moves(driver, safe
     controller = RecoveryController(config, {"pmc": make_mode("pmc", config, resources)})  # no camera, no depth
     start(controller, driver)
     fix = diagnosis("Open the right gripper.", (Crosshair(position=cube_pixel(driver, HEIGHT, WIDTH)),))
-    _, trace = drive(driver, controller, safety, ChunkBroker(BrokerConfig()), HoldPolicy(), 5,
-                     lambda tick, o: report_of(fix, o) if tick == 0 else None)
+    _, trace = drive(
+        driver,
+        controller,
+        safety,
+        ChunkBroker(BrokerConfig()),
+        HoldPolicy(),
+        5,
+        lambda tick, o: report_of(fix, o) if tick == 0 else None,
+    )
     assert trace.kinds == [None] * 5 and controller.state is RecoveryState.NOMINAL
     assert controller.events[-1].kind == "refused" and "depth" in controller.events[-1].reason
 
@@ -146,8 +178,9 @@ def test_the_oracle_regrasp_after_a_drop_is_followed_by_pmc_and_the_cube_is_held
     qpos[16:23] = [0.12, 0.45, 0.02, 1.0, 0.0, 0.0, 0.0]  # ... and lands away from the gripper
     driver.scene.set_qpos(qpos)
     obs = driver.get_observation()
-    oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state,
-                          progress_source=lambda: 2)
+    oracle = make_backend(
+        SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state, progress_source=lambda: 2
+    )
     frame = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     answer = oracle.diagnose([frame], driver.task_prompt, context=oracle.capture_context())
     assert isinstance(answer, Diagnosis) and answer.failure_type == "gripper state"
@@ -155,11 +188,21 @@ def test_the_oracle_regrasp_after_a_drop_is_followed_by_pmc_and_the_cube_is_held
     safety.reset(obs.joint_positions)
     controller = sim_controller(RecoveryConfig())
     start(controller, driver)
-    drive(driver, controller, safety, ChunkBroker(BrokerConfig()), HoldPolicy(), 450,
-                     lambda tick, o: report_of(answer, o) if tick == 0 else None)
+    drive(
+        driver,
+        controller,
+        safety,
+        ChunkBroker(BrokerConfig()),
+        HoldPolicy(),
+        450,
+        lambda tick, o: report_of(answer, o) if tick == 0 else None,
+    )
     kinds = [(e.kind, e.reason.split(" (")[0]) for e in controller.events[2:]]
-    assert kinds == [("planned", "clear the view"), ("replanned", "open → pregrasp → grasp → close"),
-                     ("completed", f"{kinds[-1][1]}")]  # the lifted arm hid the cube: look again, then grasp
+    assert kinds == [
+        ("planned", "clear the view"),
+        ("replanned", "open → pregrasp → grasp → close"),
+        ("completed", f"{kinds[-1][1]}"),
+    ]  # the lifted arm hid the cube: look again, then grasp
     facts = read_facts(oracle._scene, driver.privileged_state(), "top", HEIGHT, WIDTH)
     assert facts.arm_touches("right", ("red_box",)) and facts.opening["right"] < 0.9
 
@@ -176,8 +219,11 @@ def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again
     from failforward.supervisor.commands import HoldStill
     from failforward.supervisor.scheduler import SupervisorScheduler
 
-    intervention = write_answer(AnswerContent(False, "human intervention", (HoldStill(),),
-                                              (Lock(position=(100.0, 100.0)),)), width=WIDTH, height=HEIGHT)
+    intervention = write_answer(
+        AnswerContent(False, "human intervention", (HoldStill(),), (Lock(position=(100.0, 100.0)),)),
+        width=WIDTH,
+        height=HEIGHT,
+    )
     cleared = write_answer(AnswerContent(True), width=WIDTH, height=HEIGHT)
     backend = make_backend(ScriptedBackendConfig(answers=(intervention, intervention, cleared)))
     supervisor = SupervisorScheduler(backend, ScheduleConfig(every_chunks=2, max_age_s=100.0))
@@ -192,8 +238,7 @@ def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again
             observation = replace(observation, images={"top": np.zeros((HEIGHT, WIDTH, 3), np.uint8)})
             override = controller.step(observation, report)
             kinds.append(None if override is None else type(override).__name__)
-            action, chunk = action_for(override, broker, lambda o, p: policy.infer(o, prompt=p),
-                                                observation, "task")
+            action, chunk = action_for(override, broker, lambda o, p: policy.infer(o, prompt=p), observation, "task")
             sent = driver.send_action(JointCommand(observation.timestamp, safety.clamp(action).command))
             record = TickRecord(tick, observation, action, sent, chunk, {})
             supervisor.on_tick(record)

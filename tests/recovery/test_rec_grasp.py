@@ -60,8 +60,9 @@ def test_nothing_on_the_table_or_an_object_too_wide_is_refused() -> None:
 def test_the_simulated_cube_is_grasped_at_its_centre(driver) -> None:
     camera = MujocoCamera(driver.scene, "top")
     depth = driver.render("top", depth=True)
-    grasp = TopDownGraspEstimator().estimate(depth, camera.intrinsics(HEIGHT, WIDTH), camera.world_from_camera(),
-                                             cube_pixel(driver, HEIGHT, WIDTH))
+    grasp = TopDownGraspEstimator().estimate(
+        depth, camera.intrinsics(HEIGHT, WIDTH), camera.world_from_camera(), cube_pixel(driver, HEIGHT, WIDTH)
+    )
     centre = cube_centre(driver)
     assert np.linalg.norm(grasp.position[:2] - centre[:2]) < 0.006
     assert grasp.position[2] == pytest.approx(centre[2] + 0.02 - 0.016, abs=0.004)

@@ -27,10 +27,19 @@ DT = 0.02  # [s]
 SUCCESS = Diagnosis(question="visual_correction_cot", success=True)
 
 
-def failure(text: str = "Move the right gripper left slightly.", failure_type: str = "gripper 6d-pose",
-            symbols: tuple = (Crosshair(position=(10.0, 10.0)),)) -> Diagnosis:
-    return Diagnosis(question="visual_correction_cot", success=False, failure_type=failure_type,
-                     command_text=text, commands=parse_commands(text), symbols=symbols)
+def failure(
+    text: str = "Move the right gripper left slightly.",
+    failure_type: str = "gripper 6d-pose",
+    symbols: tuple = (Crosshair(position=(10.0, 10.0)),),
+) -> Diagnosis:
+    return Diagnosis(
+        question="visual_correction_cot",
+        success=False,
+        failure_type=failure_type,
+        command_text=text,
+        commands=parse_commands(text),
+        symbols=symbols,
+    )
 
 
 class ScriptedPlanner:
@@ -75,9 +84,11 @@ def test_a_trajectory_correction_plays_row_by_row_then_resumes_the_policy() -> N
     assert all(isinstance(o, JointOverride) and o.mode == "pmc" for o in out[1:4])
     assert isinstance(out[4], ResumePolicy) and out[5] is None and out[6] is None
     kinds = [(e.kind, e.source, e.target) for e in machine.events]
-    assert kinds == [("diagnosed", RecoveryState.NOMINAL, RecoveryState.DIAGNOSED),
-                     ("planned", RecoveryState.DIAGNOSED, RecoveryState.CORRECTING),
-                     ("completed", RecoveryState.CORRECTING, RecoveryState.NOMINAL)]
+    assert kinds == [
+        ("diagnosed", RecoveryState.NOMINAL, RecoveryState.DIAGNOSED),
+        ("planned", RecoveryState.DIAGNOSED, RecoveryState.CORRECTING),
+        ("completed", RecoveryState.CORRECTING, RecoveryState.NOMINAL),
+    ]
     json.dumps([e.to_dict() for e in machine.events])  # recordable as a JSON channel
 
 
@@ -153,8 +164,10 @@ def test_a_refused_diagnosis_returns_to_nominal_or_holds_as_configured() -> None
 def test_mode_choice_follows_the_failure_type_and_symbols() -> None:
     assert select_mode(failure(), "vsf") == "vsf"
     assert select_mode(failure("Hold still.", "gripper state", ()), "pmc") == "hold"
-    assert select_mode(failure("Move the left gripper upward.", "task planning", (Rewind(position=(1.0, 1.0)),)),
-                       "pmc") == "rewind"
+    assert (
+        select_mode(failure("Move the left gripper upward.", "task planning", (Rewind(position=(1.0, 1.0)),)), "pmc")
+        == "rewind"
+    )
     assert select_mode(failure(failure_type="human intervention"), "pmc") == "hold"
 
 

@@ -27,13 +27,23 @@ from failforward.symbols.types import (
     StraightArrow,
 )
 
-TEXTS = ["", "Hold still.", "Move the right gripper left significantly and rotate it clockwise.",
-         "Close the left gripper.", "Move the left gripper upward and the right gripper downward.", "gibberish"]
-SYMBOLS = [(), (Crosshair(position=(160.0, 120.0)),), (Crosshair(position=(0.0, 0.0)),),
-           (StraightArrow(start=(100.0, 100.0), end=(320.0, 240.0), colors=("blue",)),),
-           (DualCrosshair(start=(150.0, 100.0), end=(200.0, 140.0)),), (RotatingArrow(center=(5.0, 5.0),
-                                                                                     direction="clockwise"),),
-           (GripperState(position=(10.0, 10.0), state="OFF"), Lock(position=(3.0, 3.0)), Rewind(position=(1.0, 1.0)))]
+TEXTS = [
+    "",
+    "Hold still.",
+    "Move the right gripper left significantly and rotate it clockwise.",
+    "Close the left gripper.",
+    "Move the left gripper upward and the right gripper downward.",
+    "gibberish",
+]
+SYMBOLS = [
+    (),
+    (Crosshair(position=(160.0, 120.0)),),
+    (Crosshair(position=(0.0, 0.0)),),
+    (StraightArrow(start=(100.0, 100.0), end=(320.0, 240.0), colors=("blue",)),),
+    (DualCrosshair(start=(150.0, 100.0), end=(200.0, 140.0)),),
+    (RotatingArrow(center=(5.0, 5.0), direction="clockwise"),),
+    (GripperState(position=(10.0, 10.0), state="OFF"), Lock(position=(3.0, 3.0)), Rewind(position=(1.0, 1.0))),
+]
 
 
 @pytest.fixture
@@ -42,8 +52,15 @@ def contexts(driver):
     obs = driver.get_observation()
     history = JointHistory(10.0)
     history.append(obs.timestamp - 1.0, obs.joint_positions, obs.joint_positions + 0.05)
-    full = PlanContext(obs, obs.joint_positions, history, None, driver.render("top", depth=True),
-                       MujocoCamera(driver.scene, "top"), (HEIGHT, WIDTH))
+    full = PlanContext(
+        obs,
+        obs.joint_positions,
+        history,
+        None,
+        driver.render("top", depth=True),
+        MujocoCamera(driver.scene, "top"),
+        (HEIGHT, WIDTH),
+    )
     bare = PlanContext(obs, obs.joint_positions, JointHistory(10.0))
     return full, bare
 
@@ -51,14 +68,20 @@ def contexts(driver):
 @pytest.mark.parametrize("name", sorted(set(registered_modes())))
 def test_every_mode_answers_every_diagnosis_with_a_correction_or_a_refusal(name, driver, contexts) -> None:
     config = RecoveryConfig()
-    mode = make_mode(name, config, ModeResources(driver.features, 0.02, AlohaIK(driver.task.xml_path),
-                                                 TopDownGraspEstimator()))
+    mode = make_mode(
+        name, config, ModeResources(driver.features, 0.02, AlohaIK(driver.task.xml_path), TopDownGraspEstimator())
+    )
     start = contexts[0].hold_positions
     for text in TEXTS:
         for symbols in SYMBOLS:
             for success in (False, True):
-                diagnosis = Diagnosis(question="visual_correction_cot", success=success, command_text=text,
-                                      commands=parse_commands(text), symbols=symbols)
+                diagnosis = Diagnosis(
+                    question="visual_correction_cot",
+                    success=success,
+                    command_text=text,
+                    commands=parse_commands(text),
+                    symbols=symbols,
+                )
                 for context in contexts:
                     result = mode.plan(diagnosis, context)
                     assert isinstance(result, TrajectoryCorrection | PolicyCorrection | HoldCorrection | Refusal)

@@ -22,8 +22,15 @@ from failforward.types import EpisodeInfo
 
 
 def diagnosis(text: str, symbols: tuple = ()) -> Diagnosis:
-    return Diagnosis(question="visual_correction_cot", success=False, failure_type="gripper 6d-pose",
-                     command_text=text, commands=parse_commands(text), symbols=symbols, symbol_frame=0)
+    return Diagnosis(
+        question="visual_correction_cot",
+        success=False,
+        failure_type="gripper 6d-pose",
+        command_text=text,
+        commands=parse_commands(text),
+        symbols=symbols,
+        symbol_frame=0,
+    )
 
 
 def tool_position(driver, side: str = "right") -> np.ndarray:
@@ -42,8 +49,15 @@ def pmc(driver):
         config = config or RecoveryConfig()
         mode = make_mode("pmc", config, ModeResources(driver.features, 0.02, ik, TopDownGraspEstimator()))
         obs = driver.get_observation()
-        context = PlanContext(obs, obs.joint_positions, JointHistory(10.0), None, driver.render("top", depth=True),
-                              MujocoCamera(driver.scene, "top"), (HEIGHT, WIDTH))
+        context = PlanContext(
+            obs,
+            obs.joint_positions,
+            JointHistory(10.0),
+            None,
+            driver.render("top", depth=True),
+            MujocoCamera(driver.scene, "top"),
+            (HEIGHT, WIDTH),
+        )
         return mode.plan(d, context)
 
     return plan
@@ -53,10 +67,19 @@ def test_pmc_grasps_the_cube_under_a_crosshair_through_the_safety_layer(driver, 
     controller = sim_controller(RecoveryConfig())
     controller.on_episode_start(EpisodeInfo(0, 0, "transfer_cube", "", "sim_aloha", driver.features))
     uv = cube_pixel(driver, HEIGHT, WIDTH)
-    regrasp = diagnosis("Open the right gripper, and move the right gripper forward significantly.",
-                        (GripperState(position=(250.0, 60.0), state="ON"), Crosshair(position=uv)))
-    obs, trace = drive(driver, controller, safety, ChunkBroker(BrokerConfig()), HoldPolicy(), 320,
-                       lambda tick, o: report_of(regrasp, o) if tick == 0 else None)
+    regrasp = diagnosis(
+        "Open the right gripper, and move the right gripper forward significantly.",
+        (GripperState(position=(250.0, 60.0), state="ON"), Crosshair(position=uv)),
+    )
+    obs, trace = drive(
+        driver,
+        controller,
+        safety,
+        ChunkBroker(BrokerConfig()),
+        HoldPolicy(),
+        320,
+        lambda tick, o: report_of(regrasp, o) if tick == 0 else None,
+    )
     planned = controller.events[2]
     assert planned.kind == "planned" and planned.reason == "open → pregrasp → grasp → close"
     done = trace.kinds.index("ResumePolicy")
@@ -106,11 +129,20 @@ def test_an_arrow_without_text_moves_along_its_coloured_axis(pmc, driver) -> Non
     ("text", "symbols", "config", "reason"),
     [
         ("Open the right gripper.", (Crosshair(position=(400.0, 10.0)),), None, "outside the 320x240"),
-        ("Move the right gripper upward significantly.", (), RecoveryConfig(pmc=PmcConfig(
-            workspace_upper_m=(0.45, 1.0, 0.2))), "outside the workspace box"),
-        ("Move the right gripper forward significantly and left significantly.", (), RecoveryConfig(pmc=PmcConfig(
-            significant_m=0.5, workspace_lower_m=(-2.0, -2.0, 0.0), workspace_upper_m=(2.0, 2.0, 2.0))),
-         "cannot reach"),
+        (
+            "Move the right gripper upward significantly.",
+            (),
+            RecoveryConfig(pmc=PmcConfig(workspace_upper_m=(0.45, 1.0, 0.2))),
+            "outside the workspace box",
+        ),
+        (
+            "Move the right gripper forward significantly and left significantly.",
+            (),
+            RecoveryConfig(
+                pmc=PmcConfig(significant_m=0.5, workspace_lower_m=(-2.0, -2.0, 0.0), workspace_upper_m=(2.0, 2.0, 2.0))
+            ),
+            "cannot reach",
+        ),
         ("Move the left gripper left and the right gripper right.", (), None, "both grippers"),
         ("Hold the right gripper still.", (Lock(position=(10.0, 10.0)),), None, "PMC cannot follow"),
         ("Move it upward.", (), None, "no gripper"),

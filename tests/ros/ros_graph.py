@@ -25,8 +25,15 @@ def module_of(executable: str) -> str:
 class NodeProcess:
     """One node executable running as its own process."""
 
-    def __init__(self, executable: str, params_file: Path, overrides: dict[str, str], env: dict[str, str],
-                 log_dir: Path, node_name: str | None = None) -> None:
+    def __init__(
+        self,
+        executable: str,
+        params_file: Path,
+        overrides: dict[str, str],
+        env: dict[str, str],
+        log_dir: Path,
+        node_name: str | None = None,
+    ) -> None:
         args = [sys.executable, "-m", module_of(executable), "--ros-args", "--params-file", str(params_file)]
         if node_name:
             args += ["-r", f"__node:={node_name}"]

@@ -23,11 +23,17 @@ PARAMS = ROOT / "launch" / "params" / "aloha.yaml"
 def test_policy_node_drives_the_emulated_aloha_in_real_time(ros_env, tmp_path) -> None:
     with DynamixelEmulator(aloha_buses(4_000_000, ("follower_left", "follower_right"))) as emulator:
         overrides = {f"robot.{k}": v for k, v in aloha_port_settings(emulator).items()}
-        overrides.update({"loop.max_steps": "50", "record.output_dir": str(tmp_path / "runs"),
-                          "robot.comm_retries": "8",  # emulator process on a shared machine: late replies
-                          "robot.calibration_dir": str(ROOT / "calibration" / "aloha" / "default")})
-        processes = [NodeProcess(name, PARAMS, overrides, ros_env, tmp_path)
-                     for name in ("robot_bridge", "policy_node")]
+        overrides.update(
+            {
+                "loop.max_steps": "50",
+                "record.output_dir": str(tmp_path / "runs"),
+                "robot.comm_retries": "8",  # emulator process on a shared machine: late replies
+                "robot.calibration_dir": str(ROOT / "calibration" / "aloha" / "default"),
+            }
+        )
+        processes = [
+            NodeProcess(name, PARAMS, overrides, ros_env, tmp_path) for name in ("robot_bridge", "policy_node")
+        ]
         node = rclpy.create_node("aloha_graph_test")
         outcomes, states = [], []
         node.create_subscription(String, "episode/outcome", lambda m: outcomes.append(json.loads(m.data)), 10)

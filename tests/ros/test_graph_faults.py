@@ -21,10 +21,17 @@ PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 
 
 def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env, tmp_path) -> None:
-    overrides = {"policy.kind": "hold", "loop.max_steps": "5000", "episodes": "1", "robot.cameras": "['top']",
-                 "robot.image_height": "48", "robot.image_width": "64", "supervisor.enabled": "false",
-                 "recovery.enabled": "false",
-                 "record.output_dir": str(tmp_path / "runs")}
+    overrides = {
+        "policy.kind": "hold",
+        "loop.max_steps": "5000",
+        "episodes": "1",
+        "robot.cameras": "['top']",
+        "robot.image_height": "48",
+        "robot.image_width": "64",
+        "supervisor.enabled": "false",
+        "recovery.enabled": "false",
+        "record.output_dir": str(tmp_path / "runs"),
+    }
     bridge = NodeProcess("robot_bridge", PARAMS, overrides, ros_env, tmp_path)
     policy = NodeProcess("policy_node", PARAMS, overrides, ros_env, tmp_path)
     node = rclpy.create_node("fault_test")
@@ -42,8 +49,11 @@ def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env,
         assert wait_for(lambda: outcomes, 30, node), policy.output()[-3000:]
         outcome = outcomes[0]
         assert not outcome["success"] and "aborted" in outcome["reason"] and "robot_bridge" in outcome["reason"]
-        assert wait_for(lambda: any(s.level >= DiagnosticStatus.WARN and s.name.startswith("policy_node")
-                                    for s in diagnostics), 10, node)
+        assert wait_for(
+            lambda: any(s.level >= DiagnosticStatus.WARN and s.name.startswith("policy_node") for s in diagnostics),
+            10,
+            node,
+        )
         assert policy.alive()
         recorded = read_episode(next((tmp_path / "runs").rglob("*.mcap")))
         assert recorded.length == outcome["steps"] and recorded.outcome is not None  # nothing recorded lost

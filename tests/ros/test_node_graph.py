@@ -23,8 +23,15 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
-OVERRIDES = {"policy.kind": "hold", "loop.max_steps": "40", "episodes": "2", "robot.image_height": "96",
-             "robot.image_width": "128", "supervisor.schedule.every_chunks": "1", "robot.object_state": "true"}
+OVERRIDES = {
+    "policy.kind": "hold",
+    "loop.max_steps": "40",
+    "episodes": "2",
+    "robot.image_height": "96",
+    "robot.image_width": "128",
+    "supervisor.schedule.every_chunks": "1",
+    "robot.object_state": "true",
+}
 NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")]
 
 
@@ -37,25 +44,37 @@ def call(node, client_type, name: str, request, timeout: float = 15.0):
 
 
 def transition(node, target: str, transition_id: int) -> bool:
-    return call(node, ChangeState, f"/{target}/change_state", ChangeState.Request(
-        transition=Transition(id=transition_id))).success
+    return call(
+        node, ChangeState, f"/{target}/change_state", ChangeState.Request(transition=Transition(id=transition_id))
+    ).success
 
 
 @pytest.fixture(scope="module")
 def graph(ros_env, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("ros_logs")
     overrides = {**OVERRIDES, "record.output_dir": str(log_dir / "runs")}
-    processes = {name: NodeProcess(exe, PARAMS, overrides, ros_env, log_dir)
-                 for exe, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")}
+    processes = {
+        name: NodeProcess(exe, PARAMS, overrides, ros_env, log_dir)
+        for exe, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")
+    }
     node = rclpy.create_node("graph_test")
-    seen: dict[str, list] = {"joint_states": [], "images": [], "outcomes": [], "chunks": [], "diag": [],
-                             "preview": [], "diagnoses": [], "objects": []}
+    seen: dict[str, list] = {
+        "joint_states": [],
+        "images": [],
+        "outcomes": [],
+        "chunks": [],
+        "diag": [],
+        "preview": [],
+        "diagnoses": [],
+        "objects": [],
+    }
     node.create_subscription(String, "supervisor/diagnosis", lambda m: seen["diagnoses"].append(json.loads(m.data)), 10)
     node.create_subscription(PoseArray, "objects/poses", lambda m: seen["objects"].append(m), 50)
     node.create_subscription(MarkerArray, "policy/chunk_preview", lambda m: seen["preview"].append(m), 10)
     node.create_subscription(JointState, "joint_states", lambda m: seen["joint_states"].append(time.monotonic()), 50)
-    node.create_subscription(Image, "cameras/top/image_raw", lambda m: seen["images"].append(m),
-                             qos_profile_sensor_data)
+    node.create_subscription(
+        Image, "cameras/top/image_raw", lambda m: seen["images"].append(m), qos_profile_sensor_data
+    )
     node.create_subscription(String, "episode/outcome", lambda m: seen["outcomes"].append(json.loads(m.data)), 10)
     node.create_subscription(JointTrajectory, "policy/chunk", lambda m: seen["chunks"].append(m), 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: seen["diag"].extend(m.status), 50)

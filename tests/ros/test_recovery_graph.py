@@ -22,8 +22,12 @@ from test_node_graph import call, transition  # noqa: E402
 from failforward.record.reader import read_episode  # noqa: E402
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"  # expert, sim oracle, recovery (pmc) enabled
-SMALL = {"robot.image_height": "120", "robot.image_width": "160", "episodes": "1",
-         "supervisor.schedule.every_chunks": "1"}
+SMALL = {
+    "robot.image_height": "120",
+    "robot.image_width": "160",
+    "episodes": "1",
+    "supervisor.schedule.every_chunks": "1",
+}
 ACTIVATION_ORDER = ("robot_bridge", "recorder_node", "supervisor_node", "policy_node")
 
 
@@ -32,17 +36,19 @@ class Graph:
 
     def __init__(self, ros_env: dict[str, str], log_dir: Path, overrides: dict[str, dict[str, str]]) -> None:
         self.log_dir = log_dir
-        self.processes = {name: NodeProcess(name, PARAMS, {**SMALL, "record.output_dir": str(log_dir / "runs"),
-                                                           **extra}, ros_env, log_dir)
-                          for name, extra in overrides.items()}
+        self.processes = {
+            name: NodeProcess(
+                name, PARAMS, {**SMALL, "record.output_dir": str(log_dir / "runs"), **extra}, ros_env, log_dir
+            )
+            for name, extra in overrides.items()
+        }
         self.node = rclpy.create_node("recovery_graph_test")
         self.events: list[dict] = []
         self.outcomes: list[dict] = []
         self.status: list[DiagnosticStatus] = []
         self.stamps: list[float] = []
         self.node.create_subscription(String, "recovery/event", lambda m: self.events.append(json.loads(m.data)), 50)
-        self.node.create_subscription(String, "episode/outcome", lambda m: self.outcomes.append(json.loads(m.data)),
-                                      10)
+        self.node.create_subscription(String, "episode/outcome", lambda m: self.outcomes.append(json.loads(m.data)), 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: self.status.extend(m.status), 50)
         self.node.create_subscription(JointState, "joint_states", self._on_state, 10)
         self.episodes: list[str] = []
@@ -58,8 +64,9 @@ class Graph:
             assert transition(self.node, name, Transition.TRANSITION_ACTIVATE), self.processes[name].output()[-3000:]
 
     def wait(self, predicate, timeout: float, what: str) -> None:
-        assert wait_for(predicate, timeout, self.node), f"{what}; policy_node log:\n" + \
-            self.processes["policy_node"].output()[-4000:]
+        assert wait_for(predicate, timeout, self.node), (
+            f"{what}; policy_node log:\n" + self.processes["policy_node"].output()[-4000:]
+        )
 
     def close(self) -> dict[str, int]:
         self.node.destroy_node()
@@ -97,8 +104,11 @@ def test_the_expert_preset_runs_with_recovery_in_the_graph(graph) -> None:
     in_process = read_episode(g.mcap("ros-2*/episode_0000_seed0.mcap"))  # the policy node's own recording
     assert in_process.diagnoses, "no supervisor answer reached policy_node's loop"
     assert [e["kind"] for _, e in in_process.recovery_events] == [e["kind"] for e in g.events]
-    g.wait(lambda: "episode recorded" in g.processes["recorder_node"].output(), 10,
-           "recorder_node did not close the episode")
+    g.wait(
+        lambda: "episode recorded" in g.processes["recorder_node"].output(),
+        10,
+        "recorder_node did not close the episode",
+    )
     graph_recording = read_episode(g.mcap("ros-record-*/episode_0000.mcap"), load_images=False)
     assert [e["kind"] for _, e in graph_recording.recovery_events] == [e["kind"] for e in g.events]
 
@@ -141,9 +151,15 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     for bad in ("{not json", json.dumps({"result": {"kind": "diagnosis"}}), json.dumps({"episode": 0})):
         answers.publish(String(data=bad))
     text = "Move the right gripper downward significantly."
-    failure = Diagnosis(question="visual_correction_cot", success=False, failure_type="gripper 6d-pose",
-                        command_text=text, commands=parse_commands(text), symbols=(Crosshair(position=(80.0, 60.0)),),
-                        symbol_frame=0)
+    failure = Diagnosis(
+        question="visual_correction_cot",
+        success=False,
+        failure_type="gripper 6d-pose",
+        command_text=text,
+        commands=parse_commands(text),
+        symbols=(Crosshair(position=(80.0, 60.0)),),
+        symbol_frame=0,
+    )
     now, episode = g.stamps[-1], convert.episode_start_from_msg(g.episodes[-1]).episode_id
     stale = SupervisorReport(failure, 0, 0, now, (now,), 0.0, "an-earlier-episode")
     answers.publish(String(data=convert.report_json(stale)))  # dropped: another episode's answer
@@ -151,8 +167,9 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     g.wait(lambda: any(e["kind"] == "refused" for e in g.events), 20, "the PMC diagnosis was not handled")
     refused = next(e for e in g.events if e["kind"] == "refused")
     assert refused["target"] == "nominal" and "depth" in refused["reason"], refused
-    warnings = [s.message for s in g.status if s.name == "policy_node/control_loop"
-                and s.level >= DiagnosticStatus.WARN]
+    warnings = [
+        s.message for s in g.status if s.name == "policy_node/control_loop" and s.level >= DiagnosticStatus.WARN
+    ]
     assert sum("ignored a supervisor answer" in m for m in warnings) == 3, warnings
     log = g.processes["policy_node"].output()
     assert "capture_depth" in log and "captures no depth on request" in log  # the bridge's reason is logged

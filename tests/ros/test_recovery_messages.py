@@ -49,11 +49,14 @@ def test_a_report_round_trips_and_malformed_ones_say_what_is_wrong() -> None:
     report = SupervisorReport(result, 2, 30, 1.25, (0.25, 1.25), 0.01, "e2")
     assert convert.report_from_msg(String(data=convert.report_json(report))) == report
     timeout = NoDiagnosis(reason="timeout").model_dump()
-    for bad, why in [("{", "JSONDecodeError"), (json.dumps({"episode": 1}), "result"),
-                     (json.dumps({"result": {"kind": "what"}}), "ValidationError"),
-                     (json.dumps({"result": timeout, "frame_times": ["x"]}), "x"),
-                     (json.dumps({"result": timeout, "frame_times": [1.0]}), "episode_id"),
-                     (json.dumps({"result": timeout, "episode_id": "e"}), "finite")]:
+    for bad, why in [
+        ("{", "JSONDecodeError"),
+        (json.dumps({"episode": 1}), "result"),
+        (json.dumps({"result": {"kind": "what"}}), "ValidationError"),
+        (json.dumps({"result": timeout, "frame_times": ["x"]}), "x"),
+        (json.dumps({"result": timeout, "frame_times": [1.0]}), "episode_id"),
+        (json.dumps({"result": timeout, "episode_id": "e"}), "finite"),
+    ]:
         with pytest.raises(ShapeError, match=why):
             convert.report_from_msg(String(data=bad))
 

@@ -109,8 +109,9 @@ def test_object_poses_survive_their_message() -> None:
 
 def test_a_lost_command_is_sent_again_with_its_stamp_and_acted_on_once() -> None:
     bridge = LossyBridge(lose=2)
-    remote = policy_core.RemoteRobot(RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True,
-                                     timeout_s=1.0, resend_s=0.05)
+    remote = policy_core.RemoteRobot(
+        RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True, timeout_s=1.0, resend_s=0.05
+    )
     bridge.robot = remote
     remote.connect()
     remote.reset(0)
@@ -126,8 +127,9 @@ def test_a_lost_command_is_sent_again_with_its_stamp_and_acted_on_once() -> None
 
 def test_a_bridge_that_never_answers_is_an_error_after_the_timeout() -> None:
     bridge = LossyBridge(lose=10**6)
-    remote = policy_core.RemoteRobot(RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True,
-                                     timeout_s=0.3, resend_s=0.05)
+    remote = policy_core.RemoteRobot(
+        RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True, timeout_s=0.3, resend_s=0.05
+    )
     bridge.robot = remote
     remote.connect()
     with pytest.raises(DriverError, match=r"did not acknowledge a command within 0\.3 s"):

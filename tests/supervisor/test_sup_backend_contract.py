@@ -36,8 +36,13 @@ class SupervisorBackendContract:
 
     @pytest.mark.parametrize(
         "frames",
-        [[], [np.zeros((48, 64), np.uint8)], [np.zeros((48, 64, 3), np.float32)], [None],
-         [np.zeros((48, 64, 4), np.uint8)]],
+        [
+            [],
+            [np.zeros((48, 64), np.uint8)],
+            [np.zeros((48, 64, 3), np.float32)],
+            [None],
+            [np.zeros((48, 64, 4), np.uint8)],
+        ],
     )
     def test_bad_frames_are_an_empty_frames_no_diagnosis(self, backend, frames) -> None:
         result = backend.diagnose(frames, "task")

@@ -40,8 +40,10 @@ from failforward.supervisor.commands import Grasp, HoldStill, Move, Rotate, form
             ),
         ),
         ("Keep the right gripper closed.", (Grasp(gripper="right", state="close"),)),
-        ("Lower the left gripper significantly.", (Move(gripper="left", direction="downward",
-                                                        magnitude="significantly"),)),
+        (
+            "Lower the left gripper significantly.",
+            (Move(gripper="left", direction="downward", magnitude="significantly"),),
+        ),
         (
             "Close the left gripper and lift it a little.",
             (Grasp(gripper="left", state="close"), Move(gripper="left", direction="upward", magnitude="slightly")),

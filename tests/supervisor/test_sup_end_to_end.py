@@ -25,8 +25,9 @@ def test_a_stalled_arm_is_diagnosed_from_sim_frames_and_becomes_a_vsf_observatio
         obs = replace(obs, images={"top": driver.render("top")})
         oracle = make_backend(SimOracleConfig(task="transfer_cube", stall_s=2.5), state_source=driver.privileged_state)
         supervisor = SupervisorScheduler(oracle, ScheduleConfig(every_chunks=6, window_s=5.0, fps=1.0))
-        supervisor.on_episode_start(EpisodeInfo(0, 1, "transfer_cube", driver.task_prompt, "sim_aloha",
-                                                driver.features))
+        supervisor.on_episode_start(
+            EpisodeInfo(0, 1, "transfer_cube", driver.task_prompt, "sim_aloha", driver.features)
+        )
         hold = obs.joint_positions.copy()  # a "policy" that never moves: the task stalls at stage 0
         reports = []
         try:
@@ -68,13 +69,21 @@ def test_scheduler_runs_inside_the_real_control_loop() -> None:
 
     config = SimAlohaConfig(task="transfer_cube", cameras=("top",), image_height=48, image_width=64)
     with SimAlohaDriver(config) as driver:
-        oracle = make_backend(SimOracleConfig(task="transfer_cube"), state_source=driver.privileged_state,
-                              progress_source=lambda: driver.episode_outcome().stage)
+        oracle = make_backend(
+            SimOracleConfig(task="transfer_cube"),
+            state_source=driver.privileged_state,
+            progress_source=lambda: driver.episode_outcome().stage,
+        )
         supervisor = SupervisorScheduler(oracle, ScheduleConfig(every_chunks=2))
-        loop = assemble_loop(driver, ScriptedExpert(driver.task, driver.privileged_state, horizon=25),
-                             loop=LoopConfig(max_steps=60), safety=SafetyConfig(),
-                             broker=BrokerConfig(execute_steps=25), prompt=driver.task_prompt,
-                             subscribers=[supervisor])
+        loop = assemble_loop(
+            driver,
+            ScriptedExpert(driver.task, driver.privileged_state, horizon=25),
+            loop=LoopConfig(max_steps=60),
+            safety=SafetyConfig(),
+            broker=BrokerConfig(execute_steps=25),
+            prompt=driver.task_prompt,
+            subscribers=[supervisor],
+        )
         try:
             result = loop.run_episode(0, seed=0)
             deadline = time.monotonic() + 10.0

@@ -28,8 +28,7 @@ def episode_file(tmp_path_factory):
     recorder = EpisodeRecorder(RecordConfig(output_dir=out), "export")
     with SimAlohaDriver(SimAlohaConfig(task="transfer_cube", cameras=())) as driver:
         obs = driver.reset(seed=2)
-        recorder.on_episode_start(EpisodeInfo(0, 2, "transfer_cube", driver.task_prompt, "sim_aloha",
-                                              driver.features))
+        recorder.on_episode_start(EpisodeInfo(0, 2, "transfer_cube", driver.task_prompt, "sim_aloha", driver.features))
         hold = obs.joint_positions.copy()
         for step in range(TICKS):
             frame = np.full((48, 64, 3), 40, np.uint8)
@@ -49,8 +48,15 @@ def test_export_writes_release_style_records_with_oracle_answers(episode_file, t
     assert summary.records == len(lines) and summary.query_points == 2 and summary.failures == 1
     tags = [r["tag"] for r in lines]
     # 1st point (t = 2.5 s) no failure yet: the type question is skipped; 2nd (t = 5.5 s) stalled.
-    assert tags == ["failure_detection", "low_level_correction_cot", "visual_correction_cot",
-                    "failure_detection", "failure_type", "low_level_correction_cot", "visual_correction_cot"]
+    assert tags == [
+        "failure_detection",
+        "low_level_correction_cot",
+        "visual_correction_cot",
+        "failure_detection",
+        "failure_type",
+        "low_level_correction_cot",
+        "visual_correction_cot",
+    ]
     last = lines[-1]
     user, assistant = last["messages"]
     assert user["role"] == "user" and user["content"].startswith("<image>" * 5 + "These images are captured")
@@ -58,8 +64,9 @@ def test_export_writes_release_style_records_with_oracle_answers(episode_file, t
     assert last["source"]["tick"] == 275
     frames = [tmp_path / p for p in last["images"]]
     assert all(p.exists() for p in frames)
-    diagnosis = parse_answer(assistant["content"], frame_shapes=[(48, 64)] * 5,
-                             question=QuestionType.VISUAL_CORRECTION_COT)
+    diagnosis = parse_answer(
+        assistant["content"], frame_shapes=[(48, 64)] * 5, question=QuestionType.VISUAL_CORRECTION_COT
+    )
     assert isinstance(diagnosis, Diagnosis) and not diagnosis.success and diagnosis.symbols
     assert lines[4]["messages"][1]["content"] == "gripper 6d-pose"
     assert lines[3]["messages"][1]["content"] == "Failed" and lines[0]["messages"][1]["content"] == "Successful"

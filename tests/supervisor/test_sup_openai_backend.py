@@ -21,8 +21,8 @@ from failforward.testing.chat_server import ChatCompletionsServer
 
 ANSWER = (
     "<Think>The provided data indicates a failure occurred. The failure type is identified as 'gripper state'."
-    "</Think>\n<Answer>\n\"success detection\": \"Failed\",\n\"low level commands\": \"Open the left gripper.\",\n"
-    "\"visual prompts\": \"Draw ON: {'position': [500, 250]}\"\n</Answer>"
+    '</Think>\n<Answer>\n"success detection": "Failed",\n"low level commands": "Open the left gripper.",\n'
+    '"visual prompts": "Draw ON: {\'position\': [500, 250]}"\n</Answer>'
 )
 FRAMES = [np.full((48, 64, 3), (10 * i, 100, 200), np.uint8) for i in range(5)]
 SECRET = "sk-test-do-not-log-1234567890"

@@ -34,8 +34,9 @@ FRAMES = [np.zeros((48, 64, 3), np.uint8)] * 5
 
 def _run(driver: SimAlohaDriver, seed: int, scenario: str) -> tuple[list[Diagnosis], SimOracleBackend]:
     expert = ScriptedExpert(driver.task, driver.privileged_state, horizon=CHUNK)
-    oracle = SimOracleBackend("transfer_cube", driver.privileged_state,
-                              progress_source=lambda: driver.episode_outcome().stage)
+    oracle = SimOracleBackend(
+        "transfer_cube", driver.privileged_state, progress_source=lambda: driver.episode_outcome().stage
+    )
     obs = driver.reset(seed)
     frozen: np.ndarray | None = None
     results = []
@@ -85,13 +86,18 @@ def test_oracle_accuracy_on_injected_failures() -> None:
                     scores[scenario].append(last.success)
                 elif scenario == "drop":
                     regrasp = Grasp(gripper="right", state="open") in last.commands and _towards(
-                        oracle, state, last, "box")
+                        oracle, state, last, "box"
+                    )
                     close = last.commands == (Grasp(gripper="right", state="close"),)
-                    scores[scenario].append(not last.success and last.failure_type == "gripper state"
-                                            and (regrasp or close))
+                    scores[scenario].append(
+                        not last.success and last.failure_type == "gripper state" and (regrasp or close)
+                    )
                 else:
-                    scores[scenario].append(not last.success and last.failure_type == "gripper 6d-pose"
-                                            and _towards(oracle, state, last, "box"))
+                    scores[scenario].append(
+                        not last.success
+                        and last.failure_type == "gripper 6d-pose"
+                        and _towards(oracle, state, last, "box")
+                    )
     rates = {name: (sum(v) / len(v) if v else float("nan"), len(v)) for name, v in scores.items()}
     log.warning("oracle accuracy %s; false alarms %d of %d nominal queries", rates, false_alarms, queries)
     assert all(n > 0 for _, n in rates.values())

@@ -23,9 +23,9 @@ RELEASE_ANSWER = (
     "will generate the visual prompt commands corresponding to this low-level correction. The required drawings "
     "are:\nDraw Straight Arrow: {'start_point': [602, 179], 'end_point': [689, 325], 'color': ['green', 'red']}\n"
     "Draw Rotating Arrow: {'center': [550, 179], 'direction': 'clockwise'}\nDraw Dual Crosshair: {'start_point': "
-    "[806, 196], 'end_point': [789, 317]}\n</Think>\n<Answer>\n\"success detection\": \"Failed\",\n\"keyframe\": "
-    "\"13\"\n\"low level commands\": \"Move the right gripper to the right significantly and backward "
-    "significantly, and rotate the right gripper clockwise.\",\n\"visual prompts\": \"Draw Straight Arrow: "
+    '[806, 196], \'end_point\': [789, 317]}\n</Think>\n<Answer>\n"success detection": "Failed",\n"keyframe": '
+    '"13"\n"low level commands": "Move the right gripper to the right significantly and backward '
+    'significantly, and rotate the right gripper clockwise.",\n"visual prompts": "Draw Straight Arrow: '
     "{'start_point': [602, 179], 'end_point': [689, 325], 'color': ['green', 'red']}\nDraw Rotating Arrow: "
     "{'center': [550, 179], 'direction': 'clockwise'}\nDraw Dual Crosshair: {'start_point': [806, 196], "
     "'end_point': [789, 317]}\"\n</Answer>"
@@ -38,8 +38,8 @@ FIGURE_19 = (
     "this, I will formulate a low-level command to correct and recover from the failure, based on the last frame. "
     "The corrective action is: 'Open the left gripper'.\n Finally, I will generate the visual prompt commands "
     "corresponding to this low-level correction. The required drawings are:\nDraw ON: {'position': [620, 331]}\n "
-    "</Think>\n <Answer>\n \"success detection\": \"Failed\",\n \"low level commands\": \"Open the left gripper.\",\n"
-    " \"visual prompts\": \"Draw ON: {'position': [620, 331]}\"\n </Answer>"
+    '</Think>\n <Answer>\n "success detection": "Failed",\n "low level commands": "Open the left gripper.",\n'
+    ' "visual prompts": "Draw ON: {\'position\': [620, 331]}"\n </Answer>'
 )
 SHAPES_19 = [(480, 640)] * 19
 
@@ -83,7 +83,7 @@ def test_unknown_and_broken_symbol_lines_are_skipped_with_warnings() -> None:
 
 def test_negative_and_out_of_range_coordinates_are_rejected() -> None:
     for bad in ("[-1, 5]", "[5, 1000.5]", "[1e400, 5]", "[True, 5]"):
-        answer = FIGURE_19.replace("[620, 331]}\"", f"{bad}}}\"")
+        answer = FIGURE_19.replace('[620, 331]}"', f'{bad}}}"')
         d = parse_answer(answer, frame_shapes=[(100, 200)])
         assert isinstance(d, Diagnosis) and d.symbols == (), bad
 
@@ -110,7 +110,7 @@ def test_avoidance_keyframe_outside_the_frames_drops_symbols_not_the_diagnosis()
         '<Answer>"low level commands": "Open the left gripper."</Answer>',
         None,
         12,
-        b"<Answer>\"success detection\": \"Failed\"</Answer>",
+        b'<Answer>"success detection": "Failed"</Answer>',
     ],
 )
 def test_answers_without_a_verdict_are_unreadable(text: object) -> None:
@@ -121,7 +121,7 @@ def test_answers_without_a_verdict_are_unreadable(text: object) -> None:
 def test_tolerates_missing_tags_single_quotes_and_literal_newline_escapes() -> None:
     sloppy = (
         "success detection: 'Failed'\n'keyframe': 2\n"
-        '"visual prompts": "Draw Crosshair: {\'position\': [500, 500]}\\nDraw Rewind: {\'position\': [0, 1000]}"'
+        "\"visual prompts\": \"Draw Crosshair: {'position': [500, 500]}\\nDraw Rewind: {'position': [0, 1000]}\""
     )
     d = parse_answer(sloppy, frame_shapes=[(10, 20)] * 3)
     assert isinstance(d, Diagnosis) and not d.success and d.keyframe == 2

@@ -19,16 +19,47 @@ from failforward.supervisor.symbol_code import SymbolCodeError, parse_symbol_lin
 SHAPES = [(240, 320)] * 6
 HEADER = '<Answer>\n"success detection": "Failed",\n"keyframe": "2"\n"visual prompts": "'
 ANSWER = (
-    "<Think>The failure type is identified as 'gripper state'.</Think>\n" + HEADER
+    "<Think>The failure type is identified as 'gripper state'.</Think>\n"
+    + HEADER
     + "Draw Straight Arrow: {'start_point': [602, 179], 'end_point': [689, 325], 'color': ['green', 'red']}\n"
     "Draw Rotating Arrow: {'center': [550, 179], 'direction': 'clockwise'}\nDraw ON: {'position': [620, 331]}\n"
     "Draw Dual Crosshair: {'start_point': [806, 196], 'end_point': [789, 317]}\"\n</Answer>"
 )
 TOKENS = [
-    "<Think>", "</Think>", "<Answer>", "</Answer>", '"', "'", "{", "}", "[", "]", ":", ",", "\n", "\\n", "Draw ",
-    "Draw Lock: ", "Draw Straight Arrow: ", '"success detection": "Failed"', '"keyframe": "99999"',
-    '"visual prompts": "', "'position': ", "[1e309, 2]", "-5", "1000", "1000.0001", "nan", "(1, 2)", "{1: 2}",
-    "__import__('os').system('true')", "lambda: 0", "'gripper 6d-pose'", "\x00", "é", "9" * 50,
+    "<Think>",
+    "</Think>",
+    "<Answer>",
+    "</Answer>",
+    '"',
+    "'",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\n",
+    "\\n",
+    "Draw ",
+    "Draw Lock: ",
+    "Draw Straight Arrow: ",
+    '"success detection": "Failed"',
+    '"keyframe": "99999"',
+    '"visual prompts": "',
+    "'position': ",
+    "[1e309, 2]",
+    "-5",
+    "1000",
+    "1000.0001",
+    "nan",
+    "(1, 2)",
+    "{1: 2}",
+    "__import__('os').system('true')",
+    "lambda: 0",
+    "'gripper 6d-pose'",
+    "\x00",
+    "é",
+    "9" * 50,
 ]
 
 
@@ -96,8 +127,8 @@ def test_bounded_mutation_fuzz_never_raises_or_hangs() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        HEADER + "Draw Lock: {'position': " + "[" * 100_000 + "]" * 100_000 + "}\"",
-        HEADER + "Draw Lock: {'position': [" + "9" * 100_000 + ", 1]}\"",
+        HEADER + "Draw Lock: {'position': " + "[" * 100_000 + "]" * 100_000 + '}"',
+        HEADER + "Draw Lock: {'position': [" + "9" * 100_000 + ', 1]}"',
         HEADER + "Draw Lock: {'position': [1, 2]}\n" * 20_000,
         "<Think>" * 50_000,
         '"success detection": "Failed"' + " " * 100_000 + "failure type is " * 10_000,

@@ -32,7 +32,7 @@ DT = 0.02  # [s] 50 Hz control
 CHUNK_EVERY = 25  # ticks per chunk
 ANSWER = (
     "<Think>The failure type is identified as 'gripper state'.</Think>\n<Answer>\n\"success detection\": "
-    "\"Failed\",\n\"low level commands\": \"Close the right gripper.\",\n\"visual prompts\": \"Draw OFF: "
+    '"Failed",\n"low level commands": "Close the right gripper.",\n"visual prompts": "Draw OFF: '
     "{'position': [500, 500]}\"\n</Answer>"
 )
 INFO = EpisodeInfo(0, 0, "transfer_cube", "Hand the cube over.", "sim_aloha", RobotFeatures((), (), 50.0))

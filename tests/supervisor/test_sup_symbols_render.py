@@ -42,8 +42,10 @@ CASES = {
     ],
     "dual_crosshair": [DualCrosshair(start=(50.0, 50.0), end=(250.0, 180.0))],
     "crosshair": [Crosshair(position=(160.0, 120.0))],
-    "gripper_state": [GripperState(position=(110.0, 120.0), state="ON"), GripperState(position=(210.0, 120.0),
-                                                                                         state="OFF")],
+    "gripper_state": [
+        GripperState(position=(110.0, 120.0), state="ON"),
+        GripperState(position=(210.0, 120.0), state="OFF"),
+    ],
     "lock": [Lock(position=(160.0, 120.0))],
     "rewind": [Rewind(position=(160.0, 120.0))],
 }
@@ -75,8 +77,10 @@ def test_symbol_matches_golden(name: str) -> None:
 
 
 def test_vsf_head_image_matches_golden() -> None:
-    symbols = [StraightArrow(start=(60.0, 180.0), end=(140.0, 140.0), colors=("red",)),
-               GripperState(position=(150.0, 100.0), state="OFF")]
+    symbols = [
+        StraightArrow(start=(60.0, 180.0), end=(140.0, 140.0), colors=("red",)),
+        GripperState(position=(150.0, 100.0), state="OFF"),
+    ]
     _compare("vsf_head", vsf_head_image(_background(), symbols))
 
 
@@ -105,8 +109,12 @@ def test_bad_images_raise_shape_error() -> None:
 _u = st.floats(0, W)
 _v = st.floats(0, H)
 _symbols = st.one_of(
-    st.builds(StraightArrow, start=st.tuples(_u, _v), end=st.tuples(_u, _v),
-              colors=st.lists(st.sampled_from(["red", "green", "blue"]), min_size=1, max_size=3).map(tuple)),
+    st.builds(
+        StraightArrow,
+        start=st.tuples(_u, _v),
+        end=st.tuples(_u, _v),
+        colors=st.lists(st.sampled_from(["red", "green", "blue"]), min_size=1, max_size=3).map(tuple),
+    ),
     st.builds(RotatingArrow, center=st.tuples(_u, _v), direction=st.sampled_from(["clockwise", "counter-clockwise"])),
     st.builds(DualCrosshair, start=st.tuples(_u, _v), end=st.tuples(_u, _v)),
     st.builds(Crosshair, position=st.tuples(_u, _v)),

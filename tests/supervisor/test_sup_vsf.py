@@ -25,8 +25,7 @@ def _obs() -> Observation:
 
 
 def test_roi_is_the_union_of_symbol_boxes_grown_by_the_margin() -> None:
-    a, b = Crosshair(position=(200.0, 200.0)), StraightArrow(start=(300.0, 250.0), end=(400.0, 260.0),
-                                                              colors=("red",))
+    a, b = Crosshair(position=(200.0, 200.0)), StraightArrow(start=(300.0, 250.0), end=(400.0, 260.0), colors=("red",))
     style = RenderStyle.for_image(H, W)
     ba, bb = symbol_box(a, style), symbol_box(b, style)
     roi = symbols_roi([a, b], H, W)
@@ -53,8 +52,10 @@ def test_head_image_is_zero_outside_the_roi_and_unchanged_inside_away_from_symbo
     assert not vsf_head_image(image, []).any()
 
 
-@pytest.mark.parametrize(("active", "zeroed"), [({"right"}, {"left_wrist"}), ({"left"}, {"right_wrist"}),
-                                                ({"left", "right"}, set()), (set(), set())])
+@pytest.mark.parametrize(
+    ("active", "zeroed"),
+    [({"right"}, {"left_wrist"}), ({"left"}, {"right_wrist"}), ({"left", "right"}, set()), (set(), set())],
+)
 def test_idle_wrist_is_zeroed(active: set, zeroed: set) -> None:
     obs = _obs()
     out = vsf_observation(obs, [Crosshair(position=(100.0, 100.0))], active)

@@ -25,10 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=int, help="episodes per preset (default: the preset's)")
     parser.add_argument("--seed", type=int, help="first seed (default: the preset's)")
     parser.add_argument("--output", type=Path, default=Path("runs"), help="where runs are written")
-    parser.add_argument("--expert", action="store_true",
-                        help="run the scripted expert instead of the preset's policy (e.g. a learned AFIL model)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set robot.image_width=640 (JSON values)")
+    parser.add_argument(
+        "--expert",
+        action="store_true",
+        help="run the scripted expert instead of the preset's policy (e.g. a learned AFIL model)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set robot.image_width=640 (JSON values)",
+    )
 
 
 def list_presets() -> int:
@@ -74,6 +82,7 @@ def _config_for(name: str, args: argparse.Namespace) -> RunConfig:
 
 def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
     with tqdm(total=config.episodes, desc=name, unit="episode") as bar:
+
         def advance(episode: EpisodeResult) -> None:
             bar.set_postfix_str("success" if episode.outcome.success else f"fail: {episode.outcome.reason}")
             bar.update()

@@ -106,8 +106,10 @@ class PmcConfig(FrozenModel):
         if self.slight_m >= self.significant_m:
             raise ValueError(f"slight_m ({self.slight_m}) must be below significant_m ({self.significant_m}) [m]")
         if not all(lo < hi for lo, hi in zip(self.workspace_lower_m, self.workspace_upper_m, strict=True)):
-            raise ValueError(f"workspace_lower_m {self.workspace_lower_m} must be below workspace_upper_m "
-                             f"{self.workspace_upper_m} on every axis [m]")
+            raise ValueError(
+                f"workspace_lower_m {self.workspace_lower_m} must be below workspace_upper_m "
+                f"{self.workspace_upper_m} on every axis [m]"
+            )
         return self
 
     def distance(self, magnitude: str | None) -> float:

@@ -126,9 +126,11 @@ class RunConfig(FrozenModel):
     def _recovery_runs_on_this_robot(self) -> RunConfig:
         """The one decision on where recovery runs, for every runtime (in-process and the ROS policy node)."""
         if self.recovery.enabled and self.robot.kind not in RECOVERY_ROBOTS:
-            raise ValueError(f"recovery.enabled is set but recovery is built for {list(RECOVERY_ROBOTS)} only so far "
-                             f"(PMC needs their depth, robot mask and IK); robot.kind is {self.robot.kind!r}: set "
-                             "recovery.enabled=false")
+            raise ValueError(
+                f"recovery.enabled is set but recovery is built for {list(RECOVERY_ROBOTS)} only so far "
+                f"(PMC needs their depth, robot mask and IK); robot.kind is {self.robot.kind!r}: set "
+                "recovery.enabled=false"
+            )
         return self
 
     @model_validator(mode="after")
@@ -186,8 +188,9 @@ def _hardware_preset(robot: AlohaConfig | FrankaConfig) -> RunConfig:
     return RunConfig(
         robot=robot,
         policy=PolicyConfig(kind="hold"),
-        loop=LoopConfig(rate_hz=robot.control_hz, max_steps=int(60 * robot.control_hz), realtime=True,
-                        stop_on_success=False),
+        loop=LoopConfig(
+            rate_hz=robot.control_hz, max_steps=int(60 * robot.control_hz), realtime=True, stop_on_success=False
+        ),
         supervisor=SupervisorConfig(enabled=True, backend=OpenAIBackendConfig()),
         episodes=1,
     )
@@ -227,9 +230,13 @@ PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube_afil": _afil_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
     "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
     "franka": _hardware_preset(FrankaConfig()),
-    "aloha_teleop": _hardware_preset(AlohaConfig(
-        task="transfer_cube", leader_left_port="/dev/ttyDXL_master_left", leader_right_port="/dev/ttyDXL_master_right",
-    )).with_overrides({"policy.kind": "teleop", "supervisor.enabled": False, "broker.execute_steps": 1}),
+    "aloha_teleop": _hardware_preset(
+        AlohaConfig(
+            task="transfer_cube",
+            leader_left_port="/dev/ttyDXL_master_left",
+            leader_right_port="/dev/ttyDXL_master_right",
+        )
+    ).with_overrides({"policy.kind": "teleop", "supervisor.enabled": False, "broker.execute_steps": 1}),
     "maniskill_stack_cube": _maniskill_preset("StackCube-v1", 200),
     "maniskill_lift_peg_upright": _maniskill_preset("LiftPegUpright-v1", 300),
     "maniskill_pull_cube": _maniskill_preset("PullCube-v1", 100),

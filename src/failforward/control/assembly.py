@@ -75,9 +75,18 @@ def build_loop(
     """
     if policy is None:
         policy = make_policy(config.policy, policy_context(config, driver))
-    return assemble_loop(driver, policy, loop=config.loop, safety=config.safety, broker=config.broker,
-                         prompt=prompt, reports=reports, corrector=corrector, subscribers=subscribers,
-                         on_report=on_report)
+    return assemble_loop(
+        driver,
+        policy,
+        loop=config.loop,
+        safety=config.safety,
+        broker=config.broker,
+        prompt=prompt,
+        reports=reports,
+        corrector=corrector,
+        subscribers=subscribers,
+        on_report=on_report,
+    )
 
 
 def assemble_loop(
@@ -97,5 +106,15 @@ def assemble_loop(
     pipeline, a benchmark's own margins): every command still passes a :class:`SafetyLayer` of ``safety`` on the
     driver's features. Arguments as :func:`build_loop`."""
     layer = SafetyLayer(driver.features, safety, loop.rate_hz)
-    return ControlLoop(driver, policy, layer, loop, broker, prompt=task_prompt(driver) if prompt is None else prompt,
-                       subscribers=subscribers, reports=reports, on_report=on_report, corrector=corrector)
+    return ControlLoop(
+        driver,
+        policy,
+        layer,
+        loop,
+        broker,
+        prompt=task_prompt(driver) if prompt is None else prompt,
+        subscribers=subscribers,
+        reports=reports,
+        on_report=on_report,
+        corrector=corrector,
+    )

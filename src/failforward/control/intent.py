@@ -25,8 +25,9 @@ Infer = Callable[[Observation, str], ActionChunk]
 """``(observation, prompt) -> chunk [H, A]``: the policy."""
 
 
-def action_for(override: Override | None, broker: ChunkBroker, infer: Infer, observation: Observation,
-               prompt: str) -> tuple[np.ndarray, ActionChunk | None]:
+def action_for(
+    override: Override | None, broker: ChunkBroker, infer: Infer, observation: Observation, prompt: str
+) -> tuple[np.ndarray, ActionChunk | None]:
     """This tick's action ``[A]`` and the chunk inferred for it (``None`` when none was); see the module docstring."""
     if isinstance(override, JointOverride):
         return override.positions, override.chunk

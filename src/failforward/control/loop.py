@@ -104,7 +104,9 @@ class ControlLoop:
         self.broker = ChunkBroker(broker)
         self.reports, self.on_report, self.corrector = reports, on_report, corrector
         self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
-            *subscribers, *(s for s in (reports, corrector) if s is not None)]
+            *subscribers,
+            *(s for s in (reports, corrector) if s is not None),
+        ]
         self._report: SupervisorReport | None = None
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
@@ -180,8 +182,9 @@ class ControlLoop:
             report, self._report = self._report, None
             return self.corrector.step(observation, report)
 
-    def _infer(self, timer: CycleTimer, observation: Observation, override: Override | None
-               ) -> tuple[np.ndarray, ActionChunk | None]:
+    def _infer(
+        self, timer: CycleTimer, observation: Observation, override: Override | None
+    ) -> tuple[np.ndarray, ActionChunk | None]:
         with timer.section("infer"):
             return action_for(override, self.broker, self._policy_infer, observation, self.prompt)
 
@@ -219,8 +222,10 @@ class ControlLoop:
 
     def _wait_for_answer(self, reports: ReportSource) -> None:
         if not reports.wait(self.config.supervisor_timeout_s):
-            logger.warning("Synchronous supervisor: no answer within %.1f s; the tick goes on without it.",
-                           self.config.supervisor_timeout_s)
+            logger.warning(
+                "Synchronous supervisor: no answer within %.1f s; the tick goes on without it.",
+                self.config.supervisor_timeout_s,
+            )
 
     def _pace(self, deadline: float) -> float:
         """Sleep to the next tick deadline in real-time mode; returns the following deadline."""

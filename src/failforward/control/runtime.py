@@ -66,9 +66,14 @@ def run(
         recovery = _build_recovery(config, driver, recorder.record_event if recorder else None)
         if recovery is not None:
             stack.callback(recovery.close)
-        loop = build_loop(config, driver, reports=supervisor, corrector=recovery,
-                          subscribers=[*(subscribers or []), *([recorder] if recorder else [])],
-                          on_report=recorder.record_report if recorder else None)
+        loop = build_loop(
+            config,
+            driver,
+            reports=supervisor,
+            corrector=recovery,
+            subscribers=[*(subscribers or []), *([recorder] if recorder else [])],
+            on_report=recorder.record_report if recorder else None,
+        )
         for index in range(config.episodes):
             episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
             if recorder is not None and recorder.files:
@@ -98,6 +103,8 @@ def _build_recovery(
     if not config.recovery.enabled:
         return None
     if not isinstance(driver, SceneAccess):
-        raise ConfigError(f"recovery runs on the simulated ALOHA (a driver with SceneAccess); {config.robot.kind!r} "
-                          "has none: set recovery.enabled to false.")
+        raise ConfigError(
+            f"recovery runs on the simulated ALOHA (a driver with SceneAccess); {config.robot.kind!r} "
+            "has none: set recovery.enabled to false."
+        )
     return RecoveryController.for_sim_aloha(config.recovery, driver, on_event=on_event)

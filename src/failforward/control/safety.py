@@ -112,8 +112,10 @@ class SafetyLayer:
         if config.workspace_lower_m is None or config.workspace_upper_m is None:
             return None
         if fk is None:
-            raise SafetyError("safety.workspace_lower_m/upper_m are set but no forward_kinematics was given to "
-                              "SafetyLayer: pass the robot's FK or unset the workspace box.")
+            raise SafetyError(
+                "safety.workspace_lower_m/upper_m are set but no forward_kinematics was given to "
+                "SafetyLayer: pass the robot's FK or unset the workspace box."
+            )
         return WorkspaceBox(np.array(config.workspace_lower_m), np.array(config.workspace_upper_m), fk)
 
     @property
@@ -136,8 +138,10 @@ class SafetyLayer:
     def clamp(self, target: np.ndarray) -> SafetyResult:
         """Return the safe command for ``target [A]``; never returns a non-finite or out-of-range value."""
         if self.estop is not None and self.estop.is_latched:
-            raise SafetyError(f"E-stop latched ({self.estop.reason}): no command is sent. Check the cell, "
-                              "then reset the e-stop explicitly.")
+            raise SafetyError(
+                f"E-stop latched ({self.estop.reason}): no command is sent. Check the cell, "
+                "then reset the e-stop explicitly."
+            )
         if self._last is None:
             raise SafetyError("SafetyLayer.clamp called before reset(measured_positions).")
         target = np.asarray(target, dtype=np.float64)

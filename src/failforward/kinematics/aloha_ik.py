@@ -136,9 +136,7 @@ class AlohaIK:
                 task.set_target(target)
             tasks.append(task)
         try:
-            velocity = mink.solve_ik(
-                self.configuration, tasks, self.dt, self.solver, damping=1e-6, limits=self.limits
-            )
+            velocity = mink.solve_ik(self.configuration, tasks, self.dt, self.solver, damping=1e-6, limits=self.limits)
         except mink.NoSolutionFound as exc:
             raise ExpertError(
                 f"IK found no solution from arm joints {np.round(arms, 3).tolist()}: the start is likely outside "

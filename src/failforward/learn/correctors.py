@@ -75,8 +75,10 @@ def correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> 
         return []
     config = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=pipe.cfg.max_steps)
     if config.robot.kind not in CORRECTORS:
-        raise ConfigError(f"failure correction needs a simulator with a scripted expert ({', '.join(CORRECTORS)}); "
-                          f"preset {pipe.cfg.preset!r} drives {config.robot.kind!r}.")
+        raise ConfigError(
+            f"failure correction needs a simulator with a scripted expert ({', '.join(CORRECTORS)}); "
+            f"preset {pipe.cfg.preset!r} drives {config.robot.kind!r}."
+        )
     corrector = CORRECTORS[config.robot.kind]
     run_name = pipe.layout.rel(pipe.layout.corrections(k))
     shutil.rmtree(pipe.layout.corrections(k), ignore_errors=True)
@@ -91,12 +93,20 @@ def correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> 
             cut = takeover_tick(stages, pipe.cfg.cut_rule, pipe.cfg.cut_fraction)
             policy.load(sent[:cut])
             loop_config = config.loop.model_copy(update={"max_steps": cut + pipe.cfg.max_steps})
-            loop = build_loop(config.model_copy(update={"loop": loop_config}), driver, policy=policy,
-                              subscribers=[recorder])
+            loop = build_loop(
+                config.model_copy(update={"loop": loop_config}), driver, policy=policy, subscribers=[recorder]
+            )
             e = loop.run_episode(i, failure["seed"], task=config.robot.task)
-            out.append({**pipe._record(e), "file": pipe.layout.rel(recorder.files[-1]), "takeover": cut,
-                        "failed_rollout": failure["file"], "replay_max_stage": int(stages.max()),
-                        "replayed_outcome_matches": int(stages.max()) == failure["stage"]})
+            out.append(
+                {
+                    **pipe._record(e),
+                    "file": pipe.layout.rel(recorder.files[-1]),
+                    "takeover": cut,
+                    "failed_rollout": failure["file"],
+                    "replay_max_stage": int(stages.max()),
+                    "replayed_outcome_matches": int(stages.max()) == failure["stage"],
+                }
+            )
         _close(expert)
     recorder.close()
     return out

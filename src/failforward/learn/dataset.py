@@ -49,9 +49,7 @@ class ChunkDataset:
     @staticmethod
     def fit_norm(episodes: list[EpisodeArrays]) -> NormStats:
         """Norm stats over all ticks of all episodes (success and failure)."""
-        return NormStats.fit(
-            np.concatenate([e.state for e in episodes]), np.concatenate([e.actions for e in episodes])
-        )
+        return NormStats.fit(np.concatenate([e.state for e in episodes]), np.concatenate([e.actions for e in episodes]))
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
         """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""

@@ -74,8 +74,14 @@ class EpisodeArrays:
         """Ticks ``start ..`` of every array (``start`` clipped to the episode)."""
         start = min(max(start, 0), self.length - 1)
         images = {cam: frames[start:] for cam, frames in self.images.items()}
-        return EpisodeArrays(self.joint_positions[start:], self.actions[start:], self.prompt, self.success, images,
-                             self.object_state[start:])
+        return EpisodeArrays(
+            self.joint_positions[start:],
+            self.actions[start:],
+            self.prompt,
+            self.success,
+            images,
+            self.object_state[start:],
+        )
 
 
 def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent") -> EpisodeArrays:
@@ -96,8 +102,9 @@ def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent"
             episode.images[cam].shape[0],
             episode.length,
         )
-    return EpisodeArrays(episode.joint_positions, actions, episode.prompt, episode.outcome.success, images,
-                         episode.object_state)
+    return EpisodeArrays(
+        episode.joint_positions, actions, episode.prompt, episode.outcome.success, images, episode.object_state
+    )
 
 
 def episode_files(paths: Iterable[str | Path]) -> list[Path]:

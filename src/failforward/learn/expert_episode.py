@@ -47,8 +47,14 @@ def run_expert_episode(
     rate_hz = robot.features.control_hz
     driver = robot if prelude is None else PreludeStart(robot, prelude)
     meter = ExpertMeter(expert)
-    loop = assemble_loop(driver, expert, loop=LoopConfig(rate_hz=rate_hz, max_steps=max_steps),
-                         safety=safety or EXPERT_ALONE, broker=BrokerConfig(execute_steps=execute_steps),
-                         prompt=robot.task_prompt, subscribers=[meter])
+    loop = assemble_loop(
+        driver,
+        expert,
+        loop=LoopConfig(rate_hz=rate_hz, max_steps=max_steps),
+        safety=safety or EXPERT_ALONE,
+        broker=BrokerConfig(execute_steps=execute_steps),
+        prompt=robot.task_prompt,
+        subscribers=[meter],
+    )
     result = loop.run_episode(0, seed)
     return meter.result(result.outcome, result.error)

@@ -41,13 +41,21 @@ def eval_methods(config: PipelineConfig, final_round: int, has_failure_head: boo
     if not has_failure_head:
         return methods
     methods += [
-        EvalMethod(f"dag_static_{lam:g}", f"DAG + static guidance (λ = {lam:g})", final_round,
-                   GuidanceConfig(mode="static", static_lambda=lam))
+        EvalMethod(
+            f"dag_static_{lam:g}",
+            f"DAG + static guidance (λ = {lam:g})",
+            final_round,
+            GuidanceConfig(mode="static", static_lambda=lam),
+        )
         for lam in config.static_lambdas
     ]
     methods += [
-        EvalMethod(f"dag_adaptive_{gamma:g}", f"DAG + adaptive guidance (γ = {gamma:g})", final_round,
-                   GuidanceConfig(mode="adaptive", gamma=gamma))
+        EvalMethod(
+            f"dag_adaptive_{gamma:g}",
+            f"DAG + adaptive guidance (γ = {gamma:g})",
+            final_round,
+            GuidanceConfig(mode="adaptive", gamma=gamma),
+        )
         for gamma in config.gammas
     ]
     return methods

@@ -18,8 +18,9 @@ from failforward.policy.afil.config import MODEL_PRESETS, AfilModelConfig
 
 LEARN_MODELS: dict[str, AfilModelConfig] = {
     "aloha_state_cpu": AfilModelConfig(width=64, attn_heads=4, vocab_size=512, max_prompt_tokens=24),
-    "panda_state_cpu": AfilModelConfig(action_dim=8, state_dim=8, horizon=16, width=64, attn_heads=4, vocab_size=512,
-                                       max_prompt_tokens=24),
+    "panda_state_cpu": AfilModelConfig(
+        action_dim=8, state_dim=8, horizon=16, width=64, attn_heads=4, vocab_size=512, max_prompt_tokens=24
+    ),
     **MODEL_PRESETS,
 }
 

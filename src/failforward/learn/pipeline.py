@@ -82,15 +82,19 @@ class PipelineConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _seeds_disjoint(self) -> PipelineConfig:
-        ranges = sorted([
-            (self.demo_seed, self.demo_seed + self.demos),
-            (self.rollout_seed, self.rollout_seed + 1000 * self.rounds + self.rollouts),
-            (self.eval_seed, self.eval_seed + self.eval_configs),
-            (self.symbol_seed, self.symbol_seed + self.symbol_episodes),
-        ])
+        ranges = sorted(
+            [
+                (self.demo_seed, self.demo_seed + self.demos),
+                (self.rollout_seed, self.rollout_seed + 1000 * self.rounds + self.rollouts),
+                (self.eval_seed, self.eval_seed + self.eval_configs),
+                (self.symbol_seed, self.symbol_seed + self.symbol_episodes),
+            ]
+        )
         if any(a[1] > b[0] for a, b in itertools.pairwise(ranges)):
-            raise ValueError(f"demo, rollout, eval and symbol seed ranges overlap: {ranges}; move demo_seed/"
-                             "rollout_seed/eval_seed/symbol_seed")
+            raise ValueError(
+                f"demo, rollout, eval and symbol seed ranges overlap: {ranges}; move demo_seed/"
+                "rollout_seed/eval_seed/symbol_seed"
+            )
         if self.rollouts > 1000:
             raise ValueError("rollouts per round must be <= 1000 (round k uses seeds rollout_seed + 1000 k + i)")
         return self

@@ -57,10 +57,12 @@ def verdict(result: dict[str, Any]) -> list[str]:
 
 
 def _setup(cfg: dict[str, Any]) -> str:
-    return (f"- `{cfg['preset']}`: model `{cfg['model']}`, {cfg['demos']} expert demos, {cfg['train_steps']} + "
-            f"{cfg['finetune_steps']}·k steps at batch {cfg['batch_size']}, {cfg['rounds']} correction round(s) of "
-            f"{cfg['rollouts']} rollouts, evaluation on {cfg['eval_configs']} held-out initial configurations × "
-            f"{cfg['eval_runs']} run(s) (paper: 50 × 3).")
+    return (
+        f"- `{cfg['preset']}`: model `{cfg['model']}`, {cfg['demos']} expert demos, {cfg['train_steps']} + "
+        f"{cfg['finetune_steps']}·k steps at batch {cfg['batch_size']}, {cfg['rounds']} correction round(s) of "
+        f"{cfg['rollouts']} rollouts, evaluation on {cfg['eval_configs']} held-out initial configurations × "
+        f"{cfg['eval_runs']} run(s) (paper: 50 × 3)."
+    )
 
 
 def render(results: list[tuple[Path, dict[str, Any]]], figures: dict[str, str]) -> str:
@@ -79,8 +81,18 @@ def render(results: list[tuple[Path, dict[str, Any]]], figures: dict[str, str]) 
         "",
     ]
     for run_dir, r in results:
-        out += [f"## {r['preset']} (`{run_dir}`)", "", "Rounds:", "", rounds_table(r), "",
-                "How evaluation episodes ended:", "", failure_reasons_table(r), ""]
+        out += [
+            f"## {r['preset']} (`{run_dir}`)",
+            "",
+            "Rounds:",
+            "",
+            rounds_table(r),
+            "",
+            "How evaluation episodes ended:",
+            "",
+            failure_reasons_table(r),
+            "",
+        ]
         if r["preset"] in figures:
             out += [f"![λ_t of {r['preset']}]({figures[r['preset']]})", ""]
     return "\n".join(out)
@@ -108,12 +120,16 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
         written.append(path)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        runs = "\n".join(f"failforward learn eval --run-dir {d} {' '.join(config_flags(r['config']))}"
-                          for d, r in results)
+        runs = "\n".join(
+            f"failforward learn eval --run-dir {d} {' '.join(config_flags(r['config']))}" for d, r in results
+        )
         dirs = " ".join(f"--run-dir {d}" for d, _ in results)
         observations = "\n".join(f"  - `{r['preset']}`: {observation_text(r['config'])}" for _, r in results)
-        out.write_text(render(results, out_figures) + "\n" + REPRODUCE.format(
-            runs=runs, dirs=dirs, out=out, observations=observations))
+        out.write_text(
+            render(results, out_figures)
+            + "\n"
+            + REPRODUCE.format(runs=runs, dirs=dirs, out=out, observations=observations)
+        )
         written.append(out)
     return written
 
@@ -138,11 +154,15 @@ def config_flags(config: dict[str, Any]) -> list[str]:
 def observation_text(config: dict[str, Any]) -> str:
     """What the run's policy observed (model cards and the report say the same)."""
     if config.get("object_state"):
-        return ("state: the robot's joint positions + each task object's ground-truth pose (xyz + quaternion, "
-                "7 numbers per object) from the simulator, no cameras. A real cell would need a pose estimator "
-                "(or the image model) for the same input.")
-    return ("state-only: the robot's joint positions, no object poses, no cameras. The policy cannot see where the "
-            "objects are; success is bounded by how often they lie where the demonstrations reached.")
+        return (
+            "state: the robot's joint positions + each task object's ground-truth pose (xyz + quaternion, "
+            "7 numbers per object) from the simulator, no cameras. A real cell would need a pose estimator "
+            "(or the image model) for the same input."
+        )
+    return (
+        "state-only: the robot's joint positions, no object poses, no cameras. The policy cannot see where the "
+        "objects are; success is bounded by how often they lie where the demonstrations reached."
+    )
 
 
 REPRODUCE = """## How the numbers were made

@@ -42,9 +42,21 @@ class EpisodeRecord:
     def from_row(cls, method: EvalMethod, preset: str, row: dict[str, Any]) -> EpisodeRecord:
         g = method.guidance
         guidance = {"none": "none", "static": f"static λ={g.static_lambda:g}", "adaptive": f"adaptive γ={g.gamma:g}"}
-        return cls(method.name, method.label, method.family, preset, method.round, guidance[g.mode.value],
-                   int(row["seed"]), int(row.get("run", 0)), bool(row["success"]), int(row["stage"]),
-                   str(row["reason"]), int(row["ticks"]), row.get("file"))
+        return cls(
+            method.name,
+            method.label,
+            method.family,
+            preset,
+            method.round,
+            guidance[g.mode.value],
+            int(row["seed"]),
+            int(row.get("run", 0)),
+            bool(row["success"]),
+            int(row["stage"]),
+            str(row["reason"]),
+            int(row["ticks"]),
+            row.get("file"),
+        )
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,19 @@ def summarize(records: list[EpisodeRecord]) -> list[MethodSummary]:
     return out
 
 
-def write_results(directory: Path, config: PipelineConfig, records: list[EpisodeRecord],
-                  rounds: list[dict[str, Any]]) -> Path:
+def write_results(
+    directory: Path, config: PipelineConfig, records: list[EpisodeRecord], rounds: list[dict[str, Any]]
+) -> Path:
     """Write ``results.json``, ``episodes.csv`` and ``summary.csv`` into ``directory``; returns the JSON path."""
     directory.mkdir(parents=True, exist_ok=True)
     summary = summarize(records)
-    data = {"preset": config.preset, "config": config.model_dump(mode="json"), "rounds": rounds,
-            "episodes": [asdict(r) for r in records], "summary": [asdict(s) for s in summary]}
+    data = {
+        "preset": config.preset,
+        "config": config.model_dump(mode="json"),
+        "rounds": rounds,
+        "episodes": [asdict(r) for r in records],
+        "summary": [asdict(s) for s in summary],
+    }
     path = directory / "results.json"
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
     _csv(directory / "episodes.csv", [asdict(r) for r in records])

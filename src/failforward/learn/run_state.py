@@ -56,8 +56,10 @@ class RunState:
     def info(self, step: str) -> dict[str, Any]:
         """What ``finish`` stored for ``step``; raises if the step has not finished."""
         if step not in self.steps:
-            raise ConfigError(f"step {step!r} has not finished in {self.path.parent}; run it first (finished: "
-                              f"{', '.join(self.steps) or 'none'}).")
+            raise ConfigError(
+                f"step {step!r} has not finished in {self.path.parent}; run it first (finished: "
+                f"{', '.join(self.steps) or 'none'})."
+            )
         return self.steps[step]
 
     def finish(self, step: str, info: dict[str, Any]) -> None:

@@ -21,8 +21,9 @@ class EpisodeSlice:
     start: int = 0
 
 
-def load_slices(slices: list[EpisodeSlice], *, action_source: ActionSource = "sent",
-                load_images: bool = False) -> list[EpisodeArrays]:
+def load_slices(
+    slices: list[EpisodeSlice], *, action_source: ActionSource = "sent", load_images: bool = False
+) -> list[EpisodeArrays]:
     """Read each slice's episode and keep ticks ``start ..`` (every array, images included)."""
     from failforward.record.reader import read_episode
 

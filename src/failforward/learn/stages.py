@@ -56,8 +56,10 @@ class Pipeline:
         data = get_preset(self.cfg.preset).model_dump()
         if self.cfg.object_state:
             if "object_state" not in data["robot"]:
-                raise ConfigError(f"--object-state needs a simulated robot that knows its objects' poses; preset "
-                                  f"{self.cfg.preset!r} drives {data['robot']['kind']!r}.")
+                raise ConfigError(
+                    f"--object-state needs a simulated robot that knows its objects' poses; preset "
+                    f"{self.cfg.preset!r} drives {data['robot']['kind']!r}."
+                )
             data["robot"]["object_state"] = True
         if "cameras" in data["robot"]:  # camera-equipped robots render exactly the model's cameras
             data["robot"].update(cameras=list(self.model.cameras), depth_cameras=[])
@@ -74,8 +76,13 @@ class Pipeline:
         return load_config(data)
 
     def afil_policy(self, k: int, guidance: GuidanceConfig, noise_seed: int) -> dict[str, Any]:
-        policy = AfilPolicyConfig(model_dir=self.layout.model(k).resolve(), backend="onnxruntime", threads=1,
-                                  sampler=SamplerConfig(guidance=guidance), seed=noise_seed)
+        policy = AfilPolicyConfig(
+            model_dir=self.layout.model(k).resolve(),
+            backend="onnxruntime",
+            threads=1,
+            sampler=SamplerConfig(guidance=guidance),
+            seed=noise_seed,
+        )
         return policy.model_dump()
 
     # ---- steps
@@ -87,10 +94,15 @@ class Pipeline:
         config = self.run_config(policy=None, episodes=self.cfg.demos, seed=self.cfg.demo_seed, max_steps=max_steps)
         episodes = _run_with_bar(config, self.layout.rel(self.layout.demos), "collect (expert)")
         ok = [e for e in episodes if e.outcome.success]
-        self.state.finish("collect", {
-            "episodes": len(episodes), "successes": len(ok), "seconds": time.perf_counter() - t0,
-            "files": [self.layout.rel(f) for e in ok for f in e.files],
-        })
+        self.state.finish(
+            "collect",
+            {
+                "episodes": len(episodes),
+                "successes": len(ok),
+                "seconds": time.perf_counter() - t0,
+                "files": [self.layout.rel(f) for e in ok for f in e.files],
+            },
+        )
 
     def symbols(self) -> None:
         """Symbol-following episodes into ``symbols/`` (``failforward.learn.symbols.generate``); none by default."""
@@ -102,8 +114,13 @@ class Pipeline:
         config = self.run_config(policy=None, episodes=1, seed=0, max_steps=1)
         shutil.rmtree(self.layout.symbols, ignore_errors=True)  # redo an interrupted step
         with tqdm(total=self.cfg.symbol_episodes, desc="symbols", unit="episode") as bar:
-            rows = generate_symbol_episodes(config, self.layout.rel(self.layout.symbols), self.cfg.symbol_episodes,
-                                            self.cfg.symbol_seed, on_episode=lambda _: bar.update())
+            rows = generate_symbol_episodes(
+                config,
+                self.layout.rel(self.layout.symbols),
+                self.cfg.symbol_episodes,
+                self.cfg.symbol_seed,
+                on_episode=lambda _: bar.update(),
+            )
         for row in rows:
             row["file"] = self.layout.rel(Path(row["file"]))
         self.state.finish("symbols", {"seconds": time.perf_counter() - t0, "episodes": rows})
@@ -128,28 +145,45 @@ class Pipeline:
         success, failure = self._training_slices(k)
         symbols = self._symbol_episodes()
         episodes = load_slices(success + failure, load_images=bool(self.model.cameras)) + symbols
-        config = TrainConfig(model=self.model, out_dir=out, steps=total, batch_size=self.cfg.batch_size,
-                             lr=self.cfg.lr, failure_fraction=self.cfg.failure_fraction,
-                             failure_grad_to_backbone=self.cfg.failure_grad_to_backbone, seed=self.cfg.seed + k,
-                             checkpoint_every=250)
+        config = TrainConfig(
+            model=self.model,
+            out_dir=out,
+            steps=total,
+            batch_size=self.cfg.batch_size,
+            lr=self.cfg.lr,
+            failure_fraction=self.cfg.failure_fraction,
+            failure_grad_to_backbone=self.cfg.failure_grad_to_backbone,
+            seed=self.cfg.seed + k,
+            checkpoint_every=250,
+        )
         result = train(config, episodes)
         export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")
-        self.state.finish(step, {
-            "steps": total, "success_episodes": len(success), "failure_episodes": len(failure),
-            "symbol_episodes": len(symbols),
-            "final_loss": float(np.mean(result.losses[-50:])) if result.losses else None,
-            "seconds": time.perf_counter() - t0, "model": self.layout.rel(self.layout.model(k)),
-        })
+        self.state.finish(
+            step,
+            {
+                "steps": total,
+                "success_episodes": len(success),
+                "failure_episodes": len(failure),
+                "symbol_episodes": len(symbols),
+                "final_loss": float(np.mean(result.losses[-50:])) if result.losses else None,
+                "seconds": time.perf_counter() - t0,
+                "model": self.layout.rel(self.layout.model(k)),
+            },
+        )
 
     def _training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
         root = self.layout.root
         success = [EpisodeSlice(root / f) for f in self.state.info("collect")["files"]]
         failure = []
         for j in range(k):
-            success += [EpisodeSlice(root / c["file"], c["takeover"]) for c in self.state.info(f"correct_{j}")
-                        ["corrections"] if c["success"]]
-            failure += [EpisodeSlice(root / r["file"]) for r in self.state.info(f"rollout_{j}")["episodes"]
-                        if not r["success"]]
+            success += [
+                EpisodeSlice(root / c["file"], c["takeover"])
+                for c in self.state.info(f"correct_{j}")["corrections"]
+                if c["success"]
+            ]
+            failure += [
+                EpisodeSlice(root / r["file"]) for r in self.state.info(f"rollout_{j}")["episodes"] if not r["success"]
+            ]
         return success, failure
 
     def _symbol_episodes(self) -> list[EpisodeArrays]:
@@ -172,14 +206,25 @@ class Pipeline:
         if self.state.done(step):
             return
         t0 = time.perf_counter()
-        guidance = GuidanceConfig(mode="none") if k == 0 else GuidanceConfig(mode="adaptive",
-                                                                               gamma=self.cfg.rollout_gamma)
+        guidance = (
+            GuidanceConfig(mode="none") if k == 0 else GuidanceConfig(mode="adaptive", gamma=self.cfg.rollout_gamma)
+        )
         seed = self.cfg.rollout_seed + 1000 * k
-        config = self.run_config(policy=self.afil_policy(k, guidance, self.cfg.seed + k), episodes=self.cfg.rollouts,
-                                 seed=seed, max_steps=self.cfg.max_steps)
+        config = self.run_config(
+            policy=self.afil_policy(k, guidance, self.cfg.seed + k),
+            episodes=self.cfg.rollouts,
+            seed=seed,
+            max_steps=self.cfg.max_steps,
+        )
         episodes = _run_with_bar(config, self.layout.rel(self.layout.rollouts(k)), f"rollout round {k}")
-        self.state.finish(step, {"seconds": time.perf_counter() - t0, "guidance": guidance.model_dump(mode="json"),
-                                 "episodes": [self._record(e) for e in episodes]})
+        self.state.finish(
+            step,
+            {
+                "seconds": time.perf_counter() - t0,
+                "guidance": guidance.model_dump(mode="json"),
+                "episodes": [self._record(e) for e in episodes],
+            },
+        )
 
     def correct(self, k: int) -> None:
         self.rollout(k)
@@ -209,8 +254,9 @@ class Pipeline:
             t0, rows = time.perf_counter(), []
             for m in range(self.cfg.eval_runs):
                 policy = self.afil_policy(method.round, method.guidance, noise_seed=10_000 + m)
-                config = self.run_config(policy=policy, episodes=self.cfg.eval_configs, seed=self.cfg.eval_seed,
-                                         max_steps=self.cfg.max_steps)
+                config = self.run_config(
+                    policy=policy, episodes=self.cfg.eval_configs, seed=self.cfg.eval_seed, max_steps=self.cfg.max_steps
+                )
                 name = self.layout.rel(self.layout.eval / method.name / f"run_{m}")
                 for e in _run_with_bar(config, name, f"eval {method.name} run {m}"):
                     rows.append({**self._record(e), "run": m})
@@ -219,22 +265,39 @@ class Pipeline:
         return [EpisodeRecord.from_row(method, self.cfg.preset, r) for r in rows]
 
     def _record(self, e: EpisodeResult) -> dict[str, Any]:
-        return {"seed": e.seed, "success": e.outcome.success, "stage": e.outcome.stage, "reason": e.outcome.reason,
-                "ticks": e.steps, "file": self.layout.rel(e.files[0]) if e.files else None}
+        return {
+            "seed": e.seed,
+            "success": e.outcome.success,
+            "stage": e.outcome.stage,
+            "reason": e.outcome.reason,
+            "ticks": e.steps,
+            "file": self.layout.rel(e.files[0]) if e.files else None,
+        }
 
     def _round_summary(self) -> list[dict[str, Any]]:
         rows = []
         for k in range(self.cfg.rounds + 1):
-            row: dict[str, Any] = {"round": k, **{f"train_{key}": self.state.info(f"train_{k}").get(key) for key in
-                                                 ("steps", "success_episodes", "failure_episodes", "seconds")}}
+            row: dict[str, Any] = {
+                "round": k,
+                **{
+                    f"train_{key}": self.state.info(f"train_{k}").get(key)
+                    for key in ("steps", "success_episodes", "failure_episodes", "seconds")
+                },
+            }
             if self.state.done(f"rollout_{k}"):
                 eps = self.state.info(f"rollout_{k}")["episodes"]
-                row.update(rollouts=len(eps), rollout_successes=sum(e["success"] for e in eps),
-                           rollout_seconds=self.state.info(f"rollout_{k}")["seconds"])
+                row.update(
+                    rollouts=len(eps),
+                    rollout_successes=sum(e["success"] for e in eps),
+                    rollout_seconds=self.state.info(f"rollout_{k}")["seconds"],
+                )
             if self.state.done(f"correct_{k}"):
                 cs = self.state.info(f"correct_{k}")["corrections"]
-                row.update(corrections=len(cs), corrected=sum(c["success"] for c in cs),
-                           correct_seconds=self.state.info(f"correct_{k}")["seconds"])
+                row.update(
+                    corrections=len(cs),
+                    corrected=sum(c["success"] for c in cs),
+                    correct_seconds=self.state.info(f"correct_{k}")["seconds"],
+                )
             rows.append(row)
         return rows
 
@@ -252,13 +315,12 @@ class Pipeline:
             print(f"{name:28s} {info.get('seconds', 0):7.0f} s{extra}")
 
 
-
 def _run_with_bar(config: RunConfig, run_name: str, desc: str) -> list[EpisodeResult]:
     shutil.rmtree(Path(config.record.output_dir) / run_name, ignore_errors=True)  # redo an interrupted step
     with tqdm(total=config.episodes, desc=desc, unit="episode") as bar:
+
         def advance(episode: EpisodeResult) -> None:
             bar.set_postfix_str("success" if episode.outcome.success else f"fail: {episode.outcome.reason}")
             bar.update()
 
         return run(config, run_name=run_name, on_episode=advance).episodes
-

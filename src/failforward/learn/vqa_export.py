@@ -93,8 +93,10 @@ def _query_ticks(episode: RecordedEpisode, every_chunks: int) -> list[int]:
 def _replay(episode: RecordedEpisode) -> tuple[str, AlohaScene]:
     task, seed = episode.metadata.get("task"), episode.metadata.get("seed")
     if task is None or seed is None:
-        raise RecordingError(f"{episode.path} has no task/seed metadata; only sim episodes written by the recorder "
-                             "can be replayed for oracle labels.")
+        raise RecordingError(
+            f"{episode.path} has no task/seed metadata; only sim episodes written by the recorder "
+            "can be replayed for oracle labels."
+        )
     scene = AlohaScene(get_task(task))
     scene.reset(int(seed))
     return task, scene
@@ -103,8 +105,15 @@ def _replay(episode: RecordedEpisode) -> tuple[str, AlohaScene]:
 class EpisodeExporter:
     """Replays one recorded episode and yields ``(record, success)`` at each supervisor query point."""
 
-    def __init__(self, episode: RecordedEpisode, out_dir: Path, camera: str, schedule: ScheduleConfig,
-                 questions: Sequence[QuestionType], oracle_kwargs: dict) -> None:
+    def __init__(
+        self,
+        episode: RecordedEpisode,
+        out_dir: Path,
+        camera: str,
+        schedule: ScheduleConfig,
+        questions: Sequence[QuestionType],
+        oracle_kwargs: dict,
+    ) -> None:
         if camera not in episode.images:
             raise RecordingError(f"{episode.path} has no {camera!r} frames; record the head camera to export VQA.")
         self.episode, self.out_dir, self.camera, self.questions = episode, out_dir, camera, questions
@@ -129,8 +138,10 @@ class EpisodeExporter:
         for tick in range(episode.length):
             drift = np.max(np.abs(self.scene.joint_positions() - episode.joint_positions[tick]), initial=0.0)
             if drift > REPLAY_TOLERANCE:
-                raise RecordingError(f"{episode.path}: replay diverged at tick {tick} ({drift:.2e}); the file was "
-                                     "not recorded from this simulator version or seed.")
+                raise RecordingError(
+                    f"{episode.path}: replay diverged at tick {tick} ({drift:.2e}); the file was "
+                    "not recorded from this simulator version or seed."
+                )
             t = float(episode.timestamps[tick])
             window.offer(t, frames[tick])
             ticks_by_time[t] = tick
@@ -173,8 +184,9 @@ def export_vqa(
     records = points = failures = 0
     with jsonl.open("w", encoding="utf-8") as sink:
         for path in episode_paths:
-            exporter = EpisodeExporter(read_episode(path), out, camera, schedule, questions,
-                                        {"stall_s": stall_s, "near_m": near_m})
+            exporter = EpisodeExporter(
+                read_episode(path), out, camera, schedule, questions, {"stall_s": stall_s, "near_m": near_m}
+            )
             seen: set[int] = set()
             for record, success in exporter.records():
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")

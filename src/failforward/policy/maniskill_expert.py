@@ -193,8 +193,9 @@ class ManiSkillExpert(PolicyBackend):
             return True  # a new episode without reset()
         reason = self._replan_reason(plan, obs, state, min(index, len(plan.actions)))
         if reason and self.plans_made >= self.max_plans:
-            logger.debug("Tick %d: %s, but %d plans were made already: keeping the plan", state.tick, reason,
-                         self.plans_made)
+            logger.debug(
+                "Tick %d: %s, but %d plans were made already: keeping the plan", state.tick, reason, self.plans_made
+            )
             return False
         if reason:
             logger.info("Tick %d: %s: replanning", state.tick, reason)
@@ -222,8 +223,10 @@ class ManiSkillExpert(PolicyBackend):
 
     def _make_plan(self, state: ManiSkillStateLike) -> Plan:
         if state.task not in SOLUTIONS:
-            raise ExpertError(f"No ManiSkill motion-planning solution wired for {state.task!r}; "
-                              f"supported tasks: {', '.join(sorted(SOLUTIONS))}.")
+            raise ExpertError(
+                f"No ManiSkill motion-planning solution wired for {state.task!r}; "
+                f"supported tasks: {', '.join(sorted(SOLUTIONS))}."
+            )
         solutions = importlib.import_module("mani_skill.examples.motionplanning.panda.solutions")
         clone = _ScriptedClone.wrap(self._clone_env(state), state)
         printed = io.StringIO()
@@ -231,17 +234,25 @@ class ManiSkillExpert(PolicyBackend):
             result = getattr(solutions, SOLUTIONS[state.task])(clone, seed=state.seed)
         self.plans_made += 1
         if printed.getvalue().strip():
-            logger.warning("ManiSkill planner (%s, seed %d, tick %d): %s", state.task, state.seed, state.tick,
-                           printed.getvalue().strip())
+            logger.warning(
+                "ManiSkill planner (%s, seed %d, tick %d): %s",
+                state.task,
+                state.seed,
+                state.tick,
+                printed.getvalue().strip(),
+            )
         if not clone.actions:
-            raise ExpertError(f"The {state.task} solution planned no motion from tick {state.tick} "
-                              f"(planner result {result!r}); the scene may be unreachable from here.")
+            raise ExpertError(
+                f"The {state.task} solution planned no motion from tick {state.tick} "
+                f"(planner result {result!r}); the scene may be unreachable from here."
+            )
         clone.snapshot()
         success = bool(clone.unwrapped.evaluate()["success"].reshape(-1)[0].item())
         actions = np.stack(clone.actions)
         actions[:, 7] = (actions[:, 7] + 1.0) / 2.0
-        logger.debug("Planned %d ticks for %s from tick %d (clone success: %s)", len(actions), state.task,
-                     state.tick, success)
+        logger.debug(
+            "Planned %d ticks for %s from tick %d (clone success: %s)", len(actions), state.task, state.tick, success
+        )
         return Plan(state.tick, actions, np.stack(clone.arm), np.stack(clone.objects), clone.names, success)
 
     def _clone_env(self, state: ManiSkillStateLike) -> Any:
@@ -249,8 +260,14 @@ class ManiSkillExpert(PolicyBackend):
             self.close()
             gym = importlib.import_module("gymnasium")
             importlib.import_module("mani_skill.envs")
-            self._clone = gym.make(state.task, obs_mode="state", sim_backend="physx_cpu", render_mode=None,
-                                   control_mode=state.control_mode, max_episode_steps=CLONE_MAX_STEPS)
+            self._clone = gym.make(
+                state.task,
+                obs_mode="state",
+                sim_backend="physx_cpu",
+                render_mode=None,
+                control_mode=state.control_mode,
+                max_episode_steps=CLONE_MAX_STEPS,
+            )
             self._clone_task = state.task
         return self._clone
 

@@ -35,13 +35,16 @@ class PolicyContext:
 
 
 PolicyBuilder = Callable[[Any, PolicyContext], PolicyBackend]
-POLICIES: Registry[PolicyBuilder] = Registry("policy", {
-    "expert": "failforward.policy.expert.builder",
-    "hold": "failforward.policy.hold",
-    "maniskill_expert": "failforward.policy.maniskill_expert",
-    "afil": "failforward.policy.afil.builder",
-    "teleop": "failforward.policy.teleop",
-})
+POLICIES: Registry[PolicyBuilder] = Registry(
+    "policy",
+    {
+        "expert": "failforward.policy.expert.builder",
+        "hold": "failforward.policy.hold",
+        "maniskill_expert": "failforward.policy.maniskill_expert",
+        "afil": "failforward.policy.afil.builder",
+        "teleop": "failforward.policy.teleop",
+    },
+)
 
 
 def register_policy(kind: str) -> Callable[[PolicyBuilder], PolicyBuilder]:

@@ -39,6 +39,8 @@ class TeleopPolicy(PolicyBackend):
 @register_policy("teleop")
 def build_teleop(config: object, context: PolicyContext) -> TeleopPolicy:
     if context.teleop_source is None:
-        raise ConfigError("Teleoperation needs leader arms: use a robot with leaders (AlohaConfig with "
-                          "leader_left_port and leader_right_port).")
+        raise ConfigError(
+            "Teleoperation needs leader arms: use a robot with leaders (AlohaConfig with "
+            "leader_left_port and leader_right_port)."
+        )
     return TeleopPolicy(context.teleop_source)

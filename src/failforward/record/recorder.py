@@ -53,9 +53,16 @@ class EpisodeRecorder(TickSubscriber):
             raise RecordingError(f"Cannot create episode file {path}: {exc}. Check record.output_dir.") from exc
         self._writer = Writer(self._file, chunk_size=self.config.chunk_kib * 1024)
         self._info = info
-        self._schemas = {name: self._writer.register_msgdef(name, schemas.msgdef(name)) for name in (
-            schemas.JOINT_STATE, schemas.COMPRESSED_IMAGE, schemas.STRING, schemas.JOINT_TRAJECTORY,
-            schemas.FLOAT64_ARRAY)}
+        self._schemas = {
+            name: self._writer.register_msgdef(name, schemas.msgdef(name))
+            for name in (
+                schemas.JOINT_STATE,
+                schemas.COMPRESSED_IMAGE,
+                schemas.STRING,
+                schemas.JOINT_TRAJECTORY,
+                schemas.FLOAT64_ARRAY,
+            )
+        }
         self._write(topics.TASK_PROMPT, schemas.STRING, {"data": info.prompt}, 0.0)
         self.files.append(path)
 
@@ -65,8 +72,12 @@ class EpisodeRecorder(TickSubscriber):
         t = tick.observation.timestamp
         names = list(self._info.features.joint_names)
         obs = tick.observation
-        self._write(topics.JOINT_STATES, schemas.JOINT_STATE, _joint_state(t, names, obs.joint_positions,
-                                                                           obs.joint_velocities), t)
+        self._write(
+            topics.JOINT_STATES,
+            schemas.JOINT_STATE,
+            _joint_state(t, names, obs.joint_positions, obs.joint_velocities),
+            t,
+        )
         self._write(topics.POLICY_ACTION, schemas.JOINT_STATE, _joint_state(t, names, tick.policy_action), t)
         self._write(topics.COMMAND_SENT, schemas.JOINT_STATE, _joint_state(t, names, tick.sent.positions), t)
         if obs.object_state.size:
@@ -105,20 +116,23 @@ class EpisodeRecorder(TickSubscriber):
         if self._writer is None or self._info is None:
             return
         info = self._info
-        self._writer.add_metadata(topics.EPISODE_METADATA, {
-            "success": str(outcome.success).lower(),
-            "stage": str(outcome.stage),
-            "reason": outcome.reason,
-            "task": info.task,
-            "prompt": info.prompt,
-            "seed": str(info.seed),
-            "episode_index": str(info.episode_index),
-            "episode_id": info.episode_id,
-            "robot": info.robot,
-            "joint_names": json.dumps(list(info.features.joint_names)),
-            "object_names": json.dumps(list(info.features.object_names)),
-            "control_hz": str(info.features.control_hz),
-        })
+        self._writer.add_metadata(
+            topics.EPISODE_METADATA,
+            {
+                "success": str(outcome.success).lower(),
+                "stage": str(outcome.stage),
+                "reason": outcome.reason,
+                "task": info.task,
+                "prompt": info.prompt,
+                "seed": str(info.seed),
+                "episode_index": str(info.episode_index),
+                "episode_id": info.episode_id,
+                "robot": info.robot,
+                "joint_names": json.dumps(list(info.features.joint_names)),
+                "object_names": json.dumps(list(info.features.object_names)),
+                "control_hz": str(info.features.control_hz),
+            },
+        )
         self.close()
 
     def close(self) -> None:
@@ -141,8 +155,7 @@ class EpisodeRecorder(TickSubscriber):
         ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])
         if not ok:
             raise RecordingError(f"JPEG encoding failed for camera {camera!r} image of shape {image.shape}.")
-        return {"header": {"stamp": schemas.stamp(t), "frame_id": camera}, "format": "jpeg",
-                "data": encoded.tobytes()}
+        return {"header": {"stamp": schemas.stamp(t), "frame_id": camera}, "format": "jpeg", "data": encoded.tobytes()}
 
 
 def _joint_state(t: float, names: list[str], position: np.ndarray, velocity: np.ndarray | None = None) -> dict:
@@ -157,8 +170,13 @@ def _joint_state(t: float, names: list[str], position: np.ndarray, velocity: np.
 
 def _trajectory(t: float, names: list[str], actions: np.ndarray, dt: float) -> dict:
     points = [
-        {"positions": [float(x) for x in row], "velocities": [], "accelerations": [], "effort": [],
-         "time_from_start": schemas.stamp((i + 1) * dt)}
+        {
+            "positions": [float(x) for x in row],
+            "velocities": [],
+            "accelerations": [],
+            "effort": [],
+            "time_from_start": schemas.stamp((i + 1) * dt),
+        }
         for i, row in enumerate(actions)
     ]
     return {"header": {"stamp": schemas.stamp(t), "frame_id": ""}, "joint_names": names, "points": points}

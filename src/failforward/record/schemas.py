@@ -22,8 +22,11 @@ _SEPARATOR = "=" * 80 + "\n"
 _TIME = ("builtin_interfaces/Time", "int32 sec\nuint32 nanosec\n")
 _DURATION = ("builtin_interfaces/Duration", "int32 sec\nuint32 nanosec\n")
 _HEADER = ("std_msgs/Header", "builtin_interfaces/Time stamp\nstring frame_id\n")
-_TRAJECTORY_POINT = ("trajectory_msgs/JointTrajectoryPoint", "float64[] positions\nfloat64[] velocities\n"
-                     "float64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n")
+_TRAJECTORY_POINT = (
+    "trajectory_msgs/JointTrajectoryPoint",
+    "float64[] positions\nfloat64[] velocities\n"
+    "float64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n",
+)
 _LAYOUT = ("std_msgs/MultiArrayLayout", "std_msgs/MultiArrayDimension[] dim\nuint32 data_offset\n")
 _DIMENSION = ("std_msgs/MultiArrayDimension", "string label\nuint32 size\nuint32 stride\n")
 
@@ -34,13 +37,20 @@ def _full(fields: str, *nested: tuple[str, str]) -> str:
 
 
 BUILTIN: dict[str, str] = {
-    JOINT_STATE: _full("std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\n"
-                       "float64[] effort\n", _HEADER, _TIME),
+    JOINT_STATE: _full(
+        "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n",
+        _HEADER,
+        _TIME,
+    ),
     COMPRESSED_IMAGE: _full("std_msgs/Header header\nstring format\nuint8[] data\n", _HEADER, _TIME),
     STRING: _full("string data\n"),
-    JOINT_TRAJECTORY: _full("std_msgs/Header header\nstring[] joint_names\n"
-                            "trajectory_msgs/JointTrajectoryPoint[] points\n",
-                            _HEADER, _TIME, _TRAJECTORY_POINT, _DURATION),
+    JOINT_TRAJECTORY: _full(
+        "std_msgs/Header header\nstring[] joint_names\ntrajectory_msgs/JointTrajectoryPoint[] points\n",
+        _HEADER,
+        _TIME,
+        _TRAJECTORY_POINT,
+        _DURATION,
+    ),
     FLOAT64_ARRAY: _full("std_msgs/MultiArrayLayout layout\nfloat64[] data\n", _LAYOUT, _DIMENSION),
 }
 """Full ``ros2msg`` text of the types the episode recorder writes."""
@@ -54,8 +64,10 @@ def msgdef(typename: str) -> str:
     try:
         from rosbags.typesys import Stores, get_typestore
     except ImportError as exc:
-        raise RecordingError(f"Recording {typename} needs rosbags' type store (only {', '.join(BUILTIN)} are "
-                             "built in): pip install 'rosbags>=0.10'.") from exc
+        raise RecordingError(
+            f"Recording {typename} needs rosbags' type store (only {', '.join(BUILTIN)} are "
+            "built in): pip install 'rosbags>=0.10'."
+        ) from exc
     text, _ = get_typestore(Stores.ROS2_KILTED).generate_msgdef(typename, ros_version=2)
     return text
 

@@ -25,8 +25,9 @@ def pose_error(a: SE3, b: SE3) -> tuple[float, float]:
     return position, rotation
 
 
-def reach(ik: AlohaIK, arms: np.ndarray, side: str, target: SE3, *, max_steps: int, tol_m: float, tol_rad: float
-          ) -> np.ndarray:
+def reach(
+    ik: AlohaIK, arms: np.ndarray, side: str, target: SE3, *, max_steps: int, tol_m: float, tol_rad: float
+) -> np.ndarray:
     """``[12]`` arm joints [rad] that put ``side``'s tool at ``target`` (the other arm holds ``arms``).
 
     Raises:

@@ -98,11 +98,13 @@ class MujocoCamera(CameraModel):
 
 def _rotation_from_wxyz(q: tuple[float, float, float, float]) -> np.ndarray:
     w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 class CalibratedCamera(CameraModel):
@@ -138,8 +140,7 @@ class CalibratedCamera(CameraModel):
         return ideal.reshape(-1, 2) + 0.5
 
 
-def backproject(uv: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, world_from_camera: np.ndarray
-                ) -> np.ndarray:
+def backproject(uv: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, world_from_camera: np.ndarray) -> np.ndarray:
     """Pixels ``uv [N, 2]`` (continuous) at optical-axis depths ``depth [N]`` [m] → world points ``[N, 3]`` [m].
 
     ``intrinsics`` is ``K [3, 3]`` (index convention), ``world_from_camera`` the ``[4, 4]`` optical-frame pose.

@@ -67,19 +67,26 @@ class GraspEstimator(abc.ABC):
     """Estimates a grasp on the object under a pixel of a depth image (contract in the module docstring)."""
 
     @abc.abstractmethod
-    def estimate(self, depth: np.ndarray, K: np.ndarray, camera_pose: np.ndarray,  # noqa: N803 - pinhole K
-                 point_px: tuple[float, float]) -> Grasp:
+    def estimate(
+        self,
+        depth: np.ndarray,
+        K: np.ndarray,  # noqa: N803 - the pinhole K
+        camera_pose: np.ndarray,
+        point_px: tuple[float, float],
+    ) -> Grasp:
         """The grasp of the object at ``point_px``; raises ``GraspNotFoundError`` when there is none."""
 
 
-def check_grasp_inputs(depth: np.ndarray, intrinsics: np.ndarray, camera_pose: np.ndarray, point_px: tuple[float, float]
-                       ) -> None:
+def check_grasp_inputs(
+    depth: np.ndarray, intrinsics: np.ndarray, camera_pose: np.ndarray, point_px: tuple[float, float]
+) -> None:
     """Shape and range checks every estimator shares (``ShapeError`` for bugs, ``GraspNotFoundError`` for data)."""
     if np.ndim(depth) != 2:
         raise ShapeError(f"depth must be [H, W] in metres, got shape {np.shape(depth)}.")
     if np.shape(intrinsics) != (3, 3) or np.shape(camera_pose) != (4, 4):
-        raise ShapeError(f"K must be [3, 3] and camera_pose [4, 4], got {np.shape(intrinsics)} and "
-                         f"{np.shape(camera_pose)}.")
+        raise ShapeError(
+            f"K must be [3, 3] and camera_pose [4, 4], got {np.shape(intrinsics)} and {np.shape(camera_pose)}."
+        )
     height, width = depth.shape
     u, v = point_px
     if not (np.isfinite(u) and np.isfinite(v) and 0 <= u < width and 0 <= v < height):
@@ -92,8 +99,13 @@ class TopDownGraspEstimator(GraspEstimator):
     def __init__(self, config: GraspConfig | None = None) -> None:
         self.config = config or GraspConfig()
 
-    def estimate(self, depth: np.ndarray, K: np.ndarray, camera_pose: np.ndarray,  # noqa: N803 - pinhole K
-                 point_px: tuple[float, float]) -> Grasp:
+    def estimate(
+        self,
+        depth: np.ndarray,
+        K: np.ndarray,  # noqa: N803 - the pinhole K
+        camera_pose: np.ndarray,
+        point_px: tuple[float, float],
+    ) -> Grasp:
         check_grasp_inputs(depth, K, camera_pose, point_px)
         cfg = self.config
         rows, cols, points = self._window_points(depth, K, camera_pose, point_px)
@@ -108,8 +120,9 @@ class TopDownGraspEstimator(GraspEstimator):
             raise GraspNotFoundError(f"the object at pixel {point_px} covers only {int(mask.sum())} pixels.")
         return self._grasp(points[mask], support)
 
-    def _window_points(self, depth: np.ndarray, intrinsics: np.ndarray, pose: np.ndarray, point_px: tuple[float, float]
-                       ) -> tuple[tuple[int, int], tuple[int, int], np.ndarray]:
+    def _window_points(
+        self, depth: np.ndarray, intrinsics: np.ndarray, pose: np.ndarray, point_px: tuple[float, float]
+    ) -> tuple[tuple[int, int], tuple[int, int], np.ndarray]:
         """World points ``[h, w, 3]`` of the window around the point (NaN where depth is missing)."""
         w = self.config.window_px
         col, row = int(point_px[0]), int(point_px[1])
@@ -123,8 +136,9 @@ class TopDownGraspEstimator(GraspEstimator):
         return rows, cols, points
 
     @staticmethod
-    def _seed(above: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], point_px: tuple[float, float]
-              ) -> tuple[int, int]:
+    def _seed(
+        above: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], point_px: tuple[float, float]
+    ) -> tuple[int, int]:
         """The object pixel (window indices) nearest the queried point."""
         candidates = np.argwhere(above)
         if candidates.size == 0:
@@ -142,8 +156,13 @@ class TopDownGraspEstimator(GraspEstimator):
         while queue:
             r, c = queue.popleft()
             for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
-                if 0 <= rr < height and 0 <= cc < width and above[rr, cc] and not mask[rr, cc] \
-                        and abs(depth[rr, cc] - depth[r, c]) < self.config.depth_jump_m:
+                if (
+                    0 <= rr < height
+                    and 0 <= cc < width
+                    and above[rr, cc]
+                    and not mask[rr, cc]
+                    and abs(depth[rr, cc] - depth[r, c]) < self.config.depth_jump_m
+                ):
                     mask[rr, cc] = True
                     queue.append((rr, cc))
         return mask
@@ -162,8 +181,10 @@ class TopDownGraspEstimator(GraspEstimator):
         short = int(np.argmin(lengths))
         width = lengths[short]
         if width > cfg.max_width_m:
-            raise GraspNotFoundError(f"the object is {width:.3f} m wide across its narrow axis; the gripper "
-                                     f"closes on at most {cfg.max_width_m} m (GraspConfig.max_width_m).")
+            raise GraspNotFoundError(
+                f"the object is {width:.3f} m wide across its narrow axis; the gripper "
+                f"closes on at most {cfg.max_width_m} m (GraspConfig.max_width_m)."
+            )
         centre = corners.mean(axis=0)
         top = float(np.percentile(points[:, 2], 95))
         z = max(top - cfg.grasp_depth_m, support + cfg.min_clearance_m)

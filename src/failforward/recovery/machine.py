@@ -49,9 +49,11 @@ Planner = Callable[[str, Diagnosis], PlanResult]
 
 def select_mode(diagnosis: Diagnosis, corrective: str) -> str:
     """``hold`` for a human intervention / hold-still / lock, ``rewind`` for a rewind symbol, else ``corrective``."""
-    if diagnosis.failure_type == FailureType.HUMAN_INTERVENTION \
-            or any(isinstance(c, HoldStill) for c in diagnosis.commands) \
-            or any(isinstance(s, Lock) for s in diagnosis.symbols):
+    if (
+        diagnosis.failure_type == FailureType.HUMAN_INTERVENTION
+        or any(isinstance(c, HoldStill) for c in diagnosis.commands)
+        or any(isinstance(s, Lock) for s in diagnosis.symbols)
+    ):
         return CorrectiveModeName.HOLD
     if any(isinstance(s, Rewind) for s in diagnosis.symbols):
         return CorrectiveModeName.REWIND
@@ -103,8 +105,14 @@ class RecoveryMachine:
     def _on_failure(self, now: float, diagnosis: Diagnosis, plan: Planner) -> Override | None:
         self._emit(now, "diagnosed", RecoveryState.DIAGNOSED, reason=_describe(diagnosis))
         if self.attempts >= self.config.max_attempts:
-            return self._fallback(now, diagnosis, "exhausted", self.config.on_exhausted,
-                                  f"{self.attempts} corrections without success (max_attempts)", plan=plan)
+            return self._fallback(
+                now,
+                diagnosis,
+                "exhausted",
+                self.config.on_exhausted,
+                f"{self.attempts} corrections without success (max_attempts)",
+                plan=plan,
+            )
         mode = select_mode(diagnosis, self.config.mode)
         self._diagnosis = diagnosis
         result = plan(mode, diagnosis)
@@ -115,8 +123,17 @@ class RecoveryMachine:
             self.attempts += 1
         return self._start(now, result, "planned", _describe(diagnosis), hold_ends_on_failure=True, plan=plan)
 
-    def _fallback(self, now: float, diagnosis: Diagnosis | None, kind: EventKind, where: str, reason: str,
-                  mode: str = "", *, plan: Planner) -> Override | None:
+    def _fallback(
+        self,
+        now: float,
+        diagnosis: Diagnosis | None,
+        kind: EventKind,
+        where: str,
+        reason: str,
+        mode: str = "",
+        *,
+        plan: Planner,
+    ) -> Override | None:
         if where == "hold" and diagnosis is not None:
             hold = plan(CorrectiveModeName.HOLD, diagnosis)
             if isinstance(hold, HoldCorrection):
@@ -125,8 +142,16 @@ class RecoveryMachine:
         self.state = RecoveryState.NOMINAL
         return None
 
-    def _start(self, now: float, correction: Correction, kind: EventKind, reason: str, *,
-               hold_ends_on_failure: bool, plan: Planner) -> Override | None:
+    def _start(
+        self,
+        now: float,
+        correction: Correction,
+        kind: EventKind,
+        reason: str,
+        *,
+        hold_ends_on_failure: bool,
+        plan: Planner,
+    ) -> Override | None:
         target = RecoveryState.REWIND if correction.mode == CorrectiveModeName.REWIND else RecoveryState.CORRECTING
         if isinstance(correction, HoldCorrection):
             target = RecoveryState.HOLD
@@ -140,8 +165,11 @@ class RecoveryMachine:
         if diagnosis is not None and diagnosis.success:
             self.attempts = 0
             return self._finish(now, "cleared", "the supervisor reports success")
-        if diagnosis is not None and self._hold_ends_on_failure \
-                and select_mode(diagnosis, "") != CorrectiveModeName.HOLD:
+        if (
+            diagnosis is not None
+            and self._hold_ends_on_failure
+            and select_mode(diagnosis, "") != CorrectiveModeName.HOLD
+        ):
             resume = self._finish(now, "cleared", f"new failure: {_describe(diagnosis)}")
             return self._on_failure(now, diagnosis, plan) or resume
         timeout = self.config.hold_timeout_s
@@ -186,8 +214,10 @@ class RecoveryMachine:
             result = Refusal(result.mode, f"still hidden after clearing the view: {result.description}")
         if isinstance(result, Refusal):
             self._active, self._resume = None, True
-            return self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason, self.mode,
-                                  plan=plan) or self._take_resume()
+            return (
+                self._fallback(now, diagnosis, "refused", self.config.on_refusal, result.reason, self.mode, plan=plan)
+                or self._take_resume()
+            )
         return self._start(now, result, "replanned", "view cleared", hold_ends_on_failure=True, plan=plan)
 
     def _finish(self, now: float, kind: EventKind, reason: str) -> Override | None:

@@ -58,8 +58,13 @@ class DepthView:
     robot_mask: np.ndarray | None = None
 
     @classmethod
-    def masked(cls, depth: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray,  # noqa: N803 - pinhole K
-               robot_mask: np.ndarray | None) -> DepthView:
+    def masked(
+        cls,
+        depth: np.ndarray,
+        K: np.ndarray,  # noqa: N803 - the pinhole K
+        world_from_camera: np.ndarray,
+        robot_mask: np.ndarray | None,
+    ) -> DepthView:
         """A view whose depth is NaN on robot pixels (the robot self-filter)."""
         if robot_mask is not None:
             depth = np.where(robot_mask, np.nan, depth).astype(np.float32)
@@ -73,8 +78,9 @@ class DepthView:
         """[m] at symbol pixel ``uv``; raises ``RecoveryError`` outside the image or without a reading."""
         height, width = self.size
         if not (0.0 <= uv[0] <= width and 0.0 <= uv[1] <= height):
-            raise RecoveryError(f"symbol point {tuple(round(c, 1) for c in uv)} lies outside the {width}x{height} "
-                                "head image")
+            raise RecoveryError(
+                f"symbol point {tuple(round(c, 1) for c in uv)} lies outside the {width}x{height} head image"
+            )
         if self.occluded_near(uv, 0):
             raise OccludedError(f"the robot hides symbol point {tuple(round(c, 1) for c in uv)} from the head camera")
         depth = depth_at(self.depth, uv, window)
@@ -88,8 +94,9 @@ class DepthView:
             return False
         height, width = self.size
         col, row = int(np.clip(uv[0], 0, width - 1)), int(np.clip(uv[1], 0, height - 1))
-        return bool(self.robot_mask[max(0, row - radius) : row + radius + 1, max(0, col - radius) : col + radius + 1]
-                    .any())
+        return bool(
+            self.robot_mask[max(0, row - radius) : row + radius + 1, max(0, col - radius) : col + radius + 1].any()
+        )
 
     def point(self, uv: tuple[float, float], window: int, depth: float | None = None) -> np.ndarray:
         """World point ``[3]`` [m] under pixel ``uv`` (at ``depth`` [m] if given, else the measured depth)."""
@@ -117,8 +124,10 @@ class GoalPlanner:
             goals.append(ToolGoal("close", target, CLOSED))
         if not goals:
             kinds = sorted({s.kind for s in diagnosis.symbols} | {c.kind for c in diagnosis.commands})
-            raise RecoveryError(f"PMC cannot follow {kinds or 'an empty diagnosis'}: it needs a crosshair, arrow, "
-                                "move, rotate or open/close for the addressed gripper")
+            raise RecoveryError(
+                f"PMC cannot follow {kinds or 'an empty diagnosis'}: it needs a crosshair, arrow, "
+                "move, rotate or open/close for the addressed gripper"
+            )
         for goal in goals:
             self._check_workspace(goal)
         return goals
@@ -135,20 +144,27 @@ class GoalPlanner:
             raise RecoveryError("PMC was asked to grasp but has no grasp estimator")
         view.depth_of(crosshair.position, self.config.depth_window_px)  # in the image, with depth
         if view.occluded_near(crosshair.position, self.config.occlusion_radius_px):
-            raise OccludedError(f"the robot is within {self.config.occlusion_radius_px} px of the object to grasp at "
-                                f"{crosshair.position}: its outline would be cut")
+            raise OccludedError(
+                f"the robot is within {self.config.occlusion_radius_px} px of the object to grasp at "
+                f"{crosshair.position}: its outline would be cut"
+            )
         grasp = self.grasp_estimator.estimate(view.depth, view.K, view.world_from_camera, crosshair.position)
         rotation = closest_flip(frame(grasp.approach, grasp.finger_axis), tool.rotation())
         at = pose(rotation, grasp.position)
         above = pose(rotation, grasp.position - grasp.approach * self.config.pregrasp_height_m)
-        goals = [ToolGoal("open", tool, OPEN), ToolGoal("pregrasp", above, OPEN), ToolGoal("grasp", at, OPEN),
-                 ToolGoal("close", at, CLOSED)]
+        goals = [
+            ToolGoal("open", tool, OPEN),
+            ToolGoal("pregrasp", above, OPEN),
+            ToolGoal("grasp", at, OPEN),
+            ToolGoal("close", at, CLOSED),
+        ]
         for goal in goals:
             self._check_workspace(goal)
         return goals
 
-    def _translated(self, diagnosis: Diagnosis, arm: str, tool: SE3, view: DepthView,
-                    crosshair: Crosshair | None) -> SE3:
+    def _translated(
+        self, diagnosis: Diagnosis, arm: str, tool: SE3, view: DepthView, crosshair: Crosshair | None
+    ) -> SE3:
         window = self.config.depth_window_px
         if crosshair is not None:
             point = view.point(crosshair.position, window) + np.array([0.0, 0.0, self.config.pregrasp_height_m])
@@ -169,8 +185,9 @@ class GoalPlanner:
 
     def _arrow_shift(self, arrow: StraightArrow, view: DepthView, axes: np.ndarray) -> np.ndarray:
         if "blue" in arrow.colors:
-            raise RecoveryError("a vertical (blue) arrow without a move command has no metric length; PMC needs "
-                                "the textual magnitude")
+            raise RecoveryError(
+                "a vertical (blue) arrow without a move command has no metric length; PMC needs the textual magnitude"
+            )
         depth = view.depth_of(arrow.start, self.config.depth_window_px)
         view.depth_of(arrow.end, self.config.depth_window_px)  # the end must lie in the image too
         delta = view.point(arrow.end, 0, depth) - view.point(arrow.start, 0, depth)
@@ -191,5 +208,7 @@ class GoalPlanner:
         p = goal.tool.translation()
         lower, upper = np.array(self.config.workspace_lower_m), np.array(self.config.workspace_upper_m)
         if np.any(p < lower) or np.any(p > upper):
-            raise RecoveryError(f"PMC {goal.label} target {np.round(p, 3).tolist()} m lies outside the workspace box "
-                                f"{lower.tolist()}–{upper.tolist()} m (PmcConfig.workspace_lower_m/upper_m)")
+            raise RecoveryError(
+                f"PMC {goal.label} target {np.round(p, 3).tolist()} m lies outside the workspace box "
+                f"{lower.tolist()}–{upper.tolist()} m (PmcConfig.workspace_lower_m/upper_m)"
+            )

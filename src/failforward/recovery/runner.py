@@ -77,8 +77,14 @@ class RecoveryController(TickSubscriber):
         name, (height, width) = config.pmc.camera, driver.image_size
         modes = aloha_modes(config, driver.features, driver.scene_xml_path)
         camera = MujocoCamera(driver.scene, name)
-        return cls(config, modes, camera=camera, depth_source=lambda: driver.render(name, depth=True),
-                   mask_source=lambda: camera.robot_mask(height, width), **kwargs)
+        return cls(
+            config,
+            modes,
+            camera=camera,
+            depth_source=lambda: driver.render(name, depth=True),
+            mask_source=lambda: camera.robot_mask(height, width),
+            **kwargs,
+        )
 
     # ------------------------------------------------------------ subscriber
     def on_episode_start(self, info: EpisodeInfo) -> None:
@@ -111,8 +117,9 @@ class RecoveryController(TickSubscriber):
         return self.machine.events
 
     # -------------------------------------------------------------- planning
-    def _plan(self, mode: str, diagnosis: Diagnosis, observation: Observation,
-              report: SupervisorReport | None) -> PlanResult:
+    def _plan(
+        self, mode: str, diagnosis: Diagnosis, observation: Observation, report: SupervisorReport | None
+    ) -> PlanResult:
         """Plan ``mode`` for ``diagnosis`` on this tick's ``observation`` (and the answer that carried it)."""
         if mode not in self.modes:
             return Refusal(mode, f"mode {mode!r} is not configured; configured: {sorted(self.modes)}")

@@ -36,8 +36,9 @@ def min_jerk_segment(start: np.ndarray, goal: np.ndarray, max_speed: np.ndarray,
     return start + s[:, None] * (goal - start)
 
 
-def through_waypoints(start: np.ndarray, waypoints: list[np.ndarray], max_speed: np.ndarray, dt: float,
-                      settle_ticks: int = 0) -> np.ndarray:
+def through_waypoints(
+    start: np.ndarray, waypoints: list[np.ndarray], max_speed: np.ndarray, dt: float, settle_ticks: int = 0
+) -> np.ndarray:
     """Min-jerk segments ``start → waypoints[0] → …``, then ``settle_ticks`` copies of the last one: ``[T, A]``."""
     rows: list[np.ndarray] = []
     current = np.asarray(start, dtype=np.float64)

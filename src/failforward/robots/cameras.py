@@ -72,8 +72,10 @@ class OpenCVCamera:
         is_device = device.startswith("/dev/")
         capture = cv2.VideoCapture(device, cv2.CAP_V4L2 if is_device else cv2.CAP_ANY)
         if not capture.isOpened():
-            raise CameraError(f"Camera {self.config.name}: cannot open {device!r}. Check that it exists "
-                              "(v4l2-ctl --list-devices), is not used by another process, and you are in group video.")
+            raise CameraError(
+                f"Camera {self.config.name}: cannot open {device!r}. Check that it exists "
+                "(v4l2-ctl --list-devices), is not used by another process, and you are in group video."
+            )
         if is_device:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.config.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.config.height)
@@ -81,8 +83,9 @@ class OpenCVCamera:
         pace = 0.0 if is_device else 1.0 / (capture.get(cv2.CAP_PROP_FPS) or self.config.fps)
         self._capture, self._opened_at = capture, time.monotonic()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._grab_loop, args=(capture, pace), daemon=True,
-                                        name=f"camera-{self.config.name}")
+        self._thread = threading.Thread(
+            target=self._grab_loop, args=(capture, pace), daemon=True, name=f"camera-{self.config.name}"
+        )
         self._thread.start()
 
     def _grab_loop(self, capture: cv2.VideoCapture, pace: float) -> None:
@@ -91,16 +94,19 @@ class OpenCVCamera:
         while not self._stop.is_set():
             ok, bgr = capture.read()
             if not ok:
-                logger.warning("camera %s: no frame from %s (end of stream or unplugged)",
-                               self.config.name, self.config.device)
+                logger.warning(
+                    "camera %s: no frame from %s (end of stream or unplugged)", self.config.name, self.config.device
+                )
                 return
             source_ms = float(capture.get(cv2.CAP_PROP_POS_MSEC))
             if previous_ms is not None:
                 self.dropped += max(int(round((source_ms - previous_ms) / expected_ms)) - 1, 0)
             previous_ms = source_ms
             if bgr.shape[:2] != (self.config.height, self.config.width):
-                self._error = (f"camera {self.config.name} delivers {bgr.shape[1]}x{bgr.shape[0]}, config asks "
-                               f"{self.config.width}x{self.config.height}: fix the config or the device mode")
+                self._error = (
+                    f"camera {self.config.name} delivers {bgr.shape[1]}x{bgr.shape[0]}, config asks "
+                    f"{self.config.width}x{self.config.height}: fix the config or the device mode"
+                )
                 return
             frame = Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), time.monotonic(), source_ms, index, self.dropped)
             with self._lock:

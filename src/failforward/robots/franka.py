@@ -70,9 +70,12 @@ def _force_conditions(limit_n: float | None) -> tuple[franky.Condition, ...]:
 def franka_features(config: FrankaConfig, calibration: FrankaCalibration) -> RobotFeatures:
     """The seven arm joints [rad] (limits and speeds from ``calibration``), the normalized gripper when
     ``config.gripper``, the configured cameras and ``config.control_hz``."""
-    joints = tuple(JointFeature(name, "rad", lo, hi, v) for name, lo, hi, v in
-                   zip(ARM_JOINTS, calibration.joint_lower, calibration.joint_upper, calibration.max_velocity,
-                       strict=True))
+    joints = tuple(
+        JointFeature(name, "rad", lo, hi, v)
+        for name, lo, hi, v in zip(
+            ARM_JOINTS, calibration.joint_lower, calibration.joint_upper, calibration.max_velocity, strict=True
+        )
+    )
     if config.gripper:
         joints += (JointFeature(GRIPPER_JOINT, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY),)
     cameras = tuple(CameraFeature(c.name, c.height, c.width) for c in config.cameras)
@@ -176,8 +179,9 @@ class FrankaDriver(RobotDriver):
 
     def _on_stop_condition(self, condition: franky.Condition) -> None:
         """Called by franky's control thread when a stop condition holds; the next command raises."""
-        self._fault = FrankaControlError(f"Motion stopped: {condition} held (contact or limit). Check the cell, "
-                                         "then call recover().")
+        self._fault = FrankaControlError(
+            f"Motion stopped: {condition} held (contact or limit). Check the cell, then call recover()."
+        )
         logger.error("%s", self._fault)
 
     def _translate(self, exc: Exception) -> DriverError:
@@ -186,10 +190,12 @@ class FrankaDriver(RobotDriver):
         if lost or (type(exc) is RuntimeError and "Net" in str(exc)):
             error: DriverError = FrankaConnectionError(
                 f"Lost the connection to the Franka at {self.config.host}: {exc}. The robot stops by itself; "
-                "check the network, then disconnect() and connect() again.")
+                "check the network, then disconnect() and connect() again."
+            )
         elif isinstance(exc, franky.ControlException):
             error = FrankaControlError(
-                f"The Franka stopped the motion: {exc}. Check for a collision or a limit, then call recover().")
+                f"The Franka stopped the motion: {exc}. Check for a collision or a limit, then call recover()."
+            )
         else:
             error = DriverError(f"Franka command failed: {exc}.")
         self._fault = error

@@ -155,8 +155,14 @@ def make_maniskill_env(task: str, control_mode: str, max_episode_steps: int, sim
     """A state-only, render-less ManiSkill env on the CPU physics backend (one env, batch dimension 1)."""
     gym = import_maniskill()
     try:
-        return gym.make(task, obs_mode="state", sim_backend=sim_backend, render_mode=None,
-                        control_mode=control_mode, max_episode_steps=max_episode_steps)
+        return gym.make(
+            task,
+            obs_mode="state",
+            sim_backend=sim_backend,
+            render_mode=None,
+            control_mode=control_mode,
+            max_episode_steps=max_episode_steps,
+        )
     except RuntimeError as exc:  # SAPIEN raises RuntimeError when it finds no Vulkan device
         raise DriverError(
             f"Could not create ManiSkill env {task!r} ({exc}). SAPIEN needs Vulkan even without rendering: "
@@ -197,17 +203,22 @@ def maniskill_features(config: ManiSkillConfig, env: Any) -> RobotFeatures:
         raise DriverError(f"Expected the Panda's joints {ARM_JOINTS} first, got {names}; is this the Panda?")
     qlimits = np.asarray(agent.robot.get_qlimits().cpu())[0]  # [9, 2]
     velocity = _urdf_velocity_limits(agent.urdf_path)
-    arm = tuple(JointFeature(n, "rad", float(lo), float(hi), velocity[n]) for n, (lo, hi) in zip(
-        ARM_JOINTS, qlimits[:7], strict=True))
+    arm = tuple(
+        JointFeature(n, "rad", float(lo), float(hi), velocity[n])
+        for n, (lo, hi) in zip(ARM_JOINTS, qlimits[:7], strict=True)
+    )
     hand = JointFeature(GRIPPER_NAME, "normalized", 0.0, 1.0, GRIPPER_MAX_VELOCITY)
     objects = TASKS[config.task].objects if config.object_state else ()
     actors = list(env.unwrapped.scene.actors)
     missing = [n for n in objects if n not in actors]
     if missing:
-        raise DriverError(f"{config.task} has no actors {missing}, only {actors} (another ManiSkill "
-                          "version?); fix ManiSkillTaskSpec.objects in failforward.robots.maniskill.")
-    return RobotFeatures(joints=(*arm, hand), cameras=(), control_hz=float(env.unwrapped.control_freq),
-                         object_names=objects)
+        raise DriverError(
+            f"{config.task} has no actors {missing}, only {actors} (another ManiSkill "
+            "version?); fix ManiSkillTaskSpec.objects in failforward.robots.maniskill."
+        )
+    return RobotFeatures(
+        joints=(*arm, hand), cameras=(), control_hz=float(env.unwrapped.control_freq), object_names=objects
+    )
 
 
 def _finger_range(env: Any) -> tuple[float, float]:
@@ -310,16 +321,22 @@ class ManiSkillDriver(EpisodicDriver):
         span = self._finger_upper - self._finger_lower
         positions = np.append(qpos[:7], (qpos[7] - self._finger_lower) / span)
         velocities = np.append(qvel[:7], qvel[7] / span)
-        return Observation(timestamp=self._time(), joint_positions=positions, joint_velocities=velocities,
-                           object_state=self._object_state())
+        return Observation(
+            timestamp=self._time(),
+            joint_positions=positions,
+            joint_velocities=velocities,
+            object_state=self._object_state(),
+        )
 
     def send_action(self, command: JointCommand) -> JointCommand:
         """Step the simulation one control tick (50 ms) towards ``command``; returns the clamped target."""
         env = self.env
         positions = command.positions
         if positions.shape != (self._features.action_dim,):
-            raise ShapeError(f"maniskill expects positions [{self._features.action_dim}] (7 arm joints [rad] + "
-                             f"gripper [0 closed, 1 open]), got {positions.shape}.")
+            raise ShapeError(
+                f"maniskill expects positions [{self._features.action_dim}] (7 arm joints [rad] + "
+                f"gripper [0 closed, 1 open]), got {positions.shape}."
+            )
         if not np.all(np.isfinite(positions)):
             raise DriverError("maniskill refuses non-finite joint targets; pass commands through the safety layer.")
         sent = np.clip(positions, self._features.lower, self._features.upper)
@@ -331,8 +348,11 @@ class ManiSkillDriver(EpisodicDriver):
 
     def privileged_state(self) -> ManiSkillState:
         base = self.env.unwrapped
-        objects = {name: _pose7(actor.pose) for name, actor in base.scene.actors.items()
-                   if name not in ("table-workspace", "ground")}
+        objects = {
+            name: _pose7(actor.pose)
+            for name, actor in base.scene.actors.items()
+            if name not in ("table-workspace", "ground")
+        }
         return ManiSkillState(
             task=self.config.task,
             control_mode=self.config.control_mode,

@@ -69,8 +69,9 @@ def sim_aloha_features(config: SimAlohaConfig) -> RobotFeatures:
         CameraFeature(c, config.image_height, config.image_width, c in config.depth_cameras) for c in config.cameras
     )
     objects = tuple(task.objects) if config.object_state else ()
-    return RobotFeatures(joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT,
-                         object_names=objects)
+    return RobotFeatures(
+        joints=_aloha_joint_features(ctrl_range), cameras=cams, control_hz=1.0 / CONTROL_DT, object_names=objects
+    )
 
 
 @register_description("sim_aloha")

@@ -91,8 +91,10 @@ class SampledCamera(DriverWrapper):
 
     def __init__(self, driver: EpisodicDriver, camera: str, every_ticks: int) -> None:
         if not isinstance(driver, OnDemandCamera):
-            raise ConfigError(f"SampledCamera needs a driver with render(camera); {type(driver).__name__} has "
-                              "none: use a simulated driver or declare the camera in its config.")
+            raise ConfigError(
+                f"SampledCamera needs a driver with render(camera); {type(driver).__name__} has "
+                "none: use a simulated driver or declare the camera in its config."
+            )
         if every_ticks < 1:
             raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
         super().__init__(driver)

@@ -110,9 +110,7 @@ class AlohaScene:
 
     def contacts(self) -> ContactSet:
         names = self._geom_names
-        return frozenset(
-            (names[c.geom1], names[c.geom2]) for c in self.data.contact[: self.data.ncon]
-        )
+        return frozenset((names[c.geom1], names[c.geom2]) for c in self.data.contact[: self.data.ncon])
 
     def object_poses(self) -> dict[str, np.ndarray]:
         return {name: self.data.qpos[adr : adr + 7].copy() for name, adr in self._object_qposadr.items()}

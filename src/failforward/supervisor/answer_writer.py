@@ -33,23 +33,33 @@ class AnswerContent:
 
 def _think(content: AnswerContent, question: QuestionType, command_text: str, drawings: str) -> list[str]:
     if content.success:
-        return ["First, I need to determine if the task was successful. The provided data indicates the task was "
-                "completed successfully."]
+        return [
+            "First, I need to determine if the task was successful. The provided data indicates the task was "
+            "completed successfully."
+        ]
     lines = ["First, I need to determine if the task was successful. The provided data indicates a failure occurred."]
     if question.is_avoidance:
-        lines.append(f"Next, I must localize when the failure began. The keyframe just before the failure is image "
-                     f"number {content.keyframe}.")
+        lines.append(
+            f"Next, I must localize when the failure began. The keyframe just before the failure is image "
+            f"number {content.keyframe}."
+        )
     lines.append(f"Now I need to classify the failure. The failure type is identified as '{content.failure_type}'.")
     if question.is_avoidance:
-        lines.append(f"Based on this, I will formulate a low-level command to avoid the failure. The corrective "
-                     f"action is: '{command_text}'.")
+        lines.append(
+            f"Based on this, I will formulate a low-level command to avoid the failure. The corrective "
+            f"action is: '{command_text}'."
+        )
     else:
-        lines.append(f"Based on this, I will formulate a low-level command to correct and recover from the failure, "
-                     f"based on the frame number {content.correction_frame}. The corrective action is: "
-                     f"'{command_text}'.")
+        lines.append(
+            f"Based on this, I will formulate a low-level command to correct and recover from the failure, "
+            f"based on the frame number {content.correction_frame}. The corrective action is: "
+            f"'{command_text}'."
+        )
     if drawings:
-        lines.append("Finally, I will generate the visual prompt commands corresponding to this low-level "
-                     "correction. The required drawings are:")
+        lines.append(
+            "Finally, I will generate the visual prompt commands corresponding to this low-level "
+            "correction. The required drawings are:"
+        )
         lines.append(drawings)
     return lines
 

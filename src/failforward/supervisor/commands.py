@@ -38,7 +38,12 @@ DIRECTION_VECTORS: dict[Direction, tuple[float, float, float]] = {
     "downward": (0.0, 0.0, -1.0),
 }
 DIRECTION_AXIS: dict[Direction, Axis] = {
-    "forward": "x", "backward": "x", "left": "y", "right": "y", "upward": "z", "downward": "z"
+    "forward": "x",
+    "backward": "x",
+    "left": "y",
+    "right": "y",
+    "upward": "z",
+    "downward": "z",
 }
 AXIS_COLOR = {"x": "red", "y": "green", "z": "blue"}
 
@@ -103,21 +108,43 @@ _VERB = re.compile(
 )
 
 _DIRECTION_WORDS: dict[str, Direction] = {
-    "up": "upward", "upward": "upward", "upwards": "upward",
-    "down": "downward", "downward": "downward", "downwards": "downward",
-    "left": "left", "right": "right",
-    "forward": "forward", "forwards": "forward",
-    "backward": "backward", "backwards": "backward", "back": "backward",
+    "up": "upward",
+    "upward": "upward",
+    "upwards": "upward",
+    "down": "downward",
+    "downward": "downward",
+    "downwards": "downward",
+    "left": "left",
+    "right": "right",
+    "forward": "forward",
+    "forwards": "forward",
+    "backward": "backward",
+    "backwards": "backward",
+    "back": "backward",
 }
 _MAGNITUDE_WORDS: dict[str, Magnitude] = {
-    "slightly": "slightly", "a little": "slightly",
-    "significantly": "significantly", "a lot": "significantly", "substantially": "significantly",
+    "slightly": "slightly",
+    "a little": "slightly",
+    "significantly": "significantly",
+    "a lot": "significantly",
+    "substantially": "significantly",
 }
 _VERB_KIND = {
-    "move": "move", "shift": "move", "lift": "move", "lower": "move", "raise": "move",
-    "rotate": "rotate", "turn": "rotate", "twist": "rotate",
-    "open": "open", "opened": "open", "release": "open",
-    "close": "close", "closed": "close", "grasp": "close", "grip": "close",
+    "move": "move",
+    "shift": "move",
+    "lift": "move",
+    "lower": "move",
+    "raise": "move",
+    "rotate": "rotate",
+    "turn": "rotate",
+    "twist": "rotate",
+    "open": "open",
+    "opened": "open",
+    "release": "open",
+    "close": "close",
+    "closed": "close",
+    "grasp": "close",
+    "grip": "close",
 }
 
 

@@ -35,7 +35,7 @@ class FrameWindow:
             return []
         now, latest = self._latest
         earlier = [(t, f) for t, f in self._frames if t <= now - 0.5 * self.period]
-        return [*earlier[-(self.capacity - 1):], (now, latest)] if self.capacity > 1 else [(now, latest)]
+        return [*earlier[-(self.capacity - 1) :], (now, latest)] if self.capacity > 1 else [(now, latest)]
 
     def clear(self) -> None:
         self._frames.clear()

@@ -147,8 +147,12 @@ class SupervisorScheduler(TickSubscriber):
         for report in reports:
             if self._is_stale(report):
                 self._count(dropped_stale=1)
-                log.warning("supervisor: dropped a stale answer (episode %d, asked at t=%.2f s, now t=%.2f s)",
-                            report.episode, report.queried_at, self._now)
+                log.warning(
+                    "supervisor: dropped a stale answer (episode %d, asked at t=%.2f s, now t=%.2f s)",
+                    report.episode,
+                    report.queried_at,
+                    self._now,
+                )
             else:
                 fresh = report
         return fresh
@@ -202,8 +206,9 @@ class SupervisorScheduler(TickSubscriber):
             result = NoDiagnosis(reason="backend_error", message=f"{type(exc).__name__}: {exc}")
         latency = self._clock() - start
         self._record(result, latency)
-        report = SupervisorReport(result, query.episode, query.step, query.queried_at, query.frame_times, latency,
-                                  query.episode_id)
+        report = SupervisorReport(
+            result, query.episode, query.step, query.queried_at, query.frame_times, latency, query.episode_id
+        )
         with self._lock:
             self._reports.append(report)
 

@@ -165,10 +165,10 @@ def format_symbol_line(symbol: Symbol, *, width: int, height: int) -> str:
         body["color"] = list(symbol.colors)
         return f"Draw Straight Arrow: {body}"
     if isinstance(symbol, RotatingArrow):
-        return f"Draw Rotating Arrow: {({'center': n(symbol.center), 'direction': symbol.direction})}"
+        return f"Draw Rotating Arrow: { ({'center': n(symbol.center), 'direction': symbol.direction}) }"
     if isinstance(symbol, DualCrosshair):
-        return f"Draw Dual Crosshair: {({'start_point': n(symbol.start), 'end_point': n(symbol.end)})}"
+        return f"Draw Dual Crosshair: { ({'start_point': n(symbol.start), 'end_point': n(symbol.end)}) }"
     names = {Crosshair: "Crosshair", Lock: "Lock", Rewind: "Rewind"}
     if isinstance(symbol, GripperState):
-        return f"Draw {symbol.state}: {({'position': n(symbol.position)})}"
-    return f"Draw {names[type(symbol)]}: {({'position': n(symbol.position)})}"
+        return f"Draw {symbol.state}: { ({'position': n(symbol.position)}) }"
+    return f"Draw {names[type(symbol)]}: { ({'position': n(symbol.position)}) }"

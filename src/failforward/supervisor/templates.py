@@ -181,7 +181,10 @@ LOW_LEVEL_AVOIDANCE_COT = (
     "3. Next, perform **Failure Classification**: Choose one of the following failure types. The types are "
     "defined as follows:\n" + _FAILURE_TYPE_DEFINITIONS + "4. Finally, provide a **Low-Level Avoidance Command**: "
     "This command must be a clear natural language instruction to help the robot avoid the failure. It must "
-    "include the following elements:\n" + _COMMAND_ELEMENTS + "\n" + _RESPONSE_FORMAT
+    "include the following elements:\n"
+    + _COMMAND_ELEMENTS
+    + "\n"
+    + _RESPONSE_FORMAT
     + "- The answer block should contain the 'success detection' status, the 'keyframe' and the 'low level "
     "commands'."
 )
@@ -193,7 +196,9 @@ LOW_LEVEL_CORRECTION_COT = (
     "defined as follows:\n" + _FAILURE_TYPE_DEFINITIONS + "3. Finally, provide a **Low-Level Correction Command**: "
     "This command must be a clear natural language instruction to help the robot correct and recover from the "
     "failure on the frame number {correction_keyframe}. It must include the following elements:\n"
-    + _COMMAND_ELEMENTS + "\n" + _RESPONSE_FORMAT
+    + _COMMAND_ELEMENTS
+    + "\n"
+    + _RESPONSE_FORMAT
     + "- The answer block should contain the 'success detection' status and the 'low level commands'."
 )
 
@@ -205,9 +210,12 @@ VISUAL_AVOIDANCE_COT = (
     "3. Next, perform **Failure Classification**: Choose one of the following failure types. The types are "
     "defined as follows:\n" + _FAILURE_TYPE_DEFINITIONS + "4. Then, provide a **Low-Level Avoidance Command**: "
     "This command must be a clear natural language instruction to help the robot avoid the failure. It must "
-    "include the following elements:\n" + _COMMAND_ELEMENTS
+    "include the following elements:\n"
+    + _COMMAND_ELEMENTS
     + "5. Finally, generate the **Visual Prompt Instructions** based on the low-level command.\n\n"
-    + _DRAWING_RULES + "\n" + _RESPONSE_FORMAT
+    + _DRAWING_RULES
+    + "\n"
+    + _RESPONSE_FORMAT
     + "- The answer block should contain the 'success detection' status, the 'keyframe', the 'low level "
     "commands', and the 'visual prompts'."
 )
@@ -219,8 +227,11 @@ VISUAL_CORRECTION_COT = (
     "defined as follows:\n" + _FAILURE_TYPE_DEFINITIONS + "3. Then, provide a **Low-Level Correction Command**: "
     "This command must be a clear natural language instruction to help the robot correct and recover from the "
     "failure based on the frame number {correction_keyframe}. It must include the following elements:\n"
-    + _COMMAND_ELEMENTS + "4. Finally, generate the **Visual Prompt Instructions** based on the low-level command.\n\n"
-    + _DRAWING_RULES + "\n" + _RESPONSE_FORMAT
+    + _COMMAND_ELEMENTS
+    + "4. Finally, generate the **Visual Prompt Instructions** based on the low-level command.\n\n"
+    + _DRAWING_RULES
+    + "\n"
+    + _RESPONSE_FORMAT
     + "- The answer block should contain the 'success detection' status, the 'low level commands', and the "
     "'visual prompts'."
 )

@@ -33,8 +33,12 @@ def draw_fast_reverse(image: np.ndarray, center: tuple[int, int], size: int) -> 
     x0, y0, x1, y1 = cx - half, cy - half, cx + half, cy + half
     cv2.rectangle(image, (x0 + corner, y0), (x1 - corner, y1), REWIND_BLUE, -1, _AA)
     cv2.rectangle(image, (x0, y0 + corner), (x1, y1 - corner), REWIND_BLUE, -1, _AA)
-    for px, py in ((x0 + corner, y0 + corner), (x1 - corner, y0 + corner), (x0 + corner, y1 - corner),
-                   (x1 - corner, y1 - corner)):
+    for px, py in (
+        (x0 + corner, y0 + corner),
+        (x1 - corner, y0 + corner),
+        (x0 + corner, y1 - corner),
+        (x1 - corner, y1 - corner),
+    ):
         cv2.circle(image, (px, py), corner, REWIND_BLUE, -1, _AA)
     h, w = int(0.45 * half), int(0.5 * half)
     for tip in (cx - w, cx):

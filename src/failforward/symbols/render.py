@@ -97,8 +97,12 @@ def draw_crosshair(image: np.ndarray, point: Point, style: RenderStyle) -> None:
     """Four ticks of length ``(size - gap) / 2`` around ``point``."""
     cx, cy = _px(point)
     h, g = style.crosshair_size // 2, style.crosshair_gap // 2
-    for a, b in (((cx - h, cy), (cx - g, cy)), ((cx + g, cy), (cx + h, cy)),
-                 ((cx, cy - h), (cx, cy - g)), ((cx, cy + g), (cx, cy + h))):
+    for a, b in (
+        ((cx - h, cy), (cx - g, cy)),
+        ((cx + g, cy), (cx + h, cy)),
+        ((cx, cy - h), (cx, cy - g)),
+        ((cx, cy + g), (cx, cy + h)),
+    ):
         _two_tone_line(image, a, b, style)
 
 
@@ -191,5 +195,9 @@ def symbol_box(symbol: Symbol, style: RenderStyle) -> Box:
     pad = _reach(symbol, style)
     us = [p[0] for p in symbol.points()]
     vs = [p[1] for p in symbol.points()]
-    return (int(math.floor(min(us))) - pad, int(math.floor(min(vs))) - pad,
-            int(math.ceil(max(us))) + pad + 1, int(math.ceil(max(vs))) + pad + 1)
+    return (
+        int(math.floor(min(us))) - pad,
+        int(math.floor(min(vs))) - pad,
+        int(math.ceil(max(us))) + pad + 1,
+        int(math.ceil(max(vs))) + pad + 1,
+    )

@@ -57,9 +57,7 @@ def symbols_roi(
     return u0, v0, u1, v1
 
 
-def vsf_head_image(
-    image: np.ndarray, symbols: Iterable[Symbol], *, margin: int = 50, min_size: int = 50
-) -> np.ndarray:
+def vsf_head_image(image: np.ndarray, symbols: Iterable[Symbol], *, margin: int = 50, min_size: int = 50) -> np.ndarray:
     """Head image ``uint8 [H, W, 3]`` with the symbols drawn and everything outside their ROI zeroed.
 
     Without symbols (or with all of them off-image) the result is all zeros: there is nothing to follow.

@@ -121,8 +121,13 @@ class FakeRobot(EpisodicDriver):
         return JointCommand(self._tick * self.dt, self._target)
 
     def privileged_state(self) -> FakeState:
-        return FakeState(self._tick * self.dt, self._positions.copy(), self._velocities.copy(), self._target.copy(),
-                         self._goal.copy())
+        return FakeState(
+            self._tick * self.dt,
+            self._positions.copy(),
+            self._velocities.copy(),
+            self._target.copy(),
+            self._goal.copy(),
+        )
 
     def episode_outcome(self) -> EpisodeOutcome:
         """Success once every joint was within ``goal_tolerance_rad`` of the goal at some tick (stage 1)."""

@@ -53,8 +53,9 @@ class BridgeCore:
         self.on_demand_depth = on_demand_depth_cameras(config) if self.cameras is not None else ()
         self.estop = EStop()
         self.watchdog = None if self.lockstep else DeadmanWatchdog(config.safety.watchdog_timeout_s)
-        self.safety = SafetyLayer(self.driver.features, config.safety, config.loop.rate_hz,
-                                  watchdog=self.watchdog, estop=self.estop)
+        self.safety = SafetyLayer(
+            self.driver.features, config.safety, config.loop.rate_hz, watchdog=self.watchdog, estop=self.estop
+        )
         self.next_seed = config.seed
         self.episode: EpisodeStart | None = None
         self.last_sent: JointCommand | None = None  # the newest command acted on, stamped by its sender
@@ -101,8 +102,12 @@ class BridgeCore:
             return CommandResult(last, None, repeated=True)
         if last is not None and stamp < last.timestamp:
             self.commands_rejected += 1
-            return CommandResult(None, None, f"a command stamped {stamp:.6f} s came after one stamped "
-                                             f"{last.timestamp:.6f} s: stale or replayed, not sent")
+            return CommandResult(
+                None,
+                None,
+                f"a command stamped {stamp:.6f} s came after one stamped "
+                f"{last.timestamp:.6f} s: stale or replayed, not sent",
+            )
         try:
             result = self.safety.clamp(target)
         except SafetyError as exc:  # latched e-stop
@@ -154,9 +159,11 @@ class BridgeCore:
         simulator: stream depth through ``robot.depth_cameras`` instead).
         """
         if not self.on_demand_depth or self.scene_driver is None or self.cameras is None:
-            raise DriverError("robot_bridge captures no depth on request: it does so for PMC's head camera of a "
-                              "simulated robot when recovery.enabled (mode pmc) is set in its parameters, or "
-                              "streams robot.depth_cameras every tick")
+            raise DriverError(
+                "robot_bridge captures no depth on request: it does so for PMC's head camera of a "
+                "simulated robot when recovery.enabled (mode pmc) is set in its parameters, or "
+                "streams robot.depth_cameras every tick"
+            )
         height, width = self.scene_driver.image_size
         return {camera: self.cameras.depth(camera, height, width) for camera in self.on_demand_depth}
 

@@ -53,8 +53,9 @@ def run_config_from_parameters(preset: str, overrides: dict[str, Any]) -> RunCon
 
 
 # --------------------------------------------------------------- joints
-def joint_state(stamp: float, names: tuple[str, ...], position: np.ndarray,
-                velocity: np.ndarray | None = None) -> JointState:
+def joint_state(
+    stamp: float, names: tuple[str, ...], position: np.ndarray, velocity: np.ndarray | None = None
+) -> JointState:
     msg = JointState()
     msg.header.stamp = to_stamp(stamp)
     msg.name = list(names)
@@ -69,8 +70,10 @@ def positions_from_joint_state(msg: JointState, names: tuple[str, ...]) -> np.nd
         index = {name: i for i, name in enumerate(msg.name)}
         missing = [n for n in names if n not in index]
         if missing or len(msg.position) != len(msg.name):
-            raise ShapeError(f"JointState lacks joints {missing} or has {len(msg.position)} positions for "
-                             f"{len(msg.name)} names; publish all of {list(names)}.")
+            raise ShapeError(
+                f"JointState lacks joints {missing} or has {len(msg.position)} positions for "
+                f"{len(msg.name)} names; publish all of {list(names)}."
+            )
         return np.array([msg.position[index[n]] for n in names], dtype=np.float64)
     if len(msg.position) != len(names):
         raise ShapeError(f"JointState has {len(msg.position)} positions, expected {len(names)}.")
@@ -81,11 +84,13 @@ def command_from_joint_state(msg: JointState, names: tuple[str, ...]) -> JointCo
     return JointCommand(from_stamp(msg.header.stamp), positions_from_joint_state(msg, names))
 
 
-def observation_from_messages(state: JointState, names: tuple[str, ...],
-                              images: dict[str, np.ndarray] | None = None) -> Observation:
+def observation_from_messages(
+    state: JointState, names: tuple[str, ...], images: dict[str, np.ndarray] | None = None
+) -> Observation:
     velocity = np.array(state.velocity) if len(state.velocity) == len(names) else np.zeros(len(names))
-    return Observation(from_stamp(state.header.stamp), positions_from_joint_state(state, names), velocity,
-                       images=dict(images or {}))
+    return Observation(
+        from_stamp(state.header.stamp), positions_from_joint_state(state, names), velocity, images=dict(images or {})
+    )
 
 
 def object_poses_msg(stamp: float, object_state: np.ndarray, frame_id: str = "world") -> PoseArray:
@@ -105,8 +110,21 @@ def object_state_from_poses(msg: PoseArray, count: int) -> np.ndarray:
     """Inverse of :func:`object_poses_msg`; raises ``ShapeError`` unless it holds ``count`` finite poses."""
     if len(msg.poses) != count:
         raise ShapeError(f"objects/poses holds {len(msg.poses)} poses, the robot has {count} objects.")
-    state = np.array([[p.position.x, p.position.y, p.position.z, p.orientation.w, p.orientation.x,
-                       p.orientation.y, p.orientation.z] for p in msg.poses], dtype=np.float64).reshape(-1)
+    state = np.array(
+        [
+            [
+                p.position.x,
+                p.position.y,
+                p.position.z,
+                p.orientation.w,
+                p.orientation.x,
+                p.orientation.y,
+                p.orientation.z,
+            ]
+            for p in msg.poses
+        ],
+        dtype=np.float64,
+    ).reshape(-1)
     if not np.all(np.isfinite(state)):
         raise ShapeError("objects/poses has NaN/inf; the pose source is broken.")
     return state
@@ -228,8 +246,10 @@ def intrinsics_from_camera_info(msg: CameraInfo) -> tuple[np.ndarray, int, int]:
     """CameraInfo → ``(K [3, 3] [px], height, width)`` of the image it describes."""
     k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
     if k[0, 0] <= 0 or k[1, 1] <= 0 or msg.height == 0 or msg.width == 0:
-        raise ShapeError(f"CameraInfo of {msg.header.frame_id!r} is uncalibrated (K={k.tolist()}, "
-                         f"{msg.width}x{msg.height}); publish the camera's intrinsics.")
+        raise ShapeError(
+            f"CameraInfo of {msg.header.frame_id!r} is uncalibrated (K={k.tolist()}, "
+            f"{msg.width}x{msg.height}); publish the camera's intrinsics."
+        )
     return k, int(msg.height), int(msg.width)
 
 
@@ -303,10 +323,17 @@ def sim_state_from_msg(msg: String) -> tuple[SimState, EpisodeOutcome]:
 
 def report_json(report: SupervisorReport) -> str:
     """A supervisor answer as the JSON of ``supervisor/diagnosis`` (also the recorder's ``/supervisor/diagnosis``)."""
-    return json.dumps({"episode": report.episode, "episode_id": report.episode_id, "step": report.step,
-                       "latency_s": report.latency_s,
-                       "queried_at": report.queried_at, "frame_times": list(report.frame_times),
-                       "result": report.result.model_dump(mode="json")})
+    return json.dumps(
+        {
+            "episode": report.episode,
+            "episode_id": report.episode_id,
+            "step": report.step,
+            "latency_s": report.latency_s,
+            "queried_at": report.queried_at,
+            "frame_times": list(report.frame_times),
+            "result": report.result.model_dump(mode="json"),
+        }
+    )
 
 
 _RESULT = TypeAdapter(SupervisorResult)
@@ -322,11 +349,20 @@ def report_from_msg(msg: String) -> SupervisorReport:
         result = _RESULT.validate_python(payload["result"])
         frame_times = tuple(float(t) for t in payload.get("frame_times", ()))
         queried_at = float(payload.get("queried_at", frame_times[-1] if frame_times else np.nan))
-        report = SupervisorReport(result, int(payload.get("episode", 0)), int(payload.get("step", 0)), queried_at,
-                                  frame_times, float(payload.get("latency_s", 0.0)), str(payload["episode_id"]))
+        report = SupervisorReport(
+            result,
+            int(payload.get("episode", 0)),
+            int(payload.get("step", 0)),
+            queried_at,
+            frame_times,
+            float(payload.get("latency_s", 0.0)),
+            str(payload["episode_id"]),
+        )
     except (ValueError, KeyError, TypeError, IndexError, ValidationError) as exc:
-        raise ShapeError(f"malformed supervisor/diagnosis message ({type(exc).__name__}: {str(exc)[:200]}); "
-                         "publish the JSON of supervisor_node (episode_id, step, frame_times, result).") from exc
+        raise ShapeError(
+            f"malformed supervisor/diagnosis message ({type(exc).__name__}: {str(exc)[:200]}); "
+            "publish the JSON of supervisor_node (episode_id, step, frame_times, result)."
+        ) from exc
     if not np.isfinite(report.queried_at) or not all(np.isfinite(report.frame_times)):
         raise ShapeError("malformed supervisor/diagnosis message: frame_times and queried_at must be finite [s].")
     return report
@@ -335,8 +371,11 @@ def report_from_msg(msg: String) -> SupervisorReport:
 def episode_start_msg(start: EpisodeStart) -> String:
     """An episode start as the JSON of ``episode/start``: its identity, seed and first stamp [s]."""
     after = start.commands_after if np.isfinite(start.commands_after) else None
-    return String(data=json.dumps({"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp,
-                                   "commands_after": after}))
+    return String(
+        data=json.dumps(
+            {"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp, "commands_after": after}
+        )
+    )
 
 
 def episode_start_from_msg(data: str) -> EpisodeStart:
@@ -344,11 +383,17 @@ def episode_start_from_msg(data: str) -> EpisodeStart:
     try:
         payload = json.loads(data)
         after = payload.get("commands_after")
-        start = EpisodeStart(str(payload["episode_id"]), int(payload["seed"]), float(payload["stamp"]),
-                             float("-inf") if after is None else float(after))
+        start = EpisodeStart(
+            str(payload["episode_id"]),
+            int(payload["seed"]),
+            float(payload["stamp"]),
+            float("-inf") if after is None else float(after),
+        )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ShapeError(f"malformed episode/start message ({type(exc).__name__}: {str(exc)[:200]}); robot_bridge "
-                         "publishes {episode_id, seed, stamp}.") from exc
+        raise ShapeError(
+            f"malformed episode/start message ({type(exc).__name__}: {str(exc)[:200]}); robot_bridge "
+            "publishes {episode_id, seed, stamp}."
+        ) from exc
     if not start.episode_id or not np.isfinite(start.stamp) or np.isnan(start.commands_after):
         raise ShapeError("malformed episode/start message: episode_id must be non-empty and stamp finite [s].")
     return start
@@ -361,16 +406,31 @@ def recovery_event_msg(event: RecoveryEvent) -> String:
 
 def outcome_msg(index: int, seed: int, outcome: EpisodeOutcome, steps: int) -> String:
     """Episode outcome as JSON in std_msgs/String (no standard message for a task outcome)."""
-    return String(data=json.dumps({"episode": index, "seed": seed, "success": outcome.success,
-                                   "stage": outcome.stage, "reason": outcome.reason, "steps": steps}))
+    return String(
+        data=json.dumps(
+            {
+                "episode": index,
+                "seed": seed,
+                "success": outcome.success,
+                "stage": outcome.stage,
+                "reason": outcome.reason,
+                "steps": steps,
+            }
+        )
+    )
 
 
 def outcome_fields(msg: String) -> dict[str, Any]:
     """The JSON of an ``episode/outcome`` message as MCAP ``episode`` metadata fields (the recorder's keys)."""
     payload = json.loads(msg.data)
-    return {"success": "true" if payload.get("success") else "false", "stage": str(payload.get("stage", 0)),
-            "reason": str(payload.get("reason", "")), "seed": str(payload.get("seed", "")),
-            "episode_index": str(payload.get("episode", "")), "steps": str(payload.get("steps", ""))}
+    return {
+        "success": "true" if payload.get("success") else "false",
+        "stage": str(payload.get("stage", 0)),
+        "reason": str(payload.get("reason", "")),
+        "seed": str(payload.get("seed", "")),
+        "episode_index": str(payload.get("episode", "")),
+        "steps": str(payload.get("steps", "")),
+    }
 
 
 # ------------------------------------------------------------ any message

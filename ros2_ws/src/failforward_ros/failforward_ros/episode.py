@@ -33,4 +33,3 @@ class EpisodeStart:
     def new(cls, seed: int, stamp: float, commands_after: float = float("-inf")) -> EpisodeStart:
         """A freshly named episode."""
         return cls(uuid.uuid4().hex, seed, stamp, commands_after)
-

@@ -43,5 +43,6 @@ class ManagedNode(LifecycleNode):
 
     def not_configured(self, what: str) -> NotConfiguredError:
         """The error to raise when ``what`` (built by configure) is used before configure succeeded."""
-        return NotConfiguredError(f"{self.get_name()} has no {what}: it is not configured (lifecycle "
-                                  "transition 'configure' first)")
+        return NotConfiguredError(
+            f"{self.get_name()} has no {what}: it is not configured (lifecycle transition 'configure' first)"
+        )

@@ -19,8 +19,11 @@ from failforward_ros import convert
 
 def declared_run_config(node: Node):
     """Build the ``RunConfig`` from the node's (file-declared) parameters."""
-    values = {name: param.value for name, param in node.get_parameters_by_prefix("").items()
-              if name == "preset" or name.split(".")[0] in convert.CONFIG_SECTIONS}  # skips ROS's own
+    values = {
+        name: param.value
+        for name, param in node.get_parameters_by_prefix("").items()
+        if name == "preset" or name.split(".")[0] in convert.CONFIG_SECTIONS
+    }  # skips ROS's own
     preset = values.pop("preset", "")
     endpoint = node.get_parameter("supervisor_endpoint").value if node.has_parameter("supervisor_endpoint") else ""
     if endpoint:  # launch argument: where the OpenAI-compatible VLM server is

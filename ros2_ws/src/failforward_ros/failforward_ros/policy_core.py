@@ -56,9 +56,18 @@ class _Inbox:
 class RemoteRobot(EpisodicDriver):
     """A robot on the other side of the node graph. Thread-safe: messages arrive on the executor thread."""
 
-    def __init__(self, features: RobotFeatures, prompt: str, link: RobotLink, *, episodic: bool,
-                 timeout_s: float = 2.0, frame_wait_s: float = 0.2, stale_image_s: float = 0.5,
-                 resend_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        features: RobotFeatures,
+        prompt: str,
+        link: RobotLink,
+        *,
+        episodic: bool,
+        timeout_s: float = 2.0,
+        frame_wait_s: float = 0.2,
+        stale_image_s: float = 0.5,
+        resend_s: float = 0.5,
+    ) -> None:
         self._features, self._prompt, self._link = features, prompt, link
         self._episodic, self.timeout_s, self.frame_wait_s = episodic, timeout_s, frame_wait_s
         self.stale_image_s, self.resend_s = stale_image_s, resend_s
@@ -161,9 +170,11 @@ class RemoteRobot(EpisodicDriver):
         self._last_command = (command.positions, stamp)
         self._link.publish_command(command.positions, stamp)
         if not self._await(lambda: stamp in self._inbox.echoes):
-            raise DriverError(f"robot_bridge did not acknowledge a command within {self.timeout_s} s "
-                              f"(resent every {self.resend_s} s): is it active (lifecycle) and not "
-                              "e-stopped?")
+            raise DriverError(
+                f"robot_bridge did not acknowledge a command within {self.timeout_s} s "
+                f"(resent every {self.resend_s} s): is it active (lifecycle) and not "
+                "e-stopped?"
+            )
         with self._cond:
             sent = self._inbox.echoes.pop(stamp)
         return JointCommand(command.timestamp, sent)
@@ -195,8 +206,10 @@ class RemoteRobot(EpisodicDriver):
             return self._inbox.observation_count > marks[0] and sim_ok
 
         if not self._await(fresh, resend=self._marks_at_send is not None):
-            raise DriverError(f"No fresh observation from robot_bridge within {self.timeout_s} s "
-                              "(stale joint_states or sim/state): is the bridge running and active?")
+            raise DriverError(
+                f"No fresh observation from robot_bridge within {self.timeout_s} s "
+                "(stale joint_states or sim/state): is the bridge running and active?"
+            )
         with self._cond:
             return self._with_side_channels(self._received())
 
@@ -240,8 +253,7 @@ class RemoteRobot(EpisodicDriver):
             return observation
 
         def matched() -> bool:
-            return all(abs(self._inbox.images.get(c, (-1.0, None))[0] - observation.timestamp) < 1e-6
-                       for c in cameras)
+            return all(abs(self._inbox.images.get(c, (-1.0, None))[0] - observation.timestamp) < 1e-6 for c in cameras)
 
         if not self._cond.wait_for(matched, timeout=self.frame_wait_s):
             self.dropped_frames += 1
@@ -251,13 +263,16 @@ class RemoteRobot(EpisodicDriver):
         stale = {c: observation.timestamp - self._inbox.images[c][0] for c in cameras}
         stale = {c: age for c, age in stale.items() if abs(age) > self.stale_image_s}
         if stale:
-            raise DriverError(f"Stale camera images {stale} [s] behind the joint state (limit {self.stale_image_s} s): "
-                              "the policy would act on an old view; check the camera and the image topics.")
+            raise DriverError(
+                f"Stale camera images {stale} [s] behind the joint state (limit {self.stale_image_s} s): "
+                "the policy would act on an old view; check the camera and the image topics."
+            )
         images = {c: self._inbox.images[c][1] for c in cameras}
         return replace(observation, images=images)
 
     def _object_state(self, stamp: float) -> np.ndarray:
         """The object poses stamped ``stamp``; waits ``frame_wait_s`` for them (reliable topic, other order)."""
+
         def matched() -> bool:
             return self._inbox.object_state is not None and abs(self._inbox.object_state[0] - stamp) < 1e-6
 
@@ -265,8 +280,10 @@ class RemoteRobot(EpisodicDriver):
         state = self._inbox.object_state
         if not arrived or state is None:
             got = "none" if state is None else f"stamp {state[0]:.3f} s"
-            raise DriverError(f"No objects/poses for the joint state at {stamp:.3f} s ({got}): the policy needs "
-                              "the object poses of the same tick; is the bridge's robot.object_state on?")
+            raise DriverError(
+                f"No objects/poses for the joint state at {stamp:.3f} s ({got}): the policy needs "
+                "the object poses of the same tick; is the bridge's robot.object_state on?"
+            )
         return state[1]
 
 

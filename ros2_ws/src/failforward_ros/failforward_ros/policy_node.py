@@ -71,8 +71,13 @@ class PolicyNode(ManagedNode):
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
         try:
-            self._runtime = PolicyRuntime(config, link=self, on_chunk=self._publish_chunk,
-                                         on_episode=self._publish_episode, on_recovery_event=self._publish_event)
+            self._runtime = PolicyRuntime(
+                config,
+                link=self,
+                on_chunk=self._publish_chunk,
+                on_episode=self._publish_episode,
+                on_recovery_event=self._publish_event,
+            )
         except Exception as exc:
             self.get_logger().error(f"configure failed, cannot build the policy: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -103,19 +108,21 @@ class PolicyNode(ManagedNode):
         self.outcome_pub = self.create_lifecycle_publisher(String, topics.EPISODE_OUTCOME, qos.STATE)
         self.preview_pub = self.create_lifecycle_publisher(MarkerArray, topics.CHUNK_PREVIEW, qos.STATE)
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
-        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, qos.JOINT_STATES,
-                                 callback_group=io)
+        self.create_subscription(
+            JointState, topics.JOINT_STATES, self._on_joint_states, qos.JOINT_STATES, callback_group=io
+        )
         self.create_subscription(JointState, topics.COMMAND_SENT, self._on_sent, qos.COMMAND, callback_group=io)
         self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE, callback_group=io)
         for camera in self.runtime.features.camera_names:
-            self.create_subscription(Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES,
-                                     callback_group=io)
+            self.create_subscription(
+                Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES, callback_group=io
+            )
         if self.runtime.features.object_names:
-            self.create_subscription(PoseArray, topics.OBJECT_POSES, self._on_object_poses, qos.JOINT_STATES,
-                                     callback_group=io)
+            self.create_subscription(
+                PoseArray, topics.OBJECT_POSES, self._on_object_poses, qos.JOINT_STATES, callback_group=io
+            )
         self.reset_client: TriggerClient = self.create_client(Trigger, "robot_bridge/reset", callback_group=io)
-        self.depth_client: TriggerClient = self.create_client(Trigger, "robot_bridge/capture_depth",
-                                                              callback_group=io)
+        self.depth_client: TriggerClient = self.create_client(Trigger, "robot_bridge/capture_depth", callback_group=io)
         services = MutuallyExclusiveCallbackGroup()
         self.create_service(Trigger, "~/start", self._on_start, callback_group=services)
         self.create_service(Trigger, "~/stop", self._on_stop, callback_group=services)
@@ -132,8 +139,9 @@ class PolicyNode(ManagedNode):
             "intrinsics": (CameraInfo, topics.camera_info_topic(camera), convert.intrinsics_from_camera_info),
         }
         for kind, (msg_type, topic, decode) in frames.items():
-            self.create_subscription(msg_type, topic, self._frame_callback(kind, camera, decode), qos.IMAGES,
-                                     callback_group=io)
+            self.create_subscription(
+                msg_type, topic, self._frame_callback(kind, camera, decode), qos.IMAGES, callback_group=io
+            )
 
     # ------------------------------------------------- RobotLink (transport)
     def request_reset(self, timeout_s: float) -> EpisodeStart:
@@ -185,8 +193,10 @@ class PolicyNode(ManagedNode):
     def _image_callback(self, camera: str):
         def deliver(msg: Image) -> None:
             if self._runtime is not None:
-                self._runtime.robot.deliver_image(camera, convert.from_stamp(msg.header.stamp),
-                                                 convert.rgb_from_image(msg))
+                self._runtime.robot.deliver_image(
+                    camera, convert.from_stamp(msg.header.stamp), convert.rgb_from_image(msg)
+                )
+
         return deliver
 
     def _frame_callback(self, kind: FrameKind, camera: str, decode: Callable[[Any], Any]) -> Callable[[Any], None]:
@@ -195,6 +205,7 @@ class PolicyNode(ManagedNode):
                 self.runtime.frames.deliver(kind, camera, convert.from_stamp(msg.header.stamp), decode(msg))
             except Exception as exc:  # a malformed frame is reported; recovery then refuses for lack of it
                 self._report(False, f"bad {kind} frame of {camera!r}: {exc}", {})
+
         return deliver
 
     def _on_diagnosis(self, msg: String) -> None:

@@ -72,12 +72,16 @@ class CameraFrames:
             self._cond.wait_for(lambda: self._matched(kind, camera, stamp), timeout=self.wait_s)
             frame = self._frames.get((kind, camera))
         if frame is None:
-            raise DriverError(f"no {kind} frame of camera {camera!r} received: robot_bridge publishes depth, pose "
-                              "and robot mask for robot.depth_cameras, and for PMC's camera on capture_depth")
+            raise DriverError(
+                f"no {kind} frame of camera {camera!r} received: robot_bridge publishes depth, pose "
+                "and robot mask for robot.depth_cameras, and for PMC's camera on capture_depth"
+            )
         if abs(frame[0] - stamp) > self.stale_s:
-            raise DriverError(f"the newest {kind} frame of camera {camera!r} is {frame[0] - stamp:+.3f} s from the "
-                              f"observation at t={stamp:.3f} s (limit {self.stale_s} s): stale or from another "
-                              "episode; check robot_bridge's depth topics")
+            raise DriverError(
+                f"the newest {kind} frame of camera {camera!r} is {frame[0] - stamp:+.3f} s from the "
+                f"observation at t={stamp:.3f} s (limit {self.stale_s} s): stale or from another "
+                "episode; check robot_bridge's depth topics"
+            )
         return frame[1]
 
     def has(self, kind: FrameKind, camera: str, stamp: float) -> bool:
@@ -106,8 +110,9 @@ class HeadDepth:
             or ``None`` when they are streamed. It is called when the frame of the stamp has not arrived.
     """
 
-    def __init__(self, frames: CameraFrames, camera: str, stamp: Callable[[], float],
-                 capture: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, frames: CameraFrames, camera: str, stamp: Callable[[], float], capture: Callable[[], None] | None = None
+    ) -> None:
         self.frames, self.camera, self._stamp, self._capture = frames, camera, stamp, capture
 
     def depth(self) -> np.ndarray:
@@ -201,9 +206,14 @@ class ReportInbox(TickSubscriber):
         return ""
 
 
-def build_recovery(config: RunConfig, features: RobotFeatures, frames: CameraFrames, stamp: Callable[[], float],
-                   capture: Callable[[], None] | None = None,
-                   on_event: Callable[[RecoveryEvent], None] | None = None) -> RecoveryController:
+def build_recovery(
+    config: RunConfig,
+    features: RobotFeatures,
+    frames: CameraFrames,
+    stamp: Callable[[], float],
+    capture: Callable[[], None] | None = None,
+    on_event: Callable[[RecoveryEvent], None] | None = None,
+) -> RecoveryController:
     """The recovery controller of ``config.recovery`` for the simulated ALOHA, fed by ``frames``.
 
     ``stamp`` returns the robot-clock time [s] of the observation the loop is on (depth and pose are taken at
@@ -215,5 +225,11 @@ def build_recovery(config: RunConfig, features: RobotFeatures, frames: CameraFra
     recovery, camera = config.recovery, config.recovery.pmc.camera
     modes = aloha_modes(recovery, features, get_task(config.robot.task).xml_path)
     head = HeadDepth(frames, camera, stamp, capture)
-    return RecoveryController(recovery, modes, camera=RemoteCamera(frames, camera, stamp), depth_source=head.depth,
-                              mask_source=head.mask, on_event=on_event)
+    return RecoveryController(
+        recovery,
+        modes,
+        camera=RemoteCamera(frames, camera, stamp),
+        depth_source=head.depth,
+        mask_source=head.mask,
+        on_event=on_event,
+    )

@@ -37,31 +37,40 @@ class LinkError(DriverError):
 class PolicyRuntime:
     """The loop of the policy node: policy → broker → safety → :class:`RemoteRobot` → bridge."""
 
-    def __init__(self, config: RunConfig, link: RobotLink, on_chunk: Callable[[float, ActionChunk], None],
-                 on_episode: Callable[[EpisodeResult], None],
-                 on_recovery_event: Callable[[RecoveryEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        link: RobotLink,
+        on_chunk: Callable[[float, ActionChunk], None],
+        on_episode: Callable[[EpisodeResult], None],
+        on_recovery_event: Callable[[RecoveryEvent], None] | None = None,
+    ) -> None:
         self.config, self.link = config, link
         description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
         self.features, episodic, prompt = description.features, description.episodic, description.prompt
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
-        recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled \
-            else None
+        recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled else None
         self.frames, self.reports = CameraFrames(), ReportInbox(config.supervisor.schedule.max_age_s)
         self.recovery = self._build_recovery(recorder, on_recovery_event)
         context = policy_context(config, self.robot)
         if not episodic:  # hardware behind the bridge: no simulator state for the policy
             context = replace(context, privileged_state=None)
-        self.loop = build_loop(config, self.robot, policy=make_policy(config.policy, context),
-                               reports=self.reports if self.recovery else None,
-                               corrector=self.recovery,
-                               subscribers=[ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
-                               on_report=recorder.record_report if recorder and self.recovery else None)
+        self.loop = build_loop(
+            config,
+            self.robot,
+            policy=make_policy(config.policy, context),
+            reports=self.reports if self.recovery else None,
+            corrector=self.recovery,
+            subscribers=[ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
+            on_report=recorder.record_report if recorder and self.recovery else None,
+        )
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
         self._stopped = threading.Event()
 
-    def _build_recovery(self, recorder: EpisodeRecorder | None,
-                        on_event: Callable[[RecoveryEvent], None] | None) -> RecoveryController | None:
+    def _build_recovery(
+        self, recorder: EpisodeRecorder | None, on_event: Callable[[RecoveryEvent], None] | None
+    ) -> RecoveryController | None:
         """The recovery controller when ``recovery.enabled`` (``RunConfig`` allows it only where it is built)."""
         if not self.config.recovery.enabled:
             return None
@@ -78,8 +87,7 @@ class PolicyRuntime:
             def capture() -> None:
                 link.request_depth(timeout_s)
 
-        return build_recovery(self.config, self.features, self.frames, lambda: self.robot.last_stamp, capture,
-                              publish)
+        return build_recovery(self.config, self.features, self.frames, lambda: self.robot.last_stamp, capture, publish)
 
     def run_episodes(self) -> None:
         """Run ``config.episodes`` episodes (stops early on ``stop``); reports each through ``on_episode``."""

@@ -19,8 +19,12 @@ JOINT_STATES = RELIABLE
 COMMAND = RELIABLE
 STATE = RELIABLE
 DIAGNOSTICS = RELIABLE
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+LATCHED = QoSProfile(
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    history=HistoryPolicy.KEEP_LAST,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 
 
 def recording(profile: QoSProfile) -> QoSProfile:
@@ -29,5 +33,9 @@ def recording(profile: QoSProfile) -> QoSProfile:
     stay as they are: a late frame may be dropped, as on every other subscriber."""
     if profile.reliability != ReliabilityPolicy.RELIABLE:
         return profile
-    return QoSProfile(depth=max(profile.depth, 1000), reliability=profile.reliability, history=profile.history,
-                      durability=profile.durability)
+    return QoSProfile(
+        depth=max(profile.depth, 1000),
+        reliability=profile.reliability,
+        history=profile.history,
+        durability=profile.durability,
+    )

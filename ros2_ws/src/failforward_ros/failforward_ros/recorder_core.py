@@ -53,8 +53,9 @@ class TopicRecorder:
         with self._lock:
             if self._writer is None:
                 return None
-            self._writer.add_metadata(EPISODE_METADATA, {k: json.dumps(v) if not isinstance(v, str) else v
-                                                          for k, v in outcome.items()})
+            self._writer.add_metadata(
+                EPISODE_METADATA, {k: json.dumps(v) if not isinstance(v, str) else v for k, v in outcome.items()}
+            )
             return self._close(self._writer)
 
     def close(self) -> None:

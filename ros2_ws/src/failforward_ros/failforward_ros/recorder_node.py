@@ -79,8 +79,9 @@ class RecorderNode(ManagedNode):
         directory = Path(config.record.output_dir) / time.strftime("ros-record-%Y%m%d-%H%M%S")
         self._recorder = TopicRecorder(directory, config.record.chunk_kib)
         for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
-            self.create_subscription(msg_type, topic, self._record_callback("/" + topic.lstrip("/")),
-                                     qos.recording(profile))
+            self.create_subscription(
+                msg_type, topic, self._record_callback("/" + topic.lstrip("/")), qos.recording(profile)
+            )
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
         self.create_subscription(String, topics.EPISODE_START, self._on_episode_start, qos.LATCHED)
         return TransitionCallbackReturn.SUCCESS
@@ -101,6 +102,7 @@ class RecorderNode(ManagedNode):
                 self.recorder.write(topic, convert.ros_type_name(msg), convert.message_to_dict(msg), stamp)
             except Exception as exc:  # a disk or encoding problem is reported, the graph keeps running
                 self.get_logger().error(f"recording {topic} failed: {exc}")
+
         return record
 
     def _on_episode_start(self, msg: String) -> None:

@@ -99,7 +99,8 @@ class RobotBridgeNode(ManagedNode):
                 self.create_lifecycle_publisher(PoseStamped, topics.camera_pose_topic(cam.name), qos.IMAGES),
                 self.create_lifecycle_publisher(Image, topics.robot_mask_topic(cam.name), qos.IMAGES),
             )
-            for cam in features.cameras if cam.depth or cam.name in self.core.on_demand_depth
+            for cam in features.cameras
+            if cam.depth or cam.name in self.core.on_demand_depth
         }
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
         self.create_subscription(JointState, topics.JOINT_COMMANDS, self._on_command, qos.COMMAND)
@@ -125,8 +126,10 @@ class RobotBridgeNode(ManagedNode):
             return
         echo = convert.joint_state(command.timestamp, self.core.features.joint_names, result.sent.positions)
         if result.repeated:
-            self.get_logger().warning(f"command {command.timestamp:.6f} s repeated (its echo or the observation "
-                                      "after it was late): answered again, not sent again")
+            self.get_logger().warning(
+                f"command {command.timestamp:.6f} s repeated (its echo or the observation "
+                "after it was late): answered again, not sent again"
+            )
         self.sent_pub.publish(echo)  # stamped with the command's stamp, so the sender can match it
         if self.core.lockstep:
             self._publish_observation(self.core.observe())
@@ -196,8 +199,7 @@ class RobotBridgeNode(ManagedNode):
     def _publish_observation(self, observation) -> None:
         names = self.core.features.joint_names
         t = observation.timestamp
-        self.joint_pub.publish(convert.joint_state(t, names, observation.joint_positions,
-                                                   observation.joint_velocities))
+        self.joint_pub.publish(convert.joint_state(t, names, observation.joint_positions, observation.joint_velocities))
         if observation.object_state.size:
             self.objects_pub.publish(convert.object_poses_msg(t, observation.object_state))
         for camera, rgb in observation.images.items():

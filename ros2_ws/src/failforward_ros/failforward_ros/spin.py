@@ -14,8 +14,9 @@ from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 
 
-def spin_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor],
-              argv: list[str] | None = None) -> int:
+def spin_node(
+    make_node: Callable[[], Node], make_executor: Callable[[], Executor], argv: list[str] | None = None
+) -> int:
     """Create the node, spin it until SIGINT or external shutdown, then ``node.release()`` (the node's
     own resources: driver, worker thread, files) and clean up ROS."""
     rclpy.init(args=argv if argv is not None else sys.argv)

@@ -47,8 +47,9 @@ class SupervisorRuntime:
         resources = {}
         if description.episodic:
             resources = {"state_source": self.sim_state, "progress_source": lambda: self._outcome().stage}
-        self.scheduler = SupervisorScheduler(make_backend(config.supervisor.backend, **resources),
-                                             config.supervisor.schedule)
+        self.scheduler = SupervisorScheduler(
+            make_backend(config.supervisor.backend, **resources), config.supervisor.schedule
+        )
         self._frames: OrderedDict[float, np.ndarray] = OrderedDict()
         self._last_stamp: float | None = None
         self._chunk_pending = False
@@ -132,5 +133,6 @@ class SupervisorRuntime:
         self._frames.clear()
         self._step, self._last_stamp = 0, None
         task = self.config.robot.task
-        self.scheduler.on_episode_start(EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote",
-                                                    self.features, episode.episode_id))
+        self.scheduler.on_episode_start(
+            EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote", self.features, episode.episode_id)
+        )

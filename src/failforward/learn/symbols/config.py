@@ -58,8 +58,13 @@ class SymbolDataConfig(FrozenModel):
         lo, hi = self.prelude_ticks
         if not 0 <= lo <= hi:
             raise ValueError(f"prelude_ticks {self.prelude_ticks} must satisfy 0 <= lo <= hi [ticks]")
-        if not self.kind_weights or any(w < 0 for w in self.kind_weights.values()) or not sum(
-                self.kind_weights.values()) > 0:
-            raise ValueError(f"kind_weights {self.kind_weights} need non-negative weights with a positive sum, over "
-                             "'move', 'rotate', 'grasp'")
+        if (
+            not self.kind_weights
+            or any(w < 0 for w in self.kind_weights.values())
+            or not sum(self.kind_weights.values()) > 0
+        ):
+            raise ValueError(
+                f"kind_weights {self.kind_weights} need non-negative weights with a positive sum, over "
+                "'move', 'rotate', 'grasp'"
+            )
         return self

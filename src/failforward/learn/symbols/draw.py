@@ -23,8 +23,9 @@ from failforward.supervisor.oracle.camera import CameraView
 from failforward.symbols.types import GripperState, RotatingArrow, Symbol
 
 
-def correction_symbols(view: CameraView, commands: Sequence[Move | Rotate | Grasp], start_world: np.ndarray,
-                       goal_world: np.ndarray) -> tuple[Symbol, ...]:
+def correction_symbols(
+    view: CameraView, commands: Sequence[Move | Rotate | Grasp], start_world: np.ndarray, goal_world: np.ndarray
+) -> tuple[Symbol, ...]:
     """Symbols of one correction whose tool point goes from ``start_world`` to ``goal_world`` ([3] world, [m]).
 
     Order as the oracle writes them: ON/OFF first, then the arrow, then a rotating arrow.

@@ -126,14 +126,17 @@ class SymbolJudge(DriverWrapper):
         return EpisodeOutcome(False, stage, "the corrective motion did not finish")
 
 
-def _report_listener(recorder: EpisodeRecorder | None, episode: list[int], takeover: Callable[[], int]
-                     ) -> Callable[[Observation, SymbolPlan | Refusal], None]:
+def _report_listener(
+    recorder: EpisodeRecorder | None, episode: list[int], takeover: Callable[[], int]
+) -> Callable[[Observation, SymbolPlan | Refusal], None]:
     """Records a plan's diagnosis on ``/supervisor/diagnosis`` at the hand-over observation's time."""
+
     def record(observation: Observation, result: SymbolPlan | Refusal) -> None:
         if recorder is None or isinstance(result, Refusal):
             return
         t = observation.timestamp
         recorder.record_report(SupervisorReport(result.diagnosis, episode[0], takeover(), t, (t,), 0.0))
+
     return record
 
 
@@ -151,12 +154,17 @@ def run_symbol_episodes(
     success, reason, ticks, file, verdict)."""
     broker = broker or BrokerConfig()
     if broker.mode != "chunk":
-        raise ConfigError("symbol episodes need BrokerConfig(mode='chunk'): every handed-out row must be executed "
-                          "so that the motion starts exactly at the takeover tick.")
+        raise ConfigError(
+            "symbol episodes need BrokerConfig(mode='chunk'): every handed-out row must be executed "
+            "so that the motion starts exactly at the takeover tick."
+        )
     chunk = broker.execute_steps
     episode = [0]
-    policy = SymbolMotionPolicy(ScriptedExpert(driver.task, driver.privileged_state, horizon=chunk),
-                                SymbolPlanner.for_sim_aloha(driver, config), chunk)
+    policy = SymbolMotionPolicy(
+        ScriptedExpert(driver.task, driver.privileged_state, horizon=chunk),
+        SymbolPlanner.for_sim_aloha(driver, config),
+        chunk,
+    )
     policy.on_plan = _report_listener(recorder, episode, lambda: policy.takeover)
     judge = SymbolJudge(driver, policy, config)
     rate = driver.features.control_hz
@@ -164,39 +172,65 @@ def run_symbol_episodes(
     for index, spec in enumerate(specs):
         episode[0] = index
         policy.load(spec.takeover, spec.commands)
-        loop = assemble_loop(judge, policy, loop=LoopConfig(rate_hz=rate, max_steps=spec.takeover +
-                                                             config.max_motion_ticks + 1),
-                             safety=safety or SafetyConfig(), broker=broker, prompt=spec.prompt,
-                             subscribers=[recorder] if recorder is not None else [])
+        loop = assemble_loop(
+            judge,
+            policy,
+            loop=LoopConfig(rate_hz=rate, max_steps=spec.takeover + config.max_motion_ticks + 1),
+            safety=safety or SafetyConfig(),
+            broker=broker,
+            prompt=spec.prompt,
+            subscribers=[recorder] if recorder is not None else [],
+        )
         judge.stop = loop.request_stop
         result = loop.run_episode(index, spec.seed, task=driver.task.name)
         outcome = judge.episode_outcome() if result.error in (None, "stopped on request") else result.outcome
-        row = {"seed": spec.seed, "takeover": spec.takeover, "prompt": spec.prompt,
-               "success": outcome.success, "reason": outcome.reason, "ticks": result.steps,
-               "refused": policy.refusal is not None, "arm": policy.plan.arm if policy.plan else None,
-               "file": str(recorder.files[-1]) if recorder is not None and recorder.files else None,
-               "verdict": judge.verdict.to_dict() if judge.verdict is not None else None}
+        row = {
+            "seed": spec.seed,
+            "takeover": spec.takeover,
+            "prompt": spec.prompt,
+            "success": outcome.success,
+            "reason": outcome.reason,
+            "ticks": result.steps,
+            "refused": policy.refusal is not None,
+            "arm": policy.plan.arm if policy.plan else None,
+            "file": str(recorder.files[-1]) if recorder is not None and recorder.files else None,
+            "verdict": judge.verdict.to_dict() if judge.verdict is not None else None,
+        }
         rows.append(row)
         if on_episode is not None:
             on_episode(row)
     return rows
 
 
-def generate_symbol_episodes(run: RunConfig, run_name: str, count: int, seed: int,
-                             config: SymbolDataConfig | None = None,
-                             on_episode: Callable[[dict[str, Any]], object] | None = None) -> list[dict[str, Any]]:
+def generate_symbol_episodes(
+    run: RunConfig,
+    run_name: str,
+    count: int,
+    seed: int,
+    config: SymbolDataConfig | None = None,
+    on_episode: Callable[[dict[str, Any]], object] | None = None,
+) -> list[dict[str, Any]]:
     """``count`` episodes (seeds ``seed ..``) on ``run``'s simulated robot, recorded into
     ``run.record.output_dir / run_name`` with ``run``'s broker and safety settings."""
     if not isinstance(run.robot, SimAlohaConfig):
-        raise ConfigError(f"symbol episodes need the simulated ALOHA (scripted expert, PMC's IK, a rendered head "
-                          f"camera); this run drives {run.robot.kind!r}: use a sim_* preset.")
+        raise ConfigError(
+            f"symbol episodes need the simulated ALOHA (scripted expert, PMC's IK, a rendered head "
+            f"camera); this run drives {run.robot.kind!r}: use a sim_* preset."
+        )
     config = config or SymbolDataConfig()
     recorder = EpisodeRecorder(run.record, run_name)
     try:
         from failforward.robots.sim_aloha import SimAlohaDriver
 
         with SimAlohaDriver(run.robot) as driver:
-            return run_symbol_episodes(driver, sample_episodes(count, seed, config), config, recorder=recorder,
-                                       broker=run.broker, safety=run.safety, on_episode=on_episode)
+            return run_symbol_episodes(
+                driver,
+                sample_episodes(count, seed, config),
+                config,
+                recorder=recorder,
+                broker=run.broker,
+                safety=run.safety,
+                on_episode=on_episode,
+            )
     finally:
         recorder.close()

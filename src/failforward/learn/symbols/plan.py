@@ -90,8 +90,9 @@ def failure_type(commands: Sequence[Command]) -> FailureType:
     return FailureType.GRIPPER_STATE if all(isinstance(c, Grasp) for c in commands) else FailureType.GRIPPER_6D_POSE
 
 
-def requested_tool(start: ToolState, commands: Sequence[Command], world_from_camera: np.ndarray,
-                   config: SymbolDataConfig) -> ToolState:
+def requested_tool(
+    start: ToolState, commands: Sequence[Command], world_from_camera: np.ndarray, config: SymbolDataConfig
+) -> ToolState:
     """The tool ``commands`` ask for from ``start`` (see :attr:`SymbolPlan.requested`); ``world_from_camera``
     ``[4, 4]`` is the head camera's optical-frame pose, which defines the robot axes."""
     axes, pmc = robot_axes(world_from_camera), config.pmc
@@ -116,9 +117,16 @@ class SymbolPlanner:
         image_size: ``(H, W)`` [px] of the head image the symbols refer to.
     """
 
-    def __init__(self, config: SymbolDataConfig, mode: CorrectiveMode, ik: Any, camera: CameraModel,
-                 view: Callable[[], CameraView], depth_source: Callable[[], np.ndarray],
-                 image_size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        config: SymbolDataConfig,
+        mode: CorrectiveMode,
+        ik: Any,
+        camera: CameraModel,
+        view: Callable[[], CameraView],
+        depth_source: Callable[[], np.ndarray],
+        image_size: tuple[int, int],
+    ) -> None:
         self.config, self.mode, self.ik, self.camera = config, mode, ik, camera
         self.view, self.depth_source, self.image_size = view, depth_source, image_size
 
@@ -130,8 +138,11 @@ class SymbolPlanner:
 
         ik = AlohaIK(driver.task.xml_path)
         resources = ModeResources(driver.features, 1.0 / driver.features.control_hz, ik, None)
-        mode = make_mode("pmc", RecoveryConfig(mode="pmc", pmc=config.pmc.model_copy(update={
-            "camera": config.head_camera})), resources)
+        mode = make_mode(
+            "pmc",
+            RecoveryConfig(mode="pmc", pmc=config.pmc.model_copy(update={"camera": config.head_camera})),
+            resources,
+        )
         name, size = config.head_camera, (driver.config.image_height, driver.config.image_width)
         scene = driver.scene
 
@@ -139,8 +150,7 @@ class SymbolPlanner:
             intrinsics = scene.camera_intrinsics(name, *size)
             return CameraView.from_mujoco(scene.model, scene.data, name, intrinsics, *size)
 
-        return cls(config, mode, ik, MujocoCamera(scene, name), view,
-                   lambda: driver.render(name, depth=True), size)
+        return cls(config, mode, ik, MujocoCamera(scene, name), view, lambda: driver.render(name, depth=True), size)
 
     def tool(self, row: np.ndarray, arm: str) -> ToolState:
         """``arm``'s tool for joint row ``[A]`` (forward kinematics)."""
@@ -154,18 +164,32 @@ class SymbolPlanner:
         noop = self._noop(commands, hold)
         if noop is not None:
             return Refusal("symbols", noop)
-        request = Diagnosis(question=QuestionType.VISUAL_CORRECTION_COT, success=False, command_text=text,
-                            commands=commands, failure_type=failure_type(commands))
-        context = PlanContext(observation, np.asarray(hold, dtype=np.float64), JointHistory(1.0),
-                              depth=self.depth_source(), camera=self.camera, image_size=self.image_size)
+        request = Diagnosis(
+            question=QuestionType.VISUAL_CORRECTION_COT,
+            success=False,
+            command_text=text,
+            commands=commands,
+            failure_type=failure_type(commands),
+        )
+        context = PlanContext(
+            observation,
+            np.asarray(hold, dtype=np.float64),
+            JointHistory(1.0),
+            depth=self.depth_source(),
+            camera=self.camera,
+            image_size=self.image_size,
+        )
         result = self.mode.plan(request, context)
         if isinstance(result, Refusal):
             return result
         if not isinstance(result, TrajectoryCorrection) or result.then_replan:
             return Refusal("symbols", f"PMC did not plan a direct motion for {text!r}: {result}")
         if len(result.targets) > self.config.max_motion_ticks:
-            return Refusal("symbols", f"the motion takes {len(result.targets)} ticks, more than max_motion_ticks "
-                                      f"{self.config.max_motion_ticks}")
+            return Refusal(
+                "symbols",
+                f"the motion takes {len(result.targets)} ticks, more than max_motion_ticks "
+                f"{self.config.max_motion_ticks}",
+            )
         arm = result.arm
         start, goal = self.tool(hold, arm), self.tool(result.targets[-1], arm)
         requested = requested_tool(start, commands, self.camera.world_from_camera(), self.config)

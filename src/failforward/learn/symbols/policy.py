@@ -39,8 +39,9 @@ class SymbolMotionPolicy(PolicyBackend):
         on_plan: told the plan or refusal (e.g. to record the diagnosis).
     """
 
-    def __init__(self, prelude: PolicyBackend, planner: SymbolPlanner, chunk_size: int,
-                 on_plan: PlanListener | None = None) -> None:
+    def __init__(
+        self, prelude: PolicyBackend, planner: SymbolPlanner, chunk_size: int, on_plan: PlanListener | None = None
+    ) -> None:
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1 tick, got {chunk_size}; use the broker's execute_steps.")
         self.prelude, self.planner, self.chunk_size, self.on_plan = prelude, planner, chunk_size, on_plan

@@ -47,8 +47,10 @@ def recorded_correction(recorded: RecordedEpisode) -> tuple[Diagnosis, int]:
         result = payload.get("result", {})
         if result.get("kind") == "diagnosis":
             return Diagnosis.model_validate(result), int(payload["step"])
-    raise RecordingError(f"{recorded.path} has no correction on /supervisor/diagnosis: it is not a symbol episode "
-                         "(or its motion was refused; those carry no diagnosis).")
+    raise RecordingError(
+        f"{recorded.path} has no correction on /supervisor/diagnosis: it is not a symbol episode "
+        "(or its motion was refused; those carry no diagnosis)."
+    )
 
 
 def symbol_episode(recorded: RecordedEpisode, action_source: ActionSource = "sent") -> SymbolEpisode:
@@ -58,19 +60,33 @@ def symbol_episode(recorded: RecordedEpisode, action_source: ActionSource = "sen
     return SymbolEpisode(replace(arrays, prompt=diagnosis.command_text), diagnosis, takeover)
 
 
-def vsf_arrays(arrays: EpisodeArrays, diagnosis: Diagnosis, *, head_camera: str = "top", margin: int = 50,
-               min_size: int = 50) -> EpisodeArrays:
+def vsf_arrays(
+    arrays: EpisodeArrays, diagnosis: Diagnosis, *, head_camera: str = "top", margin: int = 50, min_size: int = 50
+) -> EpisodeArrays:
     """``arrays`` with every tick's images as the VSF policy sees them (``vsf_observation``); the head camera must
     have been recorded at the size the symbols refer to."""
     if head_camera not in arrays.images:
-        raise RecordingError(f"VSF needs the head camera {head_camera!r}; the episode has {sorted(arrays.images)} "
-                             "(record symbol episodes with a vision model's cameras).")
+        raise RecordingError(
+            f"VSF needs the head camera {head_camera!r}; the episode has {sorted(arrays.images)} "
+            "(record symbol episodes with a vision model's cameras)."
+        )
     frames: dict[str, list[np.ndarray]] = {camera: [] for camera in arrays.images}
     for t in range(arrays.length):
-        obs = Observation(0.0, arrays.joint_positions[t], np.zeros_like(arrays.joint_positions[t]),
-                          images={camera: video[t] for camera, video in arrays.images.items()})
-        seen = vsf_observation(obs, diagnosis.symbols, diagnosis.active_grippers, head_camera=head_camera,
-                               wrist_cameras=ALOHA_WRIST_CAMERAS, margin=margin, min_size=min_size)
+        obs = Observation(
+            0.0,
+            arrays.joint_positions[t],
+            np.zeros_like(arrays.joint_positions[t]),
+            images={camera: video[t] for camera, video in arrays.images.items()},
+        )
+        seen = vsf_observation(
+            obs,
+            diagnosis.symbols,
+            diagnosis.active_grippers,
+            head_camera=head_camera,
+            wrist_cameras=ALOHA_WRIST_CAMERAS,
+            margin=margin,
+            min_size=min_size,
+        )
         for camera in frames:
             frames[camera].append(seen.images[camera])
     return replace(arrays, images={camera: np.stack(video) for camera, video in frames.items()})

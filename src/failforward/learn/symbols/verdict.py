@@ -50,10 +50,15 @@ class MotionVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (state files, reports)."""
-        return {"success": self.success, "reason": self.reason, "position_error_m": self.position_error_m,
-                "rotation_error_rad": self.rotation_error_rad, "opening_error": self.opening_error,
-                "requested_shift_m": [round(float(x), 4) for x in self.requested_shift_m],
-                "measured_shift_m": [round(float(x), 4) for x in self.measured_shift_m]}
+        return {
+            "success": self.success,
+            "reason": self.reason,
+            "position_error_m": self.position_error_m,
+            "rotation_error_rad": self.rotation_error_rad,
+            "opening_error": self.opening_error,
+            "requested_shift_m": [round(float(x), 4) for x in self.requested_shift_m],
+            "measured_shift_m": [round(float(x), 4) for x in self.measured_shift_m],
+        }
 
 
 def _opening_ok(plan: SymbolPlan, start: ToolState, end: ToolState, tolerance: float) -> tuple[bool, float | None]:
@@ -71,8 +76,9 @@ def judge_motion(plan: SymbolPlan, start: ToolState, end: ToolState, config: Sym
     opening_ok, opening_error = _opening_ok(plan, start, end, config.gripper_tolerance)
     misses = []
     if position_error > config.position_tolerance_m:
-        misses.append(f"tool {position_error:.3f} m from the requested point (tolerance "
-                      f"{config.position_tolerance_m} m)")
+        misses.append(
+            f"tool {position_error:.3f} m from the requested point (tolerance {config.position_tolerance_m} m)"
+        )
     if rotation_error > config.rotation_tolerance_rad:
         misses.append(f"rotation off by {rotation_error:.2f} rad (tolerance {config.rotation_tolerance_rad} rad)")
     if not opening_ok:
@@ -80,6 +86,8 @@ def judge_motion(plan: SymbolPlan, start: ToolState, end: ToolState, config: Sym
     requested = plan.requested.position - plan.start.position
     measured = end.position - start.position
     reason = ("followed: " if not misses else "missed: ") + (
-        "; ".join(misses) if misses else f"tool {position_error:.3f} m, {rotation_error:.2f} rad from the request")
-    return MotionVerdict(not misses, f"{reason} ({plan.prompt})", position_error, rotation_error, opening_error,
-                         requested, measured)
+        "; ".join(misses) if misses else f"tool {position_error:.3f} m, {rotation_error:.2f} rad from the request"
+    )
+    return MotionVerdict(
+        not misses, f"{reason} ({plan.prompt})", position_error, rotation_error, opening_error, requested, measured
+    )

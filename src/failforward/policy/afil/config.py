@@ -96,8 +96,13 @@ _TINY_STATE = AfilModelConfig(
     max_prompt_tokens=6,
 )
 _TINY_VISION = AfilModelConfig(
-    **{**_TINY_STATE.model_dump(), "cameras": ("top", "left_wrist"), "image_height": 32, "image_width": 32,
-       "patch_size": 16}
+    **{
+        **_TINY_STATE.model_dump(),
+        "cameras": ("top", "left_wrist"),
+        "image_height": 32,
+        "image_width": 32,
+        "patch_size": 16,
+    }
 )
 
 MODEL_PRESETS: dict[str, AfilModelConfig] = {

@@ -99,5 +99,6 @@ class ExpertMeter(TickSubscriber):
 
     def result(self, outcome: EpisodeOutcome, error: str | None = None) -> EpisodeResult:
         """The episode measured so far, judged by ``outcome`` (the loop's, from the expert's first tick on)."""
-        return EpisodeResult(outcome.success, self.steps, outcome.stage, self.max_arm, self.max_gripper,
-                             tuple(self.phases), error)
+        return EpisodeResult(
+            outcome.success, self.steps, outcome.stage, self.max_arm, self.max_gripper, tuple(self.phases), error
+        )

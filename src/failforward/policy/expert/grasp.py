@@ -39,8 +39,10 @@ def in_column(tool: SE3, grasp: SE3, gripper: float) -> bool:
 
 def at_grasp(tool: SE3, grasp: SE3) -> bool:
     """Tool is at the grasp pose (within ``AT_GRASP_RADIUS`` and ``COLUMN_ANGLE``): just close."""
-    return (float(np.linalg.norm(tool.translation() - grasp.translation())) < AT_GRASP_RADIUS
-            and angle_between(tool.rotation(), grasp.rotation()) < COLUMN_ANGLE)
+    return (
+        float(np.linalg.norm(tool.translation() - grasp.translation())) < AT_GRASP_RADIUS
+        and angle_between(tool.rotation(), grasp.rotation()) < COLUMN_ANGLE
+    )
 
 
 def approach_goals(grasp: SE3, tool: SE3, gripper: float) -> list[tuple[str, ArmGoal]]:

@@ -103,8 +103,11 @@ def _lined_up(peg: SE3, socket: SE3) -> bool:
     lateral = float(np.linalg.norm(rel - along * axis))
     entered = along < PRE_INSERT - ENTERED  # once on its way in, keep pushing unless far off
     radius, angle = (2 * MOUTH_RADIUS, 2 * MOUTH_ANGLE) if entered else (MOUTH_RADIUS, MOUTH_ANGLE)
-    return (INSERTED - 0.01 < along < PRE_INSERT + 0.01 and lateral < radius
-            and angle_between(peg.rotation(), target.rotation()) < angle)
+    return (
+        INSERTED - 0.01 < along < PRE_INSERT + 0.01
+        and lateral < radius
+        and angle_between(peg.rotation(), target.rotation()) < angle
+    )
 
 
 class InsertionPlanner(TaskPlanner):
@@ -122,15 +125,19 @@ class InsertionPlanner(TaskPlanner):
             socket_in_left = facts.in_tool("left", "socket")
         else:
             grasp = socket_grasp(socket)
-            left = [*approach_goals(grasp, facts.tools["left"], facts.grippers["left"]),
-                    ("lift", lift_goal(grasp, LIFT_HEIGHT))]
+            left = [
+                *approach_goals(grasp, facts.tools["left"], facts.grippers["left"]),
+                ("lift", lift_goal(grasp, LIFT_HEIGHT)),
+            ]
             socket_in_left = grasp.inverse() @ socket
         if holds_peg:
             peg_in_right = facts.in_tool("right", "peg")
         else:
             grasp = peg_grasp(peg)
-            right = [*approach_goals(grasp, facts.tools["right"], facts.grippers["right"]),
-                     ("lift", lift_goal(grasp, LIFT_HEIGHT))]
+            right = [
+                *approach_goals(grasp, facts.tools["right"], facts.grippers["right"]),
+                ("lift", lift_goal(grasp, LIFT_HEIGHT)),
+            ]
             peg_in_right = grasp.inverse() @ peg
         stage_socket = socket_goal(socket)
         stage = zip_goals(
@@ -143,8 +150,10 @@ class InsertionPlanner(TaskPlanner):
         peg, socket = facts.objects["peg"], facts.objects["socket"]
         socket_in_left, peg_in_right = facts.in_tool("left", "socket"), facts.in_tool("right", "peg")
         staged = socket_goal(socket)
-        settled = (np.linalg.norm(socket.translation() - SOCKET_STAGE) < 0.02
-                   and angle_between(socket.rotation(), staged.rotation()) < 0.1)
+        settled = (
+            np.linalg.norm(socket.translation() - SOCKET_STAGE) < 0.02
+            and angle_between(socket.rotation(), staged.rotation()) < 0.1
+        )
         reference = socket if settled else staged
         left = ArmGoal(staged @ socket_in_left.inverse(), 0.0)
         pre = ArmGoal(peg_goal(peg, reference, PRE_INSERT) @ peg_in_right.inverse(), 0.0)

@@ -50,8 +50,9 @@ def random_motion(min_ticks: int = 20, max_ticks: int = 120, amplitude: float = 
     return prelude
 
 
-def _run_expert(robot: SimRobot, obs: Observation, expert: ScriptedExpert, ticks: int,
-                stop: Callable[[], bool] = lambda: False) -> Observation:
+def _run_expert(
+    robot: SimRobot, obs: Observation, expert: ScriptedExpert, ticks: int, stop: Callable[[], bool] = lambda: False
+) -> Observation:
     done = 0
     while done < ticks and not stop():
         for action in expert.infer(obs).actions[:25]:

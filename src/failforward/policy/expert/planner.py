@@ -37,9 +37,7 @@ class TaskPlanner(abc.ABC):
         """
 
 
-def zip_goals(
-    left: Sequence[tuple[str, ArmGoal]], right: Sequence[tuple[str, ArmGoal]]
-) -> list[Waypoint]:
+def zip_goals(left: Sequence[tuple[str, ArmGoal]], right: Sequence[tuple[str, ArmGoal]]) -> list[Waypoint]:
     """Pair the i-th goal of each arm into one waypoint (the shorter list holds); closing goals dwell."""
     waypoints = []
     for i in range(max(len(left), len(right))):

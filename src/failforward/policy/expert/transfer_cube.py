@@ -64,9 +64,11 @@ def _on_corridor(tool: SE3, pre: SE3, goal: SE3) -> bool:
     rel = tool.translation() - pre.translation()
     along = float(np.dot(rel, axis / length))
     lateral = float(np.linalg.norm(rel - along * axis / length))
-    return 0.0 < along <= length + 0.005 and lateral < CORRIDOR_RADIUS and angle_between(
-        tool.rotation(), goal.rotation()
-    ) < 0.3
+    return (
+        0.0 < along <= length + 0.005
+        and lateral < CORRIDOR_RADIUS
+        and angle_between(tool.rotation(), goal.rotation()) < 0.3
+    )
 
 
 def cube_grasp(cube: SE3) -> SE3:
@@ -93,10 +95,13 @@ class TransferCubePlanner(TaskPlanner):
     def _secure(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
         right = commanded["right"].tool
         back = right.translation() - right.rotation().as_matrix()[:, 0] * RETREAT
-        return Plan("secure", zip_goals(
-            [("hold", ArmGoal(gripper=0.0))],
-            [("release", ArmGoal(gripper=1.0)), ("retreat", ArmGoal(pose(right.rotation(), back)))],
-        ))
+        return Plan(
+            "secure",
+            zip_goals(
+                [("hold", ArmGoal(gripper=0.0))],
+                [("release", ArmGoal(gripper=1.0)), ("retreat", ArmGoal(pose(right.rotation(), back)))],
+            ),
+        )
 
     def _handover_goals(
         self, cube_in_right: np.ndarray, left_now: SE3, right_reference: SO3, commanded: dict[str, ToolState]
@@ -107,8 +112,13 @@ class TransferCubePlanner(TaskPlanner):
         left_first = ArmGoal(gripper=1.0) if _on_corridor(left_now, pre, grip) else ArmGoal(pre, 1.0)
         back = pose(rot, right_tool.translation() - rot.as_matrix()[:, 0] * RETREAT)
         left = [("pre_handover", left_first), ("reach", ArmGoal(grip, speed=0.45)), ("grip", ArmGoal(gripper=0.0))]
-        right = [("carry", ArmGoal(right_tool, 0.0)), ("wait", ArmGoal()), ("wait", ArmGoal()),
-                 ("release", ArmGoal(gripper=1.0)), ("retreat", ArmGoal(back))]
+        right = [
+            ("carry", ArmGoal(right_tool, 0.0)),
+            ("wait", ArmGoal()),
+            ("wait", ArmGoal()),
+            ("release", ArmGoal(gripper=1.0)),
+            ("retreat", ArmGoal(back)),
+        ]
         return left, right
 
     def _handover(self, facts: SceneFacts, commanded: dict[str, ToolState], cube_in_right: np.ndarray) -> Plan:
@@ -119,8 +129,10 @@ class TransferCubePlanner(TaskPlanner):
 
     def _pick(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
         grasp = cube_grasp(facts.objects["box"])
-        right = [*approach_goals(grasp, facts.tools["right"], facts.grippers["right"]),
-                 ("lift", lift_goal(grasp, LIFT_HEIGHT))]
+        right = [
+            *approach_goals(grasp, facts.tools["right"], facts.grippers["right"]),
+            ("lift", lift_goal(grasp, LIFT_HEIGHT)),
+        ]
         predicted = np.array([TIP_ABOVE_CENTRE, 0.0, 0.0])  # cube centre in the tool frame once grasped
         left_after, right_after = self._handover_goals(predicted, facts.tools["left"], grasp.rotation(), commanded)
         left = [left_after[0]]  # the left waits at pre-handover while the right picks

@@ -121,8 +121,10 @@ class Trajectory:
             if t < seg.t0 + seg.move:
                 s = min_jerk((t - seg.t0) / seg.move)
                 return {
-                    side: ToolState(lerp_pose(seg.start[side].tool, seg.end[side].tool, s),
-                                    (1.0 - s) * seg.start[side].gripper + s * seg.end[side].gripper)
+                    side: ToolState(
+                        lerp_pose(seg.start[side].tool, seg.end[side].tool, s),
+                        (1.0 - s) * seg.start[side].gripper + s * seg.end[side].gripper,
+                    )
                     for side in SIDES
                 }
             if t < seg.t0 + seg.move + seg.dwell:

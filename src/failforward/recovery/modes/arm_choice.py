@@ -15,7 +15,8 @@ def addressed_arm(diagnosis: Diagnosis) -> str:
     arms = diagnosis.active_grippers
     if len(arms) != 1:
         which = "no gripper" if not arms else "both grippers"
-        raise RecoveryError(f"the commands name {which} ({diagnosis.command_text!r}); a correction moves exactly "
-                            "one arm: the supervisor must say 'the left gripper' or 'the right gripper'.")
+        raise RecoveryError(
+            f"the commands name {which} ({diagnosis.command_text!r}); a correction moves exactly "
+            "one arm: the supervisor must say 'the left gripper' or 'the right gripper'."
+        )
     return next(iter(arms))
-

@@ -65,12 +65,15 @@ class CorrectiveMode(abc.ABC):
 
 
 ModeBuilder = Callable[[RecoveryConfig, ModeResources], CorrectiveMode]
-MODES: Registry[ModeBuilder] = Registry("corrective mode", {
-    "hold": "failforward.recovery.modes.hold",
-    "rewind": "failforward.recovery.modes.rewind",
-    "vsf": "failforward.recovery.modes.vsf",
-    "pmc": "failforward.recovery.modes.pmc",
-})
+MODES: Registry[ModeBuilder] = Registry(
+    "corrective mode",
+    {
+        "hold": "failforward.recovery.modes.hold",
+        "rewind": "failforward.recovery.modes.rewind",
+        "vsf": "failforward.recovery.modes.vsf",
+        "pmc": "failforward.recovery.modes.pmc",
+    },
+)
 
 
 def register_mode(name: str) -> Callable[[ModeBuilder], ModeBuilder]:

@@ -42,15 +42,25 @@ class PmcMode(CorrectiveMode):
 
     def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
         if context.depth is None or context.camera is None:
-            return Refusal(self.name, f"PMC needs depth and a camera model of {self.config.camera!r}; give the "
-                                      "recovery controller a depth source (or a depth camera in the observation)")
+            return Refusal(
+                self.name,
+                f"PMC needs depth and a camera model of {self.config.camera!r}; give the "
+                "recovery controller a depth source (or a depth camera in the observation)",
+            )
         arm = addressed_arm(diagnosis)
         height, width = context.depth.shape
         if context.image_size is not None and tuple(context.image_size) != (height, width):
-            return Refusal(self.name, f"depth is {width}x{height} but the symbols refer to a "
-                                      f"{context.image_size[1]}x{context.image_size[0]} image; render both alike")
-        view = DepthView.masked(context.depth, context.camera.intrinsics(height, width),
-                                context.camera.world_from_camera(), context.robot_mask)
+            return Refusal(
+                self.name,
+                f"depth is {width}x{height} but the symbols refer to a "
+                f"{context.image_size[1]}x{context.image_size[0]} image; render both alike",
+            )
+        view = DepthView.masked(
+            context.depth,
+            context.camera.intrinsics(height, width),
+            context.camera.world_from_camera(),
+            context.robot_mask,
+        )
         start = np.asarray(context.hold_positions, dtype=np.float64)
         arms = start[ARM_COLUMNS]
         tool = self.ik.tool_poses(arms)[arm]
@@ -80,8 +90,15 @@ class PmcMode(CorrectiveMode):
         cfg, rows, previous = self.config, [], None
         for goal in goals:
             if previous is None or goal.tool is not previous:
-                solved = reach(self.ik, arms, arm, goal.tool, max_steps=cfg.ik_max_steps, tol_m=cfg.ik_tolerance_m,
-                               tol_rad=cfg.ik_tolerance_rad)
+                solved = reach(
+                    self.ik,
+                    arms,
+                    arm,
+                    goal.tool,
+                    max_steps=cfg.ik_max_steps,
+                    tol_m=cfg.ik_tolerance_m,
+                    tol_rad=cfg.ik_tolerance_rad,
+                )
                 arms[side] = solved[side]  # the other arm keeps its joints exactly
             previous = goal.tool
             row = start.copy()

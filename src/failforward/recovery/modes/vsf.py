@@ -34,18 +34,28 @@ class VsfMode(CorrectiveMode):
     def _plan(self, diagnosis: Diagnosis, context: PlanContext) -> PlanResult:
         camera = self.config.head_camera
         if context.image_size is None:
-            return Refusal(self.name, f"VSF needs frames of the head camera {camera!r} (none seen this episode); add "
-                                      "it to the robot's cameras or sample it for the supervisor")
+            return Refusal(
+                self.name,
+                f"VSF needs frames of the head camera {camera!r} (none seen this episode); add "
+                "it to the robot's cameras or sample it for the supervisor",
+            )
         height, width = context.image_size
         symbols = tuple(s for s in diagnosis.symbols if s.inside(width, height))
         if not symbols:
             return Refusal(self.name, f"no symbol inside the {width}x{height} head image to follow")
         if not diagnosis.command_text.strip():
             return Refusal(self.name, "the diagnosis has no textual correction to prompt the policy with")
-        transform = partial(_vsf_view, symbols=symbols, active_arms=diagnosis.active_grippers,
-                            head_camera=camera, margin=self.config.margin_px, min_size=self.config.min_size_px)
-        return PolicyCorrection(self.name, diagnosis.command_text.strip(), transform,
-                                frozenset(diagnosis.active_grippers))
+        transform = partial(
+            _vsf_view,
+            symbols=symbols,
+            active_arms=diagnosis.active_grippers,
+            head_camera=camera,
+            margin=self.config.margin_px,
+            min_size=self.config.min_size_px,
+        )
+        return PolicyCorrection(
+            self.name, diagnosis.command_text.strip(), transform, frozenset(diagnosis.active_grippers)
+        )
 
 
 def _vsf_view(obs: Observation, *, head_camera: str, **kwargs: Any) -> Observation:

@@ -80,7 +80,10 @@ class DynamixelArm:
             raise MotorCommunicationError(
                 f"Arm {self.name} on {self.bus.port_name}: motors {[self.names[i] for i in missing]} (ids "
                 f"{list(missing)}) do not answer a ping. Check their cables and power, and the baud rate "
-                f"({self.bus.baudrate}).", self.bus.name, missing)
+                f"({self.bus.baudrate}).",
+                self.bus.name,
+                missing,
+            )
         self.reboot_faulted()
         for dxl_id in self.ids:
             self.bus.write(dxl_id, ct.TORQUE_ENABLE, 0)
@@ -113,8 +116,9 @@ class DynamixelArm:
         """REBOOT every motor with a latched hardware error; returns the errors that were cleared."""
         errors = self.hardware_errors()
         for dxl_id, bits in errors.items():
-            logger.warning("arm %s: rebooting id %d (%s) after hardware error 0x%02x",
-                           self.name, dxl_id, self.names[dxl_id], bits)
+            logger.warning(
+                "arm %s: rebooting id %d (%s) after hardware error 0x%02x", self.name, dxl_id, self.names[dxl_id], bits
+            )
             self.bus.reboot(dxl_id)
         return errors
 

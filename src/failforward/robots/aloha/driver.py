@@ -71,8 +71,10 @@ class AlohaDriver(RobotDriver):
         self._features = aloha_features(config, self.calibration)
         # one position tick in joint units: targets are kept a tick inside the limits so that the
         # quantized command that is actually sent never lies outside them
-        grip_ticks = [abs(a.gripper.open_rad - a.gripper.closed_rad) / ct.RAD_PER_TICK
-                      for a in (self.calibration.follower_left, self.calibration.follower_right)]
+        grip_ticks = [
+            abs(a.gripper.open_rad - a.gripper.closed_rad) / ct.RAD_PER_TICK
+            for a in (self.calibration.follower_left, self.calibration.follower_right)
+        ]
         tick = np.full(14, ct.RAD_PER_TICK)
         tick[[6, 13]] = [1.0 / n for n in grip_ticks]
         self._send_lower = self._features.lower + tick

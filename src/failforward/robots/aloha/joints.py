@@ -22,8 +22,9 @@ def arm_features(side: str, calibration: ArmCalibration) -> tuple[JointFeature, 
     names = [j.name for j in calibration.joints]
     if tuple(names) != ARM_JOINTS:
         raise ValueError(f"calibration joints must be {ARM_JOINTS} in this order, got {tuple(names)}")
-    joints = [JointFeature(f"{side}_arm_{j.name}", "rad", j.lower, j.upper, ARM_MAX_VELOCITY)
-              for j in calibration.joints]
+    joints = [
+        JointFeature(f"{side}_arm_{j.name}", "rad", j.lower, j.upper, ARM_MAX_VELOCITY) for j in calibration.joints
+    ]
     grip = calibration.gripper
     joints.append(JointFeature(f"{side}_arm_gripper", "normalized", grip.lower, grip.upper, GRIPPER_MAX_VELOCITY))
     return tuple(joints)

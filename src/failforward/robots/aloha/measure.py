@@ -33,8 +33,9 @@ def _motor_rad(bus: DynamixelBus, dxl_id: int) -> float:
     return ct.ticks_to_rad(bus.read(dxl_id, ct.PRESENT_POSITION))
 
 
-def measure_arm(bus: DynamixelBus, arm: ArmCalibration, prompt: Callable[[str], object],
-                offsets: bool) -> ArmCalibration:
+def measure_arm(
+    bus: DynamixelBus, arm: ArmCalibration, prompt: Callable[[str], object], offsets: bool
+) -> ArmCalibration:
     """Torque off, ask the operator for the poses, return the arm calibration with the measured values."""
     for motor in [m for j in arm.joints for m in j.motors] + [arm.gripper.motor]:
         bus.write(motor.id, ct.TORQUE_ENABLE, 0)
@@ -81,8 +82,11 @@ def main(argv: Sequence[str] | None = None, prompt: Callable[[str], object] = in
         arm = measure_arm(bus, getattr(calibration, args.arm), prompt, args.offsets)
     finally:
         bus.close()
-    note = f"gripper closed {arm.gripper.closed_rad} rad, open {arm.gripper.open_rad} rad" + (
-        ", joint offsets at the zero pose" if args.offsets else "") + " (measured with robots.aloha.measure)"
+    note = (
+        f"gripper closed {arm.gripper.closed_rad} rad, open {arm.gripper.open_rad} rad"
+        + (", joint offsets at the zero pose" if args.offsets else "")
+        + " (measured with robots.aloha.measure)"
+    )
     write_arm(args.calibration, args.arm, arm, note)
     logger.info("wrote %s", args.calibration / CALIBRATION_FILE)
     print(f"{args.arm}: {note}")  # the CLI reports to the operator

@@ -131,8 +131,10 @@ class DynamixelBus:
         if number == ErrorNumber.ACCESS and register.address < ct.EEPROM_END:
             raise DriverError(f"Bus {self.name} id {dxl_id}: {register.name} is EEPROM; disable torque first.")
         if number:
-            raise DriverError(f"Bus {self.name} id {dxl_id}: motor refused {register.name} "
-                              f"({ErrorNumber(number).name}); check the value and the motor's mode.")
+            raise DriverError(
+                f"Bus {self.name} id {dxl_id}: motor refused {register.name} "
+                f"({ErrorNumber(number).name}); check the value and the motor's mode."
+            )
 
     # ------------------------------------------------------------------ groups
     def sync_read(self, address: int, size: int, ids: Sequence[int]) -> tuple[dict[int, bytes], dict[int, int]]:
@@ -147,8 +149,9 @@ class DynamixelBus:
             result = group.txRxPacket()
             if result == sdk.COMM_SUCCESS:
                 return {i: bytes(group.data_dict[i]) for i in ids}, dict(group.errors)
-            logger.debug("bus %s sync read failed at id %s: %s", self.name, group.failed_id,
-                         self._handler.getTxRxResult(result))
+            logger.debug(
+                "bus %s sync read failed at id %s: %s", self.name, group.failed_id, self._handler.getTxRxResult(result)
+            )
         failed = (group.failed_id,) if group.failed_id is not None else tuple(ids)
         raise self._comm_error(result, failed, "sync-reading the joint state")
 

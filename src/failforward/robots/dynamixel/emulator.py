@@ -53,8 +53,9 @@ def viperx_motors(start_positions: Sequence[float] | None = None) -> tuple[Motor
     return tuple(MotorSpec(i + 1, models[i], starts[i]) for i in range(9))
 
 
-def aloha_buses(baudrate: int = 1_000_000, names: Iterable[str] = ALOHA_BUSES, *, wire_time: bool = True,
-                tau: float = 0.05) -> tuple[BusSpec, ...]:
+def aloha_buses(
+    baudrate: int = 1_000_000, names: Iterable[str] = ALOHA_BUSES, *, wire_time: bool = True, tau: float = 0.05
+) -> tuple[BusSpec, ...]:
     """One 9-motor bus per arm of an ALOHA cell."""
     return tuple(BusSpec(n, viperx_motors(), baudrate, wire_time, tau) for n in names)
 

@@ -60,8 +60,10 @@ class EmulatedMotor:
         self._set(ct.VELOCITY_LIMIT, self.model.velocity_limit)
         self._set(ct.MAX_POSITION_LIMIT, 4095)
         self._set(ct.MIN_POSITION_LIMIT, 0)
-        self._set(ct.SHUTDOWN, int(ct.HardwareError.OVERLOAD | ct.HardwareError.OVERHEATING
-                                   | ct.HardwareError.ELECTRICAL_SHOCK))
+        self._set(
+            ct.SHUTDOWN,
+            int(ct.HardwareError.OVERLOAD | ct.HardwareError.OVERHEATING | ct.HardwareError.ELECTRICAL_SHOCK),
+        )
         self._set(ct.STATUS_RETURN_LEVEL, 2)
         self._set(ct.PRESENT_INPUT_VOLTAGE, 120)
         self._set(ct.PRESENT_TEMPERATURE, 35)

@@ -138,7 +138,8 @@ class OpenAIChatBackend(ChatBackend):
                 if not retryable or attempt == attempts - 1:
                     raise
                 wait = self.config.backoff_s * 2**attempt
-                log.info("supervisor query attempt %d/%d failed (%s); retrying in %.2f s", attempt + 1, attempts,
-                         exc, wait)
+                log.info(
+                    "supervisor query attempt %d/%d failed (%s); retrying in %.2f s", attempt + 1, attempts, exc, wait
+                )
                 time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -19,12 +19,15 @@ from failforward.registry import Registry
 from failforward.supervisor.backends.base import SupervisorBackend
 
 BackendT = TypeVar("BackendT", bound=type[SupervisorBackend])
-BACKENDS: Registry[Any] = Registry("supervisor backend", {
-    "openai": "failforward.supervisor.backends.openai_compat",
-    "sim_oracle": "failforward.supervisor.backends.sim_oracle",
-    "qwen_local": "failforward.supervisor.backends.qwen_local",
-    "scripted": "failforward.supervisor.backends.scripted",
-})
+BACKENDS: Registry[Any] = Registry(
+    "supervisor backend",
+    {
+        "openai": "failforward.supervisor.backends.openai_compat",
+        "sim_oracle": "failforward.supervisor.backends.sim_oracle",
+        "qwen_local": "failforward.supervisor.backends.qwen_local",
+        "scripted": "failforward.supervisor.backends.scripted",
+    },
+)
 
 
 def register_backend(kind: str) -> Callable[[BackendT], BackendT]:

@@ -95,8 +95,15 @@ class SimOracleBackend(SupervisorBackend):
             raise BackendUnavailableError(
                 "the sim oracle needs the simulator's state: make_backend(config, state_source=driver.privileged_state)"
             )
-        return cls(config.task, state_source, progress_source=progress_source, camera=config.camera,
-                   stall_s=config.stall_s, near_m=config.near_m, question=QuestionType(config.question))
+        return cls(
+            config.task,
+            state_source,
+            progress_source=progress_source,
+            camera=config.camera,
+            stall_s=config.stall_s,
+            near_m=config.near_m,
+            question=QuestionType(config.question),
+        )
 
     def capture_context(self) -> OracleSnapshot:
         progress = self._progress_source() if self._progress_source is not None else None
@@ -129,8 +136,9 @@ class SimOracleBackend(SupervisorBackend):
             self._history.append(now)
             history = list(self._history)
         found = diagnose_facts(self.task, history, stall_s=self.stall_s, near_m=self.near_m)
-        return AnswerContent(found.success, found.failure_type, found.commands, found.symbols,
-                             correction_frame=len(frames))
+        return AnswerContent(
+            found.success, found.failure_type, found.commands, found.symbols, correction_frame=len(frames)
+        )
 
     def _diagnose(self, frames: list[np.ndarray], task: str, context: object | None) -> SupervisorResult:
         snapshot = context if isinstance(context, OracleSnapshot | SimState) else self.capture_context()

@@ -26,8 +26,9 @@ def clip_pixel(view: CameraView, uv: np.ndarray) -> tuple[float, float]:
     return float(np.clip(uv[0], 0.0, view.width)), float(np.clip(uv[1], 0.0, view.height))
 
 
-def straight_arrow(view: CameraView, start_world: np.ndarray, displacement: np.ndarray,
-                   moves: Sequence[Move]) -> StraightArrow:
+def straight_arrow(
+    view: CameraView, start_world: np.ndarray, displacement: np.ndarray, moves: Sequence[Move]
+) -> StraightArrow:
     """Arrow for ``moves`` of the tool point ``start_world [3]`` [m] by ``displacement [3]`` [m] (world)."""
     start = view.project(start_world)[0]
     axes, scale = view.robot_axes(), view.pixels_per_metre(start_world)
@@ -44,5 +45,4 @@ def straight_arrow(view: CameraView, start_world: np.ndarray, displacement: np.n
     if length > 1e-6:
         vector *= float(np.clip(length, MIN_ARROW * size, MAX_ARROW * size)) / length
     colors = tuple(dict.fromkeys(AXIS_COLOR[m.axis] for m in moves))
-    return StraightArrow(start=clip_pixel(view, start), end=clip_pixel(view, start + vector),
-                         colors=colors)
+    return StraightArrow(start=clip_pixel(view, start), end=clip_pixel(view, start + vector), colors=colors)

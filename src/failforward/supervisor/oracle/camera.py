@@ -37,8 +37,9 @@ class CameraView:
     width: int
 
     @classmethod
-    def from_mujoco(cls, model: mujoco.MjModel, data: mujoco.MjData, camera: str, intrinsics: np.ndarray,
-                    height: int, width: int) -> CameraView:
+    def from_mujoco(
+        cls, model: mujoco.MjModel, data: mujoco.MjData, camera: str, intrinsics: np.ndarray, height: int, width: int
+    ) -> CameraView:
         """Read the pose of ``camera`` from ``data`` (after ``mj_forward``)."""
         cam_id = model.camera(camera).id
         return cls(data.cam_xpos[cam_id].copy(), data.cam_xmat[cam_id].reshape(3, 3).copy(), intrinsics, height, width)

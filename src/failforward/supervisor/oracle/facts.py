@@ -15,8 +15,10 @@ from failforward.supervisor.oracle.camera import CameraView
 ARMS = ("left", "right")
 TOOL_OFFSET_M = 0.150  # [m] gripper_link → fingertip centre, as ``failforward.kinematics.aloha_ik.TOOL_OFFSET``
 FINGER_QPOS = {"left": 6, "right": 14}  # qpos index of each arm's first finger slide
-FINGER_GEOMS = {"left": (LEFT_FINGER, LEFT_FINGER.replace("left_gripper", "right_gripper")),
-                "right": (RIGHT_FINGER.replace("right_gripper", "left_gripper"), RIGHT_FINGER)}
+FINGER_GEOMS = {
+    "left": (LEFT_FINGER, LEFT_FINGER.replace("left_gripper", "right_gripper")),
+    "right": (RIGHT_FINGER.replace("right_gripper", "left_gripper"), RIGHT_FINGER),
+}
 
 
 @dataclass(frozen=True)

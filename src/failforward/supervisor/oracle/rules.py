@@ -66,10 +66,14 @@ TASK_ROLES: dict[str, dict[int, tuple[Role, ...]]] = {
         3: (Role("left", "gripper", "box", ("red_box",), True),),
     },
     "insertion": {
-        0: (Role("right", "gripper", "peg", ("red_peg",), True),
-            Role("left", "gripper", "socket", ("socket-1", "socket-2", "socket-3", "socket-4"), True)),
-        1: (Role("right", "gripper", "peg", ("red_peg",), True),
-            Role("left", "gripper", "socket", ("socket-1", "socket-2", "socket-3", "socket-4"), True)),
+        0: (
+            Role("right", "gripper", "peg", ("red_peg",), True),
+            Role("left", "gripper", "socket", ("socket-1", "socket-2", "socket-3", "socket-4"), True),
+        ),
+        1: (
+            Role("right", "gripper", "peg", ("red_peg",), True),
+            Role("left", "gripper", "socket", ("socket-1", "socket-2", "socket-3", "socket-4"), True),
+        ),
         2: (Role("right", "peg", "socket", ("pin",), False),),
         3: (Role("right", "peg", "socket", ("pin",), False),),
     },

@@ -16,11 +16,14 @@ from failforward.registry import Registry
 
 BackendT = TypeVar("BackendT", bound=type[AfilBackend])
 # Imported on first use so that torch / onnxruntime / tensorrt are only needed by the backend in use.
-BACKENDS: Registry[type[AfilBackend]] = Registry("AFIL backend", {
-    "torch": "failforward.policy.afil.backends.torch_backend",
-    "onnxruntime": "failforward.policy.afil.backends.ort_backend",
-    "tensorrt": "failforward.policy.afil.backends.trt_backend",
-})
+BACKENDS: Registry[type[AfilBackend]] = Registry(
+    "AFIL backend",
+    {
+        "torch": "failforward.policy.afil.backends.torch_backend",
+        "onnxruntime": "failforward.policy.afil.backends.ort_backend",
+        "tensorrt": "failforward.policy.afil.backends.trt_backend",
+    },
+)
 
 
 def register_backend(kind: str) -> Callable[[BackendT], BackendT]:
