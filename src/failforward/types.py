@@ -119,7 +119,8 @@ class Observation:
     """What the robot saw at one tick.
 
     Attributes:
-        timestamp: [s] when the state was read.
+        timestamp: [s] robot clock when the state was read (``time.monotonic()`` on hardware, simulated time
+            since reset in simulation).
         joint_positions: ``[A]`` measured positions (units as in ``RobotFeatures``).
         joint_velocities: ``[A]`` measured velocities per second.
         images: camera name → ``uint8 [H, W, 3]`` RGB; only the cameras asked for.
@@ -185,7 +186,8 @@ class ActionChunk:
 
 @dataclass(frozen=True)
 class JointCommand:
-    """One joint-position command for one tick: ``positions [A]`` in the driver's units."""
+    """One joint-position command for one tick: ``positions [A]`` in the driver's units, ``timestamp`` [s] on the
+    robot clock (the stamp of the observation the command answers; see the module docstring)."""
 
     timestamp: float
     positions: np.ndarray

@@ -15,7 +15,7 @@ import abc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from failforward.config.recovery import RecoveryConfig
 from failforward.errors import FailforwardError
@@ -24,6 +24,10 @@ from failforward.recovery.correction import PlanResult, Refusal
 from failforward.registry import Registry
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.types import RobotFeatures
+
+if TYPE_CHECKING:  # mink is only needed by PMC on the ALOHA
+    from failforward.kinematics.aloha_ik import AlohaIK
+    from failforward.recovery.grasp import GraspEstimator
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +45,8 @@ class ModeResources:
 
     features: RobotFeatures
     control_dt: float
-    ik: Any = None
-    grasp_estimator: Any = None
+    ik: AlohaIK | None = None
+    grasp_estimator: GraspEstimator | None = None
 
 
 class CorrectiveMode(abc.ABC):
