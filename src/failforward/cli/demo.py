@@ -15,6 +15,8 @@ from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
 from failforward.report.run_report import EpisodeSummary, write_report
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.supervisor.scheduler import SupervisorReport
 
 # the learned AFIL policy where a model is shipped (models/afil_aloha_transfer_cube), the expert elsewhere
 DEFAULT_PRESETS = ("sim_transfer_cube_afil", "sim_insertion")
@@ -108,9 +110,9 @@ def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
     return summary
 
 
-def _flags_failure(report: Any) -> bool:
+def _flags_failure(report: SupervisorReport) -> bool:
     """True when the supervisor answered with a diagnosis of failure."""
-    return getattr(report.result, "kind", "") == "diagnosis" and not report.result.success
+    return isinstance(report.result, Diagnosis) and not report.result.success
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -50,6 +50,9 @@ class CameraModel(abc.ABC):
         """``uv [N, 2]`` measured pixels → ideal pinhole pixels (identity for a distortion-free camera)."""
         return np.asarray(uv, dtype=np.float64)
 
+    def close(self) -> None:  # noqa: B027 - optional hook: most camera models hold nothing
+        """Release what the model holds (renderers); called once when the run ends."""
+
 
 class MujocoCamera(CameraModel):
     """A camera of a MuJoCo scene; its pose is read from the scene's data at call time (mounted cameras move).

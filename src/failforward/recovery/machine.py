@@ -155,7 +155,7 @@ class RecoveryMachine:
         target = RecoveryState.REWIND if correction.mode == CorrectiveModeName.REWIND else RecoveryState.CORRECTING
         if isinstance(correction, HoldCorrection):
             target = RecoveryState.HOLD
-        description = getattr(correction, "description", "") or reason
+        description = ("" if isinstance(correction, PolicyCorrection) else correction.description) or reason
         self._emit(now, kind, target, correction.mode, description)
         self.state, self.mode, self._active = target, correction.mode, correction
         self._started, self._tick, self._hold_ends_on_failure = now, 0, hold_ends_on_failure

@@ -148,9 +148,8 @@ class RecoveryController(TickSubscriber):
 
     def close(self) -> None:
         """Release renderers the camera model holds (call once, when the run ends)."""
-        close = getattr(self.camera, "close", None)
-        if close is not None:
-            close()
+        if self.camera is not None:
+            self.camera.close()
 
 
 def aloha_modes(config: RecoveryConfig, features: RobotFeatures, xml_path: str) -> dict[str, CorrectiveMode]:
