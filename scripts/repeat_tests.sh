@@ -12,11 +12,11 @@ cd "$(dirname "$0")/.."
 
 runs=${1:?usage: scripts/repeat_tests.sh N [pytest args...]}
 shift
-logs=${LOGS:-runs/repeat_tests}
+logs=$(realpath -m "${LOGS:-runs/repeat_tests}")
 mkdir -p "$logs"
 passed=0
 for i in $(seq 1 "$runs"); do
-    log="$PWD/$logs/run_$i.log"
+    log="$logs/run_$i.log"
     start=$(date +%s)
     if [[ "${FRESH:-0}" == 1 ]]; then
         clone=$(mktemp -d)
