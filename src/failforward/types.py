@@ -8,7 +8,8 @@ Conventions (stated once):
   ``time.monotonic()`` on hardware, simulated time since ``reset`` in simulation (it restarts at every reset).
   A command carries the stamp of the observation it answers (the loop stamps it so); what a driver returns
   as sent carries the robot clock too. Wall-clock time (``time.time()``) is for logs and file names only.
-  Across processes (the ROS graph) message stamps are the same robot clock.
+  Across processes (the ROS graph) message stamps are robot_bridge's graph clock: the robot clock, continued
+  across a simulator's resets (an offset per episode), so that stamps never go backwards in the graph.
 - Episodes are told apart by ``EpisodeInfo.episode_id`` (an opaque string), never by comparing timestamps,
   since the simulated clock restarts.
 - Object state is ``float64 [O]``: for each task object, in the driver's order, its pose as

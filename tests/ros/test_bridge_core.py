@@ -26,17 +26,24 @@ def test_a_repeated_command_is_answered_with_what_was_sent_and_not_sent_again(co
     first = core.command(target, 10.0)
     t_after_first = core.driver.privileged_state().time
     again = core.command(target + 0.5, 10.0)  # the same stamp: a resend, whatever it carries
-    assert again.repeated and again.sent.timestamp == 10.0
+    assert again.repeated and again.sent is not None and again.sent.timestamp == 10.0
     np.testing.assert_array_equal(again.sent.positions, first.sent.positions)
     assert core.driver.privileged_state().time == t_after_first  # the simulator did not step again
     stale = core.command(target, 9.0)
     assert stale.sent is None and "stale or replayed" in stale.rejected_reason and core.commands_rejected == 1
 
 
-def test_every_reset_names_a_new_episode_and_says_which_stamps_it_will_act_on(core) -> None:
+def test_every_reset_names_a_new_episode_and_the_graph_clock_never_goes_back(core) -> None:
     activated = core.episode
-    assert activated is not None and activated.seed == 7 and activated.commands_after == float("-inf")
-    core.command(core.observe().joint_positions, 12.5)
-    core.reset()
-    assert core.episode.episode_id != activated.episode_id and core.episode.seed == 8
-    assert core.episode.commands_after == 12.5 and np.isfinite(core.episode.stamp)
+    assert activated is not None and activated.seed == 7
+    observation = core.observe()
+    core.command(observation.joint_positions, observation.timestamp)
+    last_stamp = observation.timestamp + 0.02
+    assert core.command(observation.joint_positions, last_stamp).sent is not None
+    first = core.reset()  # the simulator's clock restarts; the graph's does not
+    assert core.episode is not None and core.episode.episode_id != activated.episode_id and core.episode.seed == 8
+    assert first.timestamp == core.episode.stamp and first.timestamp > last_stamp
+    late = core.command(observation.joint_positions, last_stamp)  # the last episode's command, arriving late
+    assert late.sent is None and "stale or replayed" in late.rejected_reason
+    assert core.command(first.joint_positions, first.timestamp).sent is not None
+    assert core.observe().timestamp > first.timestamp

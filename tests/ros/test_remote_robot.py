@@ -20,7 +20,7 @@ class Link:
     def request_reset(self, timeout_s: float):
         from failforward_ros.episode import EpisodeStart
 
-        return EpisodeStart("episode-1", 0, 0.0, commands_after=5.0)
+        return EpisodeStart("episode-1", 0, 5.0)
 
     def publish_command(self, positions: np.ndarray, stamp: float) -> None:
         self.commands.append((positions, stamp))
@@ -40,10 +40,10 @@ class LossyBridge(Link):
         if stamp not in self.acted:
             self.acted.append(stamp)
         self.robot.deliver_echo(stamp, positions)
-        self._observe(len(self.acted) * 0.02, positions)
+        self._observe(5.0 + len(self.acted) * 0.02, positions)
 
     def request_reset(self, timeout_s: float):
-        self._observe(0.0, np.zeros(1))
+        self._observe(5.0, np.zeros(1))  # the graph clock continues across resets
         return super().request_reset(timeout_s)
 
     def _observe(self, t: float, positions: np.ndarray) -> None:
@@ -114,15 +114,31 @@ def test_a_lost_command_is_sent_again_with_its_stamp_and_acted_on_once() -> None
     )
     bridge.robot = remote
     remote.connect()
+    first = remote.reset(0)
+    assert remote.episode_id == "episode-1" and first.timestamp == 5.0
+    sent = remote.send_action(JointCommand(first.timestamp, np.array([0.3])))
+    assert sent.timestamp == 5.0  # the stamp of the observation it answered
+    assert remote.resent == 2 and bridge.acted == [5.0] and {s for _, s in bridge.commands} == {5.0}
+    after = remote.get_observation()
+    assert after.timestamp == pytest.approx(5.02) and after.joint_positions[0] == pytest.approx(0.3)
+    remote.send_action(JointCommand(after.timestamp, np.array([0.4])))
+    assert bridge.acted == [5.0, 5.02]
+
+
+def test_a_repeated_observation_is_not_taken_for_the_next_one() -> None:
+    bridge = LossyBridge(lose=0)
+    remote = policy_core.RemoteRobot(
+        RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True, timeout_s=0.3, resend_s=0.05
+    )
+    bridge.robot = remote
+    remote.connect()
     remote.reset(0)
-    assert remote.episode_id == "episode-1"
-    sent = remote.send_action(JointCommand(0.0, np.array([0.3])))
-    assert sent.timestamp == 0.0  # what was sent, on the robot clock of the observation it answered
-    wire = {s for _, s in bridge.commands}  # after the newest command the bridge acted on before this episode
-    assert remote.resent == 2 and len(bridge.acted) == 1 and wire == {5.000001}
-    assert remote.get_observation().joint_positions[0] == pytest.approx(0.3)
-    remote.send_action(JointCommand(0.02, np.array([0.4])))
-    assert bridge.acted == [5.000001, 5.020001]  # the episode's ticks keep their spacing on the wire
+    remote.send_action(JointCommand(5.0, np.array([0.3])))
+    remote.get_observation()
+    remote.send_action(JointCommand(5.02, np.array([0.4])))
+    remote.deliver_observation(Observation(5.02, np.array([0.3]), np.zeros(1)))  # the previous one, again
+    remote.deliver_sim_state(None, EpisodeOutcome(False, 0, "running"))
+    assert remote.get_observation().timestamp == pytest.approx(5.04)
 
 
 def test_a_bridge_that_never_answers_is_an_error_after_the_timeout() -> None:

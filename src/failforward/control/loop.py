@@ -66,6 +66,7 @@ class EpisodeResult:
     error: str | None = None
     files: list[Path] = field(default_factory=list)
     reports: list[SupervisorReport] = field(default_factory=list)
+    episode_id: str = ""  # EpisodeInfo.episode_id: what every record of this episode is tagged with
 
 
 class ControlLoop:
@@ -108,6 +109,7 @@ class ControlLoop:
             *(s for s in (reports, corrector) if s is not None),
         ]
         self._report: SupervisorReport | None = None
+        self._episode_id = ""
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
 
@@ -145,7 +147,7 @@ class ControlLoop:
             logger.exception("Episode %d ended by an error at tick %d", index, ticks)
             error = f"{type(exc).__name__}: {exc}"
         outcome = self._finish_episode(error)
-        return EpisodeResult(
+        result = EpisodeResult(
             index,
             seed,
             outcome,
@@ -155,7 +157,9 @@ class ControlLoop:
             counters["clamped"],
             error,
             reports=reports,
+            episode_id=self._episode_id,
         )
+        return result
 
     # ----------------------------------------------------------------- steps
     def _start_episode(self, index: int, seed: int, task: str) -> None:
@@ -168,6 +172,7 @@ class ControlLoop:
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
         if isinstance(driver, EpisodicDriver) and driver.episode_id is not None:
             info = replace(info, episode_id=driver.episode_id)  # the robot names its episodes (a remote bridge)
+        self._episode_id = info.episode_id
         for subscriber in self.subscribers:
             subscriber.on_episode_start(info)
 

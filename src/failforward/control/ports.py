@@ -34,7 +34,8 @@ class ReportSource(Protocol):
         ...
 
     def wait(self, timeout_s: float) -> bool:
-        """Block until no query is in flight, at most ``timeout_s`` [s]; True when none is."""
+        """Block until no query is in flight, at most ``timeout_s`` [s]; True when none is (a source whose
+        queries run elsewhere has none in flight: it returns True at once)."""
         ...
 
 

@@ -32,6 +32,8 @@ _BUILTIN_MODULES = {
     "aloha": "failforward.robots.aloha",
     "franka": "failforward.robots.franka",
     "maniskill": "failforward.robots.maniskill",
+    # the fake arm of failforward.testing (no simulator): loop tests, and trying a graph on a bare machine
+    "fake": "failforward.testing.fake_robot",
 }
 DRIVERS: Registry[Callable[[Any], RobotDriver]] = Registry("robot driver", _BUILTIN_MODULES)
 

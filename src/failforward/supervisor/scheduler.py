@@ -182,7 +182,9 @@ class SupervisorScheduler(TickSubscriber):
 
     # -------------------------------------------------------------- internals
     def _is_stale(self, report: SupervisorReport) -> bool:
-        if report.episode_id != self._episode_id:
+        # the episode's identity, and the count of starts: a stream that restarts within one episode (a ROS
+        # supervisor seeing the simulator's frames restart) starts the scheduler again under the same identity
+        if report.episode_id != self._episode_id or report.episode != self._episode:
             return True
         return self._now - report.queried_at > self.config.max_age_s
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,9 @@ class CommandResult:
     repeated: bool = False  # the sender repeated the last command (its echo was late): ``sent`` is that echo
 
 
+STAMP_TOLERANCE_S = 1e-7  # [s] stamps closer than this are the same: they cross messages as integer nanoseconds
+
+
 class BridgeCore:
     """Owns the driver of one robot; the node only converts messages and calls this."""
 
@@ -58,7 +61,9 @@ class BridgeCore:
         )
         self.next_seed = config.seed
         self.episode: EpisodeStart | None = None
-        self.last_sent: JointCommand | None = None  # the newest command acted on, stamped by its sender
+        self.last_sent: JointCommand | None = None  # the newest command acted on this episode (graph clock)
+        self.clock_offset = 0.0  # [s] graph clock − robot clock (see graph_time)
+        self._newest = float("-inf")  # [s] graph clock of the newest observation handed out
         self.commands_rejected = 0
 
     @property
@@ -80,33 +85,54 @@ class BridgeCore:
 
     def reset(self) -> Observation:
         """New episode (simulators: next seed), named in ``self.episode``; re-seeds the safety layer from the
-        measured state. On hardware the robot stays where it is: the episode is only a new name."""
+        measured state. On hardware the robot stays where it is: the episode is only a new name.
+
+        The graph clock continues where the last episode left it: a simulator's clock restarts at reset, so its
+        new time 0 is published one tick after the newest stamp so far, observation or command (on hardware the
+        offset stays 0).
+        """
         seed = self.next_seed
         if isinstance(self.driver, EpisodicDriver):
             observation = self.driver.reset(seed)
+            newest = max(self._newest, self.last_sent.timestamp if self.last_sent else float("-inf"))
+            if newest > float("-inf"):
+                tick = 1.0 / self.driver.features.control_hz
+                self.clock_offset = round(max(self.clock_offset, newest + tick - observation.timestamp), 6)
         else:
             observation = self.driver.get_observation()
         self.next_seed += 1
         self.safety.reset(observation.joint_positions)
-        after = self.last_sent.timestamp if self.last_sent is not None else float("-inf")
-        self.episode = EpisodeStart.new(seed, observation.timestamp, after)
+        observation = self._on_graph_clock(observation)
+        self.episode, self.last_sent = EpisodeStart.new(seed, observation.timestamp), None
+        return observation
+
+    def graph_time(self, robot_time: float) -> float:
+        """[s] on the graph clock, the stamp of every message the bridge publishes: the robot clock plus an offset
+        that makes it continue across a simulator's resets, so stamps never go backwards in the graph."""
+        return robot_time + self.clock_offset
+
+    def _on_graph_clock(self, observation: Observation) -> Observation:
+        observation = replace(observation, timestamp=self.graph_time(observation.timestamp))
+        self._newest = max(self._newest, observation.timestamp)
         return observation
 
     def command(self, target: np.ndarray, stamp: float) -> CommandResult:
-        """Clamp ``target [A]`` and send it, unless the e-stop is latched. Each stamp is acted on once: the
-        last command repeated (same stamp) is answered with what was sent; an older stamp is rejected."""
+        """Clamp ``target [A]`` and send it, unless the e-stop is latched. Stamps are the graph clock of the
+        observation the command answers; each is acted on once: the last command repeated (same stamp) is answered
+        with what was sent, an older stamp, or one from before this episode started, is rejected."""
         if self.watchdog is not None:
             self.watchdog.feed()
         last = self.last_sent
-        if last is not None and stamp == last.timestamp:
+        if last is not None and abs(stamp - last.timestamp) < STAMP_TOLERANCE_S:
             return CommandResult(last, None, repeated=True)
-        if last is not None and stamp < last.timestamp:
+        floor = last.timestamp if last is not None else self.episode.stamp if self.episode else float("-inf")
+        if stamp < floor - STAMP_TOLERANCE_S:
             self.commands_rejected += 1
             return CommandResult(
                 None,
                 None,
-                f"a command stamped {stamp:.6f} s came after one stamped "
-                f"{last.timestamp:.6f} s: stale or replayed, not sent",
+                f"a command stamped {stamp:.6f} s came after {floor:.6f} s (the last command or the episode's "
+                "start): stale or replayed, not sent",
             )
         try:
             result = self.safety.clamp(target)
@@ -136,7 +162,8 @@ class BridgeCore:
         self.safety.reset(self.observe().joint_positions)
 
     def observe(self) -> Observation:
-        return self.driver.get_observation()
+        """The robot's observation now, stamped on the graph clock."""
+        return self._on_graph_clock(self.driver.get_observation())
 
     def sim_state(self):
         """Privileged state and outcome for simulators, ``None`` on hardware."""
@@ -165,7 +192,8 @@ class BridgeCore:
                 "streams robot.depth_cameras every tick"
             )
         height, width = self.scene_driver.image_size
-        return {camera: self.cameras.depth(camera, height, width) for camera in self.on_demand_depth}
+        frames = {camera: self.cameras.depth(camera, height, width) for camera in self.on_demand_depth}
+        return {camera: (self.graph_time(stamp), depth) for camera, (stamp, depth) in frames.items()}
 
     def depth_extras(self, camera: str, height: int, width: int) -> DepthExtras:
         """Pose and robot mask to publish with ``camera``'s depth (simulators; empty on hardware for now)."""

@@ -370,31 +370,20 @@ def report_from_msg(msg: String) -> SupervisorReport:
 
 def episode_start_msg(start: EpisodeStart) -> String:
     """An episode start as the JSON of ``episode/start``: its identity, seed and first stamp [s]."""
-    after = start.commands_after if np.isfinite(start.commands_after) else None
-    return String(
-        data=json.dumps(
-            {"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp, "commands_after": after}
-        )
-    )
+    return String(data=json.dumps({"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp}))
 
 
 def episode_start_from_msg(data: str) -> EpisodeStart:
     """``episode/start`` JSON (or the reset service's message) → ``EpisodeStart``; ``ShapeError`` if malformed."""
     try:
         payload = json.loads(data)
-        after = payload.get("commands_after")
-        start = EpisodeStart(
-            str(payload["episode_id"]),
-            int(payload["seed"]),
-            float(payload["stamp"]),
-            float("-inf") if after is None else float(after),
-        )
+        start = EpisodeStart(str(payload["episode_id"]), int(payload["seed"]), float(payload["stamp"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ShapeError(
             f"malformed episode/start message ({type(exc).__name__}: {str(exc)[:200]}); robot_bridge "
             "publishes {episode_id, seed, stamp}."
         ) from exc
-    if not start.episode_id or not np.isfinite(start.stamp) or np.isnan(start.commands_after):
+    if not start.episode_id or not np.isfinite(start.stamp):
         raise ShapeError("malformed episode/start message: episode_id must be non-empty and stamp finite [s].")
     return start
 
@@ -404,12 +393,13 @@ def recovery_event_msg(event: RecoveryEvent) -> String:
     return String(data=json.dumps(event.to_dict()))
 
 
-def outcome_msg(index: int, seed: int, outcome: EpisodeOutcome, steps: int) -> String:
+def outcome_msg(index: int, seed: int, outcome: EpisodeOutcome, steps: int, episode_id: str = "") -> String:
     """Episode outcome as JSON in std_msgs/String (no standard message for a task outcome)."""
     return String(
         data=json.dumps(
             {
                 "episode": index,
+                "episode_id": episode_id,
                 "seed": seed,
                 "success": outcome.success,
                 "stage": outcome.stage,
@@ -429,6 +419,7 @@ def outcome_fields(msg: String) -> dict[str, Any]:
         "reason": str(payload.get("reason", "")),
         "seed": str(payload.get("seed", "")),
         "episode_index": str(payload.get("episode", "")),
+        "episode_id": str(payload.get("episode_id", "")),
         "steps": str(payload.get("steps", "")),
     }
 

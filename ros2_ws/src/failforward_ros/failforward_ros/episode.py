@@ -19,17 +19,15 @@ class EpisodeStart:
     Attributes:
         episode_id: unique identity (a UUID's hex), the ``EpisodeInfo.episode_id`` of every node's loop.
         seed: the simulator's seed (hardware: the bridge's episode counter).
-        stamp: [s] robot-clock stamp of the episode's first observation.
-        commands_after: [s] stamp of the newest command the bridge acted on: it acts only on later ones, each
-            once, so the sender stamps its commands after it (``-inf`` when it has acted on none).
+        stamp: [s] graph-clock stamp of the episode's first observation; the bridge acts on commands stamped from
+            it on (see ``BridgeCore.graph_time``).
     """
 
     episode_id: str
     seed: int
     stamp: float
-    commands_after: float = float("-inf")
 
     @classmethod
-    def new(cls, seed: int, stamp: float, commands_after: float = float("-inf")) -> EpisodeStart:
+    def new(cls, seed: int, stamp: float) -> EpisodeStart:
         """A freshly named episode."""
-        return cls(uuid.uuid4().hex, seed, stamp, commands_after)
+        return cls(uuid.uuid4().hex, seed, stamp)

@@ -3,7 +3,8 @@
 :class:`RemoteRobot` is a :class:`~failforward.robots.base.EpisodicDriver` whose observations
 arrive and whose commands leave through a :class:`RobotLink` (the node implements it with rclpy).
 With a simulator the bridge runs in lockstep: each command advances one tick and is followed by
-exactly one observation (and one privileged-state message).
+one observation (and one privileged-state message); a repeated command (its echo was late) is followed by
+the same observation again, which is not taken for the next one. Stamps are the bridge's graph clock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observa
 from failforward.types import TickSubscriber as _TickSubscriber
 from failforward_ros.episode import EpisodeStart
 
-WIRE_STEP_S = 1e-6  # [s] the least a command's wire stamp follows the previous one by (stamps round to 1 µs)
+STAMP_STEP_S = 1e-6  # [s] the least a command's stamp follows the previous one by (stamps round to 1 µs)
 
 
 class RobotLink(Protocol):
@@ -78,9 +79,9 @@ class RemoteRobot(EpisodicDriver):
         self._connected = False
         self._episode: EpisodeStart | None = None
         self._marks_at_send: tuple[int, int] | None = None  # message counts when the last command left
-        self._stamp = float("-inf")  # [s] wire stamp of the last command published
-        self._offset = 0.0  # [s] wire stamp − robot clock, this episode (see send_action)
-        self.last_stamp = 0.0  # [s] robot clock of the newest observation handed to the loop
+        self._stamp = float("-inf")  # [s] stamp of the last command published
+        self._handed = float("-inf")  # [s] stamp of the newest observation handed to the loop
+        self.last_stamp = 0.0  # [s] graph clock of the newest observation handed to the loop
 
     # --------------------------------------------------- message callbacks
     def deliver_observation(self, observation: Observation) -> None:
@@ -137,12 +138,11 @@ class RemoteRobot(EpisodicDriver):
         """Ask the bridge for a new episode (it picks the seed sequence) and return its first observation."""
         self._require_connected()
         marks = self._marks()
-        episode = self._episode = self._link.request_reset(self.timeout_s)
+        self._episode = self._link.request_reset(self.timeout_s)
         self._marks_at_send, self._last_command = None, None
-        first = self._wait_new(marks)
-        after = max(self._stamp, episode.commands_after)  # the bridge acts on later stamps only
-        self._offset = max(0.0, after + WIRE_STEP_S - first.timestamp) if after > float("-inf") else 0.0
-        return first
+        with self._cond:
+            self._inbox.echoes.clear()
+        return self._wait_new(marks)
 
     def get_observation(self) -> Observation:
         """Lockstep (simulator): the observation that followed the last command; else the latest one."""
@@ -156,15 +156,13 @@ class RemoteRobot(EpisodicDriver):
     def send_action(self, command: JointCommand) -> JointCommand:
         """Publish ``command`` and wait for the bridge's echo of what it sent; ``DriverError`` after ``timeout_s``.
 
-        The command's stamp is the robot clock of the observation it answers; on the wire it is shifted by a
-        constant per episode so that wire stamps only grow from one episode to the next (the simulated clock
-        restarts at every reset; on hardware the shift stays 0). The bridge acts on each wire stamp once and only
-        on stamps later than the last one it acted on. A command not echoed within ``resend_s`` is published again
-        with the same stamp (a lost reliable sample is otherwise repaired only at the next DDS heartbeat, seconds
-        later); the bridge echoes it again. Returns what was sent, stamped with ``command``'s robot clock.
+        The command's stamp is the graph clock of the observation it answers (the loop stamps it so); the bridge
+        acts on each stamp once, and only on stamps from the current episode's start on. A command not echoed
+        within ``resend_s`` is published again with the same stamp (a lost reliable sample is otherwise repaired
+        only at the next DDS heartbeat, seconds later); the bridge echoes it again.
         """
         self._require_connected()
-        stamp = round(max(command.timestamp + self._offset, self._stamp + WIRE_STEP_S), 6)
+        stamp = round(max(command.timestamp, self._stamp + STAMP_STEP_S), 6)
         self._stamp = stamp
         self._marks_at_send = self._marks()
         self._last_command = (command.positions, stamp)
@@ -177,7 +175,9 @@ class RemoteRobot(EpisodicDriver):
             )
         with self._cond:
             sent = self._inbox.echoes.pop(stamp)
-        return JointCommand(command.timestamp, sent)
+            for late in [s for s in self._inbox.echoes if s <= stamp]:  # echoes of repeats, answered already
+                del self._inbox.echoes[late]
+        return JointCommand(stamp, sent)
 
     def privileged_state(self) -> Any:
         with self._cond:
@@ -202,8 +202,10 @@ class RemoteRobot(EpisodicDriver):
 
     def _wait_new(self, marks: tuple[int, int]) -> Observation:
         def fresh() -> bool:
+            newest = self._inbox.observation
             sim_ok = not self._episodic or self._inbox.sim_count > marks[1]
-            return self._inbox.observation_count > marks[0] and sim_ok
+            later = newest is not None and newest.timestamp > self._handed  # not a repeat of the last one
+            return self._inbox.observation_count > marks[0] and sim_ok and later
 
         if not self._await(fresh, resend=self._marks_at_send is not None):
             raise DriverError(
@@ -245,7 +247,7 @@ class RemoteRobot(EpisodicDriver):
         """Attach each camera's frame of the same stamp; waits ``frame_wait_s``, then takes the latest
         frame and counts a dropped frame (images travel best effort). Object poses, when the robot has
         objects, must carry the joint state's stamp exactly. Call with the lock held."""
-        self.last_stamp = observation.timestamp
+        self.last_stamp = self._handed = observation.timestamp
         if self._features.object_names:
             observation = replace(observation, object_state=self._object_state(observation.timestamp))
         cameras = self._features.camera_names

@@ -264,7 +264,9 @@ class PolicyNode(ManagedNode):
             self.preview_pub.publish(convert.chunk_preview_msg(stamp, paths))
 
     def _publish_episode(self, episode) -> None:
-        self.outcome_pub.publish(convert.outcome_msg(episode.index, episode.seed, episode.outcome, episode.steps))
+        self.outcome_pub.publish(
+            convert.outcome_msg(episode.index, episode.seed, episode.outcome, episode.steps, episode.episode_id)
+        )
         ok = episode.error is None
         self._report(ok, episode.error or episode.outcome.reason, episode.timing)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
-from failforward.errors import DriverError
+from failforward.errors import ConfigError, DriverError
 from failforward.policy.registry import make_policy
 from failforward.record.recorder import EpisodeRecorder
 from failforward.recovery import RecoveryController, RecoveryEvent
@@ -45,6 +45,12 @@ class PolicyRuntime:
         on_episode: Callable[[EpisodeResult], None],
         on_recovery_event: Callable[[RecoveryEvent], None] | None = None,
     ) -> None:
+        if config.loop.supervisor_mode == "synchronous":
+            raise ConfigError(
+                "loop.supervisor_mode=synchronous waits for the supervisor's query in flight, which runs in "
+                "supervisor_node here: answers arrive by topic. Set loop.supervisor_mode=asynchronous (or run "
+                "in-process, failforward demo, for reproducible benchmarks)."
+            )
         self.config, self.link = config, link
         description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
         self.features, episodic, prompt = description.features, description.episodic, description.prompt

@@ -78,12 +78,13 @@ class RecorderNode(ManagedNode):
             return TransitionCallbackReturn.FAILURE
         directory = Path(config.record.output_dir) / time.strftime("ros-record-%Y%m%d-%H%M%S")
         self._recorder = TopicRecorder(directory, config.record.chunk_kib)
+        # episode starts first: the first messages of an episode must find it known
+        self.create_subscription(String, topics.EPISODE_START, self._on_episode_start, qos.LATCHED)
         for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
             self.create_subscription(
                 msg_type, topic, self._record_callback("/" + topic.lstrip("/")), qos.recording(profile)
             )
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
-        self.create_subscription(String, topics.EPISODE_START, self._on_episode_start, qos.LATCHED)
         return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
@@ -120,7 +121,7 @@ class RecorderNode(ManagedNode):
         self._finish_episode()  # an earlier outcome still closing: close it first
         self.recorder.write("/" + topics.EPISODE_OUTCOME, "std_msgs/msg/String", {"data": msg.data})
         fields = convert.outcome_fields(msg)
-        if self._episode is not None:
+        if not fields["episode_id"] and self._episode is not None:  # an outcome from a node that names none
             fields["episode_id"] = self._episode.episode_id
         self._ended = fields
         self._closing = self.create_timer(CLOSE_GRACE_S, self._finish_episode)
