@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Corrector:
+class FailureCorrector:
     """How failures are corrected on one robot kind (``CORRECTORS``).
 
     Attributes:
@@ -62,9 +62,9 @@ def _maniskill_stage_trace(driver: ManiSkillDriver, seed: int, commands: np.ndar
     return stages
 
 
-CORRECTORS: dict[str, Corrector] = {
-    "sim_aloha": Corrector(lambda d: ScriptedExpert(d.task, d.privileged_state), stage_trace),
-    "maniskill": Corrector(lambda d: ManiSkillExpert(d.privileged_state), _maniskill_stage_trace),
+CORRECTORS: dict[str, FailureCorrector] = {
+    "sim_aloha": FailureCorrector(lambda d: ScriptedExpert(d.task, d.privileged_state), stage_trace),
+    "maniskill": FailureCorrector(lambda d: ManiSkillExpert(d.privileged_state), _maniskill_stage_trace),
 }
 """Robot kind → how its failures are corrected; only simulators with a privileged-state expert are here."""
 
@@ -114,10 +114,7 @@ def correct_failures(pipe: Pipeline, failures: list[dict[str, Any]], k: int) -> 
 
 def _close(policy: PolicyBackend) -> None:
     """Release what an expert holds (the ManiSkill expert's planning env); teardown failures are logged."""
-    close = getattr(policy, "close", None)
-    if close is None:
-        return
     try:
-        close()
+        policy.close()
     except Exception:
         logger.exception("Closing the correction expert failed")

@@ -30,3 +30,6 @@ class PolicyBackend(abc.ABC):
 
     def reset(self) -> None:  # noqa: B027 - optional hook, most policies are stateless
         """Forget per-episode state (called at the start of every episode)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most policies hold nothing
+        """Release what the policy holds (a planning environment, a session); called once, when done."""

@@ -6,9 +6,9 @@
 - :class:`LeaderArms`: leader arms whose joints a teleoperation policy sends to the followers. ``AlohaDriver``
   has it.
 
-``isinstance`` on these protocols looks members up without calling them (as Python >= 3.12 does; 3.10 and 3.11
-call properties), so a property that raises before ``connect()``, such as ``SceneAccess.scene``, cannot make the
-check raise.
+They are ``typing_extensions`` protocols: their ``isinstance`` looks members up without calling them (as
+Python >= 3.12 does; 3.10 and 3.11's ``typing`` call properties), so a property that raises before
+``connect()``, such as ``SceneAccess.scene``, cannot make the check raise.
 
 Example:
     >>> if isinstance(driver, SceneAccess):
@@ -18,43 +18,19 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from typing_extensions import Protocol, runtime_checkable
 
 from failforward.types import RobotFeatures
 
 if TYPE_CHECKING:  # MuJoCo is only needed by the simulated ALOHA
     from failforward.sim.aloha_scene import AlohaScene
 
-    _ProtocolMeta = type
-else:
-    _ProtocolMeta = type(Protocol)
-
-_ABSENT = object()
-
-
-def _members(protocol: type) -> frozenset[str]:
-    """Public names (methods, properties, annotated attributes) ``protocol`` and its protocol bases declare."""
-    names: set[str] = set()
-    for base in protocol.__mro__:
-        if base is not Protocol and base.__dict__.get("_is_protocol", False):
-            names |= {name for name in (*vars(base), *inspect.get_annotations(base)) if not name.startswith("_")}
-    return frozenset(names)
-
-
-class _LookupProtocolMeta(_ProtocolMeta):
-    """``isinstance(x, P)``: every member of ``P`` is found on ``x`` by ``inspect.getattr_static`` (no call)."""
-
-    def __instancecheck__(cls, instance: Any) -> bool:  # noqa: N805 - a metaclass: its instances are classes
-        if not cls.__dict__.get("_is_protocol", False):  # a class that derives from a protocol: nominal
-            return super().__instancecheck__(instance)
-        return all(inspect.getattr_static(instance, name, _ABSENT) is not _ABSENT for name in _members(cls))
-
 
 @runtime_checkable
-class OnDemandCamera(Protocol, metaclass=_LookupProtocolMeta):
+class OnDemandCamera(Protocol):
     """A driver that renders one of its cameras on request (not only the ones its observations carry)."""
 
     def render(self, camera: str, *, depth: bool = False) -> np.ndarray:
@@ -89,7 +65,7 @@ class SceneAccess(OnDemandCamera, Protocol):
 
 
 @runtime_checkable
-class LeaderArms(Protocol, metaclass=_LookupProtocolMeta):
+class LeaderArms(Protocol):
     """Leader arms a person moves; their joints, in the followers' units, are the teleoperation command."""
 
     @property

@@ -97,7 +97,7 @@ class SupervisorNode(ManagedNode):
         annotated = self.runtime.annotated(report)
         if annotated is not None:
             self.annotated_pub.publish(convert.image_msg(annotated[0], self.runtime.camera, annotated[1]))
-        self._report(True, f"answer: {getattr(report.result, 'kind', '?')}")
+        self._report(True, f"answer: {report.result.kind}")
 
     def _report(self, ok: bool, message: str) -> None:
         values = self._runtime.health() if self._runtime is not None else {}
