@@ -18,7 +18,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 
 from failforward.config import OpenAIBackendConfig, ScheduleConfig, ScriptedBackendConfig, SimAlohaConfig, get_preset
-from failforward.control.runtime import _build_loop
+from failforward.control.assembly import build_loop
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.parser import parse_answer
 from failforward.supervisor.scheduler import SupervisorScheduler
@@ -82,7 +82,7 @@ def tick_ms(with_slow_supervisor: bool, ticks: int) -> np.ndarray:
         backend = make_backend(ScriptedBackendConfig(answers=(ANSWER,), delay_s=1.0))
         supervisor = SupervisorScheduler(backend, ScheduleConfig(every_chunks=1))
     with SimAlohaDriver(config.robot) as robot:
-        loop = _build_loop(config, robot, [], supervisor)
+        loop = build_loop(config, robot, reports=supervisor)
         result = loop.run_episode(0, seed=0, task="transfer_cube")
     if supervisor is not None:
         supervisor.close()
