@@ -41,9 +41,19 @@ def test_every_reset_names_a_new_episode_and_the_graph_clock_never_goes_back(cor
     last_stamp = observation.timestamp + 0.02
     assert core.command(observation.joint_positions, last_stamp).sent is not None
     first = core.reset()  # the simulator's clock restarts; the graph's does not
-    assert core.episode is not None and core.episode.episode_id != activated.episode_id and core.episode.seed == 8
+    assert core.episode is not None and core.episode.episode_id != activated.episode_id
+    assert core.episode.seed == 7  # activation showed seed 7; the first episode runs it (the policy's seed 7 + 0)
     assert first.timestamp == core.episode.stamp and first.timestamp > last_stamp
     late = core.command(observation.joint_positions, last_stamp)  # the last episode's command, arriving late
     assert late.sent is None and "stale or replayed" in late.rejected_reason
     assert core.command(first.joint_positions, first.timestamp).sent is not None
     assert core.observe().timestamp > first.timestamp
+
+
+def test_the_policys_episodes_run_the_seeds_it_reports(core) -> None:
+    seeds = []
+    for _ in range(3):
+        core.reset()
+        assert core.episode is not None
+        seeds.append(core.episode.seed)
+    assert seeds == [7, 8, 9]  # RunConfig(seed=7): the policy's episodes 0, 1, 2

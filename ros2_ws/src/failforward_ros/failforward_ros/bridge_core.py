@@ -80,11 +80,13 @@ class BridgeCore:
         return self.driver.task_prompt if isinstance(self.driver, EpisodicDriver) else ""
 
     def start(self) -> Observation:
+        """Connect and show the first seed's scene; the first ``reset`` starts that same seed again, so that the
+        policy's episode ``k`` runs seed ``config.seed + k``, the seed it reports and records."""
         self.driver.connect()
-        return self.reset()
+        return self.reset(consume_seed=False)
 
-    def reset(self) -> Observation:
-        """New episode (simulators: next seed), named in ``self.episode``; re-seeds the safety layer from the
+    def reset(self, *, consume_seed: bool = True) -> Observation:
+        """New episode (simulators: the next seed), named in ``self.episode``; re-seeds the safety layer from the
         measured state. On hardware the robot stays where it is: the episode is only a new name.
 
         The graph clock continues where the last episode left it: a simulator's clock restarts at reset, so its
@@ -100,7 +102,7 @@ class BridgeCore:
                 self.clock_offset = round(max(self.clock_offset, newest + tick - observation.timestamp), 6)
         else:
             observation = self.driver.get_observation()
-        self.next_seed += 1
+        self.next_seed += int(consume_seed)
         self.safety.reset(observation.joint_positions)
         observation = self._on_graph_clock(observation)
         self.episode, self.last_sent = EpisodeStart.new(seed, observation.timestamp), None
