@@ -15,12 +15,14 @@ shift
 logs=$(realpath -m "${LOGS:-runs/repeat_tests}")
 mkdir -p "$logs"
 passed=0
+commit=""
 for i in $(seq 1 "$runs"); do
     log="$logs/run_$i.log"
     start=$(date +%s)
     if [[ "${FRESH:-0}" == 1 ]]; then
         clone=$(mktemp -d)
         git clone --quiet "$PWD" "$clone"
+        commit=$(git -C "$clone" rev-parse --short HEAD)
         (cd "$clone" && .ci/run "$@") > "$log" 2>&1
         status=$?
         rm -rf "$clone"
@@ -31,7 +33,7 @@ for i in $(seq 1 "$runs"); do
     seconds=$(( $(date +%s) - start ))
     summary=$(grep -E "(passed|failed|error)" "$log" | tail -1)
     [[ $status == 0 ]] && passed=$((passed + 1))
-    echo "run $i: exit $status, ${seconds} s: ${summary}"
+    echo "run $i${commit:+ at $commit}: exit $status, ${seconds} s: ${summary}"
 done
 echo "$passed of $runs runs passed ($(git rev-parse --short HEAD), fresh clones: ${FRESH:-0})"
 [[ $passed == "$runs" ]]
