@@ -173,7 +173,9 @@ class ReportInbox(TickSubscriber):
             self.received += 1
 
     def on_episode_start(self, info: EpisodeInfo) -> None:
-        with self._lock:
+        with self._lock:  # answers still pending judged an earlier episode: never kept across episodes
+            self.dropped += len(self._pending)
+            self._pending.clear()
             self._episode_id, self._now = info.episode_id, None
 
     def on_tick(self, tick: TickRecord) -> None:
