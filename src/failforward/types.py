@@ -186,6 +186,38 @@ class ActionChunk:
 
 
 @dataclass(frozen=True)
+class ChunkPrefix:
+    """Real-time chunking (RTC) input: what the previous chunk still commands from the observation's tick on.
+
+    While the next chunk is inferred the robot keeps executing the current one, so the new chunk must agree
+    with it: its first ``delay`` rows are frozen to ``actions[:delay]`` and, for inference-time RTC, the rows
+    after that are steered toward the rest of ``actions`` with a soft mask (Black et al. 2025, arXiv 2506.07339).
+
+    Attributes:
+        actions: ``float64 [P, A]`` absolute joint targets, row 0 the action for the observation's tick
+            (``P ≥ 1``). The loop pads a prefix shorter than ``delay`` with the last executed action, never zeros.
+        delay: ``d``, the number of rows that will have executed before the new chunk can take over, counted
+            in actions consumed (never wall clock); ``0 ≤ d ≤ P``.
+    """
+
+    actions: np.ndarray
+    delay: int
+
+    def __post_init__(self) -> None:
+        actions = np.asarray(self.actions, dtype=np.float64)
+        if actions.ndim != 2 or actions.shape[0] == 0:
+            raise ShapeError(f"ChunkPrefix.actions must be [P, A] with P >= 1, got {actions.shape}.")
+        if not 0 <= self.delay <= actions.shape[0]:
+            raise ShapeError(
+                f"ChunkPrefix.delay must be in [0, {actions.shape[0]}] (the prefix length), got {self.delay}."
+            )
+        actions = actions.copy()
+        actions.setflags(write=False)
+        object.__setattr__(self, "actions", actions)
+        object.__setattr__(self, "delay", int(self.delay))
+
+
+@dataclass(frozen=True)
 class JointCommand:
     """One joint-position command for one tick: ``positions [A]`` in the driver's units, ``timestamp`` [s] on the
     robot clock (the stamp of the observation the command answers; see the module docstring)."""

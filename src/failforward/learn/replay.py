@@ -17,7 +17,7 @@ import numpy as np
 
 from failforward.errors import ConfigError, ShapeError
 from failforward.policy.base import PolicyBackend
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
 class ReplayThenExpert(PolicyBackend):
@@ -53,7 +53,9 @@ class ReplayThenExpert(PolicyBackend):
         self.replayed = 0
         self.takeover.reset()
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         """The next ``≤ chunk_size`` recorded rows, or the takeover policy's chunk after the prefix."""
         if self.handed_over:
             return self.takeover.infer(obs, prompt=prompt, noise=noise)

@@ -8,17 +8,42 @@ with ``δ = 1 / N``.
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
+
+RtcMethod = Literal["none", "inference", "training"]
+"""How a policy honours a :class:`~failforward.types.ChunkPrefix` (real-time chunking):
+
+- ``none``: it ignores the prefix; the loop switches chunks plainly (skipping the ``d`` stale rows).
+- ``inference``: inference-time RTC, ΠGDM guidance toward the prefix with a vector-Jacobian product
+  (Black et al. 2025, arXiv 2506.07339); any delay up to the horizon.
+- ``training``: training-time RTC, the flow was trained conditioned on a clean prefix of random length
+  (arXiv 2512.05964); no gradient at inference; delays up to ``max_delay`` only.
+"""
+
+
+@dataclass(frozen=True)
+class RtcSupport:
+    """What a policy can do with a prefix: its ``method`` and the largest ``delay`` ``d`` [actions] it handles."""
+
+    method: RtcMethod = "none"
+    max_delay: int = 0
+
+
+NO_RTC = RtcSupport()
 
 
 class PolicyBackend(abc.ABC):
     """Produces ``ActionChunk``s of absolute joint targets ``[H, A]`` from observations."""
 
     @abc.abstractmethod
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         """Return the next chunk for ``obs``.
 
         Args:
@@ -26,7 +51,14 @@ class PolicyBackend(abc.ABC):
             prompt: language instruction (task or corrective instruction).
             noise: optional initial flow noise ``[H, A]`` for reproducible sampling; ignored by
                 non-generative policies.
+            prefix: optional real-time-chunking prefix (the actions still to run from ``obs``'s tick);
+                honoured as :attr:`rtc` says, ignored by policies without RTC.
         """
+
+    @property
+    def rtc(self) -> RtcSupport:
+        """How this policy honours a ``prefix`` (default: it ignores it)."""
+        return NO_RTC
 
     def reset(self) -> None:  # noqa: B027 - optional hook, most policies are stateless
         """Forget per-episode state (called at the start of every episode)."""

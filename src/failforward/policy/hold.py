@@ -10,7 +10,7 @@ import numpy as np
 
 from failforward.policy.base import PolicyBackend
 from failforward.policy.registry import PolicyContext, register_policy
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
 class HoldPolicy(PolicyBackend):
@@ -23,7 +23,9 @@ class HoldPolicy(PolicyBackend):
     def reset(self) -> None:
         self._target = None
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         if self._target is None:
             self._target = obs.joint_positions.copy()
         return ActionChunk(np.tile(self._target, (self.horizon, 1)), source="hold")

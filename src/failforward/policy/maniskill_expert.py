@@ -46,7 +46,7 @@ import numpy as np
 from failforward.errors import ExpertError, PolicyError
 from failforward.policy.base import PolicyBackend
 from failforward.policy.registry import PolicyContext, register_policy
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,9 @@ class ManiSkillExpert(PolicyBackend):
         self.plan = None
         self.plans_made = 0
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         state = self._state_source()
         plan = self.plan
         if plan is None:

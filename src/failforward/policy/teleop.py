@@ -16,7 +16,7 @@ import numpy as np
 from failforward.errors import ConfigError, ShapeError
 from failforward.policy.base import PolicyBackend
 from failforward.policy.registry import PolicyContext, register_policy
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
 class TeleopPolicy(PolicyBackend):
@@ -29,7 +29,9 @@ class TeleopPolicy(PolicyBackend):
     def __init__(self, read_leaders: Callable[[], np.ndarray]) -> None:
         self.read_leaders = read_leaders
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         leaders = np.asarray(self.read_leaders(), dtype=np.float64)
         if leaders.shape != obs.joint_positions.shape:
             raise ShapeError(f"Leader joints {leaders.shape} do not match the followers' {obs.joint_positions.shape}.")

@@ -23,7 +23,7 @@ from failforward.errors import ConfigError
 from failforward.learn.symbols.plan import Command, SymbolPlan, SymbolPlanner
 from failforward.policy.base import PolicyBackend
 from failforward.recovery.correction import Refusal
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 PlanListener = Callable[[Observation, "SymbolPlan | Refusal"], None]
 """Called once per episode at the hand-over tick with its observation and the plan (or refusal)."""
@@ -69,7 +69,9 @@ class SymbolMotionPolicy(PolicyBackend):
         """Tick after the motion's last row (``takeover + T``) once planned; ``None`` before or when refused."""
         return None if self.plan is None else self.takeover + len(self.plan.targets)
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         """Prelude rows until ``takeover``, then the motion's rows, then the last row again (hold)."""
         if self.handed < self.takeover:
             rows = self.prelude.infer(obs, prompt=prompt).actions[: min(self.chunk_size, self.takeover - self.handed)]

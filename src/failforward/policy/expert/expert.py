@@ -34,7 +34,7 @@ from failforward.policy.expert.transfer_cube import TransferCubePlanner
 from failforward.policy.expert.waypoints import ToolState, Trajectory
 from failforward.sim.aloha_scene import SimState
 from failforward.sim.tasks import SimTaskSpec
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ class ScriptedExpert(PolicyBackend):
         self.trajectory = None
         self.phase = "none"
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         """Chunk ``[H, 14]`` of absolute joint targets that continues the task from the current state."""
         if obs.joint_positions.shape != (14,):
             raise ShapeError(

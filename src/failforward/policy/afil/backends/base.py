@@ -15,7 +15,7 @@ from failforward.policy.afil.errors import ManifestError
 from failforward.policy.afil.manifest import Manifest, load_manifest
 from failforward.policy.afil.preprocess import InputEncoder
 from failforward.policy.base import PolicyBackend
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
 class AfilBackend(PolicyBackend):
@@ -50,7 +50,9 @@ class AfilBackend(PolicyBackend):
         """Load and verify ``config.model_dir`` and build the backend."""
         return cls(load_manifest(config.model_dir), config)
 
-    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
         """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided)."""
         inputs = self.encoder.encode(obs, prompt)
         inputs["noise"] = self.encoder.noise(noise, self.rng)
