@@ -13,7 +13,7 @@ class CountingSource:
     def __init__(self, horizon: int = 10) -> None:
         self.calls, self.horizon = 0, horizon
 
-    def __call__(self) -> ActionChunk:
+    def __call__(self, prefix: object = None) -> ActionChunk:
         chunk = ActionChunk(np.full((self.horizon, 2), float(self.calls)) + np.arange(self.horizon)[:, None] * 0.001)
         self.calls += 1
         return chunk

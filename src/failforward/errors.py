@@ -55,9 +55,26 @@ class PolicyError(FailforwardError):
     """A policy backend could not produce an action chunk."""
 
 
+class PolicyUnavailableError(PolicyError):
+    """The policy cannot answer now (a remote policy server is down, busy, or sent an unusable reply).
+
+    Transient: the loop keeps executing the chunk it has, then holds, and asks again; the next call may succeed
+    (a restarted server is reconnected to).
+    """
+
+
+class PolicyTimeoutError(PolicyUnavailableError):
+    """No answer within the request's timeout (a slow or dead policy server)."""
+
+
 class ExpertError(PolicyError):
     """The scripted expert cannot plan from the current state (e.g. IK did not converge)."""
 
 
 class RecordingError(FailforwardError):
     """An episode file could not be written or read back."""
+
+
+class PolicyStarvedError(PolicyError):
+    """The robot held with an empty action queue for longer than ``broker.max_starvation_s``: the policy's chunks
+    are late or failing (a dead policy server, an inference error). The episode is aborted with this reason."""

@@ -35,7 +35,7 @@ def infer(override, broker: ChunkBroker, policy: PolicyBackend, observation: Obs
     """The loop's ``_infer`` with recovery (returns ``(action [A], chunk | None)``); records the prompt used."""
     if not isinstance(override, JointOverride):
         trace.prompts.append(override.prompt if isinstance(override, PolicyOverride) else prompt)
-    return action_for(override, broker, lambda obs, text: policy.infer(obs, prompt=text), observation, prompt)
+    return action_for(override, broker, lambda obs, text, prefix: policy.infer(obs, prompt=text), observation, prompt)
 
 
 def drive(

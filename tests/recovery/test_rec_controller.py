@@ -238,7 +238,9 @@ def test_a_human_intervention_hold_is_cleared_by_the_real_scheduler_asking_again
             observation = replace(observation, images={"top": np.zeros((HEIGHT, WIDTH, 3), np.uint8)})
             override = controller.step(observation, report)
             kinds.append(None if override is None else type(override).__name__)
-            action, chunk = action_for(override, broker, lambda o, p: policy.infer(o, prompt=p), observation, "task")
+            action, chunk = action_for(
+                override, broker, lambda o, p, _prefix: policy.infer(o, prompt=p), observation, "task"
+            )
             sent = driver.send_action(JointCommand(observation.timestamp, safety.clamp(action).command))
             record = TickRecord(tick, observation, action, sent, chunk, {})
             supervisor.on_tick(record)

@@ -1,50 +1,73 @@
-"""Chunk broker: turns action chunks ``[H, A]`` into one action per tick.
+"""Chunk broker: turns action chunks ``[H, A]`` into one action per tick, inferring inside the tick.
 
 Modes (``BrokerConfig.mode``):
 - ``chunk``: infer a chunk, execute its first ``k = execute_steps`` actions, infer again.
 - ``ensemble``: infer every tick; the action for tick ``t`` averages every stored chunk's
   prediction for ``t`` with weights ``w_i = exp(−m · i)``, ``i = 0`` the oldest (ACT's temporal
   ensembling, ``m = ensemble_decay``).
+
+This is ``BrokerConfig.inference="synchronous"``: the tick waits for every chunk. The asynchronous broker
+(:mod:`failforward.control.async_broker`) keeps the tick free of inference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from failforward.config import BrokerConfig
+from failforward.control.chunks import InferenceStats, PrefixInfer, chunk_problem
+from failforward.errors import PolicyError
 from failforward.types import ActionChunk
-
-ChunkSource = Callable[[], ActionChunk]
 
 
 class ChunkBroker:
-    """Hands out one action ``[A]`` per tick, asking ``infer`` for a new chunk when it needs one."""
+    """Hands out one action ``[A]`` per tick, asking ``infer`` for a new chunk when it needs one.
 
-    def __init__(self, config: BrokerConfig) -> None:
-        self.config = config
+    Args:
+        config: mode and execute steps.
+        action_dim: the robot's joint count; chunks of another width are refused (``None``: not checked).
+    """
+
+    def __init__(self, config: BrokerConfig, action_dim: int | None = None) -> None:
+        self.config, self.action_dim = config, action_dim
         self.reset()
 
     def reset(self) -> None:
-        """Drop queued actions (new episode, or a correction that invalidates the plan)."""
+        """New episode: drop queued actions and start new statistics."""
+        self.stats = InferenceStats()
+        self.flush()
+
+    def flush(self) -> None:
+        """Drop queued actions (a correction that invalidates the plan)."""
         self._queue: list[np.ndarray] = []
         self._ensemble: list[tuple[int, np.ndarray]] = []  # (tick the chunk starts, actions [H, A])
         self._tick = 0
+        self._last: np.ndarray | None = None
         self.chunks_inferred = 0
 
     def needs_chunk(self) -> bool:
         return self.config.mode == "ensemble" or not self._queue
 
-    def next_action(self, infer: ChunkSource) -> tuple[np.ndarray, ActionChunk | None]:
-        """Return this tick's action ``[A]`` and the chunk inferred for it (``None`` if reused)."""
+    def next_action(self, infer: PrefixInfer, tick: int | None = None) -> tuple[np.ndarray, ActionChunk | None]:
+        """Return this tick's action ``[A]`` and the chunk inferred for it (``None`` if reused).
+
+        ``tick`` is accepted for the asynchronous broker's signature; this broker counts its own calls.
+        Raises :class:`PolicyError` for a chunk of the wrong width; non-finite rows go on to the safety layer,
+        which holds on them.
+        """
         chunk = None
         if self.needs_chunk():
-            chunk = infer()
+            chunk = infer(None)
+            problem = chunk_problem(chunk, self.action_dim, finite=False)  # NaN rows: the safety layer holds
+            if problem is not None:
+                self.stats.rejected_chunks += 1
+                raise PolicyError(f"Refused a chunk: {problem}. Check the policy's output against the robot.")
             self.chunks_inferred += 1
             self._accept(chunk)
         action = self._pop()
-        self._tick += 1
+        if chunk is not None and self.config.mode == "chunk":
+            self.stats.record_splice(self._last, action)
+        self._last, self._tick = action, self._tick + 1
         return action, chunk
 
     def _accept(self, chunk: ActionChunk) -> None:

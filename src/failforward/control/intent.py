@@ -9,6 +9,8 @@ loop, decides what that means for the policy and the chunk queue:
   actions are dropped first on its first tick (``restart``).
 - ``ResumePolicy``: the queue (planned before the correction) is dropped, then the policy runs as usual.
 - ``None``: the policy as usual.
+
+The action is ``None`` when an asynchronous broker has nothing queued yet: the loop holds.
 """
 
 from __future__ import annotations
@@ -17,22 +19,29 @@ from collections.abc import Callable
 
 import numpy as np
 
+from failforward.control.async_broker import AsyncChunkBroker
 from failforward.control.broker import ChunkBroker
 from failforward.recovery.overrides import JointOverride, Override, PolicyOverride, ResumePolicy
-from failforward.types import ActionChunk, Observation
+from failforward.types import ActionChunk, ChunkPrefix, Observation
 
-Infer = Callable[[Observation, str], ActionChunk]
-"""``(observation, prompt) -> chunk [H, A]``: the policy."""
+Infer = Callable[[Observation, str, ChunkPrefix | None], ActionChunk]
+"""``(observation, prompt, prefix) -> chunk [H, A]``: the policy."""
 
 
 def action_for(
-    override: Override | None, broker: ChunkBroker, infer: Infer, observation: Observation, prompt: str
-) -> tuple[np.ndarray, ActionChunk | None]:
-    """This tick's action ``[A]`` and the chunk inferred for it (``None`` when none was); see the module docstring."""
+    override: Override | None,
+    broker: ChunkBroker | AsyncChunkBroker,
+    infer: Infer,
+    observation: Observation,
+    prompt: str,
+    tick: int = 0,
+) -> tuple[np.ndarray | None, ActionChunk | None]:
+    """This tick's action ``[A]`` (``None``: hold) and the chunk that took over on this tick (``None`` when none
+    did); see the module docstring. ``tick`` is the loop's tick index (the asynchronous broker keys its queue by it)."""
     if isinstance(override, JointOverride):
         return override.positions, override.chunk
     if isinstance(override, PolicyOverride | ResumePolicy) and override.restart:
-        broker.reset()
+        broker.flush()
     if isinstance(override, PolicyOverride):
         observation, prompt = override.transform(observation), override.prompt
-    return broker.next_action(lambda: infer(observation, prompt))
+    return broker.next_action(lambda prefix: infer(observation, prompt, prefix), tick)

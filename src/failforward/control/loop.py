@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from failforward.config import BrokerConfig, LoopConfig
+from failforward.control.async_broker import AsyncChunkBroker
 from failforward.control.broker import ChunkBroker
 from failforward.control.intent import action_for
 from failforward.control.ports import Corrector, ReportSource
@@ -41,6 +42,7 @@ from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import (
     ActionChunk,
+    ChunkPrefix,
     EpisodeInfo,
     EpisodeOutcome,
     JointCommand,
@@ -67,6 +69,20 @@ class EpisodeResult:
     files: list[Path] = field(default_factory=list)
     reports: list[SupervisorReport] = field(default_factory=list)
     episode_id: str = ""  # EpisodeInfo.episode_id: what every record of this episode is tagged with
+    # the broker's InferenceStats.summary(), plus the ticks the safety layer's per-tick limit cut (all, and those
+    # where a new chunk took over: a splice jump larger than the robot may move in one tick)
+    inference: dict[str, float] = field(default_factory=dict)
+
+
+def make_broker(
+    config: BrokerConfig, loop: LoopConfig, policy: PolicyBackend, action_dim: int
+) -> ChunkBroker | AsyncChunkBroker:
+    """The broker ``config.inference`` names, for a loop of ``loop``'s rate and pacing and ``policy``'s RTC support."""
+    if config.inference == "asynchronous":
+        return AsyncChunkBroker(
+            config, 1.0 / loop.rate_hz, realtime=loop.realtime, rtc=policy.rtc, action_dim=action_dim
+        )
+    return ChunkBroker(config, action_dim)
 
 
 class ControlLoop:
@@ -77,7 +93,9 @@ class ControlLoop:
         policy: produces action chunks ``[H, A]``.
         safety: clamps every command before it is sent.
         config: rate, episode length, real-time pacing, supervisor mode.
-        broker: how chunks become per-tick actions (the loop owns the :class:`ChunkBroker`).
+        broker: how chunks become per-tick actions (the loop owns the broker: a :class:`ChunkBroker` that infers
+            inside the tick, or with ``inference="asynchronous"`` an :class:`AsyncChunkBroker` whose worker infers
+            while the robot moves; when it has nothing queued the loop holds the last safe command).
         prompt: the task instruction handed to the policy.
         subscribers: notified at episode start, every tick and episode end.
         reports: optional supervisor answers; a subscriber too, polled after each tick as
@@ -102,7 +120,7 @@ class ControlLoop:
         corrector: Corrector | None = None,
     ) -> None:
         self.driver, self.policy, self.safety, self.config, self.prompt = driver, policy, safety, config, prompt
-        self.broker = ChunkBroker(broker)
+        self.broker = make_broker(broker, config, policy, driver.features.action_dim)
         self.reports, self.on_report, self.corrector = reports, on_report, corrector
         self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
             *subscribers,
@@ -120,7 +138,7 @@ class ControlLoop:
     def run_episode(self, index: int, seed: int, task: str = "") -> EpisodeResult:
         """Run one episode to success, ``max_steps`` or an error; subscribers always see its end."""
         timer = CycleTimer(period=self.period)
-        counters = {"holds": 0, "clamped": 0}
+        counters = {"holds": 0, "clamped": 0, "rate_limited": 0, "splices_rate_limited": 0}
         ticks, error = 0, None
         reports: list[SupervisorReport] = []
         self._stop.clear()
@@ -131,8 +149,8 @@ class ControlLoop:
                 timer.start_tick()
                 observation = self._observe(timer)
                 override = self._correct(timer, observation)
-                action, chunk = self._infer(timer, observation, override)
-                command = self._apply_safety(timer, action, counters)
+                action, chunk = self._infer(timer, observation, override, ticks)
+                command = self._apply_safety(timer, action, counters, spliced=chunk is not None)
                 sent = self._act(timer, observation, command)
                 self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
                 self._collect_report(timer, reports)
@@ -158,6 +176,11 @@ class ControlLoop:
             error,
             reports=reports,
             episode_id=self._episode_id,
+            inference={
+                **self.broker.stats.summary(),
+                "splices_rate_limited": float(counters["splices_rate_limited"]),
+                "rate_limited_ticks": float(counters["rate_limited"]),
+            },
         )
         return result
 
@@ -188,19 +211,30 @@ class ControlLoop:
             return self.corrector.step(observation, report)
 
     def _infer(
-        self, timer: CycleTimer, observation: Observation, override: Override | None
+        self, timer: CycleTimer, observation: Observation, override: Override | None, tick: int
     ) -> tuple[np.ndarray, ActionChunk | None]:
         with timer.section("infer"):
-            return action_for(override, self.broker, self._policy_infer, observation, self.prompt)
+            action, chunk = action_for(override, self.broker, self._policy_infer, observation, self.prompt, tick)
+        if action is None:  # nothing queued (a late chunk): hold where the robot was last sent
+            held = self.safety.last_command
+            action = held if held is not None else observation.joint_positions
+        return action, chunk
 
-    def _policy_infer(self, observation: Observation, prompt: str) -> ActionChunk:
-        return self.policy.infer(observation, prompt=prompt)
+    def _policy_infer(self, observation: Observation, prompt: str, prefix: ChunkPrefix | None) -> ActionChunk:
+        if prefix is None:  # the broker makes prefixes only for policies whose ``rtc`` says they take one
+            return self.policy.infer(observation, prompt=prompt)
+        return self.policy.infer(observation, prompt=prompt, prefix=prefix)
 
-    def _apply_safety(self, timer: CycleTimer, action: np.ndarray, counters: dict[str, int]) -> np.ndarray:
+    def _apply_safety(
+        self, timer: CycleTimer, action: np.ndarray, counters: dict[str, int], *, spliced: bool
+    ) -> np.ndarray:
         with timer.section("safety"):
             result = self.safety.clamp(action)
+        rate_limited = bool(result.rate_limited.any())
         counters["holds"] += int(result.held)
         counters["clamped"] += int(result.modified and not result.held)
+        counters["rate_limited"] += int(rate_limited)
+        counters["splices_rate_limited"] += int(rate_limited and spliced)
         return result.command
 
     def _act(self, timer: CycleTimer, observation: Observation, command: np.ndarray) -> JointCommand:
