@@ -267,7 +267,8 @@ class TickRecord:
         observation: what was observed at the start of the tick.
         policy_action: ``[A]`` the broker's action before safety (what the policy wanted).
         sent: the command the driver actually sent (after safety and the device's own clamping).
-        chunk: the chunk produced this tick, or ``None`` when the broker reused a queued one.
+        chunk: the chunk that took over on this tick (inferred in this tick, or with asynchronous inference
+            delivered by the worker in this tick), or ``None`` when the broker went on with a queued one.
         timings: section name → duration [s] for this tick (observe, infer, safety, act, record).
     """
 

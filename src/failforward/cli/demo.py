@@ -14,7 +14,7 @@ from failforward.config import PRESETS, RunConfig, get_preset, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
-from failforward.report.run_report import EpisodeSummary, write_report
+from failforward.report.run_report import EpisodeSummary, inference_line, write_report
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 
@@ -102,6 +102,7 @@ def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
             tuple(e.files),
             len(e.reports),
             sum(_flags_failure(r) for r in e.reports),
+            e.inference,
         )
         for e in result.episodes
     ]
@@ -126,6 +127,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"loop: tick p50 {summary['tick_p50_ms']:.1f} ms, p99 {summary['tick_p99_ms']:.1f} ms, "
         f"overruns {summary['overruns']}/{summary['ticks']} (budget 20 ms)"
     )
+    print(inference_line(summary))
     answers = sum(e["diagnoses"] for e in summary["per_episode"])
     flagged = sum(e["flagged_failures"] for e in summary["per_episode"])
     corrections = sum(e.get("corrections", 0) for e in summary["per_episode"])

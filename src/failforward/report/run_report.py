@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class EpisodeSummary:
     files: tuple[Path, ...]
     diagnoses: int = 0
     flagged_failures: int = 0
+    inference: dict[str, float] = field(default_factory=dict)  # the loop's EpisodeResult.inference
 
 
 def write_report(run_dir: Path, title: str, episodes: list[EpisodeSummary], camera: str = "top") -> dict[str, Any]:
@@ -78,6 +79,7 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
         "tick_p99_ms": max((e.timing.get("tick_p99_ms", 0.0) for e in episodes), default=0.0),
         "overruns": int(sum(e.timing.get("overruns", 0) for e in episodes)),
         "ticks": int(sum(e.timing.get("ticks", 0) for e in episodes)),
+        "inference": _inference_totals(episodes),
         "sections_p50_ms": {
             key[: -len("_p50_ms")]: _median_of(episodes, key)
             for key in sorted({k for e in episodes for k in e.timing if k.endswith("_p50_ms")})
@@ -98,6 +100,28 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
             for e in episodes
         ],
     }
+
+
+INFERENCE_COUNTS = ("chunks", "starved_ticks", "late_chunks", "rejected_chunks", "failed_requests", "rtc_fallbacks")
+
+
+def _inference_totals(episodes: list[EpisodeSummary]) -> dict[str, float]:
+    """Inference counters summed over episodes, the largest latency p99 [ms] and splice jump."""
+    totals = {key: float(sum(e.inference.get(key, 0.0) for e in episodes)) for key in INFERENCE_COUNTS}
+    totals["latency_p99_ms"] = max((e.inference.get("latency_p99_ms", 0.0) for e in episodes), default=0.0)
+    totals["max_splice_jump"] = max((e.inference.get("max_splice_jump", 0.0) for e in episodes), default=0.0)
+    return totals
+
+
+def inference_line(summary: dict[str, Any]) -> str:
+    """One line on inference: chunks, warm latency p99, starvations, late / refused / failed chunks, RTC fallbacks."""
+    inf = summary.get("inference", {})
+    return (
+        f"inference: {inf.get('chunks', 0):.0f} chunks, latency p99 {inf.get('latency_p99_ms', 0.0):.1f} ms, "
+        f"starved {inf.get('starved_ticks', 0):.0f} ticks; chunks late {inf.get('late_chunks', 0):.0f}, "
+        f"refused {inf.get('rejected_chunks', 0):.0f}, failed {inf.get('failed_requests', 0):.0f}; "
+        f"RTC fallbacks {inf.get('rtc_fallbacks', 0):.0f}; largest splice jump {inf.get('max_splice_jump', 0.0):.3f}"
+    )
 
 
 def _median_of(episodes: list[EpisodeSummary], key: str) -> float:
@@ -155,6 +179,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"- tick: p50 {summary['tick_p50_ms']:.2f} ms, p99 {summary['tick_p99_ms']:.2f} ms, "
         f"overruns {summary['overruns']}/{summary['ticks']}",
         "- sections p50 [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["sections_p50_ms"].items()),
+        f"- {inference_line(summary)}",
         "",
         "| episode | seed | success | stage | reason | ticks | supervisor answers (failures) | corrections | file |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
