@@ -72,7 +72,8 @@ def _open_state(args: argparse.Namespace) -> RunState:
         if extendable:  # more rounds or another evaluation size keep every finished step valid
             state.config = PipelineConfig.model_validate({**state.config.model_dump(), **extendable})
             state.finish("config_updated", {"fields": sorted(extendable)})
-        RunState.open(args.run_dir, state.config.model_copy(update=given))  # raises on a real difference
+        # validated (not model_copy): options arrive as lists, the stored config holds tuples
+        RunState.open(args.run_dir, PipelineConfig.model_validate({**state.config.model_dump(), **given}))
         return state
     return RunState.open(args.run_dir, PipelineConfig(**given))
 

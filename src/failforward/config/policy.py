@@ -60,6 +60,10 @@ class SamplerConfig(FrozenModel):
 
 BackendKind = Literal["torch", "onnxruntime", "tensorrt"]
 GraphLayout = Literal["fused", "split"]
+RtcChoice = Literal["auto", "none", "inference", "training"]
+"""Real-time chunking of the AFIL policy (see ``failforward.policy.base.RtcMethod``): ``auto`` = ``training``
+when the model was trained for prefixes (``manifest.json`` says so), else ``inference`` on the torch backend,
+else ``none``."""
 
 
 class AfilPolicyConfig(FrozenModel):
@@ -77,6 +81,9 @@ class AfilPolicyConfig(FrozenModel):
         threads: CPU threads for torch / onnxruntime (1 on shared machines).
         sampler: steps and guidance; ``num_steps`` must match an exported fused graph.
         seed: seed of the flow-noise generator used when ``infer`` gets no noise (``None``: fresh entropy).
+        rtc: how a real-time chunking prefix is honoured (``RtcChoice``): ``training`` needs a model trained
+            for prefixes, ``inference`` (ΠGDM guidance, a vector-Jacobian product per step) the torch backend.
+        rtc_beta: β, the largest inference-time RTC guidance weight (Black et al. 2025 use 5).
     """
 
     kind: Literal["afil"] = "afil"
@@ -88,3 +95,5 @@ class AfilPolicyConfig(FrozenModel):
     threads: int = Field(1, ge=1)
     sampler: SamplerConfig = SamplerConfig()
     seed: int | None = None
+    rtc: RtcChoice = "auto"
+    rtc_beta: float = Field(5.0, gt=0.0)

@@ -29,6 +29,12 @@ class TrainConfig(FrozenModel):
         resume: continue from ``out_dir/last.pt`` if it exists.
         seed: seeds torch and the batch sampler.
         threads: torch CPU threads (1 on shared machines).
+        rtc_max_delay: D [chunk rows], training-time real-time chunking (arXiv 2512.05964): each sample is
+            conditioned on a clean prefix of ``d ~ U{0, …, D}`` rows (see ``flow_loss``); 0 = off. A prefix
+            must leave a row to predict, so training uses ``prefix_delay = min(D, H − 1)``, and the exported
+            manifest records that (``Manifest.prefix_training``).
+        init_weights: a ``weights.pt`` (model directory file) that initializes a fresh run, for fine-tuning:
+            its parameters and norm stats are used, and its model config must equal ``model``.
     """
 
     model: AfilModelConfig
@@ -45,3 +51,10 @@ class TrainConfig(FrozenModel):
     resume: bool = True
     seed: int = 0
     threads: int = Field(1, ge=1)
+    rtc_max_delay: int = Field(20, ge=0)
+    init_weights: Path | None = None
+
+    @property
+    def prefix_delay(self) -> int:
+        """The largest prefix trained [chunk rows]: ``rtc_max_delay`` capped at the horizon − 1."""
+        return min(self.rtc_max_delay, self.model.horizon - 1)

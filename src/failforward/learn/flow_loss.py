@@ -4,6 +4,11 @@ With ``x_0 ~ N(0, I)`` noise and ``x_1`` the normalized action chunk, ``x_τ = (
 the target velocity is ``u = x_1 − x_0`` (τ = 0 noise → τ = 1 data, as in ``policy.base``).
 Success samples supervise the success head, failure samples the failure head; both heads run in one
 batched call and each loss only sees its own samples.
+
+Training-time real-time chunking (arXiv 2512.05964), on when ``max_delay = D > 0``: every sample draws a
+delay ``d ~ U{0, …, D}``; its first ``d`` rows are a clean action prefix (``x_τ[i] = x_1[i]``, flow time
+``τ_i = 1``) and the loss skips them, so the heads learn to continue a given prefix. ``d = 0`` is plain
+flow matching, and ``D = 0`` draws nothing (the random stream of the plain objective, bit for bit).
 """
 
 from __future__ import annotations
@@ -11,8 +16,25 @@ from __future__ import annotations
 import torch
 
 from failforward.policy.afil.backbone import Prefix
-from failforward.policy.afil.experts import FAILURE, NUM_EXPERTS, SUCCESS
+from failforward.policy.afil.experts import FAILURE, NUM_EXPERTS, SUCCESS, prefix_time
 from failforward.policy.afil.model import DualActionGenerator
+
+
+def prefix_rows(batch: int, horizon: int, max_delay: int, generator: torch.Generator) -> torch.Tensor | None:
+    """``bool [B, H]``: True on rows ``i < d_b`` with ``d_b ~ U{0, …, max_delay}``; ``None`` when ``max_delay = 0``."""
+    if max_delay == 0:
+        return None
+    delay = torch.randint(0, max_delay + 1, (batch,), generator=generator)
+    return torch.arange(horizon)[None, :] < delay[:, None]
+
+
+def _row_errors(v: torch.Tensor, target: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tensor:
+    """Mean squared error per head and sample ``[2, B]`` over the free (non-prefix) rows of ``v [2, B, H, A]``."""
+    sq = (v - target[None]) ** 2
+    if frozen is None:
+        return sq.mean(dim=(2, 3))
+    free = (~frozen).to(sq.dtype)  # [B, H]; d ≤ D < H leaves at least one free row
+    return (sq.mean(dim=3) * free).sum(dim=2) / free.sum(dim=1)
 
 
 def flow_matching_loss(
@@ -20,14 +42,16 @@ def flow_matching_loss(
     batch: dict[str, torch.Tensor],
     generator: torch.Generator,
     failure_grad_to_backbone: bool = False,
+    max_delay: int = 0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Loss and metrics for one batch.
 
     Args:
         batch: ``state [B, S]``, ``tokens, token_mask [B, L]``, optional ``images uint8 [B, C, H, W, 3]``,
             ``actions [B, H, A]`` (normalized), ``failure bool [B]``.
-        generator: source of ``x_0`` and ``τ ~ U[0, 1)``.
+        generator: source of ``x_0``, ``τ ~ U[0, 1)`` and the prefix delays.
         failure_grad_to_backbone: see ``TrainConfig``.
+        max_delay: D, the largest clean prefix [rows] (training-time RTC); 0 = off. Must be < H.
 
     Returns:
         ``(loss, {"loss_success", "loss_failure"})``; a head with no samples in the batch contributes 0.
@@ -35,12 +59,17 @@ def flow_matching_loss(
     x1, failure = batch["actions"], batch["failure"]
     x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype)
     tau = torch.rand(x1.shape[0], generator=generator, dtype=x1.dtype)
-    x_tau = (1 - tau[:, None, None]) * x0 + tau[:, None, None] * x1
+    frozen = prefix_rows(x1.shape[0], x1.shape[1], max_delay, generator)
+    rows = tau[:, None] if frozen is None else torch.where(frozen, torch.ones_like(tau)[:, None], tau[:, None])
+    x_tau = (1 - rows[:, :, None]) * x0 + rows[:, :, None] * x1  # prefix rows: x_1 exactly (τ_i = 1)
     prefix = model.encode(batch["state"], batch["tokens"], batch["token_mask"], batch.get("images"))
     if not failure_grad_to_backbone:
         prefix = Prefix(torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens), prefix.mask)
-    v = model.experts(x_tau, tau, model.experts.cache(prefix, NUM_EXPERTS), NUM_EXPERTS)
-    err = ((v - (x1 - x0)[None]) ** 2).mean(dim=(2, 3))  # [2, B]
+    time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D]
+    if frozen is not None:  # prefix rows: the features of τ = 1
+        time = prefix_time(time, model.experts.time_features(tau.new_ones(1), NUM_EXPERTS), frozen)
+    v = model.experts.velocity(x_tau, time, model.experts.cache(prefix, NUM_EXPERTS), NUM_EXPERTS)
+    err = _row_errors(v, x1 - x0, frozen)  # [2, B]
     success = (~failure).to(err.dtype)
     loss_s = (err[SUCCESS] * success).sum() / success.sum().clamp_min(1.0)
     loss_f = (err[FAILURE] * (1 - success)).sum() / (1 - success).sum().clamp_min(1.0)

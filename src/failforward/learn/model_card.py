@@ -54,6 +54,7 @@ def model_card(name: str, run_dir: Path, result: dict[str, Any], size: int) -> s
             f"{cfg['finetune_steps']} more steps per round on demos + corrections (success head) and failures "
             f"(failure head, failure_fraction {cfg['failure_fraction']}, "
             f"failure gradients to backbone: {cfg['failure_grad_to_backbone']}).",
+            *_rtc_lines(cfg),
             "",
             rounds_table(result),
             "",
@@ -80,3 +81,20 @@ def model_card(name: str, run_dir: Path, result: dict[str, Any], size: int) -> s
             "",
         ]
     )
+
+
+def _rtc_lines(cfg: dict[str, Any]) -> list[str]:
+    """How the run used fine-tuning and training-time real-time chunking (absent in older runs)."""
+    lines = []
+    if cfg.get("init_model"):
+        lines.append(
+            f"Round 0 fine-tuned the weights and norm stats of `{cfg['init_model']}` instead of training from scratch."
+        )
+    if cfg.get("rtc_max_delay"):
+        lines.append(
+            "Training-time real-time chunking (arXiv 2512.05964): every training chunk was conditioned on a clean "
+            f"prefix of d ~ U{{0..{cfg['rtc_max_delay']}}} actions (flow time 1, out of the loss), so the runtime "
+            "can freeze up to that many actions of a chunk (`manifest.json` `prefix_training`, "
+            "`AfilPolicyConfig.rtc`)."
+        )
+    return [""] + lines if lines else []

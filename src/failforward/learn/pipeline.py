@@ -51,6 +51,11 @@ class PipelineConfig(FrozenModel):
             expert prelude, then one atomic corrective motion prompted by its ViFailback sentence); the corrective
             ticks of those that were followed join every round's success data. 0 (default) = none.
         symbol_seed: first seed of the symbol episodes.
+        rtc_max_delay: D [chunk rows], training-time real-time chunking (``TrainConfig.rtc_max_delay``): every
+            round trains with clean action prefixes of ``d ~ U{0, …, D}`` rows (capped at the horizon − 1);
+            0 = off. Runs stored before this option existed read 0 (they trained without prefixes).
+        init_model: a model directory (``models/<name>``) whose weights and norm stats initialize round 0
+            (fine-tuning instead of training from scratch); ``None`` = from scratch.
     """
 
     preset: str = "sim_transfer_cube"
@@ -79,6 +84,8 @@ class PipelineConfig(FrozenModel):
     seed: int = 0
     symbol_episodes: int = Field(0, ge=0)
     symbol_seed: int = 50_000
+    rtc_max_delay: int = Field(20, ge=0)
+    init_model: str | None = None
 
     @model_validator(mode="after")
     def _seeds_disjoint(self) -> PipelineConfig:

@@ -36,6 +36,7 @@ class RunState:
         path = Path(run_dir) / "state.json"
         if path.is_file():
             data = json.loads(path.read_text())
+            data["config"].setdefault("rtc_max_delay", 0)  # runs from before training-time RTC had none
             stored = PipelineConfig.model_validate(data["config"])
             if config is not None and config != stored:
                 diff = {k: (v, getattr(config, k)) for k, v in stored if getattr(config, k) != v}

@@ -155,6 +155,8 @@ class Pipeline:
             failure_grad_to_backbone=self.cfg.failure_grad_to_backbone,
             seed=self.cfg.seed + k,
             checkpoint_every=250,
+            rtc_max_delay=self.cfg.rtc_max_delay,
+            init_weights=self._init_weights() if k == 0 else None,
         )
         result = train(config, episodes)
         export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")
@@ -170,6 +172,15 @@ class Pipeline:
                 "model": self.layout.rel(self.layout.model(k)),
             },
         )
+
+    def _init_weights(self) -> Path | None:
+        """``weights.pt`` of ``init_model`` (round 0 fine-tunes it), or ``None`` (from scratch)."""
+        if self.cfg.init_model is None:
+            return None
+        from failforward.policy.afil.manifest import load_manifest
+
+        model_dir = Path(self.cfg.init_model)
+        return model_dir / load_manifest(model_dir).weights  # verified: hashes match the manifest
 
     def _training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
         root = self.layout.root

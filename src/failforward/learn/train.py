@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--failure-grad-to-backbone", action="store_true")
     p.add_argument("--action-source", choices=("sent", "policy"), default="sent")
     p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument(
+        "--rtc-max-delay", type=int, default=20, help="training-time RTC: prefixes of up to D rows (0 = off)"
+    )
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         resume=not args.no_resume,
         seed=args.seed,
         threads=args.threads,
+        rtc_max_delay=args.rtc_max_delay,
     )
     episodes = load_recorded(args.episodes, action_source=config.action_source, load_images=bool(model.cameras))
     result = train(config, episodes)

@@ -23,9 +23,10 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.export import export_model
-from failforward.policy.afil.manifest import Manifest, TrainingSummary
+from failforward.policy.afil.manifest import Manifest, PrefixTraining, TrainingSummary
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.weights import load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,20 @@ def _load_checkpoint(path: Path, model_config: AfilModelConfig) -> dict:
     return state
 
 
+def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualActionGenerator, NormStats]:
+    """A fresh model with norm stats fitted to ``episodes``, or ``config.init_weights`` (fine-tuning)."""
+    if config.init_weights is None:
+        return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes)
+    model, norm = load_weights(config.init_weights)
+    if model.config != config.model:
+        raise ConfigError(
+            f"{config.init_weights} holds a {model.config} model, the run asks for {config.model}; "
+            "fine-tune with the model shape of the weights."
+        )
+    logger.info("initialized from %s", config.init_weights)
+    return model, norm
+
+
 def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool = True) -> TrainResult:
     """Train (or resume training) a Dual Action Generator on ``episodes``."""
     torch.set_num_threads(config.threads)
@@ -82,9 +97,12 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     last = config.out_dir / LAST
     resumed = _load_checkpoint(last, config.model) if config.resume and last.is_file() else None
-    norm = NormStats.from_dict(resumed["norm"]) if resumed else ChunkDataset.fit_norm(episodes)
+    if resumed is None:
+        model, norm = _initial(config, episodes)
+    else:
+        model, norm = DualActionGenerator(config.model), NormStats.from_dict(resumed["norm"])
     data = ChunkDataset(episodes, config.model, norm)
-    model = DualActionGenerator(config.model).train()
+    model = model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
     start = 0
@@ -100,7 +118,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     path = last
     for step in bar:
         batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction))
-        loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone)
+        loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -128,6 +146,15 @@ def export_checkpoint(
     norm = NormStats.from_dict(state["norm"])
     ticks = state["ticks"]
     training = TrainingSummary(steps=state["step"], success_ticks=ticks["success"], failure_ticks=ticks["failure"])
+    # checkpoints from before training-time RTC have no rtc_max_delay: they were trained without prefixes
+    delay = TrainConfig.model_validate({"rtc_max_delay": 0, **state["config"]}).prefix_delay
     return export_model(
-        model.eval(), norm, model_dir, name=name, sampler=sampler, precisions=precisions, training=training
+        model.eval(),
+        norm,
+        model_dir,
+        name=name,
+        sampler=sampler,
+        precisions=precisions,
+        training=training,
+        prefix_training=PrefixTraining(max_delay=delay) if delay else None,
     )

@@ -15,3 +15,7 @@ class ObservationError(PolicyError):
 
 class BackendUnavailableError(PolicyError):
     """A backend's runtime (onnxruntime, TensorRT, CUDA) is not installed or has no device here."""
+
+
+class PrefixError(PolicyError):
+    """A real-time chunking prefix the policy cannot honour (delay beyond what it was trained for)."""

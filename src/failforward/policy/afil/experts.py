@@ -3,6 +3,10 @@
 Expert 0 is the success head, expert 1 the failure head. Each predicts the velocity ``v(x_τ, τ)``
 of a whole chunk ``[H, A]`` while cross-attending to the backbone's prefix. Evaluating both costs one
 batched call (``experts=2``); the unguided sampler asks for ``experts=1`` (success head only).
+
+Flow time is per chunk row: ``τ [B]`` (one time for every row) or ``τ [B, H]`` (training-time real-time
+chunking, arXiv 2512.05964: the rows of a clean action prefix carry τ = 1). The time features are added to
+each row's token, so both cases use the same weights; ``[B]`` is the ``[B, H]`` case with equal rows.
 """
 
 from __future__ import annotations
@@ -100,12 +104,18 @@ class DualFlowExperts(nn.Module):
         t = sinusoidal_embedding(tau.float(), self.width).to(dtype)[None, :, None, :]
         return self.time_out(gelu_tanh(self.time_in(t, experts)), experts)
 
+    def row_time_features(self, tau: torch.Tensor, experts: int) -> torch.Tensor:
+        """Per-row flow-time conditioning ``τ [B, H]`` → ``[E, B, H, D]`` (same weights as :meth:`time_features`)."""
+        b, h = tau.shape
+        return self.time_features(tau.reshape(-1), experts).reshape(experts, b, h, self.width)
+
     def velocity(self, x: torch.Tensor, time: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
         """Velocities of the first ``experts`` heads from precomputed time features.
 
         Args:
             x: noisy chunk ``x_τ [B, H, A]`` (normalized action space).
-            time: ``[E, B|1, 1, D]`` rows of :meth:`time_features` for this step's τ.
+            time: ``[E, B|1, 1|H, D]`` time features for this step: rows of :meth:`time_features` (one τ per
+                sample) or :meth:`row_time_features` / :func:`prefix_time` (one τ per chunk row).
             cache: from :meth:`cache` with at least ``experts`` heads.
             experts: 2 for (success, failure), 1 for success only.
 
@@ -118,9 +128,24 @@ class DualFlowExperts(nn.Module):
         return norm_linear(h, self.out_norm, self.action_out, experts).float()
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:
-        """Velocities of the first ``experts`` heads: ``x_τ [B, H, A]``, ``τ [B]`` → ``[E, B, H, A]`` float32.
+        """Velocities of the first ``experts`` heads: ``x_τ [B, H, A]``, ``τ [B]`` or ``[B, H]`` → ``[E, B, H, A]``.
 
         ``cache`` comes from :meth:`cache` with at least ``experts`` heads; ``experts`` is 2 for
-        (success, failure), 1 for success only. Same as :meth:`velocity` with ``time_features(τ)``.
+        (success, failure), 1 for success only. Same as :meth:`velocity` with the time features of ``τ``.
         """
-        return self.velocity(x, self.time_features(tau, experts), cache, experts)
+        time = self.row_time_features(tau, experts) if tau.dim() == 2 else self.time_features(tau, experts)
+        return self.velocity(x, time, cache, experts)
+
+
+def prefix_time(step: torch.Tensor, clean: torch.Tensor, frozen: torch.Tensor) -> torch.Tensor:
+    """Time features per chunk row: ``clean`` (τ = 1) on frozen prefix rows, ``step`` (this step's τ) elsewhere.
+
+    Args:
+        step: ``[E, B|1, 1, D]`` features of the Euler step's τ.
+        clean: ``[E, 1, 1, D]`` features of τ = 1.
+        frozen: ``bool [B, H]``, True on the rows of the clean action prefix.
+
+    Returns:
+        ``[E, B, H, D]``.
+    """
+    return torch.where(frozen[None, :, :, None], clean, step)

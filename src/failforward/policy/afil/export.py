@@ -20,7 +20,14 @@ from failforward.errors import ConfigError
 from failforward.policy.afil import signature as sig
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.graphs import build_graphs
-from failforward.policy.afil.manifest import GraphSpec, Manifest, TensorSpec, TrainingSummary, write_manifest
+from failforward.policy.afil.manifest import (
+    GraphSpec,
+    Manifest,
+    PrefixTraining,
+    TensorSpec,
+    TrainingSummary,
+    write_manifest,
+)
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.weights import WEIGHTS_FILE, save_weights
@@ -42,6 +49,8 @@ def example_inputs(config: AfilModelConfig, seed: int = 0) -> dict[str, torch.Te
         "guidance": torch.tensor([0.0, 1.0, 1.0]),
         "x": torch.randn(1, c.horizon, c.action_dim, generator=g),
         "tau": torch.tensor([0.3]),
+        "prefix": torch.randn(1, c.horizon, c.action_dim, generator=g),
+        "prefix_len": torch.tensor([min(2, c.horizon - 1)], dtype=torch.int64),
     }
     if c.cameras:
         x["images"] = torch.randint(0, 256, (1, len(c.cameras), c.image_height, c.image_width, 3), generator=g).to(
@@ -54,12 +63,17 @@ _DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 
 @torch.no_grad()
-def _export_graphs(model: DualActionGenerator, num_steps: int, precision: str, out_dir: Path) -> dict[str, GraphSpec]:
-    """Export every graph of ``model`` (already in ``precision``) as ``<stem>[_fp16].onnx``."""
+def _export_graphs(
+    model: DualActionGenerator, num_steps: int, precision: str, out_dir: Path, prefix: bool
+) -> dict[str, GraphSpec]:
+    """Export every graph of ``model`` (already in ``precision``) as ``<stem>[_fp16].onnx``.
+
+    ``prefix``: the sampler and expert graphs take the training-time RTC inputs (see ``graphs``).
+    """
     if precision not in _DTYPES:
         raise ConfigError(f"Unknown precision {precision!r}; export supports {sorted(_DTYPES)}.")
     example = example_inputs(model.config)
-    built = build_graphs(model, num_steps)
+    built = build_graphs(model, num_steps, prefix=prefix)
     cache = built[sig.BACKBONE](*[example[n] for n in built[sig.BACKBONE].inputs])
     example.update(zip(built[sig.BACKBONE].outputs, cache, strict=True))
     graphs = {}
@@ -100,12 +114,15 @@ def export_model(
     sampler: SamplerConfig | None = None,
     precisions: tuple[str, ...] = ("fp32",),
     training: TrainingSummary | None = None,
+    prefix_training: PrefixTraining | None = None,
 ) -> Manifest:
     """Write ``weights.pt``, the five ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
 
     The fused graphs bake in ``sampler.num_steps``; ``sampler.guidance`` is recorded as the default.
     ``precisions`` may add ``"fp16"``: the same graphs with float16 weights and activations (stems
     ``<graph>_fp16``), for TensorRT 11 (strongly typed: precision lives in the graph) and CUDA runtimes.
+    ``prefix_training`` (weights trained with clean action prefixes) gives the sampler and expert graphs
+    the prefix inputs and is recorded in the manifest.
     """
     sampler = sampler or SamplerConfig()
     out_dir = Path(out_dir)
@@ -115,7 +132,7 @@ def export_model(
     graphs: dict[str, GraphSpec] = {}
     for precision in precisions:
         variant = model if precision == "fp32" else copy.deepcopy(model).to(_DTYPES[precision])
-        graphs.update(_export_graphs(variant, sampler.num_steps, precision, out_dir))
+        graphs.update(_export_graphs(variant, sampler.num_steps, precision, out_dir, prefix_training is not None))
     fields = {
         "name": name or out_dir.name,
         "model": model.config,
@@ -123,6 +140,7 @@ def export_model(
         "sampler": sampler,
         "weights": WEIGHTS_FILE,
         "training": training,
+        "prefix_training": prefix_training,
         "graphs": graphs,
         "opset": OPSET,
     }

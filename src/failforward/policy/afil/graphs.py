@@ -8,6 +8,12 @@
 - ``experts_success``: the same inputs → the success head's velocity ``[1, B, H, A]`` (split layout,
   unguided; model directories exported before it existed fall back to ``experts``).
 
+Models trained for real-time chunking prefixes (training-time RTC, ``Manifest.prefix_training``) export with
+``prefix=True``: the fused samplers also take ``prefix [B, H, A]`` (normalized, padded to H) and
+``prefix_len [B]`` int64 (``d``; 0 = no prefix), clamp rows ``i < d`` to the prefix, give them τ = 1 and
+velocity 0, and take λ_t over the free rows (see ``rtc``); the expert graphs take ``prefix_len`` and give
+rows ``i < d`` τ = 1 (the host loop clamps and zeroes them, ``backends.split``).
+
 Step-invariant work sits outside the Euler loop of the fused graphs: the backbone and the experts'
 cross-attention keys/values run once, the τ conditioning of all N steps is one batched call, and
 each step is one expert call with the heads stacked on the weights' expert axis (batched MatMul).
@@ -24,9 +30,12 @@ from torch import nn
 from failforward.policy.afil import signature as sig
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.experts import NUM_EXPERTS, PrefixCache
-from failforward.policy.afil.guidance import guided_velocity, unguided
+from failforward.policy.afil.guidance import guided_velocity
 from failforward.policy.afil.model import DualActionGenerator
+from failforward.policy.afil.rtc import clamp_prefix, frozen_rows
 from failforward.policy.afil.sampler import euler_sample
+
+PREFIX_INPUTS = ("prefix", "prefix_len")
 
 
 def observation_inputs(config: AfilModelConfig) -> tuple[str, ...]:
@@ -52,41 +61,66 @@ class _Graph(nn.Module):
         prefix = self.model.encode(x["state"], x["tokens"], x["token_mask"], x.get("images"))
         return self.model.experts.cache(prefix, experts)
 
+    def _frozen(self, x: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """``bool [B, H]`` prefix rows of a graph with prefix inputs, else ``None``."""
+        return frozen_rows(x["prefix_len"], self.model.config.horizon) if "prefix_len" in x else None
 
-class GuidedSamplerGraph(_Graph):
-    """Fused guided sampler: ``(..., noise [B, H, A], guidance [3]) -> (actions [B, H, A], lambdas [B, N])``."""
 
-    outputs = sig.GUIDED_OUTPUTS
+class _SamplerGraph(_Graph):
+    """A fused sampler: backbone once, N Euler steps; with ``prefix`` the training-time RTC inputs too."""
 
-    def __init__(self, model: DualActionGenerator, num_steps: int) -> None:
+    experts = NUM_EXPERTS
+    extra: tuple[str, ...] = ("noise",)  # inputs after the observation's
+
+    def __init__(self, model: DualActionGenerator, num_steps: int, prefix: bool = False) -> None:
         super().__init__(model)
         self.num_steps = num_steps
-        self.inputs = (*observation_inputs(model.config), "noise", "guidance")
+        self.inputs = (*observation_inputs(model.config), *self.extra, *(PREFIX_INPUTS if prefix else ()))
 
-    def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        heads = self.model.head_field(self._cache(x, NUM_EXPERTS), NUM_EXPERTS, self.num_steps)
+    def sample(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Euler-integrate the (guided) field; frozen prefix rows get τ = 1 features and velocity 0."""
+        frozen = self._frozen(x)
+        heads = self.model.head_field(self._cache(x, self.experts), self.experts, self.num_steps, frozen)
+        free = None if frozen is None else (~frozen).to(torch.float32)[:, :, None]
 
         def field(xt: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             v = heads(xt, tau)
-            return guided_velocity(v[0], v[1], x["guidance"])
+            return self.velocity(v if free is None else v * free, x)
 
-        return euler_sample(field, x["noise"], self.num_steps)
+        noise = x["noise"] if frozen is None else clamp_prefix(x["noise"], x["prefix"], frozen)
+        return euler_sample(field, noise, self.num_steps)
+
+    def velocity(self, v: torch.Tensor, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
 
 
-class UnguidedSamplerGraph(_Graph):
-    """Fused success-only sampler: ``(..., noise [B, H, A]) -> actions [B, H, A]``."""
+class GuidedSamplerGraph(_SamplerGraph):
+    """Fused guided sampler: ``(..., noise [B, H, A], guidance [3][, prefix, prefix_len]) -> (actions, lambdas)``.
 
-    outputs = sig.UNGUIDED_OUTPUTS
+    ``actions [B, H, A]``, ``lambdas [B, N]``.
+    """
 
-    def __init__(self, model: DualActionGenerator, num_steps: int) -> None:
-        super().__init__(model)
-        self.num_steps = num_steps
-        self.inputs = (*observation_inputs(model.config), "noise")
+    outputs = sig.GUIDED_OUTPUTS
+    extra = ("noise", "guidance")
+
+    def velocity(self, v: torch.Tensor, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return guided_velocity(v[0], v[1], x["guidance"])
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        heads = self.model.head_field(self._cache(x, 1), 1, self.num_steps)
-        field = unguided(lambda xt, tau: heads(xt, tau)[0])
-        return (euler_sample(field, x["noise"], self.num_steps)[0],)
+        return self.sample(x)
+
+
+class UnguidedSamplerGraph(_SamplerGraph):
+    """Fused success-only sampler: ``(..., noise [B, H, A][, prefix, prefix_len]) -> actions [B, H, A]``."""
+
+    outputs = sig.UNGUIDED_OUTPUTS
+    experts = 1
+
+    def velocity(self, v: torch.Tensor, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return v[0], v.new_zeros(v.shape[1])
+
+    def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        return (self.sample(x)[0],)
 
 
 class BackboneGraph(_Graph):
@@ -103,16 +137,24 @@ class BackboneGraph(_Graph):
 
 
 class ExpertsGraph(_Graph):
-    """Per-step part of the split layout: ``(x [B, H, A], tau [B], keys, values, bias) -> velocity [2, B, H, A]``."""
+    """Per-step part of the split layout: ``(x [B, H, A], tau [B], keys, values, bias) -> velocity [2, B, H, A]``.
 
-    inputs = sig.EXPERT_INPUTS
+    With ``prefix``, also ``prefix_len [B]`` int64: rows ``i < d`` get τ = 1 (training-time RTC).
+    """
+
     outputs = sig.EXPERT_OUTPUTS
 
     heads = NUM_EXPERTS
 
+    def __init__(self, model: DualActionGenerator, prefix: bool = False) -> None:
+        super().__init__(model)
+        self.inputs = (*sig.EXPERT_INPUTS, *(("prefix_len",) if prefix else ()))
+
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         cache = PrefixCache(x["keys"], x["values"], x["bias"])
-        return (self.model.experts(x["x"], x["tau"], cache, self.heads),)
+        frozen = self._frozen(x)
+        tau = x["tau"] if frozen is None else torch.where(frozen, torch.ones_like(x["tau"])[:, None], x["tau"][:, None])
+        return (self.model.experts(x["x"], tau, cache, self.heads),)
 
 
 class SuccessExpertGraph(ExpertsGraph):
@@ -121,12 +163,12 @@ class SuccessExpertGraph(ExpertsGraph):
     heads = 1
 
 
-def build_graphs(model: DualActionGenerator, num_steps: int) -> dict[str, _Graph]:
-    """All exportable graphs by file stem."""
+def build_graphs(model: DualActionGenerator, num_steps: int, prefix: bool = False) -> dict[str, _Graph]:
+    """All exportable graphs by file stem; ``prefix`` adds the training-time RTC inputs (see module docstring)."""
     return {
-        sig.GUIDED_SAMPLER: GuidedSamplerGraph(model, num_steps),
-        sig.UNGUIDED_SAMPLER: UnguidedSamplerGraph(model, num_steps),
+        sig.GUIDED_SAMPLER: GuidedSamplerGraph(model, num_steps, prefix),
+        sig.UNGUIDED_SAMPLER: UnguidedSamplerGraph(model, num_steps, prefix),
         sig.BACKBONE: BackboneGraph(model),
-        sig.EXPERTS: ExpertsGraph(model),
-        sig.SUCCESS_EXPERT: SuccessExpertGraph(model),
+        sig.EXPERTS: ExpertsGraph(model, prefix),
+        sig.SUCCESS_EXPERT: SuccessExpertGraph(model, prefix),
     }

@@ -14,7 +14,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from failforward.config import FrozenModel
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
@@ -52,6 +52,17 @@ class TrainingSummary(FrozenModel):
     failure_ticks: int
 
 
+class PrefixTraining(FrozenModel):
+    """The weights were trained for real-time chunking prefixes (training-time RTC, arXiv 2512.05964).
+
+    ``max_delay``: D, the longest clean prefix [chunk rows] seen in training (delays ``d ~ U{0, …, D}``);
+    the graphs then take ``prefix [B, H, A]`` and ``prefix_len [B]`` inputs. Absent in older manifests:
+    those models know no prefix (backends offer inference-time RTC on torch, none elsewhere).
+    """
+
+    max_delay: int = Field(ge=1)
+
+
 class Manifest(FrozenModel):
     """Contents of ``manifest.json`` (see module docstring)."""
 
@@ -66,6 +77,7 @@ class Manifest(FrozenModel):
     toolchain: dict[str, str]
     files: dict[str, str]
     training: TrainingSummary | None = None
+    prefix_training: PrefixTraining | None = None
 
     @property
     def norm_stats(self) -> NormStats:

@@ -22,8 +22,9 @@ from torch import nn
 
 from failforward.policy.afil.backbone import Prefix, PrefixEncoder, SmallPrefixEncoder
 from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, GuidanceMode
-from failforward.policy.afil.experts import NUM_EXPERTS, DualFlowExperts, PrefixCache
+from failforward.policy.afil.experts import NUM_EXPERTS, DualFlowExperts, PrefixCache, prefix_time
 from failforward.policy.afil.guidance import DualField, guide
+from failforward.policy.afil.rtc import PrefixCondition, clamp_prefix, freeze, frozen_rows, pigdm
 from failforward.policy.afil.sampler import euler_sample, flow_times
 
 HeadField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -59,17 +60,26 @@ class DualActionGenerator(nn.Module):
         """
         return self.backbone(state, tokens, token_mask, images)
 
-    def head_field(self, cache: PrefixCache, experts: int, num_steps: int) -> HeadField:
+    def head_field(
+        self, cache: PrefixCache, experts: int, num_steps: int, frozen: torch.Tensor | None = None
+    ) -> HeadField:
         """``(x_τ [B, H, A], τ [B]) -> [E, B, H, A]`` velocities of the first ``experts`` heads, one batched call.
 
         Only valid on the Euler grid ``τ_k = k / num_steps`` (what :func:`euler_sample` passes): the τ
         conditioning of all N steps is computed here, once per chunk, and step ``k`` reads row ``k``.
+        ``frozen`` (``bool [B, H]``, training-time RTC) gives those chunk rows the features of τ = 1.
         """
-        table = self.experts.time_features(flow_times(num_steps, cache.bias.device), experts)  # [E, N, 1, D]
+        times = flow_times(num_steps, cache.bias.device)
+        if frozen is not None:
+            times = torch.cat([times, torch.ones_like(times[:1])])
+        table = self.experts.time_features(times, experts)  # [E, N (+1), 1, D]
 
         def heads(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
             step = torch.round(tau * num_steps).long()  # [B], k of τ_k = k / N
-            return self.experts.velocity(x, table[:, step], cache, experts)
+            time = table[:, step]
+            if frozen is not None:
+                time = prefix_time(time, table[:, num_steps:], frozen)
+            return self.experts.velocity(x, time, cache, experts)
 
         return heads
 
@@ -100,17 +110,29 @@ class DualActionGenerator(nn.Module):
         num_steps: int,
         guidance: GuidanceConfig,
         images: torch.Tensor | None = None,
+        prefix: PrefixCondition | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample a normalized chunk ``[B, H, A]`` from ``noise [B, H, A]``; returns it with λ trace ``[B, N]``.
 
         Per chunk: the backbone and the experts' cross-attention keys/values once, the τ conditioning of
         all N steps once; per Euler step: one batched expert call (success head only when unguided).
+        ``prefix`` adds real-time chunking at every step (``rtc``): training-time freezes its rows,
+        inference-time corrects the guided velocity toward it (ΠGDM).
         """
         experts = 1 if guidance.mode is GuidanceMode.NONE else NUM_EXPERTS
         cache = self.experts.cache(self.encode(state, tokens, token_mask, images), experts)
-        if experts == 1:
-            heads = self.head_field(cache, 1, num_steps)
-            field = guide(lambda x, tau: (heads(x, tau)[0],) * 2, guidance)
-        else:
-            field = guide(self.dual_field(cache, num_steps), guidance)
+        frozen = None
+        if prefix is not None and prefix.method == "training":
+            frozen = frozen_rows(prefix.length, noise.shape[1])
+            noise = clamp_prefix(noise, prefix.actions, frozen)
+        heads = self.head_field(cache, experts, num_steps, frozen)
+        dual: DualField = lambda x, tau: _pair(heads(x, tau))  # noqa: E731
+        field = guide(dual if frozen is None else freeze(dual, frozen), guidance)
+        if prefix is not None and prefix.method == "inference":
+            field = pigdm(field, prefix)
         return euler_sample(field, noise, num_steps)
+
+
+def _pair(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[E, B, H, A]`` → ``(v_s, v_f)``; with one head (unguided) the success velocity twice."""
+    return v[0], v[-1]

@@ -13,8 +13,9 @@ import numpy as np
 from failforward.policy.afil.config import BackendConfig, GuidanceMode
 from failforward.policy.afil.errors import ManifestError
 from failforward.policy.afil.manifest import Manifest, load_manifest
+from failforward.policy.afil.prefix import empty_prefix, encode_prefix, resolve_rtc
 from failforward.policy.afil.preprocess import InputEncoder
-from failforward.policy.base import PolicyBackend
+from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
@@ -27,6 +28,7 @@ class AfilBackend(PolicyBackend):
     """
 
     kind: str = "afil"
+    gradients: bool = False  # can run inference-time RTC (needs a vector-Jacobian product): torch only
 
     def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
         self.manifest, self.config = manifest, config
@@ -44,6 +46,12 @@ class AfilBackend(PolicyBackend):
                 f"{manifest.name}: the fused graphs were exported with num_steps={manifest.sampler.num_steps}, "
                 f"the config asks for {config.sampler.num_steps}. Use layout='split' or re-export with that many steps."
             )
+        self._rtc = resolve_rtc(config.rtc, manifest, self.gradients)
+
+    @property
+    def rtc(self) -> RtcSupport:
+        """``training`` (max delay from the manifest) / ``inference`` (torch) / ``none``, per ``config.rtc``."""
+        return self._rtc
 
     @classmethod
     def from_config(cls, config: BackendConfig) -> AfilBackend:
@@ -53,15 +61,29 @@ class AfilBackend(PolicyBackend):
     def infer(
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
     ) -> ActionChunk:
-        """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided)."""
+        """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided).
+
+        ``prefix`` is honoured as :attr:`rtc` says (ignored when ``none``); a delay beyond ``rtc.max_delay``
+        raises ``PrefixError``.
+        """
         inputs = self.encoder.encode(obs, prompt)
         inputs["noise"] = self.encoder.noise(noise, self.rng)
+        inputs.update(self.prefix_inputs(prefix))
         z, lambdas = self.run(inputs)
         return ActionChunk(self.encoder.actions(z), guidance=lambdas[0], source=f"afil-{self.kind}")
 
+    def prefix_inputs(self, prefix: ChunkPrefix | None) -> dict[str, np.ndarray]:
+        """``prefix``/``prefix_len``[/``prefix_weights``] arrays (``afil.prefix``); empty when not needed."""
+        if prefix is not None and self._rtc.method != "none":
+            return encode_prefix(prefix, self.encoder.norm, self.manifest.model.horizon, self._rtc)
+        if self.manifest.prefix_training is not None:  # its graphs take a prefix: none = length 0
+            return empty_prefix(self.manifest.model.horizon, self.manifest.model.action_dim)
+        return {}
+
     @abc.abstractmethod
     def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Sample from prepared arrays (``preprocess`` names, batch 1, plus ``noise [1, H, A]``).
+        """Sample from prepared arrays (``preprocess`` names, batch 1, plus ``noise [1, H, A]`` and, with a
+        real-time chunking prefix, the ``afil.prefix`` arrays).
 
         Returns:
             normalized chunk ``float32 [1, H, A]`` and λ trace ``float32 [1, N]`` (``[1, 0]`` unguided).

@@ -22,6 +22,10 @@ def split_sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample with ``run_graph(stem, feeds) -> outputs`` for the ``backbone`` and ``experts`` graphs.
 
+    Training-time RTC (``prefix [1, H, A]`` and ``prefix_len [1]`` in ``inputs``, a model trained for prefixes):
+    rows ``i < d`` start at the prefix, the experts graph gives them τ = 1, and their velocities are zeroed
+    before guidance, so they never move and λ_t sees the free rows only (as the fused graphs do).
+
     Args:
         inputs: prepared arrays including ``noise [1, H, A]``.
         coefficients: ``(λ_static, γ, clamp)``; ``None`` = success head only.
@@ -33,11 +37,18 @@ def split_sample(
     """
     cache = dict(zip(CACHE_OUTPUTS, run_graph(BACKBONE, inputs), strict=True))
     x = inputs["noise"].astype(np.float32)
+    free = np.ones(x.shape[:2] + (1,), np.float32)
+    if "prefix_len" in inputs:
+        cache["prefix_len"] = inputs["prefix_len"]
+        frozen = np.arange(x.shape[1])[None, :] < inputs["prefix_len"][:, None]  # [B, H]
+        x = np.where(frozen[:, :, None], inputs["prefix"], x).astype(np.float32)
+        free = (~frozen).astype(np.float32)[:, :, None]
     dt = np.float32(1.0 / num_steps)
     trace = []
     for k in range(num_steps):
         tau = np.full((x.shape[0],), k * dt, dtype=np.float32)
         (v,) = run_graph(experts_graph, {"x": x, "tau": tau, **cache})
+        v = v * free
         if coefficients is None:
             step = v[0]
         else:
