@@ -174,6 +174,9 @@ def test_zero_weights_leave_the_guided_sampler_and_lambda_unchanged():
 
 
 # ---------------------------------------------------------------- models: torch, onnxruntime fused and split
+STEPS = 4
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     torch.manual_seed(0)
@@ -181,8 +184,9 @@ def models(tmp_path_factory) -> dict[str, Path]:
     norm = NormStats(np.full(4, 0.1), np.full(4, 2.0), np.full(4, -0.3), np.full(4, 0.5))
     out = tmp_path_factory.mktemp("rtc")
     model = DualActionGenerator(cfg)
-    export_model(model, norm, out / "prefix", prefix_training=PrefixTraining(max_delay=4))
-    export_model(model, norm, out / "plain")
+    sampler = SamplerConfig(num_steps=STEPS)  # few unrolled steps: the export is what takes time here
+    export_model(model, norm, out / "prefix", sampler=sampler, prefix_training=PrefixTraining(max_delay=4))
+    export_model(model, norm, out / "plain", sampler=sampler)
     return {"prefix": out / "prefix", "plain": out / "plain"}
 
 
@@ -191,7 +195,7 @@ def obs() -> Observation:
 
 
 def backend(model_dir: Path, kind: str = "torch", mode: GuidanceMode = GuidanceMode.ADAPTIVE, **kw):
-    sampler = SamplerConfig(guidance=GuidanceConfig(mode=mode))
+    sampler = SamplerConfig(num_steps=STEPS, guidance=GuidanceConfig(mode=mode))
     return make_backend(BackendConfig(backend=kind, model_dir=model_dir, sampler=sampler, **kw))
 
 

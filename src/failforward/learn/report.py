@@ -57,9 +57,11 @@ def verdict(result: dict[str, Any]) -> list[str]:
 
 
 def _setup(cfg: dict[str, Any]) -> str:
+    start = f"fine-tuned from `{cfg['init_model']}` on " if cfg.get("init_model") else ""
+    rtc = f", training-time RTC (prefixes of up to {cfg['rtc_max_delay']} actions)" if cfg.get("rtc_max_delay") else ""
     return (
-        f"- `{cfg['preset']}`: model `{cfg['model']}`, {cfg['demos']} expert demos, {cfg['train_steps']} + "
-        f"{cfg['finetune_steps']}·k steps at batch {cfg['batch_size']}, {cfg['rounds']} correction round(s) of "
+        f"- `{cfg['preset']}`: model `{cfg['model']}`, {start}{cfg['demos']} expert demos, {cfg['train_steps']} + "
+        f"{cfg['finetune_steps']}·k steps at batch {cfg['batch_size']}{rtc}, {cfg['rounds']} correction round(s) of "
         f"{cfg['rollouts']} rollouts, evaluation on {cfg['eval_configs']} held-out initial configurations × "
         f"{cfg['eval_runs']} run(s) (paper: 50 × 3)."
     )
@@ -138,6 +140,7 @@ def config_flags(config: dict[str, Any]) -> list[str]:
     """``failforward learn`` options that reproduce ``config`` (the preset, then every non-default field)."""
     defaults = PipelineConfig().model_dump(mode="json")
     flags = [f"--preset {config['preset']}"]
+    config = {"rtc_max_delay": 0, **config}  # runs from before training-time RTC trained without it
     for name, value in config.items():
         if name == "preset" or name not in defaults or value == defaults[name]:
             continue
