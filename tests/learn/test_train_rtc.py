@@ -97,3 +97,16 @@ def test_runs_stored_before_rtc_read_as_trained_without_prefixes(tmp_path):
     del data["config"]["rtc_max_delay"]
     (tmp_path / "state.json").write_text(json.dumps(data))
     assert RunState.open(tmp_path).config.rtc_max_delay == 0
+
+
+def test_the_shipped_model_was_trained_for_prefixes():
+    from pathlib import Path
+
+    from failforward.config import get_preset
+    from failforward.policy.afil import load_manifest
+
+    root = Path(__file__).resolve().parents[2]
+    manifest = load_manifest(root / get_preset("sim_transfer_cube_afil").policy.model_dir)
+    assert manifest.prefix_training is not None and manifest.prefix_training.max_delay == 20
+    for graph in ("sampler_guided", "sampler_unguided", "experts", "experts_success"):
+        assert "prefix_len" in [i.name for i in manifest.graphs[graph].inputs]

@@ -88,7 +88,8 @@ def _rtc_lines(cfg: dict[str, Any]) -> list[str]:
     lines = []
     if cfg.get("init_model"):
         lines.append(
-            f"Round 0 fine-tuned the weights and norm stats of `{cfg['init_model']}` instead of training from scratch."
+            f"Round 0 fine-tuned the weights and norm stats of `{cfg['init_model']}`{_model_text(cfg['init_model'])} "
+            "instead of training from scratch."
         )
     if cfg.get("rtc_max_delay"):
         lines.append(
@@ -98,3 +99,16 @@ def _rtc_lines(cfg: dict[str, Any]) -> list[str]:
             "`AfilPolicyConfig.rtc`)."
         )
     return [""] + lines if lines else []
+
+
+def _model_text(model_dir: str) -> str:
+    """`` (model <name>, <steps> training steps)`` from a model directory's manifest, or ``""`` if unreadable."""
+    from failforward.policy.afil.errors import ManifestError
+    from failforward.policy.afil.manifest import load_manifest
+
+    try:
+        manifest = load_manifest(Path(model_dir))
+    except ManifestError:
+        return ""
+    steps = f", {manifest.training.steps} training steps" if manifest.training else ""
+    return f" (model `{manifest.name}`{steps})"
