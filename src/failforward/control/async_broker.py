@@ -66,6 +66,7 @@ class AsyncChunkBroker:
         realtime: whether the loop paces ticks by the wall clock (see the module docstring).
         rtc: what the policy does with a prefix.
         action_dim: the robot's joint count; chunks of another width are refused (``None``: not checked).
+        step_limit: ``[A]`` the safety layer's per-tick limit, to measure splice jumps against (optional).
     """
 
     def __init__(
@@ -76,8 +77,10 @@ class AsyncChunkBroker:
         realtime: bool,
         rtc: RtcSupport = NO_RTC,
         action_dim: int | None = None,
+        step_limit: np.ndarray | None = None,
     ) -> None:
         self.config, self.period, self.realtime, self.rtc, self.action_dim = config, period_s, realtime, rtc, action_dim
+        self.step_limit = step_limit
         self._worker = InferenceWorker()
         self._ticket = 0
         self._inflight: _InFlight | None = None
@@ -90,7 +93,7 @@ class AsyncChunkBroker:
     def reset(self) -> None:
         """New episode: drop the queue and any request in flight; the first chunk will be waited for."""
         self._release_worker()
-        self.stats = InferenceStats()
+        self.stats = InferenceStats(step_limit=self.step_limit)
         self._horizon: int | None = None
         self._cold, self._restarting = True, False
         self._last_error = ""

@@ -26,15 +26,18 @@ class ChunkBroker:
     Args:
         config: mode and execute steps.
         action_dim: the robot's joint count; chunks of another width are refused (``None``: not checked).
+        step_limit: ``[A]`` the safety layer's per-tick limit, to measure splice jumps against (optional).
     """
 
-    def __init__(self, config: BrokerConfig, action_dim: int | None = None) -> None:
-        self.config, self.action_dim = config, action_dim
+    def __init__(
+        self, config: BrokerConfig, action_dim: int | None = None, step_limit: np.ndarray | None = None
+    ) -> None:
+        self.config, self.action_dim, self.step_limit = config, action_dim, step_limit
         self.reset()
 
     def reset(self) -> None:
         """New episode: drop queued actions and start new statistics."""
-        self.stats = InferenceStats()
+        self.stats = InferenceStats(step_limit=self.step_limit)
         self.flush()
 
     def flush(self) -> None:

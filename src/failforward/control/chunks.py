@@ -44,7 +44,11 @@ class InferenceStats:
         rtc_fallbacks: requests sent without a prefix because ``d`` exceeded the policy's largest trained delay.
         latencies_s: wall time of every request but an episode's first (cold start stays out).
         delays: ``d`` of every spliced chunk, in actions consumed since its observation.
-        splice_jumps: ``max_j |a_t − a_{t−1}|`` at each tick where a new chunk took over from an old one.
+        splice_jumps: ``max_j |a_t − a_{t−1}|`` at each tick where a new chunk took over from an old one
+            [rad; grippers: normalized units].
+        splice_ratios: the same jumps relative to the safety layer's per-tick limit, ``max_j |Δa_j| / s_j``
+            (``≤ 1``: the splice needed no clamping); empty without ``step_limit``.
+        step_limit: ``s [A]``, the largest change per tick the safety layer allows (``SafetyLayer.max_step``).
     """
 
     chunks: int = 0
@@ -57,12 +61,17 @@ class InferenceStats:
     latencies_s: list[float] = field(default_factory=list)
     delays: list[int] = field(default_factory=list)
     splice_jumps: list[float] = field(default_factory=list)
+    splice_ratios: list[float] = field(default_factory=list)
+    step_limit: np.ndarray | None = None
 
     def record_splice(self, previous: np.ndarray | None, first: np.ndarray) -> None:
         """Count a chunk taking over; ``previous`` is the last action handed out (``None`` at episode start)."""
         self.chunks += 1
         if previous is not None:
-            self.splice_jumps.append(float(np.max(np.abs(first - previous))))
+            jump = np.abs(first - previous)
+            self.splice_jumps.append(float(np.max(jump)))
+            if self.step_limit is not None:
+                self.splice_ratios.append(float(np.max(jump / self.step_limit)))
 
     def summary(self) -> dict[str, float]:
         """Counts, warm latency p50/p99 [ms], mean and max delay [actions], max splice jump."""
@@ -76,6 +85,8 @@ class InferenceStats:
             "rtc_fallbacks": float(self.rtc_fallbacks),
             "max_splice_jump": max(self.splice_jumps, default=0.0),
         }
+        if self.splice_ratios:
+            out["max_splice_jump_ratio"] = max(self.splice_ratios)
         if self.latencies_s:
             latencies = np.asarray(self.latencies_s) * 1e3
             out["latency_p50_ms"] = float(np.percentile(latencies, 50))

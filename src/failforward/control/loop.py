@@ -75,14 +75,21 @@ class EpisodeResult:
 
 
 def make_broker(
-    config: BrokerConfig, loop: LoopConfig, policy: PolicyBackend, action_dim: int
+    config: BrokerConfig, loop: LoopConfig, policy: PolicyBackend, safety: SafetyLayer
 ) -> ChunkBroker | AsyncChunkBroker:
-    """The broker ``config.inference`` names, for a loop of ``loop``'s rate and pacing and ``policy``'s RTC support."""
+    """The broker ``config.inference`` names, for a loop of ``loop``'s rate and pacing, ``policy``'s RTC support and
+    the robot ``safety`` guards (its joint count; its per-tick limit, which splice jumps are measured against)."""
+    action_dim = int(safety.max_step.shape[0])
     if config.inference == "asynchronous":
         return AsyncChunkBroker(
-            config, 1.0 / loop.rate_hz, realtime=loop.realtime, rtc=policy.rtc, action_dim=action_dim
+            config,
+            1.0 / loop.rate_hz,
+            realtime=loop.realtime,
+            rtc=policy.rtc,
+            action_dim=action_dim,
+            step_limit=safety.max_step,
         )
-    return ChunkBroker(config, action_dim)
+    return ChunkBroker(config, action_dim, safety.max_step)
 
 
 class ControlLoop:
@@ -120,7 +127,7 @@ class ControlLoop:
         corrector: Corrector | None = None,
     ) -> None:
         self.driver, self.policy, self.safety, self.config, self.prompt = driver, policy, safety, config, prompt
-        self.broker = make_broker(broker, config, policy, driver.features.action_dim)
+        self.broker = make_broker(broker, config, policy, safety)
         self.reports, self.on_report, self.corrector = reports, on_report, corrector
         self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
             *subscribers,
