@@ -6,6 +6,8 @@ Example:
     failforward presets                                # list presets
     failforward learn round --run-dir runs/learn/tc    # AFIL: collect, train, correct, evaluate
     failforward export-vqa runs/<run>/*.mcap --out datasets/vqa
+    failforward serve --model models/afil_aloha_transfer_cube       # policy server (ZeroMQ, loopback)
+    failforward keys --out keys --clients robot1 robot2             # CURVE keys for a server beyond loopback
 
 Subcommand modules are imported lazily: only the chosen one, when its arguments are added, so ``--help``
 and the hardware presets need no simulator or training extras (MuJoCo, torch, ManiSkill).
@@ -47,11 +49,25 @@ def _export_vqa(parser: argparse.ArgumentParser) -> None:
     export.add_arguments(parser)  # sets its handler
 
 
+def _serve(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import serve
+
+    serve.add_serve_arguments(parser)  # sets its handler
+
+
+def _keys(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import serve
+
+    serve.add_keys_arguments(parser)  # sets its handler
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "demo": ("run episodes on the simulated ALOHA and report", _demo),
     "presets": ("list the named config presets", _presets),
     "learn": ("learn from failure: collect, train, correct, evaluate", _learn),
     "export-vqa": ("recorded sim episodes → ViFailback VQA pairs", _export_vqa),
+    "serve": ("serve a policy to robots over ZeroMQ (loopback; CURVE keys beyond it)", _serve),
+    "keys": ("make CURVE keypairs for a policy server and its robots", _keys),
 }
 """Subcommand → (help, adds its arguments and handler; imports its module)."""
 

@@ -14,6 +14,7 @@ from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
+from failforward.config.remote import RemotePolicyConfig
 from failforward.config.robots import (
     AlohaConfig,
     CameraConfig,
@@ -69,6 +70,7 @@ __all__ = [
     "QwenLocalConfig",
     "RecordConfig",
     "RecoveryConfig",
+    "RemotePolicyConfig",
     "RobotConfig",
     "RunConfig",
     "SafetyConfig",

@@ -11,6 +11,7 @@ from failforward.config.base import FrozenModel, SimAlohaTask
 from failforward.config.maniskill import MANISKILL_CONTROL_HZ, ManiSkillConfig, ManiSkillTask
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
+from failforward.config.remote import RemotePolicyConfig
 from failforward.config.robots import AlohaConfig, FakeRobotConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
 from failforward.errors import ConfigError, UnknownNameError
@@ -106,7 +107,9 @@ class RunConfig(FrozenModel):
     robot: Annotated[
         SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig | FakeRobotConfig, Field(discriminator="kind")
     ] = SimAlohaConfig()
-    policy: Annotated[PolicyConfig | AfilPolicyConfig, Field(discriminator="kind")] = PolicyConfig()
+    policy: Annotated[PolicyConfig | AfilPolicyConfig | RemotePolicyConfig, Field(discriminator="kind")] = (
+        PolicyConfig()
+    )
     broker: BrokerConfig = BrokerConfig()
     safety: SafetyConfig = SafetyConfig()
     loop: LoopConfig = LoopConfig()
@@ -224,10 +227,17 @@ def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
     )
 
 
+def _remote_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
+    """The AFIL preset with its policy on a policy server (``failforward serve --model <model_dir>``) at
+    ``tcp://127.0.0.1:5555``: the same model, robot, supervisor and recovery, inference in another process."""
+    return _afil_sim_preset(task, model_dir).model_copy(update={"policy": RemotePolicyConfig()})
+
+
 PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube": _sim_preset("transfer_cube"),
     "sim_insertion": _sim_preset("insertion"),
     "sim_transfer_cube_afil": _afil_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
+    "sim_transfer_cube_remote": _remote_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
     "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
     "franka": _hardware_preset(FrankaConfig()),
     "aloha_teleop": _hardware_preset(

@@ -43,6 +43,7 @@ POLICIES: Registry[PolicyBuilder] = Registry(
         "maniskill_expert": "failforward.policy.maniskill_expert",
         "afil": "failforward.policy.afil.builder",
         "teleop": "failforward.policy.teleop",
+        "remote": "failforward.transport.remote_policy",
     },
 )
 
