@@ -40,6 +40,7 @@ SIM_TESTS = (
     "ros/test_recovery_graph.py",
     "ros/test_recovery_messages.py",
     "test_expert.py",
+    "test_remote_episode.py",
     "test_sim_aloha_driver.py",
     "test_sim_edge.py",
     "test_runtime.py::test_expert_episode_with_the_oracle_supervisor_is_recorded",

@@ -44,17 +44,47 @@ class SafetyConfig(FrozenModel):
         return self
 
 
+InferenceMode = Literal["synchronous", "asynchronous"]
+"""Where the policy runs: ``synchronous`` inside the tick (the tick waits for every chunk); ``asynchronous`` in a
+worker thread while the loop executes the current chunk (the loop waits only for an episode's first chunk). See
+:mod:`failforward.control.async_broker`."""
+
+
 class BrokerConfig(FrozenModel):
     """Chunk broker: how a chunk ``[H, A]`` becomes per-tick actions.
 
     ``mode="chunk"`` executes the first ``execute_steps`` actions of each chunk then asks for a new one;
     ``mode="ensemble"`` asks every tick and averages overlapping chunks with weights
     ``exp(-ensemble_decay * i)`` (ACT's temporal ensembling, oldest first).
+
+    ``inference="asynchronous"`` (chunk mode only) computes the next chunk in a worker while the current one runs:
+
+    - ``refill_threshold`` [actions]: a new chunk is requested when at most this many actions are queued
+      (default ``H − execute_steps``, the cadence of the synchronous broker);
+    - ``rtc``: hand the policy a :class:`~failforward.types.ChunkPrefix` (real-time chunking) when it supports
+      one; past the policy's largest trained delay the broker falls back to a plain switch (counted);
+    - ``max_starvation_s`` [s of robot time]: how long the robot may hold with an empty queue (a late or failed
+      chunk) before the episode is aborted with the reason;
+    - ``latency_window``: how many recent inference latencies estimate the delay ``d`` (their maximum).
     """
 
     mode: Literal["chunk", "ensemble"] = "chunk"
     execute_steps: int = Field(25, ge=1)
     ensemble_decay: float = Field(0.01, ge=0.0)
+    inference: InferenceMode = "synchronous"
+    refill_threshold: int | None = Field(None, ge=0)
+    rtc: bool = True
+    max_starvation_s: float = Field(1.0, gt=0.0)
+    latency_window: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _asynchronous_needs_chunks(self) -> BrokerConfig:
+        if self.inference == "asynchronous" and self.mode != "chunk":
+            raise ValueError(
+                "broker.inference='asynchronous' executes whole chunks; it cannot ensemble (one inference per tick). "
+                "Set broker.mode='chunk' or broker.inference='synchronous'."
+            )
+        return self
 
 
 RECOVERY_ROBOTS = ("sim_aloha",)
@@ -191,6 +221,7 @@ def _hardware_preset(robot: AlohaConfig | FrankaConfig) -> RunConfig:
     return RunConfig(
         robot=robot,
         policy=PolicyConfig(kind="hold"),
+        broker=BrokerConfig(inference="asynchronous"),
         loop=LoopConfig(
             rate_hz=robot.control_hz, max_steps=int(60 * robot.control_hz), realtime=True, stop_on_success=False
         ),
@@ -216,12 +247,15 @@ def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
     """The learned AFIL dual-head policy (``failforward learn ship``) on the simulated ALOHA with adaptive
     failure-informed guidance (γ = 1, AFIL's default). Its state is the joints + the objects' poses (the
     simulator's ground truth; no policy cameras), the head camera renders for the oracle supervisor, and the
-    recovery machine corrects what the supervisor diagnoses (PMC), as in the expert presets."""
+    recovery machine corrects what the supervisor diagnoses (PMC), as in the expert presets. Inference runs
+    asynchronously (the tick never waits for a chunk but an episode's first), with real-time chunking as the
+    model offers it (``policy.rtc="auto"``: training-time RTC for the shipped model)."""
     guidance = GuidanceConfig(mode=GuidanceMode.ADAPTIVE, gamma=1.0)
     expert = _sim_preset(task)
     return RunConfig(
         robot=SimAlohaConfig(task=task, object_state=True),
         policy=AfilPolicyConfig(model_dir=Path(model_dir), sampler=SamplerConfig(guidance=guidance)),
+        broker=BrokerConfig(inference="asynchronous"),
         supervisor=expert.supervisor,
         recovery=expert.recovery,
     )
@@ -246,7 +280,14 @@ PRESETS: dict[str, RunConfig] = {
             leader_left_port="/dev/ttyDXL_master_left",
             leader_right_port="/dev/ttyDXL_master_right",
         )
-    ).with_overrides({"policy.kind": "teleop", "supervisor.enabled": False, "broker.execute_steps": 1}),
+    ).with_overrides(
+        {
+            "policy.kind": "teleop",
+            "supervisor.enabled": False,
+            "broker.execute_steps": 1,
+            "broker.inference": "synchronous",  # the leaders are read every tick: nothing to overlap
+        }
+    ),
     "maniskill_stack_cube": _maniskill_preset("StackCube-v1", 200),
     "maniskill_lift_peg_upright": _maniskill_preset("LiftPegUpright-v1", 300),
     "maniskill_pull_cube": _maniskill_preset("PullCube-v1", 100),
