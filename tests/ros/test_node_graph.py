@@ -31,6 +31,7 @@ OVERRIDES = {
     "robot.image_width": "128",
     "supervisor.schedule.every_chunks": "1",
     "robot.object_state": "true",
+    "broker.inference": "asynchronous",  # as the deployment presets: the policy node's worker thread infers
 }
 NODE_NAMES = [name for _, name in launch_nodes(ROOT / "launch" / "failforward.launch.py")]
 
