@@ -70,8 +70,13 @@ BASE = {
 MODES: dict[str, dict[str, Any]] = {
     "sync": {"broker.inference": "synchronous"},
     "async": {"broker.inference": "asynchronous", "broker.rtc": False},
-    "rtc_inference": {"broker.inference": "asynchronous", "policy.backend": "torch", "policy.rtc": "inference"},
-    "rtc_training": {"broker.inference": "asynchronous", "policy.rtc": "training"},
+    "rtc_inference": {
+        "broker.inference": "asynchronous",
+        "broker.rtc": True,
+        "policy.backend": "torch",
+        "policy.rtc": "inference",
+    },
+    "rtc_training": {"broker.inference": "asynchronous", "broker.rtc": True, "policy.rtc": "training"},
 }
 
 

@@ -41,7 +41,9 @@ def run(broker: AsyncChunkBroker, policy, ticks: int) -> list[np.ndarray | None]
 
 
 def make(latency_window: int = 10, realtime: bool = False, rtc: RtcSupport | None = None, **config) -> AsyncChunkBroker:
-    broker_config = BrokerConfig(inference="asynchronous", execute_steps=10, latency_window=latency_window, **config)
+    broker_config = BrokerConfig(
+        inference="asynchronous", execute_steps=10, latency_window=latency_window, rtc=rtc is not None, **config
+    )
     return AsyncChunkBroker(broker_config, PERIOD, realtime=realtime, rtc=rtc or RtcSupport(), action_dim=2)
 
 
@@ -121,6 +123,19 @@ def test_rtc_prefix_is_the_queue_from_the_observation_tick_with_the_estimated_de
         np.testing.assert_array_equal(prefix.actions[:, 0], tick + np.arange(prefix.actions.shape[0]))
         assert prefix.delay == 3  # ⌊0.05 / 0.02⌋ + 1: covers the measured latency
     assert policy.calls[0][1] is None  # the first chunk of an episode has nothing to continue
+
+
+def test_without_broker_rtc_a_policy_with_rtc_gets_no_prefix() -> None:
+    broker = AsyncChunkBroker(
+        BrokerConfig(inference="asynchronous", execute_steps=10),
+        PERIOD,
+        realtime=False,
+        rtc=RtcSupport("training", max_delay=8),
+        action_dim=2,
+    )
+    policy = PlanFromTick(latency_s=0.05)
+    run(broker, policy, 30)
+    assert len(policy.calls) > 1 and all(prefix is None for _, prefix in policy.calls)
 
 
 def test_rtc_falls_back_to_a_plain_switch_past_the_trained_delay() -> None:

@@ -62,7 +62,9 @@ class BrokerConfig(FrozenModel):
     - ``refill_threshold`` [actions]: a new chunk is requested when at most this many actions are queued
       (default ``H − execute_steps``, the cadence of the synchronous broker);
     - ``rtc``: hand the policy a :class:`~failforward.types.ChunkPrefix` (real-time chunking) when it supports
-      one; past the policy's largest trained delay the broker falls back to a plain switch (counted);
+      one; past the policy's largest trained delay the broker falls back to a plain switch (counted). Off by
+      default: on the shipped model it smooths splices but lowered success at delays of 100 ms and more
+      (``bench/realtime.py``, README "Real-time execution");
     - ``max_starvation_s`` [s of robot time]: how long the robot may hold with an empty queue (a late or failed
       chunk) before the episode is aborted with the reason;
     - ``latency_window``: how many recent inference latencies estimate the delay ``d`` (their maximum).
@@ -73,7 +75,7 @@ class BrokerConfig(FrozenModel):
     ensemble_decay: float = Field(0.01, ge=0.0)
     inference: InferenceMode = "synchronous"
     refill_threshold: int | None = Field(None, ge=0)
-    rtc: bool = True
+    rtc: bool = False
     max_starvation_s: float = Field(1.0, gt=0.0)
     latency_window: int = Field(10, ge=1)
 
@@ -248,8 +250,8 @@ def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
     failure-informed guidance (γ = 1, AFIL's default). Its state is the joints + the objects' poses (the
     simulator's ground truth; no policy cameras), the head camera renders for the oracle supervisor, and the
     recovery machine corrects what the supervisor diagnoses (PMC), as in the expert presets. Inference runs
-    asynchronously (the tick never waits for a chunk but an episode's first), with real-time chunking as the
-    model offers it (``policy.rtc="auto"``: training-time RTC for the shipped model)."""
+    asynchronously (the tick never waits for a chunk but an episode's first) with plain switching, the best
+    measured; ``broker.rtc=true`` adds the model's real-time chunking (training-time RTC for the shipped model)."""
     guidance = GuidanceConfig(mode=GuidanceMode.ADAPTIVE, gamma=1.0)
     expert = _sim_preset(task)
     return RunConfig(
