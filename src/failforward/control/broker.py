@@ -12,6 +12,8 @@ This is ``BrokerConfig.inference="synchronous"``: the tick waits for every chunk
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from failforward.config import BrokerConfig
@@ -60,7 +62,10 @@ class ChunkBroker:
         """
         chunk = None
         if self.needs_chunk():
+            start = time.perf_counter()
             chunk = infer(None)
+            if self._last is not None:  # an episode's first chunk (a cold start) stays out of the statistics
+                self.stats.latencies_s.append(time.perf_counter() - start)
             problem = chunk_problem(chunk, self.action_dim, finite=False)  # NaN rows: the safety layer holds
             if problem is not None:
                 self.stats.rejected_chunks += 1

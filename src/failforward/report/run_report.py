@@ -106,10 +106,14 @@ INFERENCE_COUNTS = ("chunks", "starved_ticks", "late_chunks", "rejected_chunks",
 
 
 def _inference_totals(episodes: list[EpisodeSummary]) -> dict[str, float]:
-    """Inference counters summed over episodes, the largest latency p99 [ms] and splice jump."""
+    """Inference counters summed over episodes, the largest latency p99 [ms] and splice jump (absolute, and relative
+    to the safety layer's per-tick limit)."""
     totals = {key: float(sum(e.inference.get(key, 0.0) for e in episodes)) for key in INFERENCE_COUNTS}
     totals["latency_p99_ms"] = max((e.inference.get("latency_p99_ms", 0.0) for e in episodes), default=0.0)
     totals["max_splice_jump"] = max((e.inference.get("max_splice_jump", 0.0) for e in episodes), default=0.0)
+    ratios = [e.inference["max_splice_jump_ratio"] for e in episodes if "max_splice_jump_ratio" in e.inference]
+    if ratios:
+        totals["max_splice_jump_ratio"] = max(ratios)
     return totals
 
 
@@ -121,6 +125,7 @@ def inference_line(summary: dict[str, Any]) -> str:
         f"starved {inf.get('starved_ticks', 0):.0f} ticks; chunks late {inf.get('late_chunks', 0):.0f}, "
         f"refused {inf.get('rejected_chunks', 0):.0f}, failed {inf.get('failed_requests', 0):.0f}; "
         f"RTC fallbacks {inf.get('rtc_fallbacks', 0):.0f}; largest splice jump {inf.get('max_splice_jump', 0.0):.3f}"
+        + (f" ({inf['max_splice_jump_ratio']:.1f}× the per-tick limit)" if "max_splice_jump_ratio" in inf else "")
     )
 
 
