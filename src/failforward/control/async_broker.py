@@ -130,7 +130,7 @@ class AsyncChunkBroker:
         """This tick's action ``[A]`` (``None``: hold, the queue ran out) and the chunk that took over on this tick.
 
         Args:
-            infer: the policy on this tick's observation (called in the worker, or here for the first chunk).
+            infer: the policy on this tick's observation (called in the worker thread; waited for on the first chunk).
             tick: the loop's tick index in the episode (0, 1, …; it may jump while a correction drives).
 
         Raises:
