@@ -27,7 +27,7 @@ NODES = [
 ]
 ARGUMENTS = {
     "preset": ("sim_transfer_cube", "core preset; selects launch/params/<preset>.yaml"),
-    "policy": ("expert", "policy kind (expert, hold, afil)"),
+    "policy": ("expert", "policy kind (expert, hold, afil, remote: a policy server, see failforward serve)"),
     "robot_id": ("robot", "namespace of this robot's topics"),
     "supervisor_endpoint": ("", "OpenAI-compatible VLM server URL (presets whose supervisor backend is openai)"),
 }
