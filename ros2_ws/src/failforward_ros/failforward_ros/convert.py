@@ -430,10 +430,22 @@ def ros_type_name(msg: Any) -> str:
     return f"{type(msg).__module__.split('.')[0]}/msg/{type(msg).__name__}"
 
 
+SINGLE_BYTE_TYPES = ("octet", "byte")
+"""ROS IDL scalar types rclpy holds as ``bytes`` of length 1 (``DiagnosticStatus.level``) that the MCAP serializer
+writes as integers."""
+
+
 def message_to_dict(msg: Any) -> Any:
-    """A ROS 2 message as plain data (nested dicts, lists, numbers, bytes) for the MCAP serializer."""
+    """A ROS 2 message as plain data (nested dicts, lists, numbers, bytes) for the MCAP serializer.
+
+    Single-byte fields (``octet``/``byte``, which rclpy holds as ``b"\\x01"``) become integers; byte sequences stay
+    ``bytes``.
+    """
     if hasattr(msg, "get_fields_and_field_types"):
-        return {name: message_to_dict(getattr(msg, name)) for name in msg.get_fields_and_field_types()}
+        return {
+            name: _single_byte(getattr(msg, name)) if kind in SINGLE_BYTE_TYPES else message_to_dict(getattr(msg, name))
+            for name, kind in msg.get_fields_and_field_types().items()
+        }
     if isinstance(msg, (bytes, bytearray)):
         return bytes(msg)
     if isinstance(msg, (list, tuple)):
@@ -441,6 +453,10 @@ def message_to_dict(msg: Any) -> Any:
     if isinstance(msg, np.ndarray) or type(msg).__name__ == "array":
         return msg.tolist()
     return msg
+
+
+def _single_byte(value: Any) -> int:
+    return value[0] if isinstance(value, (bytes, bytearray)) else int(value)
 
 
 # ------------------------------------------------------------ diagnostics
