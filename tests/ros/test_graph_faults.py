@@ -13,7 +13,8 @@ from lifecycle_msgs.msg import Transition  # noqa: E402
 from ros_graph import ROOT, NodeProcess, wait_for  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
-from test_node_graph import transition  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+from test_node_graph import call, transition  # noqa: E402
 
 from failforward.record.reader import read_episode  # noqa: E402
 
@@ -57,6 +58,37 @@ def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env,
         assert policy.alive()
         recorded = read_episode(next((tmp_path / "runs").rglob("*.mcap")))
         assert recorded.length == outcome["steps"] and recorded.outcome is not None  # nothing recorded lost
+    finally:
+        node.destroy_node()
+        bridge.stop()
+        assert policy.stop() == 0, policy.output()[-2000:]
+
+
+def test_an_inactive_policy_node_refuses_to_start_and_sends_no_command(ros_env, tmp_path) -> None:
+    overrides = {
+        "policy.kind": "hold",
+        "loop.max_steps": "200",
+        "episodes": "1",
+        "robot.cameras": "[]",
+        "supervisor.enabled": "false",
+        "recovery.enabled": "false",
+        "record.output_dir": str(tmp_path / "runs"),
+    }
+    bridge = NodeProcess("robot_bridge", PARAMS, overrides, ros_env, tmp_path)
+    policy = NodeProcess("policy_node", PARAMS, overrides, ros_env, tmp_path)
+    node = rclpy.create_node("inactive_test")
+    commands: list[JointState] = []
+    node.create_subscription(JointState, "joint_commands", commands.append, 50)
+    try:
+        for name in ("robot_bridge", "policy_node"):
+            assert transition(node, name, Transition.TRANSITION_CONFIGURE)
+        assert transition(node, "robot_bridge", Transition.TRANSITION_ACTIVATE)
+        refused = call(node, Trigger, "/policy_node/start", Trigger.Request())
+        assert not refused.success and "not active" in refused.message
+        wait_for(lambda: bool(commands), 2.0, node)
+        assert commands == []
+        assert transition(node, "policy_node", Transition.TRANSITION_ACTIVATE)  # activation starts the episodes
+        assert wait_for(lambda: len(commands) > 10, 30, node), policy.output()[-3000:]
     finally:
         node.destroy_node()
         bridge.stop()

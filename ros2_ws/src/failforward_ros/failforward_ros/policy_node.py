@@ -102,7 +102,8 @@ class PolicyNode(ManagedNode):
     # ----------------------------------------------------------- interfaces
     def _create_interfaces(self) -> None:
         io = self._io_group
-        self.command_pub = self.create_publisher(JointState, topics.JOINT_COMMANDS, qos.COMMAND)
+        # a lifecycle publisher: commands leave this node only while it is active
+        self.command_pub = self.create_lifecycle_publisher(JointState, topics.JOINT_COMMANDS, qos.COMMAND)
         self.chunk_pub = self.create_lifecycle_publisher(JointTrajectory, topics.POLICY_CHUNK, qos.STATE)
         self.guidance_pub = self.create_lifecycle_publisher(Float64MultiArray, topics.POLICY_GUIDANCE, qos.STATE)
         self.outcome_pub = self.create_lifecycle_publisher(String, topics.EPISODE_OUTCOME, qos.STATE)
@@ -230,7 +231,13 @@ class PolicyNode(ManagedNode):
             self._runtime.robot.deliver_sim_state(*convert.sim_state_from_msg(msg))
 
     def _on_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self._worker is not None and self._worker.is_alive():
+        if not self.active:
+            response.success = False
+            response.message = (
+                "policy_node is not active: activate it first (ros2 lifecycle set /policy_node activate, after "
+                "configure); an inactive policy node never drives the robot"
+            )
+        elif self._worker is not None and self._worker.is_alive():
             response.success, response.message = False, "episodes are already running"
         else:
             self._start_worker()
