@@ -21,20 +21,30 @@ from failforward.record.reader import read_episode  # noqa: E402
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 
 
-def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env, tmp_path) -> None:
-    overrides = {
+def bridge_and_policy(ros_env, tmp_path, **overrides: str) -> tuple[NodeProcess, NodeProcess]:
+    """robot_bridge and policy_node processes with the hold policy, one episode, no supervisor or recovery."""
+    params = {
         "policy.kind": "hold",
-        "loop.max_steps": "5000",
         "episodes": "1",
-        "robot.cameras": "['top']",
-        "robot.image_height": "48",
-        "robot.image_width": "64",
         "supervisor.enabled": "false",
         "recovery.enabled": "false",
         "record.output_dir": str(tmp_path / "runs"),
+        **overrides,
     }
-    bridge = NodeProcess("robot_bridge", PARAMS, overrides, ros_env, tmp_path)
-    policy = NodeProcess("policy_node", PARAMS, overrides, ros_env, tmp_path)
+    return (
+        NodeProcess("robot_bridge", PARAMS, params, ros_env, tmp_path),
+        NodeProcess("policy_node", PARAMS, params, ros_env, tmp_path),
+    )
+
+
+def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env, tmp_path) -> None:
+    overrides = {
+        "loop.max_steps": "5000",
+        "robot.cameras": "['top']",
+        "robot.image_height": "48",
+        "robot.image_width": "64",
+    }
+    bridge, policy = bridge_and_policy(ros_env, tmp_path, **overrides)
     node = rclpy.create_node("fault_test")
     outcomes, states, diagnostics = [], [], []
     node.create_subscription(String, "episode/outcome", lambda m: outcomes.append(json.loads(m.data)), 10)
@@ -65,17 +75,7 @@ def test_a_crashed_bridge_ends_the_episode_and_the_policy_node_survives(ros_env,
 
 
 def test_an_inactive_policy_node_refuses_to_start_and_sends_no_command(ros_env, tmp_path) -> None:
-    overrides = {
-        "policy.kind": "hold",
-        "loop.max_steps": "200",
-        "episodes": "1",
-        "robot.cameras": "[]",
-        "supervisor.enabled": "false",
-        "recovery.enabled": "false",
-        "record.output_dir": str(tmp_path / "runs"),
-    }
-    bridge = NodeProcess("robot_bridge", PARAMS, overrides, ros_env, tmp_path)
-    policy = NodeProcess("policy_node", PARAMS, overrides, ros_env, tmp_path)
+    bridge, policy = bridge_and_policy(ros_env, tmp_path, **{"loop.max_steps": "200", "robot.cameras": "[]"})
     node = rclpy.create_node("inactive_test")
     commands: list[JointState] = []
     node.create_subscription(JointState, "joint_commands", commands.append, 50)

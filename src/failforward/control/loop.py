@@ -36,7 +36,7 @@ from failforward.control.intent import action_for
 from failforward.control.ports import Corrector, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
-from failforward.policy.base import PolicyBackend
+from failforward.policy.base import PolicyBackend, infer_chunk
 from failforward.recovery.overrides import Override
 from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.supervisor.scheduler import SupervisorReport
@@ -228,9 +228,7 @@ class ControlLoop:
         return action, chunk
 
     def _policy_infer(self, observation: Observation, prompt: str, prefix: ChunkPrefix | None) -> ActionChunk:
-        if prefix is None:  # the broker makes prefixes only for policies whose ``rtc`` says they take one
-            return self.policy.infer(observation, prompt=prompt)
-        return self.policy.infer(observation, prompt=prompt, prefix=prefix)
+        return infer_chunk(self.policy, observation, prompt=prompt, prefix=prefix)
 
     def _apply_safety(
         self, timer: CycleTimer, action: np.ndarray, counters: dict[str, int], *, spliced: bool

@@ -65,3 +65,18 @@ class PolicyBackend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most policies hold nothing
         """Release what the policy holds (a planning environment, a session); called once, when done."""
+
+
+def infer_chunk(
+    policy: PolicyBackend,
+    obs: Observation,
+    *,
+    prompt: str = "",
+    noise: np.ndarray | None = None,
+    prefix: ChunkPrefix | None = None,
+) -> ActionChunk:
+    """``policy.infer``, passing ``prefix`` only when there is one, so policies written before real-time chunking
+    (an ``infer`` without the ``prefix`` keyword) keep working wherever no prefix is made for them."""
+    if prefix is None:
+        return policy.infer(obs, prompt=prompt, noise=noise)
+    return policy.infer(obs, prompt=prompt, noise=noise, prefix=prefix)

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from failforward.policy.base import PolicyBackend, RtcSupport
+from failforward.policy.base import PolicyBackend, RtcSupport, infer_chunk
 from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 
@@ -33,10 +33,7 @@ class DelayedPolicy(PolicyBackend):
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
     ) -> ActionChunk:
         start = time.perf_counter()
-        if prefix is None:
-            chunk = self.policy.infer(obs, prompt=prompt, noise=noise)
-        else:
-            chunk = self.policy.infer(obs, prompt=prompt, noise=noise, prefix=prefix)
+        chunk = infer_chunk(self.policy, obs, prompt=prompt, noise=noise, prefix=prefix)
         remaining = self.delay_s - (time.perf_counter() - start)
         if remaining > 0:
             time.sleep(remaining)
