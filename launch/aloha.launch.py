@@ -1,6 +1,7 @@
 """failforward on a real ALOHA: two ViperX 300 S followers over Dynamixel Protocol 2.0.
 
-    ros2 launch failforward_ros aloha.launch.py [preset:=aloha] [policy:=hold] [robot_id:=aloha]
+    ros2 launch failforward_ros aloha.launch.py [preset:=aloha]
+        [policy:=<preset's>] [model_dir:=<preset's>] [robot_id:=aloha]
 
 Includes failforward.launch.py (the node list) with this robot's defaults.
 """
@@ -11,7 +12,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-DEFAULTS = {"preset": "aloha", "policy": "hold", "robot_id": "aloha", "supervisor_endpoint": ""}
+DEFAULTS = {"preset": "aloha", "policy": "", "model_dir": "", "robot_id": "aloha", "supervisor_endpoint": ""}
 
 
 def generate_launch_description() -> LaunchDescription:

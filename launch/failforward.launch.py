@@ -1,11 +1,17 @@
-"""The whole failforward stack for one robot: robot bridge, policy, supervisor.
+"""The whole failforward stack for one robot: robot bridge, recorder, supervisor, policy.
 
-    ros2 launch failforward_ros failforward.launch.py preset:=sim_transfer_cube policy:=expert
+    ros2 launch failforward_ros failforward.launch.py preset:=sim_transfer_cube_afil [policy:=hold]
+        [model_dir:=/abs/path/to/model] [robot_id:=sim] [supervisor_endpoint:=http://host:8000/v1]
 
-The per-robot files (sim_aloha, aloha, franka) include this one with their preset. Nodes are
-lifecycle nodes; this file configures and activates them in order (bridge first).
-``NODES`` is the process list; tests/ros/test_node_graph.py starts exactly these executables with
-the same parameters (launch itself has no wheel on PyPI), and a test checks the two agree.
+The per-robot files (sim_aloha, aloha, franka) include this one with their preset. Nodes are lifecycle
+nodes, brought up one after the other in ``NODES`` order: each is configured once the previous one is
+active, then activated. So the recorder is recording before the supervisor and the policy run, and the
+policy node comes last. The policy node also enforces the order itself (it starts episodes only once the
+bridge publishes and the recorder reports ready), so a graph started by hand keeps the promise too.
+
+``policy`` and ``model_dir`` default to the preset's (empty: not overridden). ``NODES`` is the process
+list; tests/ros start exactly these executables with the same parameters (launch itself has no wheel on
+PyPI), and tests check the two agree and that every file named here exists.
 """
 
 from launch import LaunchDescription
@@ -18,26 +24,26 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
 
-# (executable, node name): started in this order, each configured then activated.
+# (executable, node name): configured and activated one after the other, in this order.
 NODES = [
     ("robot_bridge", "robot_bridge"),
-    ("policy_node", "policy_node"),
-    ("supervisor_node", "supervisor_node"),
     ("recorder_node", "recorder_node"),
+    ("supervisor_node", "supervisor_node"),
+    ("policy_node", "policy_node"),
 ]
 ARGUMENTS = {
-    "preset": ("sim_transfer_cube", "core preset; selects launch/params/<preset>.yaml"),
-    "policy": ("expert", "policy kind (expert, hold, afil, remote: a policy server, see failforward serve)"),
+    "preset": ("sim_transfer_cube", "core preset; selects share/failforward_ros/params/<preset>.yaml"),
+    "policy": ("", "policy kind (expert, hold, afil, remote: a policy server); empty: the preset's"),
+    "model_dir": ("", "AFIL model directory (manifest.json); empty: the preset's, found under the package share"),
     "robot_id": ("robot", "namespace of this robot's topics"),
     "supervisor_endpoint": ("", "OpenAI-compatible VLM server URL (presets whose supervisor backend is openai)"),
 }
+LAUNCH_PARAMETERS = {"policy_kind": "policy", "model_dir": "model_dir", "supervisor_endpoint": "supervisor_endpoint"}
+"""Node parameter → launch argument (failforward_ros.node_params applies them when not empty)."""
 
 
 def _lifecycle(executable: str, name: str, params: PathJoinSubstitution) -> LifecycleNode:
-    overrides = {
-        "policy.kind": LaunchConfiguration("policy"),
-        "supervisor_endpoint": LaunchConfiguration("supervisor_endpoint"),
-    }
+    overrides = {parameter: LaunchConfiguration(argument) for parameter, argument in LAUNCH_PARAMETERS.items()}
     return LifecycleNode(
         package="failforward_ros",
         executable=executable,
@@ -48,24 +54,22 @@ def _lifecycle(executable: str, name: str, params: PathJoinSubstitution) -> Life
     )
 
 
-def _configure_then_activate(node: LifecycleNode) -> list:
-    configure = EmitEvent(
-        event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_CONFIGURE)
-    )
-    activate = RegisterEventHandler(
-        OnStateTransition(
-            target_lifecycle_node=node,
-            goal_state="inactive",
-            entities=[
-                EmitEvent(
-                    event=ChangeState(
-                        lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_ACTIVATE
-                    )
-                )
-            ],
-        )
-    )
-    return [activate, configure]
+def _transition(node: LifecycleNode, transition_id: int) -> EmitEvent:
+    return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=transition_id))
+
+
+def _when(node: LifecycleNode, state: str, then: EmitEvent) -> RegisterEventHandler:
+    return RegisterEventHandler(OnStateTransition(target_lifecycle_node=node, goal_state=state, entities=[then]))
+
+
+def _bring_up_in_order(nodes: list[LifecycleNode]) -> list:
+    """Configure the first node; activate each once configured; configure the next once it is active."""
+    entities: list = []
+    for node, following in zip(nodes, [*nodes[1:], None], strict=True):
+        entities.append(_when(node, "inactive", _transition(node, Transition.TRANSITION_ACTIVATE)))
+        if following is not None:
+            entities.append(_when(node, "active", _transition(following, Transition.TRANSITION_CONFIGURE)))
+    return [*entities, _transition(nodes[0], Transition.TRANSITION_CONFIGURE)]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -76,7 +80,5 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(name, default_value=default, description=text)
         for name, (default, text) in ARGUMENTS.items()
     ]
-    for executable, name in NODES:
-        node = _lifecycle(executable, name, params)
-        entities += [node, *_configure_then_activate(node)]
-    return LaunchDescription(entities)
+    nodes = [_lifecycle(executable, name, params) for executable, name in NODES]
+    return LaunchDescription([*entities, *nodes, *_bring_up_in_order(nodes)])

@@ -1,6 +1,7 @@
 """failforward on a real Franka arm through franky (libfranka).
 
-    ros2 launch failforward_ros franka.launch.py [preset:=franka] [policy:=hold] [robot_id:=franka]
+    ros2 launch failforward_ros franka.launch.py [preset:=franka]
+        [policy:=<preset's>] [model_dir:=<preset's>] [robot_id:=franka]
 
 Includes failforward.launch.py (the node list) with this robot's defaults.
 """
@@ -11,7 +12,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-DEFAULTS = {"preset": "franka", "policy": "hold", "robot_id": "franka", "supervisor_endpoint": ""}
+DEFAULTS = {"preset": "franka", "policy": "", "model_dir": "", "robot_id": "franka", "supervisor_endpoint": ""}
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -1,6 +1,7 @@
 """failforward on the simulated ALOHA (MuJoCo), the default demo cell.
 
-    ros2 launch failforward_ros sim_aloha.launch.py [preset:=sim_transfer_cube] [policy:=expert] [robot_id:=sim]
+    ros2 launch failforward_ros sim_aloha.launch.py [preset:=sim_transfer_cube]
+        [policy:=<preset's>] [model_dir:=<preset's>] [robot_id:=sim]
 
 Includes failforward.launch.py (the node list) with this robot's defaults.
 """
@@ -11,7 +12,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-DEFAULTS = {"preset": "sim_transfer_cube", "policy": "expert", "robot_id": "sim", "supervisor_endpoint": ""}
+DEFAULTS = {"preset": "sim_transfer_cube", "policy": "", "model_dir": "", "robot_id": "sim", "supervisor_endpoint": ""}
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -7,26 +7,90 @@ A parameter file names its preset and lists the preset's fields as nested parame
         preset: sim_transfer_cube
         robot: {task: transfer_cube, cameras: [top]}
 
-``supervisor_endpoint`` (a launch argument) overrides ``supervisor.backend.base_url`` when not empty.
+Launch arguments arrive as top-level parameters and apply only when not empty:
+
+- ``policy_kind`` replaces the preset's policy section by a policy of that kind (a different kind has
+  different fields, so the section is replaced, not merged); the preset's own kind is kept otherwise.
+- ``model_dir`` sets ``policy.model_dir``.
+- ``supervisor_endpoint`` overrides ``supervisor.backend.base_url``.
+
+A relative ``policy.model_dir`` resolves against the working directory when it exists there, else
+against the package share (``share/failforward_ros/models/...``: the shipped models), so ``ros2 launch``
+works from any directory.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from rclpy.node import Node
 
+from failforward.config import RunConfig, get_preset
+from failforward.errors import ConfigError
 from failforward_ros import convert
 
+PACKAGE = "failforward_ros"
+LAUNCH_PARAMETERS = ("policy_kind", "model_dir", "supervisor_endpoint")
+"""Top-level parameters set by launch arguments (empty: the preset's value)."""
 
-def declared_run_config(node: Node):
-    """Build the ``RunConfig`` from the node's (file-declared) parameters."""
+
+def declared_run_config(node: Node) -> RunConfig:
+    """Build the ``RunConfig`` from the node's (file-declared) parameters and its launch arguments."""
     values = {
         name: param.value
         for name, param in node.get_parameters_by_prefix("").items()
         if name == "preset" or name.split(".")[0] in convert.CONFIG_SECTIONS
     }  # skips ROS's own
-    preset = values.pop("preset", "")
-    endpoint = node.get_parameter("supervisor_endpoint").value if node.has_parameter("supervisor_endpoint") else ""
-    if endpoint:  # launch argument: where the OpenAI-compatible VLM server is
-        values["supervisor.backend.base_url"] = endpoint
+    launch = {name: _string_parameter(node, name) for name in LAUNCH_PARAMETERS}
+    return run_config_from(str(values.pop("preset", "")), values, launch)
+
+
+def run_config_from(preset: str, values: dict[str, Any], launch: dict[str, str]) -> RunConfig:
+    """``RunConfig`` from a preset name, its ``section.field`` parameters and the launch arguments."""
     overrides = {name: v if isinstance(v, (str, bool, int, float)) else list(v) for name, v in values.items()}
-    return convert.run_config_from_parameters(str(preset), overrides)
+    kind = launch.get("policy_kind", "")
+    if kind and preset and kind != get_preset(preset).policy.kind:
+        overrides = {k: v for k, v in overrides.items() if not k.startswith("policy.")}
+        overrides["policy"] = {"kind": kind}
+    if launch.get("model_dir"):
+        overrides["policy.model_dir"] = launch["model_dir"]
+    if launch.get("supervisor_endpoint"):  # where the OpenAI-compatible VLM server is
+        overrides["supervisor.backend.base_url"] = launch["supervisor_endpoint"]
+    config = convert.run_config_from_parameters(preset, overrides)
+    model_dir = getattr(config.policy, "model_dir", None)
+    if model_dir is None:
+        return config
+    return config.with_overrides({"policy.model_dir": str(resolve_model_dir(Path(model_dir)))})
+
+
+def resolve_model_dir(path: Path) -> Path:
+    """An existing model directory for ``path``: as given, relative to the working directory, or relative
+    to the package share; ``ConfigError`` naming every place tried otherwise."""
+    if path.is_absolute() or path.exists():
+        return path
+    tried = [Path.cwd() / path]
+    share = package_share()
+    if share is not None:
+        candidate = share / path
+        if candidate.exists():
+            return candidate
+        tried.append(candidate)
+    raise ConfigError(
+        f"policy.model_dir {str(path)!r} does not exist (tried {', '.join(map(str, tried))}); pass an absolute "
+        "path with the launch argument model_dir:=/path/to/model (a directory holding manifest.json)."
+    )
+
+
+def package_share() -> Path | None:
+    """``share/failforward_ros`` of the install ament finds (``None`` when the package is not indexed)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+    try:
+        return Path(get_package_share_directory(PACKAGE))
+    except PackageNotFoundError:
+        return None
+
+
+def _string_parameter(node: Node, name: str) -> str:
+    return str(node.get_parameter(name).value or "") if node.has_parameter(name) else ""
