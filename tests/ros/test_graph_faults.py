@@ -29,6 +29,7 @@ def bridge_and_policy(ros_env, tmp_path, **overrides: str) -> tuple[NodeProcess,
         "supervisor.enabled": "false",
         "recovery.enabled": "false",
         "record.output_dir": str(tmp_path / "runs"),
+        "require_recorder": "false",  # no recorder_node here (the policy node records in-process)
         **overrides,
     }
     return (

@@ -143,7 +143,11 @@ def test_malformed_answers_and_missing_depth_are_reported_and_the_robot_keeps_no
     from failforward.supervisor.scheduler import SupervisorReport
     from failforward.symbols.types import Crosshair
 
-    policy = {"policy.kind": "hold", "loop.max_steps": "20000"}  # no supervisor_node: the test answers
+    policy = {
+        "policy.kind": "hold",
+        "loop.max_steps": "20000",
+        "require_recorder": "false",
+    }  # no supervisor_node or recorder_node: the test answers
     g = graph({"robot_bridge": {"recovery.enabled": "false"}, "policy_node": policy})
     g.start()
     g.wait(lambda: len(g.stamps) > 5 and g.events and len(g.episodes) >= 2, 20, "the loop never started")

@@ -31,7 +31,7 @@ from rclpy.client import Client
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, JointState
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
@@ -42,6 +42,7 @@ from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.policy_recovery import FrameKind
 from failforward_ros.policy_runtime import LinkError, PolicyRuntime
+from failforward_ros.readiness import RECORDER_READY_TOPIC, StartGate
 from failforward_ros.spin import spin_node
 
 TriggerClient = Client[Trigger.Request, Trigger.Response]
@@ -55,6 +56,9 @@ class PolicyNode(ManagedNode):
         self._runtime: PolicyRuntime | None = None
         self._worker: threading.Thread | None = None
         self._io_group = ReentrantCallbackGroup()
+        self._gate = StartGate(require_recorder=self._parameter("require_recorder", True))
+        self._start_timeout_s = float(self._parameter("start_timeout_s", 30.0))
+        self._stop_requested = threading.Event()
 
     @property
     def runtime(self) -> PolicyRuntime:
@@ -114,6 +118,12 @@ class PolicyNode(ManagedNode):
         )
         self.create_subscription(JointState, topics.COMMAND_SENT, self._on_sent, qos.COMMAND, callback_group=io)
         self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE, callback_group=io)
+        self.create_subscription(
+            String, topics.EPISODE_START, lambda _: self._gate.bridge_published(), qos.LATCHED, callback_group=io
+        )
+        self.create_subscription(
+            Bool, RECORDER_READY_TOPIC, lambda m: self._gate.recorder_ready(m.data), qos.LATCHED, callback_group=io
+        )
         for camera in self.runtime.features.camera_names:
             self.create_subscription(
                 Image, topics.image_topic(camera), self._image_callback(camera), qos.IMAGES, callback_group=io
@@ -172,6 +182,7 @@ class PolicyNode(ManagedNode):
 
     # ------------------------------------------------------------ callbacks
     def _on_joint_states(self, msg: JointState) -> None:
+        self._gate.bridge_published()
         runtime = self._runtime
         if runtime is None:
             return
@@ -240,8 +251,10 @@ class PolicyNode(ManagedNode):
         elif self._worker is not None and self._worker.is_alive():
             response.success, response.message = False, "episodes are already running"
         else:
+            waiting = self._gate.missing()
             self._start_worker()
-            response.success, response.message = True, "started"
+            response.success = True
+            response.message = f"starting once: {'; '.join(waiting)}" if waiting else "started"
         return response
 
     def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
@@ -251,10 +264,26 @@ class PolicyNode(ManagedNode):
 
     # ------------------------------------------------------------ worker
     def _start_worker(self) -> None:
-        self._worker = threading.Thread(target=self.runtime.run_episodes, name="control_loop", daemon=True)
+        self._stop_requested.clear()
+        self._worker = threading.Thread(target=self._run_when_ready, name="control_loop", daemon=True)
         self._worker.start()
 
+    def _run_when_ready(self) -> None:
+        """Run the episodes once the bridge publishes and the recorder records (``StartGate``), else report why not."""
+        missing = self._gate.wait(self._start_timeout_s, self._stop_requested)
+        if self._stop_requested.is_set():
+            return
+        if missing:
+            self._report(False, f"episodes not started after {self._start_timeout_s:.0f} s: {'; '.join(missing)}", {})
+            return
+        self.runtime.run_episodes()
+
+    def _parameter(self, name: str, default: Any) -> Any:
+        """A node-level parameter (``-p name:=value``), ``default`` when not given."""
+        return self.get_parameter(name).value if self.has_parameter(name) else default
+
     def _stop_worker(self) -> None:
+        self._stop_requested.set()
         if self._runtime is not None:
             self._runtime.stop()
         if self._worker is not None:

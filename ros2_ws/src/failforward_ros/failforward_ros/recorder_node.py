@@ -24,16 +24,18 @@ from pathlib import Path
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
 from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, JointState
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import Bool, Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
 from failforward_ros.episode import EpisodeStart
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
+from failforward_ros.readiness import RECORDER_READY_TOPIC
 from failforward_ros.recorder_core import TopicRecorder
 from failforward_ros.spin import spin_node
 
@@ -62,6 +64,7 @@ class RecorderNode(ManagedNode):
         self._episode: EpisodeStart | None = None
         self._ended: dict[str, str] | None = None  # the outcome of the episode whose file is closing
         self._closing: Timer | None = None  # the one-shot timer that closes it
+        self._ready_pub: Publisher | None = None
 
     @property
     def recorder(self) -> TopicRecorder:
@@ -85,7 +88,23 @@ class RecorderNode(ManagedNode):
                 msg_type, topic, self._record_callback("/" + topic.lstrip("/")), qos.recording(profile)
             )
         self.create_subscription(String, topics.EPISODE_OUTCOME, self._on_outcome, qos.STATE)
+        self._ready_pub = self.create_publisher(Bool, RECORDER_READY_TOPIC, qos.LATCHED)
+        self._say_ready(False)
         return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)
+        self._say_ready(True)  # the policy node starts episodes only after this (readiness.StartGate)
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._say_ready(False)
+        return super().on_deactivate(state)
+
+    def _say_ready(self, ready: bool) -> None:
+        """Latch on ``recorder/ready`` whether this node records."""
+        if self._ready_pub is not None:
+            self._ready_pub.publish(Bool(data=ready))
 
     def release(self) -> None:
         """Finish the open MCAP file so it is complete on disk."""
