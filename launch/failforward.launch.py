@@ -12,15 +12,24 @@ bridge publishes and the recorder reports ready), so a graph started by hand kee
 ``policy`` and ``model_dir`` default to the preset's (empty: not overridden). ``NODES`` is the process
 list; tests/ros start exactly these executables with the same parameters (launch itself has no wheel on
 PyPI), and tests check the two agree and that every file named here exists.
+
+TF: ``robot_state_publisher`` (in the robot's namespace) publishes ``robot_description`` and the TF of the
+preset's robot from ``joint_states``, with the URDF ``failforward.robots.urdf`` names for the robot kind
+(``share/failforward_ros/urdf/``; root frame ``world``, camera frames named like the cameras). It is in every
+ROS 2 install but not on PyPI, so it never runs in the venv's tests: there tests/test_urdf_kinematics.py
+(the URDFs' forward kinematics against the MuJoCo models) is the check of the TF it publishes.
 """
 
+from pathlib import Path
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
 
@@ -72,6 +81,35 @@ def _bring_up_in_order(nodes: list[LifecycleNode]) -> list:
     return [*entities, _transition(nodes[0], Transition.TRANSITION_CONFIGURE)]
 
 
+def robot_urdf(preset: str) -> Path | None:
+    """The URDF of ``preset``'s robot kind in the package share; ``None`` for a robot without one (fake, maniskill)."""
+    from ament_index_python.packages import get_package_share_directory
+
+    from failforward.config import get_preset
+    from failforward.robots.urdf import URDF_OF_KIND
+
+    name = URDF_OF_KIND.get(get_preset(preset).robot.kind)
+    return None if name is None else Path(get_package_share_directory("failforward_ros")) / "urdf" / name
+
+
+def _robot_state_publisher(context) -> list:
+    """robot_state_publisher with the preset's URDF as ``robot_description`` (resolved once the preset is known)."""
+    preset, namespace = context.launch_configurations["preset"], context.launch_configurations["robot_id"]
+    urdf = robot_urdf(preset)
+    if urdf is None:
+        return [LogInfo(msg=f"preset {preset}: its robot has no URDF, so no robot_state_publisher and no TF")]
+    return [
+        Node(
+            package="robot_state_publisher",
+            executable="robot_state_publisher",
+            name="robot_state_publisher",
+            namespace=namespace,
+            parameters=[{"robot_description": ParameterValue(urdf.read_text(), value_type=str)}],  # not YAML
+            output="screen",
+        )
+    ]
+
+
 def generate_launch_description() -> LaunchDescription:
     params = PathJoinSubstitution(
         [FindPackageShare("failforward_ros"), "params", [LaunchConfiguration("preset"), ".yaml"]]
@@ -81,4 +119,5 @@ def generate_launch_description() -> LaunchDescription:
         for name, (default, text) in ARGUMENTS.items()
     ]
     nodes = [_lifecycle(executable, name, params) for executable, name in NODES]
-    return LaunchDescription([*entities, *nodes, *_bring_up_in_order(nodes)])
+    tf = OpaqueFunction(function=_robot_state_publisher)
+    return LaunchDescription([*entities, tf, *nodes, *_bring_up_in_order(nodes)])

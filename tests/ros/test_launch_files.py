@@ -20,7 +20,7 @@ import pytest
 from failforward_ros.node_params import package_share, run_config_from
 from test_params import launch_nodes
 
-from failforward.config import get_preset
+from failforward.config import PRESETS, get_preset
 from failforward.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,14 @@ def _recording(kind: str) -> type:
 
 STAND_INS = {
     "launch": ["LaunchDescription"],
-    "launch.actions": ["DeclareLaunchArgument", "EmitEvent", "RegisterEventHandler", "IncludeLaunchDescription"],
+    "launch.actions": [
+        "DeclareLaunchArgument",
+        "EmitEvent",
+        "RegisterEventHandler",
+        "IncludeLaunchDescription",
+        "OpaqueFunction",
+        "LogInfo",
+    ],
     "launch.events": [],
     "launch.launch_description_sources": ["PythonLaunchDescriptionSource"],
     "launch.substitutions": ["LaunchConfiguration", "PathJoinSubstitution"],
@@ -58,6 +65,7 @@ STAND_INS = {
     "launch_ros.event_handlers": ["OnStateTransition"],
     "launch_ros.events.lifecycle": ["ChangeState"],
     "launch_ros.substitutions": ["FindPackageShare"],
+    "launch_ros.parameter_descriptions": ["ParameterValue"],
 }
 
 
@@ -150,6 +158,29 @@ def test_the_package_share_is_found_from_the_venv() -> None:
         default = re.search(r'"preset": "(\w+)"', text)
         assert default and default.group(1) in preset_files
     assert (share / "rviz" / "failforward.rviz").is_file()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_robot_state_publisher_gets_the_urdf_of_the_presets_robot(launch_stand_ins, preset: str) -> None:
+    """The URDF the launch file names for the preset's robot exists in the share and becomes robot_description."""
+    from failforward.robots.urdf import URDF_OF_KIND
+
+    module = load_launch_file(LAUNCH / "failforward.launch.py")
+    tf = next(e for e in module.generate_launch_description().args[0] if e.kind == "OpaqueFunction")
+    context = types.SimpleNamespace(launch_configurations={"preset": preset, "robot_id": "sim"})
+    [action] = tf.kwargs["function"](context)
+    kind = get_preset(preset).robot.kind
+    if kind not in URDF_OF_KIND:
+        assert action.kind == "LogInfo" and module.robot_urdf(preset) is None
+        return
+    urdf = module.robot_urdf(preset)
+    assert urdf is not None and urdf.is_file(), f"{urdf} is missing: is the URDF shipped in share/failforward_ros/urdf?"
+    assert urdf == package_share() / "urdf" / URDF_OF_KIND[kind]
+    assert action.kind == "Node" and action.kwargs["executable"] == "robot_state_publisher"
+    assert action.kwargs["namespace"] == "sim"  # joint_states and robot_description of this robot
+    description = action.kwargs["parameters"][0]["robot_description"]
+    assert description.kwargs["value_type"] is str and description.args[0] == urdf.read_text()
+    assert '<link name="world"' in description.args[0]
 
 
 def test_the_shipped_model_is_found_from_any_working_directory(tmp_path, monkeypatch) -> None:
