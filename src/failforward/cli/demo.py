@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from failforward.config import PRESETS, RunConfig, get_preset, load_config
+from failforward.control.interrupt import EXIT_CODE, Interrupt
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
@@ -62,11 +63,20 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Run the presets; on Ctrl-C or SIGTERM the running episode is finished as ``aborted: interrupted``, its
+    preset's report written, and the demo exits with ``EXIT_CODE`` (130) after one line saying so."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for name in args.preset or DEFAULT_PRESETS:
-        config = _config_for(name, args)
-        summary = _run_preset(name, config, f"{stamp}-{name}")
-        _print_summary(summary)
+    interrupt = Interrupt()
+    with interrupt.installed():
+        for name in args.preset or DEFAULT_PRESETS:
+            if interrupt.requested:
+                break
+            config = _config_for(name, args)
+            summary = _run_preset(name, config, f"{stamp}-{name}", interrupt)
+            _print_summary(summary)
+    if interrupt.requested:
+        print(f"interrupted ({interrupt.signal_name}): the episode in progress was finished as 'aborted: interrupted'")
+        return EXIT_CODE
     return 0
 
 
@@ -82,14 +92,14 @@ def _config_for(name: str, args: argparse.Namespace) -> RunConfig:
     return preset.with_overrides(overrides)
 
 
-def _run_preset(name: str, config: RunConfig, run_name: str) -> dict[str, Any]:
+def _run_preset(name: str, config: RunConfig, run_name: str, interrupt: Interrupt | None = None) -> dict[str, Any]:
     with tqdm(total=config.episodes, desc=name, unit="episode") as bar:
 
         def advance(episode: EpisodeResult) -> None:
             bar.set_postfix_str("success" if episode.outcome.success else f"fail: {episode.outcome.reason}")
             bar.update()
 
-        result = run(config, run_name=run_name, on_episode=advance)
+        result = run(config, run_name=run_name, on_episode=advance, interrupt=interrupt)
     episodes = [
         EpisodeSummary(
             e.index,

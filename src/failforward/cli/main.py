@@ -6,6 +6,7 @@ Example:
     failforward presets                                # list presets
     failforward learn round --run-dir runs/learn/tc    # AFIL: collect, train, correct, evaluate
     failforward export-vqa runs/<run>/*.mcap --out datasets/vqa
+    failforward record repair runs/<run>/episode_0003.mcap          # a file cut off by a crash → a valid file
     failforward serve --model models/afil_aloha_transfer_cube       # policy server (ZeroMQ, loopback)
     failforward keys --out keys --clients robot1 robot2             # CURVE keys for a server beyond loopback
 
@@ -49,6 +50,12 @@ def _export_vqa(parser: argparse.ArgumentParser) -> None:
     export.add_arguments(parser)  # sets its handler
 
 
+def _record(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import record
+
+    record.add_arguments(parser)  # sets its handler
+
+
 def _serve(parser: argparse.ArgumentParser) -> None:
     from failforward.cli import serve
 
@@ -66,6 +73,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "presets": ("list the named config presets", _presets),
     "learn": ("learn from failure: collect, train, correct, evaluate", _learn),
     "export-vqa": ("recorded sim episodes → ViFailback VQA pairs", _export_vqa),
+    "record": ("episode files: repair one cut off by a crash (failforward record repair FILE)", _record),
     "serve": ("serve a policy to robots over ZeroMQ (loopback; CURVE keys beyond it)", _serve),
     "keys": ("make CURVE keypairs for a policy server and its robots", _keys),
 }
@@ -90,6 +98,15 @@ def chosen_command(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; exit status 0, 2 on a failforward error, 130 on Ctrl-C (one line, never a traceback)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling (imports, setup): nothing was being written
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(chosen_command(argv)).parse_args(argv)
     logging.basicConfig(

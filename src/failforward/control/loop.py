@@ -53,6 +53,8 @@ from failforward.types import (
 
 logger = logging.getLogger(__name__)
 
+STOPPED = "stopped on request"  # the default reason of request_stop
+
 
 @dataclass
 class EpisodeResult:
@@ -137,9 +139,12 @@ class ControlLoop:
         self._episode_id = ""
         self.period = 1.0 / config.rate_hz
         self._stop = threading.Event()
+        self._stop_reason = STOPPED
 
-    def request_stop(self) -> None:
-        """Ask the running episode to end after the current tick (thread-safe); cleared at episode start."""
+    def request_stop(self, reason: str = "") -> None:
+        """Ask the running episode to end after the current tick (thread-safe); cleared at episode start. Its
+        outcome reads ``aborted: <reason>`` (default ``stopped on request``; ``interrupted`` on Ctrl-C)."""
+        self._stop_reason = reason or STOPPED
         self._stop.set()
 
     def run_episode(self, index: int, seed: int, task: str = "") -> EpisodeResult:
@@ -167,10 +172,14 @@ class ControlLoop:
                 if self._succeeded():
                     break
             if self._stop.is_set():
-                error = "stopped on request"
+                error = self._stop_reason
         except Exception as exc:  # a failing driver or policy must end the episode, never the process
-            logger.exception("Episode %d ended by an error at tick %d", index, ticks)
-            error = f"{type(exc).__name__}: {exc}"
+            if self._stop.is_set():  # stopping: a peer going down with us (a ROS graph on Ctrl-C) is no new fault
+                logger.warning("Episode %d stopping (%s) at tick %d: %s", index, self._stop_reason, ticks, exc)
+                error = self._stop_reason
+            else:
+                logger.exception("Episode %d ended by an error at tick %d", index, ticks)
+                error = f"{type(exc).__name__}: {exc}"
         outcome = self._finish_episode(error)
         result = EpisodeResult(
             index,

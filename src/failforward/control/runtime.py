@@ -19,9 +19,11 @@ from pathlib import Path
 
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop
+from failforward.control.interrupt import Interrupt, StopWhenInterrupted
 from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError
-from failforward.record.recorder import EpisodeRecorder
+from failforward.record.files import create_run_dir
+from failforward.record.recorder import EpisodeRecorder, robot_clock
 from failforward.recovery import RecoveryController
 from failforward.recovery.events import RecoveryEvent
 from failforward.robots.base import EpisodicDriver, RobotDriver
@@ -53,28 +55,42 @@ def run(
     run_name: str | None = None,
     subscribers: list[TickSubscriber] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
+    interrupt: Interrupt | None = None,
 ) -> RunResult:
-    """Run ``config.episodes`` episodes with seeds ``seed, seed + 1, ...``; record each if enabled."""
+    """Run ``config.episodes`` episodes with seeds ``seed, seed + 1, ...``; record each if enabled.
+
+    Files go to a fresh run directory ``<record.output_dir>/<run_name>`` (``-1``, ``-2``, ... appended when it exists:
+    an earlier run is never written into), ``RunResult.run_dir``. Once ``interrupt.requested`` (Ctrl-C, SIGTERM)
+    the running episode ends after its tick as ``aborted: interrupted``, its file is finished and no further
+    episode starts; the result holds the episodes so far.
+    """
     run_name = run_name or time.strftime("%Y%m%d-%H%M%S")
-    result = RunResult(config, Path(config.record.output_dir) / run_name)
     driver = make_driver(config.robot)
-    recorder = EpisodeRecorder(config.record, run_name) if config.record.enabled else None
-    with driver, contextlib.ExitStack() as stack:
+    recorder = EpisodeRecorder(config.record, run_name, clock=robot_clock(driver)) if config.record.enabled else None
+    output = Path(config.record.output_dir)
+    with driver, contextlib.ExitStack() as stack:  # the run directory once the robot connected: none on a failure
+        result = RunResult(config, recorder.start_run(run_name) if recorder else create_run_dir(output, run_name))
         supervisor = _build_supervisor(config, driver)
         if supervisor is not None:
             stack.callback(supervisor.close)
         recovery = _build_recovery(config, driver, recorder.record_event if recorder else None)
         if recovery is not None:
             stack.callback(recovery.close)
+
+        def stop(reason: str) -> None:
+            loop.request_stop(reason)
+
         loop = build_loop(
             config,
             driver,
             reports=supervisor,
             corrector=recovery,
-            subscribers=[*(subscribers or []), *([recorder] if recorder else [])],
+            subscribers=[*(subscribers or []), *([recorder] if recorder else []), *_stopper(interrupt, stop)],
             on_report=recorder.record_report if recorder else None,
         )
         for index in range(config.episodes):
+            if interrupt is not None and interrupt.requested:
+                break
             episode = loop.run_episode(index, config.seed + index, task=config.robot.task)
             if recorder is not None and recorder.files:
                 episode.files = [recorder.files[-1]]
@@ -83,6 +99,11 @@ def run(
             if on_episode is not None:
                 on_episode(episode)
     return result
+
+
+def _stopper(interrupt: Interrupt | None, stop: Callable[[str], None]) -> list[TickSubscriber]:
+    """The subscriber that ends the running episode once ``interrupt`` is requested (none without one)."""
+    return [] if interrupt is None else [StopWhenInterrupted(interrupt, stop)]
 
 
 def _build_supervisor(config: RunConfig, driver: RobotDriver) -> SupervisorScheduler | None:

@@ -10,6 +10,12 @@ answer with its symbols and raw text; no standard ROS message carries a diagnosi
 Only ROS 2 message schemas are used, so rosbags and ``ros2 bag`` read every channel (rosbags
 cannot read MCAP JSON-schema channels). The episode outcome and identity are MCAP metadata
 ``episode``. Files open in Foxglove, ``ros2 bag`` (MCAP storage) and rosbags.
+
+One clock per file: every log time is [ns] on the robot clock of the episode's observations (``clock`` in the
+``recording`` and ``episode`` metadata: ``sim``, simulated time; ``monotonic``, the robot computer's
+``time.monotonic()``). What is recorded before the first tick (the prompt, the recovery machine's reset) and any
+record stamped earlier is logged at the first observation's time. Files are created exclusively: an existing
+file is never replaced (``RecordingError``); ``start_run`` picks a fresh run directory.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -26,33 +32,60 @@ from mcap_ros2.writer import Writer
 from failforward.config import RecordConfig
 from failforward.errors import RecordingError
 from failforward.record import schemas, topics
+from failforward.record.files import create_run_dir, open_exclusive
+from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.types import EpisodeInfo, EpisodeOutcome, TickRecord, TickSubscriber
 
 logger = logging.getLogger(__name__)
 
+RobotClock = Literal["sim", "monotonic"]
+"""The clock of a driver's observation stamps (see :mod:`failforward.types`)."""
+
+
+def robot_clock(driver: RobotDriver) -> RobotClock:
+    """``sim`` for a simulator (an episodic driver, simulated time), ``monotonic`` for hardware."""
+    return "sim" if isinstance(driver, EpisodicDriver) else "monotonic"
+
 
 class EpisodeRecorder(TickSubscriber):
-    """Writes ``<output_dir>/<run_name>/episode_<index>_seed<seed>.mcap`` per episode."""
+    """Writes ``<output_dir>/<run_name>/episode_<index>_seed<seed>.mcap`` per episode.
 
-    def __init__(self, config: RecordConfig, run_name: str) -> None:
+    Args:
+        config: output directory, JPEG quality, MCAP chunk size.
+        run_name: the run directory under ``config.output_dir`` (used as it is; ``start_run`` makes a fresh one).
+        clock: the clock of the observations' stamps, stated in every file's metadata.
+    """
+
+    def __init__(self, config: RecordConfig, run_name: str, *, clock: RobotClock = "sim") -> None:
         self.config = config
         self.directory = Path(config.output_dir) / run_name
+        self.clock = clock
         self.files: list[Path] = []
         self._writer: Writer | None = None
         self._file: Any = None
         self._info: EpisodeInfo | None = None
         self._schemas: dict[str, Any] = {}
+        self._t0: float | None = None  # [s] the first observation's stamp: the file's earliest log time
+        self._pending: list[tuple[str, str, dict[str, Any], float]] = []  # written before the first tick
+
+    def start_run(self, run_name: str) -> Path:
+        """Record the next episodes into a fresh directory ``<output_dir>/<run_name>`` (``-1``, ``-2``, ... appended
+        when it exists, so no earlier run is ever written into); returns it."""
+        self.directory = create_run_dir(Path(self.config.output_dir), run_name)
+        return self.directory
 
     # ---------------------------------------------------------- subscriber
     def on_episode_start(self, info: EpisodeInfo) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"episode_{info.episode_index:04d}_seed{info.seed}.mcap"
+        self.close()  # a file whose episode never ended (its end was not reported) is finished first
         try:
-            self._file = path.open("wb")
+            self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RecordingError(f"Cannot create episode file {path}: {exc}. Check record.output_dir.") from exc
+            raise RecordingError(f"Cannot create {self.directory}: {exc}. Check record.output_dir.") from exc
+        path = self.directory / f"episode_{info.episode_index:04d}_seed{info.seed}.mcap"
+        self._file = open_exclusive(path)
         self._writer = Writer(self._file, chunk_size=self.config.chunk_kib * 1024)
-        self._info = info
+        self._writer.add_metadata(topics.RECORDING_METADATA, {"clock": self.clock, "episode_id": info.episode_id})
+        self._info, self._t0, self._pending = info, None, []
         self._schemas = {
             name: self._writer.register_msgdef(name, schemas.msgdef(name))
             for name in (
@@ -70,6 +103,9 @@ class EpisodeRecorder(TickSubscriber):
         if self._writer is None or self._info is None:
             return
         t = tick.observation.timestamp
+        if self._t0 is None:  # the file's clock starts here: what waited for it is written now
+            self._t0 = t
+            self._flush_pending()
         names = list(self._info.features.joint_names)
         obs = tick.observation
         self._write(
@@ -131,6 +167,7 @@ class EpisodeRecorder(TickSubscriber):
                 "joint_names": json.dumps(list(info.features.joint_names)),
                 "object_names": json.dumps(list(info.features.object_names)),
                 "control_hz": str(info.features.control_hz),
+                "clock": self.clock,
             },
         )
         self.close()
@@ -139,6 +176,7 @@ class EpisodeRecorder(TickSubscriber):
         """Finish the MCAP file (footer, index) and close it. Safe to call twice."""
         if self._writer is not None:
             try:
+                self._flush_pending()  # an episode without a tick: its prompt still goes in
                 self._writer.finish()
             finally:
                 self._file.close()
@@ -146,10 +184,22 @@ class EpisodeRecorder(TickSubscriber):
 
     # -------------------------------------------------------------- helpers
     def _write(self, topic: str, typename: str, message: dict[str, Any], t: float) -> None:
+        """Write at ``t`` [s] on the robot clock, or at the first observation's time if ``t`` is earlier (a record
+        before the first tick waits for it)."""
         if self._writer is None:
             return
-        ns = round(t * 1e9)
+        if self._t0 is None:
+            self._pending.append((topic, typename, message, t))
+            return
+        ns = round(max(t, self._t0) * 1e9)
         self._writer.write_message(topic, self._schemas[typename], message, log_time=ns, publish_time=ns)
+
+    def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if self._t0 is None:  # no tick at all: the records keep their own times
+            self._t0 = min((t for *_, t in pending), default=0.0)
+        for topic, typename, message, t in pending:
+            self._write(topic, typename, message, t)
 
     def _jpeg(self, t: float, camera: str, image: np.ndarray) -> dict[str, Any]:
         ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])

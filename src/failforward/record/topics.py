@@ -9,7 +9,8 @@ TASK_PROMPT = "/task/prompt"
 OBJECT_STATE = "/objects/state"  # std_msgs/Float64MultiArray [7 · objects] per tick, when the robot offers it
 DIAGNOSIS = "/supervisor/diagnosis"
 RECOVERY_EVENT = "/recovery/event"
-EPISODE_METADATA = "episode"
+EPISODE_METADATA = "episode"  # outcome and identity, written when the episode ends
+RECORDING_METADATA = "recording"  # clock and identity, written when the file opens (a killed file keeps it)
 
 
 def camera_topic(camera: str) -> str:

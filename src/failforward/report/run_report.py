@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,16 @@ def write_report(run_dir: Path, title: str, episodes: list[EpisodeSummary], came
         strip = camera_strip(recorded[0], camera, run_dir / "head_camera_strip.png")
         if strip is not None:
             summary["camera_strip"] = str(strip)
-    (run_dir / "report.json").write_text(json.dumps(summary, indent=2))
-    (run_dir / "report.md").write_text(to_markdown(summary))
+    _write_whole(run_dir / "report.json", json.dumps(summary, indent=2))
+    _write_whole(run_dir / "report.md", to_markdown(summary))
     return summary
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` all or nothing: a process killed while writing leaves no half report."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
