@@ -39,6 +39,7 @@ SIM_TESTS = (
     "ros/test_node_graph.py",
     "ros/test_recovery_graph.py",
     "ros/test_recovery_messages.py",
+    "ros/test_symbol_markers.py::test_an_answer_with_symbols_is_published_as_markers",
     "test_expert.py",
     "test_remote_episode.py",
     "test_sim_aloha_driver.py",

@@ -24,6 +24,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from failforward.config import RunConfig, get_preset
 from failforward.errors import ConfigError, ShapeError
 from failforward.recovery.events import RecoveryEvent
+from failforward.recovery.symbol_shapes import Shape, SymbolShapes
 from failforward.sim.aloha_scene import SimState
 from failforward.supervisor.diagnosis import SupervisorResult
 from failforward.supervisor.scheduler import SupervisorReport
@@ -288,6 +289,44 @@ def chunk_preview_msg(stamp: float, paths: dict[str, np.ndarray], frame_id: str 
         marker.points = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in path]
         markers.markers.append(marker)
     return markers
+
+
+SYMBOLS_NS = "supervisor_symbols"
+_MARKER_TYPES = {
+    "arrow": Marker.ARROW,
+    "polyline": Marker.LINE_STRIP,
+    "segments": Marker.LINE_LIST,
+    "point": Marker.SPHERE,
+    "text": Marker.TEXT_VIEW_FACING,
+}
+
+
+def _shape_marker(stamp: float, frame_id: str, index: int, shape: Shape) -> Marker:
+    """One shape → one marker (points or position [m] in ``frame_id``; sizes [m] as :class:`Shape` states)."""
+    marker = Marker(ns=SYMBOLS_NS, id=index, type=_MARKER_TYPES[shape.kind], action=Marker.ADD, text=shape.text)
+    marker.header.stamp, marker.header.frame_id = to_stamp(stamp), frame_id
+    marker.pose.orientation.w = 1.0
+    marker.color = ColorRGBA(r=shape.rgb[0], g=shape.rgb[1], b=shape.rgb[2], a=1.0)
+    size = float(shape.size)
+    if shape.kind in ("point", "text"):
+        x, y, z = (float(c) for c in shape.points[0])
+        marker.pose.position = Point(x=x, y=y, z=z)
+        marker.scale.x = marker.scale.y = marker.scale.z = size  # text: only z (the height) counts
+    else:
+        marker.points = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in shape.points]
+        marker.scale.x = size  # line width; an arrow's shaft diameter
+        if shape.kind == "arrow":
+            marker.scale.y, marker.scale.z = 2.5 * size, 4.0 * size  # head diameter and length
+    return marker
+
+
+def symbol_markers_msg(stamp: float, shapes: SymbolShapes) -> MarkerArray:
+    """An answer's symbols in 3-D → MarkerArray: a DELETEALL of the previous answer's, then one marker per shape
+    (``frame_id`` = ``shapes.frame``: ``world``, or the camera's optical frame for symbols on the image plane)."""
+    clear = Marker(ns=SYMBOLS_NS, action=Marker.DELETEALL)
+    clear.header.stamp, clear.header.frame_id = to_stamp(stamp), shapes.frame
+    markers = [_shape_marker(stamp, shapes.frame, i, shape) for i, shape in enumerate(shapes.shapes)]
+    return MarkerArray(markers=[clear, *markers])
 
 
 # ------------------------------------------------- sim state and outcomes

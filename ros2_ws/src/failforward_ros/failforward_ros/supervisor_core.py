@@ -5,6 +5,11 @@ last 5 s at 1 fps, on its own worker) by feeding it one tick per received head f
 announced on ``policy/chunk`` marks the next tick as a new-chunk tick. With a simulated robot the
 oracle backend reads the privileged state that the bridge publishes on ``sim/state``.
 
+Symbols in 3-D (:meth:`SupervisorRuntime.symbol_shapes`, for RViz markers): the answer's symbols are
+back-projected like PMC reads them (:mod:`failforward.recovery.symbol_shapes`) with the depth and pose the bridge
+publishes for the very frame they were drawn on (it does every tick for ``robot.depth_cameras``), so they stand
+in ``world``; without that frame's depth they lie on the camera's image plane, in its optical frame.
+
 Episodes are the bridge's (``episode/start``, see :mod:`failforward_ros.episode`): every answer carries the
 identity of the episode its frames came from. Frames are taken only once an episode is known and only from
 its first stamp on; a stamp that goes backwards within it (a frame of the previous simulated episode overtaken
@@ -21,6 +26,7 @@ import numpy as np
 
 from failforward.config import RunConfig
 from failforward.errors import ConfigError, DriverError
+from failforward.recovery.symbol_shapes import SymbolShapes, symbol_shapes
 from failforward.robots.registry import describe_robot
 from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.diagnosis import Diagnosis
@@ -29,7 +35,8 @@ from failforward.symbols.render import render_symbols
 from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord
 from failforward_ros.episode import EpisodeStart
 
-KEEP_FRAMES = 64  # recent head frames kept to draw symbols on the frame they refer to
+KEEP_FRAMES = 64  # recent head frames (and their depth and pose) kept to draw symbols on the frame they refer to
+SAME_FRAME_S = 1e-6  # [s] stamps this close are the same frame's
 
 
 class SupervisorRuntime:
@@ -51,6 +58,9 @@ class SupervisorRuntime:
             make_backend(config.supervisor.backend, **resources), config.supervisor.schedule
         )
         self._frames: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._depths: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._poses: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._intrinsics: tuple[np.ndarray, int, int] | None = None
         self._last_stamp: float | None = None
         self._chunk_pending = False
         self._step = 0
@@ -92,6 +102,21 @@ class SupervisorRuntime:
         observation = Observation(stamp, zeros, zeros, images={self.camera: rgb})
         self.scheduler.on_tick(TickRecord(step, observation, zeros, JointCommand(stamp, zeros), chunk, {}))
 
+    def on_depth(self, stamp: float, depth: np.ndarray) -> None:
+        """Depth ``float32 [H, W]`` [m] of the head camera's frame at ``stamp`` [s]."""
+        with self._lock:
+            _keep(self._depths, stamp, depth)
+
+    def on_camera_pose(self, stamp: float, world_from_camera: np.ndarray) -> None:
+        """``[4, 4]`` optical-frame pose [m] of the head camera in ``world`` at ``stamp`` [s]."""
+        with self._lock:
+            _keep(self._poses, stamp, world_from_camera)
+
+    def on_intrinsics(self, K: np.ndarray, height: int, width: int) -> None:  # noqa: N803 - the pinhole K
+        """The head camera's ``K [3, 3]`` [px] for ``height x width`` images (CameraInfo)."""
+        with self._lock:
+            self._intrinsics = (np.asarray(K, dtype=np.float64), height, width)
+
     # --------------------------------------------------------------- outputs
     def poll(self) -> SupervisorReport | None:
         return self.scheduler.poll()
@@ -107,6 +132,41 @@ class SupervisorRuntime:
         if frame is None:
             return None
         return stamp, render_symbols(frame, result.symbols)
+
+    def symbol_shapes(self, report: SupervisorReport) -> tuple[float, SymbolShapes]:
+        """``(stamp [s] of the frame the symbols refer to, their 3-D shapes)``; no shapes for an answer without
+        symbols (viewers clear the previous ones).
+
+        Raises:
+            DriverError: no CameraInfo of the head camera arrived yet (the symbols cannot be placed).
+        """
+        result = report.result
+        if not isinstance(result, Diagnosis) or not result.symbols or result.symbol_frame is None:
+            return report.queried_at, SymbolShapes(self.camera, ())
+        stamp = report.frame_times[result.symbol_frame]
+        with self._lock:
+            intrinsics, frame = self._intrinsics, self._frames.get(stamp)
+            depth, pose = _at(self._depths, stamp), _at(self._poses, stamp)
+        if intrinsics is None:
+            raise DriverError(
+                f"no camera_info of camera {self.camera!r} received: robot_bridge publishes it with each image "
+                "when the driver knows the intrinsics"
+            )
+        K, height, width = intrinsics  # noqa: N806 - the pinhole K
+        size = frame.shape[:2] if frame is not None else (height, width)
+        K = np.diag([size[1] / width, size[0] / height, 1.0]) @ K  # noqa: N806 - scaled to the symbols' frame
+        if depth is not None and depth.shape != size:
+            depth = None  # another resolution than the frame the symbols were drawn on
+        shapes = symbol_shapes(
+            result.symbols,
+            K,
+            camera=self.camera,
+            image_size=(int(size[0]), int(size[1])),
+            depth=depth,
+            world_from_camera=pose if depth is not None else None,
+            window=self.config.recovery.pmc.depth_window_px,
+        )
+        return stamp, shapes
 
     def health(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self.scheduler.health()).items() if v is not None}
@@ -131,8 +191,25 @@ class SupervisorRuntime:
             self.scheduler.on_episode_end(EpisodeOutcome(False, 0, "episode ended"))
         self._count += 1
         self._frames.clear()
+        self._depths.clear()
+        self._poses.clear()
         self._step, self._last_stamp = 0, None
         task = self.config.robot.task
         self.scheduler.on_episode_start(
             EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote", self.features, episode.episode_id)
         )
+
+
+def _keep(frames: OrderedDict[float, np.ndarray], stamp: float, value: np.ndarray) -> None:
+    """Add ``value`` at ``stamp`` [s], dropping the oldest beyond ``KEEP_FRAMES``."""
+    frames[stamp] = value
+    while len(frames) > KEEP_FRAMES:
+        frames.popitem(last=False)
+
+
+def _at(frames: OrderedDict[float, np.ndarray], stamp: float) -> np.ndarray | None:
+    """The value stamped ``stamp`` [s] (within ``SAME_FRAME_S``), ``None`` if there is none."""
+    found = frames.get(stamp)
+    if found is None:
+        found = next((v for t, v in reversed(frames.items()) if abs(t - stamp) <= SAME_FRAME_S), None)
+    return found

@@ -11,6 +11,7 @@ EPISODE_OUTCOME = "episode/outcome"
 EPISODE_START = "episode/start"  # JSON in std_msgs/String: episode_id, seed, stamp (latched, from robot_bridge)
 DIAGNOSIS = "supervisor/diagnosis"
 ANNOTATED = "supervisor/annotated"
+SYMBOLS = "supervisor/symbols"  # visualization_msgs/MarkerArray: the answer's symbols in 3-D (latched)
 RECOVERY_EVENT = "recovery/event"
 OBJECT_POSES = "objects/poses"  # geometry_msgs/PoseArray in world, RobotFeatures.object_names order
 DIAGNOSTICS = "/diagnostics"
