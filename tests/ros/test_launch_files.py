@@ -202,3 +202,13 @@ def test_a_missing_model_dir_says_how_to_pass_one(tmp_path, monkeypatch) -> None
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="model_dir:="):
         run_config_from("sim_transfer_cube_afil", {}, {"model_dir": "models/no_such_model"})
+
+
+def test_a_supervisor_endpoint_selects_the_openai_backend() -> None:
+    assert get_preset("sim_transfer_cube").supervisor.backend.kind == "sim_oracle"
+    config = run_config_from(
+        "sim_transfer_cube", {"supervisor.backend.stall_s": 1.0}, {"supervisor_endpoint": "http://h:1/v1"}
+    )
+    assert config.supervisor.backend.kind == "openai" and config.supervisor.backend.base_url == "http://h:1/v1"
+    aloha = run_config_from("aloha", {}, {"supervisor_endpoint": "http://h:2/v1"})
+    assert aloha.supervisor.backend.base_url == "http://h:2/v1"  # type: ignore[union-attr]

@@ -151,3 +151,36 @@ def test_a_bridge_that_never_answers_is_an_error_after_the_timeout() -> None:
     with pytest.raises(DriverError, match=r"did not acknowledge a command within 0\.3 s"):
         remote.send_action(JointCommand(0.0, np.array([0.3])))
     assert 3 <= remote.resent <= 6
+
+
+class RestartedBridge(LossyBridge):
+    """A lockstep bridge that is replaced by a new process after its first episode: the new one's clock starts at 0."""
+
+    def __init__(self) -> None:
+        super().__init__(lose=0)
+        self.start = 5.0
+
+    def request_reset(self, timeout_s: float):
+        from failforward_ros.episode import EpisodeStart
+
+        self._observe(self.start, np.zeros(1))
+        return EpisodeStart(f"episode-at-{self.start}", 0, self.start)
+
+    def _observe(self, t: float, positions: np.ndarray) -> None:
+        super()._observe(t - 5.0 + self.start if t >= 5.0 else t, positions)
+
+
+def test_a_bridge_started_anew_is_followed_from_its_first_stamp() -> None:
+    bridge = RestartedBridge()
+    remote = policy_core.RemoteRobot(
+        RobotFeatures(FEATURES.joints, (), 50.0), "task", bridge, episodic=True, timeout_s=0.3, resend_s=0.05
+    )
+    bridge.robot = remote
+    remote.connect()
+    assert remote.reset(0).timestamp == pytest.approx(5.0)
+    remote.send_action(JointCommand(5.0, np.array([0.3])))
+    assert remote.get_observation().timestamp == pytest.approx(5.02)
+    bridge.start, bridge.acted = 0.0, []  # robot_bridge restarted: its graph clock begins at 0 again
+    assert remote.reset(1).timestamp == pytest.approx(0.0)
+    sent = remote.send_action(JointCommand(0.0, np.array([0.1])))
+    assert sent.timestamp == pytest.approx(0.0)  # stamped on the new clock, not after the old one's last command

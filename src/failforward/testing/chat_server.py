@@ -23,7 +23,7 @@ class ChatCompletionsServer:
     ``"ok"``, ``"slow"`` (sleeps ``slow_s``), ``"garbage"`` (non-JSON 200), ``"empty"`` (JSON without choices),
     or an HTTP status code; when the script runs out it answers ``"ok"``."""
 
-    def __init__(self, answer: str) -> None:
+    def __init__(self, answer: str, port: int = 0) -> None:
         self.answer = answer
         self.script: list[str | int] = []
         self.requests: list[dict] = []
@@ -62,7 +62,7 @@ class ChatCompletionsServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)  # port 0: ephemeral; a fixed one to restart
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)

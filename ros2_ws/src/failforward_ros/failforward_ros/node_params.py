@@ -12,7 +12,8 @@ Launch arguments arrive as top-level parameters and apply only when not empty:
 - ``policy_kind`` replaces the preset's policy section by a policy of that kind (a different kind has
   different fields, so the section is replaced, not merged); the preset's own kind is kept otherwise.
 - ``model_dir`` sets ``policy.model_dir``.
-- ``supervisor_endpoint`` overrides ``supervisor.backend.base_url``.
+- ``supervisor_endpoint`` points the supervisor at an OpenAI-compatible server (vLLM, SGLang...): it sets
+  ``supervisor.backend.base_url``, replacing the preset's backend by the ``openai`` one where it has another.
 
 A relative ``policy.model_dir`` resolves against the working directory when it exists there, else
 against the package share (``share/failforward_ros/models/...``: the shipped models), so ``ros2 launch``
@@ -55,8 +56,13 @@ def run_config_from(preset: str, values: dict[str, Any], launch: dict[str, str])
         overrides["policy"] = {"kind": kind}
     if launch.get("model_dir"):
         overrides["policy.model_dir"] = launch["model_dir"]
-    if launch.get("supervisor_endpoint"):  # where the OpenAI-compatible VLM server is
-        overrides["supervisor.backend.base_url"] = launch["supervisor_endpoint"]
+    endpoint = launch.get("supervisor_endpoint", "")
+    if endpoint and preset and get_preset(preset).supervisor.backend.kind != "openai":
+        # an endpoint means the OpenAI-compatible backend: the preset's own backend section is replaced
+        overrides = {k: v for k, v in overrides.items() if not k.startswith("supervisor.backend.")}
+        overrides["supervisor.backend"] = {"kind": "openai", "base_url": endpoint}
+    elif endpoint:
+        overrides["supervisor.backend.base_url"] = endpoint
     config = convert.run_config_from_parameters(preset, overrides)
     model_dir = getattr(config.policy, "model_dir", None)
     if model_dir is None:

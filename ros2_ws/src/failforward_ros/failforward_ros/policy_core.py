@@ -140,6 +140,9 @@ class RemoteRobot(EpisodicDriver):
         marks = self._marks()
         self._episode = self._link.request_reset(self.timeout_s)
         self._marks_at_send, self._last_command = None, None
+        # the episode's clock starts at its first stamp: a bridge started anew (its clock from 0) is followed too,
+        # and nothing stamped before the episode counts as fresh
+        self._handed = self._stamp = self._episode.stamp - STAMP_STEP_S
         with self._cond:
             self._inbox.echoes.clear()
         return self._wait_new(marks)
