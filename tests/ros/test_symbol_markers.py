@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -22,7 +23,13 @@ from std_msgs.msg import String  # noqa: E402
 from test_node_graph import transition  # noqa: E402
 from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
-from failforward.recovery.symbol_shapes import IMAGE_PLANE_M, Shape, SymbolShapes, symbol_shapes  # noqa: E402
+from failforward.recovery.symbol_shapes import (  # noqa: E402
+    IMAGE_PLANE_M,
+    WORLD_FRAME,
+    Shape,
+    SymbolShapes,
+    symbol_shapes,
+)
 
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"  # the sim oracle supervises
 RVIZ = ROOT / "ros2_ws" / "src" / "failforward_ros" / "rviz" / "failforward.rviz"
@@ -48,6 +55,25 @@ def test_the_rviz_config_shows_the_topics_the_nodes_publish() -> None:
     assert topics.SYMBOLS in shown and "robot_description" in shown
     assert "rviz_default_plugins/RobotModel" in text and "rviz_default_plugins/TF" in text
     assert "Fixed Frame: world" in text
+
+
+@pytest.mark.parametrize("kind", ["sim_aloha", "aloha", "franka"])
+def test_the_frames_our_messages_name_exist_in_the_robots_urdf(kind: str) -> None:
+    """RViz and Foxglove place each message by its frame_id through TF: the chunk preview, object poses, camera
+    poses and symbols in world, images (and symbols without depth) in the camera's optical frame."""
+    yourdfpy = pytest.importorskip("yourdfpy", reason="yourdfpy (the dev extra) reads the URDFs")
+    from failforward.config.base import AlohaCamera
+    from failforward.robots.urdf import urdf_path
+
+    links = set(yourdfpy.URDF.load(str(urdf_path(kind)), load_meshes=False).link_map)
+    preview = convert.chunk_preview_msg(0.0, {"right": np.zeros((2, 3))}).markers[0].header.frame_id
+    objects = convert.object_poses_msg(0.0, np.zeros(7)).header.frame_id
+    camera_pose = convert.pose_msg(0.0, np.eye(4)).header.frame_id
+    assert {preview, objects, camera_pose, WORLD_FRAME} <= links
+    if kind == "sim_aloha":  # every camera the simulated ALOHA renders, but the one MuJoCo aims at the left gripper
+        cameras = set(get_args(AlohaCamera)) - {"front_close"}
+        image = {convert.image_msg(0.0, c, np.zeros((2, 2, 3), np.uint8)).header.frame_id for c in cameras}
+        assert image == cameras and cameras <= links
 
 
 def test_symbol_shapes_become_markers_replacing_the_previous_answers() -> None:
