@@ -57,3 +57,14 @@ def test_the_policys_episodes_run_the_seeds_it_reports(core) -> None:
         assert core.episode is not None
         seeds.append(core.episode.seed)
     assert seeds == [7, 8, 9]  # RunConfig(seed=7): the policy's episodes 0, 1, 2
+
+
+def test_a_reset_before_any_command_continues_the_activation_episode(core) -> None:
+    """The scene shown on activation is the first episode's start: the policy's first reset (same seed, nothing acted
+    on yet) keeps its identity, so recorders write one file for it, not an empty one before it (issue 14, item 5)."""
+    activated = core.episode
+    first = core.reset()
+    assert core.episode == activated and first.timestamp > activated.stamp  # the graph clock still moves on
+    core.command(first.joint_positions, first.timestamp)
+    core.reset()
+    assert core.episode is not None and core.episode.episode_id != activated.episode_id and core.episode.seed == 8

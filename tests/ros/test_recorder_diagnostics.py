@@ -15,6 +15,7 @@ from mcap_ros2.decoder import DecoderFactory
 
 def test_diagnostics_are_recorded_with_their_levels(tmp_path) -> None:
     recorder = TopicRecorder(tmp_path)
+    recorder.begin_episode("e1", 0, now_s=0.0)  # the recorder records robot_bridge's episodes only
     ok = convert.diagnostics_msg(1.5, "failforward/policy", True, "running", {"chunks": 3, "starved_ticks": 0})
     warn = convert.diagnostics_msg(1.6, "failforward/policy", False, "starving", {"starved_ticks": 12})
     for msg in (ok, warn):

@@ -92,6 +92,9 @@ class BridgeCore:
         The graph clock continues where the last episode left it: a simulator's clock restarts at reset, so its
         new time 0 is published one tick after the newest stamp so far, observation or command (on hardware the
         offset stays 0).
+
+        An episode in which nothing was acted on yet, of the same seed (the scene ``start`` shows on activation),
+        is continued, not replaced: it keeps its identity, so that recordings hold one file per episode run.
         """
         seed = self.next_seed
         if isinstance(self.driver, EpisodicDriver):
@@ -105,7 +108,9 @@ class BridgeCore:
         self.next_seed += int(consume_seed)
         self.safety.reset(observation.joint_positions)
         observation = self._on_graph_clock(observation)
-        self.episode, self.last_sent = EpisodeStart.new(seed, observation.timestamp), None
+        if self.episode is None or self.last_sent is not None or self.episode.seed != seed:
+            self.episode = EpisodeStart.new(seed, observation.timestamp)
+        self.last_sent = None
         return observation
 
     def graph_time(self, robot_time: float) -> float:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from failforward.config import RunConfig
+from failforward.robots.base import EpisodicDriver
+from failforward.robots.registry import DRIVERS
+
 
 @dataclass(frozen=True)
 class EpisodeStart:
@@ -31,3 +35,10 @@ class EpisodeStart:
     def new(cls, seed: int, stamp: float) -> EpisodeStart:
         """A freshly named episode."""
         return cls(uuid.uuid4().hex, seed, stamp)
+
+
+def simulated(config: RunConfig) -> bool:
+    """True when ``config``'s robot is a simulator (an episodic driver, found without building it): the graph then
+    runs on simulated time, robot_bridge's graph clock published on ``/clock``."""
+    driver = DRIVERS.get(config.robot.kind)
+    return isinstance(driver, type) and issubclass(driver, EpisodicDriver)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +36,9 @@ from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
 from failforward_ros import convert, qos, topics
-from failforward_ros.episode import EpisodeStart
+from failforward_ros.clock import now_s, use_graph_clock
+from failforward_ros.episode import EpisodeStart, simulated
+from failforward_ros.interrupt import INTERRUPTED
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.policy_recovery import FrameKind
@@ -74,6 +75,7 @@ class PolicyNode(ManagedNode):
         except Exception as exc:
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
+        use_graph_clock(self, simulated(config))  # simulated time from /clock in simulation
         try:
             self._runtime = PolicyRuntime(
                 config,
@@ -98,6 +100,17 @@ class PolicyNode(ManagedNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_worker()
         return super().on_deactivate(state)
+
+    def interrupt(self) -> None:
+        """SIGINT/SIGTERM (``spin_node``): end the running episode as ``aborted: interrupted``; its file is finished
+        and its outcome published while the node still spins."""
+        self._stop_requested.set()
+        if self._runtime is not None:
+            self._runtime.stop(INTERRUPTED)
+
+    def finishing(self) -> bool:
+        """True while the control loop still ends its episode."""
+        return self._worker is not None and self._worker.is_alive()
 
     def release(self) -> None:
         """Stop the control loop (the bridge holds the last safe command)."""
@@ -309,7 +322,7 @@ class PolicyNode(ManagedNode):
     def _report(self, ok: bool, message: str, values: dict) -> None:
         if not ok:
             self.get_logger().warning(message)
-        self.diag_pub.publish(convert.diagnostics_msg(time.time(), "policy_node/control_loop", ok, message, values))
+        self.diag_pub.publish(convert.diagnostics_msg(now_s(self), "policy_node/control_loop", ok, message, values))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,9 @@ from dataclasses import replace
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
-from failforward.errors import ConfigError, DriverError
+from failforward.errors import ConfigError, DriverError, RecordingError
 from failforward.policy.registry import make_policy
-from failforward.record.recorder import EpisodeRecorder
+from failforward.record.recorder import EpisodeRecorder, RobotClock
 from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.robots.registry import describe_robot
 from failforward.types import ActionChunk
@@ -28,6 +28,8 @@ from failforward_ros.policy_recovery import CameraFrames, ReportInbox, build_rec
 from failforward_ros.preview import ChunkPreview
 
 logger = logging.getLogger(__name__)
+
+RUN_PREFIX = "ros"  # the policy node's run directories: ros-<date>-<time>
 
 
 class LinkError(DriverError):
@@ -55,7 +57,10 @@ class PolicyRuntime:
         description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
         self.features, episodic, prompt = description.features, description.episodic, description.prompt
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
-        recorder = EpisodeRecorder(config.record, time.strftime("ros-%Y%m%d-%H%M%S")) if config.record.enabled else None
+        # the graph clock: simulated time in simulation, the robot computer's monotonic clock on hardware
+        clock: RobotClock = "sim" if episodic else "monotonic"
+        recorder = EpisodeRecorder(config.record, RUN_PREFIX, clock=clock) if config.record.enabled else None
+        self.recorder = recorder
         self.frames, self.reports = CameraFrames(), ReportInbox(config.supervisor.schedule.max_age_s)
         self.recovery = self._build_recovery(recorder, on_recovery_event)
         context = policy_context(config, self.robot)
@@ -96,8 +101,17 @@ class PolicyRuntime:
         return build_recovery(self.config, self.features, self.frames, lambda: self.robot.last_stamp, capture, publish)
 
     def run_episodes(self) -> None:
-        """Run ``config.episodes`` episodes (stops early on ``stop``); reports each through ``on_episode``."""
+        """Run ``config.episodes`` episodes (stops early on ``stop``); reports each through ``on_episode``.
+
+        Each call records into a fresh run directory ``<record.output_dir>/ros-<date>-<time>[-n]``: a second
+        ``~/start`` never writes over the first one's files."""
         self._stopped.clear()
+        if self.recorder is not None:
+            try:
+                self.recorder.start_run(time.strftime(f"{RUN_PREFIX}-%Y%m%d-%H%M%S"))
+            except RecordingError as exc:  # no episode runs unrecorded
+                logger.error("episodes not started: %s", exc)
+                return
         self.robot.connect()
         task = self.config.robot.task
         for index in range(self.config.episodes):
@@ -107,6 +121,8 @@ class PolicyRuntime:
             logger.info("episode %d: %s", index, result.outcome)
             self.on_episode(result)
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
+        """End the running episode after its tick (outcome ``aborted: <reason>``, default ``stopped on request``)
+        and start no further one."""
         self._stopped.set()
-        self.loop.request_stop()
+        self.loop.request_stop(reason)

@@ -9,17 +9,20 @@ records its own ticks in-process (exact tick alignment for training); this node 
 as an operator sees it, whichever nodes are running (teleoperation, a remote policy...).
 Lifecycle: configure subscribes, activate records, deactivate pauses, cleanup closes the file.
 
-Files follow the bridge's episodes: ``episode/outcome`` ends one (its outcome and the bridge's ``episode_id``
-go into the ``episode`` metadata), but the file stays open ``CLOSE_GRACE_S`` longer, or until the next
-``episode/start``, so that the episode's last commands and frames, which travel on other topics and may arrive
-after the outcome, are still written to it.
+Files follow the bridge's episodes (``TopicRecorder``): ``episode/start`` begins one, ``episode/outcome`` ends it
+(its outcome and the bridge's ``episode_id`` go into the ``episode`` metadata), but the file stays open
+``CLOSE_GRACE_S`` longer, also once the next episode began, so that the episode's last commands and frames, which
+travel on other topics and may arrive late, are still written to it; nothing is recorded outside an episode.
+One clock per file: log times are this node's clock at receipt, simulated time from ``/clock`` in simulation
+(``use_sim_time``), the system clock on hardware (``clock`` in the file's metadata).
+SIGINT/SIGTERM: the open files are closed (``aborted: interrupted`` unless the outcome arrives within the grace).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
@@ -32,11 +35,12 @@ from std_msgs.msg import Bool, Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from failforward_ros import convert, qos, topics
-from failforward_ros.episode import EpisodeStart
+from failforward_ros.clock import now_ns, steady_clock, use_graph_clock
+from failforward_ros.episode import simulated
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.readiness import RECORDER_READY_TOPIC
-from failforward_ros.recorder_core import TopicRecorder
+from failforward_ros.recorder_core import TopicRecorder, camera_names
 from failforward_ros.spin import spin_node
 
 CLOSE_GRACE_S = 0.5  # [s] an ended episode's file stays open this long for its late messages
@@ -61,9 +65,8 @@ class RecorderNode(ManagedNode):
     def __init__(self) -> None:
         super().__init__("recorder_node")
         self._recorder: TopicRecorder | None = None
-        self._episode: EpisodeStart | None = None
-        self._ended: dict[str, str] | None = None  # the outcome of the episode whose file is closing
-        self._closing: Timer | None = None  # the one-shot timer that closes it
+        self._closing: Timer | None = None  # closes files whose grace period is over
+        self._interrupted = False
         self._ready_pub: Publisher | None = None
 
     @property
@@ -79,11 +82,18 @@ class RecorderNode(ManagedNode):
         except Exception as exc:
             self.get_logger().error(f"configure failed, malformed parameters: {exc}")
             return TransitionCallbackReturn.FAILURE
-        directory = Path(config.record.output_dir) / time.strftime("ros-record-%Y%m%d-%H%M%S")
-        self._recorder = TopicRecorder(directory, config.record.chunk_kib)
+        clock = use_graph_clock(self, simulated(config))  # before the subscriptions: /clock is served first
+        try:
+            self._recorder = TopicRecorder.for_run(
+                config.record.output_dir, config.record.chunk_kib, clock, CLOSE_GRACE_S
+            )
+        except Exception as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._closing = self.create_timer(CLOSE_GRACE_S / 5, self._finish_due, clock=steady_clock())
         # episode starts first: the first messages of an episode must find it known
         self.create_subscription(String, topics.EPISODE_START, self._on_episode_start, qos.LATCHED)
-        for topic, msg_type, profile in recorded_topics(tuple(config.robot.cameras)):
+        for topic, msg_type, profile in recorded_topics(camera_names(config)):
             self.create_subscription(
                 msg_type, topic, self._record_callback("/" + topic.lstrip("/")), qos.recording(profile)
             )
@@ -106,11 +116,22 @@ class RecorderNode(ManagedNode):
         if self._ready_pub is not None:
             self._ready_pub.publish(Bool(data=ready))
 
-    def release(self) -> None:
-        """Finish the open MCAP file so it is complete on disk."""
+    def interrupt(self) -> None:
+        """SIGINT/SIGTERM (``spin_node``): give the episodes in progress ``CLOSE_GRACE_S`` for their outcomes."""
+        self._interrupted = True
         if self._recorder is not None:
-            self._finish_episode()
-            self._recorder.close()
+            self._recorder.end_open(time.monotonic())
+
+    def finishing(self) -> bool:
+        """True while an episode's file is still open."""
+        return self._recorder is not None and self._recorder.pending
+
+    def release(self) -> None:
+        """Finish the open MCAP files so they are complete on disk (an episode without its outcome: aborted)."""
+        if self._recorder is not None:
+            reason = "aborted: interrupted" if self._interrupted else "aborted: recorder_node cleaned up or shut down"
+            for path in self._recorder.close(reason):
+                self.get_logger().info(f"episode recorded: {path}")
 
     def _record_callback(self, topic: str):
         def record(msg) -> None:
@@ -119,7 +140,8 @@ class RecorderNode(ManagedNode):
             header = getattr(msg, "header", None)
             stamp = round(convert.from_stamp(header.stamp) * 1e9) if header is not None else None
             try:
-                self.recorder.write(topic, convert.ros_type_name(msg), convert.message_to_dict(msg), stamp)
+                data, named = convert.message_to_dict(msg), _named_episode(topic, msg)
+                self.recorder.write(topic, convert.ros_type_name(msg), data, now_ns(self), stamp or None, named)
             except Exception as exc:  # a disk or encoding problem is reported, the graph keeps running
                 self.get_logger().error(f"recording {topic} failed: {exc}")
 
@@ -131,32 +153,37 @@ class RecorderNode(ManagedNode):
         except Exception as exc:  # reported; files then split on outcomes alone
             self.get_logger().error(f"bad episode/start: {exc}")
             return
-        self._finish_episode()  # the previous episode's file, if it is still in its grace period
-        self._episode = start
+        self.recorder.begin_episode(start.episode_id, round(start.stamp * 1e9), time.monotonic())
 
     def _on_outcome(self, msg: String) -> None:
         if not self.active:
             return
-        self._finish_episode()  # an earlier outcome still closing: close it first
-        self.recorder.write("/" + topics.EPISODE_OUTCOME, "std_msgs/msg/String", {"data": msg.data})
-        fields = convert.outcome_fields(msg)
-        if not fields["episode_id"] and self._episode is not None:  # an outcome from a node that names none
-            fields["episode_id"] = self._episode.episode_id
-        self._ended = fields
-        self._closing = self.create_timer(CLOSE_GRACE_S, self._finish_episode)
+        fields = convert.outcome_fields(msg)  # names its episode (a node that names none: the current one)
+        self.recorder.write(
+            "/" + topics.EPISODE_OUTCOME,
+            "std_msgs/msg/String",
+            {"data": msg.data},
+            now_ns(self),
+            None,
+            fields["episode_id"],
+        )
+        self.recorder.end_episode(fields, time.monotonic())
 
-    def _finish_episode(self) -> None:
-        """Close the file of the episode that ended (its grace period is over, or the next one started)."""
-        if self._closing is not None:
-            self._closing.cancel()
-            self.destroy_timer(self._closing)
-            self._closing = None
-        if self._ended is None or self._recorder is None:
-            return
-        path = self._recorder.end_episode(self._ended)
-        self._ended = None
-        if path is not None:
-            self.get_logger().info(f"episode recorded: {path}")
+    def _finish_due(self) -> None:
+        """Close the files whose grace period is over (steady clock: also when simulated time stands still)."""
+        if self._recorder is not None:
+            for path in self._recorder.finish_due(time.monotonic()):
+                self.get_logger().info(f"episode recorded: {path}")
+
+
+def _named_episode(topic: str, msg: object) -> str:
+    """The episode a supervisor answer names (its JSON's ``episode_id``); ``""`` for other messages."""
+    if topic != "/" + topics.DIAGNOSIS.lstrip("/"):
+        return ""
+    try:
+        return str(json.loads(getattr(msg, "data", "")).get("episode_id", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

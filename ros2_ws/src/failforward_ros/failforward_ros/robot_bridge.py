@@ -3,7 +3,8 @@
 Example:
     python -m failforward_ros.robot_bridge --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
-Publishes ``episode/start`` (latched JSON: the identity, seed and first stamp of each episode it starts,
+Publishes ``/clock`` in simulation (the graph clock, before each observation; every node then runs on it),
+``episode/start`` (latched JSON: the identity, seed and first stamp of each episode it starts,
 before that episode's first observation), ``joint_states``, ``command_sent``, per camera ``image_raw``
 (+ ``compressed``, ``camera_info``),
 ``sim/state`` in simulation, and per depth camera ``depth/image_raw`` (32FC1 [m]), ``pose`` (optical frame in
@@ -20,18 +21,19 @@ Services: ``~/reset`` (its message is the new episode's ``episode/start`` JSON),
 from __future__ import annotations
 
 import sys
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray, PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
+from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from failforward_ros import convert, qos, topics
 from failforward_ros.bridge_core import BridgeCore
+from failforward_ros.clock import CLOCK_TOPIC, clock_msg, now_s, use_graph_clock
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.spin import spin_node
@@ -58,6 +60,7 @@ class RobotBridgeNode(ManagedNode):
         except Exception as exc:  # malformed parameters: report and stay unconfigured
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
+        use_graph_clock(self, self.core.lockstep)  # a simulator: this node publishes /clock and runs on it
         self._create_interfaces()
         return TransitionCallbackReturn.SUCCESS
 
@@ -103,6 +106,7 @@ class RobotBridgeNode(ManagedNode):
             if cam.depth or cam.name in self.core.on_demand_depth
         }
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
+        self.clock_pub = self.create_lifecycle_publisher(ClockMsg, CLOCK_TOPIC, qos.STATE)  # used in simulation
         self.create_subscription(JointState, topics.JOINT_COMMANDS, self._on_command, qos.COMMAND)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_service(Trigger, "~/estop", self._on_estop)
@@ -199,6 +203,8 @@ class RobotBridgeNode(ManagedNode):
     def _publish_observation(self, observation) -> None:
         names = self.core.features.joint_names
         t = observation.timestamp
+        if self.core.lockstep:  # simulated time advances with the observations: /clock first, then what it stamps
+            self.clock_pub.publish(clock_msg(t))
         self.joint_pub.publish(convert.joint_state(t, names, observation.joint_positions, observation.joint_velocities))
         if observation.object_state.size:
             self.objects_pub.publish(convert.object_poses_msg(t, observation.object_state))
@@ -227,7 +233,7 @@ class RobotBridgeNode(ManagedNode):
 
     def _report_error(self, message: str) -> None:
         self.get_logger().error(message)
-        self.diag_pub.publish(convert.error_diagnostics(time.time(), "robot_bridge", message))
+        self.diag_pub.publish(convert.error_diagnostics(now_s(self), "robot_bridge", message))
 
 
 def main(argv: list[str] | None = None) -> int:
