@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from failforward.errors import ConfigError
 from failforward.report.run_report import EpisodeSummary, inference_line, write_report
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
+from failforward.types import TickSubscriber
 
 # the learned AFIL policy where a model is shipped (models/afil_aloha_transfer_cube), the expert elsewhere
 DEFAULT_PRESETS = ("sim_transfer_cube_afil", "sim_insertion")
@@ -33,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the scripted expert instead of the preset's policy (e.g. a learned AFIL model)",
     )
+    parser.add_argument(
+        "--foxglove",
+        action="store_true",
+        help="serve the run live to Foxglove (WebSocket on viz.foxglove.host:port; prints the URL and the layout)",
+    )
+    parser.add_argument("--foxglove-port", type=int, help="port of the Foxglove live view (implies --foxglove)")
     parser.add_argument(
         "--set",
         action="append",
@@ -67,17 +75,29 @@ def run_demo(args: argparse.Namespace) -> int:
     preset's report written, and the demo exits with ``EXIT_CODE`` (130) after one line saying so."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     interrupt = Interrupt()
-    with interrupt.installed():
+    with interrupt.installed(), _live_view(args) as live:
         for name in args.preset or DEFAULT_PRESETS:
             if interrupt.requested:
                 break
             config = _config_for(name, args)
-            summary = _run_preset(name, config, f"{stamp}-{name}", interrupt)
+            summary = _run_preset(name, config, f"{stamp}-{name}", live, interrupt)
             _print_summary(summary)
     if interrupt.requested:
         print(f"interrupted ({interrupt.signal_name}): the episode in progress was finished as 'aborted: interrupted'")
         return EXIT_CODE
     return 0
+
+
+def _live_view(args: argparse.Namespace) -> AbstractContextManager[TickSubscriber | None]:
+    """One Foxglove live view for every preset of the demo (``--foxglove``), its URL and layout printed; else none."""
+    if not (args.foxglove or args.foxglove_port is not None):
+        return nullcontext(None)
+    from failforward.viz import LAYOUT_PATH
+    from failforward.viz.foxglove_live import FoxgloveLiveView
+
+    live = FoxgloveLiveView.for_run(_config_for((args.preset or DEFAULT_PRESETS)[0], args))
+    print(f"Foxglove live view: {live.url} (Foxglove: Open connection → Foxglove WebSocket); layout: {LAYOUT_PATH}")
+    return live
 
 
 def _config_for(name: str, args: argparse.Namespace) -> RunConfig:
@@ -89,17 +109,25 @@ def _config_for(name: str, args: argparse.Namespace) -> RunConfig:
         overrides["episodes"] = args.episodes
     if args.seed is not None:
         overrides["seed"] = args.seed
+    if args.foxglove or args.foxglove_port is not None:
+        overrides["viz.foxglove.enabled"] = True
+    if args.foxglove_port is not None:
+        overrides["viz.foxglove.port"] = args.foxglove_port
     return preset.with_overrides(overrides)
 
 
-def _run_preset(name: str, config: RunConfig, run_name: str, interrupt: Interrupt | None = None) -> dict[str, Any]:
+def _run_preset(
+    name: str, config: RunConfig, run_name: str, live: TickSubscriber | None = None, interrupt: Interrupt | None = None
+) -> dict[str, Any]:
     with tqdm(total=config.episodes, desc=name, unit="episode") as bar:
 
         def advance(episode: EpisodeResult) -> None:
             bar.set_postfix_str("success" if episode.outcome.success else f"fail: {episode.outcome.reason}")
             bar.update()
 
-        result = run(config, run_name=run_name, on_episode=advance, interrupt=interrupt)
+        result = run(
+            config, run_name=run_name, on_episode=advance, subscribers=[live] if live else None, interrupt=interrupt
+        )
     episodes = [
         EpisodeSummary(
             e.index,

@@ -45,6 +45,7 @@ from failforward.config.supervisor import (
     SimOracleConfig,
     SupervisorConfig,
 )
+from failforward.config.viz import FoxgloveConfig, VizConfig
 
 __all__ = [
     "PRESETS",
@@ -56,6 +57,7 @@ __all__ = [
     "CameraConfig",
     "CotQuestion",
     "DynamixelBaud",
+    "FoxgloveConfig",
     "FrankaConfig",
     "FrozenModel",
     "GraspConfig",
@@ -81,6 +83,7 @@ __all__ = [
     "SimAlohaTask",
     "SimOracleConfig",
     "SupervisorConfig",
+    "VizConfig",
     "VsfConfig",
     "flatten_config",
     "get_preset",

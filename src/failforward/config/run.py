@@ -14,6 +14,7 @@ from failforward.config.recovery import RecoveryConfig
 from failforward.config.remote import RemotePolicyConfig
 from failforward.config.robots import AlohaConfig, FakeRobotConfig, FrankaConfig, SimAlohaConfig
 from failforward.config.supervisor import OpenAIBackendConfig, SimOracleConfig, SupervisorConfig
+from failforward.config.viz import VizConfig
 from failforward.errors import ConfigError, UnknownNameError
 
 
@@ -148,6 +149,7 @@ class RunConfig(FrozenModel):
     record: RecordConfig = RecordConfig()
     supervisor: SupervisorConfig = SupervisorConfig(enabled=False)
     recovery: RecoveryConfig = RecoveryConfig(enabled=False)
+    viz: VizConfig = VizConfig()
     episodes: int = Field(3, ge=1)
     seed: int = 0
 

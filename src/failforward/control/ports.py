@@ -4,6 +4,9 @@
   :class:`~failforward.supervisor.scheduler.SupervisorScheduler`; in the ROS policy node, the inbox of
   ``supervisor/diagnosis``. The loop calls :meth:`~ReportSource.poll` after every tick and, in the
   synchronous supervisor mode, :meth:`~ReportSource.wait` before it.
+- :class:`RunObserver`: a subscriber that also sees every supervisor answer the loop collects and every
+  recovery event (the episode recorder, the Foxglove live view); :func:`~failforward.control.runtime.run` wires
+  them.
 - :class:`Corrector`: turns the answer collected on the previous tick into this tick's intent (an
   :data:`~failforward.recovery.overrides.Override`, or ``None`` for the policy as usual). It never moves the
   robot: the loop alone turns intent into motion, asks the policy and flushes the chunk queue.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from failforward.recovery.events import RecoveryEvent
 from failforward.recovery.overrides import Override
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeInfo, EpisodeOutcome, Observation, TickRecord
@@ -49,4 +53,17 @@ class Corrector(Protocol):
 
     def step(self, observation: Observation, report: SupervisorReport | None) -> Override | None:
         """This tick's override, or ``None`` for the policy as usual; never raises on a bad diagnosis."""
+        ...
+
+
+@runtime_checkable
+class RunObserver(Protocol):
+    """Sees supervisor answers and recovery transitions besides ticks; both calls return at once (control thread)."""
+
+    def record_report(self, report: SupervisorReport) -> None:
+        """A supervisor answer the loop collected."""
+        ...
+
+    def record_event(self, event: RecoveryEvent) -> None:
+        """A transition of the recovery machine."""
         ...

@@ -1,5 +1,5 @@
 """Runs a :class:`RunConfig` in-process: its driver, supervisor, recovery and recorder around the one loop
-(:func:`~failforward.control.assembly.build_loop`).
+(:func:`~failforward.control.assembly.build_loop`). With ``viz.foxglove.enabled`` a Foxglove live view serves it.
 
 Example:
     >>> from failforward.config import get_preset
@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop
 from failforward.control.interrupt import Interrupt, StopWhenInterrupted
 from failforward.control.loop import EpisodeResult
+from failforward.control.ports import RunObserver
 from failforward.errors import ConfigError
 from failforward.record.files import create_run_dir
 from failforward.record.recorder import EpisodeRecorder, robot_clock
@@ -33,7 +35,11 @@ from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.types import TickSubscriber
 
+if TYPE_CHECKING:
+    from failforward.viz.foxglove_live import FoxgloveLiveView
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,15 +71,21 @@ def run(
     episode starts; the result holds the episodes so far.
     """
     run_name = run_name or time.strftime("%Y%m%d-%H%M%S")
+    subscribers = list(subscribers or [])
     driver = make_driver(config.robot)
     recorder = EpisodeRecorder(config.record, run_name, clock=robot_clock(driver)) if config.record.enabled else None
     output = Path(config.record.output_dir)
     with driver, contextlib.ExitStack() as stack:  # the run directory once the robot connected: none on a failure
         result = RunResult(config, recorder.start_run(run_name) if recorder else create_run_dir(output, run_name))
+        live = _live_view(config, subscribers)
+        if live is not None:
+            stack.callback(live.close)
+            subscribers.append(live)
+        observers = _observers([*subscribers, *([recorder] if recorder else [])])
         supervisor = _build_supervisor(config, driver)
         if supervisor is not None:
             stack.callback(supervisor.close)
-        recovery = _build_recovery(config, driver, recorder.record_event if recorder else None)
+        recovery = _build_recovery(config, driver, _fan_out([o.record_event for o in observers]))
         if recovery is not None:
             stack.callback(recovery.close)
 
@@ -85,8 +97,8 @@ def run(
             driver,
             reports=supervisor,
             corrector=recovery,
-            subscribers=[*(subscribers or []), *([recorder] if recorder else []), *_stopper(interrupt, stop)],
-            on_report=recorder.record_report if recorder else None,
+            subscribers=[*subscribers, *([recorder] if recorder else []), *_stopper(interrupt, stop)],
+            on_report=_fan_out([o.record_report for o in observers]),
         )
         for index in range(config.episodes):
             if interrupt is not None and interrupt.requested:
@@ -99,6 +111,42 @@ def run(
             if on_episode is not None:
                 on_episode(episode)
     return result
+
+
+def _observers(subscribers: list[TickSubscriber]) -> list[RunObserver]:
+    """The subscribers that also take supervisor answers and recovery events (recorder, live view)."""
+    found: list[RunObserver] = []
+    for subscriber in subscribers:
+        if isinstance(subscriber, RunObserver):
+            found.append(subscriber)
+    return found
+
+
+def _fan_out(callbacks: list[Callable[[T], None]]) -> Callable[[T], None] | None:
+    """One callback calling each of ``callbacks`` in order (``None`` for none)."""
+    if len(callbacks) <= 1:
+        return callbacks[0] if callbacks else None
+
+    def call(item: T) -> None:
+        for callback in callbacks:
+            callback(item)
+
+    return call
+
+
+def _live_view(config: RunConfig, subscribers: list[TickSubscriber]) -> FoxgloveLiveView | None:
+    """A Foxglove live view for this run when ``viz.foxglove.enabled`` and the caller brought none (the demo
+    brings one for all its presets); imported only then (``foxglove-sdk`` is the ``viz`` extra)."""
+    if not config.viz.foxglove.enabled:
+        return None
+    from failforward.viz import LAYOUT_PATH
+    from failforward.viz.foxglove_live import FoxgloveLiveView
+
+    if any(isinstance(s, FoxgloveLiveView) for s in subscribers):
+        return None
+    live = FoxgloveLiveView.for_run(config)
+    logger.info("Foxglove live view on %s (layout: %s)", live.url, LAYOUT_PATH)
+    return live
 
 
 def _stopper(interrupt: Interrupt | None, stop: Callable[[str], None]) -> list[TickSubscriber]:

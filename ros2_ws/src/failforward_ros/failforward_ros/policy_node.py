@@ -113,8 +113,10 @@ class PolicyNode(ManagedNode):
         return self._worker is not None and self._worker.is_alive()
 
     def release(self) -> None:
-        """Stop the control loop (the bridge holds the last safe command)."""
+        """Stop the control loop (the bridge holds the last safe command) and the Foxglove live view, if any."""
         self._stop_worker()
+        if self._runtime is not None:
+            self._runtime.close()
 
     # ----------------------------------------------------------- interfaces
     def _create_interfaces(self) -> None:

@@ -4,6 +4,10 @@ With ``recovery.enabled`` the loop runs the :class:`~failforward.recovery.Recove
 supervisor answers come from ``reports`` (the node delivers ``supervisor/diagnosis``), depth, pose and robot
 mask of the head camera from ``frames`` (the node delivers the bridge's depth topics); every transition goes
 to ``on_recovery_event`` and to the in-process recorder.
+
+With ``viz.foxglove.enabled`` a :class:`~failforward.viz.foxglove_live.FoxgloveLiveView` serves the loop on
+``ws://viz.foxglove.host:port`` from configure to cleanup (ticks, chunks; answers and recovery events when recovery
+runs). Its annotated frame is this node's head frame nearest (within 1.5 ticks) to the one the supervisor node saw.
 """
 
 from __future__ import annotations
@@ -13,19 +17,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
+from failforward.control.ports import RunObserver
 from failforward.errors import ConfigError, DriverError, RecordingError
 from failforward.policy.registry import make_policy
 from failforward.record.recorder import EpisodeRecorder, RobotClock
 from failforward.recovery import RecoveryController, RecoveryEvent
 from failforward.robots.registry import describe_robot
+from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import ActionChunk
 from failforward_ros.policy_core import ChunkPublisher, DepthLink, RemoteRobot, RobotLink
 from failforward_ros.policy_recovery import CameraFrames, ReportInbox, build_recovery
 from failforward_ros.preview import ChunkPreview
+
+if TYPE_CHECKING:
+    from failforward.viz.foxglove_live import FoxgloveLiveView
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +64,21 @@ class PolicyRuntime:
                 "in-process, failforward demo, for reproducible benchmarks)."
             )
         self.config, self.link = config, link
+        self.live = _live_view(config)  # first; a configure that fails below closes it again (frees the port)
+        try:
+            self._assemble(on_chunk, on_episode, on_recovery_event)
+        except BaseException:
+            self.close()
+            raise
+
+    def _assemble(
+        self,
+        on_chunk: Callable[[float, ActionChunk], None],
+        on_episode: Callable[[EpisodeResult], None],
+        on_recovery_event: Callable[[RecoveryEvent], None] | None,
+    ) -> None:
+        """The remote robot, recorder, recovery and loop."""
+        config, link = self.config, self.link
         description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
         self.features, episodic, prompt = description.features, description.episodic, description.prompt
         self.robot = RemoteRobot(self.features, prompt, link, episodic=episodic)
@@ -72,8 +97,12 @@ class PolicyRuntime:
             policy=make_policy(config.policy, context),
             reports=self.reports if self.recovery else None,
             corrector=self.recovery,
-            subscribers=[ChunkPublisher(on_chunk), *([recorder] if recorder else [])],
-            on_report=recorder.record_report if recorder and self.recovery else None,
+            subscribers=[
+                ChunkPublisher(on_chunk),
+                *([recorder] if recorder else []),
+                *([self.live] if self.live else []),
+            ],
+            on_report=_reports_to(recorder, self.live) if self.recovery else None,
         )
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
@@ -85,7 +114,8 @@ class PolicyRuntime:
         """The recovery controller when ``recovery.enabled`` (``RunConfig`` allows it only where it is built)."""
         if not self.config.recovery.enabled:
             return None
-        sinks = [sink for sink in (on_event, recorder.record_event if recorder else None) if sink is not None]
+        live = self.live.record_event if self.live else None
+        sinks = [sink for sink in (on_event, recorder.record_event if recorder else None, live) if sink is not None]
 
         def publish(event: RecoveryEvent) -> None:
             for sink in sinks:
@@ -126,3 +156,32 @@ class PolicyRuntime:
         and start no further one."""
         self._stopped.set()
         self.loop.request_stop(reason)
+
+    def close(self) -> None:
+        """Stop the Foxglove live view, if any (frees its port). Safe to call twice."""
+        if self.live is not None:
+            self.live.close()
+
+
+def _live_view(config: RunConfig) -> FoxgloveLiveView | None:
+    """The Foxglove live view of ``viz.foxglove`` (imported only when enabled: ``foxglove-sdk`` is the viz extra)."""
+    if not config.viz.foxglove.enabled:
+        return None
+    from failforward.viz import LAYOUT_PATH
+    from failforward.viz.foxglove_live import FoxgloveLiveView
+
+    tolerance_s = 1.5 / config.loop.rate_hz  # frames reach this node and the supervisor node by topic
+    live = FoxgloveLiveView.for_run(config, frame_tolerance_s=tolerance_s)
+    logger.info("Foxglove live view on %s (layout: %s)", live.url, LAYOUT_PATH)
+    return live
+
+
+def _reports_to(*observers: RunObserver | None) -> Callable[[SupervisorReport], None]:
+    """Hand each supervisor answer the loop collects to every observer given (recorder, live view)."""
+    sinks = [o.record_report for o in observers if o is not None]
+
+    def deliver(report: SupervisorReport) -> None:
+        for sink in sinks:
+            sink(report)
+
+    return deliver
