@@ -12,7 +12,14 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-DEFAULTS = {"preset": "aloha", "policy": "", "model_dir": "", "robot_id": "aloha", "supervisor_endpoint": ""}
+DEFAULTS = {
+    "preset": "aloha",
+    "policy": "",
+    "model_dir": "",
+    "robot_id": "aloha",
+    "supervisor_endpoint": "",
+    "foxglove": "",
+}
 
 
 def generate_launch_description() -> LaunchDescription:

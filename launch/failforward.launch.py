@@ -45,9 +45,15 @@ ARGUMENTS = {
     "policy": ("", "policy kind (expert, hold, afil, remote: a policy server); empty: the preset's"),
     "model_dir": ("", "AFIL model directory (manifest.json); empty: the preset's, found under the package share"),
     "robot_id": ("robot", "namespace of this robot's topics"),
-    "supervisor_endpoint": ("", "OpenAI-compatible VLM server URL (presets whose supervisor backend is openai)"),
+    "supervisor_endpoint": ("", "OpenAI-compatible VLM server URL (selects the openai supervisor backend)"),
+    "foxglove": ("", "true: the policy node serves a Foxglove live view (ws://127.0.0.1:8765); empty: the preset's"),
 }
-LAUNCH_PARAMETERS = {"policy_kind": "policy", "model_dir": "model_dir", "supervisor_endpoint": "supervisor_endpoint"}
+LAUNCH_PARAMETERS = {
+    "policy_kind": "policy",
+    "model_dir": "model_dir",
+    "supervisor_endpoint": "supervisor_endpoint",
+    "foxglove": "foxglove",
+}
 """Node parameter → launch argument (failforward_ros.node_params applies them when not empty)."""
 
 

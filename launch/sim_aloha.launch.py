@@ -12,7 +12,14 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-DEFAULTS = {"preset": "sim_transfer_cube", "policy": "", "model_dir": "", "robot_id": "sim", "supervisor_endpoint": ""}
+DEFAULTS = {
+    "preset": "sim_transfer_cube",
+    "policy": "",
+    "model_dir": "",
+    "robot_id": "sim",
+    "supervisor_endpoint": "",
+    "foxglove": "",
+}
 
 
 def generate_launch_description() -> LaunchDescription:

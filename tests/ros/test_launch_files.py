@@ -130,7 +130,7 @@ def test_policy_and_model_dir_default_to_the_presets(launch_stand_ins) -> None:
     assert declared["policy"] == "" and declared["model_dir"] == ""
     nodes = [e for e in module.generate_launch_description().args[0] if e.kind == "LifecycleNode"]
     for node in nodes:  # every node gets the launch arguments as the parameters node_params reads
-        assert set(node.kwargs["parameters"][1]) == {"policy_kind", "model_dir", "supervisor_endpoint"}
+        assert set(node.kwargs["parameters"][1]) == {"policy_kind", "model_dir", "supervisor_endpoint", "foxglove"}
 
 
 @pytest.mark.parametrize("robot", ["sim_aloha", "aloha", "franka"])
@@ -212,3 +212,11 @@ def test_a_supervisor_endpoint_selects_the_openai_backend() -> None:
     assert config.supervisor.backend.kind == "openai" and config.supervisor.backend.base_url == "http://h:1/v1"
     aloha = run_config_from("aloha", {}, {"supervisor_endpoint": "http://h:2/v1"})
     assert aloha.supervisor.backend.base_url == "http://h:2/v1"  # type: ignore[union-attr]
+
+
+def test_a_foxglove_argument_turns_the_live_view_on() -> None:
+    assert not get_preset("sim_transfer_cube").viz.foxglove.enabled
+    assert run_config_from("sim_transfer_cube", {}, {"foxglove": "True"}).viz.foxglove.enabled
+    assert not run_config_from("sim_transfer_cube", {}, {"foxglove": ""}).viz.foxglove.enabled
+    with pytest.raises(ConfigError, match="foxglove"):
+        run_config_from("sim_transfer_cube", {}, {"foxglove": "yes please"})

@@ -12,6 +12,7 @@ Launch arguments arrive as top-level parameters and apply only when not empty:
 - ``policy_kind`` replaces the preset's policy section by a policy of that kind (a different kind has
   different fields, so the section is replaced, not merged); the preset's own kind is kept otherwise.
 - ``model_dir`` sets ``policy.model_dir``.
+- ``foxglove`` (``true``/``false``) sets ``viz.foxglove.enabled``: the policy node serves a Foxglove live view.
 - ``supervisor_endpoint`` points the supervisor at an OpenAI-compatible server (vLLM, SGLang...): it sets
   ``supervisor.backend.base_url``, replacing the preset's backend by the ``openai`` one where it has another.
 
@@ -32,7 +33,7 @@ from failforward.errors import ConfigError
 from failforward_ros import convert
 
 PACKAGE = "failforward_ros"
-LAUNCH_PARAMETERS = ("policy_kind", "model_dir", "supervisor_endpoint")
+LAUNCH_PARAMETERS = ("policy_kind", "model_dir", "supervisor_endpoint", "foxglove")
 """Top-level parameters set by launch arguments (empty: the preset's value)."""
 
 
@@ -63,6 +64,11 @@ def run_config_from(preset: str, values: dict[str, Any], launch: dict[str, str])
         overrides["supervisor.backend"] = {"kind": "openai", "base_url": endpoint}
     elif endpoint:
         overrides["supervisor.backend.base_url"] = endpoint
+    foxglove = launch.get("foxglove", "").strip().lower()
+    if foxglove:  # true/false (launch may hand over a parsed bool, read here as text)
+        if foxglove not in ("true", "false"):
+            raise ConfigError(f"launch argument foxglove:={foxglove!r}: use true or false (or leave it empty)")
+        overrides["viz.foxglove.enabled"] = foxglove == "true"
     config = convert.run_config_from_parameters(preset, overrides)
     model_dir = getattr(config.policy, "model_dir", None)
     if model_dir is None:
