@@ -50,7 +50,9 @@ def declared_run_config(node: Node) -> RunConfig:
 
 def run_config_from(preset: str, values: dict[str, Any], launch: dict[str, str]) -> RunConfig:
     """``RunConfig`` from a preset name, its ``section.field`` parameters and the launch arguments."""
-    overrides = {name: v if isinstance(v, (str, bool, int, float)) else list(v) for name, v in values.items()}
+    overrides: dict[str, Any] = {
+        name: v if isinstance(v, (str, bool, int, float)) else list(v) for name, v in values.items()
+    }
     kind = launch.get("policy_kind", "")
     if kind and preset and kind != get_preset(preset).policy.kind:
         overrides = {k: v for k, v in overrides.items() if not k.startswith("policy.")}
