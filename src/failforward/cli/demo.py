@@ -16,9 +16,8 @@ from failforward.control.interrupt import EXIT_CODE, Interrupt
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
-from failforward.report.run_report import EpisodeSummary, inference_line, write_report
-from failforward.supervisor.diagnosis import Diagnosis
-from failforward.supervisor.scheduler import SupervisorReport
+from failforward.report.run_report import EpisodeSummary, inference_line, supervisor_line, write_report
+from failforward.supervisor.tally import SupervisorTally
 from failforward.types import TickSubscriber
 
 # the learned AFIL policy where a model is shipped (models/afil_aloha_transfer_cube), the expert elsewhere
@@ -138,20 +137,14 @@ def _run_preset(
             e.steps,
             e.timing,
             tuple(e.files),
-            len(e.reports),
-            sum(_flags_failure(r) for r in e.reports),
-            e.inference,
+            supervisor=SupervisorTally.of(r.result for r in e.reports),
+            inference=e.inference,
         )
         for e in result.episodes
     ]
     summary = write_report(result.run_dir, f"{name}: {config.policy.kind} on {config.robot.kind}", episodes)
     summary["report"] = str(result.run_dir / "report.md")
     return summary
-
-
-def _flags_failure(report: SupervisorReport) -> bool:
-    """True when the supervisor answered with a diagnosis of failure."""
-    return isinstance(report.result, Diagnosis) and not report.result.success
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -166,10 +159,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"overruns {summary['overruns']}/{summary['ticks']} (budget 20 ms)"
     )
     print(inference_line(summary))
-    answers = sum(e["diagnoses"] for e in summary["per_episode"])
-    flagged = sum(e["flagged_failures"] for e in summary["per_episode"])
     corrections = sum(e.get("corrections", 0) for e in summary["per_episode"])
-    print(f"supervisor: {answers} answers, {flagged} flagged a failure; recovery: {corrections} corrections")
+    print(f"supervisor: {supervisor_line(summary)}; recovery: {corrections} corrections")
     print(f"report: {summary['report']}")
     for episode in summary["per_episode"]:
         print(f"  mcap: {', '.join(episode['files'])}")

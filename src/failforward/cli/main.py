@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 
 from failforward.errors import FailforwardError
@@ -84,6 +85,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """Every subcommand by name and help; only ``command``'s module is imported, to add its arguments."""
     parser = argparse.ArgumentParser(prog="failforward", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text)
@@ -109,14 +111,23 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(chosen_command(argv)).parse_args(argv)
+    debug = args.debug
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if args.verbose or debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         return args.handler(args)
-    except FailforwardError as exc:
+    except FailforwardError as exc:  # its message says what to do: a traceback only when asked for
+        if debug:
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug of ours or a library's: one line, the traceback with --debug
+        if debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -171,6 +171,19 @@ class RunConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _supervisor_sees_its_camera(self) -> RunConfig:
+        """A supervisor without its head camera would only ever get empty frames: refused here, at configure."""
+        camera = self.supervisor.schedule.camera
+        names = camera_names(self.robot)
+        if self.supervisor.enabled and camera not in names:
+            raise ValueError(
+                f"supervisor.enabled needs the head camera supervisor.schedule.camera={camera!r}, but robot.cameras "
+                f"has {list(names) or 'none'}: add a camera named {camera!r} to robot.cameras, set "
+                "supervisor.schedule.camera to one of them, or set supervisor.enabled=false"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _oracle_watches_this_task(self) -> RunConfig:
         backend = self.supervisor.backend
         task = self.robot.task
@@ -229,7 +242,8 @@ def _hardware_preset(robot: AlohaConfig | FrankaConfig) -> RunConfig:
         loop=LoopConfig(
             rate_hz=robot.control_hz, max_steps=int(60 * robot.control_hz), realtime=True, stop_on_success=False
         ),
-        supervisor=SupervisorConfig(enabled=True, backend=OpenAIBackendConfig()),
+        # the supervisor watches the head camera: on once robot.cameras has one named supervisor.schedule.camera
+        supervisor=SupervisorConfig(enabled=False, backend=OpenAIBackendConfig()),
         episodes=1,
     )
 
@@ -269,6 +283,14 @@ def _remote_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
     """The AFIL preset with its policy on a policy server (``failforward serve --model <model_dir>``) at
     ``tcp://127.0.0.1:5555``: the same model, robot, supervisor and recovery, inference in another process."""
     return _afil_sim_preset(task, model_dir).model_copy(update={"policy": RemotePolicyConfig()})
+
+
+def camera_names(
+    robot: SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig | FakeRobotConfig,
+) -> tuple[str, ...]:
+    """Names of the cameras a robot config declares (names, or ``CameraConfig`` entries); ``()`` for none."""
+    cameras = getattr(robot, "cameras", ())
+    return tuple(c if isinstance(c, str) else c.name for c in cameras)
 
 
 PRESETS: dict[str, RunConfig] = {

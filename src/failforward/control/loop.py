@@ -178,7 +178,14 @@ class ControlLoop:
                 logger.warning("Episode %d stopping (%s) at tick %d: %s", index, self._stop_reason, ticks, exc)
                 error = self._stop_reason
             else:
-                logger.exception("Episode %d ended by an error at tick %d", index, ticks)
+                # the error's message says what happened; its traceback only with debug logging (failforward --debug)
+                logger.error(
+                    "Episode %d ended by an error at tick %d: %s",
+                    index,
+                    ticks,
+                    exc,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 error = f"{type(exc).__name__}: {exc}"
         outcome = self._finish_episode(error)
         result = EpisodeResult(

@@ -23,6 +23,7 @@ import numpy as np
 
 from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.stats import wilson_interval
+from failforward.supervisor.tally import SupervisorTally
 
 STRIP_FRAMES = 8
 
@@ -39,8 +40,7 @@ class EpisodeSummary:
     steps: int
     timing: dict[str, float]
     files: tuple[Path, ...]
-    diagnoses: int = 0
-    flagged_failures: int = 0
+    supervisor: SupervisorTally = field(default_factory=SupervisorTally)  # what its queries came to
     inference: dict[str, float] = field(default_factory=dict)  # the loop's EpisodeResult.inference
 
 
@@ -88,6 +88,7 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
         "overruns": int(sum(e.timing.get("overruns", 0) for e in episodes)),
         "ticks": int(sum(e.timing.get("ticks", 0) for e in episodes)),
         "inference": _inference_totals(episodes),
+        "supervisor": sum((e.supervisor for e in episodes), SupervisorTally()).as_dict(),
         "sections_p50_ms": {
             key[: -len("_p50_ms")]: _median_of(episodes, key)
             for key in sorted({k for e in episodes for k in e.timing if k.endswith("_p50_ms")})
@@ -101,8 +102,7 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
                 "stage": e.stage,
                 "reason": e.reason,
                 "steps": e.steps,
-                "diagnoses": e.diagnoses,
-                "flagged_failures": e.flagged_failures,
+                "supervisor": e.supervisor.as_dict(),
                 "files": [str(f) for f in e.files],
             }
             for e in episodes
@@ -111,6 +111,11 @@ def summarize(title: str, episodes: list[EpisodeSummary]) -> dict[str, Any]:
 
 
 INFERENCE_COUNTS = ("chunks", "starved_ticks", "late_chunks", "rejected_chunks", "failed_requests", "rtc_fallbacks")
+
+
+def supervisor_line(summary: dict[str, Any]) -> str:
+    """The run's supervisor outcomes in one line: answers, failures flagged, timeouts, unreachable, unreadable."""
+    return SupervisorTally.from_dict(summary.get("supervisor", {})).line()
 
 
 def _inference_totals(episodes: list[EpisodeSummary]) -> dict[str, float]:
@@ -194,13 +199,15 @@ def to_markdown(summary: dict[str, Any]) -> str:
         "- sections p50 [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["sections_p50_ms"].items()),
         f"- {inference_line(summary)}",
         "",
-        "| episode | seed | success | stage | reason | ticks | supervisor answers (failures) | corrections | file |",
+        f"- supervisor: {supervisor_line(summary)}",
+        "",
+        "| episode | seed | success | stage | reason | ticks | supervisor | corrections | file |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for e in summary["per_episode"]:
         lines.append(
             f"| {e['index']} | {e['seed']} | {e['success']} | {e['stage']} | {e['reason']} | "
-            f"{e['steps']} | {e['diagnoses']} ({e['flagged_failures']}) | {e.get('corrections', 0)} | "
+            f"{e['steps']} | {SupervisorTally.from_dict(e['supervisor']).line()} | {e.get('corrections', 0)} | "
             f"{', '.join(e['files'])} |"
         )
     for key, label in (("joint_plot", "Joint trajectories"), ("camera_strip", "Head camera")):
