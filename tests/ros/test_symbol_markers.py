@@ -16,6 +16,7 @@ from failforward_ros import convert, topics  # noqa: E402
 from failforward_ros.qos import LATCHED  # noqa: E402
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
+from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from ros_graph import ROOT, NodeProcess, wait_for  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
@@ -127,6 +128,10 @@ class Probe:
 
 
 def start_graph(node, processes: dict[str, NodeProcess]) -> None:
+    for name, process in processes.items():  # four processes importing MuJoCo and torch on a busy machine
+        client = node.create_client(ChangeState, f"/{name}/change_state")
+        assert client.wait_for_service(timeout_sec=60.0), f"{name} never came up:\n{process.output()[-3000:]}"
+        node.destroy_client(client)
     for name, process in processes.items():
         assert transition(node, name, Transition.TRANSITION_CONFIGURE), process.output()[-3000:]
     for name in ACTIVATION_ORDER:
@@ -138,7 +143,12 @@ def expected_shapes(probe: Probe, answer: String, with_depth: bool):
     report = convert.report_from_msg(answer)
     stamp = report.frame_times[report.result.symbol_frame]
     K, height, width = probe.intrinsics[-1]  # noqa: N806 - the pinhole K
-    depth, pose = (probe.depth[stamp], probe.pose[stamp]) if with_depth else (None, None)
+    depth = pose = None
+    if with_depth:  # best effort: the probe too may have missed the frame's own depth (the hold policy keeps still)
+        near_depth = min(probe.depth, key=lambda t: abs(t - stamp))
+        near_pose = min(probe.pose, key=lambda t: abs(t - stamp))  # the head camera does not move
+        assert abs(near_depth - stamp) < 0.1, "the probe received no depth near the symbols' frame"
+        depth, pose = probe.depth[near_depth], probe.pose[near_pose]
     shapes = symbol_shapes(
         report.result.symbols, K, camera="top", image_size=(height, width), depth=depth, world_from_camera=pose
     )
@@ -174,7 +184,7 @@ def test_an_answer_with_symbols_is_published_as_markers(ros_env, tmp_path: Path,
     assert {m.header.frame_id for m in markers} == {frame} and {m.ns for m in markers} == {convert.SYMBOLS_NS}
     assert convert.from_stamp(markers[0].header.stamp) == pytest.approx(stamp)  # the frame the symbols refer to
     tail, head = ([p.x, p.y, p.z] for p in markers[0].points)
-    np.testing.assert_allclose([tail, head], expected.shapes[0].points, atol=1e-9)
+    np.testing.assert_allclose([tail, head], expected.shapes[0].points, atol=0.005)  # [m]
     if frame == "world":  # on a surface the head camera sees in the cell (the table or the arm), not on a plane
         assert -0.005 < tail[2] < 0.4 and expected.shapes[0].measured, tail
     else:

@@ -7,8 +7,10 @@ oracle backend reads the privileged state that the bridge publishes on ``sim/sta
 
 Symbols in 3-D (:meth:`SupervisorRuntime.symbol_shapes`, for RViz markers): the answer's symbols are
 back-projected like PMC reads them (:mod:`failforward.recovery.symbol_shapes`) with the depth and pose the bridge
-publishes for the very frame they were drawn on (it does every tick for ``robot.depth_cameras``), so they stand
-in ``world``; without that frame's depth they lie on the camera's image plane, in its optical frame.
+publishes for the frame they were drawn on (it does every tick for ``robot.depth_cameras``), so they stand in
+``world``. Frames travel best effort: a dropped depth frame is replaced by the nearest one within
+``DEPTH_MATCH_S`` (the cell moves little in that time). Without depth they lie on the camera's image plane, in
+its optical frame.
 
 Episodes are the bridge's (``episode/start``, see :mod:`failforward_ros.episode`): every answer carries the
 identity of the episode its frames came from. Frames are taken only once an episode is known and only from
@@ -36,7 +38,7 @@ from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCom
 from failforward_ros.episode import EpisodeStart
 
 KEEP_FRAMES = 64  # recent head frames (and their depth and pose) kept to draw symbols on the frame they refer to
-SAME_FRAME_S = 1e-6  # [s] stamps this close are the same frame's
+DEPTH_MATCH_S = 0.1  # [s] the depth of the nearest frame this close stands in for a symbol frame's dropped one
 
 
 class SupervisorRuntime:
@@ -146,7 +148,8 @@ class SupervisorRuntime:
         stamp = report.frame_times[result.symbol_frame]
         with self._lock:
             intrinsics, frame = self._intrinsics, self._frames.get(stamp)
-            depth, pose = _at(self._depths, stamp), _at(self._poses, stamp)
+            depth_stamp, depth = _nearest(self._depths, stamp, DEPTH_MATCH_S)
+            pose = _nearest(self._poses, depth_stamp, DEPTH_MATCH_S)[1]  # published with the depth
         if intrinsics is None:
             raise DriverError(
                 f"no camera_info of camera {self.camera!r} received: robot_bridge publishes it with each image "
@@ -207,9 +210,9 @@ def _keep(frames: OrderedDict[float, np.ndarray], stamp: float, value: np.ndarra
         frames.popitem(last=False)
 
 
-def _at(frames: OrderedDict[float, np.ndarray], stamp: float) -> np.ndarray | None:
-    """The value stamped ``stamp`` [s] (within ``SAME_FRAME_S``), ``None`` if there is none."""
-    found = frames.get(stamp)
-    if found is None:
-        found = next((v for t, v in reversed(frames.items()) if abs(t - stamp) <= SAME_FRAME_S), None)
-    return found
+def _nearest(frames: OrderedDict[float, np.ndarray], stamp: float, within: float) -> tuple[float, np.ndarray | None]:
+    """``(its stamp [s], value)`` of the entry nearest ``stamp`` if within ``within`` [s], else ``(stamp, None)``."""
+    nearest = min(frames, key=lambda t: abs(t - stamp), default=None)
+    if nearest is None or abs(nearest - stamp) > within:
+        return stamp, None
+    return nearest, frames[nearest]
