@@ -14,7 +14,11 @@ torch.set_num_threads(1)  # shared 2-core machines: more threads are slower (ENV
 
 
 _EXPORTED: dict[str, Path] = {}
-PRECISIONS = {"tiny_state": ("fp32", "fp16"), "tiny_vision": ("fp32",)}  # fp16 export once: it costs seconds
+PRECISIONS = {
+    "tiny_state": ("fp32", "fp16"),
+    "tiny_vision": ("fp32",),
+    "tiny_vision_conv": ("fp32",),
+}  # fp16 export once: it costs seconds
 
 
 def _export(tmp_path_factory: pytest.TempPathFactory, preset: str) -> Path:
@@ -54,6 +58,12 @@ def tiny_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _export(tmp_path_factory, "tiny_vision")
+
+
+@pytest.fixture(scope="session")
+def tiny_vision_conv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The conv (ResNet/GroupNorm + spatial softmax) image encoder, three 24x32 cameras."""
+    return _export(tmp_path_factory, "tiny_vision_conv")
 
 
 def toy_episodes(n_success: int = 4, n_failure: int = 4, length: int = 30, seed: int = 0, cameras=()):

@@ -20,6 +20,7 @@ from failforward.types import Observation
 
 tiny_state_dir = afil_helpers.tiny_state_dir  # session fixtures: exported tiny models
 tiny_vision_dir = afil_helpers.tiny_vision_dir
+tiny_vision_conv_dir = afil_helpers.tiny_vision_conv_dir
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("kind,device,layout,precision", CANDIDATES)
 @pytest.mark.parametrize("mode", [GuidanceMode.ADAPTIVE, GuidanceMode.STATIC, GuidanceMode.NONE])
-@pytest.mark.parametrize("model", ["tiny_state_dir", "tiny_vision_dir"])
+@pytest.mark.parametrize("model", ["tiny_state_dir", "tiny_vision_dir", "tiny_vision_conv_dir"])
 def test_backend_agrees_with_torch(kind, device, layout, precision, mode, model, request, record_property):
     if precision not in afil_helpers.PRECISIONS[model.removesuffix("_dir")]:
         pytest.skip(f"{model} is exported without {precision} graphs")

@@ -16,6 +16,7 @@ from failforward.types import Observation
 
 tiny_state_dir = afil_helpers.tiny_state_dir  # session fixtures: exported tiny models
 tiny_vision_dir = afil_helpers.tiny_vision_dir
+tiny_vision_conv_dir = afil_helpers.tiny_vision_conv_dir
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,43 @@ def _obs(images: dict[str, np.ndarray], q: np.ndarray | None = None) -> Observat
 
 
 def _images(*names: str, shape=(32, 32, 3)) -> dict[str, np.ndarray]:
-    return {n: np.zeros(shape, np.uint8) for n in names}
+    """Valid (mid-grey) frames; an all-black frame is refused as a dead camera."""
+    return {n: np.full(shape, 100, np.uint8) for n in names}
+
+
+CONV_CAMERAS = ("top", "left_wrist", "right_wrist")
+
+
+@pytest.fixture(scope="module", params=["torch", "onnxruntime"])
+def conv_policy(tiny_vision_conv_dir, request):
+    return make_backend(BackendConfig(backend=request.param, model_dir=tiny_vision_conv_dir))
+
+
+def test_conv_vision_policy_acts_on_valid_frames(conv_policy):
+    chunk = conv_policy.infer(_obs(_images(*CONV_CAMERAS, shape=(24, 32, 3))), prompt="pick")
+    assert chunk.actions.shape == (8, 4) and np.all(np.isfinite(chunk.actions))
+
+
+@pytest.mark.parametrize("level", [0, 8])
+def test_black_frame_is_refused(conv_policy, level):
+    images = _images(*CONV_CAMERAS, shape=(24, 32, 3))
+    images["left_wrist"] = np.full((24, 32, 3), level, np.uint8)
+    with pytest.raises(ObservationError, match="'left_wrist' frame is black"):
+        conv_policy.infer(_obs(images))
+
+
+def test_dim_but_not_black_frame_is_accepted(conv_policy):
+    images = _images(*CONV_CAMERAS, shape=(24, 32, 3))
+    images["top"] = np.zeros((24, 32, 3), np.uint8)
+    images["top"][5, 7, 0] = 9  # one pixel above the black level: a dark scene, not a dead camera
+    assert np.all(np.isfinite(conv_policy.infer(_obs(images)).actions))
+
+
+def test_conv_policy_refuses_wrong_frame_size_and_missing_camera(conv_policy):
+    with pytest.raises(ShapeError, match="set the camera resolution to 32x24"):
+        conv_policy.infer(_obs(_images(*CONV_CAMERAS, shape=(32, 32, 3))))
+    with pytest.raises(ObservationError, match="Missing camera"):
+        conv_policy.infer(_obs(_images("top", "left_wrist", shape=(24, 32, 3))))
 
 
 def test_valid_observation_works(vision_policy):

@@ -45,6 +45,9 @@ class SimAlohaConfig(RobotConfig):
     ``cameras`` are the only cameras rendered each tick; ``depth_cameras`` also get depth [m].
     ``object_state`` adds the task objects' ground-truth poses to each observation (for state-only
     policies that must see where the cube or peg is; a real cell needs a pose estimator for that).
+    ``antialias`` renders with the scene's multisampling (4 samples); off renders ~2.8× faster on a
+    software renderer (llvmpipe: 12 ms instead of 33 ms CPU for the top camera at 72x96) with aliased
+    edges; a vision policy must run with the setting it was trained on.
     """
 
     kind: Literal["sim_aloha"] = "sim_aloha"
@@ -54,6 +57,7 @@ class SimAlohaConfig(RobotConfig):
     image_height: int = Field(240, ge=16, le=1080)
     image_width: int = Field(320, ge=16, le=1920)
     shadows: bool = False
+    antialias: bool = True
     object_state: bool = False
 
     @model_validator(mode="after")

@@ -35,6 +35,8 @@ class TrainConfig(FrozenModel):
             manifest records that (``Manifest.prefix_training``).
         init_weights: a ``weights.pt`` (model directory file) that initializes a fresh run, for fine-tuning:
             its parameters and norm stats are used, and its model config must equal ``model``.
+        random_shift: pad [pixels] of the random-shift augmentation of camera images (``learn.augment``),
+            applied to every training batch of a model with cameras; 0 = off. State-only models ignore it.
     """
 
     model: AfilModelConfig
@@ -53,6 +55,7 @@ class TrainConfig(FrozenModel):
     threads: int = Field(1, ge=1)
     rtc_max_delay: int = Field(20, ge=0)
     init_weights: Path | None = None
+    random_shift: int = Field(4, ge=0)
 
     @property
     def prefix_delay(self) -> int:

@@ -39,6 +39,8 @@ from failforward.learn.sources import EpisodeSlice, load_slices
 from failforward.record.reader import read_episode
 from failforward.robots.registry import describe_robot
 
+TRAINING_JPEG_QUALITY = 95  # low-resolution frames a vision model trains on: little JPEG loss vs the live render
+
 
 class Pipeline:
     """The pipeline's steps over one run directory; every step checks ``state`` and records itself."""
@@ -65,6 +67,9 @@ class Pipeline:
             data["robot"].update(cameras=list(self.model.cameras), depth_cameras=[])
         if self.model.cameras:
             data["robot"].update(image_height=self.model.image_height, image_width=self.model.image_width)
+            data["record"]["jpeg_quality"] = TRAINING_JPEG_QUALITY  # the frames are training data
+            if "antialias" in data["robot"]:  # 2.8x faster software rendering; the model trains and runs on it
+                data["robot"]["antialias"] = False
         data["supervisor"]["enabled"] = False
         if "recovery" in data:  # recovery acts on supervisor diagnoses; learning runs measure the policy alone
             data["recovery"]["enabled"] = False

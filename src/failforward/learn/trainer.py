@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from failforward.errors import ConfigError
+from failforward.learn.augment import random_shift
 from failforward.learn.config import TrainConfig
 from failforward.learn.dataset import Batch, ChunkDataset
 from failforward.learn.episodes import EpisodeArrays
@@ -42,9 +43,13 @@ class TrainResult:
     losses: list[float]
 
 
-def _tensors(batch: Batch) -> dict[str, torch.Tensor]:
+def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """Batch → tensors; camera images get the random-shift augmentation (``shift`` pixels, from ``gen``)."""
     fields = {k: getattr(batch, k) for k in ("state", "tokens", "token_mask", "images", "actions", "failure")}
-    return {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
+    tensors = {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
+    if "images" in tensors:
+        tensors["images"] = random_shift(tensors["images"], shift, gen)
+    return tensors
 
 
 def _save(path: Path, model, optimizer, data: ChunkDataset, config: TrainConfig, step: int, rng, gen) -> None:
@@ -117,7 +122,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress, desc="afil")
     path = last
     for step in bar:
-        batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction))
+        batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction), config.random_shift, gen)
         loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

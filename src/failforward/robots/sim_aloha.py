@@ -121,7 +121,7 @@ class SimAlohaDriver(EpisodicDriver):
 
     def connect(self) -> None:
         if self._scene is None:
-            self._scene = AlohaScene(self.task, shadows=self.config.shadows)
+            self._scene = AlohaScene(self.task, shadows=self.config.shadows, antialias=self.config.antialias)
             self._scene.reset(seed=0)
 
     def reset(self, seed: int) -> Observation:

@@ -59,12 +59,14 @@ class SimState:
 class AlohaScene:
     """MuJoCo model + data of one task, with gym-aloha's action and observation conventions."""
 
-    def __init__(self, task: SimTaskSpec, *, shadows: bool = False) -> None:
+    def __init__(self, task: SimTaskSpec, *, shadows: bool = False, antialias: bool = True) -> None:
         self.task = task
         self.model = mujoco.MjModel.from_xml_path(task.xml_path)
         self.data = mujoco.MjData(self.model)
         if not shadows:
             self.model.light_castshadow[:] = 0
+        if not antialias:  # no multisampling in offscreen rendering (set before the first renderer exists)
+            self.model.vis.quality.offsamples = 0
         self.n_substeps = int(round(CONTROL_DT / self.model.opt.timestep))
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._geom_names = [self.model.geom(i).name for i in range(self.model.ngeom)]

@@ -22,7 +22,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.config import AfilModelConfig, ImageEncoderKind
+from failforward.policy.afil.conv_encoder import ConvImageEncoder
 from failforward.policy.afil.layers import SelfAttentionBlock, key_bias
 
 
@@ -72,14 +73,21 @@ class PatchEncoder(nn.Module):
         return x.reshape(b, -1, x.shape[-1])
 
 
+IMAGE_ENCODERS: dict[ImageEncoderKind, type[nn.Module]] = {
+    ImageEncoderKind.PATCH: PatchEncoder,
+    ImageEncoderKind.CONV: ConvImageEncoder,
+}
+
+
 class SmallPrefixEncoder(PrefixEncoder):
-    """Bundled CPU-trainable backbone: patch tokens per camera, one state token, hashed word tokens,
-    then ``backbone_layers`` self-attention blocks over all of them."""
+    """Bundled CPU-trainable backbone: image tokens (``config.image_encoder``: patches or one spatial-softmax
+    token per camera), one state token, hashed word tokens, then ``backbone_layers`` self-attention blocks
+    over all of them."""
 
     def __init__(self, config: AfilModelConfig) -> None:
         super().__init__()
         d = self.width = config.width
-        self.images = PatchEncoder(config) if config.cameras else None
+        self.images = IMAGE_ENCODERS[config.image_encoder](config) if config.cameras else None
         self.state = nn.Sequential(nn.Linear(config.state_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
         self.words = nn.Embedding(config.vocab_size, d)
         self.word_pos = nn.Parameter(torch.randn(1, config.max_prompt_tokens, d) * 0.02)

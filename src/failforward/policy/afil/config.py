@@ -13,6 +13,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from failforward.config import FrozenModel
+from failforward.config.base import ValueEnum
 
 # The guidance, sampler and backend models live with the other policy configs (config/policy.py), so
 # RunConfig can hold an AFIL policy; they are re-exported here under the names the AFIL code uses.
@@ -32,9 +33,22 @@ __all__ = [
     "GraphLayout",
     "GuidanceConfig",
     "GuidanceMode",
+    "ImageEncoderKind",
     "SamplerConfig",
     "get_model_preset",
 ]
+
+
+class ImageEncoderKind(ValueEnum):
+    """How the bundled backbone turns camera images into prefix tokens.
+
+    ``patch``: a strided conv patchifier, one token per ``patch_size`` patch (ViT-like; GPU-sized).
+    ``conv``: a small ResNet with GroupNorm and a spatial softmax (diffusion policy / robomimic's
+    small-data recipe), one token per camera (CPU-sized; ``conv_channels``, ``keypoints``).
+    """
+
+    PATCH = "patch"
+    CONV = "conv"
 
 
 class AfilModelConfig(FrozenModel):
@@ -47,7 +61,10 @@ class AfilModelConfig(FrozenModel):
         horizon: H, rows per action chunk.
         cameras: camera names the backbone encodes, in input order; ``()`` is the state-only model.
         image_height, image_width: pixel size every camera image must have.
-        patch_size: side of the square image patches (one prefix token per patch).
+        patch_size: side of the square image patches (one prefix token per patch; ``patch`` encoder).
+        image_encoder: ``patch`` or ``conv`` (see :class:`ImageEncoderKind`).
+        conv_channels: channels of the ``conv`` encoder's residual trunk.
+        keypoints: K, spatial-softmax keypoints per camera (``conv`` encoder): ``2K`` coordinates → one token.
         width: D, token width of the backbone and the experts.
         attn_heads: attention heads per attention layer (``width`` must divide by it).
         backbone_layers, expert_layers: transformer blocks in the backbone and in each expert.
@@ -63,6 +80,9 @@ class AfilModelConfig(FrozenModel):
     image_height: int = Field(96, ge=8)
     image_width: int = Field(128, ge=8)
     patch_size: int = Field(16, ge=2)
+    image_encoder: ImageEncoderKind = ImageEncoderKind.PATCH
+    conv_channels: int = Field(32, ge=4)
+    keypoints: int = Field(32, ge=1)
     width: int = Field(128, ge=8)
     attn_heads: int = Field(4, ge=1)
     backbone_layers: int = Field(2, ge=0)
@@ -75,7 +95,8 @@ class AfilModelConfig(FrozenModel):
     def _check(self) -> AfilModelConfig:
         if self.width % self.attn_heads:
             raise ValueError(f"width={self.width} must be divisible by attn_heads={self.attn_heads}")
-        if self.cameras and (self.image_height % self.patch_size or self.image_width % self.patch_size):
+        patched = self.image_encoder is ImageEncoderKind.PATCH
+        if self.cameras and patched and (self.image_height % self.patch_size or self.image_width % self.patch_size):
             raise ValueError(
                 f"image {self.image_height}x{self.image_width} must be a multiple of patch_size={self.patch_size}"
             )
@@ -104,10 +125,21 @@ _TINY_VISION = AfilModelConfig(
         "patch_size": 16,
     }
 )
+_TINY_VISION_CONV = _TINY_VISION.model_copy(
+    update={
+        "cameras": ("top", "left_wrist", "right_wrist"),
+        "image_height": 24,
+        "image_width": 32,
+        "image_encoder": ImageEncoderKind.CONV,
+        "conv_channels": 8,
+        "keypoints": 4,
+    }
+)
 
 MODEL_PRESETS: dict[str, AfilModelConfig] = {
     "tiny_state": _TINY_STATE,
     "tiny_vision": _TINY_VISION,
+    "tiny_vision_conv": _TINY_VISION_CONV,
     "aloha_state": AfilModelConfig(),
     "aloha_vision": AfilModelConfig(cameras=("top", "left_wrist", "right_wrist")),
     "panda_state": AfilModelConfig(action_dim=8, state_dim=8, horizon=16),

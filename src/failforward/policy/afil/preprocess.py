@@ -21,6 +21,18 @@ from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.tokenizer import HashTokenizer
 from failforward.types import Observation
 
+BLACK_LEVEL = 8  # a frame whose brightest pixel is at most this (of 255) shows nothing: a dead or covered camera
+
+
+def _refuse_black(name: str, image: np.ndarray) -> None:
+    """Raise ``ObservationError`` for a black frame ``uint8 [H, W, 3]`` (max pixel ≤ ``BLACK_LEVEL``)."""
+    brightest = int(image.max())
+    if brightest <= BLACK_LEVEL:
+        raise ObservationError(
+            f"camera {name!r} frame is black (brightest pixel {brightest} of 255): the camera is covered, "
+            "unpowered or not streaming yet; check it and its exposure, the policy will not act on it."
+        )
+
 
 class InputEncoder:
     """Builds checked input arrays for one model (shape from ``config``, stats from ``norm``)."""
@@ -87,4 +99,5 @@ class InputEncoder:
                     f"camera {name!r} image must be uint8 {list(want)}, got {images[name].dtype} "
                     f"{list(images[name].shape)}; set the camera resolution to {c.image_width}x{c.image_height}."
                 )
+            _refuse_black(name, images[name])
         return np.stack([images[name] for name in c.cameras])[None]
