@@ -31,8 +31,9 @@ from failforward.errors import ConfigError, DriverError
 from failforward.recovery.symbol_shapes import SymbolShapes, symbol_shapes
 from failforward.robots.registry import describe_robot
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.diagnosis import Diagnosis
+from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
+from failforward.supervisor.tally import SupervisorTally
 from failforward.symbols.render import render_symbols
 from failforward.types import ActionChunk, EpisodeInfo, EpisodeOutcome, JointCommand, Observation, TickRecord
 from failforward_ros.episode import EpisodeStart
@@ -68,6 +69,7 @@ class SupervisorRuntime:
         self._step = 0
         self._episode: EpisodeStart | None = None
         self._count = -1
+        self._tally = SupervisorTally()  # what the answers came to, outcome by outcome (health)
 
     # ---------------------------------------------------------------- inputs
     def on_sim_state(self, state: Any, outcome: EpisodeOutcome) -> None:
@@ -121,7 +123,10 @@ class SupervisorRuntime:
 
     # --------------------------------------------------------------- outputs
     def poll(self) -> SupervisorReport | None:
-        return self.scheduler.poll()
+        report = self.scheduler.poll()
+        if report is not None:
+            self._tally += SupervisorTally.of([report.result])
+        return report
 
     def annotated(self, report: SupervisorReport) -> tuple[float, np.ndarray] | None:
         """The frame the answer's symbols refer to, with the symbols drawn; ``None`` without symbols."""
@@ -172,7 +177,18 @@ class SupervisorRuntime:
         return stamp, shapes
 
     def health(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self.scheduler.health()).items() if v is not None}
+        """Answers, failures flagged, timeouts, unreachable, frameless and unreadable queries counted apart, with
+        the scheduler's queries sent, stale answers dropped, queries skipped while one was in flight, last latency."""
+        scheduler = self.scheduler.health()
+        values: dict[str, Any] = {
+            "queries_sent": scheduler.queries,
+            **self._tally.as_dict(),
+            "dropped_stale": scheduler.dropped_stale,
+            "skipped_busy": scheduler.skipped_busy,
+        }
+        if scheduler.last_latency_s is not None:
+            values["last_latency_s"] = scheduler.last_latency_s
+        return values
 
     def sim_state(self) -> Any:
         with self._lock:
@@ -216,3 +232,14 @@ def _nearest(frames: OrderedDict[float, np.ndarray], stamp: float, within: float
     if nearest is None or abs(nearest - stamp) > within:
         return stamp, None
     return nearest, frames[nearest]
+
+
+def answer_status(report: SupervisorReport) -> tuple[bool, str]:
+    """(ok, message) of one answer for ``/diagnostics``: only a readable diagnosis is OK; no answer (timeout, dead
+    endpoint, no frames) and unreadable answers are warnings that say which."""
+    result = report.result
+    if isinstance(result, Diagnosis):
+        return True, "answer: success" if result.success else f"answer: failure flagged ({result.failure_type})"
+    if isinstance(result, NoDiagnosis):
+        return False, f"no answer ({result.reason}): {result.message}"
+    return False, f"unreadable answer: {result.reason}"

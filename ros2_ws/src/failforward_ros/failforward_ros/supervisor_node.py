@@ -16,7 +16,6 @@ clears them; see :mod:`failforward.recovery.symbol_shapes`) and its health on ``
 from __future__ import annotations
 
 import sys
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
@@ -29,10 +28,12 @@ from visualization_msgs.msg import MarkerArray
 
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward_ros import convert, qos, topics
+from failforward_ros.clock import now_s, steady_clock, use_graph_clock
+from failforward_ros.episode import simulated
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.spin import spin_node
-from failforward_ros.supervisor_core import SupervisorRuntime
+from failforward_ros.supervisor_core import SupervisorRuntime, answer_status
 
 POLL_PERIOD_S = 0.1
 
@@ -57,6 +58,7 @@ class SupervisorNode(ManagedNode):
         except Exception as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
+        use_graph_clock(self, simulated(self.runtime.config))  # simulated time from /clock in simulation
         camera = self.runtime.camera
         self.diagnosis_pub = self.create_lifecycle_publisher(String, topics.DIAGNOSIS, qos.STATE)
         self.annotated_pub = self.create_lifecycle_publisher(Image, topics.ANNOTATED, qos.IMAGES)
@@ -69,7 +71,7 @@ class SupervisorNode(ManagedNode):
         self.create_subscription(PoseStamped, topics.camera_pose_topic(camera), self._on_camera_pose, qos.IMAGES)
         self.create_subscription(String, topics.SIM_STATE, self._on_sim_state, qos.STATE)
         self.create_subscription(String, topics.EPISODE_START, self._on_episode, qos.LATCHED)
-        self.create_timer(POLL_PERIOD_S, self._on_poll)
+        self.create_timer(POLL_PERIOD_S, self._on_poll, clock=steady_clock())  # also when simulated time stands still
         return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
@@ -123,7 +125,7 @@ class SupervisorNode(ManagedNode):
         if annotated is not None:
             self.annotated_pub.publish(convert.image_msg(annotated[0], self.runtime.camera, annotated[1]))
         self._publish_symbols(report)
-        self._report(True, f"answer: {report.result.kind}")
+        self._report(*answer_status(report))
 
     def _publish_symbols(self, report: SupervisorReport) -> None:
         """The answer's symbols as 3-D markers (none: the previous answer's are cleared)."""
@@ -136,7 +138,7 @@ class SupervisorNode(ManagedNode):
 
     def _report(self, ok: bool, message: str) -> None:
         values = self._runtime.health() if self._runtime is not None else {}
-        self.diag_pub.publish(convert.diagnostics_msg(time.time(), "supervisor_node", ok, message, values))
+        self.diag_pub.publish(convert.diagnostics_msg(now_s(self), "supervisor_node", ok, message, values))
 
 
 def main(argv: list[str] | None = None) -> int:
