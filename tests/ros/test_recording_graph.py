@@ -129,13 +129,14 @@ def test_ctrl_c_of_the_policy_node_finishes_its_file_and_the_recorders(ros_env, 
         assert metadata["episode"]["episode_id"] == graph.outcomes[0]["episode_id"]
 
 
-def test_ctrl_c_of_the_recorder_node_finishes_its_file(ros_env, tmp_path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_of_the_recorder_node_finishes_its_file(ros_env, tmp_path, sig: signal.Signals) -> None:
     graph = graph_with_recorder(ros_env, tmp_path, **{"loop.max_steps": "5000"})
     try:
         graph.bring_up(("robot_bridge", "recorder_node", "policy_node"))
         graph.wait(lambda: len(graph.states) > 40, 60)
         recorder = graph.processes["recorder_node"]
-        recorder.process.send_signal(signal.SIGINT)
+        recorder.process.send_signal(sig)
         assert recorder.process.wait(15) == 0, recorder.output()[-3000:]
         assert "Traceback" not in recorder.output()
     finally:
