@@ -98,6 +98,15 @@ def robot_urdf(preset: str) -> Path | None:
     return None if name is None else Path(get_package_share_directory("failforward_ros")) / "urdf" / name
 
 
+def _simulated(preset: str) -> bool:
+    """True when the preset's robot is a simulator (the graph then runs on simulated time from /clock)."""
+    from failforward_ros.episode import simulated
+
+    from failforward.config import get_preset
+
+    return simulated(get_preset(preset))
+
+
 def _robot_state_publisher(context) -> list:
     """robot_state_publisher with the preset's URDF as ``robot_description`` (resolved once the preset is known)."""
     preset, namespace = context.launch_configurations["preset"], context.launch_configurations["robot_id"]
@@ -110,7 +119,12 @@ def _robot_state_publisher(context) -> list:
             executable="robot_state_publisher",
             name="robot_state_publisher",
             namespace=namespace,
-            parameters=[{"robot_description": ParameterValue(urdf.read_text(), value_type=str)}],  # not YAML
+            parameters=[
+                {
+                    "robot_description": ParameterValue(urdf.read_text(), value_type=str),  # not YAML
+                    "use_sim_time": _simulated(preset),  # TF stamped on the /clock robot_bridge publishes in sim
+                }
+            ],
             output="screen",
         )
     ]

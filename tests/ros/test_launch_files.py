@@ -181,6 +181,7 @@ def test_robot_state_publisher_gets_the_urdf_of_the_presets_robot(launch_stand_i
     description = action.kwargs["parameters"][0]["robot_description"]
     assert description.kwargs["value_type"] is str and description.args[0] == urdf.read_text()
     assert '<link name="world"' in description.args[0]
+    assert action.kwargs["parameters"][0]["use_sim_time"] == (kind == "sim_aloha")  # TF on robot_bridge's /clock
 
 
 def test_the_shipped_model_is_found_from_any_working_directory(tmp_path, monkeypatch) -> None:
