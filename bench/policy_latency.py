@@ -9,6 +9,7 @@ One CPU thread everywhere (ENVIRONMENT.md). CUDA / TensorRT rows are added when 
 Example:
     python bench/policy_latency.py --preset aloha_state --rounds 50
     python bench/policy_latency.py --preset aloha_vision --rounds 20 --json runs/bench/policy_latency.json
+    python bench/policy_latency.py --preset aloha_vision_cpu --rounds 30   # the CPU image model (conv encoder)
     python bench/policy_latency.py --precisions fp32 fp16   # on a GPU machine: CUDA and TensorRT rows
     # a π0-like proportion (large backbone, small experts): the presets stay as they are
     python bench/policy_latency.py --preset aloha_vision --set backbone_layers=12 image_height=224 image_width=224
@@ -30,6 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import torch
 
+from failforward.learn.models import get_learn_model
 from failforward.policy.afil import (
     BackendConfig,
     BackendUnavailableError,
@@ -39,11 +41,11 @@ from failforward.policy.afil import (
     ManifestError,
     NormStats,
     SamplerConfig,
-    get_model_preset,
     load_manifest,
     make_backend,
 )
 from failforward.policy.afil import signature as sig
+from failforward.policy.afil.backbone import SmallPrefixEncoder
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.export import export_model
 from failforward.types import Observation
@@ -70,12 +72,13 @@ GUIDED_TARGET, BACKEND_TARGET = 1.10, 1.5  # issue 3: guided/unguided <= 1.10x, 
 
 
 def model_config(preset: str, overrides: list[str]) -> AfilModelConfig:
-    """The preset with ``key=value`` overrides (ints, or comma-separated camera names for ``cameras``)."""
+    """The preset (an AFIL preset or a learning model such as ``aloha_vision_cpu``) with ``key=value`` overrides
+    (ints, or comma-separated camera names for ``cameras``)."""
     fields: dict[str, object] = {}
     for item in overrides:
         key, _, value = item.partition("=")
         fields[key] = tuple(v for v in value.split(",") if v) if key == "cameras" else int(value)
-    return AfilModelConfig.model_validate({**get_model_preset(preset).model_dump(), **fields})
+    return AfilModelConfig.model_validate({**get_learn_model(preset).model_dump(), **fields})
 
 
 def model_dir(args: argparse.Namespace, tmp: Path) -> Path:
@@ -161,11 +164,16 @@ def _torch_parts(backend, obs: Observation) -> dict[str, Probe]:
 
     caches = {e: encode(e) for e in (1, 2)}
     step = torch.inference_mode()(lambda e: model.experts(noise, tau, caches[e], e))
-    return {
+    probes: dict[str, Probe] = {
         "torch backbone + prefix K/V": encode,
         "torch expert step, 2 heads": lambda: step(2),
         "torch expert step, 1 head": lambda: step(1),
     }
+    backbone = model.backbone
+    if isinstance(backbone, SmallPrefixEncoder) and backbone.images is not None:  # the camera encoder alone
+        encoder = backbone.images  # (part of the backbone timed above)
+        probes["torch image encoder (all cameras)"] = torch.inference_mode()(lambda: encoder(x["images"]))
+    return probes
 
 
 class Timing(NamedTuple):
