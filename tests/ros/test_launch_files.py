@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from failforward_ros.node_params import package_share, run_config_from
+from failforward_ros.launch_args import package_share, run_config_from
 from test_params import launch_nodes
 
 from failforward.config import PRESETS, get_preset

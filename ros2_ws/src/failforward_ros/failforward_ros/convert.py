@@ -21,8 +21,8 @@ from std_msgs.msg import ColorRGBA, Float64MultiArray, MultiArrayDimension, Stri
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
-from failforward.config import RunConfig, get_preset
-from failforward.errors import ConfigError, ShapeError
+from failforward.config import RunConfig
+from failforward.errors import ShapeError
 from failforward.recovery.events import RecoveryEvent
 from failforward.recovery.symbol_shapes import Shape, SymbolShapes
 from failforward.sim.aloha_scene import SimState
@@ -44,13 +44,6 @@ def from_stamp(stamp: Time) -> float:
 
 # --------------------------------------------------------------- config
 CONFIG_SECTIONS = frozenset(RunConfig.model_fields)
-
-
-def run_config_from_parameters(preset: str, overrides: dict[str, Any]) -> RunConfig:
-    """A node's parameters → ``RunConfig``: the named preset with every ``section.field`` parameter applied."""
-    if not preset:
-        raise ConfigError("Parameter 'preset' is required: pass a params file from launch/params/.")
-    return get_preset(preset).with_overrides(overrides)
 
 
 # --------------------------------------------------------------- joints

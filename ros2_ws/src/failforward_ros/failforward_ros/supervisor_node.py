@@ -26,14 +26,13 @@ from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
-from failforward.supervisor.scheduler import SupervisorReport
 from failforward_ros import convert, qos, topics
 from failforward_ros.clock import now_s, steady_clock, use_graph_clock
 from failforward_ros.episode import simulated
 from failforward_ros.lifecycle import ManagedNode
 from failforward_ros.node_params import declared_run_config
 from failforward_ros.spin import spin_node
-from failforward_ros.supervisor_core import SupervisorRuntime, answer_status
+from failforward_ros.supervisor_core import SupervisorReport, SupervisorRuntime, answer_status
 
 POLL_PERIOD_S = 0.1
 
