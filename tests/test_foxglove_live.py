@@ -32,6 +32,7 @@ from failforward.supervisor.backends.registry import make_backend
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.symbols.render import render_symbols
 from failforward.testing import FakeRobot, FakeRobotConfig
+from failforward.testing.foxglove_client import SUBPROTOCOLS, FoxgloveClient, Received
 from failforward.types import ActionChunk, Observation, TickRecord, TickSubscriber
 from failforward.viz import LAYOUT_PATH
 from failforward.viz.errors import LiveViewPortError
@@ -39,7 +40,6 @@ from failforward.viz.foxglove_live import FoxgloveLiveView
 from failforward.viz.handoff import Handoff
 from failforward.viz.layout import layout_json, layout_topics
 from failforward.viz.publisher import ANNOTATED, CHUNK_PREVIEW, EPISODE, LOG, SCENE, SYMBOLS
-from foxglove_client import SUBPROTOCOLS, FoxgloveClient, Received
 
 EXECUTE = 10  # ticks per chunk
 LAMBDA = np.array([0.0, 0.25, 0.5, 1.0])  # λ_t per denoise step of every chunk

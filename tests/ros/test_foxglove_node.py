@@ -19,7 +19,7 @@ from failforward.viz.publisher import EPISODE
 
 policy_runtime = pytest.importorskip("failforward_ros.policy_runtime", reason="the ROS package is not installed")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the Foxglove test client
-from foxglove_client import FoxgloveClient  # noqa: E402
+from failforward.testing.foxglove_client import FoxgloveClient  # noqa: E402
 
 JOINTS = 6
 

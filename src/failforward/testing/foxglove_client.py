@@ -1,4 +1,4 @@
-"""A small Foxglove WebSocket client for tests: subscribes to advertised topics and decodes what arrives.
+"""A small Foxglove WebSocket client (tests, benches): subscribes to advertised topics and decodes what arrives.
 
 Protocol (foxglove-sdk 0.30 speaks subprotocol ``foxglove.sdk.v1``, the successor of ``foxglove.websocket.v1``
 with the same messages): the server sends ``serverInfo`` and ``advertise`` (JSON text, one entry per channel with
