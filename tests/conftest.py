@@ -23,6 +23,7 @@ SIM_PACKAGES = ("mujoco", "gym_aloha", "mink")
 SIM_TESTS = (
     "recovery/",
     "learn/test_replay_correction.py",
+    "perception/test_rgbd_sim.py",
     "learn/test_symbol_data.py",
     "learn/test_shipped_model.py",
     "learn/test_pipeline.py::test_collect_and_train_record_state_and_resume",

@@ -127,7 +127,10 @@ class Observation:
         images: camera name → ``uint8 [H, W, 3]`` RGB; only the cameras asked for.
         depth: camera name → ``float32 [H, W]`` depth in [m]; only where asked for.
         object_state: ``[O]`` task-object poses (see the module docstring), empty unless the robot
-            offers them (``RobotFeatures.object_names``).
+            offers them (``RobotFeatures.object_names``) or a pose estimator filled them in.
+        frame_times: camera name → [s] robot clock when that camera's frame was captured, where it differs from
+            ``timestamp`` (hardware cameras grab in their own threads); absent: captured at ``timestamp``
+            (simulators render at the state they report).
     """
 
     timestamp: float
@@ -136,6 +139,7 @@ class Observation:
     images: dict[str, np.ndarray] = field(default_factory=dict)
     depth: dict[str, np.ndarray] = field(default_factory=dict)
     object_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    frame_times: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         q = _as_vector("joint_positions", self.joint_positions)

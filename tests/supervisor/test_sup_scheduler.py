@@ -250,3 +250,23 @@ def test_scripted_backend_is_built_from_config() -> None:
     backend = make_backend(ScriptedBackendConfig(answers=(ANSWER,)))
     result = backend.diagnose([np.zeros((10, 10, 3), np.uint8)], "task")
     assert isinstance(result, Diagnosis) and result.symbols[0].position == (5.0, 5.0)
+
+
+def test_a_request_queries_at_once_outside_the_schedule_and_is_skipped_while_busy() -> None:
+    gated = _Gated()
+    scheduler = SupervisorScheduler(gated, ScheduleConfig(every_chunks=6))
+    scheduler.on_episode_start(INFO)
+    try:
+        for step in range(1, 60):  # chunks at 25 and 50: two of six, no scheduled query
+            scheduler.on_tick(_tick(step))
+        assert scheduler.health().queries == 0
+        assert scheduler.request(59, "no object in view") is True
+        assert scheduler.request(60, "no object in view") is False  # in flight: its answer comes first
+        gated.gate.set()
+        _wait_idle(scheduler)
+        report = scheduler.poll()
+        assert report is not None and report.step == 59 and len(report.frame_times) == 2  # t = 0.02 and 1.02 s
+        assert scheduler.health().queries == 1 and scheduler.health().skipped_busy == 1
+    finally:
+        gated.gate.set()
+        scheduler.close()

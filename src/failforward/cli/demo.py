@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from failforward.config import PRESETS, RunConfig, get_preset, load_config
+from failforward.config import PRESETS, RunConfig, SimAlohaConfig, get_preset, load_config
 from failforward.control.interrupt import EXIT_CODE, Interrupt
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
@@ -144,12 +144,31 @@ def _run_preset(
     ]
     summary = write_report(result.run_dir, f"{name}: {config.policy.kind} on {config.robot.kind}", episodes)
     summary["report"] = str(result.run_dir / "report.md")
+    summary["perception"] = perception_line(config, result.episodes)
     return summary
+
+
+def perception_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
+    """Where the policy's object poses came from (``config.perception``) and how often perception held the robot."""
+    perception = config.perception
+    if perception is None:
+        truth = isinstance(config.robot, SimAlohaConfig) and config.robot.object_state
+        return "none, the simulator's poses unchecked (robot.object_state)" if truth else "none"
+    if perception.kind == "ground_truth":
+        return "ground_truth (the simulator's object poses; evaluation only)"
+    total = {k: sum(e.perception.get(k, 0.0) for e in episodes) for k in ("held_ticks", "not_found_ticks")}
+    hidden = sum(v for e in episodes for k, v in e.perception.items() if k.startswith("occluded_"))
+    return (
+        f"{perception.kind} (estimated from camera {perception.camera!r}'s colour and depth): held "
+        f"{total['held_ticks']:.0f} ticks ({total['not_found_ticks']:.0f} with no object in view, the rest on bad "
+        f"frames); objects out of view {hidden:.0f} ticks (last pose kept, or carried by a gripper)"
+    )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     low, high = summary["success_ci95"]
     print(f"\n== {summary['title']}")
+    print(f"object perception: {summary['perception']}")
     print(
         f"success rate: {summary['successes']}/{summary['episodes']} = {summary['success_rate']:.0%} "
         f"(95% CI {low:.0%}-{high:.0%}); mean length {summary['length_mean']:.0f} ticks"

@@ -12,6 +12,7 @@ Example:
 
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
+from failforward.config.perception import GroundTruthPerceptionConfig, PerceptionConfig, RgbdPerceptionConfig
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
 from failforward.config.remote import RemotePolicyConfig
@@ -61,18 +62,21 @@ __all__ = [
     "FrankaConfig",
     "FrozenModel",
     "GraspConfig",
+    "GroundTruthPerceptionConfig",
     "GuidanceConfig",
     "GuidanceMode",
     "LoopConfig",
     "ManiSkillConfig",
     "ManiSkillTask",
     "OpenAIBackendConfig",
+    "PerceptionConfig",
     "PmcConfig",
     "PolicyConfig",
     "QwenLocalConfig",
     "RecordConfig",
     "RecoveryConfig",
     "RemotePolicyConfig",
+    "RgbdPerceptionConfig",
     "RobotConfig",
     "RunConfig",
     "SafetyConfig",

@@ -14,9 +14,11 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
 from failforward.control.loop import ControlLoop
+from failforward.control.perceive import PerceptionStep, build_perception
 from failforward.control.ports import Corrector, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
@@ -32,11 +34,15 @@ def task_prompt(driver: RobotDriver) -> str:
     return driver.task_prompt if isinstance(driver, EpisodicDriver) else ""
 
 
-def policy_context(config: RunConfig, driver: RobotDriver) -> PolicyContext:
-    """What the policy may know of ``driver``: features, task, prompt, privileged state in simulation, and the
-    leader arms when the robot has them configured (teleoperation)."""
+def policy_context(config: RunConfig, driver: RobotDriver, perception: PerceptionStep | None = None) -> PolicyContext:
+    """What the policy may know of ``driver``: features (with the objects ``perception`` estimates, when there is a
+    perception step), task, prompt, privileged state in simulation, and the leader arms when the robot has them
+    configured (teleoperation)."""
+    features = driver.features
+    if perception is not None:
+        features = replace(features, object_names=perception.perception.object_names)
     return PolicyContext(
-        features=driver.features,
+        features=features,
         task=config.robot.task,
         prompt=task_prompt(driver),
         privileged_state=driver.privileged_state if isinstance(driver, EpisodicDriver) else None,
@@ -72,9 +78,13 @@ def build_loop(
         subscribers: recorder, ROS publishers, meters; notified every tick.
         on_report: called with every supervisor answer the loop collects.
         prompt: the instruction given to the policy; default: the driver's task prompt.
+
+    With ``config.perception`` the loop runs its perception step (:mod:`failforward.control.perceive`) and the policy
+    is built for the objects it estimates.
     """
+    perception = build_perception(config, driver)
     if policy is None:
-        policy = make_policy(config.policy, policy_context(config, driver))
+        policy = make_policy(config.policy, policy_context(config, driver, perception))
     return assemble_loop(
         driver,
         policy,
@@ -86,6 +96,7 @@ def build_loop(
         corrector=corrector,
         subscribers=subscribers,
         on_report=on_report,
+        perception=perception,
     )
 
 
@@ -101,6 +112,7 @@ def assemble_loop(
     corrector: Corrector | None = None,
     subscribers: Sequence[TickSubscriber] = (),
     on_report: Callable[[SupervisorReport], None] | None = None,
+    perception: PerceptionStep | None = None,
 ) -> ControlLoop:
     """The loop from its parts, for harnesses that have no :class:`RunConfig` (a driver wrapper in the learning
     pipeline, a benchmark's own margins): every command still passes a :class:`SafetyLayer` of ``safety`` on the
@@ -117,4 +129,5 @@ def assemble_loop(
         reports=reports,
         on_report=on_report,
         corrector=corrector,
+        perception=perception,
     )

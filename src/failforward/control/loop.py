@@ -14,6 +14,11 @@ Supervisor answers reach the loop from a :class:`~failforward.control.ports.Repo
   answer (at most ``supervisor_timeout_s``), so the answer is collected on that same tick and the
   corrector sees it at tick ``t + 1`` whatever the backend's latency: runs are reproducible.
 
+With a perception step (``RunConfig.perception``, :mod:`failforward.control.perceive`) each observation gets its
+object poses before recovery and the policy see it; a tick whose perception fails holds the robot where it was last
+sent and never infers from that observation (the queued chunk is dropped; the supervisor is asked at once when no
+object was found).
+
 Time: commands are stamped with the observation's clock (see :mod:`failforward.types`).
 Build it with :func:`failforward.control.assembly.build_loop`, the one place that assembles a run.
 """
@@ -33,9 +38,11 @@ from failforward.config import BrokerConfig, LoopConfig
 from failforward.control.async_broker import AsyncChunkBroker
 from failforward.control.broker import ChunkBroker
 from failforward.control.intent import action_for
-from failforward.control.ports import Corrector, ReportSource
+from failforward.control.perceive import PerceptionStep
+from failforward.control.ports import Corrector, OnDemandReports, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
+from failforward.perception import ObjectNotFoundError, PerceptionError
 from failforward.policy.base import PolicyBackend, infer_chunk
 from failforward.recovery.overrides import Override
 from failforward.robots.base import EpisodicDriver, RobotDriver
@@ -74,6 +81,8 @@ class EpisodeResult:
     # the broker's InferenceStats.summary(), plus the ticks the safety layer's per-tick limit cut (all, and those
     # where a new chunk took over: a splice jump larger than the robot may move in one tick)
     inference: dict[str, float] = field(default_factory=dict)
+    # the perception step's PerceptionStep.summary() (ticks held without object poses, and why); empty without one
+    perception: dict[str, float] = field(default_factory=dict)
 
 
 def make_broker(
@@ -112,6 +121,7 @@ class ControlLoop:
         on_report: called with every answer collected (recorder, logs).
         corrector: optional recovery; a subscriber too. Each tick, before inference, it gets the answer
             collected at the end of the previous tick and may return an override.
+        perception: optional object poses for the policy (see the module docstring).
     """
 
     def __init__(
@@ -127,8 +137,10 @@ class ControlLoop:
         reports: ReportSource | None = None,
         on_report: Callable[[SupervisorReport], None] | None = None,
         corrector: Corrector | None = None,
+        perception: PerceptionStep | None = None,
     ) -> None:
         self.driver, self.policy, self.safety, self.config, self.prompt = driver, policy, safety, config, prompt
+        self.perception = perception
         self.broker = make_broker(broker, config, policy, safety)
         self.reports, self.on_report, self.corrector = reports, on_report, corrector
         self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
@@ -159,9 +171,7 @@ class ControlLoop:
             next_deadline = time.perf_counter()
             while ticks < self.config.max_steps and not self._stop.is_set():
                 timer.start_tick()
-                observation = self._observe(timer)
-                override = self._correct(timer, observation)
-                action, chunk = self._infer(timer, observation, override, ticks)
+                observation, action, chunk = self._decide(timer, self._observe(timer), ticks)
                 command = self._apply_safety(timer, action, counters, spliced=chunk is not None)
                 sent = self._act(timer, observation, command)
                 self._notify(timer, TickRecord(ticks, observation, action, sent, chunk, timer.current_sections()))
@@ -204,6 +214,7 @@ class ControlLoop:
                 "splices_rate_limited": float(counters["splices_rate_limited"]),
                 "rate_limited_ticks": float(counters["rate_limited"]),
             },
+            perception=self.perception.summary() if self.perception is not None else {},
         )
         return result
 
@@ -213,6 +224,8 @@ class ControlLoop:
         observation = driver.reset(seed) if isinstance(driver, EpisodicDriver) else driver.get_observation()
         self.safety.reset(observation.joint_positions)
         self.broker.reset()
+        if self.perception is not None:
+            self.perception.reset()
         self._report = None
         self.policy.reset()
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
@@ -225,6 +238,38 @@ class ControlLoop:
     def _observe(self, timer: CycleTimer) -> Observation:
         with timer.section("observe"):
             return self.driver.get_observation()
+
+    def _decide(
+        self, timer: CycleTimer, observation: Observation, tick: int
+    ) -> tuple[Observation, np.ndarray, ActionChunk | None]:
+        """Perception, then correction and inference: the observation as the policy saw it, this tick's action and
+        the chunk that took over; a hold (and no chunk) when perception failed."""
+        seen = self._perceive(timer, observation)
+        if isinstance(seen, PerceptionError):
+            self._went_blind(seen, tick)
+            return observation, self._hold(observation), None
+        override = self._correct(timer, seen)
+        action, chunk = self._infer(timer, seen, override, tick)
+        return seen, action, chunk
+
+    def _perceive(self, timer: CycleTimer, observation: Observation) -> Observation | PerceptionError:
+        if self.perception is None:
+            return observation
+        with timer.section("perceive"):
+            return self.perception.perceive(observation)
+
+    def _went_blind(self, error: PerceptionError, tick: int) -> None:
+        """On the first tick of a hold: the queued chunk is void; with no object in view the supervisor is asked now."""
+        if self.perception is None or not self.perception.first_blind_tick:
+            return
+        self.broker.flush()
+        if isinstance(error, ObjectNotFoundError) and isinstance(self.reports, OnDemandReports):
+            self.reports.request(tick, str(error))
+
+    def _hold(self, observation: Observation) -> np.ndarray:
+        """Where the robot was last sent (its measured joints before any command)."""
+        held = self.safety.last_command
+        return held if held is not None else observation.joint_positions
 
     def _correct(self, timer: CycleTimer, observation: Observation) -> Override | None:
         if self.corrector is None:
@@ -239,8 +284,7 @@ class ControlLoop:
         with timer.section("infer"):
             action, chunk = action_for(override, self.broker, self._policy_infer, observation, self.prompt, tick)
         if action is None:  # nothing queued (a late chunk): hold where the robot was last sent
-            held = self.safety.last_command
-            action = held if held is not None else observation.joint_positions
+            action = self._hold(observation)
         return action, chunk
 
     def _policy_infer(self, observation: Observation, prompt: str, prefix: ChunkPrefix | None) -> ActionChunk:

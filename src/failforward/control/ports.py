@@ -4,6 +4,8 @@
   :class:`~failforward.supervisor.scheduler.SupervisorScheduler`; in the ROS policy node, the inbox of
   ``supervisor/diagnosis``. The loop calls :meth:`~ReportSource.poll` after every tick and, in the
   synchronous supervisor mode, :meth:`~ReportSource.wait` before it.
+- :class:`OnDemandReports`: a report source that can also be asked at once, outside its schedule (the loop asks when
+  perception finds no object); a capability, tested with ``isinstance``.
 - :class:`RunObserver`: a subscriber that also sees every supervisor answer the loop collects and every
   recovery event (the episode recorder, the Foxglove live view); :func:`~failforward.control.runtime.run` wires
   them.
@@ -40,6 +42,16 @@ class ReportSource(Protocol):
     def wait(self, timeout_s: float) -> bool:
         """Block until no query is in flight, at most ``timeout_s`` [s]; True when none is (a source whose
         queries run elsewhere has none in flight: it returns True at once)."""
+        ...
+
+
+@runtime_checkable
+class OnDemandReports(Protocol):
+    """A report source the loop may ask at once; returns at once (the answer comes through ``poll`` as usual)."""
+
+    def request(self, step: int, reason: str) -> bool:
+        """Query the backend now about the frames so far, because of ``reason``; ``False`` when it cannot (a query
+        is in flight: its answer comes first)."""
         ...
 
 

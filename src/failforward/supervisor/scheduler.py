@@ -1,6 +1,7 @@
 """When the supervisor is asked: a :class:`TickSubscriber` whose ticks never wait for an answer.
 
-Every ``every_chunks``-th newly inferred chunk (``TickRecord.chunk is not None``) it takes the last
+Every ``every_chunks``-th newly inferred chunk (``TickRecord.chunk is not None``), or at once when asked
+(:meth:`SupervisorScheduler.request`: the loop's perception found no object), it takes the last
 ``window_s`` of head-camera frames at ``fps`` and hands them to the backend on its own worker thread.
 The control loop collects answers with :meth:`SupervisorScheduler.poll`; a loop that must be deterministic
 (benchmarks, tests) first calls :meth:`SupervisorScheduler.wait`. An answer whose newest frame
@@ -138,6 +139,16 @@ class SupervisorScheduler(TickSubscriber):
         """Nothing waits: an answer still in flight is dropped when it arrives (episode changed)."""
 
     # ---------------------------------------------------------------- control
+    def request(self, step: int, reason: str) -> bool:
+        """Query now, outside the schedule, about the frames so far (``step``: the tick asking); returns at once.
+        ``False`` when a query is in flight (skipped and counted, as a scheduled trigger would be)."""
+        if self.busy:
+            self._count(skipped_busy=1)
+            return False
+        log.info("supervisor: asked at tick %d: %s", step, reason)
+        self._launch(step)
+        return True
+
     def poll(self) -> SupervisorReport | None:
         """The newest fresh report not yet taken (older ones are discarded), or ``None``."""
         with self._lock:

@@ -211,7 +211,14 @@ def _observation(obs: Fields) -> Observation:
     images = {k: decode_array(v, f"obs.images.{k}", {"uint8"}, 3, obs.limits) for k, v in obs.names("images").items()}
     depth = {k: decode_array(v, f"obs.depth.{k}", {"float32"}, 2, obs.limits) for k, v in obs.names("depth").items()}
     try:
-        return Observation(obs.number("timestamp"), images=images, depth=depth, **vectors)
+        return Observation(
+            obs.number("timestamp"),
+            joint_positions=vectors["joint_positions"],
+            joint_velocities=vectors["joint_velocities"],
+            object_state=vectors["object_state"],
+            images=images,
+            depth=depth,
+        )
     except ShapeError as exc:
         raise WireError(ErrorCode.BAD_ARRAY, f"obs: {exc}") from None
 

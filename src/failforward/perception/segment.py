@@ -1,0 +1,50 @@
+"""Colour segmentation of the task objects with OpenCV: saturated pixels of an object's hue, largest blob.
+
+The table, the arms and the background are grey, white or black (low saturation); the task objects are saturated
+primaries (the red cube and peg, the blue socket). A pixel belongs to an object of hue ``h`` when its HSV hue is
+within ``hue_tolerance_deg`` of ``h`` and its saturation and value are above the thresholds.
+
+Example:
+    >>> mask = largest_blob(interior(colour_mask(frame.rgb, hue_deg=0.0)), min_pixels=6)
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MIN_SATURATION = 100
+"""Of 255: greys and whites (table, arms) stay below."""
+MIN_VALUE = 40
+"""Of 255: near-black pixels have no reliable hue."""
+
+
+def colour_mask(rgb: np.ndarray, hue_deg: float, hue_tolerance_deg: float = 20.0) -> np.ndarray:
+    """bool ``[H, W]``: pixels of ``rgb`` (uint8 ``[H, W, 3]``) with hue within ``hue_tolerance_deg`` [deg] of
+    ``hue_deg`` [deg, 0–360], saturation ≥ ``MIN_SATURATION`` and value ≥ ``MIN_VALUE``."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # OpenCV hue: 0–179 for 0–358 deg
+    hue = hsv[..., 0].astype(np.float64) * 2.0
+    distance = np.abs((hue - hue_deg + 180.0) % 360.0 - 180.0)
+    return (distance <= hue_tolerance_deg) & (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
+
+
+def interior(mask: np.ndarray) -> np.ndarray:
+    """bool ``[H, W]``: ``mask`` eroded by one pixel (3 x 3). An object's border pixels mix its colour with what lies
+    beside or behind it, while their depth belongs to one of the two: they are left out of back-projection."""
+    return cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def with_border(blob: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """bool ``[H, W]``: ``blob`` grown by the one-pixel border of ``mask`` around it (undoes :func:`interior`)."""
+    return mask & cv2.dilate(blob.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def largest_blob(mask: np.ndarray, min_pixels: int) -> np.ndarray | None:
+    """bool ``[H, W]``: the largest 8-connected blob of ``mask``, or ``None`` when it has fewer than ``min_pixels``."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[best, cv2.CC_STAT_AREA] < min_pixels:
+        return None
+    return labels == best
