@@ -38,7 +38,7 @@ def features(size: int = 32, cameras=("top", "left_wrist"), joints: int = 4, obj
 
 def test_builds_from_a_config_with_kind(tiny_vision_dir):
     policy = make_policy(AfilPolicyConfig(model_dir=tiny_vision_dir), PolicyContext(features(), "toy", "pick"))
-    images = {c: np.zeros((32, 32, 3), np.uint8) for c in ("top", "left_wrist")}
+    images = {c: np.full((32, 32, 3), 128, np.uint8) for c in ("top", "left_wrist")}
     chunk = policy.infer(Observation(0.0, np.zeros(4), np.zeros(4), images=images), prompt="pick")
     assert chunk.actions.shape == (8, 4) and chunk.source == "afil-onnxruntime"
 
