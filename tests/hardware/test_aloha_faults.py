@@ -174,6 +174,7 @@ def test_a_stale_camera_raises_and_holds_the_arms(emulator, tmp_path) -> None:
     with AlohaDriver(aloha_config(emulator, cameras=(camera,))) as robot:
         obs = robot.get_observation()
         assert obs.images["top"].shape == (48, 64, 3)
+        assert abs(obs.timestamp - obs.frame_times["top"]) <= 0.15  # when it was grabbed, on the robot clock
         robot.send_action(JointCommand(0.0, obs.joint_positions))
         time.sleep(0.4)
         with pytest.raises(StaleFrameError, match="top"):

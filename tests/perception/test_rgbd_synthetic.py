@@ -14,6 +14,7 @@ from failforward.perception import (
     FrameStaleError,
     ObjectNotFoundError,
 )
+from failforward.perception.in_hand import Tool
 from failforward.perception.objects import ObjectModel
 from failforward.perception.rgbd import RgbdPerception
 from failforward.testing.perception_contract import ObjectPerceptionContract
@@ -138,3 +139,39 @@ def test_a_recent_enough_frame_and_a_dim_one_are_used():
     assert perception.estimate(_frame(frame_times={"top": 0.95})).shape == (7,)
     with pytest.raises(ObjectNotFoundError):  # too dark for the hue: not in view, never seen
         estimator().estimate(_frame(images={"top": dim}))
+
+
+def test_the_two_ends_of_a_peg_held_in_its_middle_are_one_object():
+    end = ObjectModel("peg", 0.0, (0.02, 0.01, 0.01), np.pi)  # 4 cm of each end show; 4 cm hidden between
+    ends = [Box(end, (0.14, 0.5, 0.01)), Box(end, (0.06, 0.5, 0.01))]
+    perception = estimator(PEG)
+    state = perception.estimate(observation(ends))
+    assert np.linalg.norm(state[:3] - (0.1, 0.5, 0.01)) < 3e-3  # the centre is hidden, yet found
+    assert perception.health()["partial_peg"] == 0.0  # both ends span the whole footprint
+
+
+class OneGripper:
+    """A right gripper whose tool point and opening a test sets (``Grippers``)."""
+
+    def __init__(self) -> None:
+        self.xyz, self.opening = np.array([0.1, 0.5, 0.03]), 1.0
+
+    def __call__(self, joints: np.ndarray) -> dict[str, Tool]:
+        pose = np.eye(4)
+        pose[:3, 3] = self.xyz
+        return {"right": Tool(pose, self.opening)}
+
+
+def test_a_hidden_object_in_a_closed_gripper_moves_with_it_until_the_gripper_opens():
+    gripper = OneGripper()
+    perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
+    perception.estimate(observation([Box(CUBE, (0.1, 0.5, 0.02))], t=0.0))
+    np.testing.assert_allclose(perception.estimate(observation([], t=0.1))[:3], (0.1, 0.5, 0.02), atol=3e-3)  # open
+    gripper.opening = 0.6  # closes over the cube, then lifts it for longer than max_occlusion_s (0.5 s)
+    perception.estimate(observation([], t=0.2))
+    gripper.xyz = gripper.xyz + (0.0, 0.05, 0.1)
+    np.testing.assert_allclose(perception.estimate(observation([], t=1.0))[:3], (0.1, 0.55, 0.12), atol=3e-3)
+    assert perception.health()["carried_box"] == 2.0
+    gripper.opening = 0.9  # let go while hidden: last seen 1.0 s ago
+    with pytest.raises(ObjectNotFoundError, match="out of view"):
+        perception.estimate(observation([], t=1.02))

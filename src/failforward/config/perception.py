@@ -34,7 +34,7 @@ class RgbdPerceptionConfig(FrozenModel):
         camera: the camera whose colour and depth frames are used (``robot.cameras`` and ``robot.depth_cameras``).
         max_frame_age_s: [s] a frame captured longer than this before its observation is stale.
         max_occlusion_s: [s] an object out of view keeps its last pose this long (a gripper over the cube), then
-            it is not found and the robot holds.
+            it is not found and the robot holds; one in a closed gripper moves with it while the gripper stays closed.
         min_visible_fraction: an object is seen when at least this fraction of its top face's expected pixels
             shows (fewer: occluded, its last pose is kept).
         hue_tolerance_deg: [deg] how far a pixel's hue may be from the object's colour.

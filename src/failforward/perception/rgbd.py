@@ -1,17 +1,19 @@
 """``rgbd``: the task objects' poses from one camera's colour and depth frame, with OpenCV.
 
 Per tick: the frame is checked (:mod:`~failforward.perception.frames`); per object, the pixels of its colour form
-blobs (:mod:`~failforward.perception.segment`): the largest blob's interior fixes the object's depth range, and its
-pixels within that range (border pixels mix colours: their depth may be what lies behind) are back-projected with
-the calibrated intrinsics and camera pose (:mod:`~failforward.perception.camera`); the level pose is read from their
-footprint (:mod:`~failforward.perception.footprint`). Object models (colour, size, symmetry) come from the task's
+blobs (:mod:`~failforward.perception.segment`): the interior of the largest blob and of the blobs within the object's
+length of it fixes the object's depth range, and their pixels within that range (border pixels mix colours: their
+depth may be what lies behind) are back-projected with the calibrated intrinsics and camera pose
+(:mod:`~failforward.perception.camera`); the level pose is read from their footprint
+(:mod:`~failforward.perception.footprint`). Object models (colour, size, symmetry) come from the task's
 scene (:mod:`~failforward.perception.objects`).
 
 Occlusion: an object is *seen* when at least ``min_visible_fraction`` of its top face's expected pixels show; a
 seen object whose footprint is partly hidden keeps its yaw and moves only as the visible part demands. An object out
-of view keeps its last pose, carried along by a gripper that closed over it (:mod:`~failforward.perception.in_hand`),
-for up to ``max_occlusion_s`` of robot time after it was last seen; after that, or when it was never seen this
-episode, :class:`~failforward.perception.errors.ObjectNotFoundError` is raised.
+of view in a closed gripper moves with it (:mod:`~failforward.perception.in_hand`) for as long as the gripper stays
+closed; any other object out of view keeps its last pose for up to ``max_occlusion_s`` of robot time after it was
+last seen. After that, or when it was never seen this episode,
+:class:`~failforward.perception.errors.ObjectNotFoundError` is raised.
 
 Example:
     >>> perception = RgbdPerception(object_models("transfer_cube"), camera, RgbdPerceptionConfig(), (240, 320))
@@ -34,7 +36,7 @@ from failforward.perception.frames import RgbdFrame, rgbd_frame
 from failforward.perception.in_hand import AlohaGrippers, Grasp, Grippers, carried, find_grasp
 from failforward.perception.objects import ObjectModel, object_models
 from failforward.perception.registry import PerceptionContext, register_perception
-from failforward.perception.segment import colour_mask, interior, largest_blob, with_border
+from failforward.perception.segment import blobs_near, colour_mask, interior, largest_blob, with_border
 from failforward.types import Observation
 
 MIN_PIXELS = 4
@@ -110,23 +112,25 @@ class RgbdPerception(ObjectPerception):
                 self._counts[f"partial_{model.name}"] += 1
             self._tracks[model.name] = _Track(pose, now)
             return pose.state()
-        if last is None or now - last.seen_at > self.config.max_occlusion_s:
+        if last is None:
+            raise ObjectNotFoundError(self._not_found(model, last, now))
+        track = self._carry(model, last, observation.joint_positions)
+        if track.grasp is None and now - last.seen_at > self.config.max_occlusion_s:
             raise ObjectNotFoundError(self._not_found(model, last, now))
         self._counts[f"occluded_{model.name}"] += 1
-        track = self._carry(model, last, observation.joint_positions)
         self._tracks[model.name] = track
         return track.pose.state()
 
     def _carry(self, model: ObjectModel, track: _Track, joints: np.ndarray) -> _Track:
-        """``track`` moved with the gripper holding it (found on the first tick one closes over it); else as it was."""
+        """``track`` moved with the closed gripper holding it (found on the first tick one closes over it; let go
+        when it opens); else as it was, without a grasp."""
         if self.grippers is None or not self.config.in_hand:
             return track
-        tools = self.grippers(joints)
-        grasp = track.grasp or find_grasp(
-            track.pose.position, tools, self.config.grasp_radius_m, self.config.grasp_max_opening
-        )
+        tools, limit = self.grippers(joints), self.config.grasp_max_opening
+        grasp = track.grasp if track.grasp and tools[track.grasp.gripper].opening < limit else None
+        grasp = grasp or find_grasp(track.pose.position, tools, self.config.grasp_radius_m, limit)
         if grasp is None:
-            return track
+            return replace(track, grasp=None)
         self._counts[f"carried_{model.name}"] += 1
         return replace(track, pose=replace(track.pose, position=carried(grasp, tools)), grasp=grasp)
 
@@ -136,9 +140,11 @@ class RgbdPerception(ObjectPerception):
         inner = largest_blob(interior(colour), MIN_PIXELS)
         if inner is None:
             return None
+        reach = 2.0 * max(model.half_extents) * intrinsics[0, 0] / float(np.median(frame.depth[inner]))
+        inner = blobs_near(interior(colour), inner, reach)
         depths = frame.depth[inner]
         low, high = float(depths.min()) - DEPTH_MARGIN_M, float(depths.max()) + DEPTH_MARGIN_M
-        blob = with_border(inner, colour) & (frame.depth >= low) & (frame.depth <= high)
+        blob = with_border(inner, colour) & (frame.depth >= low) & (frame.depth <= high)  # its pixels, border too
         depth = float(np.median(depths))
         if blob.sum() < max(MIN_PIXELS, self.config.min_visible_fraction * _top_face_pixels(model, depth, intrinsics)):
             return None

@@ -2,7 +2,8 @@
 
 The table, the arms and the background are grey, white or black (low saturation); the task objects are saturated
 primaries (the red cube and peg, the blue socket). A pixel belongs to an object of hue ``h`` when its HSV hue is
-within ``hue_tolerance_deg`` of ``h`` and its saturation and value are above the thresholds.
+within ``hue_tolerance_deg`` of ``h`` and its saturation and value are above the thresholds. An object is its
+largest blob of that colour and the blobs near it (a gripper holding the peg in its middle shows its two ends).
 
 Example:
     >>> mask = largest_blob(interior(colour_mask(frame.rgb, hue_deg=0.0)), min_pixels=6)
@@ -37,6 +38,16 @@ def interior(mask: np.ndarray) -> np.ndarray:
 def with_border(blob: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """bool ``[H, W]``: ``blob`` grown by the one-pixel border of ``mask`` around it (undoes :func:`interior`)."""
     return mask & cv2.dilate(blob.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def blobs_near(mask: np.ndarray, blob: np.ndarray, radius_px: float) -> np.ndarray:
+    """bool ``[H, W]``: ``blob`` and every other 8-connected blob of ``mask`` whose centroid lies within
+    ``radius_px`` [px] of ``blob``'s: the pieces of one object that a gripper's fingers cut apart."""
+    count, labels, _, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    rows, cols = np.nonzero(blob)
+    centre = np.array([cols.mean(), rows.mean()])
+    near = [k for k in range(1, count) if np.linalg.norm(centroids[k] - centre) <= radius_px]
+    return blob | np.isin(labels, near)
 
 
 def largest_blob(mask: np.ndarray, min_pixels: int) -> np.ndarray | None:

@@ -183,21 +183,23 @@ class AlohaDriver(RobotDriver):
         return states
 
     def get_observation(self) -> Observation:
-        """Joint state of both followers ``[14]`` and the newest frame of each camera."""
+        """Joint state of both followers ``[14]`` and the newest frame of each camera, with when it was grabbed."""
         self._require_connection()
         t = time.monotonic()
         states = self._read_arms(self._followers)
-        images = {}
+        images, frame_times = {}, {}
         for camera in self._cameras:
             try:
-                images[camera.config.name] = camera.read().image
+                frame = camera.read()
             except DriverError as exc:
                 raise self._fail(exc) from exc
+            images[camera.config.name], frame_times[camera.config.name] = frame.image, frame.timestamp
         return Observation(
             timestamp=t,
             joint_positions=np.concatenate([s.position for s in states]),
             joint_velocities=np.concatenate([s.velocity for s in states]),
             images=images,
+            frame_times=frame_times,
         )
 
     @property
