@@ -77,4 +77,4 @@ def test_the_demo_says_which_perception_it_ran(tmp_path, capsys):
     code = main(["demo", "--preset", "sim_transfer_cube_afil_rgbd", "--episodes", "1", "--output", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0 and "== sim_transfer_cube_afil_rgbd: afil on sim_aloha" in out
-    assert "object perception: rgbd (estimated from camera 'top''s colour and depth): held 0 ticks" in out
+    assert "object perception: rgbd (estimated from the colour and depth of camera 'top'): held 0 ticks" in out

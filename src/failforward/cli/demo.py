@@ -159,7 +159,7 @@ def perception_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
     total = {k: sum(e.perception.get(k, 0.0) for e in episodes) for k in ("held_ticks", "not_found_ticks")}
     hidden = sum(v for e in episodes for k, v in e.perception.items() if k.startswith("occluded_"))
     return (
-        f"{perception.kind} (estimated from camera {perception.camera!r}'s colour and depth): held "
+        f"{perception.kind} (estimated from the colour and depth of camera {perception.camera!r}): held "
         f"{total['held_ticks']:.0f} ticks ({total['not_found_ticks']:.0f} with no object in view, the rest on bad "
         f"frames); objects out of view {hidden:.0f} ticks (last pose kept, or carried by a gripper)"
     )
