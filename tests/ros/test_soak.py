@@ -39,9 +39,10 @@ MINUTES = float(os.environ.get("FF_SOAK_MINUTES", "20"))
 PARAMS = ROOT / "launch" / "params" / "sim_transfer_cube.yaml"
 ORDER = ("robot_bridge", "recorder_node", "supervisor_node", "policy_node")
 ANSWER = (
-    "<Think>The failure type is identified as 'gripper state'.</Think>\n<Answer>\n"
-    '"success detection": "Failed",\n"low level commands": "Move the right gripper to the cube.",\n'
-    "\"visual prompts\": \"Draw Arrow: {'start': [500, 500], 'end': [520, 600]}\"\n</Answer>"
+    "<Think>The failure type is identified as 'gripper 6d-pose'.</Think>\n<Answer>\n"
+    '"success detection": "Failed",\n"low level commands": "Move the right gripper downward slightly.",\n'
+    "\"visual prompts\": \"Draw Straight Arrow: {'start_point': [500, 500], 'end_point': [500, 560], "
+    "'color': ['blue']}\"\n</Answer>"
 )
 RSS_GROWTH = 0.05  # the largest allowed growth of a node's resident memory, warm-up to end
 WARM_UP = 0.1  # of the run: a node's baseline memory is taken this long after its (re)start
@@ -148,6 +149,7 @@ def change_state(node, target: str, transition_id: int, timeout: float = 120.0) 
     return False
 
 
+@pytest.mark.timeout(int(MINUTES * 60 * 1.5) + 600)
 def test_the_graph_runs_twenty_minutes_with_faults_and_loses_nothing(ros_env, tmp_path) -> None:
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
