@@ -231,7 +231,7 @@ def policy_table(rows: list[dict[str, Any]]) -> str:
             f"| {arm} | {len(wins)}/{len(mine)} = {len(wins) / len(mine):.0%} [{low:.0%}–{high:.0%}] "
             f"| {np.mean([r['ticks'] for r in wins]) if wins else float('nan'):.0f} | {held:.1f} | {failed} |"
         )
-    return "\n".join(lines) + "\n" + _paired(rows)
+    return "\n".join(lines) + "\n\n" + _paired(rows)
 
 
 def _paired(rows: list[dict[str, Any]]) -> str:
