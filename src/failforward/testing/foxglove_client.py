@@ -23,8 +23,9 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
-SUBPROTOCOLS = ["foxglove.sdk.v1", "foxglove.websocket.v1"]
+SUBPROTOCOLS = [Subprotocol("foxglove.sdk.v1"), Subprotocol("foxglove.websocket.v1")]
 MESSAGE_DATA = 0x01
 
 
@@ -151,4 +152,4 @@ def _decoder(channel: dict[str, Any]) -> Callable[[bytes], Any]:
         return lambda payload: json.loads(payload)
     assert channel["encoding"] == "protobuf" and channel["schemaEncoding"] == "protobuf", channel
     cls = protobuf_class(channel["schemaName"], channel["schema"])
-    return cls.FromString
+    return cls.FromString  # type: ignore[attr-defined]  # a generated protobuf message class
