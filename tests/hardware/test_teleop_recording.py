@@ -53,6 +53,6 @@ def test_leader_motion_is_followed_and_recorded(tmp_path: Path) -> None:
 
 def test_teleop_without_leaders_is_a_config_error(tmp_path: Path) -> None:
     with DynamixelEmulator(aloha_buses(4_000_000, ("follower_left", "follower_right"))) as emulator:
-        config = teleop_config(emulator, tmp_path, **{"robot.leader_left_port": None, "robot.leader_right_port": None})
-        with pytest.raises(ConfigError, match="leader arms"):
-            run(config, run_name="no-leaders")
+        no_leaders = {"robot.leader_left_port": None, "robot.leader_right_port": None}
+        with pytest.raises(ConfigError, match="leader arms"):  # refused with the config, before any motor is pinged
+            run(teleop_config(emulator, tmp_path, **no_leaders), run_name="no-leaders")

@@ -185,6 +185,17 @@ class RunConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _teleop_has_leaders(self) -> RunConfig:
+        """Teleoperation without leader arms is refused here, before any motor is touched."""
+        leaders = getattr(self.robot, "leader_left_port", None) and getattr(self.robot, "leader_right_port", None)
+        if self.policy.kind == "teleop" and not leaders:
+            raise ValueError(
+                "Teleoperation needs leader arms: use a robot with leaders (AlohaConfig with leader_left_port and "
+                "leader_right_port)."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _supervisor_sees_its_camera(self) -> RunConfig:
         """A supervisor without its head camera would only ever get empty frames: refused here, at configure."""
         camera = self.supervisor.schedule.camera
