@@ -24,7 +24,10 @@ class StartGate:
         self._recorder = False
 
     def bridge_published(self) -> None:
-        """The bridge was heard (an episode start or a joint state)."""
+        """The bridge was heard (an episode start or a joint state). Called for every joint state: once it is known,
+        nothing more to do (no lock, no wake-up on the 50 Hz path)."""
+        if self._bridge:
+            return
         with self._changed:
             self._bridge = True
             self._changed.notify_all()
