@@ -86,8 +86,8 @@ def test_first_command_is_reached_by_a_smooth_move(shared_emulator: DynamixelEmu
         elapsed = time.monotonic() - started
         writes = shared_emulator.packets_handled("follower_left") - before
         robot.send_action(JointCommand(0.0, target))  # later commands are sent at once
-        assert time.monotonic() - started - elapsed < 0.05
-    assert 0.25 <= elapsed <= 0.8  # 0.3 s planned; a loaded machine only makes it later
+        assert time.monotonic() - started - elapsed < 0.2  # no second 0.3 s move (one bus write, even under load)
+    assert 0.25 <= elapsed <= 3.0  # 0.3 s planned; a loaded machine only makes it later
     assert writes >= 0.3 * config.control_hz * 0.8  # interpolated: many goals, not one jump
 
 

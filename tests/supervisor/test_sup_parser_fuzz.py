@@ -63,6 +63,11 @@ TOKENS = [
 ]
 
 
+# A parse costs milliseconds; catastrophic backtracking on these inputs costs minutes or never ends. The bound is
+# on this thread's CPU time, not wall time, so a loaded CI machine (other processes, preemption) cannot fail it.
+HANG_S = 2.0
+
+
 def _check(result: object, shapes: list[tuple[int, int]]) -> None:
     assert isinstance(result, Diagnosis | Unreadable)
     if isinstance(result, Diagnosis) and result.symbols:
@@ -118,10 +123,10 @@ def test_bounded_mutation_fuzz_never_raises_or_hangs() -> None:
                 text = text[:i] + text[j:]
             else:
                 text = text[:i] + text[i:j] * rng.randint(2, 4) + text[j:]
-        start = time.perf_counter()
+        start = time.thread_time()
         _check(parse_answer(text, frame_shapes=SHAPES, question=QuestionType.VISUAL_AVOIDANCE_COT), SHAPES)
-        worst = max(worst, time.perf_counter() - start)
-    assert worst < 0.5
+        worst = max(worst, time.thread_time() - start)
+    assert worst < HANG_S
 
 
 @pytest.mark.parametrize(
@@ -137,6 +142,6 @@ def test_bounded_mutation_fuzz_never_raises_or_hangs() -> None:
     ],
 )
 def test_pathological_answers_are_fast(text: str) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     _check(parse_answer(text, frame_shapes=SHAPES, question=QuestionType.VISUAL_AVOIDANCE_COT), SHAPES)
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < HANG_S
