@@ -80,7 +80,8 @@ class AfilPolicyConfig(FrozenModel):
             TensorRT ≥ 11 takes precision from the graph) or, for torch, a ``half()`` copy of the model.
         threads: CPU threads for torch / onnxruntime (1 on shared machines).
         sampler: steps and guidance; ``num_steps`` must match an exported fused graph.
-        seed: seed of the flow-noise generator used when ``infer`` gets no noise (``None``: fresh entropy).
+        seed: seed of the flow noise when ``infer`` gets none: each episode draws from ``(seed, episode seed)``,
+            so a seed's result does not depend on the episodes before it (``None``: fresh entropy).
         rtc: how a real-time chunking prefix is honoured (``RtcChoice``): ``training`` needs a model trained
             for prefixes, ``inference`` (ΠGDM guidance, a vector-Jacobian product per step) the torch backend.
         rtc_beta: β, the largest inference-time RTC guidance weight (Black et al. 2025 use 5).

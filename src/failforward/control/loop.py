@@ -228,6 +228,7 @@ class ControlLoop:
             self.perception.reset()
         self._report = None
         self.policy.reset()
+        self.policy.seed_episode(seed)
         info = EpisodeInfo(index, seed, task, self.prompt, type(driver).__name__, driver.features)
         if isinstance(driver, EpisodicDriver) and driver.episode_id is not None:
             info = replace(info, episode_id=driver.episode_id)  # the robot names its episodes (a remote bridge)

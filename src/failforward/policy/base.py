@@ -63,6 +63,13 @@ class PolicyBackend(abc.ABC):
     def reset(self) -> None:  # noqa: B027 - optional hook, most policies are stateless
         """Forget per-episode state (called at the start of every episode)."""
 
+    def seed_episode(self, episode_seed: int) -> None:  # noqa: B027 - optional hook, most policies are deterministic
+        """Reseed per-episode randomness from ``episode_seed`` (called after :meth:`reset`, before the first chunk).
+
+        A generative policy with a configured seed derives this episode's noise from ``(seed, episode_seed)``, so an
+        episode's result does not depend on how many episodes ran before it, and settings compared on the same
+        episode seeds share their noise."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most policies hold nothing
         """Release what the policy holds (a planning environment, a session); called once, when done."""
 

@@ -42,5 +42,8 @@ class DelayedPolicy(PolicyBackend):
     def reset(self) -> None:
         self.policy.reset()
 
+    def seed_episode(self, episode_seed: int) -> None:
+        self.policy.seed_episode(episode_seed)
+
     def close(self) -> None:
         self.policy.close()

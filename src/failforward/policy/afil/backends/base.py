@@ -33,7 +33,7 @@ class AfilBackend(PolicyBackend):
     def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
         self.manifest, self.config = manifest, config
         self.encoder = InputEncoder(manifest.model, manifest.norm_stats)
-        self.rng = np.random.default_rng(config.seed)
+        self.rng = np.random.default_rng(None if config.seed is None else config.seed % 2**64)
         self.guided = config.sampler.guidance.mode is not GuidanceMode.NONE
         self.coefficients = np.asarray(config.sampler.guidance.coefficients(), dtype=np.float32)
         if self.guided and manifest.training is not None and manifest.training.failure_ticks == 0:
@@ -47,6 +47,12 @@ class AfilBackend(PolicyBackend):
                 f"the config asks for {config.sampler.num_steps}. Use layout='split' or re-export with that many steps."
             )
         self._rtc = resolve_rtc(config.rtc, manifest, self.gradients)
+
+    def seed_episode(self, episode_seed: int) -> None:
+        """With ``config.seed`` set, this episode's flow noise comes from ``SeedSequence((seed, episode_seed))``
+        (both taken modulo 2⁶⁴, so negative seeds are fine); without one it stays fresh entropy."""
+        if self.config.seed is not None:
+            self.rng = np.random.default_rng(np.random.SeedSequence([self.config.seed % 2**64, episode_seed % 2**64]))
 
     @property
     def rtc(self) -> RtcSupport:
