@@ -48,6 +48,7 @@ SIM_TESTS = (
     "test_urdf_kinematics.py",
     "test_runtime.py::test_expert_episode_with_the_oracle_supervisor_is_recorded",
     "test_runtime.py::test_a_stalled_robot_is_flagged_by_the_oracle",
+    "test_runtime.py::test_the_sim_preset_gives_supervision_and_recovery_time_to_act",
     "test_runtime.py::test_demo_command_prints_and_writes_the_report",
     "test_runtime.py::test_supervisor_diagnosis_drives_a_pmc_correction_then_hold",
     "test_runtime.py::test_export_vqa_command_writes_pairs_from_recorded_episodes",

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from failforward.cli.main import main
 from failforward.config import get_preset
+from failforward.control.interrupt import Interrupt
 from failforward.control.runtime import run
 from failforward.record.reader import read_episode
+from failforward.recovery.events import RecoveryEvent
+from failforward.types import TickSubscriber
 
 
 def test_expert_episode_with_the_oracle_supervisor_is_recorded(tmp_path: Path) -> None:
@@ -50,6 +53,44 @@ def test_a_stalled_robot_is_flagged_by_the_oracle(tmp_path: Path) -> None:
     failures = [r for r in episode.reports if r.result.kind == "diagnosis" and not r.result.success]
     assert failures, [r.result for r in episode.reports]
     assert failures[0].result.symbols or failures[0].result.commands  # it says what to do about it
+
+
+class FirstCorrection(TickSubscriber):
+    """Watches supervisor answers and recovery events; stops the episode once a correction has completed."""
+
+    def __init__(self) -> None:
+        self.interrupt = Interrupt(announce=lambda _: None)
+        self.flagged_at: list[int] = []
+        self.events: list[RecoveryEvent] = []
+        self.tick = 0
+
+    def on_tick(self, tick) -> None:
+        self.tick = tick.step
+
+    def record_report(self, report) -> None:
+        if report.result.kind == "diagnosis" and not report.result.success:
+            self.flagged_at.append(report.step)
+
+    def record_event(self, event: RecoveryEvent) -> None:
+        self.events.append(event)
+        if event.kind == "completed":
+            self.interrupt.request("a correction completed")
+
+
+def test_the_sim_preset_gives_supervision_and_recovery_time_to_act(tmp_path: Path) -> None:
+    """As shipped (schedule, stall rule, episode length): a robot that never moves is flagged at the second query
+    and a PMC correction completes with time left in the episode (issue 17: at 400 ticks neither happened)."""
+    preset = get_preset("sim_transfer_cube")
+    config = preset.with_overrides(
+        {"episodes": 1, "seed": 3, "policy.kind": "hold", "record.enabled": False, "record.output_dir": str(tmp_path)}
+    )
+    watch = FirstCorrection()
+    run(config, run_name="time-to-act", subscribers=[watch], interrupt=watch.interrupt)
+    query_ticks = preset.supervisor.schedule.every_chunks * preset.broker.execute_steps
+    assert watch.flagged_at and watch.flagged_at[0] <= 2 * query_ticks + preset.broker.execute_steps
+    kinds = [e.kind for e in watch.events]
+    assert "planned" in kinds and kinds[-1] == "completed", kinds
+    assert watch.tick < preset.loop.max_steps - 5 * preset.loop.rate_hz  # >= 5 s of the episode left
 
 
 def test_demo_command_prints_and_writes_the_report(tmp_path: Path, capsys) -> None:

@@ -256,11 +256,20 @@ def load_config(data: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"Invalid configuration:\n{exc}") from exc
 
 
+SIM_EPISODE_TICKS = 1500  # 30 s at 50 Hz: a stalled episode is flagged and a correction (PMC regrasp ~4.7 s) fits
+SIM_STALL_S = 2.5  # [s] < one query period (6 chunks x 25 ticks = 3 s): a stall is judged at the second query
+
+
 def _sim_preset(task: SimAlohaTask) -> RunConfig:
-    """The simulated ALOHA with the expert, watched by the privileged oracle supervisor."""
+    """The simulated ALOHA with the expert, watched by the privileged oracle supervisor, with the time to act.
+
+    Episodes stop on success and last at most :data:`SIM_EPISODE_TICKS`; the oracle's stall rule compares a query
+    with the one before it (:data:`SIM_STALL_S`), so a failing episode can be flagged, corrected and still rescued
+    within the episode (``bench/preset_rescue.py`` measures it on the same seeds with and without supervision)."""
     return RunConfig(
         robot=SimAlohaConfig(task=task),
-        supervisor=SupervisorConfig(enabled=True, backend=SimOracleConfig(task=task)),
+        loop=LoopConfig(max_steps=SIM_EPISODE_TICKS),
+        supervisor=SupervisorConfig(enabled=True, backend=SimOracleConfig(task=task, stall_s=SIM_STALL_S)),
         recovery=RecoveryConfig(enabled=True),
     )
 
@@ -307,6 +316,7 @@ def _afil_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
         robot=SimAlohaConfig(task=task, object_state=True),
         policy=AfilPolicyConfig(model_dir=Path(model_dir), sampler=SamplerConfig(guidance=guidance)),
         broker=BrokerConfig(inference="asynchronous"),
+        loop=expert.loop,
         supervisor=expert.supervisor,
         recovery=expert.recovery,
         perception=GroundTruthPerceptionConfig(),
