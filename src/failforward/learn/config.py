@@ -37,6 +37,9 @@ class TrainConfig(FrozenModel):
             its parameters and norm stats are used, and its model config must equal ``model``.
         random_shift: pad [pixels] of the random-shift augmentation of camera images (``learn.augment``),
             applied to every training batch of a model with cameras; 0 = off. State-only models ignore it.
+        object_aux_weight: weight of the training-only auxiliary loss that regresses the task objects' positions
+            (``EpisodeArrays.object_targets``) from the image encoder's camera tokens (``learn.object_aux``); needs
+            a model with cameras and episodes with targets. The head is not exported. 0 (default) = off.
     """
 
     model: AfilModelConfig
@@ -56,6 +59,7 @@ class TrainConfig(FrozenModel):
     rtc_max_delay: int = Field(20, ge=0)
     init_weights: Path | None = None
     random_shift: int = Field(4, ge=0)
+    object_aux_weight: float = Field(0.0, ge=0.0)
 
     @property
     def prefix_delay(self) -> int:

@@ -6,13 +6,14 @@ Success and failure ticks form two pools so every batch has a fixed share of fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from failforward.errors import ConfigError, ShapeError
 from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.object_targets import PositionStats, object_positions
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.tokenizer import HashTokenizer
@@ -21,7 +22,9 @@ from failforward.policy.afil.tokenizer import HashTokenizer
 @dataclass(frozen=True)
 class Batch:
     """One training batch (normalized). ``state [B, S]``, ``tokens/token_mask [B, L]``,
-    ``images uint8 [B, C, H, W, 3]`` or ``None``, ``actions [B, H, A]``, ``failure bool [B]``."""
+    ``images uint8 [B, C, H, W, 3]`` or ``None``, ``actions [B, H, A]``, ``failure bool [B]``; when some episode
+    has ``object_targets``: ``objects float32 [B, 3 · O]`` (normalized positions, 0 where unknown) and
+    ``objects_known bool [B]`` (``None`` otherwise), the auxiliary loss's targets (``learn.object_aux``)."""
 
     state: np.ndarray
     tokens: np.ndarray
@@ -29,6 +32,8 @@ class Batch:
     images: np.ndarray | None
     actions: np.ndarray
     failure: np.ndarray
+    objects: np.ndarray | None = None
+    objects_known: np.ndarray | None = None
 
 
 class ChunkDataset:
@@ -45,6 +50,12 @@ class ChunkDataset:
         index = np.array([(i, t) for i, e in enumerate(self.episodes) for t in range(e.length)], dtype=np.int64)
         failed = np.array([not self.episodes[i].success for i in index[:, 0]])
         self.success_index, self.failure_index = index[~failed], index[failed]
+        self.object_stats = PositionStats.fit(self.episodes)
+        stats = self.object_stats
+        self.objects = [
+            stats.normalize(object_positions(e.object_targets)) if stats and e.object_targets.shape[1] else None
+            for e in self.episodes
+        ]
 
     @staticmethod
     def fit_norm(episodes: list[EpisodeArrays]) -> NormStats:
@@ -78,7 +89,17 @@ class ChunkDataset:
             images=np.stack(images) if images else None,
             actions=self.norm.normalize_actions(np.stack(actions)),
             failure=np.array([not self.episodes[i].success for i in picks[:, 0]]),
+            **self._objects(picks),
         )
+
+    def _objects(self, picks: np.ndarray) -> dict[str, np.ndarray]:
+        """``objects [B, 3 · O]`` and ``objects_known [B]`` for ``picks`` (nothing when no episode has targets)."""
+        if self.object_stats is None:
+            return {}
+        zero = np.zeros(self.object_stats.size, dtype=np.float32)
+        rows = [self.objects[i][t] if self.objects[i] is not None else zero for i, t in picks]
+        known = np.array([self.objects[i] is not None for i in picks[:, 0]])
+        return {"objects": np.stack(rows), "objects_known": known}
 
 
 def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
@@ -107,4 +128,4 @@ def _fit_images(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
         if frames.shape[1:3] != (config.image_height, config.image_width):
             frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
         images[cam] = frames
-    return EpisodeArrays(e.joint_positions, e.actions, e.prompt, e.success, images, e.object_state)
+    return replace(e, images=images)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +35,9 @@ class EpisodeArrays:
         prompt: the language instruction of the episode.
         success: episode outcome; failures train the failure head only.
         object_state: ``[T, O]`` task-object poses (``failforward.types``); the default (none) becomes ``[T, 0]``.
+        object_targets: ``[T, P]`` privileged task-object poses (xyz [m] world frame + quat wxyz each, ``P = 7 ·
+            objects``) for training-time auxiliary losses only (``learn.object_aux``), never a model input; the
+            default (none) becomes ``[T, 0]``. :meth:`objects_as_targets` moves recorded poses here.
     """
 
     joint_positions: np.ndarray
@@ -43,6 +46,7 @@ class EpisodeArrays:
     success: bool
     images: dict[str, np.ndarray] = field(default_factory=dict)
     object_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    object_targets: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def __post_init__(self) -> None:
         t = self.joint_positions.shape[0]
@@ -51,12 +55,13 @@ class EpisodeArrays:
                 f"episode needs joint_positions [T, J] and actions [T, A] with the same T >= 1, got "
                 f"{self.joint_positions.shape} and {self.actions.shape}."
             )
-        objects = np.asarray(self.object_state, dtype=np.float64)
-        if objects.shape == (0, 0):  # the default: no object state
-            objects = np.zeros((t, 0))
-        if objects.ndim != 2 or objects.shape[0] != t:
-            raise ShapeError(f"object_state must be [{t}, O], got {objects.shape}.")
-        object.__setattr__(self, "object_state", objects)
+        for name in ("object_state", "object_targets"):
+            objects = np.asarray(getattr(self, name), dtype=np.float64)
+            if objects.shape == (0, 0):  # the default: none
+                objects = np.zeros((t, 0))
+            if objects.ndim != 2 or objects.shape[0] != t:
+                raise ShapeError(f"{name} must be [{t}, O], got {objects.shape}.")
+            object.__setattr__(self, name, objects)
         for camera, frames in self.images.items():
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3:
                 raise ShapeError(f"camera {camera!r} frames must be uint8 [{t}, H, W, 3], got {frames.shape}.")
@@ -81,7 +86,16 @@ class EpisodeArrays:
             self.success,
             images,
             self.object_state[start:],
+            self.object_targets[start:],
         )
+
+    def objects_as_targets(self) -> EpisodeArrays:
+        """This episode with its recorded object poses moved from the model input (``object_state``, now
+        ``[T, 0]``) to the privileged training targets (``object_targets``): for models that see no object state."""
+        if not self.object_state.shape[1]:
+            return self
+        none = np.zeros((self.length, 0))
+        return replace(self, object_state=none, object_targets=self.object_state)
 
 
 def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent") -> EpisodeArrays:

@@ -56,6 +56,10 @@ class PipelineConfig(FrozenModel):
             0 = off. Runs stored before this option existed read 0 (they trained without prefixes).
         init_model: a model directory (``models/<name>``) whose weights and norm stats initialize round 0
             (fine-tuning instead of training from scratch); ``None`` = from scratch.
+        object_aux_weight: weight of the training-only auxiliary loss that regresses the task objects' positions
+            (the simulator's ground truth, recorded in every expert demo) from the image encoder's camera tokens
+            (``learn.object_aux``, ``TrainConfig.object_aux_weight``); needs a model with cameras. Privileged
+            supervision: never a model input, not exported. 0 (default) = off.
     """
 
     preset: str = "sim_transfer_cube"
@@ -86,6 +90,7 @@ class PipelineConfig(FrozenModel):
     symbol_seed: int = 50_000
     rtc_max_delay: int = Field(20, ge=0)
     init_model: str | None = None
+    object_aux_weight: float = Field(0.0, ge=0.0)
 
     @model_validator(mode="after")
     def _seeds_disjoint(self) -> PipelineConfig:

@@ -53,13 +53,21 @@ class Pipeline:
         self.model = self.model.model_copy(update={"state_dim": features.state_dim})
 
     # ---- configs
-    def run_config(self, *, policy: dict[str, Any] | None, episodes: int, seed: int, max_steps: int) -> RunConfig:
-        """The preset with this model's cameras, no supervisor, recording into the run directory."""
+    def run_config(
+        self, *, policy: dict[str, Any] | None, episodes: int, seed: int, max_steps: int, record_objects: bool = False
+    ) -> RunConfig:
+        """The preset with this model's cameras, no supervisor, recording into the run directory.
+
+        ``record_objects``: the simulated robot reports (and the recorder records) its objects' poses even when the
+        model does not read them; only for the scripted expert, which reads the scene itself (the auxiliary
+        loss's targets, ``PipelineConfig.object_aux_weight``).
+        """
         data = get_preset(self.cfg.preset).model_dump()
-        if self.cfg.object_state:
+        if self.cfg.object_state or record_objects:
             if "object_state" not in data["robot"]:
+                flag = "--object-state" if self.cfg.object_state else "--object-aux-weight > 0"
                 raise ConfigError(
-                    f"--object-state needs a simulated robot that knows its objects' poses; preset "
+                    f"{flag} needs a simulated robot that knows its objects' poses; preset "
                     f"{self.cfg.preset!r} drives {data['robot']['kind']!r}."
                 )
             data["robot"]["object_state"] = True
@@ -96,7 +104,13 @@ class Pipeline:
             return
         t0 = time.perf_counter()
         max_steps = get_preset(self.cfg.preset).loop.max_steps
-        config = self.run_config(policy=None, episodes=self.cfg.demos, seed=self.cfg.demo_seed, max_steps=max_steps)
+        config = self.run_config(
+            policy=None,
+            episodes=self.cfg.demos,
+            seed=self.cfg.demo_seed,
+            max_steps=max_steps,
+            record_objects=self.cfg.object_aux_weight > 0,
+        )
         episodes = _run_with_bar(config, self.layout.rel(self.layout.demos), "collect (expert)")
         ok = [e for e in episodes if e.outcome.success]
         self.state.finish(
@@ -149,7 +163,10 @@ class Pipeline:
             shutil.copyfile(self.layout.train(k - 1) / "last.pt", out / "last.pt")
         success, failure = self._training_slices(k)
         symbols = self._symbol_episodes()
-        episodes = load_slices(success + failure, load_images=bool(self.model.cameras)) + symbols
+        episodes = load_slices(success + failure, load_images=bool(self.model.cameras))
+        if not self.cfg.object_state:  # poses recorded for the auxiliary loss are targets, never an input
+            episodes = [e.objects_as_targets() for e in episodes]
+        episodes += symbols
         config = TrainConfig(
             model=self.model,
             out_dir=out,
@@ -162,6 +179,7 @@ class Pipeline:
             checkpoint_every=250,
             rtc_max_delay=self.cfg.rtc_max_delay,
             init_weights=self._init_weights() if k == 0 else None,
+            object_aux_weight=self.cfg.object_aux_weight,
         )
         result = train(config, episodes)
         export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")

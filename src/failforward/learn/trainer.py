@@ -22,6 +22,7 @@ from failforward.learn.config import TrainConfig
 from failforward.learn.dataset import Batch, ChunkDataset
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
+from failforward.learn.object_aux import ObjectAux
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.export import export_model
 from failforward.policy.afil.manifest import Manifest, PrefixTraining, TrainingSummary
@@ -45,17 +46,24 @@ class TrainResult:
 
 def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Batch → tensors; camera images get the random-shift augmentation (``shift`` pixels, from ``gen``)."""
-    fields = {k: getattr(batch, k) for k in ("state", "tokens", "token_mask", "images", "actions", "failure")}
+    names = ("state", "tokens", "token_mask", "images", "actions", "failure", "objects", "objects_known")
+    fields = {k: getattr(batch, k) for k in names}
     tensors = {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
     if "images" in tensors:
         tensors["images"] = random_shift(tensors["images"], shift, gen)
     return tensors
 
 
-def _save(path: Path, model, optimizer, data: ChunkDataset, config: TrainConfig, step: int, rng, gen) -> None:
+def _save(
+    path: Path, model, optimizer, data: ChunkDataset, config: TrainConfig, step: int, rng, gen, aux: ObjectAux | None
+) -> None:
     tmp = path.with_suffix(".tmp")
+    extra = {}
+    if aux is not None and data.object_stats is not None:  # the head and its target stats (not exported)
+        extra = {"object_aux": aux.state_dict(), "object_stats": data.object_stats.to_dict()}
     torch.save(
         {
+            **extra,
             "ticks": {"success": len(data.success_index), "failure": len(data.failure_index)},
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -95,6 +103,34 @@ def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualAc
     return model, norm
 
 
+def _object_aux(config: TrainConfig, model: DualActionGenerator, data: ChunkDataset) -> ObjectAux | None:
+    """The object-pose auxiliary head when ``config.object_aux_weight > 0`` (``learn.object_aux``), else ``None``."""
+    if config.object_aux_weight == 0:
+        return None
+    if data.object_stats is None:
+        raise ConfigError(
+            f"object_aux_weight = {config.object_aux_weight} needs episodes with object_targets (the simulator's "
+            "object poses, recorded with the robot's object_state; `failforward learn` records them in the expert "
+            "demos when --object-aux-weight > 0); set object_aux_weight = 0 or record them."
+        )
+    return ObjectAux(model, data.object_stats.size)
+
+
+def _step_loss(
+    model: DualActionGenerator,
+    batch: dict[str, torch.Tensor],
+    gen: torch.Generator,
+    config: TrainConfig,
+    aux: ObjectAux | None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Flow-matching loss plus ``object_aux_weight ·`` the auxiliary object-position loss (when on)."""
+    loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay)
+    if aux is None:
+        return loss, metrics
+    objects = aux.loss(batch["objects"], batch["objects_known"])
+    return loss + config.object_aux_weight * objects, {**metrics, "loss_objects": objects.item()}
+
+
 def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool = True) -> TrainResult:
     """Train (or resume training) a Dual Action Generator on ``episodes``."""
     torch.set_num_threads(config.threads)
@@ -108,10 +144,19 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
         model, norm = DualActionGenerator(config.model), NormStats.from_dict(resumed["norm"])
     data = ChunkDataset(episodes, config.model, norm)
     model = model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    aux = _object_aux(config, model, data)
+    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
     start = 0
     if resumed:
+        if (aux is not None) != ("object_aux" in resumed):
+            raise ConfigError(
+                f"{last} was trained {'without' if aux is not None else 'with'} the object-pose auxiliary loss; "
+                "resume with its object_aux_weight or use another out_dir."
+            )
+        if aux is not None:
+            aux.load_state_dict(resumed["object_aux"])
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         rng.bit_generator.state, start = resumed["numpy_rng"], int(resumed["step"])
@@ -123,16 +168,18 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     path = last
     for step in bar:
         batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction), config.random_shift, gen)
-        loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay)
+        loss, metrics = _step_loss(model, batch, gen, config, aux)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
         losses.append(loss.item())
         bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             path = config.out_dir / f"checkpoint_{step + 1:07d}.pt"
-            _save(path, model, optimizer, data, config, step + 1, rng, gen)
+            _save(path, model, optimizer, data, config, step + 1, rng, gen, aux)
+    if aux is not None:
+        aux.close()
     return TrainResult(path, max(start, config.steps), losses)
 
 
@@ -150,7 +197,12 @@ def export_checkpoint(
     model.load_state_dict(state["model"])
     norm = NormStats.from_dict(state["norm"])
     ticks = state["ticks"]
-    training = TrainingSummary(steps=state["step"], success_ticks=ticks["success"], failure_ticks=ticks["failure"])
+    training = TrainingSummary(
+        steps=state["step"],
+        success_ticks=ticks["success"],
+        failure_ticks=ticks["failure"],
+        object_aux_weight=state["config"].get("object_aux_weight", 0.0),
+    )
     # checkpoints from before training-time RTC have no rtc_max_delay: they were trained without prefixes
     delay = TrainConfig.model_validate({"rtc_max_delay": 0, **state["config"]}).prefix_delay
     return export_model(

@@ -45,11 +45,16 @@ class GraphSpec(FrozenModel):
 
 
 class TrainingSummary(FrozenModel):
-    """What the exported weights were trained on (absent for untrained exports, e.g. benchmarks)."""
+    """What the exported weights were trained on (absent for untrained exports, e.g. benchmarks).
+
+    ``object_aux_weight``: weight of the training-only object-position auxiliary loss (``learn.object_aux``);
+    its head is not part of the model, which reads no object state. 0 (and in older manifests): none.
+    """
 
     steps: int
     success_ticks: int
     failure_ticks: int
+    object_aux_weight: float = Field(0.0, ge=0.0)
 
 
 class PrefixTraining(FrozenModel):
