@@ -9,8 +9,11 @@ through :func:`failforward.control.runtime.run`, one episode at a time:
 - ``alone``: the preset with its supervisor and recovery off;
 - ``supervised``: the preset as shipped (oracle every 6 chunks over the last 5 s at 1 fps, PMC recovery).
 Both with the flow-noise seed fixed (``policy.seed = 0``; each episode draws from ``(0, episode seed)``), so a seed's
-two episodes start from the same noise; recording is off. Per episode: success, ticks, supervisor answers and
-flagged failures, and the recovery machine's corrections (planned, completed, refused, timed out).
+two episodes start from the same noise; recording is off; inference is synchronous (chunks of 50, 25 executed):
+asynchronous inference in a simulated run charges the robot the wall-clock latency of each chunk, so on a loaded
+machine episodes would end by starvation and the comparison would measure the machine, not the supervision.
+Per episode: success, ticks, supervisor answers and flagged failures, and the recovery machine's corrections
+(planned, completed, refused, timed out).
 
 Rows go to ``--out`` (jsonl, one per episode); a stopped run resumes (rows already there are skipped). ``table``
 prints the README's summary from that file: success per arm with 95 % Wilson intervals, and over the seeds that
@@ -72,7 +75,13 @@ class Watch(TickSubscriber):
 
 def arm_config(preset: str, arm: str, seed: int) -> RunConfig:
     """``preset`` for one episode of ``seed`` in ``arm`` (``ARMS``), fixed noise seed, nothing recorded."""
-    overrides: dict[str, Any] = {"episodes": 1, "seed": seed, "record.enabled": False, "policy.seed": 0}
+    overrides: dict[str, Any] = {
+        "episodes": 1,
+        "seed": seed,
+        "record.enabled": False,
+        "policy.seed": 0,
+        "broker.inference": "synchronous",  # the same robot time whatever the machine's load (see the docstring)
+    }
     return get_preset(preset).with_overrides({**overrides, **ARMS[arm]})
 
 
