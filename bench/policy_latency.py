@@ -160,7 +160,7 @@ def _torch_parts(backend, obs: Observation) -> dict[str, Probe]:
 
     @torch.inference_mode()
     def encode(experts: int = 2):
-        return model.experts.cache(model.encode(x["state"], x["tokens"], x["token_mask"], x.get("images")), experts)
+        return model.experts.cache(model.encode(x["state"], x, x.get("images")), experts)
 
     caches = {e: encode(e) for e in (1, 2)}
     step = torch.inference_mode()(lambda e: model.experts(noise, tau, caches[e], e))

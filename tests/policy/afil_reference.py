@@ -77,7 +77,7 @@ def reference_sample(
     guidance: GuidanceConfig,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Euler sampling ``τ_k = k/N``, ``x ← x + v/N``; returns ``(x_1 [B, H, A], λ trace [B, N])``."""
-    prefix = model.encode(obs["state"], obs["tokens"], obs["token_mask"], obs.get("images"))
+    prefix = model.encode(obs["state"], obs, obs.get("images"))
     static, gamma, clamp = guidance.coefficients()
     x, lambdas = noise.float(), []
     for k in range(num_steps):

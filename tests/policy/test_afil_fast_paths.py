@@ -55,7 +55,7 @@ def test_torch_sample_equals_reference(preset: str, mode: GuidanceMode):
     noise = torch.randn(2, 8, 4, generator=torch.Generator().manual_seed(1))
     guidance = GuidanceConfig(mode=mode, gamma=3.0, clamp=2.0)
     got, lam = model.sample(
-        obs["state"], obs["tokens"], obs["token_mask"], images=obs.get("images"),
+        obs["state"], obs, images=obs.get("images"),
         noise=noise, num_steps=10, guidance=guidance,
     )  # fmt: skip
     want, want_lam = reference_sample(model, obs, noise, 10, guidance)
@@ -69,7 +69,7 @@ def test_precomputed_time_conditioning_equals_per_step():
     torch.manual_seed(0)
     model = DualActionGenerator(get_model_preset("tiny_state")).eval()
     obs = _obs_tensors(model)
-    cache = model.experts.cache(model.encode(obs["state"], obs["tokens"], obs["token_mask"]), 2)
+    cache = model.experts.cache(model.encode(obs["state"], obs), 2)
     x = torch.randn(1, 8, 4)
     per_call, grid = model.dual_field(cache), model.dual_field(cache, num_steps=7)
     for k in range(7):

@@ -25,7 +25,7 @@ def _obs(model: DualActionGenerator) -> dict[str, torch.Tensor]:
 def test_one_batched_call_equals_each_head_alone():
     model = _model("tiny_state")
     obs = _obs(model)
-    prefix = model.encode(obs["state"], obs["tokens"], obs["token_mask"])
+    prefix = model.encode(obs["state"], obs)
     x, tau = torch.randn(1, 8, 4), torch.tensor([0.4])
     both = model.experts(x, tau, model.experts.cache(prefix, 2), 2)
     assert both.shape == (2, 1, 8, 4)
@@ -50,8 +50,7 @@ def test_sample_shapes_and_trace(preset: str, mode: GuidanceMode):
     obs = _obs(model)
     actions, lam = model.sample(
         obs["state"],
-        obs["tokens"],
-        obs["token_mask"],
+        obs,
         images=obs.get("images"),
         noise=torch.randn(1, 8, 4),
         num_steps=5,
@@ -67,8 +66,8 @@ def test_camera_subset_and_images_change_the_prefix():
     model = _model("tiny_vision", cameras=("left_wrist",))
     obs = _obs(model)
     assert obs["images"].shape == (1, 1, 32, 32, 3)
-    a = model.encode(obs["state"], obs["tokens"], obs["token_mask"], obs["images"])
-    b = model.encode(obs["state"], obs["tokens"], obs["token_mask"], 255 - obs["images"])
+    a = model.encode(obs["state"], obs, obs["images"])
+    b = model.encode(obs["state"], obs, 255 - obs["images"])
     assert a.tokens.shape == (1, 4 + 1 + 6, 32)  # 2x2 patches of one camera, state, 6 prompt slots
     assert not torch.allclose(a.tokens, b.tokens)
 
@@ -81,8 +80,8 @@ def test_padded_prompt_tokens_do_not_matter():
     other[~obs["token_mask"]] = 7
     noise = torch.randn(1, 8, 4)
     kw = {"noise": noise, "num_steps": 3, "guidance": GuidanceConfig()}
-    a, _ = model.sample(obs["state"], obs["tokens"], obs["token_mask"], **kw)
-    b, _ = model.sample(obs["state"], other, obs["token_mask"], **kw)
+    a, _ = model.sample(obs["state"], obs, **kw)
+    b, _ = model.sample(obs["state"], {**obs, "tokens": other}, **kw)
     torch.testing.assert_close(a, b)
 
 
@@ -103,8 +102,7 @@ def test_one_expert_call_per_euler_step(mode: GuidanceMode, heads: int):
     obs = _obs(model)
     model.sample(
         obs["state"],
-        obs["tokens"],
-        obs["token_mask"],
+        obs,
         noise=torch.randn(1, 8, 4),
         num_steps=7,
         guidance=GuidanceConfig(mode=mode),

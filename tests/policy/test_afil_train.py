@@ -51,7 +51,8 @@ def test_failure_samples_train_only_the_failure_head(to_backbone):
     data = ChunkDataset(afil_helpers.toy_episodes(), TINY, ChunkDataset.fit_norm(afil_helpers.toy_episodes()))
     batch = data.sample(np.random.default_rng(0), 8, failure_fraction=1.0)
     assert batch.failure.all()
-    tensors = {k: torch.from_numpy(getattr(batch, k)) for k in ("state", "tokens", "token_mask", "actions", "failure")}
+    fields = {**batch.prompt, "state": batch.state, "actions": batch.actions, "failure": batch.failure}
+    tensors = {k: torch.from_numpy(v) for k, v in fields.items()}
     loss, metrics = flow_matching_loss(model, tensors, torch.Generator().manual_seed(0), to_backbone)
     loss.backward()
     assert metrics["loss_success"] == 0.0 and metrics["loss_failure"] > 0

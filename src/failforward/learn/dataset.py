@@ -16,19 +16,19 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.object_targets import PositionStats, object_positions
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats
-from failforward.policy.afil.tokenizer import HashTokenizer
+from failforward.policy.afil.text_encoder import make_text_encoder
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One training batch (normalized). ``state [B, S]``, ``tokens/token_mask [B, L]``,
+    """One training batch (normalized). ``state [B, S]``, ``prompt``: the text encoder's inputs by name with a batch
+    axis (``tokens/token_mask [B, L]`` or ``prompt_embedding [B, E]``, see ``policy.afil.text_encoder``),
     ``images uint8 [B, C, H, W, 3]`` or ``None``, ``actions [B, H, A]``, ``failure bool [B]``; when some episode
     has ``object_targets``: ``objects float32 [B, 3 · O]`` (normalized positions, 0 where unknown) and
     ``objects_known bool [B]`` (``None`` otherwise), the auxiliary loss's targets (``learn.object_aux``)."""
 
     state: np.ndarray
-    tokens: np.ndarray
-    token_mask: np.ndarray
+    prompt: dict[str, np.ndarray]
     images: np.ndarray | None
     actions: np.ndarray
     failure: np.ndarray
@@ -45,8 +45,9 @@ class ChunkDataset:
         self.config, self.norm = config, norm
         self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
         self.states = [e.state for e in self.episodes]
-        tokenizer = HashTokenizer(config.vocab_size, config.max_prompt_tokens)
-        self.prompts = [tokenizer.encode(e.prompt) for e in self.episodes]
+        self.text = make_text_encoder(config)
+        self.prompt_table = self.text.table([e.prompt for e in self.episodes])  # what the model directory ships
+        self.prompts = [self.text.encode(e.prompt) for e in self.episodes]  # once per distinct prompt (cached)
         index = np.array([(i, t) for i, e in enumerate(self.episodes) for t in range(e.length)], dtype=np.int64)
         failed = np.array([not self.episodes[i].success for i in index[:, 0]])
         self.success_index, self.failure_index = index[~failed], index[failed]
@@ -80,12 +81,10 @@ class ChunkDataset:
             actions.append(e.actions[rows])
             if c.cameras:
                 images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
-        tokens = np.stack([self.prompts[i][0] for i in picks[:, 0]])
-        mask = np.stack([self.prompts[i][1] for i in picks[:, 0]])
+        prompt = {name: np.stack([self.prompts[i][name] for i in picks[:, 0]]) for name in self.text.input_names}
         return Batch(
             state=self.norm.normalize_state(np.stack(states)),
-            tokens=tokens,
-            token_mask=mask,
+            prompt=prompt,
             images=np.stack(images) if images else None,
             actions=self.norm.normalize_actions(np.stack(actions)),
             failure=np.array([not self.episodes[i].success for i in picks[:, 0]]),

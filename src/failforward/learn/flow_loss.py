@@ -47,7 +47,8 @@ def flow_matching_loss(
     """Loss and metrics for one batch.
 
     Args:
-        batch: ``state [B, S]``, ``tokens, token_mask [B, L]``, optional ``images uint8 [B, C, H, W, 3]``,
+        batch: ``state [B, S]``, the text encoder's prompt inputs (``tokens, token_mask [B, L]`` or
+            ``prompt_embedding [B, E]``), optional ``images uint8 [B, C, H, W, 3]``,
             ``actions [B, H, A]`` (normalized), ``failure bool [B]``.
         generator: source of ``x_0``, ``τ ~ U[0, 1)`` and the prefix delays.
         failure_grad_to_backbone: see ``TrainConfig``.
@@ -62,7 +63,7 @@ def flow_matching_loss(
     frozen = prefix_rows(x1.shape[0], x1.shape[1], max_delay, generator)
     rows = tau[:, None] if frozen is None else torch.where(frozen, torch.ones_like(tau)[:, None], tau[:, None])
     x_tau = (1 - rows[:, :, None]) * x0 + rows[:, :, None] * x1  # prefix rows: x_1 exactly (τ_i = 1)
-    prefix = model.encode(batch["state"], batch["tokens"], batch["token_mask"], batch.get("images"))
+    prefix = model.encode(batch["state"], batch, batch.get("images"))
     if not failure_grad_to_backbone:
         prefix = Prefix(torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens), prefix.mask)
     time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D]

@@ -28,6 +28,7 @@ from failforward.policy.afil.export import export_model
 from failforward.policy.afil.manifest import Manifest, PrefixTraining, TrainingSummary
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.prompt_table import PromptTable
 from failforward.policy.afil.weights import load_weights
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ class TrainResult:
 
 def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Batch → tensors; camera images get the random-shift augmentation (``shift`` pixels, from ``gen``)."""
-    names = ("state", "tokens", "token_mask", "images", "actions", "failure", "objects", "objects_known")
-    fields = {k: getattr(batch, k) for k in names}
+    names = ("state", "images", "actions", "failure", "objects", "objects_known")
+    fields = {**batch.prompt, **{k: getattr(batch, k) for k in names}}
     tensors = {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
     if "images" in tensors:
         tensors["images"] = random_shift(tensors["images"], shift, gen)
@@ -65,6 +66,7 @@ def _save(
         {
             **extra,
             "ticks": {"success": len(data.success_index), "failure": len(data.failure_index)},
+            "prompt_table": None if data.prompt_table is None else data.prompt_table.to_dict(),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "norm": data.norm.to_dict(),
@@ -214,4 +216,5 @@ def export_checkpoint(
         precisions=precisions,
         training=training,
         prefix_training=PrefixTraining(max_delay=delay) if delay else None,
+        prompts=PromptTable.from_dict(state["prompt_table"]) if state.get("prompt_table") else None,
     )

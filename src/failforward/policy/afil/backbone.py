@@ -3,10 +3,11 @@
 Backbone contract (what a π0/SmolVLA-class VLM must offer to replace :class:`SmallPrefixEncoder`):
 
 - ``width``: int, D, the token width the experts were built with (or add a projection to it).
-- ``forward(state, tokens, token_mask, images) -> Prefix`` with
+- ``forward(state, prompt, images) -> Prefix`` with
   ``state: float32 [B, S]`` normalized proprioception,
-  ``tokens: int64 [B, L]`` prompt token ids from the tokenizer that travels with the backbone,
-  ``token_mask: bool [B, L]`` (True = real token),
+  ``prompt: Mapping[str, Tensor]`` the prompt inputs of the text encoder that travels with the backbone
+  (``text_encoder``; extra keys ignored): ``tokens int64 [B, L]`` + ``token_mask bool [B, L]`` (True = real
+  token) for ``hash``, ``prompt_embedding float32 [B, E]`` for ``minilm``,
   ``images: uint8 [B, C, H, W, 3]`` RGB in the order of ``AfilModelConfig.cameras`` (``None`` when
   the model has no cameras), returning ``Prefix(tokens [B, P, D], mask [B, P])``.
 - It runs once per chunk; the experts cache their cross-attention keys/values of the prefix, so the
@@ -17,7 +18,8 @@ Backbone contract (what a π0/SmolVLA-class VLM must offer to replace :class:`Sm
 from __future__ import annotations
 
 import abc
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -25,6 +27,7 @@ from torch import nn
 from failforward.policy.afil.config import AfilModelConfig, ImageEncoderKind
 from failforward.policy.afil.conv_encoder import ConvImageEncoder
 from failforward.policy.afil.layers import SelfAttentionBlock, key_bias
+from failforward.policy.afil.prompt_tokens import PROMPT_TOKENS
 
 
 class Prefix(NamedTuple):
@@ -43,8 +46,7 @@ class PrefixEncoder(nn.Module, abc.ABC):
     def forward(
         self,
         state: torch.Tensor,
-        tokens: torch.Tensor,
-        token_mask: torch.Tensor,
+        prompt: Mapping[str, torch.Tensor],
         images: torch.Tensor | None = None,
     ) -> Prefix:
         """Encode one observation batch into prefix tokens."""
@@ -81,39 +83,50 @@ IMAGE_ENCODERS: dict[ImageEncoderKind, type[nn.Module]] = {
 
 class SmallPrefixEncoder(PrefixEncoder):
     """Bundled CPU-trainable backbone: image tokens (``config.image_encoder``: patches or one spatial-softmax
-    token per camera), one state token, hashed word tokens, then ``backbone_layers`` self-attention blocks
-    over all of them."""
+    token per camera), one state token, prompt tokens (``config.text_encoder``: hashed words or a few tokens
+    projected from a sentence embedding), then ``backbone_layers`` self-attention blocks over all of them."""
 
     def __init__(self, config: AfilModelConfig) -> None:
         super().__init__()
         d = self.width = config.width
         self.images = IMAGE_ENCODERS[config.image_encoder](config) if config.cameras else None
         self.state = nn.Sequential(nn.Linear(config.state_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
-        self.words = nn.Embedding(config.vocab_size, d)
-        self.word_pos = nn.Parameter(torch.randn(1, config.max_prompt_tokens, d) * 0.02)
+        self.prompt = PROMPT_TOKENS[config.text_encoder](config)
         self.blocks = nn.ModuleList(
             SelfAttentionBlock(1, d, config.attn_heads, config.mlp_ratio) for _ in range(config.backbone_layers)
         )
         self.heads = config.attn_heads
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def forward(
         self,
         state: torch.Tensor,
-        tokens: torch.Tensor,
-        token_mask: torch.Tensor,
+        prompt: Mapping[str, torch.Tensor],
         images: torch.Tensor | None = None,
     ) -> Prefix:
-        state = state.to(self.word_pos.dtype)
-        parts = [self.state(state)[:, None, :], self.words(tokens) + self.word_pos]
-        masks = [torch.ones_like(token_mask[:, :1]), token_mask]
+        words, word_mask = self.prompt(prompt)
+        parts = [self.state(state.to(words.dtype))[:, None, :], words]
+        masks = [torch.ones_like(word_mask[:, :1]), word_mask]
         if self.images is not None:
             if images is None:
                 raise ValueError("this backbone was built with cameras; pass images [B, C, H, W, 3]")
             img = self.images(images)
             parts.insert(0, img)
-            masks.insert(0, torch.ones_like(token_mask[:, :1]).expand(-1, img.shape[1]))
+            masks.insert(0, torch.ones_like(word_mask[:, :1]).expand(-1, img.shape[1]))
         x, mask = torch.cat(parts, dim=1)[None], torch.cat(masks, dim=1)
         bias = key_bias(mask, x.dtype)
         for block in self.blocks:
             x = block(x, bias, 1)
         return Prefix(x[0], mask)
+
+
+# Parameter names of the hash word embeddings before text encoders were a role (weights.pt and checkpoints
+# written then, e.g. models/afil_aloha_transfer_cube) → their names now.
+_LEGACY_KEYS = {"words.weight": "prompt.words.weight", "word_pos": "prompt.pos"}
+
+
+def _rename_legacy_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """``load_state_dict`` pre-hook: rename :data:`_LEGACY_KEYS` under ``prefix`` in place."""
+    for old, new in _LEGACY_KEYS.items():
+        if prefix + old in state_dict:
+            state_dict[prefix + new] = state_dict.pop(prefix + old)

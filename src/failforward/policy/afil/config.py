@@ -35,6 +35,7 @@ __all__ = [
     "GuidanceMode",
     "ImageEncoderKind",
     "SamplerConfig",
+    "TextEncoderKind",
     "get_model_preset",
 ]
 
@@ -49,6 +50,21 @@ class ImageEncoderKind(ValueEnum):
 
     PATCH = "patch"
     CONV = "conv"
+
+
+class TextEncoderKind(ValueEnum):
+    """How the prompt becomes prefix tokens (``policy.afil.text_encoder``; both run offline).
+
+    ``hash``: lower-cased words hashed into ``vocab_size`` buckets with learned embeddings (inputs ``tokens``,
+    ``token_mask``): no notion of meaning, "raise" and "lift" are unrelated words.
+    ``minilm``: the all-MiniLM-L6-v2 sentence embedding (384-d, unit norm), computed once per distinct prompt and
+    projected to ``prompt_tokens`` prefix tokens (input ``prompt_embedding``); the model directory ships the
+    embeddings of its training prompts, so known prompts need no text model at runtime.
+    """
+
+    HASH = "hash"
+    MINILM = "minilm"
+
 
 
 class AfilModelConfig(FrozenModel):
@@ -70,7 +86,9 @@ class AfilModelConfig(FrozenModel):
         backbone_layers, expert_layers: transformer blocks in the backbone and in each expert.
         mlp_ratio: hidden width of every MLP as a multiple of ``width``.
         vocab_size: hash buckets of the bundled prompt tokenizer.
-        max_prompt_tokens: L, longest prompt (in words) the model accepts.
+        max_prompt_tokens: L, longest prompt (in words) the model accepts (``hash`` text encoder).
+        text_encoder: ``hash`` or ``minilm`` (see :class:`TextEncoderKind`); ``hash`` in older manifests.
+        prompt_tokens: T, prefix tokens projected from the sentence embedding (``minilm`` text encoder).
     """
 
     action_dim: int = Field(14, ge=1)
@@ -90,6 +108,9 @@ class AfilModelConfig(FrozenModel):
     mlp_ratio: int = Field(2, ge=1)
     vocab_size: int = Field(4096, ge=16)
     max_prompt_tokens: int = Field(32, ge=1)
+    text_encoder: TextEncoderKind = TextEncoderKind.HASH
+    prompt_tokens: int = Field(4, ge=1)
+
 
     @model_validator(mode="after")
     def _check(self) -> AfilModelConfig:
@@ -140,6 +161,7 @@ MODEL_PRESETS: dict[str, AfilModelConfig] = {
     "tiny_state": _TINY_STATE,
     "tiny_vision": _TINY_VISION,
     "tiny_vision_conv": _TINY_VISION_CONV,
+    "tiny_state_minilm": _TINY_STATE.model_copy(update={"text_encoder": TextEncoderKind.MINILM, "prompt_tokens": 2}),
     "aloha_state": AfilModelConfig(),
     "aloha_vision": AfilModelConfig(cameras=("top", "left_wrist", "right_wrist")),
     "panda_state": AfilModelConfig(action_dim=8, state_dim=8, horizon=16),

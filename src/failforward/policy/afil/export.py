@@ -24,12 +24,16 @@ from failforward.policy.afil.manifest import (
     GraphSpec,
     Manifest,
     PrefixTraining,
+    PromptTableSpec,
     TensorSpec,
     TrainingSummary,
     write_manifest,
 )
+from failforward.policy.afil.minilm import MINILM_DIM, MINILM_NAME, minilm_versions
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.prompt_table import PROMPT_TABLE_FILE, PromptTable
+from failforward.policy.afil.text_encoder import SENTENCE_DIMS
 from failforward.policy.afil.weights import WEIGHTS_FILE, save_weights
 
 logger = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ def example_inputs(config: AfilModelConfig, seed: int = 0) -> dict[str, torch.Te
         "state": torch.randn(1, c.state_dim, generator=g),
         "tokens": torch.randint(1, c.vocab_size, (1, c.max_prompt_tokens), generator=g),
         "token_mask": torch.arange(c.max_prompt_tokens)[None] < max(1, c.max_prompt_tokens // 2),
+        "prompt_embedding": torch.nn.functional.normalize(torch.randn(1, MINILM_DIM, generator=g), dim=-1),
         "noise": torch.randn(1, c.horizon, c.action_dim, generator=g),
         "guidance": torch.tensor([0.0, 1.0, 1.0]),
         "x": torch.randn(1, c.horizon, c.action_dim, generator=g),
@@ -115,6 +120,7 @@ def export_model(
     precisions: tuple[str, ...] = ("fp32",),
     training: TrainingSummary | None = None,
     prefix_training: PrefixTraining | None = None,
+    prompts: PromptTable | None = None,
 ) -> Manifest:
     """Write ``weights.pt``, the five ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
 
@@ -122,7 +128,9 @@ def export_model(
     ``precisions`` may add ``"fp16"``: the same graphs with float16 weights and activations (stems
     ``<graph>_fp16``), for TensorRT 11 (strongly typed: precision lives in the graph) and CUDA runtimes.
     ``prefix_training`` (weights trained with clean action prefixes) gives the sampler and expert graphs
-    the prefix inputs and is recorded in the manifest.
+    the prefix inputs and is recorded in the manifest. ``prompts`` (a sentence text encoder's training prompts,
+    ``text_encoder.SentenceTextEncoder.table``) is written as ``prompt_embeddings.npz`` (an empty table when
+    ``None``); a ``hash`` model takes none.
     """
     sampler = sampler or SamplerConfig()
     out_dir = Path(out_dir)
@@ -143,5 +151,23 @@ def export_model(
         "prefix_training": prefix_training,
         "graphs": graphs,
         "opset": OPSET,
+        "prompts": _write_prompts(model.config, prompts, out_dir),
     }
     return write_manifest(out_dir, fields)
+
+
+def _write_prompts(config: AfilModelConfig, prompts: PromptTable | None, out_dir: Path) -> PromptTableSpec | None:
+    """Write the prompt table of a sentence text encoder; ``None`` (nothing written) for ``hash``."""
+    if config.text_encoder not in SENTENCE_DIMS:
+        if prompts is not None:
+            raise ConfigError(f"a {config.text_encoder} model takes no prompt table; pass prompts=None.")
+        return None
+    table = prompts if prompts is not None else PromptTable.empty(SENTENCE_DIMS[config.text_encoder])
+    if table.dim != SENTENCE_DIMS[config.text_encoder]:
+        raise ConfigError(
+            f"prompt table is {table.dim}-d, the {config.text_encoder} encoder {SENTENCE_DIMS[config.text_encoder]}-d; "
+            "rebuild it with the model's text encoder."
+        )
+    table.save(out_dir / PROMPT_TABLE_FILE)
+    spec = {"file": PROMPT_TABLE_FILE, "encoder": MINILM_NAME, "versions": minilm_versions()}
+    return PromptTableSpec(**spec, dim=table.dim, count=len(table))

@@ -34,13 +34,15 @@ from failforward.policy.afil.guidance import guided_velocity
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.rtc import clamp_prefix, frozen_rows
 from failforward.policy.afil.sampler import euler_sample
+from failforward.policy.afil.text_encoder import TEXT_ENCODERS
 
 PREFIX_INPUTS = ("prefix", "prefix_len")
 
 
 def observation_inputs(config: AfilModelConfig) -> tuple[str, ...]:
-    """Names of the per-observation inputs, ``images`` only for models with cameras."""
-    return ("state", "tokens", "token_mask", *(("images",) if config.cameras else ()))
+    """Per-observation input names: ``state``, the text encoder's prompt inputs, ``images`` (models with cameras)."""
+    prompt = TEXT_ENCODERS.get(str(config.text_encoder)).input_names
+    return ("state", *prompt, *(("images",) if config.cameras else ()))
 
 
 class _Graph(nn.Module):
@@ -58,7 +60,7 @@ class _Graph(nn.Module):
         raise NotImplementedError
 
     def _cache(self, x: dict[str, torch.Tensor], experts: int) -> PrefixCache:
-        prefix = self.model.encode(x["state"], x["tokens"], x["token_mask"], x.get("images"))
+        prefix = self.model.encode(x["state"], x, x.get("images"))
         return self.model.experts.cache(prefix, experts)
 
     def _frozen(self, x: dict[str, torch.Tensor]) -> torch.Tensor | None:

@@ -4,18 +4,16 @@ Example:
     >>> import torch
     >>> from failforward.policy.afil import DualActionGenerator, GuidanceConfig, get_model_preset
     >>> model = DualActionGenerator(get_model_preset("tiny_state")).eval()
-    >>> state, tokens = torch.zeros(1, 4), torch.zeros(1, 6, dtype=torch.long)
-    >>> mask = torch.ones(1, 6, dtype=torch.bool)
-    >>> actions, lam = model.sample(
-    ...     state, tokens, mask, noise=torch.randn(1, 8, 4), num_steps=10, guidance=GuidanceConfig()
-    ... )
+    >>> state = torch.zeros(1, 4)
+    >>> prompt = {"tokens": torch.zeros(1, 6, dtype=torch.long), "token_mask": torch.ones(1, 6, dtype=torch.bool)}
+    >>> actions, lam = model.sample(state, prompt, noise=torch.randn(1, 8, 4), num_steps=10, guidance=GuidanceConfig())
     >>> actions.shape, lam.shape
     (torch.Size([1, 8, 4]), torch.Size([1, 10]))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -50,15 +48,15 @@ class DualActionGenerator(nn.Module):
     def encode(
         self,
         state: torch.Tensor,
-        tokens: torch.Tensor,
-        token_mask: torch.Tensor,
+        prompt: Mapping[str, torch.Tensor],
         images: torch.Tensor | None = None,
     ) -> Prefix:
         """Backbone pass, once per chunk.
 
-        ``state [B, S]``, ``tokens, token_mask [B, L]``, ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``.
+        ``state [B, S]``, ``prompt``: the text encoder's inputs by name (``tokens, token_mask [B, L]`` or
+        ``prompt_embedding [B, E]``; extra keys ignored), ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``.
         """
-        return self.backbone(state, tokens, token_mask, images)
+        return self.backbone(state, prompt, images)
 
     def head_field(
         self, cache: PrefixCache, experts: int, num_steps: int, frozen: torch.Tensor | None = None
@@ -103,8 +101,7 @@ class DualActionGenerator(nn.Module):
     def sample(
         self,
         state: torch.Tensor,
-        tokens: torch.Tensor,
-        token_mask: torch.Tensor,
+        prompt: Mapping[str, torch.Tensor],
         *,
         noise: torch.Tensor,
         num_steps: int,
@@ -120,7 +117,7 @@ class DualActionGenerator(nn.Module):
         inference-time corrects the guided velocity toward it (ΠGDM).
         """
         experts = 1 if guidance.mode is GuidanceMode.NONE else NUM_EXPERTS
-        cache = self.experts.cache(self.encode(state, tokens, token_mask, images), experts)
+        cache = self.experts.cache(self.encode(state, prompt, images), experts)
         frozen = None
         if prefix is not None and prefix.method == "training":
             frozen = frozen_rows(prefix.length, noise.shape[1])

@@ -4,8 +4,9 @@ Shared by every backend (NumPy only), so a bad observation fails the same way ev
 Input arrays carry a batch axis of 1:
 
     state       float32 [1, S]            standardized joint positions, then object state if the robot has it
-    tokens      int64   [1, L]            prompt ids (0 = padding)
-    token_mask  bool    [1, L]
+    tokens      int64   [1, L]            prompt ids (0 = padding)              ``hash`` text encoder
+    token_mask  bool    [1, L]                                                  ``hash``
+    prompt_embedding float32 [1, E]       unit-norm sentence embedding          ``minilm`` (see ``text_encoder``)
     images      uint8   [1, C, H, W, 3]   RGB in ``config.cameras`` order (only if the model has cameras)
     noise       float32 [1, H, A]         flow noise at τ = 0
 """
@@ -18,7 +19,7 @@ from failforward.errors import ShapeError
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.errors import ObservationError
 from failforward.policy.afil.normalize import NormStats
-from failforward.policy.afil.tokenizer import HashTokenizer
+from failforward.policy.afil.text_encoder import TextEncoder, make_text_encoder
 from failforward.types import Observation
 
 BLACK_LEVEL = 8  # a frame whose brightest pixel is at most this (of 255) shows nothing: a dead or covered camera
@@ -35,16 +36,18 @@ def _refuse_black(name: str, image: np.ndarray) -> None:
 
 
 class InputEncoder:
-    """Builds checked input arrays for one model (shape from ``config``, stats from ``norm``)."""
+    """Builds checked input arrays for one model (shape from ``config``, stats from ``norm``).
 
-    def __init__(self, config: AfilModelConfig, norm: NormStats) -> None:
+    ``text``: the model's text encoder (with its model directory's prompt table); default one for ``config``.
+    """
+
+    def __init__(self, config: AfilModelConfig, norm: NormStats, text: TextEncoder | None = None) -> None:
         self.config, self.norm = config, norm
-        self.tokenizer = HashTokenizer(config.vocab_size, config.max_prompt_tokens)
+        self.text = text if text is not None else make_text_encoder(config)
 
     def encode(self, obs: Observation, prompt: str) -> dict[str, np.ndarray]:
         """Arrays for ``obs`` and ``prompt`` (see module docstring); raises on anything malformed."""
-        ids, mask = self.tokenizer.encode(prompt)
-        inputs = {"state": self._state(obs), "tokens": ids[None], "token_mask": mask[None]}
+        inputs = {"state": self._state(obs), **{k: v[None] for k, v in self.text.encode(prompt).items()}}
         if self.config.cameras:
             inputs["images"] = self._images(obs.images)
         return inputs

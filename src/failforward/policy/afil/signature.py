@@ -16,6 +16,9 @@ UNGUIDED_OUTPUTS = ("actions",)
 
 PRECISIONS = ("fp32", "fp16")
 
+HASH_PROMPT_INPUTS = ("tokens", "token_mask")  # int64 [B, L] word ids (0 = padding), bool [B, L]
+SENTENCE_PROMPT_INPUTS = ("prompt_embedding",)  # float32 [B, E] unit-norm sentence embedding
+
 
 def graph_stem(base: str, precision: str) -> str:
     """File stem of ``base`` at ``precision``: float32 graphs keep the bare name, float16 ones get ``_fp16``.

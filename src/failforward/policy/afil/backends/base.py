@@ -15,6 +15,7 @@ from failforward.policy.afil.errors import ManifestError
 from failforward.policy.afil.manifest import Manifest, load_manifest
 from failforward.policy.afil.prefix import empty_prefix, encode_prefix, resolve_rtc
 from failforward.policy.afil.preprocess import InputEncoder
+from failforward.policy.afil.text_encoder import load_text_encoder
 from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.types import ActionChunk, ChunkPrefix, Observation
 
@@ -32,7 +33,7 @@ class AfilBackend(PolicyBackend):
 
     def __init__(self, manifest: Manifest, config: BackendConfig) -> None:
         self.manifest, self.config = manifest, config
-        self.encoder = InputEncoder(manifest.model, manifest.norm_stats)
+        self.encoder = InputEncoder(manifest.model, manifest.norm_stats, load_text_encoder(manifest, config.model_dir))
         self.rng = np.random.default_rng(None if config.seed is None else config.seed % 2**64)
         self.guided = config.sampler.guidance.mode is not GuidanceMode.NONE
         self.coefficients = np.asarray(config.sampler.guidance.coefficients(), dtype=np.float32)

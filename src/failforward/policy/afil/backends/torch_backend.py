@@ -43,8 +43,7 @@ class TorchBackend(AfilBackend):
         x = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in inputs.items()}
         z, lam = self.model.sample(
             x["state"],
-            x["tokens"],
-            x["token_mask"],
+            x,
             noise=x["noise"],
             images=x.get("images"),
             num_steps=self.config.sampler.num_steps,
