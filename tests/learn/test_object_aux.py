@@ -137,3 +137,15 @@ def test_vision_pipeline_records_poses_trains_on_them_and_runs_without_them(tmp_
     assert "object_aux" in torch.load(run_dir / "round_0" / "train" / "last.pt", weights_only=True)
     evaluated = read_episode(run_dir / steps["eval_r0_1x1_success_only"]["episodes"][0]["file"], load_images=False)
     assert evaluated.object_state.shape[1] == 0
+
+
+def test_reports_say_the_model_sees_cameras_and_the_aux_loss_was_training_only() -> None:
+    from failforward.learn.model_card import _input_limitation
+    from failforward.learn.report import config_flags, observation_text
+
+    config = {"preset": "sim_transfer_cube", "model": "aloha_vision_cpu", "object_aux_weight": 1.0}
+    text = observation_text(config)
+    assert text.startswith("images") and "top, left_wrist, right_wrist" in text and "not exported" in text
+    assert "no cameras" not in _input_limitation(config) and "reads no object state" in _input_limitation(config)
+    assert "--object-aux-weight 1.0" in config_flags(config)
+    assert "auxiliary" not in observation_text({**config, "object_aux_weight": 0.0})

@@ -67,20 +67,27 @@ def model_card(name: str, run_dir: Path, result: dict[str, Any], size: int) -> s
             *verdict(result),
             "",
             "## Limitations",
-            "- Simulation only as shipped: "
-            + (
-                "its object-pose input is the simulator's ground truth; on a real cell "
-                "it needs a pose estimator, or the image configuration "
-                "(`--model aloha_vision`, GPU)."
-                if cfg.get("object_state")
-                else "without object poses it cannot localise the cube; use the image "
-                "configuration (`--model aloha_vision`, GPU)."
-            ),
+            "- Simulation only as shipped: " + _input_limitation(cfg),
             "- Small CPU-sized model and data; not a reproduction of the paper's numbers.",
             f"- Source run: `{run_dir}` (not shipped).",
             "",
         ]
     )
+
+
+def _input_limitation(cfg: dict[str, Any]) -> str:
+    """What the model's input means off the simulator."""
+    if cfg.get("object_state"):
+        return (
+            "its object-pose input is the simulator's ground truth; on a real cell it needs a pose estimator, or "
+            "the image configuration (`--model aloha_vision_cpu` / `aloha_vision`)."
+        )
+    if observation_text(cfg).startswith("images"):
+        return (
+            "it reads no object state, but it was trained and evaluated on the simulator's renders only (72×96, "
+            "no shadows, no multisampling); real cameras differ in colour, light and pose."
+        )
+    return "without object poses it cannot localise the cube; use the image configuration (`--model aloha_vision_cpu`)."
 
 
 def _rtc_lines(cfg: dict[str, Any]) -> list[str]:
@@ -90,6 +97,12 @@ def _rtc_lines(cfg: dict[str, Any]) -> list[str]:
         lines.append(
             f"Round 0 fine-tuned the weights and norm stats of `{cfg['init_model']}`{_model_text(cfg['init_model'])} "
             "instead of training from scratch."
+        )
+    if cfg.get("object_aux_weight"):
+        lines.append(
+            f"Training added an object-position auxiliary loss (× {cfg['object_aux_weight']:g}): a head regressed "
+            "the simulator's object positions (recorded in the demos) from the camera tokens. Privileged supervision "
+            "at training time only; the head is not exported and the model reads no object state."
         )
     if cfg.get("rtc_max_delay"):
         lines.append(

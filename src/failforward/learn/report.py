@@ -12,6 +12,7 @@ from typing import Any
 
 from failforward.errors import RecordingError
 from failforward.learn.lambda_plot import load_lambdas, plot_lambdas
+from failforward.learn.models import LEARN_MODELS, get_learn_model
 from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.results import read_results
 from failforward.learn.table import failure_reasons_table, methods_table, rounds_table
@@ -59,6 +60,8 @@ def verdict(result: dict[str, Any]) -> list[str]:
 def _setup(cfg: dict[str, Any]) -> str:
     start = f"fine-tuned from `{cfg['init_model']}` on " if cfg.get("init_model") else ""
     rtc = f", training-time RTC (prefixes of up to {cfg['rtc_max_delay']} actions)" if cfg.get("rtc_max_delay") else ""
+    aux = cfg.get("object_aux_weight") or 0.0
+    rtc += f", object-position auxiliary loss × {aux:g} (training only)" if aux else ""
     return (
         f"- `{cfg['preset']}`: model `{cfg['model']}`, {start}{cfg['demos']} expert demos, {cfg['train_steps']} + "
         f"{cfg['finetune_steps']}·k steps at batch {cfg['batch_size']}{rtc}, {cfg['rounds']} correction round(s) of "
@@ -161,6 +164,18 @@ def observation_text(config: dict[str, Any]) -> str:
             "state: the robot's joint positions + each task object's ground-truth pose (xyz + quaternion, "
             "7 numbers per object) from the simulator, no cameras. A real cell would need a pose estimator "
             "(or the image model) for the same input."
+        )
+    cameras = get_learn_model(config["model"]).cameras if config.get("model") in LEARN_MODELS else ()
+    if cameras:
+        aux = config.get("object_aux_weight") or 0.0
+        return (
+            f"images: the robot's joint positions and the cameras {', '.join(cameras)}, no object poses."
+            + (
+                f" Training only: an auxiliary head (× {aux:g}, not exported) regressed the objects' simulator "
+                "positions from the camera tokens."
+                if aux
+                else ""
+            )
         )
     return (
         "state-only: the robot's joint positions, no object poses, no cameras. The policy cannot see where the "
