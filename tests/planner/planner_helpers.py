@@ -30,3 +30,13 @@ class PreferRisky:
 
     def propose(self, node: SceneNode, history: Sequence[Step], edges: Sequence[Subgoal]) -> list[float]:
         return [3.0 if "socket_1" in e.args else 2.0 if "plug_a" in e.args else 1.0 for e in edges]
+
+
+def takes_risk(subgoals: Sequence[Subgoal]) -> bool:
+    """Whether executing ``subgoals`` from ``START`` takes the risky step while plug_b is still loose."""
+    node = START
+    for edge in subgoals:
+        if edge == RISKY and not node.related(INSERTED):
+            return True
+        node = GRAPH.successor(node, edge)
+    return False
