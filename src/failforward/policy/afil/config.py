@@ -36,7 +36,6 @@ __all__ = [
     "ImageEncoderKind",
     "SamplerConfig",
     "TextEncoderKind",
-    "TextEncoderKind",
     "get_model_preset",
 ]
 
@@ -51,21 +50,6 @@ class ImageEncoderKind(ValueEnum):
 
     PATCH = "patch"
     CONV = "conv"
-
-
-class TextEncoderKind(ValueEnum):
-    """How the prompt becomes prefix tokens (``policy.afil.text_encoder``; both run offline).
-
-    ``hash``: lower-cased words hashed into ``vocab_size`` buckets with learned embeddings (inputs ``tokens``,
-    ``token_mask``): no notion of meaning, "raise" and "lift" are unrelated words.
-    ``minilm``: the all-MiniLM-L6-v2 sentence embedding (384-d, unit norm), computed once per distinct prompt and
-    projected to ``prompt_tokens`` prefix tokens (input ``prompt_embedding``); the model directory ships the
-    embeddings of its training prompts, so known prompts need no text model at runtime.
-    """
-
-    HASH = "hash"
-    MINILM = "minilm"
-
 
 
 class TextEncoderKind(ValueEnum):
@@ -126,9 +110,6 @@ class AfilModelConfig(FrozenModel):
     text_encoder: TextEncoderKind = TextEncoderKind.HASH
     prompt_tokens: int = Field(4, ge=1)
 
-    text_encoder: TextEncoderKind = TextEncoderKind.HASH
-    prompt_tokens: int = Field(4, ge=1)
-
     @model_validator(mode="after")
     def _check(self) -> AfilModelConfig:
         if self.width % self.attn_heads:
@@ -178,7 +159,6 @@ MODEL_PRESETS: dict[str, AfilModelConfig] = {
     "tiny_state": _TINY_STATE,
     "tiny_vision": _TINY_VISION,
     "tiny_vision_conv": _TINY_VISION_CONV,
-    "tiny_state_minilm": _TINY_STATE.model_copy(update={"text_encoder": TextEncoderKind.MINILM, "prompt_tokens": 2}),
     "tiny_state_minilm": _TINY_STATE.model_copy(update={"text_encoder": TextEncoderKind.MINILM, "prompt_tokens": 2}),
     "aloha_state": AfilModelConfig(),
     "aloha_vision": AfilModelConfig(cameras=("top", "left_wrist", "right_wrist")),

@@ -81,19 +81,6 @@ class PromptTableSpec(FrozenModel):
     count: int = Field(ge=0)
 
 
-class PromptTableSpec(FrozenModel):
-    """The model directory's table of known prompts (``prompt_table``): ``file``, the sentence model that made it
-    (``encoder``, e.g. ``sentence-transformers/all-MiniLM-L6-v2``) with the versions of the packages that ran it
-    (``versions``), embedding width ``dim`` and prompt ``count``. Absent for the ``hash`` text encoder and in older
-    manifests."""
-
-    file: str
-    encoder: str
-    versions: dict[str, str] = Field(default_factory=dict)
-    dim: int = Field(ge=1)
-    count: int = Field(ge=0)
-
-
 class Manifest(FrozenModel):
     """Contents of ``manifest.json`` (see module docstring)."""
 
@@ -109,8 +96,6 @@ class Manifest(FrozenModel):
     files: dict[str, str]
     training: TrainingSummary | None = None
     prefix_training: PrefixTraining | None = None
-    prompts: PromptTableSpec | None = None
-
     prompts: PromptTableSpec | None = None
 
     @property
@@ -140,8 +125,6 @@ def toolchain_versions() -> dict[str, str]:
 def write_manifest(model_dir: Path, manifest_fields: dict) -> Manifest:
     """Hash every file listed (weights + graph files) and write ``manifest.json``; returns the manifest."""
     files = [manifest_fields["weights"], *(g.file for g in manifest_fields["graphs"].values())]
-    if manifest_fields.get("prompts") is not None:
-        files.append(manifest_fields["prompts"].file)
     if manifest_fields.get("prompts") is not None:
         files.append(manifest_fields["prompts"].file)
     manifest = Manifest(
