@@ -45,6 +45,7 @@ SIM_TESTS = (
     "test_remote_episode.py",
     "test_sim_aloha_driver.py",
     "test_sim_edge.py",
+    "test_sim_plug_strip.py",
     "test_urdf_kinematics.py",
     "test_runtime.py::test_expert_episode_with_the_oracle_supervisor_is_recorded",
     "test_runtime.py::test_a_stalled_robot_is_flagged_by_the_oracle",

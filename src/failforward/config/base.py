@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SimAlohaTask = Literal["transfer_cube", "insertion"]
+SimAlohaTask = Literal["transfer_cube", "insertion", "plug_strip"]
+SimSplit = Literal["seen", "unseen", "unseen_placement", "unseen_color", "unseen_shape"]
+"""Which draws of a task's variations an episode takes (``plug_strip``; other tasks have only ``"seen"``)."""
 AlohaCamera = Literal["top", "left_wrist", "right_wrist", "angle", "front_close"]
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask, SimSplit
 
 SIM_ALOHA_CONTROL_HZ = 50.0
 """The simulated ALOHA's control rate [Hz]: one tick is gym-aloha's ``DT`` = 0.02 s (``sim.aloha_scene.CONTROL_DT``)."""
@@ -48,10 +48,13 @@ class SimAlohaConfig(RobotConfig):
     ``antialias`` renders with the scene's multisampling (4 samples); off renders ~2.8× faster on a
     software renderer (llvmpipe: 12 ms instead of 33 ms CPU for the top camera at 72x96) with aliased
     edges; a vision policy must run with the setting it was trained on.
+    ``split`` chooses the variations a seed draws from (``plug_strip``: seen or unseen strip placement, strip colour
+    and plug shape, see ``failforward.sim.plug_strip_layout``); the gym-aloha tasks have only ``"seen"``.
     """
 
     kind: Literal["sim_aloha"] = "sim_aloha"
     task: SimAlohaTask = "transfer_cube"
+    split: SimSplit = "seen"
     cameras: tuple[AlohaCamera, ...] = ("top",)
     depth_cameras: tuple[AlohaCamera, ...] = ()
     image_height: int = Field(240, ge=16, le=1080)
@@ -65,6 +68,8 @@ class SimAlohaConfig(RobotConfig):
         missing = set(self.depth_cameras) - set(self.cameras)
         if missing:
             raise ValueError(f"depth_cameras {sorted(missing)} must also be listed in cameras")
+        if self.split != "seen" and self.task != "plug_strip":
+            raise ValueError(f"task {self.task!r} has no {self.split!r} split: only plug_strip has unseen splits")
         return self
 
     @property

@@ -63,7 +63,7 @@ def sim_aloha_features(config: SimAlohaConfig) -> RobotFeatures:
     """Joint limits from the task's MJCF actuator ranges (the model alone: no scene data, no renderer), the
     configured cameras at the configured size, one tick per control step, and the task objects when
     ``config.object_state``."""
-    task = get_task(config.task)
+    task = get_task(config.task, config.split)
     ctrl_range = mujoco.MjModel.from_xml_path(task.xml_path).actuator_ctrlrange.copy()
     cams = tuple(
         CameraFeature(c, config.image_height, config.image_width, c in config.depth_cameras) for c in config.cameras
@@ -77,7 +77,7 @@ def sim_aloha_features(config: SimAlohaConfig) -> RobotFeatures:
 @register_description("sim_aloha")
 def describe_sim_aloha(config: SimAlohaConfig) -> RobotDescription:
     """Features and the task's prompt, without a scene."""
-    return RobotDescription(sim_aloha_features(config), get_task(config.task).prompt, episodic=True)
+    return RobotDescription(sim_aloha_features(config), get_task(config.task, config.split).prompt, episodic=True)
 
 
 @register_driver("sim_aloha")
@@ -86,7 +86,7 @@ class SimAlohaDriver(EpisodicDriver):
 
     def __init__(self, config: SimAlohaConfig) -> None:
         self.config = config
-        self.task: SimTaskSpec = get_task(config.task)
+        self.task: SimTaskSpec = get_task(config.task, config.split)
         self._scene: AlohaScene | None = None
         self._max_stage = 0
         self._features = sim_aloha_features(config)
@@ -159,7 +159,7 @@ class SimAlohaDriver(EpisodicDriver):
             raise DriverError("sim_aloha refuses non-finite joint targets; pass commands through the safety layer.")
         sent = np.clip(positions, self._features.lower, self._features.upper)
         scene.step(sent)
-        self._max_stage = max(self._max_stage, self.task.stage(scene.contacts()))
+        self._max_stage = max(self._max_stage, scene.stage())
         return JointCommand(timestamp=float(scene.data.time), positions=sent)
 
     def privileged_state(self) -> SimState:

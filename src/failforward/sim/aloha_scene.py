@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
@@ -43,8 +44,10 @@ class SimState:
         qvel: full MuJoCo ``qvel [nv]``.
         object_poses: body name → ``[7]`` xyz [m] + quat (w, x, y, z), world frame.
         contacts: unordered geom-name pairs currently in contact.
-        stage: task reward stage 0–4 (gym-aloha's reward).
+        stage: task reward stage 0–4 (gym-aloha's reward; ``plug_strip``: see ``sim.plug_strip_status``).
         success: ``stage == 4``.
+        variant: the episode's scene variant of a task that varies per seed (``plug_strip``: a
+            ``PlugStripLayout``), else ``None``.
     """
 
     time: float
@@ -54,6 +57,7 @@ class SimState:
     contacts: ContactSet
     stage: int
     success: bool
+    variant: Any = None
 
 
 class AlohaScene:
@@ -68,6 +72,7 @@ class AlohaScene:
         if not antialias:  # no multisampling in offscreen rendering (set before the first renderer exists)
             self.model.vis.quality.offsamples = 0
         self.n_substeps = int(round(CONTROL_DT / self.model.opt.timestep))
+        self.variant: Any = None  # the seed's scene variant (tasks with ``configure``), set by ``reset``
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._geom_names = [self.model.geom(i).name for i in range(self.model.ngeom)]
         self._object_qposadr = {
@@ -78,6 +83,8 @@ class AlohaScene:
     def reset(self, seed: int) -> None:
         """Arms to gym-aloha's start pose, objects to the task's seeded initial poses."""
         mujoco.mj_resetData(self.model, self.data)
+        if self.task.configure is not None:
+            self.variant = self.task.configure(self.model, seed)
         self.data.qpos[:16] = START_ARM_POSE
         self.data.ctrl[:] = START_ARM_POSE
         self.data.qpos[16:] = self.task.sample_object_qpos(seed)
@@ -117,9 +124,16 @@ class AlohaScene:
     def object_poses(self) -> dict[str, np.ndarray]:
         return {name: self.data.qpos[adr : adr + 7].copy() for name, adr in self._object_qposadr.items()}
 
+    def stage(self, contacts: ContactSet | None = None) -> int:
+        """Task stage 0–4 now (``contacts``: this instant's, if already read)."""
+        contacts = self.contacts() if contacts is None else contacts
+        if self.task.variant_stage is not None:
+            return self.task.variant_stage(self.variant, self.object_poses(), contacts)
+        return self.task.stage(contacts)
+
     def state(self) -> SimState:
         contacts = self.contacts()
-        stage = self.task.stage(contacts)
+        stage = self.stage(contacts)
         return SimState(
             time=float(self.data.time),
             qpos=self.data.qpos.copy(),
@@ -128,6 +142,7 @@ class AlohaScene:
             contacts=contacts,
             stage=stage,
             success=stage == 4,
+            variant=self.variant,
         )
 
     # --------------------------------------------------------------- cameras

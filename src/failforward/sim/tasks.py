@@ -1,20 +1,31 @@
-"""The two gym-aloha tasks: scene file, initial object poses and the reward stages.
+"""The simulated ALOHA tasks: scene file, initial object poses and the reward stages.
 
-Reward stages follow gym-aloha's ``TransferCubeTask``/``InsertionTask.get_reward`` exactly
-(``tests/test_sim_aloha.py`` checks parity against gym-aloha itself); stage 4 is success.
-Initial poses come from gym-aloha's own samplers, so seed ``s`` here is seed ``s`` there.
+The two gym-aloha tasks: reward stages follow gym-aloha's ``TransferCubeTask``/``InsertionTask.get_reward``
+exactly (``tests/test_sim_aloha.py`` checks parity against gym-aloha itself); stage 4 is success. Initial poses
+come from gym-aloha's own samplers, so seed ``s`` here is seed ``s`` there.
+
+``plug_strip`` (VINE's plug insertion, :mod:`failforward.sim.plug_strip_layout`) varies its scene per seed and
+split: its spec's ``configure`` switches the shared model to the seed's layout at reset, and ``variant_stage``
+scores it geometrically (``AlohaScene.stage``), not from contacts alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from gym_aloha.constants import ASSETS_DIR
 from gym_aloha.utils import sample_box_pose, sample_insertion_pose
 
-from failforward.errors import UnknownNameError
+from failforward.errors import ConfigError, UnknownNameError
+from failforward.sim.plug_strip_layout import OBJECTS as PLUG_STRIP_OBJECTS
+from failforward.sim.plug_strip_layout import PlugStripLayout, check_split, sample_layout
+from failforward.sim.plug_strip_scene import apply_layout, plug_strip_xml_path
+from failforward.sim.plug_strip_status import FAILURE_REASONS as PLUG_STRIP_FAILURES
+from failforward.sim.plug_strip_status import plug_strip_stage
 
 ContactSet = frozenset[tuple[str, str]]
 LEFT_FINGER = "vx300s_left/10_left_gripper_finger"
@@ -72,6 +83,9 @@ class SimTaskSpec:
     """One task: its MJCF, free-joint objects (body names) and how to start and score it.
 
     ``sample_object_qpos(seed)`` returns ``[7 * n_objects]`` (xyz [m], quat wxyz) in the world frame.
+    A task whose scene varies per seed has ``configure(model, seed) -> variant`` (applied to the ``mujoco.MjModel``
+    at reset, before the poses) and ``variant_stage(variant, object_poses, contacts) -> stage``; ``xml_builder``
+    writes a generated MJCF and returns its path (instead of ``xml_file`` in gym-aloha's assets).
     """
 
     name: str
@@ -81,9 +95,15 @@ class SimTaskSpec:
     sample_object_qpos: Callable[[int], np.ndarray]
     stage: Callable[[ContactSet], int]
     failure_reasons: tuple[str, ...]
+    split: str = "seen"
+    configure: Callable[[Any, int], Any] | None = None
+    variant_stage: Callable[[Any, Mapping[str, np.ndarray], ContactSet], int] | None = None
+    xml_builder: Callable[[], str] | None = None
 
     @property
     def xml_path(self) -> str:
+        if self.xml_builder is not None:
+            return self.xml_builder()
         return str(ASSETS_DIR / self.xml_file)
 
 
@@ -119,8 +139,56 @@ TASKS: dict[str, SimTaskSpec] = {
 }
 
 
-def get_task(name: str) -> SimTaskSpec:
+def _needs_scene(contacts: ContactSet) -> int:
+    raise ConfigError(
+        "plug_strip is scored geometrically (plug in socket), not from contacts: call AlohaScene.stage() or "
+        "SimAlohaDriver.privileged_state().stage instead of SimTaskSpec.stage(contacts)."
+    )
+
+
+def _configure_plug_strip(split: str) -> Callable[[Any, int], PlugStripLayout]:
+    def configure(model: Any, seed: int) -> PlugStripLayout:
+        layout = sample_layout(seed, split)
+        apply_layout(model, layout)
+        return layout
+
+    return configure
+
+
+@lru_cache(maxsize=8)
+def plug_strip_task(split: str = "seen") -> SimTaskSpec:
+    """The ``plug_strip`` task drawing its layouts from ``split`` (``PlugStripSplit``)."""
+    check_split(split)
+    return SimTaskSpec(
+        name="plug_strip",
+        xml_file="",
+        objects=PLUG_STRIP_OBJECTS,
+        prompt="Insert every plug into a socket of the power strip.",
+        sample_object_qpos=lambda seed: sample_layout(seed, split).object_qpos(),
+        stage=_needs_scene,
+        failure_reasons=PLUG_STRIP_FAILURES,
+        split=split,
+        configure=_configure_plug_strip(split),
+        variant_stage=plug_strip_stage,
+        xml_builder=plug_strip_xml_path,
+    )
+
+
+SPLIT_TASKS: dict[str, Callable[[str], SimTaskSpec]] = {"plug_strip": plug_strip_task}
+
+
+def get_task(name: str, split: str = "seen") -> SimTaskSpec:
+    """The task ``name``; ``split`` picks the variations of a task that has them (``plug_strip``).
+
+    Raises:
+        UnknownNameError: ``name`` is not a task.
+        ConfigError: ``split`` is not ``"seen"`` for a task without splits, or not a split of the task.
+    """
+    if name in SPLIT_TASKS:
+        return SPLIT_TASKS[name](split)
+    if split != "seen":
+        raise ConfigError(f"Sim task {name!r} has no {split!r} split; only {', '.join(SPLIT_TASKS)} has splits.")
     try:
         return TASKS[name]
     except KeyError:
-        raise UnknownNameError("sim task", name, TASKS) from None
+        raise UnknownNameError("sim task", name, [*TASKS, *SPLIT_TASKS]) from None

@@ -30,6 +30,7 @@ from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.facts import read_facts
 from failforward.policy.expert.insertion import InsertionPlanner
 from failforward.policy.expert.planner import TaskPlanner
+from failforward.policy.expert.plug_strip import PlugStripPlanner
 from failforward.policy.expert.transfer_cube import TransferCubePlanner
 from failforward.policy.expert.waypoints import ToolState, Trajectory
 from failforward.sim.aloha_scene import SimState
@@ -38,27 +39,40 @@ from failforward.types import ActionChunk, ChunkPrefix, Observation
 
 logger = logging.getLogger(__name__)
 
-PLANNERS: dict[str, type[TaskPlanner]] = {"transfer_cube": TransferCubePlanner, "insertion": InsertionPlanner}
+PLANNERS: dict[str, type[TaskPlanner]] = {
+    "transfer_cube": TransferCubePlanner,
+    "insertion": InsertionPlanner,
+    "plug_strip": PlugStripPlanner,  # its default order; pass planner=PlugStripPlanner(order) for another
+}
 ARM_COLUMNS = np.r_[0:6, 7:13]  # arm joints within the 14-joint action
 GRIPPER_COLUMNS = {"left": 6, "right": 13}
 RESUME_TOLERANCE = 0.15  # [rad] last command counts as "where the robot is heading" within this
 
 
 class ScriptedExpert(PolicyBackend):
-    """Privileged-state demonstrator for ``transfer_cube`` and ``insertion``.
+    """Privileged-state demonstrator for ``transfer_cube``, ``insertion`` and ``plug_strip``.
 
     Args:
         task: the simulated task (its MJCF feeds the expert's own IK model).
         state_source: zero-argument callable returning the current :class:`SimState`
             (e.g. ``SimAlohaDriver.privileged_state``).
         horizon: ticks per chunk ``H``.
+        planner: the task planner to run (default: a new ``PLANNERS[task.name]``), e.g.
+            ``PlugStripPlanner(order=[("plug_a", "socket_1")])``.
 
     Raises:
         ExpertError: for a task without a planner (message lists the supported tasks).
     """
 
-    def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState], horizon: int = 50) -> None:
-        if task.name not in PLANNERS:
+    def __init__(
+        self,
+        task: SimTaskSpec,
+        state_source: Callable[[], SimState],
+        horizon: int = 50,
+        *,
+        planner: TaskPlanner | None = None,
+    ) -> None:
+        if planner is None and task.name not in PLANNERS:
             raise ExpertError(
                 f"No scripted expert for task {task.name!r}; supported tasks: {', '.join(sorted(PLANNERS))}."
             )
@@ -67,7 +81,7 @@ class ScriptedExpert(PolicyBackend):
         self.task = task
         self.horizon = horizon
         self.ik = AlohaIK(task.xml_path)
-        self.planner = PLANNERS[task.name]()
+        self.planner = planner if planner is not None else PLANNERS[task.name]()
         self.phase = "none"
         self._state_source = state_source
         self._last: tuple[float, np.ndarray] | None = None
@@ -82,6 +96,7 @@ class ScriptedExpert(PolicyBackend):
         self._last = None
         self.trajectory = None
         self.phase = "none"
+        self.planner.reset()
 
     def infer(
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None

@@ -7,6 +7,7 @@ expert infers the task phase from facts, so it can take over from any policy at 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from gym_aloha.constants import normalize_puppet_gripper_position
@@ -45,6 +46,7 @@ class SceneFacts:
         objects: body name → world pose.
         contacts: geom-name pairs in contact (unordered).
         time: simulation time [s].
+        variant: the episode's scene variant (``SimState.variant``; ``plug_strip``: its layout), or ``None``.
     """
 
     tools: dict[str, SE3]
@@ -52,6 +54,7 @@ class SceneFacts:
     objects: dict[str, SE3]
     contacts: frozenset[tuple[str, str]]
     time: float
+    variant: Any = None
 
     def touching(self, geom_a: str, geoms_b: tuple[str, ...]) -> bool:
         """Whether ``geom_a`` touches any of ``geoms_b``."""
@@ -85,4 +88,4 @@ def read_facts(state: SimState, ik: AlohaIK) -> SceneFacts:
     tools = ik.tool_poses(ik.arms_from_qpos(state.qpos))
     grippers = {s: float(normalize_puppet_gripper_position(state.qpos[FINGER_QPOS[s]])) for s in SIDES}
     objects = {name: object_pose(np.asarray(q)) for name, q in state.object_poses.items()}
-    return SceneFacts(tools, grippers, objects, state.contacts, state.time)
+    return SceneFacts(tools, grippers, objects, state.contacts, state.time, state.variant)

@@ -27,6 +27,9 @@ class Plan(NamedTuple):
 class TaskPlanner(abc.ABC):
     """Plans the rest of one task from the current scene."""
 
+    def reset(self) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Forget what an episode taught (a planner that remembers its attempts); stateless planners do nothing."""
+
     @abc.abstractmethod
     def plan(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
         """Waypoints from now to task completion.
