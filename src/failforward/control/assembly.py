@@ -19,6 +19,7 @@ from dataclasses import replace
 from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
 from failforward.control.loop import ControlLoop
 from failforward.control.perceive import PerceptionStep, build_perception
+from failforward.control.plan_step import PlanStep
 from failforward.control.ports import Corrector, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
@@ -113,6 +114,7 @@ def assemble_loop(
     subscribers: Sequence[TickSubscriber] = (),
     on_report: Callable[[SupervisorReport], None] | None = None,
     perception: PerceptionStep | None = None,
+    planning: PlanStep | None = None,
 ) -> ControlLoop:
     """The loop from its parts, for harnesses that have no :class:`RunConfig` (a driver wrapper in the learning
     pipeline, a benchmark's own margins): every command still passes a :class:`SafetyLayer` of ``safety`` on the
@@ -130,4 +132,5 @@ def assemble_loop(
         on_report=on_report,
         corrector=corrector,
         perception=perception,
+        planning=planning,
     )

@@ -39,10 +39,12 @@ from failforward.control.async_broker import AsyncChunkBroker
 from failforward.control.broker import ChunkBroker
 from failforward.control.intent import action_for
 from failforward.control.perceive import PerceptionStep
+from failforward.control.plan_step import PlanStep
 from failforward.control.ports import Corrector, OnDemandReports, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.control.timing import CycleTimer
 from failforward.perception import ObjectNotFoundError, PerceptionError
+from failforward.planner.errors import NodeUnavailableError
 from failforward.policy.base import PolicyBackend, infer_chunk
 from failforward.recovery.overrides import Override
 from failforward.robots.base import EpisodicDriver, RobotDriver
@@ -83,6 +85,8 @@ class EpisodeResult:
     inference: dict[str, float] = field(default_factory=dict)
     # the perception step's PerceptionStep.summary() (ticks held without object poses, and why); empty without one
     perception: dict[str, float] = field(default_factory=dict)
+    # the planning step's PlanStep.summary() (planning cycles, why, time spent); empty without a planner
+    planning: dict[str, float] = field(default_factory=dict)
 
 
 def make_broker(
@@ -122,6 +126,8 @@ class ControlLoop:
         corrector: optional recovery; a subscriber too. Each tick, before inference, it gets the answer
             collected at the end of the previous tick and may return an override.
         perception: optional object poses for the policy (see the module docstring).
+        planning: optional System-2 planner whose current subgoal is the policy's prompt
+            (:mod:`failforward.control.plan_step`).
     """
 
     def __init__(
@@ -138,9 +144,10 @@ class ControlLoop:
         on_report: Callable[[SupervisorReport], None] | None = None,
         corrector: Corrector | None = None,
         perception: PerceptionStep | None = None,
+        planning: PlanStep | None = None,
     ) -> None:
         self.driver, self.policy, self.safety, self.config, self.prompt = driver, policy, safety, config, prompt
-        self.perception = perception
+        self.perception, self.planning = perception, planning
         self.broker = make_broker(broker, config, policy, safety)
         self.reports, self.on_report, self.corrector = reports, on_report, corrector
         self.subscribers: list[TickSubscriber | ReportSource | Corrector] = [
@@ -215,6 +222,7 @@ class ControlLoop:
                 "rate_limited_ticks": float(counters["rate_limited"]),
             },
             perception=self.perception.summary() if self.perception is not None else {},
+            planning=self.planning.summary() if self.planning is not None else {},
         )
         return result
 
@@ -226,6 +234,8 @@ class ControlLoop:
         self.broker.reset()
         if self.perception is not None:
             self.perception.reset()
+        if self.planning is not None:
+            self.planning.reset()
         self._report = None
         self.policy.reset()
         self.policy.seed_episode(seed)
@@ -249,8 +259,12 @@ class ControlLoop:
         if isinstance(seen, PerceptionError):
             self._went_blind(seen, tick)
             return observation, self._hold(observation), None
+        prompt = self._plan(timer, seen, tick)
+        if isinstance(prompt, NodeUnavailableError):
+            self._lost_node(prompt, tick)
+            return seen, self._hold(observation), None
         override = self._correct(timer, seen)
-        action, chunk = self._infer(timer, seen, override, tick)
+        action, chunk = self._infer(timer, seen, override, tick, prompt)
         return seen, action, chunk
 
     def _perceive(self, timer: CycleTimer, observation: Observation) -> Observation | PerceptionError:
@@ -267,6 +281,25 @@ class ControlLoop:
         if isinstance(error, ObjectNotFoundError) and isinstance(self.reports, OnDemandReports):
             self.reports.request(tick, str(error))
 
+    def _plan(self, timer: CycleTimer, observation: Observation, tick: int) -> str | NodeUnavailableError:
+        """The prompt of this tick: the planner's current subgoal (a new one voids the queue), else the task's."""
+        if self.planning is None:
+            return self.prompt
+        with timer.section("plan"):
+            prompt = self.planning.prompt_for(observation, self._report, tick)
+        if self.planning.changed:
+            self.broker.flush()
+        return prompt
+
+    def _lost_node(self, error: NodeUnavailableError, tick: int) -> None:
+        """The scene graph cannot be computed: hold (the queued chunk is void) and ask the supervisor once."""
+        if self.planning is None or not self.planning.first_lost_tick:
+            return
+        logger.warning("Holding at tick %d: %s", tick, error)
+        self.broker.flush()
+        if isinstance(self.reports, OnDemandReports):
+            self.reports.request(tick, str(error))
+
     def _hold(self, observation: Observation) -> np.ndarray:
         """Where the robot was last sent (its measured joints before any command)."""
         held = self.safety.last_command
@@ -280,10 +313,10 @@ class ControlLoop:
             return self.corrector.step(observation, report)
 
     def _infer(
-        self, timer: CycleTimer, observation: Observation, override: Override | None, tick: int
+        self, timer: CycleTimer, observation: Observation, override: Override | None, tick: int, prompt: str
     ) -> tuple[np.ndarray, ActionChunk | None]:
         with timer.section("infer"):
-            action, chunk = action_for(override, self.broker, self._policy_infer, observation, self.prompt, tick)
+            action, chunk = action_for(override, self.broker, self._policy_infer, observation, prompt, tick)
         if action is None:  # nothing queued (a late chunk): hold where the robot was last sent
             action = self._hold(observation)
         return action, chunk

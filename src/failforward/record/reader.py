@@ -37,6 +37,7 @@ class RecordedEpisode:
         guidance: ``[(tick time [s], λ_t [N])]`` per guided chunk.
         diagnoses: ``[(time [s], supervisor answer as a dict)]`` in recording order.
         recovery_events: ``[(time [s], recovery-machine transition as a dict)]`` in recording order.
+        plans: ``[(time [s], System-2 planning cycle as a dict)]`` in recording order (runs with a planner).
         outcome: recorded success, stage and reason (``None`` if the file was cut off).
         metadata: the raw ``episode`` metadata strings.
     """
@@ -55,6 +56,7 @@ class RecordedEpisode:
     guidance: list[tuple[float, np.ndarray]] = field(default_factory=list)
     diagnoses: list[tuple[float, dict]] = field(default_factory=list)
     recovery_events: list[tuple[float, dict]] = field(default_factory=list)
+    plans: list[tuple[float, dict]] = field(default_factory=list)
     outcome: EpisodeOutcome | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -79,7 +81,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
     rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent", "objects")}
     images: dict[str, list[np.ndarray]] = {}
-    chunks, guidance, diagnoses, events, metadata, prompt, names = [], [], [], [], {}, "", ()
+    chunks, guidance, diagnoses, events, plans, metadata, prompt, names = [], [], [], [], [], {}, "", ()
     with path.open("rb") as stream:
         for channel, message, decoded in _messages(stream):
             topic = channel.topic
@@ -98,6 +100,8 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
                 prompt = decoded.data
             elif topic == topics.RECOVERY_EVENT:
                 events.append((message.log_time * 1e-9, json.loads(decoded.data)))
+            elif topic == topics.PLANNER_PLAN:
+                plans.append((message.log_time * 1e-9, json.loads(decoded.data)))
             elif topic == topics.DIAGNOSIS:
                 diagnoses.append((message.log_time * 1e-9, json.loads(decoded.data)))
             elif topic == topics.POLICY_CHUNK:
@@ -124,6 +128,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         guidance=guidance,
         diagnoses=diagnoses,
         recovery_events=events,
+        plans=plans,
         outcome=_outcome(metadata) if metadata else None,
         metadata=metadata,
     )

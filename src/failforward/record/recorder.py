@@ -6,7 +6,8 @@ Topics (see ``record.topics``): ``/joint_states`` (JointState, measured), ``/pol
 ``/policy/guidance`` (Float64MultiArray: λ_t per denoise step of the chunk inferred at that tick),
 ``/task/prompt`` (String), ``/supervisor/diagnosis`` (String holding JSON: the supervisor's typed
 answer with its symbols and raw text; no standard ROS message carries a diagnosis) and
-``/recovery/event`` (String holding JSON: each transition of the recovery machine).
+``/recovery/event`` (String holding JSON: each transition of the recovery machine), ``/planner/plan`` (String holding
+JSON: each System-2 planning cycle).
 Only ROS 2 message schemas are used, so rosbags and ``ros2 bag`` read every channel (rosbags
 cannot read MCAP JSON-schema channels). The episode outcome and identity are MCAP metadata
 ``episode``. Files open in Foxglove, ``ros2 bag`` (MCAP storage) and rosbags.
@@ -147,6 +148,13 @@ class EpisodeRecorder(TickSubscriber):
         payload = event.to_dict()
         stamp = float(payload.get("time", 0.0))
         self._write(topics.RECOVERY_EVENT, schemas.STRING, {"data": json.dumps(payload)}, stamp)
+
+    def record_plan(self, cycle: Any) -> None:
+        """Record one planning cycle (a ``PlanCycle``: reason, node, plan and searched tree) as JSON on
+        ``/planner/plan`` at the time of the observation it planned from."""
+        if self._writer is None:
+            return
+        self._write(topics.PLANNER_PLAN, schemas.STRING, {"data": json.dumps(cycle.to_dict())}, float(cycle.time))
 
     def on_episode_end(self, outcome: EpisodeOutcome) -> None:
         if self._writer is None or self._info is None:

@@ -9,6 +9,7 @@ TASK_PROMPT = "/task/prompt"
 OBJECT_STATE = "/objects/state"  # std_msgs/Float64MultiArray [7 · objects] per tick, when the robot offers it
 DIAGNOSIS = "/supervisor/diagnosis"
 RECOVERY_EVENT = "/recovery/event"
+PLANNER_PLAN = "/planner/plan"  # std_msgs/String holding JSON: one System-2 planning cycle (plan, tree, reason)
 EPISODE_METADATA = "episode"  # outcome and identity, written when the episode ends
 RECORDING_METADATA = "recording"  # clock and identity, written when the file opens (a killed file keeps it)
 

@@ -1,0 +1,153 @@
+"""The loop's planning step (VINE): System 2's plan, and its current subgoal as System 1's prompt.
+
+When a run has a planner, every tick's observation (after perception) passes :class:`PlanStep` before recovery and
+the policy: it turns the observation into a scene graph (``observe_node``, e.g. an
+:class:`~failforward.planner.abstraction.InsertionAbstraction` over the perceived poses) and keeps a plan. It plans
+on the episode's first tick and replans from the current node:
+
+- ``subgoal_done``: the scene graph shows the current subgoal's successor (subgoals are verifiable);
+- ``deviation``: the scene graph changed to something the subgoal does not lead to (a plug dropped);
+- ``diagnosis``: the supervisor diagnosed a failure.
+
+A new subgoal voids the queued chunk (the loop flushes its broker). Each planning cycle goes to ``on_plan``
+(recorder: ``/planner/plan``; ROS: the plan and tree topics). A scene graph that cannot be computed (an object not
+found) is returned as the :class:`NodeUnavailableError` the loop holds on; a plan whose first subgoal is unknown is
+refused by the task graph before it becomes a prompt.
+
+Example:
+    >>> step = PlanStep(planner, graph, observe_node, on_plan=recorder.record_plan)
+    >>> prompt = step.prompt_for(observation, report, tick)     # "grasp plug_a", or the error to hold on
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from failforward.planner.base import Planner
+from failforward.planner.errors import NodeUnavailableError
+from failforward.planner.graph import SceneNode, Step, Subgoal
+from failforward.planner.plan import Plan
+from failforward.planner.task_graph import InsertionGraph
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.supervisor.scheduler import SupervisorReport
+from failforward.types import Observation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanCycle:
+    """One planning cycle: at ``tick`` (observation ``time`` [s]) for ``reason``, from ``node``, the ``plan``."""
+
+    tick: int
+    time: float
+    reason: str
+    node: SceneNode
+    plan: Plan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tick": self.tick, "time": self.time, "reason": self.reason, "node": self.node.describe(),
+                **self.plan.to_dict()}  # fmt: skip
+
+
+class PlanStep:
+    """Keeps the plan of one episode (see the module docstring).
+
+    Args:
+        planner: System 2.
+        graph: the task's transition model (checks every subgoal before it becomes a prompt).
+        observe_node: observation → scene graph; raises :class:`NodeUnavailableError` when it cannot.
+        on_plan: called with every planning cycle.
+    """
+
+    def __init__(
+        self,
+        planner: Planner,
+        graph: InsertionGraph,
+        observe_node: Callable[[Observation], SceneNode],
+        on_plan: Callable[[PlanCycle], None] | None = None,
+    ) -> None:
+        self.planner, self.graph, self.observe_node, self.on_plan = planner, graph, observe_node, on_plan
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode: no plan, no history."""
+        self.history: tuple[Step, ...] = ()
+        self.cycles: list[PlanCycle] = []
+        self._from: SceneNode | None = None  # node the current subgoal started from
+        self._subgoal: Subgoal | None = None
+        self.changed = False
+        self._lost_streak = 0
+        self._lost_ticks = 0
+
+    @property
+    def subgoal(self) -> Subgoal | None:
+        """The subgoal System 1 executes now (``None`` before the first plan, or when nothing is left)."""
+        return self._subgoal
+
+    def prompt_for(
+        self, observation: Observation, report: SupervisorReport | None, tick: int
+    ) -> str | NodeUnavailableError:
+        """This tick's prompt (the current subgoal's text), or the error the loop holds on. ``changed`` tells
+        whether the subgoal changed on this tick."""
+        self.changed = False
+        try:
+            node = self.observe_node(observation)
+        except NodeUnavailableError as exc:
+            self._lost_streak += 1
+            self._lost_ticks += 1
+            return exc
+        self._lost_streak = 0
+        reason = self._replan_reason(node, report)
+        if reason is not None:
+            self._replan(node, reason, tick, observation.timestamp)
+        return "" if self._subgoal is None else str(self._subgoal)
+
+    @property
+    def first_lost_tick(self) -> bool:
+        """Whether the scene graph was lost on this tick after being known on the previous one."""
+        return self._lost_streak == 1
+
+    def summary(self) -> dict[str, float]:
+        """Planning cycles (in all and per reason), ticks held without a scene graph, planning time [s] (max, total)
+        and cycles that ran out of budget."""
+        seconds = [c.plan.seconds for c in self.cycles]
+        out = {"plans": float(len(self.cycles)), "lost_node_ticks": float(self._lost_ticks)}
+        for cycle in self.cycles:
+            out[f"plans_{cycle.reason}"] = out.get(f"plans_{cycle.reason}", 0.0) + 1.0
+        out["plan_seconds_max"] = max(seconds, default=0.0)
+        out["plan_seconds_total"] = float(sum(seconds))
+        out["plans_timed_out"] = float(sum(c.plan.timed_out for c in self.cycles))
+        return out
+
+    def _replan_reason(self, node: SceneNode, report: SupervisorReport | None) -> str | None:
+        if self._from is None:
+            return "start"
+        if isinstance(report, SupervisorReport) and isinstance(report.result, Diagnosis) and not report.result.success:
+            return "diagnosis"
+        if self._subgoal is None or self._subgoal.kind == "done":
+            return None
+        expected = self.graph.successor(self._from, self._subgoal)
+        if expected.relations <= node.relations:
+            self.history = (*self.history, Step(self._from, self._subgoal))
+            return "subgoal_done"
+        if node.relations != self._from.relations:
+            return "deviation"
+        return None
+
+    def _replan(self, node: SceneNode, reason: str, tick: int, time: float) -> None:
+        plan = self.planner.plan(node, self.history)
+        first = plan.next_subgoal
+        if first is not None:
+            self.graph.check(first)
+        cycle = PlanCycle(tick, time, reason, node, plan)
+        self.cycles.append(cycle)
+        logger.info("Plan (%s) at tick %d from %s: %s", reason, tick, node.describe(),
+                    " → ".join(str(s) for s in plan.subgoals) or "nothing possible")  # fmt: skip
+        self.changed = first != self._subgoal
+        self._from, self._subgoal = node, first
+        if self.on_plan is not None:
+            self.on_plan(cycle)

@@ -1,0 +1,137 @@
+"""System 2 in the control loop: the current subgoal is the policy's prompt; the loop replans when a subgoal is
+verified done, when the scene deviates, on a failure diagnosis; it holds while the scene graph is unknown; every
+planning cycle is recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from planner_helpers import GRAPH, START, PreferRisky, risky_value
+
+from failforward.config import BrokerConfig, LoopConfig, RecordConfig, SafetyConfig
+from failforward.config.planner import VinePlannerConfig
+from failforward.control.assembly import assemble_loop
+from failforward.control.plan_step import PlanStep
+from failforward.planner.errors import NodeUnavailableError
+from failforward.planner.graph import SceneNode, Subgoal
+from failforward.planner.search import VineSearch
+from failforward.planner.task_graph import HELD
+from failforward.policy.base import PolicyBackend
+from failforward.record.reader import read_episode
+from failforward.record.recorder import EpisodeRecorder
+from failforward.supervisor.diagnosis import Diagnosis
+from failforward.supervisor.questions import QuestionType
+from failforward.supervisor.scheduler import SupervisorReport
+from failforward.testing import FakeRobot, FakeRobotConfig
+from failforward.types import ActionChunk, Observation
+
+CONFIG = VinePlannerConfig(decision_model=Path("-"), value_model=Path("-"), top_k=6, top_b=3)
+SUBGOAL_TICKS = 10  # the scripted world completes a subgoal this many ticks after System 1 is prompted with it
+
+
+class ScriptedWorld:
+    """The scene as the abstraction sees it: a subgoal System 1 was prompted with comes true ``SUBGOAL_TICKS`` later;
+    ``drop_at``: the held plug falls on that tick; ``hidden``: ticks on which the scene graph cannot be computed."""
+
+    def __init__(self, drop_at: int | None = None, hidden: range = range(0)) -> None:
+        self.node, self.prompt, self.since, self.tick = START, "", 0, -1
+        self.drop_at, self.hidden = drop_at, hidden
+
+    def observe(self, observation: Observation) -> SceneNode:
+        self.tick += 1
+        if self.tick in self.hidden:
+            raise NodeUnavailableError("plug_a not found")
+        self.since += 1
+        if self.prompt and self.since >= SUBGOAL_TICKS:
+            subgoal = Subgoal.parse(self.prompt)
+            if subgoal in GRAPH.edges(self.node) and subgoal.kind != "done":
+                self.node, self.since = GRAPH.successor(self.node, subgoal), 0
+        if self.tick == self.drop_at:
+            self.node = self.node.with_relations(r for r in self.node.relations if r.kind != HELD)
+        return self.node
+
+
+class PromptedPolicy(PolicyBackend):
+    """System 1 stand-in: holds the joints; tells the world what it was asked to do."""
+
+    def __init__(self, world: ScriptedWorld) -> None:
+        self.world, self.prompts, self.calls = world, [], []
+
+    def infer(self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None) -> ActionChunk:
+        if prompt != self.world.prompt:
+            self.world.prompt, self.world.since = prompt, 0
+        if not self.prompts or self.prompts[-1] != prompt:
+            self.prompts.append(prompt)
+        self.calls.append(self.world.tick)
+        return ActionChunk(np.tile(obs.joint_positions, (8, 1)))
+
+
+def _run(world: ScriptedWorld, tmp_path: Path | None = None, steps: int = 80):
+    policy = PromptedPolicy(world)
+    planner = VineSearch(GRAPH, PreferRisky(), risky_value, CONFIG)
+    recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "plan") if tmp_path else None
+    step = PlanStep(planner, GRAPH, world.observe, on_plan=recorder.record_plan if recorder else None)
+    with FakeRobot(FakeRobotConfig(joint_names=("a", "b"), time_constant_s=0.0)) as robot:
+        loop = assemble_loop(
+            robot,
+            policy,
+            loop=LoopConfig(max_steps=steps, stop_on_success=False),
+            safety=SafetyConfig(),
+            broker=BrokerConfig(execute_steps=5),
+            subscribers=[recorder] if recorder else [],
+            planning=step,
+        )
+        result = loop.run_episode(0, seed=0)
+    return result, policy, step, recorder
+
+
+def test_the_plan_drives_the_prompt_subgoal_by_subgoal(tmp_path: Path) -> None:
+    world = ScriptedWorld()
+    result, policy, step, recorder = _run(world, tmp_path)
+    assert policy.prompts == [
+        "grasp plug_a",
+        "insert plug_a socket_0",
+        "grasp plug_b",
+        "insert plug_b socket_1",
+        "done",
+    ]
+    assert GRAPH.complete(world.node) and result.error is None
+    assert [c.reason for c in step.cycles] == ["start", *["subgoal_done"] * 4]
+    assert result.planning["plans"] == 5 and result.planning["plans_subgoal_done"] == 4
+    recorded = read_episode(recorder.files[0])
+    assert [p["reason"] for _, p in recorded.plans] == ["start", *["subgoal_done"] * 4]
+    assert recorded.plans[0][1]["subgoals"][0] == "grasp plug_a" and recorded.plans[0][1]["tree"]
+
+
+def test_a_new_subgoal_is_inferred_at_once() -> None:
+    world = ScriptedWorld()
+    _, policy, step, _ = _run(world)
+    replanned = [c.tick for c in step.cycles[1:]]
+    assert all(t in policy.calls for t in replanned)  # the queue was flushed: no stale chunk for the old subgoal
+
+
+def test_a_dropped_plug_is_a_deviation_and_the_plan_grasps_it_again() -> None:
+    world = ScriptedWorld(drop_at=SUBGOAL_TICKS + 3)  # plug_a held, then dropped on the way to its socket
+    _, policy, step, _ = _run(world)
+    assert [c.reason for c in step.cycles][:3] == ["start", "subgoal_done", "deviation"]
+    assert policy.prompts[:3] == ["grasp plug_a", "insert plug_a socket_0", "grasp plug_a"]
+
+
+def test_the_loop_holds_while_the_scene_graph_is_unknown() -> None:
+    hidden = range(20, 30)
+    world = ScriptedWorld(hidden=hidden)
+    result, policy, _, _ = _run(world)
+    assert not any(t in hidden for t in policy.calls) and result.planning["lost_node_ticks"] == len(hidden)
+    assert result.error is None and GRAPH.complete(world.node)
+
+
+def test_a_failure_diagnosis_replans_from_the_current_node() -> None:
+    world = ScriptedWorld()
+    step = PlanStep(VineSearch(GRAPH, PreferRisky(), risky_value, CONFIG), GRAPH, world.observe)
+    obs = Observation(timestamp=0.0, joint_positions=np.zeros(2), joint_velocities=np.zeros(2))
+    assert step.prompt_for(obs, None, 0) == "grasp plug_a"
+    failed = Diagnosis(question=QuestionType.VISUAL_CORRECTION_COT, success=False)
+    report = SupervisorReport(failed, episode=0, step=1, queried_at=0.02, frame_times=(), latency_s=0.0)
+    step.prompt_for(obs, report, 1)
+    assert [c.reason for c in step.cycles] == ["start", "diagnosis"]
