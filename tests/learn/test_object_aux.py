@@ -149,3 +149,28 @@ def test_reports_say_the_model_sees_cameras_and_the_aux_loss_was_training_only()
     assert "no cameras" not in _input_limitation(config) and "reads no object state" in _input_limitation(config)
     assert "--object-aux-weight 1.0" in config_flags(config)
     assert "auxiliary" not in observation_text({**config, "object_aux_weight": 0.0})
+
+
+def test_pipeline_trains_with_its_aux_weight_and_random_shift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from failforward.learn import trainer
+    from failforward.learn.pipeline import PipelineConfig
+    from failforward.learn.run_state import RunState
+    from failforward.learn.stages import Pipeline
+
+    class StopError(Exception):
+        pass
+
+    seen: dict[str, TrainConfig] = {}
+
+    def fake_train(config: TrainConfig, episodes: list[EpisodeArrays], **_: object) -> None:
+        seen["config"] = config
+        raise StopError
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    config = PipelineConfig(model="aloha_vision_cpu", rounds=0, object_aux_weight=0.5, random_shift=1)
+    state = RunState.open(tmp_path, config)
+    state.finish("collect", {"files": []})
+    with pytest.raises(StopError):
+        Pipeline(state).train(0)
+    assert seen["config"].object_aux_weight == 0.5 and seen["config"].random_shift == 1
+    assert PipelineConfig.model_validate({"model": "aloha_vision_cpu"}).random_shift == 4  # older runs used 4

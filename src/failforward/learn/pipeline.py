@@ -60,6 +60,8 @@ class PipelineConfig(FrozenModel):
             (the simulator's ground truth, recorded in every expert demo) from the image encoder's camera tokens
             (``learn.object_aux``, ``TrainConfig.object_aux_weight``); needs a model with cameras. Privileged
             supervision: never a model input, not exported. 0 (default) = off.
+        random_shift: pad [pixels] of the random-shift augmentation of a camera model's training images
+            (``TrainConfig.random_shift``; 0 = off). Runs stored before this option existed read 4 (what they used).
     """
 
     preset: str = "sim_transfer_cube"
@@ -91,6 +93,7 @@ class PipelineConfig(FrozenModel):
     rtc_max_delay: int = Field(20, ge=0)
     init_model: str | None = None
     object_aux_weight: float = Field(0.0, ge=0.0)
+    random_shift: int = Field(4, ge=0)
 
     @model_validator(mode="after")
     def _seeds_disjoint(self) -> PipelineConfig:
