@@ -23,6 +23,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from failforward.config import RunConfig
 from failforward.errors import ShapeError
+from failforward.planner.display import TreeDisplay, tree_display
+from failforward.planner.plan import Plan
 from failforward.recovery.events import RecoveryEvent
 from failforward.recovery.symbol_shapes import Shape, SymbolShapes
 from failforward.sim.aloha_scene import SimState
@@ -320,6 +322,56 @@ def symbol_markers_msg(stamp: float, shapes: SymbolShapes) -> MarkerArray:
     clear.header.stamp, clear.header.frame_id = to_stamp(stamp), shapes.frame
     markers = [_shape_marker(stamp, shapes.frame, i, shape) for i, shape in enumerate(shapes.shapes)]
     return MarkerArray(markers=[clear, *markers])
+
+
+PLAN_NS = "planner_tree"
+
+
+def plan_msg(cycle: Any) -> String:
+    """One planning cycle (``failforward.control.plan_step.PlanCycle``) as JSON: reason, node, subgoals, value, the
+    searched tree (no standard message carries a plan tree; the recorder writes the same JSON)."""
+    return String(data=json.dumps(cycle.to_dict()))
+
+
+def plan_tree_msg(stamp: float, plan: Plan) -> MarkerArray:
+    """The searched tree (:func:`failforward.planner.display.tree_display`) → MarkerArray: a DELETEALL of the previous
+    tree, one sphere per node (red → green by value; the chosen path larger), the edges as a line list (the path's
+    thicker) and a text label per node on the path."""
+    display = tree_display(plan)
+    clear = Marker(ns=PLAN_NS, action=Marker.DELETEALL)
+    clear.header.stamp, clear.header.frame_id = to_stamp(stamp), display.frame
+    return MarkerArray(markers=[clear, *_tree_markers(stamp, display)])
+
+
+def _tree_markers(stamp: float, display: TreeDisplay) -> list[Marker]:
+    def marker(index: int, kind: int, size: float) -> Marker:
+        m = Marker(ns=PLAN_NS, id=index, type=kind, action=Marker.ADD)
+        m.header.stamp, m.header.frame_id = to_stamp(stamp), display.frame
+        m.pose.orientation.w = 1.0
+        m.scale.x = m.scale.y = m.scale.z = size
+        return m
+
+    markers: list[Marker] = []
+    where = {n.id: n.position for n in display.nodes}
+    path = {n.id for n in display.nodes if n.on_path}
+    for node in display.nodes:
+        sphere = marker(len(markers), Marker.SPHERE, 0.03 if node.on_path else 0.018)
+        sphere.pose.position = Point(x=node.position[0], y=node.position[1], z=node.position[2])
+        sphere.color = ColorRGBA(r=node.rgb[0], g=node.rgb[1], b=node.rgb[2], a=1.0)
+        markers.append(sphere)
+        if node.on_path:
+            text = marker(len(markers), Marker.TEXT_VIEW_FACING, 0.025)
+            text.pose.position = Point(x=node.position[0], y=node.position[1], z=node.position[2] + 0.03)
+            text.color, text.text = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0), node.label
+            markers.append(text)
+    for on_path, width in ((False, 0.003), (True, 0.008)):
+        lines = marker(len(markers), Marker.LINE_LIST, width)
+        lines.color = ColorRGBA(r=0.2, g=0.9, b=0.3, a=1.0) if on_path else ColorRGBA(r=0.7, g=0.7, b=0.7, a=0.8)
+        pairs = [(a, b) for a, b in display.edges if (a in path and b in path) == on_path]
+        lines.points = [Point(x=p[0], y=p[1], z=p[2]) for a, b in pairs for p in (where[a], where[b])]
+        if lines.points:
+            markers.append(lines)
+    return markers
 
 
 # ------------------------------------------------- sim state and outcomes
