@@ -42,6 +42,7 @@ SIM_TESTS = (
     "ros/test_recovery_messages.py",
     "ros/test_symbol_markers.py::test_an_answer_with_symbols_is_published_as_markers",
     "test_expert.py",
+    "planner/test_plug_strip_planning.py",
     "test_remote_episode.py",
     "test_sim_aloha_driver.py",
     "test_sim_edge.py",

@@ -35,21 +35,24 @@ class ScriptedWorld:
     ``drop_at``: the held plug falls on that tick; ``hidden``: ticks on which the scene graph cannot be computed."""
 
     def __init__(self, drop_at: int | None = None, hidden: range = range(0)) -> None:
-        self.node, self.prompt, self.since, self.tick = START, "", 0, -1
+        self.scene, self.prompt, self.since, self.tick = START, "", 0, -1
         self.drop_at, self.hidden = drop_at, hidden
 
-    def observe(self, observation: Observation) -> SceneNode:
+    def graph(self):
+        return GRAPH
+
+    def node(self, observation: Observation) -> SceneNode:
         self.tick += 1
         if self.tick in self.hidden:
             raise NodeUnavailableError("plug_a not found")
         self.since += 1
         if self.prompt and self.since >= SUBGOAL_TICKS:
             subgoal = Subgoal.parse(self.prompt)
-            if subgoal in GRAPH.edges(self.node) and subgoal.kind != "done":
-                self.node, self.since = GRAPH.successor(self.node, subgoal), 0
+            if subgoal in GRAPH.edges(self.scene) and subgoal.kind != "done":
+                self.scene, self.since = GRAPH.successor(self.scene, subgoal), 0
         if self.tick == self.drop_at:
-            self.node = self.node.with_relations(r for r in self.node.relations if r.kind != HELD)
-        return self.node
+            self.scene = self.scene.with_relations(r for r in self.scene.relations if r.kind != HELD)
+        return self.scene
 
 
 class PromptedPolicy(PolicyBackend):
@@ -67,11 +70,14 @@ class PromptedPolicy(PolicyBackend):
         return ActionChunk(np.tile(obs.joint_positions, (8, 1)))
 
 
+def _search(graph):
+    return VineSearch(graph, PreferRisky(), risky_value, CONFIG)
+
+
 def _run(world: ScriptedWorld, tmp_path: Path | None = None, steps: int = 80):
     policy = PromptedPolicy(world)
-    planner = VineSearch(GRAPH, PreferRisky(), risky_value, CONFIG)
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "plan") if tmp_path else None
-    step = PlanStep(planner, GRAPH, world.observe, on_plan=recorder.record_plan if recorder else None)
+    step = PlanStep(world, _search, on_plan=recorder.record_plan if recorder else None)
     with FakeRobot(FakeRobotConfig(joint_names=("a", "b"), time_constant_s=0.0)) as robot:
         loop = assemble_loop(
             robot,
@@ -96,7 +102,7 @@ def test_the_plan_drives_the_prompt_subgoal_by_subgoal(tmp_path: Path) -> None:
         "insert plug_b socket_1",
         "done",
     ]
-    assert GRAPH.complete(world.node) and result.error is None
+    assert GRAPH.complete(world.scene) and result.error is None
     assert [c.reason for c in step.cycles] == ["start", *["subgoal_done"] * 4]
     assert result.planning["plans"] == 5 and result.planning["plans_subgoal_done"] == 4
     recorded = read_episode(recorder.files[0])
@@ -123,12 +129,13 @@ def test_the_loop_holds_while_the_scene_graph_is_unknown() -> None:
     world = ScriptedWorld(hidden=hidden)
     result, policy, _, _ = _run(world)
     assert not any(t in hidden for t in policy.calls) and result.planning["lost_node_ticks"] == len(hidden)
-    assert result.error is None and GRAPH.complete(world.node)
+    assert result.error is None and GRAPH.complete(world.scene)
 
 
 def test_a_failure_diagnosis_replans_from_the_current_node() -> None:
     world = ScriptedWorld()
-    step = PlanStep(VineSearch(GRAPH, PreferRisky(), risky_value, CONFIG), GRAPH, world.observe)
+    step = PlanStep(world, _search)
+    step.reset()
     obs = Observation(timestamp=0.0, joint_positions=np.zeros(2), joint_velocities=np.zeros(2))
     assert step.prompt_for(obs, None, 0) == "grasp plug_a"
     failed = Diagnosis(question=QuestionType.VISUAL_CORRECTION_COT, success=False)

@@ -15,6 +15,7 @@ from failforward.config.perception import (
     RgbdPerceptionConfig,
     perception_problem,
 )
+from failforward.config.planner import PlannerConfig
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.config.remote import RemotePolicyConfig
@@ -134,10 +135,11 @@ class RecordConfig(FrozenModel):
 
 
 class PolicyConfig(FrozenModel):
-    """A built-in policy: ``expert`` (scripted demonstrator; needs privileged sim state), ``hold``
+    """A built-in policy: ``expert`` (scripted demonstrator; needs privileged sim state), ``subgoal_expert`` (the
+    plug-strip expert executing the subgoal it is prompted with: System 1's stand-in under a planner), ``hold``
     (keep the episode's first pose) or ``teleop`` (leader arms drive the followers)."""
 
-    kind: Literal["expert", "hold", "teleop", "maniskill_expert"] = "expert"
+    kind: Literal["expert", "subgoal_expert", "hold", "teleop", "maniskill_expert"] = "expert"
 
 
 class RunConfig(FrozenModel):
@@ -163,6 +165,7 @@ class RunConfig(FrozenModel):
     recovery: RecoveryConfig = RecoveryConfig(enabled=False)
     viz: VizConfig = VizConfig()
     perception: PerceptionConfig | None = None
+    planner: PlannerConfig | None = None
     deployed: bool = False
     episodes: int = Field(3, ge=1)
     seed: int = 0
@@ -217,6 +220,22 @@ class RunConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _planner_knows_this_task(self) -> RunConfig:
+        """System 2 needs the task's thought graph and scene abstraction, and the objects' poses for it."""
+        if self.planner is None:
+            return self
+        if not isinstance(self.robot, SimAlohaConfig) or self.robot.task not in PLANNING_TASKS:
+            raise ValueError(
+                f"planner is set, but System 2 knows the tasks {list(PLANNING_TASKS)} of the simulated ALOHA only so "
+                f"far (robot {self.robot.kind!r}, task {self.robot.task!r}): set planner=null or robot.task to one"
+            )
+        if not self.robot.object_state and self.perception is None:
+            raise ValueError(
+                "planner needs the objects' poses for its scene graph: set robot.object_state=true or a perception"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _oracle_watches_this_task(self) -> RunConfig:
         backend = self.supervisor.backend
         task = self.robot.task
@@ -258,6 +277,9 @@ def load_config(data: dict[str, Any]) -> RunConfig:
 
 SIM_EPISODE_TICKS = 1500  # 30 s at 50 Hz: a stalled episode is flagged and a correction (PMC regrasp ~4.7 s) fits
 SIM_STALL_S = 2.5  # [s] < one query period (6 chunks x 25 ticks = 3 s): a stall is judged at the second query
+
+
+PLANNING_TASKS = ("plug_strip",)  # tasks with a thought graph and a scene abstraction (failforward.planner)
 
 
 def _sim_preset(task: SimAlohaTask) -> RunConfig:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from failforward.config import BrokerConfig, LoopConfig, RunConfig, SafetyConfig
 from failforward.control.loop import ControlLoop
 from failforward.control.perceive import PerceptionStep, build_perception
-from failforward.control.plan_step import PlanStep
+from failforward.control.plan_step import PlanCycle, PlanStep, build_planning
 from failforward.control.ports import Corrector, ReportSource
 from failforward.control.safety import SafetyLayer
 from failforward.policy.base import PolicyBackend
@@ -66,6 +66,7 @@ def build_loop(
     subscribers: Sequence[TickSubscriber] = (),
     on_report: Callable[[SupervisorReport], None] | None = None,
     prompt: str | None = None,
+    on_plan: Callable[[PlanCycle], None] | None = None,
 ) -> ControlLoop:
     """The control loop of ``config`` on ``driver``.
 
@@ -79,9 +80,11 @@ def build_loop(
         subscribers: recorder, ROS publishers, meters; notified every tick.
         on_report: called with every supervisor answer the loop collects.
         prompt: the instruction given to the policy; default: the driver's task prompt.
+        on_plan: called with every planning cycle (with ``config.planner``).
 
-    With ``config.perception`` the loop runs its perception step (:mod:`failforward.control.perceive`) and the policy
-    is built for the objects it estimates.
+    With ``config.planner`` the loop runs its planning step (:mod:`failforward.control.plan_step`): the planner's
+    current subgoal is the policy's prompt. With ``config.perception`` the loop runs its perception step
+    (:mod:`failforward.control.perceive`) and the policy is built for the objects it estimates.
     """
     perception = build_perception(config, driver)
     if policy is None:
@@ -98,6 +101,7 @@ def build_loop(
         subscribers=subscribers,
         on_report=on_report,
         perception=perception,
+        planning=build_planning(config, driver, on_plan),
     )
 
 

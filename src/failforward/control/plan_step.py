@@ -6,7 +6,8 @@ the policy: it turns the observation into a scene graph (``observe_node``, e.g. 
 on the episode's first tick and replans from the current node:
 
 - ``subgoal_done``: the scene graph shows the current subgoal's successor (subgoals are verifiable);
-- ``deviation``: the scene graph changed to something the subgoal does not lead to (a plug dropped);
+- ``deviation``: the scene graph changed to something the subgoal does not lead to (a plug dropped), and stayed so
+  for ``settle_ticks`` ticks (a plug released a moment before it seats is not a deviation);
 - ``diagnosis``: the supervisor diagnosed a failure.
 
 A new subgoal voids the queued chunk (the loop flushes its broker). Each planning cycle goes to ``on_plan``
@@ -15,7 +16,8 @@ found) is returned as the :class:`NodeUnavailableError` the loop holds on; a pla
 refused by the task graph before it becomes a prompt.
 
 Example:
-    >>> step = PlanStep(planner, graph, observe_node, on_plan=recorder.record_plan)
+    >>> step = PlanStep(PlugStripPlanning(layout_source, ik), lambda graph: make_planner(config, graph))
+    >>> step.reset()                                              # after the robot's reset: this episode's graph
     >>> prompt = step.prompt_for(observation, report, tick)     # "grasp plug_a", or the error to hold on
 """
 
@@ -24,18 +26,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from failforward.config import RunConfig, SimAlohaConfig
+from failforward.errors import ConfigError
 from failforward.planner.base import Planner
-from failforward.planner.errors import NodeUnavailableError
+from failforward.planner.errors import NodeUnavailableError, PlannerError
 from failforward.planner.graph import SceneNode, Step, Subgoal
 from failforward.planner.plan import Plan
+from failforward.planner.registry import make_planner
 from failforward.planner.task_graph import InsertionGraph
+from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import Observation
 
 logger = logging.getLogger(__name__)
+
+
+class PlanningTask(Protocol):
+    """A task as System 2 sees it: this episode's thought graph, and ``φ(observation) → SceneNode``."""
+
+    def graph(self) -> InsertionGraph:
+        """The current episode's transition model (its plugs and sockets)."""
+        ...
+
+    def node(self, observation: Observation) -> SceneNode:
+        """The scene graph of ``observation``; :class:`NodeUnavailableError` when it cannot be computed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,24 +75,31 @@ class PlanStep:
     """Keeps the plan of one episode (see the module docstring).
 
     Args:
-        planner: System 2.
-        graph: the task's transition model (checks every subgoal before it becomes a prompt).
-        observe_node: observation → scene graph; raises :class:`NodeUnavailableError` when it cannot.
+        task: the episode's thought graph (checks every subgoal before it becomes a prompt) and ``φ``.
+        make_planner: System 2 for a graph (built at every episode start: layouts differ between episodes).
         on_plan: called with every planning cycle.
+        settle_ticks: ticks a deviation must last before it triggers a replan.
     """
 
     def __init__(
         self,
-        planner: Planner,
-        graph: InsertionGraph,
-        observe_node: Callable[[Observation], SceneNode],
+        task: PlanningTask,
+        make_planner: Callable[[InsertionGraph], Planner],
         on_plan: Callable[[PlanCycle], None] | None = None,
+        settle_ticks: int = 10,
     ) -> None:
-        self.planner, self.graph, self.observe_node, self.on_plan = planner, graph, observe_node, on_plan
-        self.reset()
+        self.task, self.make_planner, self.on_plan, self.settle_ticks = task, make_planner, on_plan, settle_ticks
+        self.graph: InsertionGraph | None = None
+        self.planner: Planner | None = None
+        self._clear()
 
     def reset(self) -> None:
-        """A new episode: no plan, no history."""
+        """A new episode (after the robot's reset): its graph and planner, no plan, no history."""
+        self.graph = self.task.graph()
+        self.planner = self.make_planner(self.graph)
+        self._clear()
+
+    def _clear(self) -> None:
         self.history: tuple[Step, ...] = ()
         self.cycles: list[PlanCycle] = []
         self._from: SceneNode | None = None  # node the current subgoal started from
@@ -82,6 +107,7 @@ class PlanStep:
         self.changed = False
         self._lost_streak = 0
         self._lost_ticks = 0
+        self._deviated: tuple[frozenset, int] | None = None  # relations seen off the plan, and for how many ticks
 
     @property
     def subgoal(self) -> Subgoal | None:
@@ -95,7 +121,7 @@ class PlanStep:
         whether the subgoal changed on this tick."""
         self.changed = False
         try:
-            node = self.observe_node(observation)
+            node = self.task.node(observation)
         except NodeUnavailableError as exc:
             self._lost_streak += 1
             self._lost_ticks += 1
@@ -128,17 +154,22 @@ class PlanStep:
             return "start"
         if isinstance(report, SupervisorReport) and isinstance(report.result, Diagnosis) and not report.result.success:
             return "diagnosis"
-        if self._subgoal is None or self._subgoal.kind == "done":
+        if self._subgoal is None or self._subgoal.kind == "done" or self.graph is None:
             return None
         expected = self.graph.successor(self._from, self._subgoal)
         if expected.relations <= node.relations:
             self.history = (*self.history, Step(self._from, self._subgoal))
             return "subgoal_done"
-        if node.relations != self._from.relations:
-            return "deviation"
-        return None
+        if node.relations == self._from.relations:
+            self._deviated = None
+            return None
+        seen, ticks = self._deviated if self._deviated is not None else (node.relations, 0)
+        self._deviated = (node.relations, ticks + 1 if seen == node.relations else 1)
+        return "deviation" if self._deviated[1] >= self.settle_ticks else None
 
     def _replan(self, node: SceneNode, reason: str, tick: int, time: float) -> None:
+        if self.graph is None or self.planner is None:
+            raise PlannerError("PlanStep.reset() must run at the episode's start, after the robot's (the loop does).")
         plan = self.planner.plan(node, self.history)
         first = plan.next_subgoal
         if first is not None:
@@ -148,6 +179,28 @@ class PlanStep:
         logger.info("Plan (%s) at tick %d from %s: %s", reason, tick, node.describe(),
                     " → ".join(str(s) for s in plan.subgoals) or "nothing possible")  # fmt: skip
         self.changed = first != self._subgoal
-        self._from, self._subgoal = node, first
+        self._from, self._subgoal, self._deviated = node, first, None
         if self.on_plan is not None:
             self.on_plan(cycle)
+
+
+def build_planning(
+    config: RunConfig, driver: RobotDriver, on_plan: Callable[[PlanCycle], None] | None = None
+) -> PlanStep | None:
+    """The planning step of ``config.planner`` on ``driver`` (``None`` without a planner). ``RunConfig`` has already
+    refused planners for tasks without a thought graph; the plug strip's layout comes from the simulated scene."""
+    if config.planner is None:
+        return None
+    if not isinstance(driver, EpisodicDriver) or not isinstance(config.robot, SimAlohaConfig):
+        raise ConfigError("planner needs the simulated ALOHA's plug_strip task (its layout and kinematics).")
+    # imported here: the arms' kinematics need mink and MuJoCo (the sim extra), which a robot PC may not have
+    from failforward.kinematics.aloha_ik import AlohaIK
+    from failforward.planner.plug_strip import PlugStripPlanning
+    from failforward.sim.tasks import get_task
+
+    state_source = driver.privileged_state
+    task = PlugStripPlanning(
+        layout_source=lambda: state_source().variant, ik=AlohaIK(get_task("plug_strip", config.robot.split).xml_path)
+    )
+    planner_config = config.planner
+    return PlanStep(task, lambda graph: make_planner(planner_config, graph), on_plan=on_plan)

@@ -19,12 +19,15 @@ Both are tick subscribers too (episode start resets them; every tick feeds them)
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from failforward.recovery.events import RecoveryEvent
 from failforward.recovery.overrides import Override
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import EpisodeInfo, EpisodeOutcome, Observation, TickRecord
+
+if TYPE_CHECKING:
+    from failforward.control.plan_step import PlanCycle
 
 
 @runtime_checkable
@@ -78,4 +81,13 @@ class RunObserver(Protocol):
 
     def record_event(self, event: RecoveryEvent) -> None:
         """A transition of the recovery machine."""
+        ...
+
+
+@runtime_checkable
+class PlanObserver(Protocol):
+    """Sees System 2's planning cycles (the recorder: ``/planner/plan``; the live view); returns at once."""
+
+    def record_plan(self, cycle: PlanCycle) -> None:
+        """One planning cycle (reason, node, plan and searched tree)."""
         ...

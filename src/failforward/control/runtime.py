@@ -22,7 +22,7 @@ from failforward.config import RunConfig
 from failforward.control.assembly import build_loop
 from failforward.control.interrupt import Interrupt, StopWhenInterrupted
 from failforward.control.loop import EpisodeResult
-from failforward.control.ports import RunObserver
+from failforward.control.ports import PlanObserver, RunObserver
 from failforward.errors import ConfigError
 from failforward.record.files import create_run_dir
 from failforward.record.recorder import EpisodeRecorder, robot_clock
@@ -89,6 +89,8 @@ def run(
         if recovery is not None:
             stack.callback(recovery.close)
 
+        planners = _plan_observers([*subscribers, *([recorder] if recorder else [])])
+
         def stop(reason: str) -> None:
             loop.request_stop(reason)
 
@@ -99,6 +101,7 @@ def run(
             corrector=recovery,
             subscribers=[*subscribers, *([recorder] if recorder else []), *_stopper(interrupt, stop)],
             on_report=_fan_out([o.record_report for o in observers]),
+            on_plan=_fan_out([s.record_plan for s in planners]),
         )
         for index in range(config.episodes):
             if interrupt is not None and interrupt.requested:
@@ -111,6 +114,15 @@ def run(
             if on_episode is not None:
                 on_episode(episode)
     return result
+
+
+def _plan_observers(subscribers: list[TickSubscriber]) -> list[PlanObserver]:
+    """The subscribers that also take planning cycles (recorder, live view)."""
+    found: list[PlanObserver] = []
+    for subscriber in subscribers:
+        if isinstance(subscriber, PlanObserver):
+            found.append(subscriber)
+    return found
 
 
 def _observers(subscribers: list[TickSubscriber]) -> list[RunObserver]:

@@ -39,6 +39,7 @@ POLICIES: Registry[PolicyBuilder] = Registry(
     "policy",
     {
         "expert": "failforward.policy.expert.builder",
+        "subgoal_expert": "failforward.policy.expert.plug_strip_prompted",
         "hold": "failforward.policy.hold",
         "maniskill_expert": "failforward.policy.maniskill_expert",
         "afil": "failforward.policy.afil.builder",

@@ -86,3 +86,13 @@ def subgoals_of(order: Sequence[tuple[str, str]], layout: PlugStripLayout) -> li
         )
     steps = [s for p, sock in order for s in (grasp(p), insert(p, sock))]
     return [*steps, DONE]
+
+
+def parse_subgoal(text: str, layout: PlugStripLayout) -> PlugStripSubgoal:
+    """``"insert plug_a socket_1"`` → that subgoal, if ``layout`` has its plug and socket; else :class:`ConfigError`
+    listing the layout's vocabulary (a prompt naming an unknown subgoal is refused, never executed)."""
+    known = {str(s): s for s in vocabulary(layout)}
+    subgoal = known.get(" ".join(text.split()))
+    if subgoal is None:
+        raise ConfigError(f"{text!r} is not a subgoal of this strip; valid: {', '.join(known)}.")
+    return subgoal
