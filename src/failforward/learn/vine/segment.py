@@ -4,17 +4,18 @@ per-tick measurements in, a :class:`ThoughtPath` out.
 Boundaries are the ticks where a gripper closes or opens (with hysteresis), taken ``settle`` ticks later so
 that the scene has settled, plus the first tick and, for a successful episode, the last. The scene graph
 (:class:`InsertionAbstraction`) at each boundary is compared with the one before: a plug newly held is
-``grasp p``; a plug newly inserted is ``insert p s`` (preceded by ``grasp p`` if it was never seen held). A plug
-dropped starts the next step from the observed node (where it lies loose again). A successful episode ends with
-``done``; a failed one with the subgoal attempted from its last boundary (the failure happened during it, e.g. a
-plug dropped on the way): ``attempted`` when the recording names it (the expert's current subgoal), else inferred:
-the held plug into the free socket nearest to it, or, with nothing held, grasping the loose plug nearest to a
-gripper.
+``grasp p``; a plug newly inserted is ``insert p s`` (preceded by ``grasp p`` if it was never seen held). A held
+plug let go outside any socket is the path's first exit: it ends there, failed, with the subgoal being executed
+(whatever a retry did later). A successful episode ends with ``done``; a failed one with the subgoal attempted from
+its last boundary (the failure happened during it): ``attempted`` when the recording names it (the runtime's current
+subgoal), else inferred: the held plug into the free socket nearest to it, or, with nothing held, grasping the loose
+plug nearest to a gripper.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from failforward.learn.vine.paths import ThoughtPath
 from failforward.planner.abstraction import InsertionAbstraction
 from failforward.planner.graph import DONE, SceneNode, Step, Subgoal
-from failforward.planner.task_graph import HELD, INSERTED
+from failforward.planner.task_graph import HELD, INSERTED, InsertionGraph
 
 logger = logging.getLogger(__name__)
 
@@ -70,23 +71,56 @@ def segment(
     settle: int = 10,
 ) -> ThoughtPath:
     """The episode's thought path (see the module docstring)."""
-    last = len(track.openings) - 1
-    events = {min(t + settle, last) for t in gripper_events(track.openings)}
+    return segment_nodes(
+        lambda t: track.node(abstraction, t), track.openings, abstraction.graph, success, attempted, settle
+    )
+
+
+def segment_nodes(
+    node_at: Callable[[int], SceneNode],
+    openings: np.ndarray,
+    graph: InsertionGraph,
+    success: bool,
+    attempted: Subgoal | None = None,
+    settle: int = 10,
+    attempted_at: Callable[[int], Subgoal | None] | None = None,
+) -> ThoughtPath:
+    """:func:`segment` for any abstraction: ``node_at(t)`` is the scene graph at tick ``t``, ``openings [T, R]``;
+    ``attempted_at(t)``: the subgoal being executed at tick ``t`` when the recording says (else inferred)."""
+    last = len(openings) - 1
+    events = {min(t + settle, last) for t in gripper_events(openings)}
     boundaries = sorted({0, *events, *([last] if success else [])})
-    current, steps = track.node(abstraction, 0), []
+    current, steps = node_at(0), []
     for t in boundaries[1:]:
-        observed = track.node(abstraction, t)
+        observed = node_at(t)
+        if _dropped(current, observed):  # a held plug let go outside any socket: the path's first exit
+            edge = (attempted_at(t) if attempted_at else None) or _attempted(current, graph)
+            if edge is not None and edge in graph.edges(current):
+                steps.append(Step(current, edge))
+            return ThoughtPath(tuple(steps), False)
         for edge in _edges_between(current, observed):
-            if edge not in abstraction.graph.edges(current):
+            if edge not in graph.edges(current):
                 logger.warning("Skipping %s at tick %d: not possible from %s.", edge, t, current.describe())
                 continue
             steps.append(Step(current, edge))
-            current = abstraction.graph.successor(current, edge)
+            current = graph.successor(current, edge)
         current = observed
-    final = DONE if success else attempted or _attempted(current, abstraction)
-    if final is not None and final in abstraction.graph.edges(current):
+    if success:
+        if attempted is not None and attempted.kind != "done" and attempted in graph.edges(current):
+            steps.append(Step(current, attempted))  # it completed on the very tick the episode ended
+            current = graph.successor(current, attempted)
+        final: Subgoal | None = DONE
+    else:
+        final = attempted or _attempted(current, graph)
+    if final is not None and final in graph.edges(current):
         steps.append(Step(current, final))
     return ThoughtPath(tuple(steps), success)
+
+
+def _dropped(before: SceneNode, after: SceneNode) -> bool:
+    inserted = {r.subject for r in after.related(INSERTED)}
+    held = {r.subject for r in after.related(HELD)}
+    return any(r.subject not in inserted and r.subject not in held for r in before.related(HELD))
 
 
 def _edges_between(before: SceneNode, after: SceneNode) -> list[Subgoal]:
@@ -104,8 +138,8 @@ def _edges_between(before: SceneNode, after: SceneNode) -> list[Subgoal]:
     return edges
 
 
-def _attempted(node: SceneNode, abstraction: InsertionAbstraction) -> Subgoal | None:
-    possible = abstraction.graph.edges(node)
+def _attempted(node: SceneNode, graph: InsertionGraph) -> Subgoal | None:
+    possible = graph.edges(node)
     if not possible:
         return None
     held = node.related(HELD)

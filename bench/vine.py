@@ -1,0 +1,185 @@
+"""VINE on the plug strip (issue 16): collect labelled episodes, train System 2, evaluate the paper's Table 1 rows.
+
+System 1 here is the scripted plug-strip expert executing the subgoal it is prompted with (``subgoal_expert``; no
+learned System 1 yet), so the rows compare the planners alone. Every episode runs through
+:func:`failforward.control.runtime.run`: the loop, its safety layer, the planning step (replanning after a subgoal
+ends and on a persistent deviation), one episode per run.
+
+- ``collect``: ``--episodes`` recorded episodes (MCAP) on the ``seen`` split from seed 0, the random planner seeded
+  with each episode's seed, so insertion orders vary; success and failure labelled by the simulator.
+- ``train``: thought paths from the recordings (:mod:`failforward.learn.vine.recorded`), then the decision model (the
+  successful paths), the failure-aware value (all paths) and a success-only value (successful paths only), saved to
+  ``--models`` (``decision.npz``, ``value.npz``, ``value_success_only.npz``).
+- ``eval``: held-out seeds (``seen`` from 100000, ``unseen`` from 200000), ``--trials`` per split and row:
+  ``system1`` (no planner: the expert's default order, plugs in name order into the first sockets), ``random``,
+  ``chain`` (top prior, no value), ``tree`` (the search scored by the success-only value), ``full`` (the search with
+  the failure-aware value). Rows go to ``--out`` (jsonl); a stopped run resumes.
+- ``table``: success per row and split with 95 % Wilson intervals, and planning time.
+
+Example:
+    MUJOCO_GL=egl nice -n 19 ./run python bench/vine.py collect --episodes 450
+    ./run python bench/vine.py train
+    MUJOCO_GL=egl nice -n 19 ./run python bench/vine.py eval --trials 45
+    ./run python bench/vine.py table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from failforward.config import RunConfig, load_config
+from failforward.control.runtime import run
+from failforward.stats import wilson_interval
+
+DATA, MODELS, RESULTS = Path("runs/vine/data"), Path("models/vine_plug_strip"), Path("docs/vine_results.jsonl")
+SPLIT_SEEDS = {"seen": 100_000, "unseen": 200_000}
+ROWS = ("system1", "random", "chain", "tree", "full")
+MAX_STEPS = 2000  # [ticks] 40 s at 50 Hz: two plugs take about 20 s
+
+
+def episode_config(split: str, seed: int, planner: dict[str, Any] | None, output: Path | None) -> RunConfig:
+    """One plug-strip episode: no cameras, object poses in the observation, recorded when ``output`` is set."""
+    return load_config(
+        {
+            "robot": {"kind": "sim_aloha", "task": "plug_strip", "split": split, "cameras": [], "object_state": True},
+            "policy": {"kind": "subgoal_expert" if planner else "expert"},
+            "planner": planner,
+            "loop": {"max_steps": MAX_STEPS, "realtime": False},
+            "record": {"enabled": output is not None, "output_dir": str(output or ".")},
+            "episodes": 1,
+            "seed": seed,
+        }
+    )
+
+
+def row_planner(row: str, seed: int, models: Path) -> dict[str, Any] | None:
+    """The planner config of an evaluation row (``None``: System 1 alone)."""
+    if row == "system1":
+        return None
+    if row == "random":
+        return {"kind": "random", "seed": seed}
+    if row == "chain":
+        return {"kind": "chain", "decision_model": str(models / "decision.npz")}
+    value = "value_success_only.npz" if row == "tree" else "value.npz"
+    return {"kind": "vine", "decision_model": str(models / "decision.npz"), "value_model": str(models / value)}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def cmd_collect(args: argparse.Namespace) -> None:
+    index = args.data / "episodes.jsonl"
+    done = {r["seed"] for r in read_rows(index)}
+    for seed in range(args.first_seed, args.first_seed + args.episodes):
+        if seed in done:
+            continue
+        result = run(episode_config("seen", seed, {"kind": "random", "seed": seed}, args.data), run_name=f"seed{seed}")
+        (episode,) = result.episodes
+        row = {"seed": seed, "split": "seen", "success": episode.outcome.success, "reason": episode.outcome.reason,
+               "ticks": episode.steps, "file": str(episode.files[0]) if episode.files else None}  # fmt: skip
+        append_row(index, row)
+        print(f"seed {seed}: {'success' if row['success'] else 'failed '} ({row['reason']}), {row['ticks']} ticks",
+              flush=True)  # fmt: skip
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from failforward.kinematics.aloha_ik import AlohaIK
+    from failforward.learn.vine.recorded import recorded_path
+    from failforward.learn.vine.train import ValueTrainConfig, train_decision, train_value
+    from failforward.planner.features import PathFeatures
+    from failforward.planner.task_graph import InsertionGraph
+    from failforward.record.reader import read_episode
+    from failforward.sim.plug_strip_layout import PLUGS, SOCKETS
+    from failforward.sim.tasks import get_task
+
+    ik = AlohaIK(get_task("plug_strip").xml_path)
+    rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
+    paths = [recorded_path(read_episode(r["file"], load_images=False), r["split"], ik) for r in rows]
+    paths = [p for p in paths if p.steps]
+    features = PathFeatures(InsertionGraph(PLUGS, SOCKETS), max_depth=6)
+    config = ValueTrainConfig(steps=args.steps)
+    args.models.mkdir(parents=True, exist_ok=True)
+    succeeded = [p for p in paths if p.success]
+    train_decision(succeeded, features, config, out=args.models / "decision.npz")
+    train_value(paths, features, config, out=args.models / "value.npz")
+    train_value(succeeded, features, config, out=args.models / "value_success_only.npz")
+    print(f"{len(paths)} thought paths from {len(rows)} episodes ({len(succeeded)} successful) -> {args.models}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
+    for trial in range(args.trials):
+        for split, first in SPLIT_SEEDS.items():
+            for row in args.rows:
+                seed = first + trial
+                if (row, split, seed) in done:
+                    continue
+                started = time.perf_counter()
+                with tempfile.TemporaryDirectory() as scratch:
+                    config = episode_config(split, seed, row_planner(row, seed, args.models), None)
+                    config = config.with_overrides({"record.output_dir": scratch})
+                    (episode,) = run(config, run_name=f"{row}-{seed}").episodes
+                append_row(args.out, {
+                    "row": row, "split": split, "seed": seed, "success": episode.outcome.success,
+                    "reason": episode.outcome.reason, "ticks": episode.steps, "planning": episode.planning,
+                    "error": episode.error, "seconds": round(time.perf_counter() - started, 1),
+                })  # fmt: skip
+                print(f"{row:>8} {split:>6} seed {seed}: {'success' if episode.outcome.success else 'failed'}",
+                      flush=True)  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| row | " + " | ".join(SPLIT_SEEDS) + " | plan time p50 / max [ms] |", "| --- " * 4 + "|"]
+    for name in ROWS:
+        cells = []
+        for split in SPLIT_SEEDS:
+            sel = [r for r in rows if r["row"] == name and r["split"] == split]
+            k, n = sum(r["success"] for r in sel), len(sel)
+            low, high = wilson_interval(k, n) if n else (0.0, 0.0)
+            cells.append(f"{k}/{n} = {k / max(n, 1):.0%} [{low:.0%}–{high:.0%}]" if n else "–")
+        times = sorted(r["planning"].get("plan_seconds_max", 0.0) * 1000 for r in rows if r["row"] == name)
+        timing = f"{times[len(times) // 2]:.1f} / {times[-1]:.1f}" if times and name != "system1" else "–"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {timing} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    collect = sub.add_parser("collect")
+    collect.add_argument("--episodes", type=int, default=450)
+    collect.add_argument("--first-seed", type=int, default=0)
+    train = sub.add_parser("train")
+    train.add_argument("--steps", type=int, default=3000)
+    evaluate = sub.add_parser("eval")
+    evaluate.add_argument("--trials", type=int, default=45)
+    evaluate.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    show = sub.add_parser("table")
+    for p in (collect, train, evaluate, show):
+        p.add_argument("--data", type=Path, default=DATA)
+        p.add_argument("--models", type=Path, default=MODELS)
+        p.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    {"collect": cmd_collect, "train": cmd_train, "eval": cmd_eval}.get(args.command, lambda a: None)(args)
+    if args.command in ("eval", "table"):
+        print(table(read_rows(args.out)))
+
+
+if __name__ == "__main__":
+    main()
