@@ -74,3 +74,17 @@ def test_a_failed_episode_ends_with_the_attempted_subgoal() -> None:
     named = segment(_track(drop_at=40), PHI, success=False, attempted=Subgoal.parse("insert plug_a socket_0"))
     assert [str(s.edge) for s in named.steps] == ["grasp plug_a", "insert plug_a socket_0"] and not named.success
     assert named.steps[-1].node.describe() == "held(plug_a, gripper)"  # attempted from the last boundary
+
+
+def test_a_retry_after_a_drop_is_not_the_same_path() -> None:
+    """First exit: the plug let go outside a socket ends the thought path as failed, even if a retry then succeeds."""
+    from failforward.learn.vine.segment import segment_nodes
+    from failforward.planner.graph import Relation, SceneNode
+
+    held = SceneNode(relations=frozenset({Relation("held", "plug_a", "gripper")}))
+    seated = SceneNode(relations=frozenset({Relation("inserted", "plug_a", "socket_1")}))
+    timeline = [SceneNode()] * 17 + [held] * 25 + [SceneNode()] * 15 + [held] * 30 + [seated] * 13  # 100 ticks
+    openings = np.array([1.0] * 15 + [0.1] * 25 + [1.0] * 15 + [0.1] * 30 + [1.0] * 15)[:, None]
+    path = segment_nodes(lambda t: timeline[t], openings, GRAPH, success=True, settle=3,
+                         attempted_at=lambda t: Subgoal.parse("insert plug_a socket_1"))  # fmt: skip
+    assert [str(s.edge) for s in path.steps] == ["grasp plug_a", "insert plug_a socket_1"] and not path.success
