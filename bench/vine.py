@@ -5,8 +5,8 @@ learned System 1 yet), so the rows compare the planners alone. Every episode run
 :func:`failforward.control.runtime.run`: the loop, its safety layer, the planning step (replanning after a subgoal
 ends and on a persistent deviation), one episode per run.
 
-- ``collect``: ``--episodes`` recorded episodes (MCAP) on the ``seen`` split from seed 0, the random planner seeded
-  with each episode's seed, so insertion orders vary; success and failure labelled by the simulator.
+- ``collect``: ``--episodes`` recorded episodes (MCAP) on the ``seen`` split from seed 0 under the random planner
+  (its draws depend on each layout, so insertion orders vary); success and failure labelled by the simulator.
 - ``train``: thought paths from the recordings (:mod:`failforward.learn.vine.recorded`), then the decision model (the
   successful paths), the failure-aware value (all paths) and a success-only value (successful paths only), saved to
   ``--models`` (``decision.npz``, ``value.npz``, ``value_success_only.npz``).
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from failforward.config import RunConfig, load_config
+from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.stats import wilson_interval
 
@@ -66,7 +66,7 @@ def row_planner(row: str, seed: int, models: Path) -> dict[str, Any] | None:
     if row == "system1":
         return None
     if row == "random":
-        return {"kind": "random", "seed": seed}
+        return {"kind": "random", "seed": seed + 1}  # another draw than the data's (seed 0)
     if row == "chain":
         return {"kind": "chain", "decision_model": str(models / "decision.npz")}
     value = "value_success_only.npz" if row == "tree" else "value.npz"
@@ -84,18 +84,25 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
+    """Episodes from the first seed not yet in ``episodes.jsonl`` on, in one run (one simulator, one expert)."""
     index = args.data / "episodes.jsonl"
     done = {r["seed"] for r in read_rows(index)}
-    for seed in range(args.first_seed, args.first_seed + args.episodes):
-        if seed in done:
-            continue
-        result = run(episode_config("seen", seed, {"kind": "random", "seed": seed}, args.data), run_name=f"seed{seed}")
-        (episode,) = result.episodes
-        row = {"seed": seed, "split": "seen", "success": episode.outcome.success, "reason": episode.outcome.reason,
-               "ticks": episode.steps, "file": str(episode.files[0]) if episode.files else None}  # fmt: skip
+    first = next(s for s in range(args.first_seed, args.first_seed + args.episodes + 1) if s not in done)
+    remaining = args.first_seed + args.episodes - first
+    if remaining <= 0:
+        return
+    config = episode_config("seen", first, {"kind": "random", "seed": 0}, args.data)
+    config = config.with_overrides({"episodes": remaining})
+
+    def save(episode: EpisodeResult) -> None:
+        row = {"seed": episode.seed, "split": "seen", "success": episode.outcome.success,
+               "reason": episode.outcome.reason, "ticks": episode.steps,
+               "file": str(episode.files[0]) if episode.files else None}  # fmt: skip
         append_row(index, row)
-        print(f"seed {seed}: {'success' if row['success'] else 'failed '} ({row['reason']}), {row['ticks']} ticks",
-              flush=True)  # fmt: skip
+        print(f"seed {episode.seed}: {'success' if row['success'] else 'failed '} ({row['reason']}), "
+              f"{row['ticks']} ticks", flush=True)  # fmt: skip
+
+    run(config, run_name=f"from{first}", on_episode=save)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -123,25 +130,27 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    """Per split and row, the trials not yet in ``--out``, in one run each (seeds from the split's first)."""
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
-    for trial in range(args.trials):
-        for split, first in SPLIT_SEEDS.items():
-            for row in args.rows:
-                seed = first + trial
-                if (row, split, seed) in done:
-                    continue
-                started = time.perf_counter()
-                with tempfile.TemporaryDirectory() as scratch:
-                    config = episode_config(split, seed, row_planner(row, seed, args.models), None)
-                    config = config.with_overrides({"record.output_dir": scratch})
-                    (episode,) = run(config, run_name=f"{row}-{seed}").episodes
+    for split, first in SPLIT_SEEDS.items():
+        for row in args.rows:
+            todo = [first + k for k in range(args.trials) if (row, split, first + k) not in done]
+            if not todo:
+                continue
+            config = episode_config(split, todo[0], row_planner(row, 0, args.models), None)
+            config = config.with_overrides({"episodes": first + args.trials - todo[0]})
+
+            def save(episode: EpisodeResult, row: str = row, split: str = split) -> None:
                 append_row(args.out, {
-                    "row": row, "split": split, "seed": seed, "success": episode.outcome.success,
+                    "row": row, "split": split, "seed": episode.seed, "success": episode.outcome.success,
                     "reason": episode.outcome.reason, "ticks": episode.steps, "planning": episode.planning,
-                    "error": episode.error, "seconds": round(time.perf_counter() - started, 1),
+                    "error": episode.error,
                 })  # fmt: skip
-                print(f"{row:>8} {split:>6} seed {seed}: {'success' if episode.outcome.success else 'failed'}",
+                print(f"{row:>8} {split:>6} seed {episode.seed}: {'success' if episode.outcome.success else 'failed'}",
                       flush=True)  # fmt: skip
+
+            with tempfile.TemporaryDirectory() as scratch:
+                run(config.with_overrides({"record.output_dir": scratch}), run_name=f"{row}-{split}", on_episode=save)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

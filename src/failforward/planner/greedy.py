@@ -49,11 +49,17 @@ def chain_planner(graph: InsertionGraph, decision: DecisionModel, max_depth: int
 
 
 def random_planner(graph: InsertionGraph, seed: int, max_depth: int) -> GreedyPlanner:
-    """A uniformly random possible edge at every node; the draw depends on ``seed`` and the start node only, so the
-    same start replans the same order."""
+    """A uniformly random possible edge at every node; the draw depends on ``seed``, the path so far and the episode
+    (the first node's object positions, to the millimetre), so each layout gets its own order and a replan from the
+    same path repeats it."""
 
     def draw(node: SceneNode, history: tuple[Step, ...], edges: list[Subgoal]) -> Subgoal:
-        state = zlib.crc32(f"{seed}|{node.describe()}|{'/'.join(str(s.edge) for s in history)}".encode())
+        first = history[0].node if history else node
+        where = ",".join(
+            f"{k}:{np.round(np.asarray(v) * 1000).astype(int).tolist()}" for k, v in sorted(first.objects.items())
+        )
+        path = "/".join(str(s.edge) for s in history)
+        state = zlib.crc32(f"{seed}|{where}|{node.describe()}|{path}".encode())
         return edges[int(np.random.default_rng(state).integers(len(edges)))]
 
     return GreedyPlanner("random", graph, draw, max_depth)
