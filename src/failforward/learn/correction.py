@@ -36,7 +36,7 @@ def stage_trace(driver: SimAlohaDriver, seed: int, commands: np.ndarray) -> np.n
     stages = np.empty(len(commands), dtype=np.int64)
     for t, row in enumerate(commands):
         driver.send_action(JointCommand(obs.timestamp, row))
-        stages[t] = driver.task.stage(driver.scene.contacts())
+        stages[t] = driver.scene.stage()
     return stages
 
 

@@ -148,7 +148,7 @@ class EpisodeExporter:
             if tick in queries:
                 yield from self._query(window, ticks_by_time)
             self.scene.step(episode.sent_actions[tick])
-            self.max_stage = max(self.max_stage, self.scene.task.stage(self.scene.contacts()))
+            self.max_stage = max(self.max_stage, self.scene.stage())
 
     def _query(self, window: FrameWindow, ticks_by_time: dict[float, int]) -> Iterable[tuple[dict, bool]]:
         samples = window.window()
