@@ -38,6 +38,9 @@ class ScriptedWorld:
         self.scene, self.prompt, self.since, self.tick = START, "", 0, -1
         self.drop_at, self.hidden = drop_at, hidden
 
+    def reset(self, seed: int) -> None:
+        """One scripted scene whatever the seed."""
+
     def graph(self):
         return GRAPH
 
@@ -135,7 +138,7 @@ def test_the_loop_holds_while_the_scene_graph_is_unknown() -> None:
 def test_a_failure_diagnosis_replans_from_the_current_node() -> None:
     world = ScriptedWorld()
     step = PlanStep(world, _search)
-    step.reset()
+    step.reset(0)
     obs = Observation(timestamp=0.0, joint_positions=np.zeros(2), joint_velocities=np.zeros(2))
     assert step.prompt_for(obs, None, 0) == "grasp plug_a"
     failed = Diagnosis(question=QuestionType.VISUAL_CORRECTION_COT, success=False)

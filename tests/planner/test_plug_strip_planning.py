@@ -55,7 +55,8 @@ def test_the_scene_graph_refuses_missing_poses() -> None:
     from failforward.sim.tasks import get_task
     from failforward.types import Observation
 
-    task = PlugStripPlanning(lambda: sample_layout(5), AlohaIK(get_task("plug_strip").xml_path))
+    task = PlugStripPlanning(lambda seed: sample_layout(seed), AlohaIK(get_task("plug_strip").xml_path))
+    task.reset(5)
     obs = Observation(timestamp=0.0, joint_positions=np.zeros(14), joint_velocities=np.zeros(14))
     with pytest.raises(NodeUnavailableError, match="object_state"):
         task.node(obs)

@@ -101,7 +101,7 @@ def build_loop(
         subscribers=subscribers,
         on_report=on_report,
         perception=perception,
-        planning=build_planning(config, driver, on_plan),
+        planning=build_planning(config, on_plan),
     )
 
 

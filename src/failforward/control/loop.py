@@ -235,7 +235,7 @@ class ControlLoop:
         if self.perception is not None:
             self.perception.reset()
         if self.planning is not None:
-            self.planning.reset()
+            self.planning.reset(seed)
         self._report = None
         self.policy.reset()
         self.policy.seed_episode(seed)

@@ -16,8 +16,8 @@ found) is returned as the :class:`NodeUnavailableError` the loop holds on; a pla
 refused by the task graph before it becomes a prompt.
 
 Example:
-    >>> step = PlanStep(PlugStripPlanning(layout_source, ik), lambda graph: make_planner(config, graph))
-    >>> step.reset()                                              # after the robot's reset: this episode's graph
+    >>> step = PlanStep(PlugStripPlanning(layout_for, ik), lambda graph: make_planner(config, graph))
+    >>> step.reset(seed)                                          # after the robot's reset: this episode's graph
     >>> prompt = step.prompt_for(observation, report, tick)     # "grasp plug_a", or the error to hold on
 """
 
@@ -36,7 +36,6 @@ from failforward.planner.graph import SceneNode, Step, Subgoal
 from failforward.planner.plan import Plan
 from failforward.planner.registry import make_planner
 from failforward.planner.task_graph import InsertionGraph
-from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.supervisor.diagnosis import Diagnosis
 from failforward.supervisor.scheduler import SupervisorReport
 from failforward.types import Observation
@@ -46,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 class PlanningTask(Protocol):
     """A task as System 2 sees it: this episode's thought graph, and ``φ(observation) → SceneNode``."""
+
+    def reset(self, seed: int) -> None:
+        """A new episode (its layout)."""
+        ...
 
     def graph(self) -> InsertionGraph:
         """The current episode's transition model (its plugs and sockets)."""
@@ -93,8 +96,9 @@ class PlanStep:
         self.planner: Planner | None = None
         self._clear()
 
-    def reset(self) -> None:
-        """A new episode (after the robot's reset): its graph and planner, no plan, no history."""
+    def reset(self, seed: int) -> None:
+        """A new episode ``seed`` (after the robot's reset): its graph and planner, no plan, no history."""
+        self.task.reset(seed)
         self.graph = self.task.graph()
         self.planner = self.make_planner(self.graph)
         self._clear()
@@ -169,7 +173,7 @@ class PlanStep:
 
     def _replan(self, node: SceneNode, reason: str, tick: int, time: float) -> None:
         if self.graph is None or self.planner is None:
-            raise PlannerError("PlanStep.reset() must run at the episode's start, after the robot's (the loop does).")
+            raise PlannerError("PlanStep.reset(seed) must run at the episode's start (the loop does).")
         plan = self.planner.plan(node, self.history)
         first = plan.next_subgoal
         if first is not None:
@@ -184,23 +188,21 @@ class PlanStep:
             self.on_plan(cycle)
 
 
-def build_planning(
-    config: RunConfig, driver: RobotDriver, on_plan: Callable[[PlanCycle], None] | None = None
-) -> PlanStep | None:
-    """The planning step of ``config.planner`` on ``driver`` (``None`` without a planner). ``RunConfig`` has already
-    refused planners for tasks without a thought graph; the plug strip's layout comes from the simulated scene."""
+def build_planning(config: RunConfig, on_plan: Callable[[PlanCycle], None] | None = None) -> PlanStep | None:
+    """The planning step of ``config.planner`` (``None`` without a planner). ``RunConfig`` has already refused
+    planners for tasks without a thought graph; the plug strip's layout of an episode is drawn from its seed and the
+    robot's split, as the simulator draws it (the same in-process and in the ROS policy node)."""
     if config.planner is None:
         return None
-    if not isinstance(driver, EpisodicDriver) or not isinstance(config.robot, SimAlohaConfig):
+    if not isinstance(config.robot, SimAlohaConfig):
         raise ConfigError("planner needs the simulated ALOHA's plug_strip task (its layout and kinematics).")
     # imported here: the arms' kinematics need mink and MuJoCo (the sim extra), which a robot PC may not have
     from failforward.kinematics.aloha_ik import AlohaIK
     from failforward.planner.plug_strip import PlugStripPlanning
+    from failforward.sim.plug_strip_layout import sample_layout
     from failforward.sim.tasks import get_task
 
-    state_source = driver.privileged_state
-    task = PlugStripPlanning(
-        layout_source=lambda: state_source().variant, ik=AlohaIK(get_task("plug_strip", config.robot.split).xml_path)
-    )
+    split = config.robot.split
+    task = PlugStripPlanning(lambda seed: sample_layout(seed, split), AlohaIK(get_task("plug_strip", split).xml_path))
     planner_config = config.planner
     return PlanStep(task, lambda graph: make_planner(planner_config, graph), on_plan=on_plan)

@@ -3,7 +3,8 @@
 ``φ`` reads what a cell can measure: the objects' poses in the observation (``object_state``, ``[7 · 3]`` for
 ``strip, plug_a, plug_b``: the simulator's or a perception estimator's), the joints (tool positions by the arms'
 forward kinematics; openings from the gripper joints) and the strip's layout (how many sockets it has and which plugs
-are on the table: the task's configuration, as a user sets up a cell). Relations:
+are on the table: the task's configuration, as a user sets up a cell; in simulation drawn from the episode's seed and
+split, :func:`failforward.sim.plug_strip_layout.sample_layout`). Relations:
 
 - ``inserted(p, s)``: the simulator's own geometric rule (:func:`failforward.sim.plug_strip_status.inserted_socket`:
   upright, prong tip inside ``s``'s well, below the rim), here applied to the observed poses;
@@ -12,8 +13,9 @@ are on the table: the task's configuration, as a user sets up a cell). Relations
 Positions in the node (features for the learned models): plug heads and socket mouths, world frame [m].
 
 Example:
-    >>> task = PlugStripPlanning(layout_source=driver.privileged_layout, ik=AlohaIK(xml))
-    >>> graph = task.graph()            # this episode's plugs and sockets
+    >>> task = PlugStripPlanning(layout_for=lambda seed: sample_layout(seed, "seen"), ik=AlohaIK(xml))
+    >>> task.reset(seed)                # a new episode
+    >>> graph = task.graph()            # its plugs and sockets
     >>> node = task.node(observation)   # SceneNode, or NodeUnavailableError
 """
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from failforward.kinematics.aloha_ik import AlohaIK
-from failforward.planner.errors import NodeUnavailableError
+from failforward.planner.errors import NodeUnavailableError, PlannerError
 from failforward.planner.graph import Relation, SceneNode
 from failforward.planner.task_graph import GRIPPER, HELD, INSERTED, InsertionGraph
 from failforward.sim.plug_strip_layout import OBJECTS, PlugStripLayout
@@ -43,19 +45,29 @@ class PlugStripPlanning:
     """``graph()`` and ``node(observation)`` for the current episode (see the module docstring).
 
     Args:
-        layout_source: the episode's layout (in simulation, the scene's; on a cell, the configured strip).
+        layout_for: an episode's layout from its seed (the task's configuration).
         ik: the arms' kinematics (forward kinematics of the tool sites).
     """
 
-    layout_source: Callable[[], PlugStripLayout]
+    layout_for: Callable[[int], PlugStripLayout]
     ik: AlohaIK
+    layout: PlugStripLayout | None = None
+
+    def reset(self, seed: int) -> None:
+        """A new episode: its layout."""
+        self.layout = self.layout_for(seed)
 
     def graph(self) -> InsertionGraph:
-        layout = self.layout_source()
+        layout = self._layout()
         return InsertionGraph(plugs=tuple(layout.plugs), sockets=tuple(layout.sockets))
 
+    def _layout(self) -> PlugStripLayout:
+        if self.layout is None:
+            raise PlannerError("PlugStripPlanning.reset(seed) must run at the episode's start (the loop does).")
+        return self.layout
+
     def node(self, observation: Observation) -> SceneNode:
-        layout = self.layout_source()
+        layout = self._layout()
         poses = self._poses(observation)
         strip = poses["strip"]
         tools = self.ik.tool_poses(observation.joint_positions[ARM_COLUMNS])

@@ -83,6 +83,7 @@ class PolicyNode(ManagedNode):
                 on_chunk=self._publish_chunk,
                 on_episode=self._publish_episode,
                 on_recovery_event=self._publish_event,
+                on_plan=self._publish_plan,
             )
         except Exception as exc:
             self.get_logger().error(f"configure failed, cannot build the policy: {exc}")
@@ -128,6 +129,8 @@ class PolicyNode(ManagedNode):
         self.outcome_pub = self.create_lifecycle_publisher(String, topics.EPISODE_OUTCOME, qos.STATE)
         self.preview_pub = self.create_lifecycle_publisher(MarkerArray, topics.CHUNK_PREVIEW, qos.STATE)
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
+        self.plan_pub = self.create_lifecycle_publisher(String, topics.PLANNER_PLAN, qos.STATE)
+        self.tree_pub = self.create_lifecycle_publisher(MarkerArray, topics.PLANNER_TREE, qos.STATE)
         self.create_subscription(
             JointState, topics.JOINT_STATES, self._on_joint_states, qos.JOINT_STATES, callback_group=io
         )
@@ -242,6 +245,11 @@ class PolicyNode(ManagedNode):
             self._report(False, f"ignored a supervisor answer: {exc}", {})
             return
         self.runtime.reports.deliver(report)
+
+    def _publish_plan(self, cycle) -> None:
+        """A planning cycle (with ``planner:`` in the run config): its JSON and its tree as markers."""
+        self.plan_pub.publish(convert.plan_msg(cycle))
+        self.tree_pub.publish(convert.plan_tree_msg(cycle.time, cycle.plan))
 
     def _publish_event(self, event) -> None:
         self.event_pub.publish(convert.recovery_event_msg(event))

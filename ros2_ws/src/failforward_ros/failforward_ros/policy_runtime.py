@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from failforward.config import RunConfig
 from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
+from failforward.control.plan_step import PlanCycle
 from failforward.control.ports import RunObserver
 from failforward.errors import ConfigError, DriverError, RecordingError
 from failforward.policy.registry import make_policy
@@ -56,6 +57,7 @@ class PolicyRuntime:
         on_chunk: Callable[[float, ActionChunk], None],
         on_episode: Callable[[EpisodeResult], None],
         on_recovery_event: Callable[[RecoveryEvent], None] | None = None,
+        on_plan: Callable[[PlanCycle], None] | None = None,
     ) -> None:
         if config.loop.supervisor_mode == "synchronous":
             raise ConfigError(
@@ -66,7 +68,7 @@ class PolicyRuntime:
         self.config, self.link = config, link
         self.live = _live_view(config)  # first; a configure that fails below closes it again (frees the port)
         try:
-            self._assemble(on_chunk, on_episode, on_recovery_event)
+            self._assemble(on_chunk, on_episode, on_recovery_event, on_plan)
         except BaseException:
             self.close()
             raise
@@ -76,8 +78,9 @@ class PolicyRuntime:
         on_chunk: Callable[[float, ActionChunk], None],
         on_episode: Callable[[EpisodeResult], None],
         on_recovery_event: Callable[[RecoveryEvent], None] | None,
+        on_plan: Callable[[PlanCycle], None] | None = None,
     ) -> None:
-        """The remote robot, recorder, recovery and loop."""
+        """The remote robot, recorder, recovery and loop (with the planner's cycles to ``on_plan`` and the recorder)."""
         config, link = self.config, self.link
         description = describe_robot(config.robot)  # features and prompt; the driver lives in the bridge
         self.features, episodic, prompt = description.features, description.episodic, description.prompt
@@ -103,6 +106,7 @@ class PolicyRuntime:
                 *([self.live] if self.live else []),
             ],
             on_report=_reports_to(recorder, self.live) if self.recovery else None,
+            on_plan=_plans_to(on_plan, recorder.record_plan if recorder else None),
         )
         self.preview = ChunkPreview(self.features)
         self.on_episode = on_episode
@@ -174,6 +178,17 @@ def _live_view(config: RunConfig) -> FoxgloveLiveView | None:
     live = FoxgloveLiveView.for_run(config, frame_tolerance_s=tolerance_s)
     logger.info("Foxglove live view on %s (layout: %s)", live.url, LAYOUT_PATH)
     return live
+
+
+def _plans_to(*sinks: Callable[[PlanCycle], None] | None) -> Callable[[PlanCycle], None]:
+    """One callback giving each planning cycle to every sink (node publishers, recorder)."""
+    targets = [sink for sink in sinks if sink is not None]
+
+    def deliver(cycle: PlanCycle) -> None:
+        for sink in targets:
+            sink(cycle)
+
+    return deliver
 
 
 def _reports_to(*observers: RunObserver | None) -> Callable[[SupervisorReport], None]:

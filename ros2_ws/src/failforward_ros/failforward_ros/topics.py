@@ -13,6 +13,8 @@ DIAGNOSIS = "supervisor/diagnosis"
 ANNOTATED = "supervisor/annotated"
 SYMBOLS = "supervisor/symbols"  # visualization_msgs/MarkerArray: the answer's symbols in 3-D (latched)
 RECOVERY_EVENT = "recovery/event"
+PLANNER_PLAN = "planner/plan"  # std_msgs/String: JSON of each System-2 planning cycle (reason, subgoals, tree)
+PLANNER_TREE = "planner/tree"  # visualization_msgs/MarkerArray: the searched tree, chosen path highlighted
 OBJECT_POSES = "objects/poses"  # geometry_msgs/PoseArray in world, RobotFeatures.object_names order
 DIAGNOSTICS = "/diagnostics"
 

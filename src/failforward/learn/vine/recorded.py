@@ -29,7 +29,8 @@ def recorded_path(episode: RecordedEpisode, split: str, ik: AlohaIK, settle: int
     """The thought path of one recorded episode (see the module docstring)."""
     seed = int(episode.metadata["seed"])
     layout = sample_layout(seed, split)
-    task = PlugStripPlanning(lambda: layout, ik)
+    task = PlugStripPlanning(lambda _: layout, ik)
+    task.reset(seed)
 
     def node_at(t: int) -> SceneNode:
         obs = Observation(
