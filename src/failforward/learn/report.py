@@ -168,14 +168,12 @@ def observation_text(config: dict[str, Any]) -> str:
     cameras = get_learn_model(config["model"]).cameras if config.get("model") in LEARN_MODELS else ()
     if cameras:
         aux = config.get("object_aux_weight") or 0.0
+        seen = f"images: the robot's joint positions and the cameras {', '.join(cameras)}, no object poses."
+        if not aux:
+            return seen
         return (
-            f"images: the robot's joint positions and the cameras {', '.join(cameras)}, no object poses."
-            + (
-                f" Training only: an auxiliary head (× {aux:g}, not exported) regressed the objects' simulator "
-                "positions from the camera tokens."
-                if aux
-                else ""
-            )
+            f"{seen} Training only: an auxiliary head (× {aux:g}, not exported) regressed the objects' simulator "
+            "positions from the camera tokens."
         )
     return (
         "state-only: the robot's joint positions, no object poses, no cameras. The policy cannot see where the "
