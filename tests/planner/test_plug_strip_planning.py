@@ -63,3 +63,17 @@ def test_the_scene_graph_refuses_missing_poses() -> None:
     nan = Observation(0.0, np.zeros(14), np.zeros(14), object_state=np.full(21, np.nan))
     with pytest.raises(NodeUnavailableError):
         task.node(nan)
+
+
+def test_a_prompt_naming_no_subgoal_of_the_strip_is_refused_not_executed(tmp_path: Path) -> None:
+    """The prompted expert ends the episode with the reason instead of moving on a malformed or foreign subgoal."""
+    config = load_config(_config(tmp_path, planner=None, policy={"kind": "subgoal_expert"}))
+    config = config.with_overrides({"loop.max_steps": 60})
+    from failforward.control.assembly import build_loop
+    from failforward.robots.registry import make_driver
+
+    with make_driver(config.robot) as driver:
+        loop = build_loop(config, driver, prompt="insert plug_z socket_9")
+        episode = loop.run_episode(0, seed=5, task="plug_strip")
+    assert episode.error is not None and "plug_z socket_9" in episode.error and "valid:" in episode.error
+    assert episode.steps == 0  # refused before the first command
