@@ -14,14 +14,17 @@ import numpy as np
 
 from failforward.planner.features import PathFeatures
 from failforward.planner.graph import Step
+from failforward.planner.task_graph import InsertionGraph
 
 
 @dataclass(frozen=True)
 class ThoughtPath:
-    """``steps``: ``(n_k, e_k)`` in order; ``success``: the episode reached the goal (then the last edge is done)."""
+    """``steps``: ``(n_k, e_k)`` in order; ``success``: the episode reached the goal (then the last edge is done);
+    ``graph``: the episode's own thought graph (its plugs and sockets; ``None``: the features' graph)."""
 
     steps: tuple[Step, ...]
     success: bool
+    graph: InsertionGraph | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ def value_examples(paths: list[ThoughtPath], features: PathFeatures) -> ValueExa
     """Every step of every path as a value example (see the module docstring)."""
     rows, targets, nexts = [], [], []
     for path in paths:
+        graph = path.graph or features.graph
         for k, step in enumerate(path.steps):
             last = k == len(path.steps) - 1
-            node = features.graph.successor(step.node, step.edge)
+            node = graph.successor(step.node, step.edge)
             rows.append(features.encode(node, path.steps[: k + 1]))
             if last:
                 targets.append(1.0 if path.success and step.edge.kind == "done" else 0.0)
@@ -64,9 +68,10 @@ def decision_examples(paths: list[ThoughtPath], features: PathFeatures) -> tuple
     index = {e: i for i, e in enumerate(vocabulary)}
     xs, ys, masks = [], [], []
     for path in paths:
+        graph = path.graph or features.graph
         for k, step in enumerate(path.steps):
             xs.append(features.encode(step.node, path.steps[:k]))
             ys.append(index[features.graph.check(step.edge)])
-            possible = set(features.graph.edges(step.node))
+            possible = set(graph.edges(step.node))
             masks.append([e in possible for e in vocabulary])
     return np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.int64), np.asarray(masks, dtype=bool)

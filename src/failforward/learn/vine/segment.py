@@ -97,7 +97,7 @@ def segment_nodes(
             edge = (attempted_at(t) if attempted_at else None) or _attempted(current, graph)
             if edge is not None and edge in graph.edges(current):
                 steps.append(Step(current, edge))
-            return ThoughtPath(tuple(steps), False)
+            return ThoughtPath(tuple(steps), False, graph)
         for edge in _edges_between(current, observed):
             if edge not in graph.edges(current):
                 logger.warning("Skipping %s at tick %d: not possible from %s.", edge, t, current.describe())
@@ -114,7 +114,7 @@ def segment_nodes(
         final = attempted or _attempted(current, graph)
     if final is not None and final in graph.edges(current):
         steps.append(Step(current, final))
-    return ThoughtPath(tuple(steps), success)
+    return ThoughtPath(tuple(steps), success, graph)
 
 
 def _dropped(before: SceneNode, after: SceneNode) -> bool:
