@@ -111,7 +111,7 @@ def test_chunk_is_finite_within_joint_limits(robot: SimAlohaDriver) -> None:
 
 def test_unknown_task_is_refused_with_the_supported_names() -> None:
     task = dataclasses.replace(get_task("transfer_cube"), name="stack_cups")
-    with pytest.raises(ExpertError, match="insertion, transfer_cube"):
+    with pytest.raises(ExpertError, match="insertion, plug_strip, transfer_cube"):
         ScriptedExpert(task, lambda: None)  # type: ignore[arg-type, return-value]
 
 
