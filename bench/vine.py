@@ -3,7 +3,7 @@
 System 1 here is the scripted plug-strip expert executing the subgoal it is prompted with (``subgoal_expert``; no
 learned System 1 yet), so the rows compare the planners alone. Every episode runs through
 :func:`failforward.control.runtime.run`: the loop, its safety layer, the planning step (replanning after a subgoal
-ends and on a persistent deviation), one episode per run.
+ends and on a persistent deviation); the collection and each evaluation row are one run each (one simulator).
 
 - ``collect``: ``--episodes`` recorded episodes (MCAP) on the ``seen`` split from seed 0 under the random planner
   (its draws depend on each layout, so insertion orders vary); success and failure labelled by the simulator.
