@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import mujoco
 import numpy as np
 
 from failforward.sim.plug_strip_layout import HOLE_HALF, PRONG_TIP_Z, RIM_Z, SLOT_X, PlugStripLayout
@@ -52,15 +53,11 @@ class PlugProgress:
 
 
 def rotation(quat: np.ndarray) -> np.ndarray:
-    """``[3, 3]`` rotation matrix of a quaternion ``[4]`` (w, x, y, z)."""
-    w, x, y, z = np.asarray(quat, dtype=np.float64) / np.linalg.norm(quat)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    """``[3, 3]`` rotation matrix of a quaternion ``[4]`` (w, x, y, z; normalized here), by MuJoCo."""
+    unit = np.asarray(quat, dtype=np.float64) / np.linalg.norm(quat)
+    matrix = np.empty(9)
+    mujoco.mju_quat2Mat(matrix, unit)
+    return matrix.reshape(3, 3)
 
 
 def prong_tip(plug_pose: np.ndarray) -> np.ndarray:

@@ -122,7 +122,12 @@ class PlugStripPlanner(TaskPlanner):
             if facts.time < self._committed.t_end:
                 return self._committed.plan
             self._judge(facts, layout)
-        step = self._steps[self._k]
+        return self._commit(self._steps[self._k], facts, commanded, layout)
+
+    def _commit(
+        self, step: PlugStripSubgoal, facts: SceneFacts, commanded: dict[str, ToolState], layout: PlugStripLayout
+    ) -> Plan:
+        """Plan ``step`` once from the measured scene and commit to it until its moves end (then it is judged)."""
         side = self._side(step, facts)
         waypoints = self._waypoints(step, side, facts, layout)
         duration = Trajectory(commanded, waypoints).duration

@@ -22,8 +22,8 @@ from failforward.errors import ConfigError, ExpertError
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.policy.expert.facts import SceneFacts
 from failforward.policy.expert.planner import Plan
-from failforward.policy.expert.plug_strip import END_SLACK, Attempt, PlugStripPlanner, _Committed
-from failforward.policy.expert.waypoints import HOLD, ToolState, Trajectory, Waypoint
+from failforward.policy.expert.plug_strip import PlugStripPlanner
+from failforward.policy.expert.waypoints import HOLD, ToolState, Waypoint
 from failforward.policy.registry import PolicyContext, register_policy
 from failforward.sim.plug_strip_layout import PlugStripLayout
 from failforward.sim.plug_strip_subgoals import PlugStripSubgoal, parse_subgoal
@@ -63,23 +63,13 @@ class PromptedPlugStripPlanner(PlugStripPlanner):
         if self._waiting is None:
             return WAIT
         prompt, self._waiting = self._waiting, None
-        return self._start(self._subgoal(prompt, layout), facts, commanded, layout)
+        return self._commit(self._subgoal(prompt, layout), facts, commanded, layout)
 
     def _subgoal(self, prompt: str, layout: PlugStripLayout) -> PlugStripSubgoal:
         try:
             return parse_subgoal(prompt, layout)
         except ConfigError as exc:
             raise ExpertError(f"Cannot execute the prompt: {exc}") from exc
-
-    def _start(
-        self, step: PlugStripSubgoal, facts: SceneFacts, commanded: dict[str, ToolState], layout: PlugStripLayout
-    ) -> Plan:
-        side = self._side(step, facts)
-        waypoints = self._waypoints(step, side, facts, layout)
-        duration = Trajectory(commanded, waypoints).duration
-        attempt = Attempt(step, side, facts.time)
-        self._committed = _Committed(Plan(str(step), waypoints), facts.time + duration + END_SLACK, attempt)
-        return self._committed.plan
 
 
 class PromptedExpert(ScriptedExpert):
