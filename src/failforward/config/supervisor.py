@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
+from failforward.config.detector import DetectorConfig
 
 CotQuestion = Literal[
     "visual_correction_cot", "visual_avoidance_cot", "low_level_correction_cot", "low_level_avoidance_cot"
@@ -113,8 +114,13 @@ class ScheduleConfig(FrozenModel):
 
 
 class SupervisorConfig(FrozenModel):
-    """The supervisor as a whole: which backend, and when it is asked."""
+    """The supervisor as a whole: which backend, and when it is asked.
+
+    ``detector`` (``None``: the schedule alone) also asks it at once when a cheap per-chunk failure score trips
+    (:mod:`failforward.config.detector`); the schedule stays as the fallback.
+    """
 
     enabled: bool = True
     backend: BackendConfig = SimOracleConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    detector: DetectorConfig | None = None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from failforward.config import RunConfig
+from failforward.config.detector import detector_gamma, detector_problem
 from failforward.control.assembly import build_loop
 from failforward.control.interrupt import Interrupt, StopWhenInterrupted
 from failforward.control.loop import EpisodeResult
@@ -32,6 +33,7 @@ from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.robots.capabilities import SceneAccess
 from failforward.robots.registry import make_driver
 from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.detector import DetectorContext, DetectorTrigger, make_detector
 from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.types import TickSubscriber
 
@@ -71,6 +73,7 @@ def run(
     episode starts; the result holds the episodes so far.
     """
     run_name = run_name or time.strftime("%Y%m%d-%H%M%S")
+    _refuse_blind_detector(config)
     subscribers = list(subscribers or [])
     driver = make_driver(config.robot)
     recorder = EpisodeRecorder(config.record, run_name, clock=robot_clock(driver)) if config.record.enabled else None
@@ -166,15 +169,27 @@ def _stopper(interrupt: Interrupt | None, stop: Callable[[str], None]) -> list[T
     return [] if interrupt is None else [StopWhenInterrupted(interrupt, stop)]
 
 
-def _build_supervisor(config: RunConfig, driver: RobotDriver) -> SupervisorScheduler | None:
-    """The configured supervisor, with privileged state wired in when the robot is simulated."""
+def _refuse_blind_detector(config: RunConfig) -> None:
+    """A failure detector that the configured policy gives nothing to read is refused before the robot connects."""
+    problem = detector_problem(config.supervisor.detector, config.policy) if config.supervisor.enabled else None
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def _build_supervisor(config: RunConfig, driver: RobotDriver) -> SupervisorScheduler | DetectorTrigger | None:
+    """The configured supervisor, with privileged state wired in when the robot is simulated, and asked at once by
+    its failure detector when ``supervisor.detector`` is set."""
     if not config.supervisor.enabled:
         return None
+    detector = config.supervisor.detector
     resources = {}
     if isinstance(driver, EpisodicDriver):
         resources = {"state_source": driver.privileged_state, "progress_source": lambda: driver.episode_outcome().stage}
     backend = make_backend(config.supervisor.backend, **resources)
-    return SupervisorScheduler(backend, config.supervisor.schedule)
+    scheduler = SupervisorScheduler(backend, config.supervisor.schedule)
+    if detector is None:
+        return scheduler
+    return DetectorTrigger(scheduler, make_detector(detector, DetectorContext(detector_gamma(config.policy))))
 
 
 def _build_recovery(
