@@ -10,6 +10,16 @@ Symbol-following data (ViFailback VSF: expert prelude, then one atomic correctiv
 sentence; the followed ones join the success data of training):
     failforward learn symbols --run-dir runs/learn/tc_sym --object-state --symbol-episodes 200
 
+Learning from recorded episodes (``failforward demo``, a deployment, the ROS policy node), read from the MCAPs
+directly; outcomes from an operator label (``failforward label``), else the simulator, else the supervisor:
+    failforward learn recorded runs/20261202-030750-sim_transfer_cube_afil --out runs/learn/rec \
+        --init-model models/afil_aloha_transfer_cube --steps 500
+    failforward learn recorded runs/<run> --out runs/learn/rec --dry-run     # what would train, what is skipped
+
+The deployment flywheel (deploy → record → retrain, K rounds, held-out evaluation per round; resumable):
+    failforward learn flywheel --run-dir runs/learn/flywheel --base-model models/afil_aloha_transfer_cube
+    failforward learn table --run-dir runs/learn/flywheel --out docs/afil_flywheel.md
+
 Each subcommand runs the finished-step-skipping pipeline (:class:`failforward.learn.stages.Pipeline`) up to
 its stage, so ``round`` after an interruption resumes where it stopped (``<run_dir>/state.json``). GPU
 configuration with images: ``--model aloha_vision`` (three 96×128 cameras are rendered and recorded; see
@@ -42,10 +52,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     table = sub.add_parser("table", help="regenerate tables, λ_t plot and model card from the eval files")
     table.add_argument("--run-dir", type=Path, required=True, action="append", help="repeatable (one per task)")
     table.add_argument("--out", type=Path, help="also write the markdown here (e.g. docs/afil_results.md)")
+    _add_recorded(sub)
+    _add_flywheel(sub)
     ship = sub.add_parser("ship", help="copy the final model + generated model card to models/<name>")
     ship.add_argument("--run-dir", type=Path, required=True)
     ship.add_argument("--name", required=True)
     ship.add_argument("--models", type=Path, default=Path("models"))
+
+
+def _add_recorded(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recorded", help="train on recorded episodes (MCAP files or directories), read directly")
+    p.add_argument("sources", type=Path, nargs="+", help="episode .mcap files or directories (searched recursively)")
+    p.add_argument("--out", type=Path, required=True, help="output: <out>/train checkpoints, <out>/model")
+    p.add_argument("--init-model", type=Path, help="model directory to fine-tune (default: from scratch)")
+    p.add_argument("--model", default="aloha_state_cpu", help=f"shape from scratch: one of {', '.join(LEARN_MODELS)}")
+    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps (a resumed run continues)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dry-run", action="store_true", help="only list each episode's outcome and source, and skips")
+
+
+def _add_flywheel(sub: argparse._SubParsersAction) -> None:
+    from failforward.learn.flywheel_config import FlywheelConfig
+
+    p = sub.add_parser("flywheel", help="deploy → record → retrain rounds with held-out evaluation (resumable)")
+    p.add_argument("--run-dir", type=Path, required=True, help="run directory (flywheel.json lives here)")
+    for name, field in FlywheelConfig.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "supervised":
+            p.add_argument("--unsupervised", dest="supervised", action="store_false", default=None)
+        elif name == "extra_recordings":
+            p.add_argument(flag, nargs="+", help="recordings added to every round's training data")
+        else:
+            kind = type(field.default) if field.default is not None and name != "base_model" else str
+            p.add_argument(flag, type=kind, help=f"(default {field.default})")
 
 
 def _add_config_options(p: argparse.ArgumentParser) -> None:
@@ -81,11 +122,17 @@ def _open_state(args: argparse.Namespace) -> RunState:
 # --------------------------------------------------------------------------- entry
 def run_learn(args: argparse.Namespace) -> int:
     if args.learn_command == "table":
+        from failforward.learn.flywheel_results import is_flywheel_run, write_flywheel_report
         from failforward.learn.report import write_report
 
-        for path in write_report(args.run_dir, args.out):
+        flywheel = all(is_flywheel_run(d) for d in args.run_dir)
+        for path in (write_flywheel_report if flywheel else write_report)(args.run_dir, args.out):
             print(f"wrote {path}")
         return 0
+    if args.learn_command == "recorded":
+        return _run_recorded(args)
+    if args.learn_command == "flywheel":
+        return _run_flywheel(args)
     if args.learn_command == "ship":
         from failforward.learn.model_card import ship_model
 
@@ -107,4 +154,52 @@ def run_learn(args: argparse.Namespace) -> int:
     }
     steps[args.learn_command]()
     pipe.print_report()
+    return 0
+
+
+def _run_recorded(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        from failforward.learn.recorded import select_recorded
+
+        selection = select_recorded(args.sources)
+        for chosen in selection.chosen:
+            o = chosen.outcome
+            role = "success" if o.success else "failure"
+            tail = f", from tick {o.start} (corrected)" if o.corrected else ""
+            print(f"{chosen.path}: {role} ({o.source}{tail})")
+        for path, reason in selection.skipped:
+            print(f"{path}: skipped ({reason})")
+        print(selection.summary())
+        return 0
+    from failforward.learn.from_recordings import train_on_recordings
+
+    info = train_on_recordings(
+        args.sources,
+        args.out,
+        init_model=args.init_model,
+        model=args.model,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+    )
+    print(f"trained {info['steps']} steps on {info['data']}; model: {info['model']}")
+    return 0
+
+
+def _run_flywheel(args: argparse.Namespace) -> int:
+    from failforward.learn.flywheel import Flywheel
+    from failforward.learn.flywheel_config import FlywheelConfig, FlywheelState
+
+    names = FlywheelConfig.model_fields
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    stored = (Path(args.run_dir) / "flywheel.json").is_file()
+    if stored:
+        state = FlywheelState.open(args.run_dir)
+        if given:  # validated: options arrive as lists, the stored config holds tuples
+            FlywheelState.open(args.run_dir, FlywheelConfig.model_validate({**state.config.model_dump(), **given}))
+    else:
+        state = FlywheelState.open(args.run_dir, FlywheelConfig.model_validate(given))
+    Flywheel(state).run_all()
+    print(f"finished: {', '.join(state.steps)}; results: {Path(args.run_dir) / 'results.json'}")
     return 0

@@ -7,6 +7,7 @@ Example:
     failforward learn round --run-dir runs/learn/tc    # AFIL: collect, train, correct, evaluate
     failforward export-vqa runs/<run>/*.mcap --out datasets/vqa
     failforward export-lerobot --out datasets/insertion runs/<run>  # LeRobot v3.0 dataset, failures included
+    failforward label set runs/<run>/episode_0002_seed2.mcap failure --note "dropped"  # operator label
     failforward record repair runs/<run>/episode_0003.mcap          # a file cut off by a crash → a valid file
     failforward serve --model models/afil_aloha_transfer_cube       # policy server (ZeroMQ, loopback)
     failforward keys --out keys --clients robot1 robot2             # CURVE keys for a server beyond loopback
@@ -58,6 +59,12 @@ def _export_lerobot(parser: argparse.ArgumentParser) -> None:
     lerobot.add_arguments(parser)  # sets its handler
 
 
+def _label(parser: argparse.ArgumentParser) -> None:
+    from failforward.cli import label
+
+    label.add_arguments(parser)  # sets its handler
+
+
 def _record(parser: argparse.ArgumentParser) -> None:
     from failforward.cli import record
 
@@ -82,6 +89,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "learn": ("learn from failure: collect, train, correct, evaluate", _learn),
     "export-vqa": ("recorded sim episodes → ViFailback VQA pairs", _export_vqa),
     "export-lerobot": ("recorded episodes → a LeRobot v3.0 dataset, failures included", _export_lerobot),
+    "label": ("an operator's success/failure label for a recorded episode (a sidecar file)", _label),
     "record": ("episode files: repair one cut off by a crash (failforward record repair FILE)", _record),
     "serve": ("serve a policy to robots over ZeroMQ (loopback; CURVE keys beyond it)", _serve),
     "keys": ("make CURVE keypairs for a policy server and its robots", _keys),

@@ -98,13 +98,16 @@ class EpisodeArrays:
         return replace(self, object_state=none, object_targets=self.object_state)
 
 
-def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent") -> EpisodeArrays:
-    """Adapt a ``failforward.record.reader.RecordedEpisode`` (``outcome`` must be known).
+def from_recorded(
+    episode: RecordedEpisode, action_source: ActionSource = "sent", *, success: bool | None = None
+) -> EpisodeArrays:
+    """Adapt a ``failforward.record.reader.RecordedEpisode`` (its recorded ``outcome`` must be known unless
+    ``success`` gives the outcome from elsewhere: a label or the supervisor, ``learn.outcomes``).
 
     ``action_source="sent"`` trains on what the driver actually executed (after safety);
     ``"policy"`` on what the policy asked for.
     """
-    if episode.outcome is None:
+    if success is None and episode.outcome is None:
         raise RecordingError(f"{episode.path} has no outcome (cut off?); it cannot be labelled success or failure.")
     actions = episode.sent_actions if action_source == "sent" else episode.policy_actions
     images = {cam: frames for cam, frames in episode.images.items() if frames.shape[0] == episode.length}
@@ -116,9 +119,9 @@ def from_recorded(episode: RecordedEpisode, action_source: ActionSource = "sent"
             episode.images[cam].shape[0],
             episode.length,
         )
-    return EpisodeArrays(
-        episode.joint_positions, actions, episode.prompt, episode.outcome.success, images, episode.object_state
-    )
+    if success is None:
+        success = episode.outcome.success if episode.outcome is not None else False
+    return EpisodeArrays(episode.joint_positions, actions, episode.prompt, success, images, episode.object_state)
 
 
 def episode_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -1,0 +1,157 @@
+"""The deployment flywheel's configuration, run-directory layout and resumable state (one concept: a flywheel run).
+
+A flywheel run directory::
+
+    <run_dir>/flywheel.json            FlywheelConfig + finished steps (atomic writes)
+    <run_dir>/round_<k>/deploy*/       recordings of model k deployed on training seeds (a resumed deployment
+                                       records its remaining seeds into a fresh deploy-<n>/; nothing is overwritten)
+    <run_dir>/round_<k>/train/         fine-tuning checkpoints of model k (k >= 1; resumable)
+    <run_dir>/round_<k>/model/         model k (k >= 1; model 0 is ``base_model``)
+    <run_dir>/eval/round_<k>/run_<m>*/ held-out evaluation of model k, flow-noise seed 10 000 + m
+    <run_dir>/results.json             per-round summary and every evaluation episode (``learn.flywheel_results``)
+
+Seeds: round-k deployments ``deploy_seed + 1000 k + i`` (training seeds), evaluation ``eval_seed + i`` (held out).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from failforward.config import FrozenModel
+from failforward.errors import ConfigError
+
+
+class FlywheelConfig(FrozenModel):
+    """Everything that defines one flywheel run (stored in ``flywheel.json``; changing it needs a new run dir).
+
+    Attributes:
+        base_model: model directory of round 0 (``models/<name>`` or a ``failforward learn`` round's ``model/``).
+        preset: the deployed RunConfig preset (an AFIL preset: its robot, supervisor and recovery).
+        rounds: deploy → record → retrain rounds after the base model.
+        deploy_episodes, deploy_seed, deploy_max_steps: episodes per round, first training seed, ticks per episode.
+        supervised: deploy with the preset's supervisor and recovery machine (as ``failforward demo``); their
+            diagnoses and corrections are recorded and a corrected success trains from its correction.
+        extra_recordings: recordings added to every round's training data (e.g. the base model's expert demos).
+        finetune_steps, batch_size, lr, failure_fraction: training of each round (``TrainConfig``), from the previous
+            round's weights and norm stats.
+        gamma: adaptive guidance γ of a model whose failure head has trained (deployment and evaluation); a model
+            without failure data (a success-only base) runs unguided.
+        eval_configs, eval_runs, eval_seed, eval_max_steps: held-out evaluation of every round's model, the policy
+            alone (no supervisor, no recovery): ``eval_configs`` configurations × ``eval_runs`` noise seeds.
+        seed: seeds training (``seed + k``) and the deployments' flow noise (``seed + k``).
+    """
+
+    base_model: str
+    preset: str = "sim_transfer_cube_afil"
+    rounds: int = Field(3, ge=1)
+    deploy_episodes: int = Field(30, ge=1, le=1000)
+    deploy_seed: int = 20_000
+    deploy_max_steps: int = Field(600, ge=1)
+    supervised: bool = True
+    extra_recordings: tuple[str, ...] = ()
+    finetune_steps: int = Field(400, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-4, gt=0.0)
+    failure_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    gamma: float = Field(1.0, ge=0.0)
+    eval_configs: int = Field(50, ge=1)
+    eval_runs: int = Field(3, ge=1)
+    eval_seed: int = 100_000
+    eval_max_steps: int = Field(400, ge=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _seeds_disjoint(self) -> FlywheelConfig:
+        deploy_end = self.deploy_seed + 1000 * self.rounds
+        if self.deploy_seed < self.eval_seed + self.eval_configs and self.eval_seed < deploy_end:
+            raise ValueError(
+                f"deployment seeds {self.deploy_seed}..{deploy_end} overlap the held-out evaluation seeds "
+                f"{self.eval_seed}..{self.eval_seed + self.eval_configs}; move deploy_seed or eval_seed"
+            )
+        return self
+
+
+class FlywheelLayout:
+    """Paths inside one flywheel run directory (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def round_dir(self, k: int) -> Path:
+        return self.root / f"round_{k}"
+
+    def deploy_name(self, k: int) -> str:
+        return f"round_{k}/deploy"
+
+    def deploy_dirs(self, k: int) -> list[Path]:
+        """Every deployment directory of round ``k`` (``deploy``, ``deploy-1``, ... after resumes)."""
+        return sorted(self.round_dir(k).glob("deploy*"))
+
+    def train(self, k: int) -> Path:
+        return self.round_dir(k) / "train"
+
+    def model(self, k: int) -> Path:
+        return self.round_dir(k) / "model"
+
+    def eval_name(self, k: int, m: int) -> str:
+        return f"eval/round_{k}/run_{m}"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.json"
+
+    def rel(self, path: Path) -> str:
+        return str(Path(path).relative_to(self.root))
+
+
+class FlywheelState:
+    """``<run_dir>/flywheel.json``: the config and every finished step (a step is stored once it has finished)."""
+
+    def __init__(self, path: Path, config: FlywheelConfig, steps: dict[str, dict[str, Any]]) -> None:
+        self.path, self.config, self.steps = path, config, steps
+
+    @classmethod
+    def open(cls, run_dir: Path, config: FlywheelConfig | None = None) -> FlywheelState:
+        """Load the run's state, or create it with ``config``; a different ``config`` is refused (``ConfigError``)."""
+        path = Path(run_dir) / "flywheel.json"
+        if path.is_file():
+            data = json.loads(path.read_text())
+            stored = FlywheelConfig.model_validate(data["config"])
+            if config is not None and config != stored:
+                diff = {k: (v, getattr(config, k)) for k, v in stored if getattr(config, k) != v}
+                raise ConfigError(
+                    f"{path} was created with other settings (stored, given): {diff}. Resume with "
+                    f"`failforward learn flywheel --run-dir {run_dir}` alone, or pass another --run-dir."
+                )
+            return cls(path, stored, data["steps"])
+        if config is None:
+            raise ConfigError(
+                f"No flywheel run at {run_dir}; start one with `failforward learn flywheel --base-model`."
+            )
+        state = cls(path, config, {})
+        state._write()
+        return state
+
+    def done(self, step: str) -> bool:
+        return step in self.steps
+
+    def info(self, step: str) -> dict[str, Any]:
+        if step not in self.steps:
+            raise ConfigError(f"step {step!r} has not finished in {self.path.parent}; resume the run first.")
+        return self.steps[step]
+
+    def finish(self, step: str, info: dict[str, Any]) -> None:
+        """Mark ``step`` finished with ``info`` (JSON-compatible)."""
+        self.steps[step] = {**info, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"config": self.config.model_dump(mode="json"), "steps": self.steps}, indent=1))
+        tmp.replace(self.path)

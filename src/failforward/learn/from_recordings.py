@@ -1,0 +1,88 @@
+"""Train an AFIL model on recorded episodes, read from their MCAP files (``failforward learn recorded``).
+
+The recordings' outcomes are resolved by ``learn.outcomes`` (operator label, else simulator, else supervisor);
+failures train the failure head, successes and corrections the success head. Fine-tuning (``init_model``) keeps the
+initial model's shape, norm stats and training-time RTC; from scratch, the shape is a ``LEARN_MODELS`` name with the
+recordings' state width. Training resumes from ``<out>/train/last.pt``; the model is exported to ``<out>/model``.
+
+Example:
+    >>> train_on_recordings([Path("runs/20261202-030750-sim_transfer_cube_afil")], Path("runs/learn/rec"),
+    ...                     init_model=Path("models/afil_aloha_transfer_cube"), steps=500)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from failforward.errors import ConfigError
+from failforward.learn.config import TrainConfig
+from failforward.learn.recorded import Selection, load_selection, select_recorded
+
+
+def train_on_recordings(
+    sources: list[Path],
+    out: Path,
+    *,
+    init_model: Path | None,
+    model: str = "aloha_state_cpu",
+    steps: int = 1000,
+    batch_size: int = 64,
+    lr: float = 3e-4,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Select, load, train (or resume), export; returns what ``<out>/recorded.json`` stores."""
+    from failforward.learn.trainer import export_checkpoint, train
+
+    selection = select_recorded(sources)
+    if not selection.chosen:
+        raise ConfigError(f"No episode under {', '.join(map(str, sources))} has an outcome: {_skipped(selection)}")
+    config = _train_config(selection, out, init_model, model, steps, batch_size, lr, seed)
+    episodes = load_selection(selection, load_images=bool(config.model.cameras))
+    result = train(config, episodes)
+    export_checkpoint(result.checkpoint, out / "model", name=out.name)
+    info = {
+        "sources": [str(s) for s in sources],
+        "data": selection.counts(),
+        "episodes": [c.row() for c in selection.chosen],
+        "skipped": [[str(p), r] for p, r in selection.skipped],
+        "steps": result.step,
+        "model": str(out / "model"),
+    }
+    (out / "recorded.json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+def _train_config(
+    selection: Selection,
+    out: Path,
+    init_model: Path | None,
+    model: str,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+) -> TrainConfig:
+    """Fine-tuning from ``init_model`` (its shape and RTC), or from scratch with ``model``'s shape."""
+    common: dict[str, Any] = {"out_dir": out / "train", "steps": steps, "batch_size": batch_size, "lr": lr}
+    if init_model is not None:
+        from failforward.policy.afil.manifest import load_manifest
+        from failforward.policy.afil.weights import load_weights
+
+        manifest = load_manifest(init_model)
+        weights = init_model / manifest.weights
+        prefix = manifest.prefix_training.max_delay if manifest.prefix_training is not None else 0
+        shape = load_weights(weights)[0].config
+        return TrainConfig(model=shape, init_weights=weights, rtc_max_delay=prefix, seed=seed, **common)
+    from failforward.learn.models import get_learn_model
+    from failforward.record.reader import read_episode
+
+    first = read_episode(selection.chosen[0].path, load_images=False)
+    state_dim = first.joint_positions.shape[1] + first.object_state.shape[1]
+    return TrainConfig(model=get_learn_model(model).model_copy(update={"state_dim": state_dim}), seed=seed, **common)
+
+
+def _skipped(selection: Selection) -> str:
+    head = "; ".join(f"{p.name}: {r}" for p, r in selection.skipped[:5])
+    return f"{len(selection.skipped)} skipped ({head}). Label them with `failforward label set <file> success|failure`."
