@@ -145,6 +145,7 @@ def _run_preset(
     summary = write_report(result.run_dir, f"{name}: {config.policy.kind} on {config.robot.kind}", episodes)
     summary["report"] = str(result.run_dir / "report.md")
     summary["perception"] = perception_line(config, result.episodes)
+    summary["planning"] = planner_line(config, result.episodes)
     return summary
 
 
@@ -165,10 +166,34 @@ def perception_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
     )
 
 
+def planner_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
+    """What System 2 did over the run (``EpisodeResult.planning``): planning cycles by reason, the slowest plan, plans
+    cut by the budget, and ticks held without a scene graph; ``""`` without a planner."""
+    if config.planner is None:
+        return ""
+    total: dict[str, float] = {}
+    for episode in episodes:
+        for key, value in episode.planning.items():
+            total[key] = max(total.get(key, 0.0), value) if key == "plan_seconds_max" else total.get(key, 0.0) + value
+    reasons = ", ".join(f"{v:.0f} {k.removeprefix('plans_')}" for k, v in sorted(total.items()) if _is_reason(k))
+    return (
+        f"{config.planner.kind}: {total.get('plans', 0.0):.0f} plans ({reasons or 'none'}); slowest "
+        f"{1e3 * total.get('plan_seconds_max', 0.0):.1f} ms, "
+        f"{total.get('plans_timed_out', 0.0):.0f} cut by the budget; "
+        f"held {total.get('lost_node_ticks', 0.0):.0f} ticks without a scene graph"
+    )
+
+
+def _is_reason(key: str) -> bool:
+    return key.startswith("plans_") and key != "plans_timed_out"
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     low, high = summary["success_ci95"]
     print(f"\n== {summary['title']}")
     print(f"object perception: {summary['perception']}")
+    if summary.get("planning"):
+        print(f"planner: {summary['planning']}")
     print(
         f"success rate: {summary['successes']}/{summary['episodes']} = {summary['success_rate']:.0%} "
         f"(95% CI {low:.0%}-{high:.0%}); mean length {summary['length_mean']:.0f} ticks"

@@ -15,7 +15,7 @@ from failforward.config.perception import (
     RgbdPerceptionConfig,
     perception_problem,
 )
-from failforward.config.planner import PlannerConfig
+from failforward.config.planner import PlannerConfig, VinePlannerConfig
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.config.remote import RemotePolicyConfig
@@ -275,6 +275,7 @@ def load_config(data: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"Invalid configuration:\n{exc}") from exc
 
 
+VINE_EPISODE_TICKS = 2000  # 40 s at 50 Hz, the limit bench/vine.py evaluates with
 SIM_EPISODE_TICKS = 1500  # 30 s at 50 Hz: a stalled episode is flagged and a correction (PMC regrasp ~4.7 s) fits
 SIM_STALL_S = 2.5  # [s] < one query period (6 chunks x 25 ticks = 3 s): a stall is judged at the second query
 
@@ -360,6 +361,21 @@ def _remote_sim_preset(task: SimAlohaTask, model_dir: str) -> RunConfig:
     return _afil_sim_preset(task, model_dir).model_copy(update={"policy": RemotePolicyConfig()})
 
 
+def _vine_sim_preset(models: str) -> RunConfig:
+    """VINE on the simulated plug strip (issue 16): System 2's tree search over subgoals (failure-aware value,
+    ``models/vine_plug_strip``) plans before the first tick and replans after each subgoal and on a persistent
+    deviation; the prompted plug-strip expert executes the chosen subgoal (System 1's stand-in). The planner's scene
+    graph reads the simulator's object poses (``object_state``). No supervisor: the sim oracle knows the gym-aloha
+    tasks' stages only, so replanning on a diagnosis is not exercised here (it is with a VLM or in the loop tests)."""
+    return RunConfig(
+        robot=SimAlohaConfig(task="plug_strip", object_state=True),
+        policy=PolicyConfig(kind="subgoal_expert"),
+        planner=VinePlannerConfig(decision_model=Path(models) / "decision.npz", value_model=Path(models) / "value.npz"),
+        loop=LoopConfig(max_steps=VINE_EPISODE_TICKS),
+        supervisor=SupervisorConfig(enabled=False),
+    )
+
+
 def camera_names(
     robot: SimAlohaConfig | AlohaConfig | FrankaConfig | ManiSkillConfig | FakeRobotConfig,
 ) -> tuple[str, ...]:
@@ -374,6 +390,7 @@ PRESETS: dict[str, RunConfig] = {
     "sim_transfer_cube_afil": _afil_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
     "sim_transfer_cube_remote": _remote_sim_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
     "sim_transfer_cube_afil_rgbd": _afil_rgbd_preset("transfer_cube", "models/afil_aloha_transfer_cube"),
+    "sim_plug_strip_vine": _vine_sim_preset("models/vine_plug_strip"),
     "aloha": _hardware_preset(AlohaConfig(task="transfer_cube")),
     "franka": _hardware_preset(FrankaConfig()),
     "aloha_teleop": _hardware_preset(
