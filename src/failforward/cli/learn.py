@@ -38,6 +38,7 @@ from failforward.learn.run_state import RunState
 STAGES = ("collect", "symbols", "train", "rollout", "correct", "round", "eval")
 # options that may change on an existing run: later rounds and evaluations are new steps
 EXTENDABLE = ("rounds", "eval_configs", "eval_runs", "static_lambdas", "gammas")
+FLYWHEEL_EXTENDABLE = ("rounds", "eval_runs")  # a flywheel run may grow by these on resume
 
 
 # --------------------------------------------------------------------------- arguments
@@ -196,6 +197,10 @@ def _run_flywheel(args: argparse.Namespace) -> int:
     stored = (Path(args.run_dir) / "flywheel.json").is_file()
     if stored:
         state = FlywheelState.open(args.run_dir)
+        extendable = {k: v for k, v in given.items() if k in FLYWHEEL_EXTENDABLE}
+        if extendable:  # more rounds or evaluation runs keep every finished step valid
+            state.config = FlywheelConfig.model_validate({**state.config.model_dump(), **extendable})
+            state.finish("config_updated", {"fields": sorted(extendable)})
         if given:  # validated: options arrive as lists, the stored config holds tuples
             FlywheelState.open(args.run_dir, FlywheelConfig.model_validate({**state.config.model_dump(), **given}))
     else:
