@@ -47,6 +47,7 @@ from failforward.config import BrokerConfig, LoopConfig, SafetyConfig, ScheduleC
 from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
 from failforward.config.recovery import RecoveryConfig
 from failforward.control.assembly import assemble_loop
+from failforward.control.loop import EpisodeResult
 from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
@@ -58,6 +59,7 @@ from failforward.robots.wrappers import DisturbedDriver, SampledCamera
 from failforward.sim.aloha_scene import SimState
 from failforward.stats import wilson_interval
 from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.detector import DetectorTrigger
 from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.types import EpisodeInfo, TickRecord, TickSubscriber
 
@@ -218,7 +220,9 @@ class Bench:
             self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
             self.belief = StaleBelief(self.driver, self.expert)
             self.subscribers.append(self.belief)
-        self.supervisor = self.controller = None
+        self.supervisor: SupervisorScheduler | DetectorTrigger | None = None
+        self.controller: RecoveryController | None = None
+        self.last_result: EpisodeResult | None = None  # the loop's result of the latest trial (its answers)
         if mode:
             oracle = make_backend(
                 SimOracleConfig(task=task),
@@ -265,6 +269,7 @@ class Bench:
         start = time.perf_counter()
         result = loop.run_episode(0, seed, task=self.task)
         seconds = time.perf_counter() - start
+        self.last_result = result
         events = [f"{e.kind}:{e.mode}:{e.reason}" for e in self.controller.events] if self.controller else []
         return Trial(
             self.method,

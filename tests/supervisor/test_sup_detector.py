@@ -150,7 +150,7 @@ def test_a_trip_asks_the_supervisor_at_once_and_the_schedule_stays(trigger) -> N
     steps = _feed(t, [low, low, high, low, low, low, low])
     assert steps == [20, 50]  # the trip at the third chunk, then the schedule's sixth chunk
     assert t.stats().trips == 1 and t.stats().requests == 1 and t.stats().chunks == 7
-    assert [s for s, _, tripped in t.trace if tripped] == [20]
+    assert [s for s, _, tripped in t.trace if tripped] == [20] and t.asked == [20]
     assert t.health().queries == 2
 
 
@@ -169,7 +169,7 @@ def test_a_trip_while_a_query_is_in_flight_is_skipped_not_queued(trigger) -> Non
         t.on_tick(_tick(10, _chunk(0.3)))
     finally:
         backend.gate.set()
-    assert t.stats().trips == 2 and t.stats().requests == 1
+    assert t.stats().trips == 2 and t.stats().requests == 1 and t.asked == [0]
     assert t.health().skipped_busy == 1 and t.health().queries == 1
 
 

@@ -14,6 +14,7 @@ Example:
     >>> supervisor = DetectorTrigger(SupervisorScheduler(backend, cfg.schedule), make_detector(cfg.detector, context))
     >>> loop = build_loop(config, driver, reports=supervisor)
     >>> supervisor.stats().trips, supervisor.trace      # episode so far: [(tick, score, tripped), ...]
+    >>> supervisor.asked                                # episode so far: ticks whose trip launched a query
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DetectorTrigger:
         self.scheduler, self.detector = scheduler, detector
         self._stats = DetectorStats()
         self.trace: list[tuple[int, float | None, bool]] = []  # this episode: (tick, score, tripped) per new chunk
+        self.asked: list[int] = []  # this episode: the ticks whose trip launched a query
         self._warned = False
 
     # ------------------------------------------------------------- subscriber
@@ -53,6 +55,7 @@ class DetectorTrigger:
         self.scheduler.on_episode_start(info)
         self.detector.reset()
         self.trace = []
+        self.asked = []
         self._warned = False
 
     def on_tick(self, tick: TickRecord) -> None:
@@ -67,7 +70,9 @@ class DetectorTrigger:
             self._warn_unguided(tick.step)
         if tripped:
             reason = f"failure score {score:.4f} > {self.detector.threshold:.4f}"
-            self._count(requests=int(self.scheduler.request(tick.step, reason)))
+            launched = self.scheduler.request(tick.step, reason)
+            self._count(requests=int(launched))
+            self.asked.extend([tick.step] if launched else [])
 
     def on_episode_end(self, outcome: EpisodeOutcome) -> None:
         self.scheduler.on_episode_end(outcome)
