@@ -40,6 +40,10 @@ class TrainConfig(FrozenModel):
         object_aux_weight: weight of the training-only auxiliary loss that regresses the task objects' positions
             (``EpisodeArrays.object_targets``) from the image encoder's camera tokens (``learn.object_aux``); needs
             a model with cameras and episodes with targets. The head is not exported. 0 (default) = off.
+        failure_head_from: a ``weights.pt`` whose backbone and success head are kept, frozen, and whose norm stats
+            are used; a new failure head of ``model``'s ``failure_*`` shape (a light head) is the only part trained
+            (``policy.afil.failure_head``). ``model`` must equal the weights' config except for ``failure_*``.
+            Only failure samples then carry a gradient. ``None`` (default): train every part.
     """
 
     model: AfilModelConfig
@@ -60,6 +64,7 @@ class TrainConfig(FrozenModel):
     init_weights: Path | None = None
     random_shift: int = Field(4, ge=0)
     object_aux_weight: float = Field(0.0, ge=0.0)
+    failure_head_from: Path | None = None
 
     @property
     def prefix_delay(self) -> int:

@@ -18,6 +18,7 @@ import torch
 from failforward.policy.afil.backbone import Prefix
 from failforward.policy.afil.experts import FAILURE, NUM_EXPERTS, SUCCESS, prefix_time
 from failforward.policy.afil.model import DualActionGenerator
+from failforward.policy.afil.separate_experts import map_heads
 
 
 def prefix_rows(batch: int, horizon: int, max_delay: int, generator: torch.Generator) -> torch.Tensor | None:
@@ -66,10 +67,12 @@ def flow_matching_loss(
     prefix = model.encode(batch["state"], batch, batch.get("images"))
     if not failure_grad_to_backbone:
         prefix = Prefix(torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens), prefix.mask)
-    time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D]
+    time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D] (or one [1, B, 1, D_e] per head)
     if frozen is not None:  # prefix rows: the features of τ = 1
-        time = prefix_time(time, model.experts.time_features(tau.new_ones(1), NUM_EXPERTS), frozen)
-    v = model.experts.velocity(x_tau, time, model.experts.cache(prefix, NUM_EXPERTS), NUM_EXPERTS)
+        clean = model.experts.time_features(tau.new_ones(1), NUM_EXPERTS)
+        time = map_heads(lambda t, c: prefix_time(t, c, frozen), time, clean)
+    cache = model.experts.cache(prefix, NUM_EXPERTS)
+    v = model.experts.velocity(x_tau, time, cache, NUM_EXPERTS)
     err = _row_errors(v, x1 - x0, frozen)  # [2, B]
     success = (~failure).to(err.dtype)
     loss_s = (err[SUCCESS] * success).sum() / success.sum().clamp_min(1.0)

@@ -25,6 +25,7 @@ from failforward.learn.flow_loss import flow_matching_loss
 from failforward.learn.object_aux import ObjectAux
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.export import export_model
+from failforward.policy.afil.failure_head import with_new_failure_head
 from failforward.policy.afil.manifest import Manifest, PrefixTraining, TrainingSummary
 from failforward.policy.afil.model import DualActionGenerator
 from failforward.policy.afil.normalize import NormStats
@@ -92,7 +93,14 @@ def _load_checkpoint(path: Path, model_config: AfilModelConfig) -> dict:
 
 
 def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualActionGenerator, NormStats]:
-    """A fresh model with norm stats fitted to ``episodes``, or ``config.init_weights`` (fine-tuning)."""
+    """A fresh model with norm stats fitted to ``episodes``, or ``config.init_weights`` (fine-tuning), or
+    ``config.failure_head_from``'s backbone and success head with a new failure head."""
+    if config.failure_head_from is not None:
+        if config.init_weights is not None:
+            raise ConfigError("failure_head_from and init_weights both initialize the model; set one of them.")
+        base, norm = load_weights(config.failure_head_from)
+        logger.info("new failure head on the backbone and success head of %s", config.failure_head_from)
+        return with_new_failure_head(base, config.model), norm
     if config.init_weights is None:
         return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes)
     model, norm = load_weights(config.init_weights)
@@ -116,6 +124,15 @@ def _object_aux(config: TrainConfig, model: DualActionGenerator, data: ChunkData
             "demos when --object-aux-weight > 0); set object_aux_weight = 0 or record them."
         )
     return ObjectAux(model, data.object_stats.size)
+
+
+def _trainable(config: TrainConfig, model: DualActionGenerator) -> list[torch.nn.Parameter]:
+    """Parameters the optimizer updates: all, or (``failure_head_from``) the failure head's, the rest frozen."""
+    if config.failure_head_from is None:
+        return list(model.parameters())
+    model.requires_grad_(False)
+    failure = model.experts.get_submodule("failure").requires_grad_(True)
+    return list(failure.parameters())
 
 
 def _step_loss(
@@ -147,7 +164,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     data = ChunkDataset(episodes, config.model, norm)
     model = model.train()
     aux = _object_aux(config, model, data)
-    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    params = _trainable(config, model) + (list(aux.parameters()) if aux is not None else [])
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
     start = 0

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import Field, model_validator
 
 from failforward.config import FrozenModel
@@ -30,6 +32,7 @@ __all__ = [
     "AfilModelConfig",
     "BackendConfig",
     "BackendKind",
+    "ExpertShape",
     "GraphLayout",
     "GuidanceConfig",
     "GuidanceMode",
@@ -66,6 +69,16 @@ class TextEncoderKind(ValueEnum):
     MINILM = "minilm"
 
 
+class ExpertShape(NamedTuple):
+    """Shape of one flow expert: token ``width`` D, transformer ``layers``, ``attn_heads``, ``mlp_ratio``."""
+
+    width: int
+    layers: int
+    attn_heads: int
+    mlp_ratio: int
+    self_attention: bool = True
+
+
 class AfilModelConfig(FrozenModel):
     """Shape of the Dual Action Generator (bundled small backbone + two flow experts).
 
@@ -88,6 +101,13 @@ class AfilModelConfig(FrozenModel):
         max_prompt_tokens: L, longest prompt (in words) the model accepts (``hash`` text encoder).
         text_encoder: ``hash`` or ``minilm`` (see :class:`TextEncoderKind`); ``hash`` in older manifests.
         prompt_tokens: T, prefix tokens projected from the sentence embedding (``minilm`` text encoder).
+        failure_width, failure_layers, failure_attn_heads, failure_mlp_ratio, failure_self_attention: the failure
+            expert's own shape
+            (a *light* failure head, AFIL's "lightweight" failure generator); ``None`` (default, and in older
+            manifests) = the success expert's ``width``, ``expert_layers``, ``attn_heads``, ``mlp_ratio`` and
+            self-attention over the chunk rows (``failure_self_attention=False``: blocks of cross-attention + MLP). When
+            the two shapes are equal the heads share stacked weights (one batched call per step); otherwise the
+            failure expert is its own module that cross-attends to the prefix projected to ``failure_width``.
     """
 
     action_dim: int = Field(14, ge=1)
@@ -109,11 +129,44 @@ class AfilModelConfig(FrozenModel):
     max_prompt_tokens: int = Field(32, ge=1)
     text_encoder: TextEncoderKind = TextEncoderKind.HASH
     prompt_tokens: int = Field(4, ge=1)
+    failure_width: int | None = Field(None, ge=8)
+    failure_layers: int | None = Field(None, ge=1)
+    failure_attn_heads: int | None = Field(None, ge=1)
+    failure_mlp_ratio: int | None = Field(None, ge=1)
+    failure_self_attention: bool | None = None
+
+    @property
+    def success_expert(self) -> ExpertShape:
+        """Shape of the success expert (the backbone's ``width``)."""
+        return ExpertShape(self.width, self.expert_layers, self.attn_heads, self.mlp_ratio)
+
+    @property
+    def failure_expert(self) -> ExpertShape:
+        """Shape of the failure expert: its ``failure_*`` fields, each defaulting to the success expert's."""
+        s = self.success_expert
+        return ExpertShape(
+            s.width if self.failure_width is None else self.failure_width,
+            s.layers if self.failure_layers is None else self.failure_layers,
+            s.attn_heads if self.failure_attn_heads is None else self.failure_attn_heads,
+            s.mlp_ratio if self.failure_mlp_ratio is None else self.failure_mlp_ratio,
+            s.self_attention if self.failure_self_attention is None else self.failure_self_attention,
+        )
+
+    @property
+    def stacked_experts(self) -> bool:
+        """True when both experts have one shape: their weights are stacked on one expert axis."""
+        return self.failure_expert == self.success_expert
 
     @model_validator(mode="after")
     def _check(self) -> AfilModelConfig:
         if self.width % self.attn_heads:
             raise ValueError(f"width={self.width} must be divisible by attn_heads={self.attn_heads}")
+        failure = self.failure_expert
+        if failure.width % failure.attn_heads:
+            raise ValueError(
+                f"failure expert width {failure.width} must be divisible by its {failure.attn_heads} attention "
+                "heads; set failure_attn_heads to a divisor of failure_width."
+            )
         patched = self.image_encoder is ImageEncoderKind.PATCH
         if self.cameras and patched and (self.image_height % self.patch_size or self.image_width % self.patch_size):
             raise ValueError(

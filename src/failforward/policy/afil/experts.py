@@ -3,6 +3,8 @@
 Expert 0 is the success head, expert 1 the failure head. Each predicts the velocity ``v(x_τ, τ)``
 of a whole chunk ``[H, A]`` while cross-attending to the backbone's prefix. Evaluating both costs one
 batched call (``experts=2``); the unguided sampler asks for ``experts=1`` (success head only).
+A failure head of another shape than the success head (``AfilModelConfig.failure_*``) cannot share the
+stacked weights: :class:`SeparateFlowExperts` (``separate_experts``) then runs two one-head stacks.
 
 Flow time is per chunk row: ``τ [B]`` (one time for every row) or ``τ [B, H]`` (training-time real-time
 chunking, arXiv 2512.05964: the rows of a clean action prefix carry τ = 1). The time features are added to
@@ -17,7 +19,7 @@ import torch
 from torch import nn
 
 from failforward.policy.afil.backbone import Prefix
-from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.config import AfilModelConfig, ExpertShape
 from failforward.policy.afil.layers import (
     SelfAttentionBlock,
     StackedLayerNorm,
@@ -35,61 +37,79 @@ NUM_EXPERTS = 2
 
 
 class PrefixCache(NamedTuple):
-    """Per-chunk cross-attention inputs: keys and values ``[L, E, B, P, D]`` and key bias ``[B, P]``."""
+    """Per-chunk cross-attention inputs: keys and values ``[L, E, B, P, D]`` and key bias ``[B, P]``.
+
+    A separate (light) failure head adds its own ``failure_keys, failure_values [L_f, 1, B, P, D_f]``; then
+    ``keys, values`` are the success head's alone (``E = 1``). ``None`` for stacked heads or success only.
+    """
 
     keys: torch.Tensor
     values: torch.Tensor
     bias: torch.Tensor
+    failure_keys: torch.Tensor | None = None
+    failure_values: torch.Tensor | None = None
 
 
 class ExpertBlock(nn.Module):
-    """Self-attention over the chunk, cross-attention to the prefix, MLP (all pre-norm, stacked)."""
+    """Self-attention over the chunk (unless ``shape.self_attention`` is off), cross-attention to the prefix,
+    MLP (all pre-norm, stacked)."""
 
-    def __init__(self, config: AfilModelConfig) -> None:
+    def __init__(self, shape: ExpertShape, experts: int = NUM_EXPERTS) -> None:
         super().__init__()
-        e, d = NUM_EXPERTS, config.width
-        self.heads = config.attn_heads
-        self.self_block = SelfAttentionBlock(e, d, config.attn_heads, config.mlp_ratio)
+        e, d = experts, shape.width
+        self.heads = shape.attn_heads
+        self.self_block = SelfAttentionBlock(e, d, shape.attn_heads, shape.mlp_ratio) if shape.self_attention else None
         self.cross_norm = StackedLayerNorm(e, d)
         self.cross_q = StackedLinear(e, d, d)
         self.cross_kv = StackedLinear(e, d, 2 * d)
         self.cross_proj = StackedLinear(e, d, d)
         self.norm = StackedLayerNorm(e, d)
-        self.mlp = StackedMLP(e, d, config.mlp_ratio)
+        self.mlp = StackedMLP(e, d, shape.mlp_ratio)
 
     def prefix_kv(self, prefix: torch.Tensor, experts: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``prefix: [B, P, D]`` → keys, values ``[E, B, P, D]``."""
-        k, v = self.cross_kv(prefix[None], experts).chunk(2, dim=-1)
+        """``prefix: [E|1, B, P, D]`` → keys, values ``[E, B, P, D]``."""
+        k, v = self.cross_kv(prefix, experts).chunk(2, dim=-1)
         return k, v
 
     def forward(
         self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, experts: int
     ) -> torch.Tensor:
         """``x: [E, B, H, D]`` → ``[E, B, H, D]``."""
-        x = self.self_block(x, None, experts)
+        if self.self_block is not None:
+            x = self.self_block(x, None, experts)
         q = norm_linear(x, self.cross_norm, self.cross_q, experts)
         x = x + self.cross_proj(attention(q, k, v, bias, self.heads), experts)
         return x + self.mlp(x, experts, norm=self.norm)
 
 
 class DualFlowExperts(nn.Module):
-    """Success and failure velocity heads ``v_e(x_τ, τ | prefix)``, e ∈ {success, failure}."""
+    """Success and failure velocity heads ``v_e(x_τ, τ | prefix)``, e ∈ {success, failure}, stacked weights.
 
-    def __init__(self, config: AfilModelConfig) -> None:
+    Args:
+        config: model shape (action size, horizon, backbone width).
+        experts: heads stacked on the weights' expert axis (2: success + failure; 1: one head alone).
+        shape: the heads' shape; default the success expert's. A width other than the backbone's adds
+            ``prefix_in``, a linear projection of the prefix tokens ``D → D_e`` before the cross-attention.
+    """
+
+    def __init__(self, config: AfilModelConfig, experts: int = NUM_EXPERTS, shape: ExpertShape | None = None) -> None:
         super().__init__()
-        e, d = NUM_EXPERTS, config.width
+        shape = shape or config.success_expert
+        e, d = experts, shape.width
         self.width = d
+        self.prefix_in = StackedLinear(e, config.width, d) if d != config.width else None
         self.action_in = StackedLinear(e, config.action_dim, d)
         self.chunk_pos = nn.Parameter(torch.randn(e, 1, config.horizon, d) * 0.02)
         self.time_in = StackedLinear(e, d, d)
         self.time_out = StackedLinear(e, d, d)
-        self.blocks = nn.ModuleList(ExpertBlock(config) for _ in range(config.expert_layers))
+        self.blocks = nn.ModuleList(ExpertBlock(shape, e) for _ in range(shape.layers))
         self.out_norm = StackedLayerNorm(e, d)
         self.action_out = StackedLinear(e, d, config.action_dim)
 
     def cache(self, prefix: Prefix, experts: int = NUM_EXPERTS) -> PrefixCache:
         """Cross-attention keys/values of the prefix, computed once per chunk."""
-        kv = [cast(ExpertBlock, block).prefix_kv(prefix.tokens, experts) for block in self.blocks]
+        tokens = prefix.tokens[None] if self.prefix_in is None else self.prefix_in(prefix.tokens[None], experts)
+        kv = [cast(ExpertBlock, block).prefix_kv(tokens, experts) for block in self.blocks]
         keys = torch.stack([k for k, _ in kv])
         values = torch.stack([v for _, v in kv])
         return PrefixCache(keys, values, key_bias(prefix.mask, prefix.tokens.dtype))

@@ -8,6 +8,10 @@
 - ``experts_success``: the same inputs → the success head's velocity ``[1, B, H, A]`` (split layout,
   unguided; model directories exported before it existed fall back to ``experts``).
 
+A model whose failure head has its own shape (``AfilModelConfig.stacked_experts`` false) keeps these graphs;
+its ``backbone`` graph also outputs ``failure_keys, failure_values [L_f, 1, B, P, D_f]`` (and ``keys, values``
+are the success head's, ``[L, 1, B, P, D]``), which its ``experts`` graph takes after ``bias``.
+
 Models trained for real-time chunking prefixes (training-time RTC, ``Manifest.prefix_training``) export with
 ``prefix=True``: the fused samplers also take ``prefix [B, H, A]`` (normalized, padded to H) and
 ``prefix_len [B]`` int64 (``d``; 0 = no prefix), clamp rows ``i < d`` to the prefix, give them τ = 1 and
@@ -125,17 +129,24 @@ class UnguidedSamplerGraph(_SamplerGraph):
         return (self.sample(x)[0],)
 
 
-class BackboneGraph(_Graph):
-    """Per-chunk part of the split layout: observation → ``keys, values [L, 2, B, P, D]``, ``bias [B, P]``."""
+def cache_names(config: AfilModelConfig) -> tuple[str, ...]:
+    """Names of the per-chunk cache tensors: ``keys, values, bias`` (+ ``failure_keys, failure_values``)."""
+    return sig.CACHE_OUTPUTS if config.stacked_experts else (*sig.CACHE_OUTPUTS, *sig.FAILURE_CACHE)
 
-    outputs = sig.CACHE_OUTPUTS
+
+class BackboneGraph(_Graph):
+    """Per-chunk part of the split layout: observation → ``keys, values [L, 2, B, P, D]``, ``bias [B, P]``.
+
+    A separate failure head: ``keys, values [L, 1, B, P, D]``, ``bias``, ``failure_keys, failure_values``.
+    """
 
     def __init__(self, model: DualActionGenerator) -> None:
         super().__init__(model)
         self.inputs = observation_inputs(model.config)
+        self.outputs = cache_names(model.config)
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return tuple(self._cache(x, NUM_EXPERTS))
+        return tuple(t for t in self._cache(x, NUM_EXPERTS) if t is not None)
 
 
 class ExpertsGraph(_Graph):
@@ -150,10 +161,11 @@ class ExpertsGraph(_Graph):
 
     def __init__(self, model: DualActionGenerator, prefix: bool = False) -> None:
         super().__init__(model)
-        self.inputs = (*sig.EXPERT_INPUTS, *(("prefix_len",) if prefix else ()))
+        failure = sig.FAILURE_CACHE if self.heads == NUM_EXPERTS and not model.config.stacked_experts else ()
+        self.inputs = (*sig.EXPERT_INPUTS, *failure, *(("prefix_len",) if prefix else ()))
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        cache = PrefixCache(x["keys"], x["values"], x["bias"])
+        cache = PrefixCache(x["keys"], x["values"], x["bias"], x.get("failure_keys"), x.get("failure_values"))
         frozen = self._frozen(x)
         tau = x["tau"] if frozen is None else torch.where(frozen, torch.ones_like(x["tau"])[:, None], x["tau"][:, None])
         return (self.model.experts(x["x"], tau, cache, self.heads),)

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from failforward.config import FrozenModel
+from failforward.policy.afil import signature as sig
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.errors import ManifestError
 from failforward.policy.afil.normalize import NormStats
@@ -155,8 +156,39 @@ def load_manifest(model_dir: Path) -> Manifest:
                 f"{file} sha256 {actual[:12]}… differs from the manifest's {digest[:12]}…: the file changed "
                 "after export. Re-export the model directory."
             )
+    check_expert_cache(manifest)
     _warn_toolchain(manifest)
     return manifest
+
+
+def _cache_dims(config: AfilModelConfig) -> dict[str, tuple[int, int, int]]:
+    """``(layers, heads stacked, width)`` of each per-chunk cache tensor the backbone graph must output."""
+    s, f = config.success_expert, config.failure_expert
+    if config.stacked_experts:
+        return {"keys": (s.layers, 2, s.width), "values": (s.layers, 2, s.width)}
+    dims = {"keys": (s.layers, 1, s.width), "values": (s.layers, 1, s.width)}
+    return {**dims, **dict.fromkeys(sig.FAILURE_CACHE, (f.layers, 1, f.width))}
+
+
+def check_expert_cache(manifest: Manifest) -> None:
+    """Raise ``ManifestError`` when a backbone graph's cache outputs do not fit the model's expert shapes.
+
+    Keys/values are ``[L, E, B, P, D]``: stacked heads ``E = 2`` at the success shape; a separate failure head
+    adds ``failure_keys, failure_values [L_f, 1, B, P, D_f]`` (``AfilModelConfig.failure_*``).
+    """
+    want = _cache_dims(manifest.model)
+    stems = {sig.graph_stem(sig.BACKBONE, p) for p in sig.PRECISIONS}
+    for stem, spec in manifest.graphs.items():
+        if stem not in stems:
+            continue
+        got = {o.name: o.shape for o in spec.outputs if o.name != "bias"}
+        have = {name: (shape[0], shape[1], shape[-1]) for name, shape in got.items() if len(shape) == 5}
+        if have != want:
+            raise ManifestError(
+                f"{manifest.name}: {stem} outputs (layers, heads, width) {have}, but the model config's experts "
+                f"(success {tuple(manifest.model.success_expert)}, failure {tuple(manifest.model.failure_expert)}) "
+                f"need {want}. The failure_* fields of the manifest's model do not match its graphs: re-export."
+            )
 
 
 def _warn_toolchain(manifest: Manifest) -> None:

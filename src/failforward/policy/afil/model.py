@@ -20,10 +20,11 @@ from torch import nn
 
 from failforward.policy.afil.backbone import Prefix, PrefixEncoder, SmallPrefixEncoder
 from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, GuidanceMode
-from failforward.policy.afil.experts import NUM_EXPERTS, DualFlowExperts, PrefixCache, prefix_time
+from failforward.policy.afil.experts import NUM_EXPERTS, PrefixCache, prefix_time
 from failforward.policy.afil.guidance import DualField, guide
 from failforward.policy.afil.rtc import PrefixCondition, clamp_prefix, freeze, frozen_rows, pigdm
 from failforward.policy.afil.sampler import euler_sample, flow_times
+from failforward.policy.afil.separate_experts import flow_experts, map_heads
 
 HeadField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,7 +44,7 @@ class DualActionGenerator(nn.Module):
         self.backbone = backbone if backbone is not None else SmallPrefixEncoder(config)
         if self.backbone.width != config.width:
             raise ValueError(f"backbone width {self.backbone.width} != config.width {config.width}")
-        self.experts = DualFlowExperts(config)
+        self.experts = flow_experts(config)  # stacked heads, or a failure head of its own shape
 
     def encode(
         self,
@@ -70,13 +71,13 @@ class DualActionGenerator(nn.Module):
         times = flow_times(num_steps, cache.bias.device)
         if frozen is not None:
             times = torch.cat([times, torch.ones_like(times[:1])])
-        table = self.experts.time_features(times, experts)  # [E, N (+1), 1, D]
+        table = self.experts.time_features(times, experts)  # [E, N (+1), 1, D], or one [1, N (+1), 1, D_e] per head
 
         def heads(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
             step = torch.round(tau * num_steps).long()  # [B], k of τ_k = k / N
-            time = table[:, step]
+            time = map_heads(lambda t: t[:, step], table)
             if frozen is not None:
-                time = prefix_time(time, table[:, num_steps:], frozen)
+                time = map_heads(lambda s, t: prefix_time(s, t[:, num_steps:], frozen), time, table)
             return self.experts.velocity(x, time, cache, experts)
 
         return heads

@@ -9,6 +9,8 @@ EXPERTS = "experts"
 SUCCESS_EXPERT = "experts_success"  # split layout, unguided: success head only (absent in older exports)
 
 CACHE_OUTPUTS = ("keys", "values", "bias")
+# a separate (light) failure head's own cross-attention cache: backbone outputs / experts inputs after CACHE_OUTPUTS
+FAILURE_CACHE = ("failure_keys", "failure_values")
 EXPERT_INPUTS = ("x", "tau", *CACHE_OUTPUTS)
 EXPERT_OUTPUTS = ("velocity",)
 GUIDED_OUTPUTS = ("actions", "lambdas")

@@ -55,7 +55,11 @@ class GraphBackend(AfilBackend):
         if self.config.layout == "split":
             coefficients = self.coefficients if self.guided else None
             steps = self.config.sampler.num_steps
-            return split_sample(self._run_base, inputs, steps, coefficients, experts_graph=self.expert_graph)
+            backbone = self.manifest.graphs[sig.graph_stem(sig.BACKBONE, self.config.precision)]
+            names = tuple(spec.name for spec in backbone.outputs)
+            return split_sample(
+                self._run_base, inputs, steps, coefficients, experts_graph=self.expert_graph, cache_names=names
+            )
         if self.guided:
             z, lam = self._run_base(sig.GUIDED_SAMPLER, {**inputs, "guidance": self.coefficients})
             return z, lam

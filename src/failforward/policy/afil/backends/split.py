@@ -19,6 +19,7 @@ def split_sample(
     coefficients: np.ndarray | None,
     *,
     experts_graph: str = EXPERTS,
+    cache_names: tuple[str, ...] = CACHE_OUTPUTS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample with ``run_graph(stem, feeds) -> outputs`` for the ``backbone`` and ``experts`` graphs.
 
@@ -31,11 +32,13 @@ def split_sample(
         coefficients: ``(λ_static, γ, clamp)``; ``None`` = success head only.
         experts_graph: per-step graph, ``experts`` (velocities ``[2, B, H, A]``) or, unguided,
             ``experts_success`` (``[1, B, H, A]``: the failure head is not computed).
+        cache_names: the backbone graph's outputs in order (``keys, values, bias``, and ``failure_keys,
+            failure_values`` for a separate failure head); all are fed to every step (graphs ignore extras).
 
     Returns:
         ``(x_1 [1, H, A], λ trace [1, N])`` (``[1, 0]`` when unguided).
     """
-    cache = dict(zip(CACHE_OUTPUTS, run_graph(BACKBONE, inputs), strict=True))
+    cache = dict(zip(cache_names, run_graph(BACKBONE, inputs), strict=True))
     x = inputs["noise"].astype(np.float32)
     free = np.ones(x.shape[:2] + (1,), np.float32)
     if "prefix_len" in inputs:
