@@ -58,7 +58,9 @@ class Flywheel:
 
     def run_config(self, k: int, *, episodes: int, seed: int, noise_seed: int, deploy: bool) -> RunConfig:
         """The preset with model ``k``; a deployment keeps its supervisor and recovery (when ``supervised``), an
-        evaluation runs the policy alone and renders no camera."""
+        evaluation runs the policy alone and renders no camera. Both infer synchronously and run as fast as the machine
+        allows (``loop.realtime = false``), so simulated time waits for each chunk and the outcome does not depend on
+        the machine's load (the demo's asynchronous inference aborts a starved episode on a loaded machine)."""
         overrides: dict[str, Any] = {
             "policy.model_dir": str(self.model_dir(k).resolve()),
             "policy.threads": 1,
@@ -66,6 +68,7 @@ class Flywheel:
             "policy.sampler.guidance": self.guidance(k).model_dump(mode="json"),
             "loop.max_steps": self.cfg.deploy_max_steps if deploy else self.cfg.eval_max_steps,
             "loop.realtime": False,
+            "broker.inference": "synchronous",  # the loop waits for each chunk: no load-dependent starvation
             "record.output_dir": str(self.layout.root),
             "episodes": episodes,
             "seed": seed,

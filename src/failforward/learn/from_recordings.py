@@ -2,8 +2,8 @@
 
 The recordings' outcomes are resolved by ``learn.outcomes`` (operator label, else simulator, else supervisor);
 failures train the failure head, successes and corrections the success head. Fine-tuning (``init_model``) keeps the
-initial model's shape, norm stats and training-time RTC; from scratch, the shape is a ``LEARN_MODELS`` name with the
-recordings' state width. Training resumes from ``<out>/train/last.pt``; the model is exported to ``<out>/model``.
+initial model's shape, norm stats and training-time RTC; from scratch, the shape is a ``LEARN_MODELS`` name (or a
+model config) with the recordings' state width. Training resumes from ``<out>/train/last.pt``; the model is exported to ``<out>/model``.
 
 Example:
     >>> train_on_recordings([Path("runs/20261202-030750-sim_transfer_cube_afil")], Path("runs/learn/rec"),
@@ -19,6 +19,7 @@ from typing import Any
 from failforward.errors import ConfigError
 from failforward.learn.config import TrainConfig
 from failforward.learn.recorded import Selection, load_selection, select_recorded
+from failforward.policy.afil.config import AfilModelConfig
 
 
 def train_on_recordings(
@@ -26,7 +27,7 @@ def train_on_recordings(
     out: Path,
     *,
     init_model: Path | None,
-    model: str = "aloha_state_cpu",
+    model: str | AfilModelConfig = "aloha_state_cpu",
     steps: int = 1000,
     batch_size: int = 64,
     lr: float = 3e-4,
@@ -58,7 +59,7 @@ def _train_config(
     selection: Selection,
     out: Path,
     init_model: Path | None,
-    model: str,
+    model: str | AfilModelConfig,
     steps: int,
     batch_size: int,
     lr: float,
@@ -80,7 +81,8 @@ def _train_config(
 
     first = read_episode(selection.chosen[0].path, load_images=False)
     state_dim = first.joint_positions.shape[1] + first.object_state.shape[1]
-    return TrainConfig(model=get_learn_model(model).model_copy(update={"state_dim": state_dim}), seed=seed, **common)
+    shape = get_learn_model(model) if isinstance(model, str) else model
+    return TrainConfig(model=shape.model_copy(update={"state_dim": state_dim}), seed=seed, **common)
 
 
 def _skipped(selection: Selection) -> str:
