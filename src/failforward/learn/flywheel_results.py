@@ -96,15 +96,15 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
     ]
     for r in result["rounds"]:
         lines.append(
-            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['train'])} | {_deploy_cell(r['deploy'])} "
+            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'])} | {_deploy_cell(r['deploy'])} "
             f"| {_eval_cell(r['eval'])} |"
         )
     return "\n".join(lines)
 
 
-def _train_cell(train: dict[str, Any] | None) -> str:
+def _train_cell(k: int, train: dict[str, Any] | None) -> str:
     if train is None:
-        return "– (base)"
+        return "– (base)" if k == 0 else "–"
     d = train["data"]
     return f"{d['successes']} / {d['corrected']} / {d['failures']} ({train['steps']} steps)"
 
