@@ -14,10 +14,12 @@ from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.plug_strip_layout import (
     HEAD_HALF,
     PLUG_SHAPES,
+    PLUGS,
     PRONG_TIP_Z,
     SPLIT_FACTORS,
     STRIP_COLORS,
     STRIP_RANGES,
+    PlugStripLayout,
     PlugStripSplit,
     sample_layout,
     yaw_quat,
@@ -133,13 +135,34 @@ def test_unknown_split_is_refused() -> None:
         sample_layout(0, "nope")
 
 
-def test_the_expert_succeeds_near_its_arm_and_jams_across_the_strip() -> None:
-    """Same layout (unseen seed 1: one cylinder plug on the right, a 3-socket strip on the left): the right arm
-    inserts into socket_2, on its side, and jams in socket_0, at the far end where it reaches its limit."""
+def _layout(strip_x: float, plug_x: float) -> PlugStripLayout:
+    """A 3-socket strip centred at ``strip_x`` [m] (y 0.58, square to the table), one box plug_a at ``plug_x``."""
+    strip = np.concatenate([[strip_x, 0.58, 0.0], yaw_quat(0.0)])
+    plug = np.concatenate([[plug_x, 0.36, -PRONG_TIP_Z], yaw_quat(0.3)])
+    rgb = STRIP_COLORS["seen"]["white"]
+    return PlugStripLayout("seen", strip, 3, ("plug_a",), {"plug_a": plug}, "white", rgb, "box")
+
+
+@pytest.mark.parametrize("side", [-1.0, 1.0])
+def test_which_socket_is_out_of_reach_depends_on_the_placement(side: float) -> None:
+    """The strip shifted 0.12 m towards one arm, the plug on the other arm's side: that arm inserts into the strip's
+    near end (0.08 m past the centre line) and misses its far end (0.16 m past it, beyond its reach). Mirrored, the
+    same socket names swap roles, so no fixed socket choice is safe: the planner must read the placement."""
     from failforward.policy.expert.plug_strip_episode import run_episode
 
-    easy = run_episode(1, [("plug_b", "socket_2")], "unseen")
-    assert easy.success and easy.subgoals == [("grasp plug_b", True), ("insert plug_b socket_2", True)]
-    hard = run_episode(1, [("plug_b", "socket_0")], "unseen")
-    assert not hard.success and hard.subgoals[0] == ("grasp plug_b", True)
-    assert hard.reason.startswith("jammed"), hard.reason
+    layout = _layout(strip_x=0.12 * side, plug_x=-0.22 * side)
+    near, far = ("socket_0", "socket_2") if side > 0 else ("socket_2", "socket_0")
+    easy = run_episode(0, [("plug_a", near)], layout=layout)
+    assert easy.success and easy.subgoals == [("grasp plug_a", True), (f"insert plug_a {near}", True)]
+    hard = run_episode(0, [("plug_a", far)], layout=layout)
+    assert not hard.success and hard.subgoals == [("grasp plug_a", True), (f"insert plug_a {far}", False)]
+    assert hard.reason.startswith(("missed", "jammed")), hard.reason
+
+
+def test_plugs_lie_on_either_side_and_two_never_overlap() -> None:
+    layouts = [sample_layout(s, split) for s in range(60) for split in ("seen", "unseen")]
+    sides = {(p, bool(lay.plug_poses[p][0] > 0)) for lay in layouts for p in lay.plugs}
+    assert sides == {(p, right) for p in PLUGS for right in (False, True)}
+    pairs = [lay.plug_poses for lay in layouts if len(lay.plugs) == 2]
+    assert min(float(np.linalg.norm(q["plug_a"][:2] - q["plug_b"][:2])) for q in pairs) > 2 * HEAD_HALF[0]
+    assert any(q["plug_a"][0] * q["plug_b"][0] > 0 for q in pairs)  # both on one arm's side happens

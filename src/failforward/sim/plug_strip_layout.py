@@ -1,8 +1,14 @@
 """The plug-strip task's geometry and its per-episode layout, drawn from a seed within a split.
 
-A power strip lies on the table with 2 or 3 square sockets along its x axis; one or two plugs stand upright on their
-prongs in front of it, ``plug_a`` on the left arm's side, ``plug_b`` on the right arm's. A plug is a box head (the
-part a gripper holds) above a prong (a square box or a cylinder) that goes into a socket's well.
+A power strip lies on the table with 2 or 3 square sockets along its x axis (``PITCH`` apart); one or two plugs stand
+upright on their prongs in front of it, each on the left or the right arm's side (drawn per plug; ``plug_a`` nearer
+the front than ``plug_b``, so two plugs on one side never overlap). A plug is a box head (the part a gripper holds)
+above a prong (a square box or a cylinder) that goes into a socket's well.
+
+What makes an insertion risky is the placement: the arm nearer a plug grasps and inserts it, and a top-down insertion
+reaches only so far across the table (a socket more than about 0.12 m past the centre line, on the other arm's side,
+is missed or jammed; ``docs/plug_strip.md``). The strip's placement range straddles that limit, so which sockets each
+plug can go into, and so which orders succeed, depends on where the strip and the plugs lie.
 
 Frames and units: metres, radians. World = the table frame of the gym-aloha scene (z up, table top at z = 0, the
 arms' waists at x = ±0.469, y = 0.5). Strip frame: origin at the centre of its bottom face, x along the sockets
@@ -29,14 +35,16 @@ from failforward.errors import ConfigError
 
 PlugStripSplit = Literal["seen", "unseen", "unseen_placement", "unseen_color", "unseen_shape"]
 PlugShape = Literal["box", "cylinder"]
-PLUGS = ("plug_a", "plug_b")  # plug_a starts on the left arm's side, plug_b on the right's
+PLUGS = ("plug_a", "plug_b")  # each on either arm's side (drawn); plug_a in the front band, plug_b behind it
 SOCKETS = ("socket_0", "socket_1", "socket_2")
 OBJECTS = ("strip", *PLUGS)  # free bodies, in ``SimState.object_poses`` / ``object_state`` order
 
 # Strip (strip frame) -------------------------------------------------------------------------------------------
-SLOT_X = (-0.05, 0.0, 0.05)  # [m] socket centres along the strip
+PITCH = 0.04  # [m] socket spacing (one cell's length): 4 mm more than a head's length
+SLOT_X = (-PITCH, 0.0, PITCH)  # [m] socket centres along the strip
 HOLE_HALF = (0.0095, 0.0085, 0.0095)  # [m] half widths of the square wells; socket_1 is the tight one
-STRIP_HALF_LENGTH, STRIP_HALF_WIDTH = 0.085, 0.03  # [m]
+STRIP_END = 0.01  # [m] solid strip beyond the outer cells
+STRIP_HALF_LENGTH, STRIP_HALF_WIDTH = SLOT_X[-1] + PITCH / 2 + STRIP_END, 0.03  # [m]
 FLOOR_Z, RIM_Z = 0.01, 0.03  # [m] well floor and rim (strip top) heights
 STRIP_MASS = 1.0  # [kg]
 
@@ -56,13 +64,14 @@ STRIP_COLORS = {
 }
 PLUG_SHAPES: dict[str, tuple[PlugShape, ...]] = {"seen": ("box",), "unseen": ("cylinder",)}
 # Strip centre x, y [m] and yaw [rad] ranges (uniform); unseen: further back and turned more, either side.
+# The x range straddles the arms' reach across the table (the far socket of a strip off centre is out of reach).
 STRIP_RANGES = {
-    "seen": {"x": (-0.06, 0.06), "y": (0.52, 0.60), "yaw": (-0.2, 0.2)},
-    "unseen": {"x": (-0.08, 0.08), "y": (0.61, 0.67), "yaw": (0.22, 0.4)},  # yaw sign drawn separately
+    "seen": {"x": (-0.14, 0.14), "y": (0.53, 0.60), "yaw": (-0.2, 0.2)},
+    "unseen": {"x": (-0.14, 0.14), "y": (0.61, 0.67), "yaw": (0.22, 0.4)},  # yaw sign drawn separately
 }
-PLUG_X = (0.17, 0.27)  # [m] |x| of a plug's centre (plug_a at -x, plug_b at +x)
-PLUG_Y = (0.36, 0.46)  # [m]
-PLUG_YAW = (-np.pi / 2, np.pi / 2)  # [rad]
+PLUG_X = (0.18, 0.27)  # [m] |x| of a plug's centre; the side (sign) is drawn per plug
+PLUG_Y = {"plug_a": (0.33, 0.38), "plug_b": (0.41, 0.46)}  # [m] bands: two plugs on one side stay apart
+PLUG_YAW = (-1.0, 1.0)  # [rad] head's long axis within 57 deg of world x (steeper yaws turn in the fingers)
 SPLIT_FACTORS: dict[str, tuple[str, str, str]] = {  # split → which set (placement, colour, shape) draws from
     "seen": ("seen", "seen", "seen"),
     "unseen": ("unseen", "unseen", "unseen"),
@@ -126,9 +135,9 @@ def _strip_pose(rng: np.random.Generator, placement: str) -> np.ndarray:
 
 
 def _plug_pose(rng: np.random.Generator, plug: str) -> np.ndarray:
-    x = rng.uniform(*PLUG_X) * (-1.0 if plug == "plug_a" else 1.0)
+    x = rng.uniform(*PLUG_X) * rng.choice([-1.0, 1.0])
     z = -PRONG_TIP_Z  # standing on the prong tip
-    return np.concatenate([[x, rng.uniform(*PLUG_Y), z], yaw_quat(rng.uniform(*PLUG_YAW))])
+    return np.concatenate([[x, rng.uniform(*PLUG_Y[plug]), z], yaw_quat(rng.uniform(*PLUG_YAW))])
 
 
 def sample_layout(seed: int, split: str = "seen") -> PlugStripLayout:

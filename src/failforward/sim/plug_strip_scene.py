@@ -28,6 +28,7 @@ from failforward.sim.plug_strip_layout import (
     HEAD_HALF,
     HOLE_HALF,
     PARKED,
+    PITCH,
     PLUG_MASS,
     PLUGS,
     PRONG_HALF,
@@ -42,7 +43,6 @@ from failforward.sim.plug_strip_layout import (
     PlugStripLayout,
 )
 
-PITCH = 0.05  # [m] length of one socket cell along the strip
 PLUG_RGB = {"plug_a": (0.95, 0.8, 0.1), "plug_b": (0.2, 0.75, 0.3)}
 PRONG_RGB = (0.75, 0.75, 0.78)
 BASE_RGB = (0.12, 0.12, 0.12)  # the strip's slab: the wells' floors look dark from above

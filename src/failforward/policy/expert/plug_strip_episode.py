@@ -31,9 +31,10 @@ from failforward.policy.expert.plug_strip import PlugStripPlanner
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import SimState
 from failforward.sim.plug_strip_layout import HOLE_HALF, PlugStripLayout, check_split
+from failforward.sim.plug_strip_scene import apply_layout
 from failforward.sim.plug_strip_status import MAX_TILT, plug_geoms, rotation, tip_in_socket
 from failforward.sim.plug_strip_subgoals import PlugStripSubgoal
-from failforward.types import JointCommand
+from failforward.types import JointCommand, Observation
 
 MOUTH_SLACK = 0.002  # [m] beyond the well's half width, a tip still counts as over the well
 CHUNK = 25  # ticks executed per expert chunk
@@ -100,14 +101,22 @@ class EpisodeResult:
 
 
 def run_episode(
-    seed: int, order: Sequence[tuple[str, str]], split: str = "seen", *, max_seconds: float = MAX_SECONDS
+    seed: int,
+    order: Sequence[tuple[str, str]],
+    split: str = "seen",
+    *,
+    max_seconds: float = MAX_SECONDS,
+    layout: PlugStripLayout | None = None,
 ) -> EpisodeResult:
-    """Run the expert on ``order`` from ``seed``'s layout until it is done (or ``max_seconds`` of sim time)."""
+    """Run the expert on ``order`` from ``seed``'s layout (or ``layout``, a scene set up by hand) until it is done
+    (or ``max_seconds`` of sim time)."""
     config = SimAlohaConfig(task="plug_strip", split=check_split(split), cameras=())
     with SimAlohaDriver(config) as robot:
         planner = PlugStripPlanner(order)
         expert = ScriptedExpert(robot.task, robot.privileged_state, horizon=CHUNK, planner=planner)
         obs = robot.reset(seed)
+        if layout is not None:
+            obs = _place(robot, layout)
         layout = robot.scene.variant
         watches: list[InsertWatch] = []
         success = False
@@ -125,6 +134,17 @@ def run_episode(
     subgoals = [(str(a.subgoal), bool(a.ok)) for a in planner.attempts]
     reason = _reason(planner, watches, layout, success)
     return EpisodeResult(seed, tuple(order), success, subgoals, reason, layout, obs.timestamp)
+
+
+def _place(robot: SimAlohaDriver, layout: PlugStripLayout) -> Observation:
+    """Switch the reset scene to ``layout`` (sockets, plugs, colours, object poses) and observe it."""
+    scene = robot.scene
+    apply_layout(scene.model, layout)
+    scene.variant = layout
+    qpos = scene.data.qpos.copy()
+    qpos[-layout.object_qpos().size :] = layout.object_qpos()
+    scene.set_qpos(qpos)
+    return robot.get_observation()
 
 
 def _reason(planner: PlugStripPlanner, watches: list[InsertWatch], layout: PlugStripLayout, success: bool) -> str:
