@@ -39,10 +39,18 @@ def run_label(args: argparse.Namespace) -> int:
             print(f"{path}: {text}{f' ({label.note})' if label and label.note else ''}")
         return 0
     episode = find_episode(args.episode, args.name)
-    operator = args.operator if args.operator is not None else getpass.getuser()
+    operator = args.operator if args.operator is not None else _login_name()
     label = write_label(episode, success=args.outcome == "success", operator=operator, note=args.note)
     print(f"{episode}: labelled {label.outcome} by {label.operator} (in {label_path(episode)})")
     return 0
+
+
+def _login_name() -> str:
+    """The login name (the default operator); ``LabelError`` asking for ``--operator`` where there is none."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError) as exc:
+        raise LabelError("No login name to record as the operator here: pass --operator <name>.") from exc
 
 
 def find_episode(path: Path, name: str | None) -> Path:

@@ -96,8 +96,8 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
     ]
     for r in result["rounds"]:
         lines.append(
-            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'])} | {_deploy_cell(r['deploy'])} "
-            f"| {_eval_cell(r['eval'])} |"
+            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'])} "
+            f"| {_deploy_cell(r['deploy'])} | {_eval_cell(r['eval'])} |"
         )
     return "\n".join(lines)
 
@@ -139,6 +139,25 @@ def flywheel_flags(cfg: dict[str, Any]) -> str:
     return " ".join(flags)
 
 
+METHOD = """
+## How the numbers were made
+
+- **Deploy** (`failforward.learn.flywheel`): round k's model runs in the deployed preset through the same
+  `failforward.control.runtime.run` as `failforward demo` (its safety layer, recorder and, when supervised, the
+  ViFailback supervisor (privileged sim oracle) and the recovery machine with PMC), on training seeds, inferring
+  synchronously with the loop as fast as the machine allows, so a loaded machine cannot starve an episode into failure.
+  Every episode is an MCAP file under `round_<k>/deploy*/`.
+- **Record → retrain**: model k + 1 is fine-tuned from model k's weights and norm stats on those MCAP files as
+  recorded (`failforward.learn.recorded`, no conversion step) plus the extra recordings. Each episode's outcome comes
+  from an operator label if present (`failforward label`), else the simulator's recorded outcome, else the supervisor's
+  verdict; episodes with none are skipped and counted. Failures train the failure head only (AFIL's disjoint
+  supervision); successes train the success head, from the first correction's start when recovery corrected them.
+- **Evaluate**: each model alone (no supervisor, no recovery) on held-out seeds that no deployment used, with
+  adaptive guidance once its failure head has trained on failures (an untrained failure head is not used: the base
+  runs unguided). Cells: success % [95 % Wilson interval] (successes/trials).
+"""
+
+
 def write_flywheel_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
     """``<run_dir>/table.md`` per flywheel run and, with ``out``, one document of them all; returns what it wrote."""
     sections, written = [], []
@@ -157,6 +176,6 @@ def write_flywheel_report(run_dirs: list[Path], out: Path | None = None) -> list
             f"{dirs} --out {out}` from each run's `results.json`; no number below is typed by hand.\n\n"
         )
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(head + "\n".join(sections))
+        out.write_text(head + "\n".join(sections) + METHOD)
         written.append(out)
     return written
