@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def _recordings(tmp_path: Path) -> Path:
     return tmp_path / "run"
 
 
-def test_trains_from_scratch_then_fine_tunes_and_resumes(tmp_path: Path) -> None:
+def test_trains_from_scratch_then_fine_tunes(tmp_path: Path) -> None:
     runs = _recordings(tmp_path / "rec")
     info = train_on_recordings([runs], tmp_path / "a", init_model=None, model=TINY, steps=6, batch_size=8)
     assert info["data"]["successes"] == 1 and info["data"]["failures"] == 2 and info["data"]["skipped"] == 1
@@ -38,9 +39,8 @@ def test_trains_from_scratch_then_fine_tunes_and_resumes(tmp_path: Path) -> None
     assert manifest.training is not None
     assert manifest.training.success_ticks == 30 and manifest.training.failure_ticks == 60
     tuned = train_on_recordings([runs], tmp_path / "b", init_model=tmp_path / "a" / "model", steps=4, batch_size=8)
-    assert tuned["steps"] == 4
-    again = train_on_recordings([runs], tmp_path / "b", init_model=tmp_path / "a" / "model", steps=4, batch_size=8)
-    assert again["steps"] == 4  # resumed at its last checkpoint: nothing left to do
+    assert tuned["steps"] == 4 and (tmp_path / "b" / "train" / "last.pt").is_file()
+    assert json.loads((tmp_path / "b" / "recorded.json").read_text())["data"] == info["data"]
 
 
 def test_nothing_with_an_outcome_says_to_label(tmp_path: Path) -> None:
