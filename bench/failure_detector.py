@@ -7,6 +7,8 @@ Run (each step appends one JSON line per trial; the report reads them all):
     nice -n 19 ./run python bench/failure_detector.py evaluate --condition schedule --out runs/fd/schedule.jsonl
     nice -n 19 ./run python bench/failure_detector.py evaluate --condition detector \
         --threshold docs/failure_detector_threshold.json --out runs/fd/detector.jsonl
+    nice -n 19 ./run python bench/failure_detector.py evaluate --condition schedule --delays 2 77 \
+        --disturbances knock_out forced_open --out runs/fd/late_schedule.jsonl      # (and --condition detector)
     ./run python bench/failure_detector.py report runs/fd/*.jsonl --out docs/failure_detector.json \
         --doc docs/failure_detector.md
 
@@ -20,6 +22,10 @@ episodes of the policy alone (``calibrate``: seeds disjoint from the evaluation'
 episodes' peak chunk scores, so about 1 in 10 undisturbed episodes trips it at least once. Every chunk's score
 (mean, max and last denoise step) is logged in every condition. Onset: the disturbance's first tick
 (``Disturbance.done_at``); diagnosis: the first answer at or after it that flags a failure.
+
+Late onsets (``--delays 2 77``): the benchmark strikes 2–14 ticks after the lift, which on this policy falls just
+before the schedule's sixth chunk (tick 125); drawing the delay from 2–76 ticks (the carry lasts about 100) spreads the
+onsets over half a schedule period, so some must wait for the next scheduled query (tick 275).
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ def _run_trials(bench: Any, log: ScoreLog, kinds: Sequence[str], seeds: range, c
                 "success": trial.success,
                 "steps": trial.steps,
                 "onset": trial.disturbed_at,
+                "delays": list(bench.delays),
                 "reports": [[r.step, _answer(r)] for r in result.reports],
                 "asked": list(trigger.asked) if trigger else [],
                 "trips": [s for s, _, t in trigger.trace if t] if trigger else [],
@@ -132,6 +139,7 @@ def calibrate(args: argparse.Namespace) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     """The schedule alone, or with the detector of ``--threshold``, on every disturbance and seed."""
     bench = rb.Bench("afil+pmc", args.max_steps, {"afil": args.afil_model})
+    bench.delays = tuple(args.delays)
     log = ScoreLog()
     bench.subscribers.append(log)
     if args.condition == "detector":
@@ -168,6 +176,13 @@ def main() -> None:
     ev.add_argument("--condition", choices=("schedule", "detector"), required=True)
     ev.add_argument("--threshold", type=Path, help="calibration JSON (detector condition)")
     ev.add_argument("--disturbances", nargs="+", default=["none", "knock_out", "forced_open", "target_moved"])
+    ev.add_argument(
+        "--delays",
+        type=int,
+        nargs=2,
+        default=[2, 15],
+        help="[ticks] after the lift, [low, high), when knock_out and forced_open strike (the benchmark's: 2 15)",
+    )
     rep = sub.add_parser("report")
     rep.add_argument("inputs", type=Path, nargs="+")
     rep.add_argument("--out", type=Path, required=True)

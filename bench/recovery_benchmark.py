@@ -130,9 +130,10 @@ class Disturbance:
     done_at: int | None = None
 
     @classmethod
-    def draw(cls, kind: Kind, seed: int, driver: SimAlohaDriver) -> Disturbance:
+    def draw(cls, kind: Kind, seed: int, driver: SimAlohaDriver, delays: tuple[int, int] = (2, 15)) -> Disturbance:
+        """``delays``: the range ``[low, high)`` [ticks] the delay after the lift is drawn from."""
         rng = np.random.default_rng(10_000 + seed)  # the same for every method
-        return cls(kind, int(rng.integers(2, 15)), rng.uniform([0.0, 0.4], [0.2, 0.6]), driver)
+        return cls(kind, int(rng.integers(*delays)), rng.uniform([0.0, 0.4], [0.2, 0.6]), driver)
 
     def before_observe(self, tick: int) -> None:
         """Note the lift; ``knock_out``: teleport the cube onto the table, >= 6 cm from the right gripper;
@@ -223,6 +224,7 @@ class Bench:
         self.supervisor: SupervisorScheduler | DetectorTrigger | None = None
         self.controller: RecoveryController | None = None
         self.last_result: EpisodeResult | None = None  # the loop's result of the latest trial (its answers)
+        self.delays = (2, 15)  # [ticks] after the lift, [low, high): when knock_out and forced_open strike
         if mode:
             oracle = make_backend(
                 SimOracleConfig(task=task),
@@ -253,7 +255,7 @@ class Bench:
 
     def run(self, seed: int, kind: Kind) -> Trial:
         """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
-        disturbance = Disturbance.draw(kind, seed, self.driver)
+        disturbance = Disturbance.draw(kind, seed, self.driver, self.delays)
         driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
         loop = assemble_loop(
             driver,
