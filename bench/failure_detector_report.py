@@ -1,7 +1,7 @@
 """The report of ``bench/failure_detector.py``: its trial lines → a JSON summary and a generated markdown page.
 
-Run: ./run python bench/failure_detector.py report runs/fd/*.jsonl --out docs/failure_detector.json \
-        --doc docs/failure_detector.md
+Run: ./run python bench/failure_detector_report.py runs/fd/*.jsonl --out docs/failure_detector.json \
+        --doc docs/failure_detector.md          (or: bench/failure_detector.py report ...)
 
 Rows are the trial lines (``condition`` calibrate | schedule | detector; ``onset``, ``reports`` ``[[tick, answer]]``,
 ``asked`` and ``trips`` ticks, ``scores`` ``[[tick, mean, max, last]]`` per chunk). Intervals: Wilson 95 % for rates;
@@ -10,6 +10,7 @@ Hanley–McNeil 95 % for the AUROC.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -332,3 +333,17 @@ def _page(summary: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(head)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("inputs", type=Path, nargs="+", help="trial lines of bench/failure_detector.py")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--doc", type=Path, required=True)
+    args = parser.parse_args()
+    rows = [json.loads(line) for path in args.inputs for line in path.read_text().splitlines() if line.strip()]
+    write(rows, args.out, args.doc, args.inputs)
+
+
+if __name__ == "__main__":
+    main()
