@@ -13,6 +13,9 @@ Example:
     python bench/policy_latency.py --precisions fp32 fp16   # on a GPU machine: CUDA and TensorRT rows
     # a π0-like proportion (large backbone, small experts): the presets stay as they are
     python bench/policy_latency.py --preset aloha_vision --set backbone_layers=12 image_height=224 image_width=224
+    # trained models side by side in the same rounds (e.g. a light failure head, issue 17 item 3), onnxruntime only
+    python bench/policy_latency.py --model-dir models/afil_aloha_transfer_cube models/afil_aloha_transfer_cube_light \
+        --backends onnxruntime --guided-target 1.25 --rounds 100
 """
 
 from __future__ import annotations
@@ -92,9 +95,12 @@ def model_dir(args: argparse.Namespace, tmp: Path) -> Path:
     return out
 
 
-def backends(directory: Path) -> dict[tuple[str, bool], object]:
+def backends(directory: Path, kinds: tuple[str, ...] | None = None) -> dict[tuple[str, bool], object]:
+    """Every variant that can run here (of backend ``kinds`` only, when given), keyed by (label, guided)."""
     built = {}
     for label, kind, device, layout, guided in VARIANTS:
+        if kinds is not None and kind not in kinds:
+            continue
         mode = GuidanceMode.ADAPTIVE if guided else GuidanceMode.NONE
         precision = "fp16" if "fp16" in label else "fp32"
         config = BackendConfig(
@@ -139,8 +145,9 @@ def part_probes(built: dict, obs: Observation) -> dict[str, Probe]:
     split = built.get(("onnxruntime split", True))
     if split is not None:
         inputs = {**split.encoder.encode(obs, "transfer the cube"), "noise": split.encoder.noise(None, split.rng)}
-        cache = dict(zip(sig.CACHE_OUTPUTS, split.run_graph(sig.BACKBONE, inputs), strict=True))
-        step = {"x": inputs["noise"], "tau": np.full((1,), 0.5, np.float32), **cache}
+        names = [o.name for o in split.manifest.graphs[sig.BACKBONE].outputs]  # + failure_keys/values: light head
+        cache = dict(zip(names, split.run_graph(sig.BACKBONE, inputs), strict=True))
+        step = {"x": inputs["noise"], "tau": np.full((1,), 0.5, np.float32), **cache, **split.prefix_inputs(None)}
         probes["onnxruntime backbone graph"] = lambda: split.run_graph(sig.BACKBONE, inputs)
         probes["onnxruntime expert step, 2 heads"] = lambda: split.run_graph(sig.EXPERTS, step)
         unguided = built.get(("onnxruntime split", False))
@@ -207,34 +214,32 @@ def _p50(t: np.ndarray) -> float:
 
 
 def report(times: dict, preset: str, threads: int) -> list[dict]:
-    base = _p50(times[("torch eager", True)].wall)
+    eager = times.get(("torch eager", True))
+    base = _p50(eager.wall) if eager is not None else float("nan")
     rows = []
     print(f"\nAFIL {preset}: per-chunk latency at batch 1, {threads} thread(s), {NUM_STEPS} Euler steps [ms]")
-    print(f"{'':36s} {'wall clock':^17s} {'cpu':>8s}")
-    head = f"{'backend':26s} {'guidance':9s} {'p50':>8s} {'p99':>8s} {'p50':>8s}"
+    print(f"{'':36s} {'wall clock':^26s} {'cpu':^17s}")
+    head = f"{'backend':26s} {'guidance':9s} {'p50':>8s} {'p95':>8s} {'p99':>8s} {'p50':>8s} {'p95':>8s}"
     print(f"{head} {'vs torch (guided)':>18s} {'guided/unguided (wall, cpu)':>28s}")
     for (label, guided), t in times.items():
-        p50, p99, cpu = _p50(t.wall), float(np.percentile(t.wall, 99)), _p50(t.cpu)
+        p50, p95, p99 = _p50(t.wall), float(np.percentile(t.wall, 95)), float(np.percentile(t.wall, 99))
+        cpu, cpu95 = _p50(t.cpu), float(np.percentile(t.cpu, 95))
         unguided = times.get((label, False))
         ratio = ""
         if guided and unguided is not None:
             ratio = f"{p50 / _p50(unguided.wall):.2f}x, {cpu / _p50(unguided.cpu):.2f}x"
         mode = "adaptive" if guided else "none"
-        print(f"{label:26s} {mode:9s} {p50:8.2f} {p99:8.2f} {cpu:8.2f} {base / p50:17.2f}x {ratio:>28s}")
-        rows.append(
-            {
-                "backend": label,
-                "guided": guided,
-                "p50_ms": p50,
-                "p99_ms": p99,
-                "cpu_p50_ms": cpu,
-                "vs_torch": base / p50,
-            }
+        vs_torch = f"{base / p50:.2f}x" if eager is not None else "–"
+        print(
+            f"{label:26s} {mode:9s} {p50:8.2f} {p95:8.2f} {p99:8.2f} {cpu:8.2f} {cpu95:8.2f} {vs_torch:>18s}"
+            f" {ratio:>28s}"
         )
+        row = {"backend": label, "guided": guided, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99}
+        rows.append({**row, "cpu_p50_ms": cpu, "cpu_p95_ms": cpu95, "vs_torch": base / p50})
     return rows
 
 
-def report_parts(parts: dict, chunks: dict, steps: int) -> dict[str, float]:
+def report_parts(parts: dict, chunks: dict, steps: int, target: float = GUIDED_TARGET) -> dict[str, float]:
     """Print the parts' CPU-time p50 and what they imply for the guided/unguided ratio; returns them [ms].
 
     Per-step costs are given twice: timed alone (one graph call, including its call overhead) and
@@ -250,17 +255,17 @@ def report_parts(parts: dict, chunks: dict, steps: int) -> dict[str, float]:
         if None in (backbone, e2, e1) or (chunk, True) not in chunks:
             continue
         in2, in1 = ((_p50(chunks[(chunk, g)].cpu) - backbone) / steps for g in (True, False))
-        needed = steps * (in2 - GUIDED_TARGET * in1) / (GUIDED_TARGET - 1.0)
+        needed = steps * (in2 - target * in1) / (target - 1.0)
         print(
             f"  {prefix} (cpu): backbone B = {backbone:.2f} ms; expert step alone e2 = {e2:.2f}, e1 = {e1:.2f} ms"
             f" (e2/e1 = {e2 / e1:.2f}); inside the {chunk} chunk e2 = {in2:.2f}, e1 = {in1:.2f} ms"
             f" (e2/e1 = {in2 / in1:.2f}); B = {backbone / (backbone + steps * in1):.0%} of unguided;"
-            f" <= {GUIDED_TARGET:.2f}x needs B >= {needed:.0f} ms ({needed / backbone:.0f}x this backbone)"
+            f" <= {target:.2f}x needs B >= {needed:.0f} ms ({needed / backbone:.0f}x this backbone)"
         )
     return p50
 
 
-def report_targets(times: dict) -> dict[str, float]:
+def report_targets(times: dict, target: float = GUIDED_TARGET) -> dict[str, float]:
     """The issue's two CPU ratios, p50 over p50 (wall clock; cpu time in brackets), with met / not met."""
     wall = {key: _p50(t.wall) for key, t in times.items()}
     cpu = {key: _p50(t.cpu) for key, t in times.items()}
@@ -270,12 +275,12 @@ def report_targets(times: dict) -> dict[str, float]:
         if (label, True) in wall and (label, False) in wall:
             ratio, ratio_cpu = (m[(label, True)] / m[(label, False)] for m in (wall, cpu))
             out[f"guided_over_unguided[{label}]"], out[f"guided_over_unguided_cpu[{label}]"] = ratio, ratio_cpu
-            verdict = ("met" if ratio <= GUIDED_TARGET else "NOT met") if label == "onnxruntime fused" else "info"
+            verdict = ("met" if ratio <= target else "NOT met") if label == "onnxruntime fused" else "info"
             print(
                 f"guided / unguided, {label:18s}: {ratio:.2f}x [cpu {ratio_cpu:.2f}x]"
-                f"  (target <= {GUIDED_TARGET:.2f}x: {verdict})"
+                f"  (target <= {target:.2f}x: {verdict})"
             )
-    if ("onnxruntime fused", True) in wall:
+    if ("onnxruntime fused", True) in wall and ("torch eager", True) in wall:
         key, ort = ("torch eager", True), ("onnxruntime fused", True)
         out["ort_fused_vs_torch"], out["ort_fused_vs_torch_cpu"] = wall[key] / wall[ort], cpu[key] / cpu[ort]
         verdict = "met" if out["ort_fused_vs_torch"] >= BACKEND_TARGET else "NOT met"
@@ -286,11 +291,35 @@ def report_targets(times: dict) -> dict[str, float]:
     return out
 
 
+def _tagged(tag: str, probes: dict) -> dict:
+    """Probe keys prefixed with the model's name (``"<tag>: <label>"``), so several models share one round."""
+    if not tag:
+        return probes
+    return {((f"{tag}: {k[0]}", k[1]) if isinstance(k, tuple) else f"{tag}: {k}"): p for k, p in probes.items()}
+
+
+def _untagged(tag: str, times: dict, keys: dict) -> dict:
+    """The times of one model's probes (``keys``, untagged), under their own labels again."""
+    tagged = _tagged(tag, dict.fromkeys(keys))
+    return {key: times[t] for key, t in zip(keys, tagged, strict=True)}
+
+
+def _report_model(args: argparse.Namespace, name: str, times: dict, chunks: dict, parts: dict, config) -> dict:
+    """Print one model's tables and return its JSON result."""
+    rows = report({k: times[k] for k in chunks}, name, 1)
+    part_p50 = report_parts({k: times[k] for k in parts}, {k: times[k] for k in chunks}, NUM_STEPS, args.guided_target)
+    targets = report_targets({k: times[k] for k in chunks}, args.guided_target)
+    result = {"preset": name, "model": config.model_dump(mode="json"), "rounds": args.rounds, "rows": rows}
+    return {**result, "parts_p50_ms": part_p50, "ratios": targets, "guided_target": args.guided_target}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="aloha_state", help="model preset to export with random weights")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override preset fields")
-    parser.add_argument("--model-dir", type=Path, help="benchmark an existing exported model instead")
+    parser.add_argument("--model-dir", type=Path, nargs="+", help="benchmark exported models instead, side by side")
+    parser.add_argument("--backends", nargs="+", choices=["torch", "onnxruntime", "tensorrt"], help="only these")
+    parser.add_argument("--guided-target", type=float, default=GUIDED_TARGET, help="guided/unguided target [x]")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
@@ -298,20 +327,25 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        directory = model_dir(args, Path(tmp))
-        built = backends(directory)
-        obs = observation(directory)
-        chunks, parts = chunk_probes(built, obs), part_probes(built, obs)
-        times = measure({**chunks, **parts}, args.rounds, args.warmup)
-        config = load_manifest(directory).model
-    name = args.model_dir.name if args.model_dir else " ".join([args.preset, *args.set])
-    rows = report({k: times[k] for k in chunks}, name, 1)
-    part_p50 = report_parts({k: times[k] for k in parts}, {k: times[k] for k in chunks}, NUM_STEPS)
-    targets = report_targets({k: times[k] for k in chunks})
+        directories = args.model_dir or [model_dir(args, Path(tmp))]
+        probes, per_model = {}, []
+        for directory in directories:
+            tag = directory.name if len(directories) > 1 else ""
+            built = backends(directory, tuple(args.backends) if args.backends else None)
+            obs = observation(directory)
+            chunks, parts = chunk_probes(built, obs), part_probes(built, obs)
+            probes.update({**_tagged(tag, chunks), **_tagged(tag, parts)})
+            per_model.append((directory, tag, chunks, parts, load_manifest(directory).model))
+        times = measure(probes, args.rounds, args.warmup)
+    results = []
+    for directory, tag, chunks, parts, config in per_model:
+        name = directory.name if args.model_dir else " ".join([args.preset, *args.set])
+        own = {**_untagged(tag, times, chunks), **_untagged(tag, times, parts)}
+        results.append(_report_model(args, name, own, chunks, parts, config))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        result = {"preset": name, "model": config.model_dump(mode="json"), "rounds": args.rounds, "rows": rows}
-        args.json.write_text(json.dumps({**result, "parts_p50_ms": part_p50, "ratios": targets}, indent=2))
+        out = results[0] if len(results) == 1 else {"side_by_side": True, "rounds": args.rounds, "models": results}
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
