@@ -32,8 +32,8 @@ from failforward.sim.plug_strip_subgoals import all_orders
 from failforward.stats import wilson_interval
 
 Order = tuple[tuple[str, str], ...]
-FAR = 0.11  # [m] reach past the centre line above which an order counts as "far"
-REACH_BINS = (0.0, 0.06, 0.09, 0.11, 0.13)  # [m] lower edges of the reach rows
+FAR = 0.13  # [m] reach past the centre line above which an order counts as "far"
+REACH_BINS = (0.0, 0.05, 0.10, 0.13, 0.16)  # [m] lower edges of the reach rows
 
 
 def order_name(order: Iterable[tuple[str, str]]) -> str:

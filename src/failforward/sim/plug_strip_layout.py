@@ -6,7 +6,7 @@ the front than ``plug_b``, so two plugs on one side never overlap). A plug is a 
 above a prong (a square box or a cylinder) that goes into a socket's well.
 
 What makes an insertion risky is the placement: the arm nearer a plug grasps and inserts it, and a top-down insertion
-reaches only so far across the table (a socket more than about 0.12 m past the centre line, on the other arm's side,
+reaches only so far across the table (a socket more than about 0.13 m past the centre line, on the other arm's side,
 is missed or jammed; ``docs/plug_strip.md``). The strip's placement range straddles that limit, so which sockets each
 plug can go into, and so which orders succeed, depends on where the strip and the plugs lie.
 
@@ -66,8 +66,8 @@ PLUG_SHAPES: dict[str, tuple[PlugShape, ...]] = {"seen": ("box",), "unseen": ("c
 # Strip centre x, y [m] and yaw [rad] ranges (uniform); unseen: further back and turned more, either side.
 # The x range straddles the arms' reach across the table (the far socket of a strip off centre is out of reach).
 STRIP_RANGES = {
-    "seen": {"x": (-0.14, 0.14), "y": (0.53, 0.60), "yaw": (-0.2, 0.2)},
-    "unseen": {"x": (-0.14, 0.14), "y": (0.61, 0.67), "yaw": (0.22, 0.4)},  # yaw sign drawn separately
+    "seen": {"x": (-0.18, 0.18), "y": (0.57, 0.62), "yaw": (-0.2, 0.2)},
+    "unseen": {"x": (-0.18, 0.18), "y": (0.63, 0.68), "yaw": (0.22, 0.4)},  # yaw sign drawn separately
 }
 PLUG_X = (0.18, 0.27)  # [m] |x| of a plug's centre; the side (sign) is drawn per plug
 PLUG_Y = {"plug_a": (0.33, 0.38), "plug_b": (0.41, 0.46)}  # [m] bands: two plugs on one side stay apart
