@@ -102,6 +102,24 @@ def latency(args: argparse.Namespace) -> dict:
     return {"command": " ".join(["python", *cmd[1:]]), "printout": "\n".join(lines), **json.loads(out.read_text())}
 
 
+def graph_nodes(model_dir: Path) -> dict[str, int]:
+    """Nodes onnxruntime runs in each fused sampler after its basic graph optimizations (constant folding etc.)."""
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+
+    counts = {}
+    for stem in ("sampler_guided", "sampler_unguided"):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        with tempfile.TemporaryDirectory() as tmp:
+            options.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
+            ort.InferenceSession(str(model_dir / f"{stem}.onnx"), options, providers=["CPUExecutionProvider"])
+            counts[stem] = len(onnx.load(options.optimized_model_filepath).graph.node)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("models/afil_aloha_transfer_cube"))
@@ -115,13 +133,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("docs/afil_light_failure_head.json"))
     parser.add_argument("--doc", type=Path, default=Path("docs/afil_light_failure_head.md"))
     parser.add_argument("--doc-only", action="store_true", help="rewrite the doc from --json")
+    parser.add_argument("--keep-latency", action="store_true", help="keep the latency run stored in --json")
     args = parser.parse_args()
     if not args.doc_only:
         models = [args.base.name, args.light.name]
         success = success_summary(success_rows(args), models)
         shapes = {d.name: load_manifest(d).model.model_dump(mode="json") for d in (args.base, args.light)}
-        result = {"gamma": args.gamma, "target": TARGET, "success": success, "models": shapes, "latency": latency(args)}
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        nodes = {d.name: graph_nodes(d) for d in (args.base, args.light)}
+        timed = json.loads(args.json.read_text())["latency"] if args.keep_latency else latency(args)
+        result = {"gamma": args.gamma, "target": TARGET, "success": success, "models": shapes, "latency": timed}
+        args.json.write_text(json.dumps({**result, "graph_nodes": nodes}, indent=2) + "\n")
     sys.path.insert(0, str(ROOT / "bench"))
     from light_failure_head_doc import write_doc
 
