@@ -163,7 +163,8 @@ def test_onnxruntime_equals_torch_with_a_light_head(light_dir: Path, layout: str
     ort, eager = _policy(light_dir, mode, backend="onnxruntime", layout=layout), _policy(light_dir, mode)
     for seed in range(2):
         obs, noise = _observation(LIGHT, seed), np.random.default_rng(10 + seed).standard_normal((8, 4))
-        got, want = ort.infer(obs, prompt="pick the cube", noise=noise), eager.infer(obs, prompt="pick the cube", noise=noise)
+        got = ort.infer(obs, prompt="pick the cube", noise=noise)
+        want = eager.infer(obs, prompt="pick the cube", noise=noise)
         np.testing.assert_allclose(got.actions, want.actions, rtol=0, atol=1e-4)  # joint units after un-normalizing
         np.testing.assert_allclose(got.guidance, want.guidance, rtol=0, atol=ATOL)
         assert len(got.guidance) == (10 if mode == "adaptive" else 0)
