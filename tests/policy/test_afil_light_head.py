@@ -245,3 +245,21 @@ def test_training_a_failure_head_only(tmp_path: Path):
     assert not torch.equal(trained.experts.failure.action_out.weight, start["experts.failure.action_out.weight"])
     with pytest.raises(ConfigError, match="init_weights"):
         train(config.model_copy(update={"init_weights": base_dir / "weights.pt", "out_dir": tmp_path / "x"}), episodes)
+
+
+def test_shipped_light_model_keeps_the_success_head():
+    """``models/afil_aloha_transfer_cube_light``: verified on load, unguided it is the shipped model bit for bit."""
+    light_dir = SHIPPED.with_name(SHIPPED.name + "_light")
+    manifest = load_manifest(light_dir)
+    assert not manifest.model.stacked_experts and manifest.model.failure_expert.width < manifest.model.width
+    golden = np.load(GOLDEN)
+    obs = Observation(0.0, golden["state"], np.zeros(golden["state"].shape))
+    unguided = _policy(light_dir, "none", backend="onnxruntime").infer(
+        obs, prompt="transfer the cube", noise=golden["noise"]
+    )
+    np.testing.assert_allclose(unguided.actions, golden["onnxruntime_fused_none_actions"], rtol=0, atol=1e-5)
+    guided = _policy(light_dir, "adaptive", backend="onnxruntime").infer(
+        obs, prompt="transfer the cube", noise=golden["noise"]
+    )
+    assert np.isfinite(guided.actions).all() and len(guided.guidance) == manifest.sampler.num_steps
+    assert float(np.abs(guided.actions - unguided.actions).max()) > 1e-4  # the failure head does steer
