@@ -1,15 +1,19 @@
 """The dual head as a fast failure detector (issue 17, item 5): the supervisor asked at once when AFIL's success and
 failure heads disagree on a chunk, against the every-6-chunks schedule alone, on the recovery benchmark's disturbances.
 
-Run (each step appends one JSON line per trial; the report reads them all):
+Run (each step appends one JSON line per trial; the report reads them all; ``docs/failure_detector_trials.jsonl`` is
+the five files below concatenated, ``docs/failure_detector_threshold.json`` the calibration):
     nice -n 19 ./run python bench/failure_detector.py calibrate --seeds 100 142 --out runs/fd/calibrate.jsonl \
-        --threshold-out docs/failure_detector_threshold.json
+        --threshold-out runs/fd/threshold.json
     nice -n 19 ./run python bench/failure_detector.py evaluate --condition schedule --out runs/fd/schedule.jsonl
     nice -n 19 ./run python bench/failure_detector.py evaluate --condition detector \
-        --threshold docs/failure_detector_threshold.json --out runs/fd/detector.jsonl
+        --threshold runs/fd/threshold.json --out runs/fd/detector.jsonl
     nice -n 19 ./run python bench/failure_detector.py evaluate --condition schedule --delays 2 77 \
-        --disturbances knock_out forced_open --out runs/fd/late_schedule.jsonl      # (and --condition detector)
-    ./run python bench/failure_detector.py report runs/fd/*.jsonl --out docs/failure_detector.json \
+        --disturbances knock_out forced_open --out runs/fd/late_schedule.jsonl
+    nice -n 19 ./run python bench/failure_detector.py evaluate --condition detector --threshold runs/fd/threshold.json \
+        --delays 2 77 --disturbances knock_out forced_open --out runs/fd/late_detector.jsonl
+    cat runs/fd/{calibrate,schedule,detector,late_schedule,late_detector}.jsonl > docs/failure_detector_trials.jsonl
+    ./run python bench/failure_detector_report.py docs/failure_detector_trials.jsonl --out docs/failure_detector.json \
         --doc docs/failure_detector.md
 
 Protocol. ``bench/recovery_benchmark.py``'s trials (same layouts, disturbances and flow noise per seed; synchronous
