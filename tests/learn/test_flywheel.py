@@ -64,6 +64,6 @@ def test_results_and_table_from_finished_steps(tmp_path: Path) -> None:
     out = tmp_path / "doc.md"
     write_flywheel_report([tmp_path / "fw"], out)
     text = out.read_text()
-    assert "| 0 | adaptive γ=1 | – (base) | 1/3 (1 corrected successes) | 75 % [30–95] (3/4, 1 of 2 runs) |" in text
+    assert "| 0 | adaptive γ=1 | – (base) | 1/3 (1 after a correction) | 75 % [30–95] (3/4, 1 of 2 runs) |" in text
     assert "| 1 | – | – | – | – |" in text  # round 1 not trained yet
     assert f"failforward learn flywheel --run-dir {tmp_path / 'fw'} --base-model {BASE}" in text

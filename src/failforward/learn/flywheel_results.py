@@ -90,8 +90,8 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
         f"- held-out evaluation: {cfg['eval_configs']} configurations (seeds {cfg['eval_seed']}…) × {cfg['eval_runs']} "
         f"flow-noise seeds, the policy alone (no supervisor or recovery), at most {cfg['eval_max_steps']} ticks.",
         "",
-        "| round | guidance | trained on (success / corrected / failure episodes) | deployed on training seeds: "
-        "success (of them corrected by recovery) | held-out success % [95 % Wilson] |",
+        "| round | guidance | trained on: success (of them corrected) / failure episodes, extra recordings included "
+        "| deployed on training seeds: successes | held-out success % [95 % Wilson] |",
         "| --- | --- | --- | --- | --- |",
     ]
     for r in result["rounds"]:
@@ -106,7 +106,7 @@ def _train_cell(k: int, train: dict[str, Any] | None) -> str:
     if train is None:
         return "– (base)" if k == 0 else "–"
     d = train["data"]
-    return f"{d['successes']} / {d['corrected']} / {d['failures']} ({train['steps']} steps)"
+    return f"{d['successes']} ({d['corrected']}) / {d['failures']}, {train['steps']} steps"
 
 
 def _deploy_cell(deploy: dict[str, Any] | None) -> str:
@@ -114,7 +114,7 @@ def _deploy_cell(deploy: dict[str, Any] | None) -> str:
         return "–"
     o = deploy["outcomes"]
     n = o["successes"] + o["failures"]
-    return f"{o['successes']}/{n} ({o['corrected']} corrected successes)"
+    return f"{o['successes']}/{n} ({o['corrected']} after a correction)"
 
 
 def _eval_cell(e: dict[str, Any] | None) -> str:
