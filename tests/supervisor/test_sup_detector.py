@@ -11,9 +11,18 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from failforward.config import ScheduleConfig, get_preset
+from failforward.config import (
+    AfilPolicyConfig,
+    GuidanceConfig,
+    RunConfig,
+    SamplerConfig,
+    ScheduleConfig,
+    ScriptedBackendConfig,
+    SupervisorConfig,
+    get_preset,
+)
 from failforward.config.detector import DualHeadDetectorConfig
-from failforward.control.runtime import run
+from failforward.control.runtime import _build_supervisor, run
 from failforward.errors import ConfigError, UnknownNameError
 from failforward.supervisor.backends.scripted import ScriptedBackend
 from failforward.supervisor.detector import (
@@ -27,6 +36,7 @@ from failforward.supervisor.detector import (
 )
 from failforward.supervisor.detector.dual_head import DualHeadDetector, chunk_score
 from failforward.supervisor.scheduler import SupervisorScheduler
+from failforward.testing import FakeRobot, FakeRobotConfig
 from failforward.types import ActionChunk, EpisodeInfo, JointCommand, Observation, RobotFeatures, TickRecord
 
 ANSWER = '<Answer>\n"success detection": "Successful"\n</Answer>'
@@ -243,3 +253,21 @@ def test_calibration_refuses_what_it_cannot_calibrate_on() -> None:
         calibrate_threshold([[None, 0.1]], quantile=0.9, debounce_chunks=2, statistic="mean")
     with pytest.raises(ValueError, match="no signal"):
         calibrate_threshold([[0.0, 0.0]], quantile=0.9, debounce_chunks=1, statistic="mean")
+
+
+def test_the_runtime_builds_the_trigger_with_the_policys_gamma() -> None:
+    policy = AfilPolicyConfig(model_dir="models/m", sampler=SamplerConfig(guidance=GuidanceConfig(gamma=2.0)))
+    supervisor = SupervisorConfig(backend=ScriptedBackendConfig(answers=(ANSWER,)))
+    config = RunConfig(robot=FakeRobotConfig(cameras=("top",)), policy=policy, supervisor=supervisor)
+    with FakeRobot(config.robot) as driver:
+        plain = _build_supervisor(config, driver)
+        detector = DualHeadDetectorConfig(threshold=0.05, cooldown_chunks=0)
+        config = config.model_copy(update={"supervisor": supervisor.model_copy(update={"detector": detector})})
+        built = _build_supervisor(config, driver)
+    assert isinstance(plain, SupervisorScheduler) and isinstance(built, DetectorTrigger)
+    try:
+        assert built.detector.observe(_chunk(0.09)) == (0.045, False)  # λ_t / γ with γ = 2
+        assert built.detector.observe(_chunk(0.11)).tripped
+    finally:
+        plain.close()
+        built.close()
