@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from failforward.errors import ConfigError
 from failforward.learn.config import TrainConfig
-from failforward.learn.trainer import export_checkpoint, train
+from failforward.learn.trainer import train
 from failforward.policy.afil import (
     BackendConfig,
     DualActionGenerator,
@@ -39,7 +39,7 @@ from failforward.policy.afil.failure_head import with_new_failure_head
 from failforward.policy.afil.guidance import coefficients_tensor, guided_velocity
 from failforward.policy.afil.manifest import MANIFEST_FILE, PrefixTraining
 from failforward.policy.afil.separate_experts import SeparateFlowExperts
-from failforward.policy.afil.weights import load_weights
+from failforward.policy.afil.weights import load_weights, save_weights
 from failforward.types import Observation
 
 TINY = get_model_preset("tiny_state")
@@ -220,10 +220,11 @@ def test_new_failure_head_keeps_backbone_and_success_head():
 def test_training_a_failure_head_only(tmp_path: Path):
     base = _light(TINY)
     base_dir = tmp_path / "base"
+    base_dir.mkdir()
     episodes = afil_helpers.toy_episodes()
     from failforward.learn.dataset import ChunkDataset
 
-    export_model(base, ChunkDataset.fit_norm(episodes), base_dir)
+    save_weights(base, ChunkDataset.fit_norm(episodes), base_dir / "weights.pt")  # what failure_head_from reads
     config = TrainConfig(
         model=LIGHT,
         out_dir=tmp_path / "run",
@@ -237,8 +238,9 @@ def test_training_a_failure_head_only(tmp_path: Path):
     )
     result = train(config, [e for e in episodes if not e.success], progress=False)
     assert np.mean(result.losses[-10:]) < 0.8 * np.mean(result.losses[:10])
-    export_checkpoint(result.checkpoint, tmp_path / "light")
-    trained, _ = load_weights(tmp_path / "light" / "weights.pt")
+    state = torch.load(result.checkpoint, map_location="cpu", weights_only=True)  # what export_checkpoint reads
+    trained = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
+    trained.load_state_dict(state["model"])
     frozen = {k: v for k, v in trained.state_dict().items() if not k.startswith("experts.failure.")}
     start = with_new_failure_head(base, LIGHT).state_dict()
     assert frozen and all(torch.equal(v, start[k]) for k, v in frozen.items())
