@@ -17,6 +17,7 @@ from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.errors import ConfigError
 from failforward.report.run_report import EpisodeSummary, inference_line, supervisor_line, write_report
+from failforward.supervisor.detector import DetectorStats
 from failforward.supervisor.tally import SupervisorTally
 from failforward.types import TickSubscriber
 
@@ -146,6 +147,7 @@ def _run_preset(
     summary["report"] = str(result.run_dir / "report.md")
     summary["perception"] = perception_line(config, result.episodes)
     summary["planning"] = planner_line(config, result.episodes)
+    summary["detector"] = detector_line(config, result.detector)
     return summary
 
 
@@ -184,6 +186,19 @@ def planner_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
     )
 
 
+def detector_line(config: RunConfig, stats: DetectorStats | None) -> str:
+    """What the failure detector did over the run: chunks scored, trips, and the queries its trips asked (a trip
+    while a query is in flight asks nothing); ``""`` without a detector."""
+    detector = config.supervisor.detector
+    if detector is None or stats is None or not config.supervisor.enabled:
+        return ""
+    unguided = f", {stats.unguided_chunks} chunks without a guidance trace" if stats.unguided_chunks else ""
+    return (
+        f"{detector.kind} (threshold {detector.threshold:g}): {stats.chunks} chunks scored{unguided}, "
+        f"{stats.trips} trips, {stats.requests} asked the supervisor at once"
+    )
+
+
 def _is_reason(key: str) -> bool:
     return key.startswith("plans_") and key != "plans_timed_out"
 
@@ -205,6 +220,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(inference_line(summary))
     corrections = sum(e.get("corrections", 0) for e in summary["per_episode"])
     print(f"supervisor: {supervisor_line(summary)}; recovery: {corrections} corrections")
+    if summary.get("detector"):
+        print(f"failure detector: {summary['detector']}")
     print(f"report: {summary['report']}")
     for episode in summary["per_episode"]:
         print(f"  mcap: {', '.join(episode['files'])}")

@@ -33,7 +33,7 @@ from failforward.robots.base import EpisodicDriver, RobotDriver
 from failforward.robots.capabilities import SceneAccess
 from failforward.robots.registry import make_driver
 from failforward.supervisor.backends.registry import make_backend
-from failforward.supervisor.detector import DetectorContext, DetectorTrigger, make_detector
+from failforward.supervisor.detector import DetectorContext, DetectorStats, DetectorTrigger, make_detector
 from failforward.supervisor.scheduler import SupervisorScheduler
 from failforward.types import TickSubscriber
 
@@ -51,6 +51,8 @@ class RunResult:
     config: RunConfig
     run_dir: Path
     episodes: list[EpisodeResult] = field(default_factory=list)
+    # the failure detector's counters over the run (chunks scored, trips, queries it asked); None without one
+    detector: DetectorStats | None = None
 
     @property
     def success_rate(self) -> float:
@@ -116,6 +118,8 @@ def run(
             logger.info("episode %d seed %d: %s", index, episode.seed, episode.outcome)
             if on_episode is not None:
                 on_episode(episode)
+        if isinstance(supervisor, DetectorTrigger):
+            result.detector = supervisor.stats()
     return result
 
 

@@ -1,10 +1,12 @@
-"""The demo says what System 2 did: planning cycles by reason, the slowest plan, budget cuts, ticks held."""
+"""The demo says what System 2 did (planning cycles by reason, the slowest plan, budget cuts, ticks held) and what the
+failure detector did (chunks scored, trips, queries asked at once)."""
 
 from __future__ import annotations
 
-from failforward.cli.demo import planner_line
+from failforward.cli.demo import detector_line, planner_line
 from failforward.config import get_preset
 from failforward.control.loop import EpisodeResult
+from failforward.supervisor.detector import DetectorStats
 from failforward.types import EpisodeOutcome
 
 
@@ -25,3 +27,14 @@ def test_the_planner_line_adds_cycles_over_episodes_and_keeps_the_slowest_plan()
 
 def test_a_run_without_a_planner_has_no_planner_line() -> None:
     assert planner_line(get_preset("sim_transfer_cube"), [_episode(0, {})]) == ""
+
+
+def test_the_detector_line_counts_scored_chunks_trips_and_early_queries() -> None:
+    config = get_preset("sim_transfer_cube_afil").with_overrides(
+        {"supervisor.detector": {"kind": "dual_head", "threshold": 0.0221}}
+    )
+    stats = DetectorStats(chunks=40, unguided_chunks=0, trips=3, requests=2)
+    assert detector_line(config, stats) == (
+        "dual_head (threshold 0.0221): 40 chunks scored, 3 trips, 2 asked the supervisor at once"
+    )
+    assert detector_line(get_preset("sim_transfer_cube_afil"), None) == ""
