@@ -95,3 +95,16 @@ def test_corrective_modes_are_an_enum_written_as_before() -> None:
     flat = flatten_config(get_preset("sim_transfer_cube"))
     assert type(flat["recovery.mode"]) is str and flat["recovery.mode"] == "pmc"
     assert [m.value for m in CorrectiveModeName] == ["hold", "rewind", "pmc", "vsf"]
+
+
+def test_overrides_switch_an_optional_section_on_by_its_fields() -> None:
+    """How a ROS parameter file sets a section its preset leaves off (``None``): field by field."""
+    fields = {"supervisor.detector.kind": "dual_head", "supervisor.detector.threshold": 0.02}
+    detector = get_preset("sim_transfer_cube_afil").with_overrides(fields).supervisor.detector
+    assert detector is not None and (detector.kind, detector.threshold) == ("dual_head", 0.02)
+    with pytest.raises(ConfigError, match="threshold"):  # a section switched on still needs its required fields
+        get_preset("sim_transfer_cube_afil").with_overrides({"supervisor.detector.kind": "dual_head"})
+    with pytest.raises(ConfigError, match="detectr"):
+        get_preset("sim_transfer_cube_afil").with_overrides({"supervisor.detectr.kind": "dual_head"})
+    with pytest.raises(ConfigError, match="seed"):  # a section that is on keeps refusing fields it does not have
+        get_preset("sim_transfer_cube_afil").with_overrides({"supervisor.schedule.seed": 1})

@@ -244,16 +244,25 @@ class RunConfig(FrozenModel):
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
-        """Return a copy with dotted-key overrides applied, e.g. ``{"robot.task": "insertion"}``."""
+        """Return a copy with dotted-key overrides applied, e.g. ``{"robot.task": "insertion"}``.
+
+        An optional section that is off (``None``: ``planner``, ``perception``, ``supervisor.detector``) is switched on
+        by its fields, e.g. ``{"supervisor.detector.kind": "dual_head", "supervisor.detector.threshold": 0.02}`` (how
+        a ROS parameter file sets it); validation then names a field that is missing or unknown."""
         data = self.model_dump()
+        switched_on: set[tuple[str, ...]] = set()  # optional sections these overrides turned on
         for dotted, value in overrides.items():
             node = data
             *parents, leaf = dotted.split(".")
-            for key in parents:
+            for depth, key in enumerate(parents):
+                path = tuple(parents[: depth + 1])
+                if path[:-1] in switched_on or (key in node and node[key] is None):
+                    node[key] = node.get(key) or {}
+                    switched_on.add(path)
                 if not isinstance(node.get(key), dict):
                     raise ConfigError(f"Unknown config section {key!r} in {dotted!r}.")
                 node = node[key]
-            if leaf not in node:
+            if leaf not in node and tuple(parents) not in switched_on:
                 raise UnknownNameError("config field", dotted, _dotted_keys(self.model_dump()))
             node[leaf] = value
         return load_config(data)

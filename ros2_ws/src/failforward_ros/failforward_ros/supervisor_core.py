@@ -12,6 +12,11 @@ publishes for the frame they were drawn on (it does every tick for ``robot.depth
 ``DEPTH_MATCH_S`` (the cell moves little in that time). Without depth they lie on the camera's image plane, in
 its optical frame.
 
+Failure detector (``supervisor.detector``): the dual-head score of each guided chunk asks at once, the schedule stays
+(:class:`~failforward.supervisor.detector.DetectorTrigger`). The score is read from ``policy/guidance`` (λ_t per denoise
+step, published with each guided chunk), so with a detector that message is the chunk event; without one,
+``policy/chunk`` is. A detector the configured policy gives no trace to read is refused at configure.
+
 Episodes are the bridge's (``episode/start``, see :mod:`failforward_ros.episode`): every answer carries the
 identity of the episode its frames came from. Frames are taken only once an episode is known and only from
 its first stamp on; a stamp that goes backwards within it (a frame of the previous simulated episode overtaken
@@ -27,10 +32,12 @@ from typing import Any
 import numpy as np
 
 from failforward.config import RunConfig
+from failforward.config.detector import detector_gamma, detector_problem
 from failforward.errors import ConfigError, DriverError
 from failforward.recovery.symbol_shapes import SymbolShapes, symbol_shapes
 from failforward.robots.registry import describe_robot
 from failforward.supervisor.backends.registry import make_backend
+from failforward.supervisor.detector import DetectorContext, DetectorTrigger, make_detector
 from failforward.supervisor.diagnosis import Diagnosis, NoDiagnosis
 from failforward.supervisor.scheduler import SupervisorReport, SupervisorScheduler
 from failforward.supervisor.tally import SupervisorTally
@@ -57,8 +64,9 @@ class SupervisorRuntime:
         resources = {}
         if description.episodic:
             resources = {"state_source": self.sim_state, "progress_source": lambda: self._outcome().stage}
-        self.scheduler = SupervisorScheduler(
-            make_backend(config.supervisor.backend, **resources), config.supervisor.schedule
+        self.scheduler = _with_detector(
+            config,
+            SupervisorScheduler(make_backend(config.supervisor.backend, **resources), config.supervisor.schedule),
         )
         self._frames: OrderedDict[float, np.ndarray] = OrderedDict()
         self._depths: OrderedDict[float, np.ndarray] = OrderedDict()
@@ -66,6 +74,7 @@ class SupervisorRuntime:
         self._intrinsics: tuple[np.ndarray, int, int] | None = None
         self._last_stamp: float | None = None
         self._chunk_pending = False
+        self._guidance = np.zeros(0)  # λ_t of the pending chunk (with a detector)
         self._step = 0
         self._episode: EpisodeStart | None = None
         self._count = -1
@@ -77,8 +86,16 @@ class SupervisorRuntime:
             self._sim = (state, outcome)
 
     def on_chunk(self) -> None:
+        """The policy published a chunk (``policy/chunk``): the chunk event, unless a detector waits for its λ_t."""
         with self._lock:
-            self._chunk_pending = True
+            if not isinstance(self.scheduler, DetectorTrigger):
+                self._chunk_pending = True
+
+    def on_guidance(self, lambdas: np.ndarray) -> None:
+        """λ_t ``[N]`` of the chunk just published (``policy/guidance``): with a detector, the chunk event."""
+        with self._lock:
+            if isinstance(self.scheduler, DetectorTrigger):
+                self._chunk_pending, self._guidance = True, np.asarray(lambdas, dtype=np.float64).reshape(-1)
 
     def on_episode(self, start: EpisodeStart) -> None:
         """robot_bridge started an episode: answers from now on are tagged with its identity."""
@@ -99,7 +116,8 @@ class SupervisorRuntime:
             self._frames[stamp] = rgb
             while len(self._frames) > KEEP_FRAMES:
                 self._frames.popitem(last=False)
-            chunk = ActionChunk(np.zeros((1, self.features.action_dim))) if self._chunk_pending else None
+            zeros_chunk = np.zeros((1, self.features.action_dim))
+            chunk = ActionChunk(zeros_chunk, guidance=self._guidance) if self._chunk_pending else None
             self._chunk_pending = False
             step, self._step = self._step, self._step + 1
         zeros = np.zeros(self.features.action_dim)
@@ -188,6 +206,9 @@ class SupervisorRuntime:
         }
         if scheduler.last_latency_s is not None:
             values["last_latency_s"] = scheduler.last_latency_s
+        if isinstance(self.scheduler, DetectorTrigger):
+            stats = self.scheduler.stats()
+            values |= {"detector_chunks": stats.chunks, "detector_trips": stats.trips, "detector_asked": stats.requests}
         return values
 
     def sim_state(self) -> Any:
@@ -217,6 +238,19 @@ class SupervisorRuntime:
         self.scheduler.on_episode_start(
             EpisodeInfo(self._count, episode.seed, task, self.prompt, "remote", self.features, episode.episode_id)
         )
+
+
+def _with_detector(config: RunConfig, scheduler: SupervisorScheduler) -> SupervisorScheduler | DetectorTrigger:
+    """``scheduler``, asked at once by ``supervisor.detector`` when one is set; a detector the policy gives no trace
+    to read raises ``ConfigError`` (configure fails with the reason)."""
+    detector = config.supervisor.detector
+    if detector is None:
+        return scheduler
+    problem = detector_problem(detector, config.policy)
+    if problem is not None:
+        scheduler.close()
+        raise ConfigError(problem)
+    return DetectorTrigger(scheduler, make_detector(detector, DetectorContext(detector_gamma(config.policy))))
 
 
 def _keep(frames: OrderedDict[float, np.ndarray], stamp: float, value: np.ndarray) -> None:

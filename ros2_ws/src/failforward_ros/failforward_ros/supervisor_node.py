@@ -4,7 +4,8 @@ Example:
     python -m failforward_ros.supervisor_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
 Subscribes ``episode/start`` (the bridge's episodes: answers carry their identity),
-``cameras/<camera>/image_raw``, ``policy/chunk`` (to count chunks) and, in simulation,
+``cameras/<camera>/image_raw``, ``policy/chunk`` (to count chunks), ``policy/guidance`` (λ_t: the failure
+detector's score, when ``supervisor.detector`` is set) and, in simulation,
 ``sim/state`` (the oracle's privileged state), and the head camera's ``camera_info``, ``depth/image_raw`` and
 ``pose`` (to place the symbols in 3-D). Publishes ``supervisor/diagnosis`` (JSON in std_msgs/String: no standard
 message carries a diagnosis), ``supervisor/annotated`` (the queried frame with the symbols drawn, for RViz),
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String
+from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
@@ -65,6 +67,7 @@ class SupervisorNode(ManagedNode):
         self.diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS)
         self.create_subscription(Image, topics.image_topic(camera), self._on_image, qos.IMAGES)
         self.create_subscription(JointTrajectory, topics.POLICY_CHUNK, self._on_chunk, qos.STATE)
+        self.create_subscription(Float64MultiArray, topics.POLICY_GUIDANCE, self._on_guidance, qos.STATE)
         self.create_subscription(CameraInfo, topics.camera_info_topic(camera), self._on_camera_info, qos.IMAGES)
         self.create_subscription(Image, topics.depth_topic(camera), self._on_depth, qos.IMAGES)
         self.create_subscription(PoseStamped, topics.camera_pose_topic(camera), self._on_camera_pose, qos.IMAGES)
@@ -109,6 +112,10 @@ class SupervisorNode(ManagedNode):
     def _on_chunk(self, msg: JointTrajectory) -> None:
         if self.active:
             self.runtime.on_chunk()
+
+    def _on_guidance(self, msg: Float64MultiArray) -> None:
+        if self.active:
+            self.runtime.on_guidance(np.asarray(msg.data, dtype=np.float64))
 
     def _on_sim_state(self, msg: String) -> None:
         self.runtime.on_sim_state(*convert.sim_state_from_msg(msg))
