@@ -8,8 +8,9 @@ resumes where it stopped and ``--report-only`` re-reads it without simulating.
 Printed per split, with 95 % Wilson intervals: success per **reach** (how far past the table's centre line, towards
 the other arm, the order's farthest socket lies for the arm that inserts there [m]: the arm nearer a plug grasps and
 inserts it), per order kind (``far``: reach above ``FAR``; ``tight``: socket_1; ``adjacent``: next to the plug already
-in), per fixed order across layouts, and per layout for the order a planner reading the scene would pick (the least
-reach) against the riskiest one (the most reach); then the failure reasons. About 2–4 s per episode on one core.
+in), per fixed order across layouts, and, in the layouts that offer both, the safe orders (reach up to ``SAFE``)
+against the far ones (above ``FAR``): what a planner that reads the placement can gain; then the failure reasons.
+About 2–4 s per episode on one core.
 
 Example:
     MUJOCO_GL=egl nice -n 19 python bench/plug_strip_expert.py --seeds 20 --splits seen unseen --markdown
@@ -33,6 +34,7 @@ from failforward.stats import wilson_interval
 
 Order = tuple[tuple[str, str], ...]
 FAR = 0.13  # [m] reach past the centre line above which an order counts as "far"
+SAFE = 0.10  # [m] reach up to which an order counts as safe (per-layout comparison)
 REACH_BINS = (0.0, 0.05, 0.10, 0.13, 0.16)  # [m] lower edges of the reach rows
 
 
@@ -141,10 +143,13 @@ def report(split: str, rows: list[dict[str, Any]], markdown: bool) -> None:
     lo, hi = wilson_interval(sum(total), len(total))
     print(f"\n{split}: {sum(total)}/{len(total)} = {sum(total) / max(1, len(total)):.2f} [{lo:.2f}, {hi:.2f}] "
           f"over {len(layouts)} layouts (seeds {min(layouts)}–{max(layouts)})")  # fmt: skip
+    both = [v for v in per_layout.values() if min(x for x, _ in v) <= SAFE < FAR < max(x for x, _ in v)]
     picks = {
-        "least reach (scene read)": [min(v)[1] for v in per_layout.values()],
-        "most reach": [max(v)[1] for v in per_layout.values()],
-        "any order succeeds": [any(ok for _, ok in v) for v in per_layout.values()],
+        f"safe orders (reach <= {SAFE} m), {len(both)} layouts with both": [
+            ok for v in both for x, ok in v if x <= SAFE
+        ],
+        f"far orders (reach > {FAR} m), same layouts": [ok for v in both for x, ok in v if x > FAR],
+        "any order succeeds (every layout)": [any(ok for _, ok in v) for v in per_layout.values()],
     }
     _table("per layout", picks, markdown)
     _table("reach", dict(sorted(by_reach.items())), markdown)
