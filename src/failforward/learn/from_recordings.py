@@ -3,7 +3,8 @@
 The recordings' outcomes are resolved by ``learn.outcomes`` (operator label, else simulator, else supervisor);
 failures train the failure head, successes and corrections the success head. Fine-tuning (``init_model``) keeps the
 initial model's shape, norm stats and training-time RTC; from scratch, the shape is a ``LEARN_MODELS`` name (or a
-model config) with the recordings' state width. Training resumes from ``<out>/train/last.pt``; the model is exported to ``<out>/model``.
+model config) with the recordings' state width. Training resumes from ``<out>/train/last.pt``; the model is exported
+to ``<out>/model``.
 
 Example:
     >>> train_on_recordings([Path("runs/20261202-030750-sim_transfer_cube_afil")], Path("runs/learn/rec"),
