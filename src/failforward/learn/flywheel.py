@@ -30,6 +30,7 @@ from failforward.control.runtime import run
 from failforward.learn.flywheel_config import FlywheelLayout, FlywheelState
 from failforward.learn.flywheel_results import write_flywheel_results
 from failforward.learn.recorded import Chosen, Selection, load_selection, select_recorded
+from failforward.learn.step_log import episode_row
 from failforward.policy.afil.manifest import load_manifest
 from failforward.record.reader import read_episode
 
@@ -161,14 +162,7 @@ class Flywheel:
             write_flywheel_results(self)
 
     def _row(self, e: EpisodeResult) -> dict[str, Any]:
-        return {
-            "seed": e.seed,
-            "success": e.outcome.success,
-            "stage": e.outcome.stage,
-            "reason": e.outcome.reason,
-            "ticks": e.steps,
-            "file": self.layout.rel(e.files[0]) if e.files else None,
-        }
+        return episode_row(e, self.layout.rel(e.files[0]) if e.files else None)
 
 
 def _blocks(seeds: list[int]) -> list[list[int]]:

@@ -16,14 +16,13 @@ Seeds: round-k deployments ``deploy_seed + 1000 k + i`` (training seeds), evalua
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, model_validator
 
 from failforward.config import FrozenModel
 from failforward.errors import ConfigError
+from failforward.learn.step_log import StepLog, refuse_other_settings
 
 
 class FlywheelConfig(FrozenModel):
@@ -109,11 +108,8 @@ class FlywheelLayout:
         return str(Path(path).relative_to(self.root))
 
 
-class FlywheelState:
+class FlywheelState(StepLog[FlywheelConfig]):
     """``<run_dir>/flywheel.json``: the config and every finished step (a step is stored once it has finished)."""
-
-    def __init__(self, path: Path, config: FlywheelConfig, steps: dict[str, dict[str, Any]]) -> None:
-        self.path, self.config, self.steps = path, config, steps
 
     @classmethod
     def open(cls, run_dir: Path, config: FlywheelConfig | None = None) -> FlywheelState:
@@ -122,12 +118,8 @@ class FlywheelState:
         if path.is_file():
             data = json.loads(path.read_text())
             stored = FlywheelConfig.model_validate(data["config"])
-            if config is not None and config != stored:
-                diff = {k: (v, getattr(config, k)) for k, v in stored if getattr(config, k) != v}
-                raise ConfigError(
-                    f"{path} was created with other settings (stored, given): {diff}. Resume with "
-                    f"`failforward learn flywheel --run-dir {run_dir}` alone, or pass another --run-dir."
-                )
+            fix = f"Resume with `failforward learn flywheel --run-dir {run_dir}` alone, or pass another --run-dir."
+            refuse_other_settings(path, stored, config, fix)
             return cls(path, stored, data["steps"])
         if config is None:
             raise ConfigError(
@@ -136,22 +128,3 @@ class FlywheelState:
         state = cls(path, config, {})
         state._write()
         return state
-
-    def done(self, step: str) -> bool:
-        return step in self.steps
-
-    def info(self, step: str) -> dict[str, Any]:
-        if step not in self.steps:
-            raise ConfigError(f"step {step!r} has not finished in {self.path.parent}; resume the run first.")
-        return self.steps[step]
-
-    def finish(self, step: str, info: dict[str, Any]) -> None:
-        """Mark ``step`` finished with ``info`` (JSON-compatible)."""
-        self.steps[step] = {**info, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        self._write()
-
-    def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"config": self.config.model_dump(mode="json"), "steps": self.steps}, indent=1))
-        tmp.replace(self.path)

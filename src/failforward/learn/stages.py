@@ -36,6 +36,7 @@ from failforward.learn.pipeline import RunLayout
 from failforward.learn.results import EpisodeRecord, write_results
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.learn.step_log import episode_row
 from failforward.record.reader import read_episode
 from failforward.robots.registry import describe_robot
 
@@ -300,14 +301,7 @@ class Pipeline:
         return [EpisodeRecord.from_row(method, self.cfg.preset, r) for r in rows]
 
     def _record(self, e: EpisodeResult) -> dict[str, Any]:
-        return {
-            "seed": e.seed,
-            "success": e.outcome.success,
-            "stage": e.outcome.stage,
-            "reason": e.outcome.reason,
-            "ticks": e.steps,
-            "file": self.layout.rel(e.files[0]) if e.files else None,
-        }
+        return episode_row(e, self.layout.rel(e.files[0]) if e.files else None)
 
     def _round_summary(self) -> list[dict[str, Any]]:
         rows = []
