@@ -14,7 +14,8 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   ``system1`` (no planner: the expert's default order, plugs in name order into the first sockets), ``random``,
   ``chain`` (top prior, no value), ``tree`` (the search scored by the success-only value), ``full`` (the search with
   the failure-aware value). Rows go to ``--out`` (jsonl); a stopped run resumes.
-- ``table``: success per row and split with 95 % Wilson intervals, and planning time.
+- ``table``: success per row and split with 95 % Wilson intervals, planning time, and success with the plan held
+  (no replanning after a deviation or a diagnosis: a sharper test of the order's risk than success after retries).
 
 Example:
     MUJOCO_GL=egl nice -n 19 ./run python bench/vine.py collect --episodes 450
@@ -154,18 +155,34 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """Success per row and split (95 % Wilson intervals) and planning time, then how often the plan held: success with
+    no replanning after a deviation or a diagnosis (the first committed attempt at each subgoal worked)."""
     lines = ["| row | " + " | ".join(SPLIT_SEEDS) + " | plan time p50 / max [ms] |", "| --- " * 4 + "|"]
+    held = ["| row | " + " | ".join(f"{split}: success, plan held" for split in SPLIT_SEEDS) + " |", "| --- " * 3 + "|"]
     for name in ROWS:
-        cells = []
-        for split in SPLIT_SEEDS:
-            sel = [r for r in rows if r["row"] == name and r["split"] == split]
-            k, n = sum(r["success"] for r in sel), len(sel)
-            low, high = wilson_interval(k, n) if n else (0.0, 0.0)
-            cells.append(f"{k}/{n} = {k / max(n, 1):.0%} [{low:.0%}–{high:.0%}]" if n else "–")
+        sel = {split: [r for r in rows if r["row"] == name and r["split"] == split] for split in SPLIT_SEEDS}
+        cells = [_rate(sum(r["success"] for r in s), len(s)) for s in sel.values()]
         times = sorted(r["planning"].get("plan_seconds_max", 0.0) * 1000 for r in rows if r["row"] == name)
         timing = f"{times[len(times) // 2]:.1f} / {times[-1]:.1f}" if times and name != "system1" else "–"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {timing} |")
-    return "\n".join(lines)
+        if name != "system1":  # System 1 alone has no plan to hold
+            held.append(f"| {name} | " + " | ".join(_rate(sum(map(plan_held, s)), len(s)) for s in sel.values()) + " |")
+    return "\n".join([*lines, "", *held])
+
+
+def plan_held(row: dict[str, Any]) -> bool:
+    """The episode succeeded without replanning after a deviation (a plug let go outside a socket) or a diagnosis."""
+    planning = row["planning"]
+    return (
+        bool(row["success"]) and not planning.get("plans_deviation", 0.0) and not planning.get("plans_diagnosis", 0.0)
+    )
+
+
+def _rate(k: int, n: int) -> str:
+    if not n:
+        return "–"
+    low, high = wilson_interval(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{low:.0%}–{high:.0%}]"
 
 
 def main() -> None:
