@@ -118,6 +118,8 @@ def test_aux_loss_refuses_models_without_cameras_and_episodes_without_targets(tm
         train(_config(tmp_path / "v", 1, object_aux_weight=1.0), [bare], progress=False)
 
 
+# ~34 s: the auxiliary loss through the whole pipeline (not shipped; its parts are tested above); -m slow
+@pytest.mark.slow
 def test_vision_pipeline_records_poses_trains_on_them_and_runs_without_them(tmp_path: Path) -> None:
     """``--object-aux-weight``: the expert demos record the cube's pose, the model reads joints and cameras only
     (state 14), the manifest records the weight and the evaluation runs the model without object state."""

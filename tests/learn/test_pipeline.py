@@ -101,6 +101,8 @@ def test_object_state_sizes_the_model_from_the_robot(tmp_path: Path) -> None:
         Pipeline(RunState.open(tmp_path / "f", PipelineConfig(preset="franka", object_state=True)))
 
 
+# ~35 s: the image pipeline end to end (not shipped; its parts are in test_vision_train.py); -m slow
+@pytest.mark.slow
 def test_vision_cpu_run_collects_trains_and_evaluates_from_pixels(tmp_path: Path) -> None:
     """``aloha_vision_cpu``: demos record the three 72x96 cameras (no object state), the model trains on them,
     its graphs take images, and the evaluation runs the exported model on rendered frames."""

@@ -198,7 +198,9 @@ class FoxgloveLiveView(TickSubscriber):
         self._closed = True
         self._handoff.close()
         self._thread.join(timeout=2.0)
+        port = int(self._server.port)
         self._server.stop()
+        _wait_until_released(self.config.host, port)
         self._publisher.close()
 
     def __enter__(self) -> FoxgloveLiveView:
@@ -264,6 +266,31 @@ def _start_server(foxglove: ModuleType, config: FoxgloveConfig, context: Any, na
         raise LiveViewError(
             f"The Foxglove live view could not start its server on {config.host}:{config.port}: {exc}"
         ) from exc
+
+
+RELEASE_TIMEOUT_S = 2.0
+"""[s] at most this long ``close`` waits for the stopped server to let go of its port."""
+
+
+def _wait_until_released(host: str, port: int) -> None:
+    """Return once ``port`` on ``host`` can be bound again (at most :data:`RELEASE_TIMEOUT_S`).
+
+    The SDK's ``stop()`` returns before its listener is dropped; without this wait a server started on the same port
+    right after (a lifecycle node's cleanup then configure, a second demo) could find it still taken. The probe sets
+    ``SO_REUSEADDR`` as the server's own bind does, so only a listener, not a closed connection's TIME_WAIT, holds it.
+    """
+    deadline = time.monotonic() + RELEASE_TIMEOUT_S
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    logger.warning("foxglove live view: port %d still taken %.1f s after stop", port, RELEASE_TIMEOUT_S)
+                    return
+        time.sleep(0.01)
 
 
 def _free_port(host: str) -> int:
