@@ -83,6 +83,8 @@ def _add_flywheel(sub: argparse._SubParsersAction) -> None:
         flag = "--" + name.replace("_", "-")
         if name == "supervised":
             p.add_argument("--unsupervised", dest="supervised", action="store_false", default=None)
+        elif field.annotation is bool:
+            p.add_argument(flag, action="store_true", default=None, help=f"(default {field.default})")
         elif name == "extra_recordings":
             p.add_argument(flag, nargs="+", help="recordings added to every round's training data")
         else:

@@ -38,6 +38,12 @@ class FlywheelConfig(FrozenModel):
         extra_recordings: recordings added to every round's training data (e.g. the base model's expert demos).
         finetune_steps, batch_size, lr, failure_fraction: training of each round (``TrainConfig``), from the previous
             round's weights and norm stats.
+        failure_head_only: every round trains a new failure head, from scratch, on every failure recorded so far,
+            on the base model's frozen backbone and success head (``TrainConfig.failure_head_from``): the success head
+            stays the base's bit for bit, so a round cannot degrade it, and only what guidance does changes.
+            Successes and ``extra_recordings`` are not used; ``failure_fraction`` is 1 (every chunk a failure's).
+        failure_width, failure_layers: the shape of that head (cross-attention + MLP blocks, as
+            ``models/afil_aloha_transfer_cube_light``); used with ``failure_head_only`` only.
         gamma: adaptive guidance γ of a model whose failure head has trained (deployment and evaluation); a model
             without failure data (a success-only base) runs unguided.
         eval_configs, eval_runs, eval_seed, eval_max_steps: held-out evaluation of every round's model, the policy
@@ -57,6 +63,9 @@ class FlywheelConfig(FrozenModel):
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-4, gt=0.0)
     failure_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    failure_head_only: bool = False
+    failure_width: int = Field(32, ge=2, multiple_of=2)
+    failure_layers: int = Field(1, ge=1)
     gamma: float = Field(1.0, ge=0.0)
     eval_configs: int = Field(50, ge=1)
     eval_runs: int = Field(3, ge=1)

@@ -84,9 +84,8 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
         "",
         f"- base model `{cfg['base_model']}`, preset `{cfg['preset']}`; {cfg['rounds']} round(s) of "
         f"{cfg['deploy_episodes']} deployed episodes (training seeds {cfg['deploy_seed']} + 1000·k + i, at most "
-        f"{cfg['deploy_max_steps']} ticks, supervisor and recovery {'on' if cfg['supervised'] else 'off'}), each "
-        f"round fine-tuned {cfg['finetune_steps']} steps (batch {cfg['batch_size']}, lr {cfg['lr']:g}) from the "
-        f"previous one; extra recordings in every round: {', '.join(cfg['extra_recordings']) or 'none'}.",
+        f"{cfg['deploy_max_steps']} ticks, supervisor and recovery {'on' if cfg['supervised'] else 'off'}), "
+        f"{_training_text(cfg)}.",
         f"- held-out evaluation: {cfg['eval_configs']} configurations (seeds {cfg['eval_seed']}…) × {cfg['eval_runs']} "
         f"flow-noise seeds, the policy alone (no supervisor or recovery), at most {cfg['eval_max_steps']} ticks.",
         "",
@@ -96,16 +95,31 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
     ]
     for r in result["rounds"]:
         lines.append(
-            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'])} "
+            f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'], cfg)} "
             f"| {_deploy_cell(r['deploy'])} | {_eval_cell(r['eval'])} |"
         )
     return "\n".join(lines)
 
 
-def _train_cell(k: int, train: dict[str, Any] | None) -> str:
+def _training_text(cfg: dict[str, Any]) -> str:
+    """How each round trained (``FlywheelConfig.failure_head_only`` or fine-tuning)."""
+    steps = f"{cfg['finetune_steps']} steps (batch {cfg['batch_size']}, lr {cfg['lr']:g})"
+    if cfg.get("failure_head_only"):
+        return (
+            f"each round trained a new failure head (width {cfg['failure_width']}, {cfg['failure_layers']} "
+            f"cross-attention + MLP block(s)) from scratch, {steps}, on every failure deployed so far, on the base's "
+            "frozen backbone and success head (the success head is the base's in every round)"
+        )
+    extra = ", ".join(cfg["extra_recordings"]) or "none"
+    return f"each round fine-tuned {steps} from the previous one; extra recordings in every round: {extra}"
+
+
+def _train_cell(k: int, train: dict[str, Any] | None, cfg: dict[str, Any]) -> str:
     if train is None:
         return "– (base)" if k == 0 else "–"
     d = train["data"]
+    if cfg.get("failure_head_only"):  # successes are recorded but not trained on
+        return f"– / {d['failures']} (failure head only), {train['steps']} steps"
     return f"{d['successes']} ({d['corrected']}) / {d['failures']}, {train['steps']} steps"
 
 
@@ -132,6 +146,8 @@ def flywheel_flags(cfg: dict[str, Any]) -> str:
         flag = "--" + name.replace("_", "-")
         if name == "supervised":
             flags += [] if value else ["--unsupervised"]
+        elif isinstance(value, bool):
+            flags += [flag] if value else []
         elif name == "extra_recordings":
             flags += [flag, *value] if value else []
         else:
@@ -152,6 +168,8 @@ METHOD = """
   from an operator label if present (`failforward label`), else the simulator's recorded outcome, else the supervisor's
   verdict; episodes with none are skipped and counted. Failures train the failure head only (AFIL's disjoint
   supervision); successes train the success head, from the first correction's start when recovery corrected them.
+  With `--failure-head-only`, model k + 1 is instead the base model with a new light failure head trained from scratch
+  on every failure deployed so far (backbone and success head frozen): only guidance changes between rounds.
 - **Evaluate**: each model alone (no supervisor, no recovery) on held-out seeds that no deployment used, with
   adaptive guidance once its failure head has trained on failures (an untrained failure head is not used: the base
   runs unguided). Cells: success % [95 % Wilson interval] (successes/trials).
