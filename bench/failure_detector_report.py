@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from failforward.stats import wilson_interval
+from failforward.stats import auroc, wilson_interval
 from failforward.supervisor.detector import calibrate_threshold
 
 Row = dict[str, Any]
@@ -99,18 +98,6 @@ def paired(schedule: Sequence[Row], detector: Sequence[Row]) -> dict[str, Any]:
         "slower": sum(d > 0 for d in diffs),
         "difference_ticks": _iqr(diffs),
     }
-
-
-def auroc(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float, float]:
-    """P(a positive scores above a negative) (ties count half), with its Hanley–McNeil 95 % interval."""
-    if not positive or not negative:
-        return math.nan, math.nan, math.nan
-    pos, neg = np.asarray(positive), np.asarray(negative)
-    greater = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
-    a, n1, n2 = float(greater), len(pos), len(neg)
-    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    se = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a), 0.0) / (n1 * n2))
-    return a, max(0.0, a - 1.96 * se), min(1.0, a + 1.96 * se)
 
 
 def score_groups(rows: Sequence[Row], column: int) -> dict[str, list[float]]:

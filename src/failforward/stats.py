@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -13,3 +16,15 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def auroc(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float, float]:
+    """P(a positive scores above a negative) (ties count half), with its Hanley–McNeil 95 % interval."""
+    if not positive or not negative:
+        return math.nan, math.nan, math.nan
+    pos, neg = np.asarray(positive), np.asarray(negative)
+    greater = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    a, n1, n2 = float(greater), len(pos), len(neg)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a), 0.0) / (n1 * n2))
+    return a, max(0.0, a - 1.96 * se), min(1.0, a + 1.96 * se)
