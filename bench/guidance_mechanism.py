@@ -6,8 +6,8 @@ on a `failforward learn` run's guided evaluation episodes, from what they record
 - every guided chunk records λ_t ``[N]`` per denoise step on ``/policy/guidance``; with adaptive guidance
   λ_t = γ (1 − cos(v_s, v_f)) / 2, so a chunk's disagreement is ``d = 2 · mean_k λ_t / γ`` (the mean of 1 − cos over
   its N Euler steps; 0 = the heads agree, 2 = opposite);
-- each episode's task stage per tick comes from replaying its sent commands in the simulator
-  (``learn.correction.stage_trace``, physics only; the pipeline's corrections rely on the same replay);
+- each episode's task stage per tick comes from replaying its sent commands in the simulator (the robot kind's
+  ``learn.correctors.CORRECTORS`` stage trace, physics only; the pipeline's failure corrections use the same replay);
 - windows: *early* = chunks inferred in the first ``--early-s`` seconds (stage 0 for every episode); *at stage m* =
   chunks in the first ``--window-s`` seconds after the episode entered stage m. A failed episode whose highest stage
   is m stopped progressing there (that is where it went wrong); a successful one went on from m.
@@ -31,18 +31,18 @@ from typing import Any
 import numpy as np
 
 from failforward.config import get_preset
-from failforward.learn.correction import stage_trace
+from failforward.learn.correctors import CORRECTORS
 from failforward.record.reader import read_episode
 from failforward.robots.registry import make_driver
 from failforward.stats import auroc
 
 
-def episode_chunks(root: Path, row: dict[str, Any], gamma: float, driver: Any) -> dict[str, Any] | None:
+def episode_chunks(root: Path, row: dict[str, Any], gamma: float, driver: Any, kind: str) -> dict[str, Any] | None:
     """One evaluation episode as ``{success, max_stage, chunks: [[time s, stage, d], ...]}``; ``None`` if unguided."""
     episode = read_episode(root / row["file"], load_images=False)
     if not episode.guidance or len(episode.sent_actions) == 0:
         return None
-    stages = stage_trace(driver, row["seed"], episode.sent_actions)
+    stages = CORRECTORS[kind].stage_trace(driver, row["seed"], episode.sent_actions)  # by robot kind
     t0 = float(episode.timestamps[0])
     chunks = []
     for t, lam in episode.guidance:
@@ -117,7 +117,7 @@ def measure(run_dir: Path, methods: list[str] | None) -> dict[str, list[dict[str
             if gamma is None or gamma == 0:
                 raise SystemExit(f"{name}: not an adaptive method (dag_adaptive_<γ>, γ > 0)")
             rows = [r for r in results["episodes"] if r["method"] == name and r.get("file")]
-            eps = [episode_chunks(run_dir, r, gamma, driver) for r in rows]
+            eps = [episode_chunks(run_dir, r, gamma, driver, robot.kind) for r in rows]
             out[name] = [e for e in eps if e is not None]
             matches = sum(e["replay_matches"] for e in out[name])
             print(f"{name}: {len(out[name])} guided episodes read, {matches} replays reached the recorded stage")

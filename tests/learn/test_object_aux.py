@@ -49,6 +49,9 @@ def test_recorded_poses_become_targets_not_input() -> None:
     episode = _blob_episode(np.random.default_rng(0), length=5)
     assert episode.state.shape == (5, 4) and episode.object_targets.shape == (5, 7)
     assert episode.tail(3).object_targets.shape == (2, 7)
+    middle = episode.window(1, 3)
+    assert middle.length == 2 and middle.images["top"].shape[0] == 2 and middle.object_targets.shape == (2, 7)
+    assert episode.window(4, 2).length == 1  # at least one tick
     assert object_positions(episode.object_targets).shape == (5, 3)
 
 

@@ -77,16 +77,21 @@ class EpisodeArrays:
 
     def tail(self, start: int) -> EpisodeArrays:
         """Ticks ``start ..`` of every array (``start`` clipped to the episode)."""
+        return self.window(start, self.length)
+
+    def window(self, start: int, stop: int) -> EpisodeArrays:
+        """Ticks ``start .. stop - 1`` of every array (clipped to the episode; at least one tick is kept)."""
         start = min(max(start, 0), self.length - 1)
-        images = {cam: frames[start:] for cam, frames in self.images.items()}
+        stop = min(max(stop, start + 1), self.length)
+        images = {cam: frames[start:stop] for cam, frames in self.images.items()}
         return EpisodeArrays(
-            self.joint_positions[start:],
-            self.actions[start:],
+            self.joint_positions[start:stop],
+            self.actions[start:stop],
             self.prompt,
             self.success,
             images,
-            self.object_state[start:],
-            self.object_targets[start:],
+            self.object_state[start:stop],
+            self.object_targets[start:stop],
         )
 
     def objects_as_targets(self) -> EpisodeArrays:

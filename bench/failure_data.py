@@ -1,0 +1,279 @@
+"""Which failure data makes AFIL's failure head differ where it matters (issue 17): whole failed trajectories vs
+the segment where they went wrong, on one frozen success head.
+
+Setup. A `failforward learn` run's round-0 model (success only) is the base: its backbone and success head are kept,
+frozen, for every variant, so the variants differ only in the failure head. Failure data: the base's own failed
+rollouts (``rollout_0`` of the run, labelled by the simulator). Each failed rollout's task stage per tick comes from
+replaying its sent commands in the simulator (``learn.correction.stage_trace``); it went wrong at the stage it reached
+last (its highest), entered at tick ``e``. Variants (a new light failure head each, ``TrainConfig.failure_head_from``,
+width 32, one cross-attention + MLP block, the same steps, batch, lr and seed):
+
+- ``whole``: every tick of each failed rollout (what `failforward learn` trains on);
+- ``failure_stage``: ticks ``e ..`` (the stay at the stage where it stopped);
+- ``last_3s``: the last 150 ticks (3 s at 50 Hz);
+- ``before_failure_stage``: ticks ``.. e`` (a control: the same episodes without the part where they went wrong).
+
+Evaluation: the base unguided (success only) and each variant with adaptive guidance γ on the run's held-out protocol
+(``eval_configs`` configurations from ``eval_seed``, × ``--runs`` flow-noise seeds 10000 + m, synchronous inference),
+plus where the heads disagree on those episodes (``bench/guidance_mechanism.py``: 1 − cos early vs at the failure
+stage, failed vs successful). Resumable: trained heads and evaluated (variant, run) pairs are kept.
+
+Run:
+    OMP_NUM_THREADS=1 nice -n 19 ./run python bench/failure_data.py --run runs/learn/tc_limited \
+        --out runs/learn/tc_limited/failure_data --json docs/afil_failure_data.json --doc docs/afil_failure_data.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerConfig
+from failforward.control.runtime import run
+from failforward.learn.config import TrainConfig
+from failforward.learn.correctors import CORRECTORS
+from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.run_state import RunState
+from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.learn.stages import Pipeline
+from failforward.policy.afil import load_manifest
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.robots.registry import make_driver
+from failforward.stats import wilson_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("whole", "failure_stage", "last_3s", "before_failure_stage")
+LIGHT = {"failure_width": 32, "failure_layers": 1, "failure_attn_heads": 2, "failure_mlp_ratio": 2,
+         "failure_self_attention": False}  # fmt: skip
+
+
+def _mechanism() -> Any:
+    """``bench/guidance_mechanism.py`` as a module (bench scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location("guidance_mechanism", ROOT / "bench" / "guidance_mechanism.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["guidance_mechanism"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def failed_rollouts(pipe: Pipeline) -> list[dict[str, Any]]:
+    """The base's failed round-0 rollouts, each with the tick it entered its highest stage (``entered``)."""
+    rows = [r for r in pipe.state.info("rollout_0")["episodes"] if not r["success"]]
+    config = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=pipe.cfg.max_steps)
+    robot = config.robot.model_copy(update={"cameras": []})
+    from failforward.record.reader import read_episode
+
+    with make_driver(robot) as driver:
+        for r in rows:
+            sent = read_episode(pipe.layout.root / r["file"], load_images=False).sent_actions
+            stages = CORRECTORS[robot.kind].stage_trace(driver, r["seed"], sent)
+            r["entered"] = int((stages >= stages.max()).argmax())
+            r["replay_matches"] = int(stages.max()) == int(r["stage"])
+    return rows
+
+
+def variant_episodes(pipe: Pipeline, rows: list[dict[str, Any]], variant: str) -> list[EpisodeArrays]:
+    """The failure episodes of ``variant`` (ticks kept per the module docstring)."""
+    episodes = load_slices([EpisodeSlice(pipe.layout.root / r["file"]) for r in rows])
+    out = []
+    for r, e in zip(rows, episodes, strict=True):
+        window = {
+            "whole": (0, e.length),
+            "failure_stage": (r["entered"], e.length),
+            "last_3s": (e.length - 150, e.length),
+            "before_failure_stage": (0, max(r["entered"], 1)),
+        }[variant]
+        out.append(e.window(*window))
+    return out
+
+
+def train_variant(pipe: Pipeline, rows: list[dict[str, Any]], variant: str, args: argparse.Namespace) -> Path:
+    """Train (or resume) the light failure head of ``variant`` on the frozen base and export it; returns its dir."""
+    from failforward.learn.trainer import export_checkpoint, train
+
+    model_dir = args.out / variant / "model"
+    if (model_dir / "manifest.json").is_file():
+        return model_dir
+    base = pipe.layout.model(0)
+    manifest = load_manifest(base)
+    episodes = variant_episodes(pipe, rows, variant)
+    config = TrainConfig(
+        model=AfilModelConfig.model_validate({**manifest.model.model_dump(), **LIGHT}),
+        out_dir=args.out / variant / "train",
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        failure_fraction=1.0,
+        seed=args.seed,
+        checkpoint_every=250,
+        rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
+        failure_head_from=base / manifest.weights,
+    )
+    result = train(config, episodes, progress=False)
+    export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_{variant}")
+    ticks = sum(e.length for e in episodes)
+    (args.out / variant / "data.json").write_text(json.dumps({"episodes": len(episodes), "ticks": ticks}))
+    return model_dir
+
+
+def evaluate(
+    pipe: Pipeline, name: str, model_dir: Path, guidance: GuidanceConfig, m: int, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """One run (flow-noise seed 10000 + m) of ``model_dir`` on the held-out configurations; returns its episodes."""
+    policy = AfilPolicyConfig(
+        model_dir=model_dir.resolve(), backend="onnxruntime", threads=1, seed=10_000 + m,
+        sampler=SamplerConfig(guidance=guidance),
+    )  # fmt: skip
+    cfg = pipe.cfg
+    config = pipe.run_config(policy=policy.model_dump(), episodes=cfg.eval_configs, seed=cfg.eval_seed,
+                             max_steps=cfg.max_steps)  # fmt: skip
+    config = config.model_copy(update={"broker": config.broker.model_copy(update={"inference": "synchronous"})})
+    run_name = pipe.layout.rel(args.out / "eval" / f"{name}_run{m}")
+    result = run(config, run_name=run_name)
+    return [
+        {"variant": name, "run": m, "seed": e.seed, "success": bool(e.outcome.success), "stage": e.outcome.stage,
+         "reason": e.outcome.reason, "ticks": e.steps, "file": pipe.layout.rel(e.files[0]) if e.files else None}
+        for e in result.episodes
+    ]  # fmt: skip
+
+
+def all_rows(pipe: Pipeline, models: dict[str, tuple[Path, GuidanceConfig]], args: argparse.Namespace) -> list[dict]:
+    """Every (variant, run) evaluated, resuming from ``<out>/episodes.jsonl``."""
+    path = args.out / "episodes.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    for m in range(args.runs):
+        for name, (model_dir, guidance) in models.items():
+            if sum(r["variant"] == name and r["run"] == m for r in rows) == pipe.cfg.eval_configs:
+                continue
+            rows = [r for r in rows if not (r["variant"] == name and r["run"] == m)]
+            new = evaluate(pipe, name, model_dir, guidance, m, args)
+            rows += new
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            print(f"{name} run {m}: {sum(r['success'] for r in new)}/{len(new)}", flush=True)
+    return rows
+
+
+def mechanism_rows(pipe: Pipeline, rows: list[dict], gamma: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Per guided variant: 1 − cos early vs at the failure stage (``bench/guidance_mechanism.py``'s summary)."""
+    mech = _mechanism()
+    robot = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot.model_copy(update={"cameras": []})
+    out = {}
+    with make_driver(robot) as driver:
+        for name in args.variants:
+            mine = [r for r in rows if r["variant"] == name and r["file"]]
+            eps = [mech.episode_chunks(pipe.layout.root, r, gamma, driver, robot.kind) for r in mine]
+            out[name] = mech.summarize([e for e in eps if e is not None], args.early_s, args.window_s)
+    return out
+
+
+def summary(rows: list[dict], names: list[str]) -> dict[str, dict]:
+    out = {}
+    for name in names:
+        mine = [r for r in rows if r["variant"] == name]
+        ok, n = sum(r["success"] for r in mine), len(mine)
+        lo, hi = wilson_interval(ok, n)
+        out[name] = {"successes": ok, "trials": n, "rate": ok / max(n, 1), "wilson95": [lo, hi]}
+    return out
+
+
+def render(data: dict[str, Any]) -> str:
+    """The doc: setup, success per variant, where the heads disagree."""
+    a = data["args"]
+    lines = [
+        "# Which failure data makes the failure head differ where it matters (issue 17)",
+        "",
+        f"Generated by `bench/failure_data.py --run {a['run']}`; no number is typed by hand. Base: `{a['run']}`'s "
+        f"round-0 model (success only), its backbone and success head frozen for every variant. Failure data: its "
+        f"{data['failures']['episodes']} failed round-0 rollouts ({data['failures']['replay_matches']} of them "
+        "replayed to the recorded stage). Each variant trains a new light failure head (width 32, one "
+        f"cross-attention + MLP block) for {a['steps']} steps (batch {a['batch_size']}, lr {a['lr']:g}, seed "
+        f"{a['seed']}); evaluated with adaptive γ = {a['gamma']:g} on {data['protocol']}.",
+        "",
+        "| variant | failure data (episodes, ticks) | success % [95 % Wilson] (successes/trials) |",
+        "| --- | --- | --- |",
+    ]
+    for name, s in data["success"].items():
+        d = data["data"].get(name)
+        trained = f"{d['episodes']}, {d['ticks']}" if d else "– (unguided)"
+        cell = f"{100 * s['rate']:.0f} [{100 * s['wilson95'][0]:.0f}–{100 * s['wilson95'][1]:.0f}]"
+        lines.append(f"| {name} | {trained} | {cell} ({s['successes']}/{s['trials']}) |")
+    lines += [
+        "",
+        f"Where the heads disagree on those guided episodes (d = 1 − cos(v_s, v_f); early = first {a['early_s']} s; "
+        f"at m = first {a['window_s']} s after entering stage m; failed episodes stopped at m, successful ones passed "
+        "it; AUROC = P(failed chunk's d > successful chunk's d)):",
+        "",
+        "| variant | stage m (failed / successful episodes) | d early: failed / successful | d at m: failed / "
+        "successful | AUROC at m | AUROC over the stay at m |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, rows in data["mechanism"].items():
+        for r in rows:
+            lines.append(
+                f"| {name} | {r['stage']} ({r['failed_episodes']} / {r['successful_episodes']}) "
+                f"| {_pair(r['mean_early'])} | {_pair(r['mean_at_stage'])} | {_auc(r['auroc_at_stage'])} "
+                f"| {_auc(r['auroc_whole_stay'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _pair(means: dict[str, float | None]) -> str:
+    return " / ".join("–" if v is None else f"{v:.3f}" for v in (means["failed"], means["successful"]))
+
+
+def _auc(a: list[float]) -> str:
+    return "–" if a[0] != a[0] else f"{a[0]:.2f} [{a[1]:.2f}–{a[2]:.2f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a `failforward learn` run with rollout_0")
+    parser.add_argument("--out", type=Path, required=True, help="heads, evaluation episodes, episodes.jsonl")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gamma", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
+    parser.add_argument("--early-s", type=float, default=2.0)
+    parser.add_argument("--window-s", type=float, default=1.0)
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--doc", type=Path)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    pipe = Pipeline(RunState.open(args.run))
+    failures = failed_rollouts(pipe)
+    adaptive = GuidanceConfig(mode="adaptive", gamma=args.gamma)
+    models = {"base (unguided)": (pipe.layout.model(0), GuidanceConfig(mode="none"))}
+    for variant in args.variants:
+        models[variant] = (train_variant(pipe, failures, variant, args), adaptive)
+    rows = all_rows(pipe, models, args)
+    data = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "protocol": f"{pipe.cfg.eval_configs} held-out configurations (seeds {pipe.cfg.eval_seed}…) × {args.runs} "
+        "flow-noise seeds (10000 + m), at most "
+        f"{pipe.cfg.max_steps} ticks, synchronous inference",
+        "failures": {"episodes": len(failures), "replay_matches": sum(r["replay_matches"] for r in failures)},
+        "data": {v: json.loads((args.out / v / "data.json").read_text()) for v in args.variants},
+        "success": summary(rows, list(models)),
+        "mechanism": mechanism_rows(pipe, rows, args.gamma, args),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=1))
+    text = render(data)
+    print(text)
+    if args.doc:
+        args.doc.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
