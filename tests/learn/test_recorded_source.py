@@ -97,7 +97,7 @@ def test_selection_counts_and_loads_slices(tmp_path: Path) -> None:
     assert counts["successes"] == 2 and counts["failures"] == 2 and counts["corrected"] == 1
     assert counts["skipped"] == 2 and counts["failure_label"] == 1 and counts["success_simulator"] == 2
     reasons = dict(selection.skipped)
-    assert reasons[tmp_path / "run" / "broken.mcap"] == "no ticks recorded"  # the reader stops at the garbage
+    assert reasons[tmp_path / "run" / "broken.mcap"].startswith("no ticks recorded")  # the reader stops at the garbage
     assert "no label and no supervisor answer" in reasons[tmp_path / "run" / "episode_0003_seed3.mcap"]
     episodes = {c.path.name: e for c, e in zip(selection.chosen, load_selection(selection), strict=True)}
     assert [e.length for e in episodes.values()] == [20, 20, 12, 20]  # the corrected one from its tick 8

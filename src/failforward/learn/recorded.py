@@ -25,7 +25,7 @@ from failforward.errors import RecordingError
 from failforward.learn.episodes import ActionSource, EpisodeArrays, from_recorded
 from failforward.learn.labels import read_label
 from failforward.learn.outcomes import Resolved, Unresolved, resolve
-from failforward.record.reader import read_episode
+from failforward.record.reader import NO_TICKS, read_episode
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def select_recorded(sources: Iterable[Path]) -> Selection:
             skipped.append((path, f"unreadable ({type(exc).__name__}: {exc})"))
             continue
         if episode.length == 0:
-            skipped.append((path, "no ticks recorded"))
+            skipped.append((path, NO_TICKS))
             continue
         outcome = resolve(episode, read_label(path))
         if isinstance(outcome, Unresolved):

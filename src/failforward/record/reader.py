@@ -65,6 +65,13 @@ class RecordedEpisode:
         return int(self.timestamps.shape[0])
 
 
+NO_TICKS = (
+    "no ticks recorded (cut off before its first tick, or a file of the ROS recorder node, which holds the graph's "
+    "topics as they arrived, not one row per tick: use the ROS policy node's own recording of the episode, "
+    "runs/ros-<time>/, for training and export)"
+)  # why an episode file without ticks is skipped by the readers of training data
+
+
 def read_outcome(path: str | Path) -> EpisodeOutcome | None:
     """Only the recorded outcome (fast: reads the summary, not the messages)."""
     with Path(path).open("rb") as stream:

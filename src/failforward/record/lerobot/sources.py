@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from failforward.record.lerobot.spec import LeRobotExportError
-from failforward.record.reader import RecordedEpisode, read_episode
+from failforward.record.reader import NO_TICKS, RecordedEpisode, read_episode
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def load(path: Path) -> RecordedEpisode | Skipped:
             f"{path}` and export the .repaired.mcap it writes",
         )
     if episode.length == 0:
-        return Skipped(path, "no ticks recorded")
+        return Skipped(path, NO_TICKS)
     short = [name for name, frames in episode.images.items() if len(frames) < episode.length]
     if short:
         return Skipped(path, f"camera {', '.join(short)} has fewer frames than the {episode.length} ticks")
