@@ -93,6 +93,11 @@ def render_flywheel(run_dir: Path, result: dict[str, Any]) -> str:
         "| deployed on training seeds: successes | held-out success % [95 % Wilson] |",
         "| --- | --- | --- | --- | --- |",
     ]
+    copied = [f"round {r['round']}" for r in result["rounds"] if (r["deploy"] or {}).get("copied_from")]
+    if copied:  # steps reused from another run with the same model, seeds and settings (flywheel.json says which)
+        source = next(r["deploy"]["copied_from"] for r in result["rounds"] if (r["deploy"] or {}).get("copied_from"))
+        lines.insert(-3, f"- {', '.join(copied)}: deployment and evaluation reused from `{source}` (same model, "
+                         "seeds and settings).")  # fmt: skip
     for r in result["rounds"]:
         lines.append(
             f"| {r['round']} | {r['guidance'] or '–'} | {_train_cell(r['round'], r['train'], cfg)} "
