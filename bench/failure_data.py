@@ -40,6 +40,7 @@ from failforward.control.runtime import run
 from failforward.learn.config import TrainConfig
 from failforward.learn.correctors import CORRECTORS
 from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.flywheel_train import LIGHT_HEAD
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import EpisodeSlice, load_slices
 from failforward.learn.stages import Pipeline
@@ -50,8 +51,7 @@ from failforward.stats import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("whole", "failure_stage", "last_3s", "before_failure_stage")
-LIGHT = {"failure_width": 32, "failure_layers": 1, "failure_attn_heads": 2, "failure_mlp_ratio": 2,
-         "failure_self_attention": False}  # fmt: skip
+LIGHT = {**LIGHT_HEAD, "failure_width": 32, "failure_layers": 1}  # the light head of the flywheel and item 3
 
 
 def _mechanism() -> Any:
