@@ -13,6 +13,9 @@ width 32, one cross-attention + MLP block, the same steps, batch, lr and seed):
 - ``last_3s``: the last 150 ticks (3 s at 50 Hz);
 - ``before_failure_stage``: ticks ``.. e`` (a control: the same episodes without the part where they went wrong).
 
+The ``whole`` head is also evaluated with AFIL's other table settings (``--static-lambdas``, ``--extra-gammas``), so
+the paper's rows (success only, static λ, adaptive γ ablation) share one success head and one failure head.
+
 Evaluation: the base unguided (success only) and each variant with adaptive guidance γ on the run's held-out protocol
 (``eval_configs`` configurations from ``eval_seed``, × ``--runs`` flow-noise seeds 10000 + m, synchronous inference),
 plus where the heads disagree on those episodes (``bench/guidance_mechanism.py``: 1 − cos early vs at the failure
@@ -197,11 +200,14 @@ def render(data: dict[str, Any]) -> str:
         f"cross-attention + MLP block) for {a['steps']} steps (batch {a['batch_size']}, lr {a['lr']:g}, seed "
         f"{a['seed']}); evaluated with adaptive γ = {a['gamma']:g} on {data['protocol']}.",
         "",
+        "Rows `whole, …`: the `whole` failure head under the other guidance settings of AFIL's table (the variants "
+        f"use adaptive γ = {a['gamma']:g}).",
+        "",
         "| variant | failure data (episodes, ticks) | success % [95 % Wilson] (successes/trials) |",
         "| --- | --- | --- |",
     ]
     for name, s in data["success"].items():
-        d = data["data"].get(name)
+        d = data["data"].get(name.split(",")[0])
         trained = f"{d['episodes']}, {d['ticks']}" if d else "– (unguided)"
         cell = f"{100 * s['rate']:.0f} [{100 * s['wilson95'][0]:.0f}–{100 * s['wilson95'][1]:.0f}]"
         lines.append(f"| {name} | {trained} | {cell} ({s['successes']}/{s['trials']}) |")
@@ -243,6 +249,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gamma", type=float, default=1.0)
+    parser.add_argument("--static-lambdas", type=float, nargs="*", default=[0.05], help="rows of the whole head")
+    parser.add_argument("--extra-gammas", type=float, nargs="*", default=[0.5, 2.0, 5.0], help="rows of the whole head")
     parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
     parser.add_argument("--early-s", type=float, default=2.0)
     parser.add_argument("--window-s", type=float, default=1.0)
@@ -256,6 +264,12 @@ def main() -> None:
     models = {"base (unguided)": (pipe.layout.model(0), GuidanceConfig(mode="none"))}
     for variant in args.variants:
         models[variant] = (train_variant(pipe, failures, variant, args), adaptive)
+    if "whole" in args.variants:  # AFIL's table rows on the same frozen success head and the same failure head
+        whole = models["whole"][0]
+        for lam in args.static_lambdas:
+            models[f"whole, static λ = {lam:g}"] = (whole, GuidanceConfig(mode="static", static_lambda=lam))
+        for gamma in args.extra_gammas:
+            models[f"whole, adaptive γ = {gamma:g}"] = (whole, GuidanceConfig(mode="adaptive", gamma=gamma))
     rows = all_rows(pipe, models, args)
     data = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
