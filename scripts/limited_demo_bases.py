@@ -68,7 +68,7 @@ def main() -> None:
     ]
     lines += [run_row(d) for d in args.run_dir]
     for item in args.demo_eval:
-        label, _, directory = item.partition("=")
+        label, _, directory = item.rpartition("=")  # the label may hold "=" (γ = 1)
         lines.append(demo_row(label, Path(directory)))
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
