@@ -23,7 +23,8 @@ stage, failed vs successful). Resumable: trained heads and evaluated (variant, r
 
 Run:
     OMP_NUM_THREADS=1 nice -n 19 ./run python bench/failure_data.py --run runs/learn/tc_limited \
-        --out runs/learn/tc_limited/failure_data --json docs/afil_failure_data_tc_limited.json --doc docs/afil_failure_data_tc_limited.md
+        --out runs/learn/tc_limited/failure_data --json docs/afil_failure_data_tc_limited.json \
+        --doc docs/afil_failure_data_tc_limited.md
 """
 
 from __future__ import annotations
