@@ -178,6 +178,19 @@ def mechanism_rows(pipe: Pipeline, rows: list[dict], gamma: float, args: argpars
     return out
 
 
+def lambda_plots(pipe: Pipeline, rows: list[dict], args: argparse.Namespace) -> dict[str, str]:
+    """λ_t of each guided variant's episodes, successful vs failed (``learn.lambda_plot``), next to ``--doc``."""
+    from failforward.learn.lambda_plot import load_lambdas, plot_lambdas
+
+    out = {}
+    for name in args.variants:
+        files = [(pipe.layout.root / r["file"], r["success"]) for r in rows if r["variant"] == name and r["file"]]
+        path = args.doc.with_name(f"{args.doc.stem}_lambda_{name}.png")
+        plot_lambdas(load_lambdas(files), path, f"{args.run}: failure head on {name}, adaptive γ = {args.gamma:g}")
+        out[name] = str(path)
+    return out
+
+
 def summary(rows: list[dict], names: list[str]) -> dict[str, dict]:
     out = {}
     for name in names:
@@ -212,6 +225,9 @@ def render(data: dict[str, Any]) -> str:
         trained = f"{d['episodes']}, {d['ticks']}" if d else "– (unguided)"
         cell = f"{100 * s['rate']:.0f} [{100 * s['wilson95'][0]:.0f}–{100 * s['wilson95'][1]:.0f}]"
         lines.append(f"| {name} | {trained} | {cell} ({s['successes']}/{s['trials']}) |")
+    if data.get("plots"):
+        plots = ", ".join(f"[{name}]({Path(path).name})" for name, path in data["plots"].items())
+        lines += ["", f"λ_t over the flow steps and over the episode, successful vs failed episodes: {plots}."]
     lines += [
         "",
         f"Where the heads disagree on those guided episodes (d = 1 − cos(v_s, v_f); early = first {a['early_s']} s; "
@@ -282,6 +298,8 @@ def main() -> None:
         "success": summary(rows, list(models)),
         "mechanism": mechanism_rows(pipe, rows, args.gamma, args),
     }
+    if args.doc:
+        data["plots"] = lambda_plots(pipe, rows, args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1))
     text = render(data)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,17 @@ def window(ep: dict[str, Any], stage: int, seconds: float) -> list[float]:
     return [d for t, m, d in ep["chunks"] if m == stage and start <= t < start + seconds]
 
 
-def summarize(episodes: list[dict[str, Any]], early_s: float, window_s: float) -> list[dict[str, Any]]:
-    """One row per failure stage m with failed episodes: mean d and AUROC, early and at m."""
+def summarize(
+    episodes: list[dict[str, Any]], early_s: float, window_s: float, min_chunks: int = 10
+) -> list[dict[str, Any]]:
+    """One row per failure stage m with failed episodes: mean d and AUROC, early and at m (an AUROC only where both
+    groups hold at least ``min_chunks`` chunks; NaN otherwise, as its interval would mean nothing)."""
+
+    def separation(positive: list[float], negative: list[float]) -> tuple[float, float, float]:
+        if min(len(positive), len(negative)) < min_chunks:
+            return math.nan, math.nan, math.nan
+        return auroc(positive, negative)
+
     rows = []
     failed_stages = sorted({e["max_stage"] for e in episodes if not e["success"]})
     for m in failed_stages:
@@ -87,10 +97,10 @@ def summarize(episodes: list[dict[str, Any]], early_s: float, window_s: float) -
                 "mean_early": {"failed": _mean(f_early), "successful": _mean(s_early)},
                 "mean_at_stage": {"failed": _mean(f_at), "successful": _mean(s_at)},
                 "chunks_at_stage": {"failed": len(f_at), "successful": len(s_at)},
-                "auroc_early": auroc(f_early, s_early),
-                "auroc_at_stage": auroc(f_at, s_at),
+                "auroc_early": separation(f_early, s_early),
+                "auroc_at_stage": separation(f_at, s_at),
                 "mean_whole_stay": {"failed": _mean(f_stay), "successful": _mean(s_stay)},
-                "auroc_whole_stay": auroc(f_stay, s_stay),
+                "auroc_whole_stay": separation(f_stay, s_stay),
             }
         )
     return rows

@@ -31,12 +31,14 @@ def _episode(success: bool, stages: list[int], d: list[float], dt: float = 0.5) 
 def test_failed_episodes_are_compared_where_they_stopped(mechanism) -> None:
     failed = [_episode(False, [0, 0, 1, 2, 2, 2], [0.1, 0.1, 0.1, 0.9, 0.8, 0.7]) for _ in range(3)]
     passed = [_episode(True, [0, 0, 1, 2, 3, 4], [0.1, 0.1, 0.1, 0.2, 0.1, 0.1]) for _ in range(3)]
-    (row,) = mechanism.summarize(failed + passed, early_s=1.0, window_s=1.0)
+    (row,) = mechanism.summarize(failed + passed, early_s=1.0, window_s=1.0, min_chunks=1)
     assert row["stage"] == 2 and row["failed_episodes"] == 3 and row["successful_episodes"] == 3
     assert row["chunks_at_stage"] == {"failed": 6, "successful": 3}  # 1 s at 0.5 s per chunk; successes moved on
     assert row["mean_at_stage"]["failed"] == pytest.approx(0.85) and row["auroc_at_stage"][0] == 1.0
     assert row["auroc_early"][0] == 0.5  # identical before anything happened
     assert row["mean_whole_stay"]["failed"] == pytest.approx(0.8)
+    (few,) = mechanism.summarize(failed + passed, early_s=1.0, window_s=1.0)  # 3 successful chunks: no AUROC
+    assert few["auroc_at_stage"][0] != few["auroc_at_stage"][0]  # NaN
 
 
 def test_only_adaptive_methods_carry_a_disagreement(mechanism) -> None:
