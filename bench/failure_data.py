@@ -234,26 +234,8 @@ def render(data: dict[str, Any]) -> str:
         f"at m = first {a['window_s']} s after entering stage m; failed episodes stopped at m, successful ones passed "
         "it; AUROC = P(failed chunk's d > successful chunk's d)):",
         "",
-        "| variant | stage m (failed / successful episodes) | d early: failed / successful | d at m: failed / "
-        "successful | AUROC at m | AUROC over the stay at m |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, rows in data["mechanism"].items():
-        for r in rows:
-            lines.append(
-                f"| {name} | {r['stage']} ({r['failed_episodes']} / {r['successful_episodes']}) "
-                f"| {_pair(r['mean_early'])} | {_pair(r['mean_at_stage'])} | {_auc(r['auroc_at_stage'])} "
-                f"| {_auc(r['auroc_whole_stay'])} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def _pair(means: dict[str, float | None]) -> str:
-    return " / ".join("–" if v is None else f"{v:.3f}" for v in (means["failed"], means["successful"]))
-
-
-def _auc(a: list[float]) -> str:
-    return "–" if a[0] != a[0] else f"{a[0]:.2f} [{a[1]:.2f}–{a[2]:.2f}]"
+    return "\n".join(lines + _mechanism().table(data["mechanism"])) + "\n"
 
 
 def main() -> None:

@@ -146,18 +146,25 @@ def render(run_dir: Path, data: dict[str, Any]) -> str:
         "episodes are those whose highest stage is m (they stopped there), successful ones passed it. The whole "
         "stay: every chunk at stage m. AUROC: P(a failed chunk's d > a successful chunk's d) [95 % Hanley–McNeil].",
         "",
+    ]
+    return "\n".join(lines + table(data["methods"])) + "\n"
+
+
+def table(methods: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Markdown table lines: one row per (method or variant, failure stage) of :func:`summarize`'s output."""
+    lines = [
         "| method | stage m (failed episodes / successful) | d early: failed / successful | AUROC early "
         "| d at m: failed / successful | AUROC at m | d over the whole stay at m | AUROC over the stay |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, rows in data["methods"].items():
+    for name, rows in methods.items():
         for r in rows:
             lines.append(
                 f"| {name} | {r['stage']} ({r['failed_episodes']} / {r['successful_episodes']}) "
                 f"| {_pair(r['mean_early'])} | {_auc(r['auroc_early'])} | {_pair(r['mean_at_stage'])} "
                 f"| {_auc(r['auroc_at_stage'])} | {_pair(r['mean_whole_stay'])} | {_auc(r['auroc_whole_stay'])} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _pair(means: dict[str, float | None]) -> str:
