@@ -51,7 +51,7 @@ from failforward.learn.stages import Pipeline
 from failforward.policy.afil import load_manifest
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.robots.registry import make_driver
-from failforward.stats import wilson_interval
+from failforward.stats import rate_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("whole", "failure_stage", "last_3s", "before_failure_stage")
@@ -192,13 +192,8 @@ def lambda_plots(pipe: Pipeline, rows: list[dict], args: argparse.Namespace) -> 
 
 
 def summary(rows: list[dict], names: list[str]) -> dict[str, dict]:
-    out = {}
-    for name in names:
-        mine = [r for r in rows if r["variant"] == name]
-        ok, n = sum(r["success"] for r in mine), len(mine)
-        lo, hi = wilson_interval(ok, n)
-        out[name] = {"successes": ok, "trials": n, "rate": ok / max(n, 1), "wilson95": [lo, hi]}
-    return out
+    """Per variant: successes, trials, rate and 95 % Wilson interval."""
+    return {name: rate_summary([r["success"] for r in rows if r["variant"] == name]) for name in names}
 
 
 def render(data: dict[str, Any]) -> str:

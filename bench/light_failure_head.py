@@ -29,7 +29,7 @@ from failforward.control.runtime import run
 from failforward.learn.run_state import RunState
 from failforward.learn.stages import Pipeline
 from failforward.policy.afil import load_manifest
-from failforward.stats import wilson_interval
+from failforward.stats import rate_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.25  # issue 17 item 3: guided / unguided on onnxruntime CPU
@@ -75,10 +75,8 @@ def success_summary(rows: list[dict], models: list[str]) -> dict[str, dict]:
     out = {}
     for model in models:
         mine = [r for r in rows if r["model"] == model]
-        ok, n = sum(r["success"] for r in mine), len(mine)
-        lo, hi = wilson_interval(ok, n)
         seeds = sorted({r["seed"] for r in mine})
-        out[model] = {"successes": ok, "trials": n, "rate": ok / max(n, 1), "wilson95": [lo, hi]}
+        out[model] = rate_summary([r["success"] for r in mine])
         out[model].update(seeds=[seeds[0], seeds[-1]] if seeds else [], runs=sorted({r["run"] for r in mine}))
     return out
 

@@ -28,3 +28,10 @@ def auroc(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, 
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     se = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a), 0.0) / (n1 * n2))
     return a, max(0.0, a - 1.96 * se), min(1.0, a + 1.96 * se)
+
+
+def rate_summary(outcomes: Sequence[bool]) -> dict[str, float | int | list[float]]:
+    """``{"successes", "trials", "rate", "wilson95": [low, high]}`` of a list of episode outcomes (rate 0 if none)."""
+    ok, n = int(sum(outcomes)), len(outcomes)
+    low, high = wilson_interval(ok, n)
+    return {"successes": ok, "trials": n, "rate": ok / max(n, 1), "wilson95": [low, high]}
