@@ -48,6 +48,8 @@ def test_collect_and_train_record_state_and_resume(tmp_path: Path) -> None:
     assert steps["train_0"]["steps"] == 2 and (run_dir / "round_0" / "model" / "manifest.json").is_file()
     assert main(["learn", "train", "--run-dir", str(run_dir)]) == 0  # finished steps are skipped
     assert _steps(run_dir)["train_0"]["finished_at"] == steps["train_0"]["finished_at"]
+    assert main(["learn", "train", "--run-dir", str(run_dir), *TINY]) == 0  # the same options again
+    assert "config_updated" not in _steps(run_dir)  # nothing changed, nothing recorded
 
 
 def test_a_run_refuses_changed_settings(tmp_path: Path) -> None:

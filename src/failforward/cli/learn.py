@@ -112,7 +112,8 @@ def _open_state(args: argparse.Namespace) -> RunState:
     given = {k: getattr(args, k) for k in PipelineConfig.model_fields if getattr(args, k, None) is not None}
     if (Path(args.run_dir) / "state.json").is_file():
         state = RunState.open(args.run_dir)
-        extendable = {k: v for k, v in given.items() if k in EXTENDABLE}
+        stored = state.config.model_dump()
+        extendable = {k: v for k, v in given.items() if k in EXTENDABLE and _differs(v, stored[k])}
         if extendable:  # more rounds or another evaluation size keep every finished step valid
             state.config = PipelineConfig.model_validate({**state.config.model_dump(), **extendable})
             state.finish("config_updated", {"fields": sorted(extendable)})
@@ -120,6 +121,12 @@ def _open_state(args: argparse.Namespace) -> RunState:
         RunState.open(args.run_dir, PipelineConfig.model_validate({**state.config.model_dump(), **given}))
         return state
     return RunState.open(args.run_dir, PipelineConfig(**given))
+
+
+def _differs(given: object, stored: object) -> bool:
+    """A command-line value (lists for tuples) that changes the stored one; the same value records nothing."""
+    as_tuple = lambda v: tuple(v) if isinstance(v, list | tuple) else v  # noqa: E731
+    return as_tuple(given) != as_tuple(stored)
 
 
 # --------------------------------------------------------------------------- entry
@@ -199,7 +206,8 @@ def _run_flywheel(args: argparse.Namespace) -> int:
     stored = (Path(args.run_dir) / "flywheel.json").is_file()
     if stored:
         state = FlywheelState.open(args.run_dir)
-        extendable = {k: v for k, v in given.items() if k in FLYWHEEL_EXTENDABLE}
+        current = state.config.model_dump()
+        extendable = {k: v for k, v in given.items() if k in FLYWHEEL_EXTENDABLE and _differs(v, current[k])}
         if extendable:  # more rounds or evaluation runs keep every finished step valid
             state.config = FlywheelConfig.model_validate({**state.config.model_dump(), **extendable})
             state.finish("config_updated", {"fields": sorted(extendable)})
