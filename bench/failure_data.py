@@ -44,18 +44,16 @@ from failforward.control.runtime import run
 from failforward.learn.config import TrainConfig
 from failforward.learn.correctors import CORRECTORS
 from failforward.learn.episodes import EpisodeArrays
-from failforward.learn.flywheel_train import LIGHT_HEAD
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import EpisodeSlice, load_slices
 from failforward.learn.stages import Pipeline
 from failforward.policy.afil import load_manifest
-from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.failure_head import light_head_config
 from failforward.robots.registry import make_driver
 from failforward.stats import rate_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("whole", "failure_stage", "last_3s", "before_failure_stage")
-LIGHT = {**LIGHT_HEAD, "failure_width": 32, "failure_layers": 1}  # the light head of the flywheel and item 3
 
 
 def _mechanism() -> Any:
@@ -110,7 +108,7 @@ def train_variant(pipe: Pipeline, rows: list[dict[str, Any]], variant: str, args
     manifest = load_manifest(base)
     episodes = variant_episodes(pipe, rows, variant)
     config = TrainConfig(
-        model=AfilModelConfig.model_validate({**manifest.model.model_dump(), **LIGHT}),
+        model=light_head_config(manifest.model),  # width 32, one block: the flywheel's and item 3's head
         out_dir=args.out / variant / "train",
         steps=args.steps,
         batch_size=args.batch_size,

@@ -41,6 +41,14 @@ def test_trains_from_scratch_then_fine_tunes(tmp_path: Path) -> None:
     tuned = train_on_recordings([runs], tmp_path / "b", init_model=tmp_path / "a" / "model", steps=4, batch_size=8)
     assert tuned["steps"] == 4 and (tmp_path / "b" / "train" / "last.pt").is_file()
     assert json.loads((tmp_path / "b" / "recorded.json").read_text())["data"] == info["data"]
+    head = train_on_recordings(
+        [runs], tmp_path / "c", init_model=tmp_path / "a" / "model", steps=2, batch_size=8, failure_head=(8, 1)
+    )
+    light = load_manifest(tmp_path / "c" / "model")
+    assert head["steps"] == 2 and light.model.failure_width == 8 and light.model.failure_layers == 1
+    assert light.training is not None and (light.training.success_ticks, light.training.failure_ticks) == (0, 60)
+    with pytest.raises(ConfigError, match="--init-model"):
+        train_on_recordings([runs], tmp_path / "d", init_model=None, model=TINY, steps=1, failure_head=(8, 1))
 
 
 def test_nothing_with_an_outcome_says_to_label(tmp_path: Path) -> None:

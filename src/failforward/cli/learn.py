@@ -71,6 +71,13 @@ def _add_recorded(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--failure-head-only",
+        action="store_true",
+        help="train only a new light failure head on the failures, on --init-model's frozen backbone and success head",
+    )
+    p.add_argument("--failure-width", type=int, default=32, help="the light failure head's width (--failure-head-only)")
+    p.add_argument("--failure-layers", type=int, default=1, help="its cross-attention + MLP blocks")
     p.add_argument("--dry-run", action="store_true", help="only list each episode's outcome and source, and skips")
 
 
@@ -192,6 +199,7 @@ def _run_recorded(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
+        failure_head=(args.failure_width, args.failure_layers) if args.failure_head_only else None,
     )
     print(f"trained {info['steps']} steps on {info['data']}; model: {info['model']}")
     return 0

@@ -22,14 +22,11 @@ import numpy as np
 
 from failforward.learn.config import TrainConfig
 from failforward.learn.episodes import EpisodeArrays
-from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.failure_head import light_head_config
 from failforward.policy.afil.manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
     from failforward.learn.flywheel import Flywheel
-
-# the light head's blocks besides width and depth (models/afil_aloha_transfer_cube_light, issue 17 item 3)
-LIGHT_HEAD = {"failure_attn_heads": 2, "failure_mlp_ratio": 2, "failure_self_attention": False}
 
 
 def train_round(wheel: Flywheel, k: int, episodes: list[EpisodeArrays]) -> dict[str, Any]:
@@ -86,10 +83,8 @@ def _finetune_config(wheel: Flywheel, k: int, weights: Path, manifest: Manifest)
 def _failure_head_config(wheel: Flywheel, k: int, base_weights: Path, manifest: Manifest) -> TrainConfig:
     """A new ``failure_width`` × ``failure_layers`` failure head on the base's frozen backbone and success head."""
     cfg = wheel.cfg
-    shape = {**LIGHT_HEAD, "failure_width": cfg.failure_width, "failure_layers": cfg.failure_layers}
-    model = AfilModelConfig.model_validate({**manifest.model.model_dump(), **shape})
     return TrainConfig(
-        model=model,
+        model=light_head_config(manifest.model, cfg.failure_width, cfg.failure_layers),
         out_dir=wheel.layout.train(k),
         steps=cfg.finetune_steps,
         batch_size=cfg.batch_size,

@@ -33,15 +33,29 @@ def train_on_recordings(
     batch_size: int = 64,
     lr: float = 3e-4,
     seed: int = 0,
+    failure_head: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Select, load, train (or resume), export; returns what ``<out>/recorded.json`` stores."""
+    """Select, load, train (or resume), export; returns what ``<out>/recorded.json`` stores.
+
+    ``failure_head`` ``(width, layers)``: train only a new light failure head of that shape on the recorded failures,
+    on ``init_model``'s frozen backbone and success head (``TrainConfig.failure_head_from``); successes are not used.
+    """
     from failforward.learn.trainer import export_checkpoint, train
 
     selection = select_recorded(sources)
     if not selection.chosen:
         raise ConfigError(f"No episode under {', '.join(map(str, sources))} has an outcome: {_skipped(selection)}")
     config = _train_config(selection, out, init_model, model, steps, batch_size, lr, seed)
+    if failure_head is not None:
+        config = _failure_head_only(config, init_model, failure_head)
     episodes = load_selection(selection, load_images=bool(config.model.cameras))
+    if failure_head is not None:
+        episodes = [e for e in episodes if not e.success]
+        if not episodes:
+            raise ConfigError(
+                f"--failure-head-only trains on failures, and none of the {selection.counts()['successes']} episodes "
+                "with an outcome failed; add recordings with failures or label them (`failforward label set`)."
+            )
     result = train(config, episodes)
     export_checkpoint(result.checkpoint, out / "model", name=out.name)
     info = {
@@ -84,6 +98,23 @@ def _train_config(
     state_dim = first.joint_positions.shape[1] + first.object_state.shape[1]
     shape = get_learn_model(model) if isinstance(model, str) else model
     return TrainConfig(model=shape.model_copy(update={"state_dim": state_dim}), seed=seed, **common)
+
+
+def _failure_head_only(config: TrainConfig, init_model: Path | None, shape: tuple[int, int]) -> TrainConfig:
+    """``config`` (fine-tuning ``init_model``) turned into training a new light failure head on its frozen model."""
+    from failforward.policy.afil.failure_head import light_head_config
+
+    if init_model is None or config.init_weights is None:
+        raise ConfigError(
+            "--failure-head-only keeps a trained model's backbone and success head; pass --init-model <model dir>."
+        )
+    update = {
+        "model": light_head_config(config.model, *shape),
+        "failure_head_from": config.init_weights,
+        "init_weights": None,
+        "failure_fraction": 1.0,
+    }
+    return TrainConfig.model_validate({**config.model_dump(), **update})
 
 
 def _skipped(selection: Selection) -> str:

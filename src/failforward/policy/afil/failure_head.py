@@ -31,6 +31,18 @@ FAILURE_FIELDS = (
 )
 
 
+# a light failure head's blocks besides width and depth (models/afil_aloha_transfer_cube_light, issue 17 item 3)
+LIGHT_HEAD = {"failure_attn_heads": 2, "failure_mlp_ratio": 2, "failure_self_attention": False}
+
+
+def light_head_config(config: AfilModelConfig, width: int = 32, layers: int = 1) -> AfilModelConfig:
+    """``config`` with a light failure head: ``layers`` cross-attention + MLP blocks of ``width`` (2 attention
+    heads, MLP ratio 2, no self-attention over the chunk rows), the shape of ``models/afil_aloha_transfer_cube_light``.
+    """
+    light = {**LIGHT_HEAD, "failure_width": width, "failure_layers": layers}
+    return AfilModelConfig.model_validate({**config.model_dump(), **light})
+
+
 def success_state(experts: DualFlowExperts | SeparateFlowExperts) -> dict[str, torch.Tensor]:
     """The success expert's parameters as a one-head stack (every stacked weight sliced to ``[:1]``)."""
     if isinstance(experts, SeparateFlowExperts):
