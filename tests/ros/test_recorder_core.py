@@ -55,7 +55,8 @@ def test_late_messages_reach_their_episode_and_leftovers_reach_none(tmp_path: Pa
     assert [t for _, t in second_messages] == [200 * MS, 200 * MS]  # the second logged at the episode start
     assert first_meta["episode"]["reason"] == "done" and first_meta["episode"]["episode_id"] == "first"
     assert second_meta["episode"]["reason"] == "aborted: interrupted" and second_meta["episode"]["clock"] == "sim"
-    assert second_meta["recording"] == {"clock": "sim", "episode_id": "second", "episode_start_s": "0.200000000"}
+    recording = {"clock": "sim", "episode_id": "second", "episode_start_s": "0.200000000", "prompt": ""}
+    assert second_meta["recording"] == recording
     assert recorder.dropped == 2
 
 

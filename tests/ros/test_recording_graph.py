@@ -8,6 +8,7 @@ import json
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
@@ -176,3 +177,22 @@ def test_recorder_files_hold_one_clock_and_only_their_episode(ros_env, tmp_path)
         if index > 0:  # the file starts with this episode's first observation, not the previous episode's last
             assert stamp_ns(joint_states[0]) == start
         assert sum(topic == "/episode/outcome" for topic, _, _ in messages) == 1
+        assert_trains_like_the_policy_nodes_file(path, tmp_path / "runs")
+
+
+def assert_trains_like_the_policy_nodes_file(recorded: Path, runs: Path) -> None:
+    """The recorder node's file, read as training ticks (aligned by stamp), holds the ticks the policy node recorded
+    in-process for the same episode: same prompt, same measured joints and sent commands at the same stamps."""
+    from failforward.record.reader import read_episode
+
+    graph = read_episode(recorded, load_images=False)
+    (own_path,) = [p for p in runs.glob("ros-2*/*.mcap") if read_episode(p, load_images=False).metadata.get(
+        "episode_id") == graph.metadata["episode_id"]]  # fmt: skip
+    own = read_episode(own_path, load_images=False)
+    assert graph.prompt == own.prompt != "" and graph.length >= own.length - 1
+    at = {round(t * 1e6): i for i, t in enumerate(graph.timestamps)}
+    common = [(at[round(t * 1e6)], i) for i, t in enumerate(own.timestamps) if round(t * 1e6) in at]
+    assert len(common) >= own.length - 1, (len(common), own.length)
+    for g, o in common:
+        np.testing.assert_allclose(graph.joint_positions[g], own.joint_positions[o], atol=1e-9)
+        np.testing.assert_allclose(graph.sent_actions[g], own.sent_actions[o], atol=1e-9)

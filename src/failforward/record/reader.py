@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from mcap_ros2.decoder import DecoderFactory
 
 from failforward.errors import RecordingError
 from failforward.record import topics
+from failforward.record.graph_ticks import GRAPH_TOPICS, GraphRows, GraphTicks
 from failforward.types import EpisodeOutcome
 
 
@@ -66,9 +68,8 @@ class RecordedEpisode:
 
 
 NO_TICKS = (
-    "no ticks recorded (cut off before its first tick, or a file of the ROS recorder node, which holds the graph's "
-    "topics as they arrived, not one row per tick: use the ROS policy node's own recording of the episode, "
-    "runs/ros-<time>/, for training and export)"
+    "no ticks recorded (cut off before its first tick, or a recording of the graph in which no command was sent: "
+    "a ROS recorder-node file's ticks are its joint states answered by a /command_sent of the same stamp)"
 )  # why an episode file without ticks is skipped by the readers of training data
 
 
@@ -89,9 +90,12 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
     rows: dict[str, list] = {key: [] for key in ("t", "q", "dq", "action", "sent", "objects")}
     images: dict[str, list[np.ndarray]] = {}
     chunks, guidance, diagnoses, events, plans, metadata, prompt, names = [], [], [], [], [], {}, "", ()
+    graph = GraphRows()  # a ROS recorder-node file: the graph's topics, aligned into ticks by stamp
     with path.open("rb") as stream:
         for channel, message, decoded in _messages(stream):
             topic = channel.topic
+            if topic in GRAPH_TOPICS:
+                graph.add(topic, decoded)
             if topic == topics.JOINT_STATES:
                 rows["t"].append(message.log_time * 1e-9)
                 rows["q"].append(decoded.position)
@@ -117,7 +121,19 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
                 guidance.append((message.log_time * 1e-9, np.asarray(decoded.data, dtype=np.float64)))
             elif load_images and (camera := topics.camera_from_topic(topic)) is not None:
                 images.setdefault(camera, []).append(_decode_jpeg(decoded.data))
-        metadata = _episode_metadata(stream)
+        metadata, recording = _metadata(stream, topics.EPISODE_METADATA), _metadata(stream, topics.RECORDING_METADATA)
+    events_and_outcome: dict[str, Any] = {
+        "chunks": chunks,
+        "guidance": guidance,
+        "diagnoses": diagnoses,
+        "recovery_events": events,
+        "plans": plans,
+        "outcome": _outcome(metadata) if metadata else None,
+        "metadata": metadata,
+    }
+    aligned = graph.ticks() if not rows["action"] else None
+    if aligned is not None:
+        return _graph_episode(path, aligned, prompt or recording.get("prompt", ""), events_and_outcome)
     per_tick = ("t", "q", "action", "sent", "objects") if rows["objects"] else ("t", "q", "action", "sent")
     length = min(len(rows[k]) for k in per_tick)  # a cut-off tick is dropped whole
     return RecordedEpisode(
@@ -131,13 +147,7 @@ def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpiso
         sent_actions=_stack(rows["sent"][:length]),
         object_state=_object_state(rows["objects"], length),
         images={cam: np.stack(frames[:length]) for cam, frames in images.items() if frames},
-        chunks=chunks,
-        guidance=guidance,
-        diagnoses=diagnoses,
-        recovery_events=events,
-        plans=plans,
-        outcome=_outcome(metadata) if metadata else None,
-        metadata=metadata,
+        **events_and_outcome,
     )
 
 
@@ -164,15 +174,34 @@ def _decoded(messages, factory):
         yield channel, message, decoders[schema.id](message.data)
 
 
-def _episode_metadata(stream) -> dict[str, str]:
+def _metadata(stream, name: str) -> dict[str, str]:
+    """The file's metadata record ``name`` (``{}`` when absent or the file has no readable summary)."""
     stream.seek(0)
     try:
         for record in make_reader(stream).iter_metadata():
-            if record.name == topics.EPISODE_METADATA:
+            if record.name == name:
                 return dict(record.metadata)
     except Exception:
         return {}
     return {}
+
+
+def _graph_episode(path: Path, ticks: GraphTicks, prompt: str, rest: dict[str, Any]) -> RecordedEpisode:
+    """A recorder-node file's episode from its stamp-aligned ticks (``record.graph_ticks``) and its other records
+    (``rest``: chunks, guidance, diagnoses, recovery events, plans, outcome, metadata). Camera frames arrive on their
+    own topics and are not aligned to ticks here: training that needs images uses the policy node's own recording."""
+    return RecordedEpisode(
+        path=path,
+        joint_names=ticks.joint_names,
+        prompt=prompt,
+        timestamps=ticks.timestamps,
+        joint_positions=ticks.joint_positions,
+        joint_velocities=ticks.joint_velocities,
+        policy_actions=ticks.policy_actions,
+        sent_actions=ticks.sent_actions,
+        object_state=ticks.object_state,
+        **rest,
+    )
 
 
 def _outcome(metadata: dict[str, str]) -> EpisodeOutcome:

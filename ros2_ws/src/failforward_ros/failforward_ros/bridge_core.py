@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from failforward.config import RunConfig
+from failforward.control.assembly import task_prompt
 from failforward.control.estop import EStop
 from failforward.control.safety import SafetyLayer, SafetyResult
 from failforward.control.watchdog import DeadmanWatchdog
@@ -109,7 +110,7 @@ class BridgeCore:
         self.safety.reset(observation.joint_positions)
         observation = self._on_graph_clock(observation)
         if self.episode is None or self.last_sent is not None or self.episode.seed != seed:
-            self.episode = EpisodeStart.new(seed, observation.timestamp)
+            self.episode = EpisodeStart.new(seed, observation.timestamp, task_prompt(self.driver))
         self.last_sent = None
         return observation
 

@@ -453,19 +453,21 @@ def report_from_msg(msg: String) -> SupervisorReport:
 
 
 def episode_start_msg(start: EpisodeStart) -> String:
-    """An episode start as the JSON of ``episode/start``: its identity, seed and first stamp [s]."""
-    return String(data=json.dumps({"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp}))
+    """An episode start as the JSON of ``episode/start``: its identity, seed, first stamp [s] and task prompt."""
+    payload = {"episode_id": start.episode_id, "seed": start.seed, "stamp": start.stamp, "prompt": start.prompt}
+    return String(data=json.dumps(payload))
 
 
 def episode_start_from_msg(data: str) -> EpisodeStart:
     """``episode/start`` JSON (or the reset service's message) → ``EpisodeStart``; ``ShapeError`` if malformed."""
     try:
         payload = json.loads(data)
-        start = EpisodeStart(str(payload["episode_id"]), int(payload["seed"]), float(payload["stamp"]))
+        prompt = str(payload.get("prompt", ""))  # absent from bridges older than the prompt
+        start = EpisodeStart(str(payload["episode_id"]), int(payload["seed"]), float(payload["stamp"]), prompt)
     except (ValueError, KeyError, TypeError) as exc:
         raise ShapeError(
             f"malformed episode/start message ({type(exc).__name__}: {str(exc)[:200]}); robot_bridge "
-            "publishes {episode_id, seed, stamp}."
+            "publishes {episode_id, seed, stamp, prompt}."
         ) from exc
     if not start.episode_id or not np.isfinite(start.stamp):
         raise ShapeError("malformed episode/start message: episode_id must be non-empty and stamp finite [s].")

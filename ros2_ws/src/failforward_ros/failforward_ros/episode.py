@@ -25,16 +25,19 @@ class EpisodeStart:
         seed: the simulator's seed (hardware: the bridge's episode counter).
         stamp: [s] graph-clock stamp of the episode's first observation; the bridge acts on commands stamped from
             it on (see ``BridgeCore.graph_time``).
+        prompt: the task's language instruction as the robot states it (simulators know it; hardware: ``""``);
+            recorders keep it, so that a recording of the graph trains with the prompt the policy ran with.
     """
 
     episode_id: str
     seed: int
     stamp: float
+    prompt: str = ""
 
     @classmethod
-    def new(cls, seed: int, stamp: float) -> EpisodeStart:
+    def new(cls, seed: int, stamp: float, prompt: str = "") -> EpisodeStart:
         """A freshly named episode."""
-        return cls(uuid.uuid4().hex, seed, stamp)
+        return cls(uuid.uuid4().hex, seed, stamp, prompt)
 
 
 def simulated(config: RunConfig) -> bool:

@@ -55,6 +55,7 @@ class EpisodeFile:
 
     episode_id: str
     start_ns: int
+    prompt: str = ""  # the task prompt robot_bridge announced (RECORDING_METADATA "prompt")
     path: Path | None = None
     writer: Writer | None = None
     stream: Any = None
@@ -100,16 +101,17 @@ class TopicRecorder:
         with self._lock:
             return bool(self._episodes)
 
-    def begin_episode(self, episode_id: str, start_ns: int, now_s: float) -> None:
-        """The next messages belong to ``episode_id``, which started at ``start_ns`` [ns, graph clock]; the previous
-        episode's file closes ``grace_s`` after ``now_s`` [s, monotonic] (as aborted if its outcome never came)."""
+    def begin_episode(self, episode_id: str, start_ns: int, now_s: float, prompt: str = "") -> None:
+        """The next messages belong to ``episode_id``, which started at ``start_ns`` [ns, graph clock] with the task
+        ``prompt``; the previous episode's file closes ``grace_s`` after ``now_s`` [s, monotonic] (as aborted if its
+        outcome never came)."""
         with self._lock:
             if episode_id in self._episodes:
                 return  # announced again (latched, or a reset that continued it)
             previous = self._episodes.get(self._current or "")
             if previous is not None and previous.close_at is None:
                 previous.close_at = now_s + self.grace_s
-            self._episodes[episode_id] = EpisodeFile(episode_id, start_ns)
+            self._episodes[episode_id] = EpisodeFile(episode_id, start_ns, prompt)
             self._current = episode_id
 
     def write(
@@ -189,7 +191,8 @@ class TopicRecorder:
         episode.writer = Writer(episode.stream, chunk_size=self.chunk_bytes)
         start = f"{episode.start_ns * 1e-9:.9f}"
         episode.writer.add_metadata(
-            RECORDING_METADATA, {"clock": self.clock, "episode_id": episode.episode_id, "episode_start_s": start}
+            RECORDING_METADATA,
+            {"clock": self.clock, "episode_id": episode.episode_id, "episode_start_s": start, "prompt": episode.prompt},
         )
         self.files.append(episode.path)
         return episode.writer

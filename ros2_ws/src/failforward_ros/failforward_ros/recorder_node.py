@@ -3,10 +3,12 @@
 Example:
     python -m failforward_ros.recorder_node --ros-args --params-file launch/params/sim_transfer_cube.yaml
 
-Records joint states, commands and what was sent, compressed camera images, the policy's chunks and
-guidance, supervisor diagnoses, recovery events, outcomes and diagnostics, with ROS 2 schemas. The policy node also
-records its own ticks in-process (exact tick alignment for training); this node records the graph
-as an operator sees it, whichever nodes are running (teleoperation, a remote policy...).
+Records joint states, commands and what was sent, the objects' poses (when the robot reports them), compressed
+camera images, the policy's chunks and guidance, supervisor diagnoses, recovery events, outcomes and diagnostics,
+with ROS 2 schemas, and the task prompt of robot_bridge's ``episode/start`` in the file's ``recording`` metadata. The
+policy node also records its own ticks in-process; this node records the graph as an operator sees it, whichever
+nodes are running (teleoperation, a remote policy...). ``failforward learn`` reads both: this node's files are
+aligned into ticks by the header stamps (``failforward.record.graph_ticks``).
 Lifecycle: configure subscribes, activate records, deactivate pauses, cleanup closes the file.
 
 Files follow the bridge's episodes (``TopicRecorder``): ``episode/start`` begins one, ``episode/outcome`` ends it
@@ -25,6 +27,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.publisher import Publisher
@@ -52,6 +55,7 @@ def recorded_topics(cameras: tuple[str, ...]) -> list[tuple[str, type, QoSProfil
         (topics.JOINT_STATES, JointState, qos.JOINT_STATES),
         (topics.JOINT_COMMANDS, JointState, qos.COMMAND),
         (topics.COMMAND_SENT, JointState, qos.COMMAND),
+        (topics.OBJECT_POSES, PoseArray, qos.JOINT_STATES),  # a state policy's object input, for training
         (topics.POLICY_CHUNK, JointTrajectory, qos.STATE),
         (topics.POLICY_GUIDANCE, Float64MultiArray, qos.STATE),
         (topics.DIAGNOSIS, String, qos.STATE),
@@ -153,7 +157,7 @@ class RecorderNode(ManagedNode):
         except Exception as exc:  # reported; files then split on outcomes alone
             self.get_logger().error(f"bad episode/start: {exc}")
             return
-        self.recorder.begin_episode(start.episode_id, round(start.stamp * 1e9), time.monotonic())
+        self.recorder.begin_episode(start.episode_id, round(start.stamp * 1e9), time.monotonic(), start.prompt)
 
     def _on_outcome(self, msg: String) -> None:
         if not self.active:
