@@ -15,7 +15,7 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import _row_errors, prefix_rows
 from failforward.learn.pipeline import PipelineConfig
 from failforward.learn.run_state import RunState
-from failforward.learn.trainer import export_checkpoint, train
+from failforward.learn.trainer import checkpoint_prefix_delay, export_checkpoint, train
 from failforward.policy.afil import (
     BackendConfig,
     DualActionGenerator,
@@ -69,10 +69,9 @@ def test_export_records_the_max_delay_and_legacy_checkpoints_none(tmp_path):
     policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model_a"))
     assert (policy.rtc.method, policy.rtc.max_delay) == ("training", 3)
 
-    legacy = torch.load(checkpoint, weights_only=True)
-    del legacy["config"]["rtc_max_delay"]  # written before training-time RTC existed
-    torch.save(legacy, tmp_path / "legacy.pt")
-    assert export_checkpoint(tmp_path / "legacy.pt", tmp_path / "model_legacy").prefix_training is None
+    legacy = torch.load(checkpoint, weights_only=True)["config"]
+    del legacy["rtc_max_delay"]  # written before training-time RTC existed: exported without prefix_training
+    assert checkpoint_prefix_delay(legacy) == 0
 
 
 def test_fine_tuning_starts_from_the_weights_and_their_norm_stats(tmp_path):

@@ -202,6 +202,12 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     return TrainResult(path, max(start, config.steps), losses)
 
 
+def checkpoint_prefix_delay(config: dict) -> int:
+    """The largest training-time RTC prefix [chunk rows] of a checkpoint's stored ``TrainConfig`` (0: none). Checkpoints
+    from before training-time RTC have no ``rtc_max_delay``: they were trained without prefixes."""
+    return TrainConfig.model_validate({"rtc_max_delay": 0, **config}).prefix_delay
+
+
 def export_checkpoint(
     checkpoint: Path,
     model_dir: Path,
@@ -222,8 +228,7 @@ def export_checkpoint(
         failure_ticks=ticks["failure"],
         object_aux_weight=state["config"].get("object_aux_weight", 0.0),
     )
-    # checkpoints from before training-time RTC have no rtc_max_delay: they were trained without prefixes
-    delay = TrainConfig.model_validate({"rtc_max_delay": 0, **state["config"]}).prefix_delay
+    delay = checkpoint_prefix_delay(state["config"])
     return export_model(
         model.eval(),
         norm,
