@@ -1,0 +1,58 @@
+"""Is it the corrections that break AFIL's correction round? (issue 17, item 2)
+
+Fine-tunes a `failforward learn` run's round-0 model ``--steps`` steps on round ``--round``'s success data (the expert
+demos plus the corrections from their takeover ticks, exactly as the pipeline slices them) and no failure data, then
+exports it to ``<out>/model``. Evaluate it like the demos-only control (README, "AFIL from limited-demo bases"):
+``failforward demo --preset sim_transfer_cube_afil --episodes 50 --seed 100000 --output <out>/eval
+--set policy.model_dir='"<out>/model"' ...``.
+
+Example:
+    OMP_NUM_THREADS=1 ./run python scripts/correction_round_ablation.py --run runs/learn/tc_limited3 \
+        --out runs/learn/tc_limited3_demos_corrections
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from failforward.learn.config import TrainConfig
+from failforward.learn.run_state import RunState
+from failforward.learn.sources import load_slices
+from failforward.learn.stages import Pipeline
+from failforward.learn.trainer import export_checkpoint, train
+from failforward.policy.afil.manifest import load_manifest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--round", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    pipe = Pipeline(RunState.open(args.run))
+    success, _ = pipe._training_slices(args.round)
+    base = pipe.layout.model(0)
+    manifest = load_manifest(base)
+    config = TrainConfig(
+        model=manifest.model,
+        out_dir=args.out / "train",
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=pipe.cfg.lr,
+        failure_fraction=0.0,
+        seed=args.seed,
+        checkpoint_every=250,
+        rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
+        init_weights=base / manifest.weights,
+    )
+    result = train(config, load_slices(success))
+    export_checkpoint(result.checkpoint, args.out / "model")
+    print(f"{len(success)} success episodes, {result.step} steps: {args.out / 'model'}")
+
+
+if __name__ == "__main__":
+    main()
