@@ -6,6 +6,9 @@ exports it to ``<out>/model``. Evaluate it like the demos-only control (README, 
 ``failforward demo --preset sim_transfer_cube_afil --episodes 50 --seed 100000 --output <out>/eval
 --set policy.model_dir='"<out>/model"' ...``.
 
+``--max-z Z`` cuts each correction at its first tick whose state lies more than Z standard deviations (the base's
+norm stats) from the demos' mean: does the collapse come from the states outside the normalization?
+
 Example:
     OMP_NUM_THREADS=1 ./run python scripts/correction_round_ablation.py --run runs/learn/tc_limited3 \
         --out runs/learn/tc_limited3_demos_corrections
@@ -16,12 +19,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from failforward.learn.config import TrainConfig
+from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import load_slices
 from failforward.learn.stages import Pipeline
 from failforward.learn.trainer import export_checkpoint, train
 from failforward.policy.afil.manifest import load_manifest
+from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.weights import load_weights
+
+
+def cut_far(episode: EpisodeArrays, norm: NormStats, max_z: float) -> EpisodeArrays:
+    """``episode`` up to (not including) its first tick with a state more than ``max_z`` σ from the norm's mean."""
+    far = (np.abs((episode.state - norm.state_mean) / norm.state_std) > max_z).any(axis=1)
+    return episode.window(0, int(np.argmax(far)) if far.any() else episode.length)
 
 
 def main() -> None:
@@ -32,6 +46,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-z", type=float, help="cut corrections at their first state this far out [σ]")
     args = parser.parse_args()
     pipe = Pipeline(RunState.open(args.run))
     success, _ = pipe._training_slices(args.round)
@@ -49,7 +64,12 @@ def main() -> None:
         rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
         init_weights=base / manifest.weights,
     )
-    result = train(config, load_slices(success))
+    episodes = load_slices(success)
+    if args.max_z is not None:
+        demos = len(pipe.state.info("collect")["files"])
+        _, norm = load_weights(base / manifest.weights)
+        episodes = episodes[:demos] + [cut_far(e, norm, args.max_z) for e in episodes[demos:]]
+    result = train(config, episodes)
     export_checkpoint(result.checkpoint, args.out / "model")
     print(f"{len(success)} success episodes, {result.step} steps: {args.out / 'model'}")
 
