@@ -9,9 +9,9 @@ import dynamixel_sdk as sdk
 import pytest
 
 from failforward.robots.dynamixel import control_table as ct
-from failforward.robots.dynamixel.bus_server import BusSpec
+from failforward.robots.dynamixel.bus_server import BusServer, BusSpec
 from failforward.robots.dynamixel.emulator import DynamixelEmulator, viperx_motors
-from failforward.robots.dynamixel.protocol import ALERT_BIT, ErrorNumber
+from failforward.robots.dynamixel.protocol import ALERT_BIT, BROADCAST_ID, ErrorNumber, Instruction, build_packet
 
 IDS = tuple(range(1, 10))
 
@@ -103,16 +103,39 @@ def _sync_read_time(port: sdk.PortHandler, ph: sdk.PacketHandler, repeats: int =
     return sorted(times)[len(times) // 2]
 
 
-def test_wire_time_follows_baud_rate_return_delay_and_slow_bus(bus) -> None:
+def test_wire_time_follows_baud_rate_return_delay_and_slow_bus() -> None:
+    """The emulated delay of a sync read (exact, computed by the bus): bytes × 10 / baud rate + the return delays +
+    a slow bus's extra delay."""
+    server = BusServer(BusSpec("arm", viperx_motors(), 1_000_000))
+    params = ct.encode(ct.STATE_BLOCK_ADDRESS, 2) + ct.encode(ct.STATE_BLOCK_SIZE, 2) + bytes(IDS)
+    packet = build_packet(BROADCAST_ID, Instruction.SYNC_READ, params)
+
+    def delay() -> float:
+        replies = server.feed(packet, now=0.0)
+        assert len(replies) == 1
+        return replies[0][0]
+
+    wire_bytes = 10 + len(params) + 9 * (11 + ct.STATE_BLOCK_SIZE)  # instruction + 9 status packets
+    at_1m = delay()
+    server.baudrate = 4_000_000
+    at_4m = delay()
+    assert at_1m - at_4m == pytest.approx(wire_bytes * 10 * (1 / 1e6 - 1 / 4e6), rel=1e-9)
+    for motor in server.motors.values():
+        motor.write(ct.RETURN_DELAY_TIME.address, bytes([0]), now=0.0)
+    assert delay() == pytest.approx(wire_bytes * 10 / 4e6, rel=1e-9)  # no return delay left: the wire alone
+    server.faults.extra_delay = 0.005
+    assert delay() == pytest.approx(wire_bytes * 10 / 4e6 + 0.005, rel=1e-9)
+
+
+def test_the_sdk_waits_at_least_the_wire_time(bus) -> None:
+    """Through the pty, with the real SDK: lower bounds only (a loaded machine adds latency, never removes wire time;
+    the exact delays are the bus's, tested above)."""
     emu, port, ph = bus
     for dxl_id in IDS:
         ph.write1ByteTxRx(port, dxl_id, ct.RETURN_DELAY_TIME.address, 0)
     wire_bytes = 10 + 4 + 9 + 9 * (11 + ct.STATE_BLOCK_SIZE)  # instruction + 9 status packets
-    at_1m = _sync_read_time(port, ph)
+    assert _sync_read_time(port, ph) > wire_bytes * 10 / 1e6
     emu.set_baudrate("arm", 4_000_000)
-    at_4m = _sync_read_time(port, ph)
-    # lower bounds only: a loaded machine adds latency, it never removes wire time
-    assert at_1m - at_4m > 0.8 * wire_bytes * 10 * (1 / 1e6 - 1 / 4e6)
-    assert at_4m > wire_bytes * 10 / 4e6
+    assert _sync_read_time(port, ph) > wire_bytes * 10 / 4e6
     emu.slow_bus("arm", 0.005)
-    assert _sync_read_time(port, ph, 5) > at_4m + 0.0045
+    assert _sync_read_time(port, ph, 5) > wire_bytes * 10 / 4e6 + 0.005
