@@ -83,7 +83,9 @@ def read_outcome(path: str | Path) -> EpisodeOutcome | None:
 
 
 def read_episode(path: str | Path, *, load_images: bool = True) -> RecordedEpisode:
-    """Decode an episode file. A file cut off by a crash (no footer) is read up to its last record."""
+    """Decode an episode file: the in-process recorder's (one row per tick), or a ROS recorder-node file, whose graph
+    topics are aligned into ticks by stamp (``record.graph_ticks``; its camera frames are left out). A file cut off by
+    a crash (no footer) is read up to its last record."""
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"No episode file at {path}; pass a path to an .mcap written by the recorder.")
