@@ -30,6 +30,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("whole", "failure_stage", "last_3s", "before_failure_stage")
 
 
+@functools.cache
 def _mechanism() -> Any:
     """``bench/guidance_mechanism.py`` as a module (bench scripts are not a package)."""
     spec = importlib.util.spec_from_file_location("guidance_mechanism", ROOT / "bench" / "guidance_mechanism.py")

@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--max-z", type=float, help="cut corrections at their first state this far out [σ]")
     args = parser.parse_args()
     pipe = Pipeline(RunState.open(args.run))
-    success, _ = pipe._training_slices(args.round)
+    success, _ = pipe.training_slices(args.round)
     base = pipe.layout.model(0)
     manifest = load_manifest(base)
     config = TrainConfig(

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args()
     pipe = Pipeline(RunState.open(args.run))
-    success, failure = pipe._training_slices(args.round)
+    success, failure = pipe.training_slices(args.round)
     demos = len(pipe.state.info("collect")["files"])
     base = pipe.layout.model(0)
     _, norm = load_weights(base / load_manifest(base).weights)

@@ -162,7 +162,7 @@ class Pipeline:
         if k > 0 and not (out / "last.pt").is_file():  # round k continues from round k-1
             out.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.layout.train(k - 1) / "last.pt", out / "last.pt")
-        success, failure = self._training_slices(k)
+        success, failure = self.training_slices(k)
         symbols = self._symbol_episodes()
         episodes = load_slices(success + failure, load_images=bool(self.model.cameras))
         if not self.cfg.object_state:  # poses recorded for the auxiliary loss are targets, never an input
@@ -207,7 +207,9 @@ class Pipeline:
         model_dir = Path(self.cfg.init_model)
         return model_dir / load_manifest(model_dir).weights  # verified: hashes match the manifest
 
-    def _training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
+    def training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
+        """Round ``k``'s training data: ``(success, failure)`` slices — the demos and the corrections of rounds < k
+        (each from its takeover tick), and the failed rollouts of rounds < k."""
         root = self.layout.root
         success = [EpisodeSlice(root / f) for f in self.state.info("collect")["files"]]
         failure = []
