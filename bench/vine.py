@@ -14,6 +14,13 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   ``system1`` (no planner: the expert's default order, plugs in name order into the first sockets), ``random``,
   ``chain`` (top prior, no value), ``tree`` (the search scored by the success-only value), ``full`` (the search with
   the failure-aware value). Rows go to ``--out`` (jsonl); a stopped run resumes.
+- ``train-system1``: VINE's System 1 from the same recordings (:mod:`failforward.learn.vine.system1`): an AFIL flow
+  policy on joints + object poses, prompted with the current subgoal (MiniLM prompt embeddings), with a done head
+  trained by focal loss; failed subgoal segments train its failure head. Exported to ``--models``/``system1``. The
+  whole episodes under the task's prompt train it too, for the System-1-alone row.
+- ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
+  ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
+  each subgoal instead of the scene graph.
 - ``table``: success per row and split with 95 % Wilson intervals, planning time, and success with the plan held
   (no replanning after a deviation or a diagnosis: a sharper test of the order's risk than success after retries).
 
@@ -33,6 +40,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
@@ -42,17 +51,23 @@ from failforward.control.runtime import run
 from failforward.stats import wilson_interval
 
 DATA, MODELS, RESULTS = Path("runs/vine/data"), Path("models/vine_plug_strip"), Path("docs/vine_results.jsonl")
+LEARNED_RESULTS = Path("docs/vine_results_learned_s1.jsonl")  # eval --system1 learned, unless --out says otherwise
 SPLIT_SEEDS = {"seen": 100_000, "unseen": 200_000}
 ROWS = ("system1", "random", "chain", "tree", "full")
 MAX_STEPS = 2000  # [ticks] 40 s at 50 Hz: two plugs take about 20 s
 
 
-def episode_config(split: str, seed: int, planner: dict[str, Any] | None, output: Path | None) -> RunConfig:
-    """One plug-strip episode: no cameras, object poses in the observation, recorded when ``output`` is set."""
+def episode_config(
+    split: str, seed: int, planner: dict[str, Any] | None, output: Path | None, system1: Path | None = None
+) -> RunConfig:
+    """One plug-strip episode: no cameras, object poses in the observation, recorded when ``output`` is set.
+    System 1 is the scripted expert (prompted with subgoals under a planner), or the learned model at ``system1``."""
+    scripted = {"kind": "subgoal_expert" if planner else "expert"}
+    learned = {"kind": "afil", "model_dir": str(system1), "seed": 0, "sampler": {"guidance": {"mode": "none"}}}
     return load_config(
         {
             "robot": {"kind": "sim_aloha", "task": "plug_strip", "split": split, "cameras": [], "object_state": True},
-            "policy": {"kind": "subgoal_expert" if planner else "expert"},
+            "policy": scripted if system1 is None else learned,
             "planner": planner,
             "loop": {"max_steps": MAX_STEPS, "realtime": False},
             "record": {"enabled": output is not None, "output_dir": str(output or ".")},
@@ -62,16 +77,21 @@ def episode_config(split: str, seed: int, planner: dict[str, Any] | None, output
     )
 
 
-def row_planner(row: str, seed: int, models: Path) -> dict[str, Any] | None:
-    """The planner config of an evaluation row (``None``: System 1 alone)."""
+def row_planner(row: str, seed: int, models: Path, end_of_edge: str = "scene") -> dict[str, Any] | None:
+    """The planner config of an evaluation row (``None``: System 1 alone); ``end_of_edge`` as in the planner config."""
     if row == "system1":
         return None
     if row == "random":
-        return {"kind": "random", "seed": seed + 1}  # another draw than the data's (seed 0)
+        return {"kind": "random", "seed": seed + 1, "end_of_edge": end_of_edge}  # another draw than the data's (0)
     if row == "chain":
-        return {"kind": "chain", "decision_model": str(models / "decision.npz")}
+        return {"kind": "chain", "decision_model": str(models / "decision.npz"), "end_of_edge": end_of_edge}
     value = "value_success_only.npz" if row == "tree" else "value.npz"
-    return {"kind": "vine", "decision_model": str(models / "decision.npz"), "value_model": str(models / value)}
+    return {
+        "kind": "vine",
+        "decision_model": str(models / "decision.npz"),
+        "value_model": str(models / value),
+        "end_of_edge": end_of_edge,
+    }
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -130,15 +150,43 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"{len(paths)} thought paths from {len(rows)} episodes ({len(succeeded)} successful) -> {args.models}")
 
 
+def cmd_train_system1(args: argparse.Namespace) -> None:
+    """System 1 (flow + done head) from the recorded episodes, resumable, exported to ``--models``/system1."""
+    from failforward.learn.config import TrainConfig
+    from failforward.learn.trainer import export_checkpoint, train
+    from failforward.learn.vine.system1 import system1_episodes
+    from failforward.policy.afil.config import SamplerConfig, TextEncoderKind, get_model_preset
+
+    rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
+    episodes = system1_episodes([r["file"] for r in rows])
+    state_dim = episodes[0].state.shape[1]
+    model = get_model_preset("aloha_state").model_copy(
+        update={"state_dim": state_dim, "text_encoder": TextEncoderKind.MINILM, "done_head": True}
+    )
+    config = TrainConfig(
+        model=model, out_dir=args.data.parent / "system1_train", steps=args.steps, failure_fraction=0.2
+    )
+    done_ticks = sum(float(np.nansum(e.done)) for e in episodes)
+    print(f"{len(episodes)} sample streams from {len(rows)} episodes ({sum(e.success for e in episodes)} successful, "
+          f"{done_ticks:.0f} ticks labelled ended)")  # fmt: skip
+    result = train(config, episodes)
+    out = args.models / "system1"
+    sampler = SamplerConfig(guidance={"mode": "none"})
+    export_checkpoint(result.checkpoint, out, sampler=sampler, name="vine_plug_strip_system1")
+    print(f"System 1 at step {result.step} -> {out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     """Per split and row, the trials not yet in ``--out``, in one run each (seeds from the split's first)."""
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
+    system1 = args.models / "system1" if args.system1 == "learned" else None
     for split, first in SPLIT_SEEDS.items():
         for row in args.rows:
             todo = [first + k for k in range(args.trials) if (row, split, first + k) not in done]
             if not todo:
                 continue
-            config = episode_config(split, todo[0], row_planner(row, 0, args.models), None)
+            planner = row_planner(row, 0, args.models, args.end_of_edge)
+            config = episode_config(split, todo[0], planner, None, system1)
             config = config.with_overrides({"episodes": first + args.trials - todo[0]})
 
             def save(episode: EpisodeResult, row: str = row, split: str = split) -> None:
@@ -196,13 +244,20 @@ def main() -> None:
     evaluate = sub.add_parser("eval")
     evaluate.add_argument("--trials", type=int, default=45)
     evaluate.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
+    evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
+    system1 = sub.add_parser("train-system1")
+    system1.add_argument("--steps", type=int, default=4000)
     show = sub.add_parser("table")
-    for p in (collect, train, evaluate, show):
+    for p in (collect, train, evaluate, show, system1):
         p.add_argument("--data", type=Path, default=DATA)
         p.add_argument("--models", type=Path, default=MODELS)
         p.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    {"collect": cmd_collect, "train": cmd_train, "eval": cmd_eval}.get(args.command, lambda a: None)(args)
+    if getattr(args, "system1", "scripted") == "learned" and args.out == RESULTS:
+        args.out = LEARNED_RESULTS
+    commands = {"collect": cmd_collect, "train": cmd_train, "train-system1": cmd_train_system1, "eval": cmd_eval}
+    commands.get(args.command, lambda a: None)(args)
     if args.command in ("eval", "table"):
         print(table(read_rows(args.out)))
 

@@ -81,6 +81,18 @@ def test_replies_round_trip() -> None:
         assert decode_request(encode_request(request), LIMITS) == request
 
 
+def test_a_done_probability_travels_with_its_chunk_and_is_checked() -> None:
+    actions = np.zeros((50, 14))
+    for done in (None, 0.0, 0.73):
+        reply = InferReply(2, ActionChunk(actions, source="afil-ort", done=done), 0.009, 0.001)
+        decoded = decode_reply(encode_reply(reply), LIMITS)
+        assert isinstance(decoded, InferReply) and decoded.chunk.done == done
+    for bad in (1.5, -0.1, float("nan"), "yes"):
+        body = msgpack.unpackb(encode_reply(InferReply(2, ActionChunk(actions), 0.0, 0.0)), raw=False)
+        with pytest.raises(WireError):
+            decode_reply(pack({**body, "done": bad}), LIMITS)
+
+
 def _infer_map() -> dict:
     return msgpack.unpackb(encode_request(_request(np.random.default_rng(2))), raw=False)
 

@@ -169,11 +169,14 @@ class ActionChunk:
         actions: ``float64 [H, A]`` absolute joint targets, one row per control tick.
         guidance: per denoise step guidance weights ``[N]`` (λ_t of AFIL), empty if unguided.
         source: short name of who produced it (``"expert"``, ``"afil"``...).
+        done: a subgoal-conditioned policy's probability that its prompted subgoal has ended at the observation
+            (VINE's end of edge, from a done head), else ``None``.
     """
 
     actions: np.ndarray
     guidance: np.ndarray = field(default_factory=lambda: np.zeros(0))
     source: str = "policy"
+    done: float | None = None
 
     def __post_init__(self) -> None:
         actions = np.asarray(self.actions, dtype=np.float64)

@@ -4,6 +4,9 @@
 - ``vine``: MCTS-style search over subgoals with learned priors and a learned value (VINE §4.2);
 - ``chain``: follow the decision model's top prior at every node, no value (VINE-Chain);
 - ``random``: a uniformly random possible subgoal at every node (the random-order baseline).
+
+Every planner also says what ends a subgoal (:class:`SubgoalEnd`): the scene graph showing its successor, or System
+1's done head (VINE's end of edge).
 """
 
 from __future__ import annotations
@@ -16,7 +19,22 @@ from pydantic import Field
 from failforward.config.base import FrozenModel
 
 
-class VinePlannerConfig(FrozenModel):
+class SubgoalEnd(FrozenModel):
+    """What ends the current subgoal (the fields every planner config shares).
+
+    Attributes:
+        end_of_edge: ``scene``: the subgoal ends when the scene graph shows its successor (subgoals are verifiable);
+            ``done_head``: when System 1's done head says so (a chunk's ``done`` ≥ ``done_threshold``, VINE §4.3);
+            the scene graph then tells whether it reached the successor (the plan goes on) or not (replan from the
+            observed node, reason ``end_of_edge``). Needs a policy with a done head.
+        done_threshold: probability at which the done head's end of edge counts.
+    """
+
+    end_of_edge: Literal["scene", "done_head"] = "scene"
+    done_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+
+class VinePlannerConfig(SubgoalEnd):
     """The tree search: per iteration the top-``top_m`` leaves by Q each expand their top-``top_b`` edges by
     ``s = α·Q + (1 − α)·P̃`` among the ``top_k`` the decision model proposes; leaves are evaluated by the value model.
 
@@ -48,7 +66,7 @@ class VinePlannerConfig(FrozenModel):
     leaf_value: Literal["path_min", "leaf"] = "path_min"
 
 
-class ChainPlannerConfig(FrozenModel):
+class ChainPlannerConfig(SubgoalEnd):
     """VINE-Chain: the top prior at every node, no value, no search."""
 
     kind: Literal["chain"] = "chain"
@@ -56,7 +74,7 @@ class ChainPlannerConfig(FrozenModel):
     max_depth: int = Field(8, ge=1)
 
 
-class RandomPlannerConfig(FrozenModel):
+class RandomPlannerConfig(SubgoalEnd):
     """A uniformly random possible subgoal at every node; ``seed`` (with the plan's node) fixes the draw."""
 
     kind: Literal["random"] = "random"

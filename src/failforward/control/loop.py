@@ -265,6 +265,8 @@ class ControlLoop:
             return seen, self._hold(observation), None
         override = self._correct(timer, seen)
         action, chunk = self._infer(timer, seen, override, tick, prompt)
+        if self.planning is not None and override is None and chunk is not None and chunk.done is not None:
+            self.planning.note_done(chunk.done)  # System 1's end of edge for the subgoal it was prompted with
         return seen, action, chunk
 
     def _perceive(self, timer: CycleTimer, observation: Observation) -> Observation | PerceptionError:

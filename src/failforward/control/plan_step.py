@@ -8,7 +8,10 @@ on the episode's first tick and replans from the current node:
 - ``subgoal_done``: the scene graph shows the current subgoal's successor (subgoals are verifiable);
 - ``deviation``: the scene graph changed to something the subgoal does not lead to (a plug dropped), and stayed so
   for ``settle_ticks`` ticks (a plug released a moment before it seats is not a deviation);
-- ``diagnosis``: the supervisor diagnosed a failure.
+- ``diagnosis``: the supervisor diagnosed a failure;
+- with ``end_of_edge="done_head"`` a subgoal ends when System 1's done head says so (:meth:`PlanStep.note_done`, a
+  chunk's ``done`` at or above the threshold), not when the scene shows it: a shown successor waits for it, and a done
+  head firing before the scene shows the successor replans from the observed node (``end_of_edge``).
 
 A new subgoal voids the queued chunk (the loop flushes its broker). Each planning cycle goes to ``on_plan``
 (recorder: ``/planner/plan``; ROS: the plan and tree topics). A scene graph that cannot be computed (an object not
@@ -82,6 +85,8 @@ class PlanStep:
         make_planner: System 2 for a graph (built at every episode start: layouts differ between episodes).
         on_plan: called with every planning cycle.
         settle_ticks: ticks a deviation must last before it triggers a replan.
+        end_of_edge: what ends a subgoal: ``scene`` (its successor is observed) or ``done_head`` (System 1 says so).
+        done_threshold: the done head's probability that counts as an end of edge.
     """
 
     def __init__(
@@ -90,8 +95,13 @@ class PlanStep:
         make_planner: Callable[[InsertionGraph], Planner],
         on_plan: Callable[[PlanCycle], None] | None = None,
         settle_ticks: int = 10,
+        end_of_edge: str = "scene",
+        done_threshold: float = 0.5,
     ) -> None:
+        if end_of_edge not in ("scene", "done_head"):
+            raise ConfigError(f"end_of_edge must be 'scene' or 'done_head', got {end_of_edge!r}.")
         self.task, self.make_planner, self.on_plan, self.settle_ticks = task, make_planner, on_plan, settle_ticks
+        self.end_of_edge, self.done_threshold = end_of_edge, done_threshold
         self.graph: InsertionGraph | None = None
         self.planner: Planner | None = None
         self._clear()
@@ -112,6 +122,8 @@ class PlanStep:
         self._lost_streak = 0
         self._lost_ticks = 0
         self._deviated: tuple[frozenset, int] | None = None  # relations seen off the plan, and for how many ticks
+        self._ended = False  # System 1's done head said the current subgoal ended (read on the next tick)
+        self._done_signals = 0
 
     @property
     def subgoal(self) -> Subgoal | None:
@@ -136,6 +148,14 @@ class PlanStep:
             self._replan(node, reason, tick, observation.timestamp)
         return "" if self._subgoal is None else str(self._subgoal)
 
+    def note_done(self, probability: float) -> None:
+        """System 1's done head on the chunk that took over this tick: ``probability`` that the current subgoal
+        ended. At or above the threshold it ends the subgoal on the next tick (``end_of_edge="done_head"``); either
+        way it is counted."""
+        if probability >= self.done_threshold and self._subgoal is not None:
+            self._done_signals += 1
+            self._ended = self.end_of_edge == "done_head"
+
     @property
     def first_lost_tick(self) -> bool:
         """Whether the scene graph was lost on this tick after being known on the previous one."""
@@ -145,7 +165,8 @@ class PlanStep:
         """Planning cycles (in all and per reason), ticks held without a scene graph, planning time [s] (max, total)
         and cycles that ran out of budget."""
         seconds = [c.plan.seconds for c in self.cycles]
-        out = {"plans": float(len(self.cycles)), "lost_node_ticks": float(self._lost_ticks)}
+        out = {"plans": float(len(self.cycles)), "lost_node_ticks": float(self._lost_ticks),
+               "done_signals": float(self._done_signals)}  # fmt: skip
         for cycle in self.cycles:
             out[f"plans_{cycle.reason}"] = out.get(f"plans_{cycle.reason}", 0.0) + 1.0
         out["plan_seconds_max"] = max(seconds, default=0.0)
@@ -160,10 +181,16 @@ class PlanStep:
             return "diagnosis"
         if self._subgoal is None or self._subgoal.kind == "done" or self.graph is None:
             return None
+        ended, self._ended = self._ended, False
         expected = self.graph.successor(self._from, self._subgoal)
         if expected.relations <= node.relations:
+            if self.end_of_edge == "done_head" and not ended:
+                self._deviated = None  # reached, System 1 not done yet: no deviation
+                return None
             self.history = (*self.history, Step(self._from, self._subgoal))
             return "subgoal_done"
+        if ended:
+            return "end_of_edge"
         if node.relations == self._from.relations:
             self._deviated = None
             return None
@@ -205,4 +232,10 @@ def build_planning(config: RunConfig, on_plan: Callable[[PlanCycle], None] | Non
     split = config.robot.split
     task = PlugStripPlanning(lambda seed: sample_layout(seed, split), AlohaIK(get_task("plug_strip", split).xml_path))
     planner_config = config.planner
-    return PlanStep(task, lambda graph: make_planner(planner_config, graph), on_plan=on_plan)
+    return PlanStep(
+        task,
+        lambda graph: make_planner(planner_config, graph),
+        on_plan=on_plan,
+        end_of_edge=planner_config.end_of_edge,
+        done_threshold=planner_config.done_threshold,
+    )

@@ -44,6 +44,8 @@ class TrainConfig(FrozenModel):
             are used; a new failure head of ``model``'s ``failure_*`` shape (a light head) is the only part trained
             (``policy.afil.failure_head``). ``model`` must equal the weights' config except for ``failure_*``.
             Only failure samples then carry a gradient. ``None`` (default): train every part.
+        done_weight: λ_eoe, weight of the done head's focal loss (``learn.done_loss``) beside the flow loss, for a
+            model with ``done_head``; the labels are the episodes' ``done`` (NaN: none). Ignored without a done head.
     """
 
     model: AfilModelConfig
@@ -65,6 +67,7 @@ class TrainConfig(FrozenModel):
     random_shift: int = Field(4, ge=0)
     object_aux_weight: float = Field(0.0, ge=0.0)
     failure_head_from: Path | None = None
+    done_weight: float = Field(1.0, ge=0.0)
 
     @property
     def prefix_delay(self) -> int:

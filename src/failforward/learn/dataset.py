@@ -25,7 +25,9 @@ class Batch:
     axis (``tokens/token_mask [B, L]`` or ``prompt_embedding [B, E]``, see ``policy.afil.text_encoder``),
     ``images uint8 [B, C, H, W, 3]`` or ``None``, ``actions [B, H, A]``, ``failure bool [B]``; when some episode
     has ``object_targets``: ``objects float32 [B, 3 · O]`` (normalized positions, 0 where unknown) and
-    ``objects_known bool [B]`` (``None`` otherwise), the auxiliary loss's targets (``learn.object_aux``)."""
+    ``objects_known bool [B]`` (``None`` otherwise), the auxiliary loss's targets (``learn.object_aux``);
+    ``done float32 [B]`` and ``done_known bool [B]``, the done head's labels at the sampled ticks (unknown: 0 and
+    False), always filled."""
 
     state: np.ndarray
     prompt: dict[str, np.ndarray]
@@ -34,6 +36,8 @@ class Batch:
     failure: np.ndarray
     objects: np.ndarray | None = None
     objects_known: np.ndarray | None = None
+    done: np.ndarray | None = None
+    done_known: np.ndarray | None = None
 
 
 class ChunkDataset:
@@ -89,7 +93,14 @@ class ChunkDataset:
             actions=self.norm.normalize_actions(np.stack(actions)),
             failure=np.array([not self.episodes[i].success for i in picks[:, 0]]),
             **self._objects(picks),
+            **self._done(picks),
         )
+
+    def _done(self, picks: np.ndarray) -> dict[str, np.ndarray]:
+        """``done float32 [B]`` (NaN → 0) and ``done_known bool [B]`` for ``picks``."""
+        labels = np.array([self.episodes[i].done[t] for i, t in picks], dtype=np.float32)
+        known = ~np.isnan(labels)
+        return {"done": np.where(known, labels, 0.0).astype(np.float32), "done_known": known}
 
     def _objects(self, picks: np.ndarray) -> dict[str, np.ndarray]:
         """``objects [B, 3 · O]`` and ``objects_known [B]`` for ``picks`` (nothing when no episode has targets)."""

@@ -38,6 +38,8 @@ class EpisodeArrays:
         object_targets: ``[T, P]`` privileged task-object poses (xyz [m] world frame + quat wxyz each, ``P = 7 ·
             objects``) for training-time auxiliary losses only (``learn.object_aux``), never a model input; the
             default (none) becomes ``[T, 0]``. :meth:`objects_as_targets` moves recorded poses here.
+        done: ``[T]`` end-of-edge labels of a subgoal segment for the done head (1: the prompted subgoal has ended at
+            this tick, 0: not yet, NaN: unknown, no done loss); the default (none) becomes all NaN.
     """
 
     joint_positions: np.ndarray
@@ -47,6 +49,7 @@ class EpisodeArrays:
     images: dict[str, np.ndarray] = field(default_factory=dict)
     object_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     object_targets: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    done: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         t = self.joint_positions.shape[0]
@@ -62,6 +65,10 @@ class EpisodeArrays:
             if objects.ndim != 2 or objects.shape[0] != t:
                 raise ShapeError(f"{name} must be [{t}, O], got {objects.shape}.")
             object.__setattr__(self, name, objects)
+        done = np.full(t, np.nan) if np.size(self.done) == 0 else np.asarray(self.done, dtype=np.float64)
+        if done.shape != (t,):
+            raise ShapeError(f"done must be [{t}] (NaN where unknown), got {done.shape}.")
+        object.__setattr__(self, "done", done)
         for camera, frames in self.images.items():
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3:
                 raise ShapeError(f"camera {camera!r} frames must be uint8 [{t}, H, W, 3], got {frames.shape}.")
@@ -92,6 +99,7 @@ class EpisodeArrays:
             images,
             self.object_state[start:stop],
             self.object_targets[start:stop],
+            self.done[start:stop],
         )
 
     def objects_as_targets(self) -> EpisodeArrays:

@@ -44,6 +44,7 @@ def flow_matching_loss(
     generator: torch.Generator,
     failure_grad_to_backbone: bool = False,
     max_delay: int = 0,
+    prefix: Prefix | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Loss and metrics for one batch.
 
@@ -54,6 +55,8 @@ def flow_matching_loss(
         generator: source of ``x_0``, ``τ ~ U[0, 1)`` and the prefix delays.
         failure_grad_to_backbone: see ``TrainConfig``.
         max_delay: D, the largest clean prefix [rows] (training-time RTC); 0 = off. Must be < H.
+        prefix: the backbone's output for this batch when the caller already encoded it (another head reads it
+            too, e.g. the done head); ``None`` encodes here.
 
     Returns:
         ``(loss, {"loss_success", "loss_failure"})``; a head with no samples in the batch contributes 0.
@@ -64,7 +67,8 @@ def flow_matching_loss(
     frozen = prefix_rows(x1.shape[0], x1.shape[1], max_delay, generator)
     rows = tau[:, None] if frozen is None else torch.where(frozen, torch.ones_like(tau)[:, None], tau[:, None])
     x_tau = (1 - rows[:, :, None]) * x0 + rows[:, :, None] * x1  # prefix rows: x_1 exactly (τ_i = 1)
-    prefix = model.encode(batch["state"], batch, batch.get("images"))
+    if prefix is None:
+        prefix = model.encode(batch["state"], batch, batch.get("images"))
     if not failure_grad_to_backbone:
         prefix = Prefix(torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens), prefix.mask)
     time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D] (or one [1, B, 1, D_e] per head)

@@ -20,6 +20,7 @@ from failforward.errors import ConfigError
 from failforward.learn.augment import random_shift
 from failforward.learn.config import TrainConfig
 from failforward.learn.dataset import Batch, ChunkDataset
+from failforward.learn.done_loss import focal_loss
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
 from failforward.learn.object_aux import ObjectAux
@@ -48,7 +49,7 @@ class TrainResult:
 
 def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Batch → tensors; camera images get the random-shift augmentation (``shift`` pixels, from ``gen``)."""
-    names = ("state", "images", "actions", "failure", "objects", "objects_known")
+    names = ("state", "images", "actions", "failure", "objects", "objects_known", "done", "done_known")
     fields = {**batch.prompt, **{k: getattr(batch, k) for k in names}}
     tensors = {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
     if "images" in tensors:
@@ -142,8 +143,17 @@ def _step_loss(
     config: TrainConfig,
     aux: ObjectAux | None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Flow-matching loss plus ``object_aux_weight ·`` the auxiliary object-position loss (when on)."""
-    loss, metrics = flow_matching_loss(model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay)
+    """Flow-matching loss plus ``done_weight ·`` the done head's focal loss (a model with a done head) plus
+    ``object_aux_weight ·`` the auxiliary object-position loss (when on)."""
+    prefix = None
+    if model.done is not None:
+        prefix = model.encode(batch["state"], batch, batch.get("images"))
+    loss, metrics = flow_matching_loss(
+        model, batch, gen, config.failure_grad_to_backbone, config.prefix_delay, prefix=prefix
+    )
+    if model.done is not None and prefix is not None:
+        done = focal_loss(model.done(prefix), batch["done"], batch["done_known"])
+        loss, metrics = loss + config.done_weight * done, {**metrics, "loss_done": done.item()}
     if aux is None:
         return loss, metrics
     objects = aux.loss(batch["objects"], batch["objects_known"])

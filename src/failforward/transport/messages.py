@@ -139,6 +139,8 @@ def encode_reply(reply: Reply) -> bytes:
         chunk = reply.chunk
         body.update(type="infer", actions=encode_array(chunk.actions), guidance=encode_array(chunk.guidance))
         body.update(source=chunk.source, infer_s=reply.infer_s, queued_s=reply.queued_s)
+        if chunk.done is not None:
+            body.update(done=chunk.done)
     elif isinstance(reply, HandshakeReply):
         body.update(type="handshake", model=_card_map(reply.card))
     elif isinstance(reply, HealthReply):
@@ -245,14 +247,23 @@ def decode_reply(payload: bytes, limits: WireLimits) -> Reply:
 
 
 def _infer_reply(top: Fields) -> Reply:
-    top.expect_keys(("v", "type", "id", "actions", "guidance", "source", "infer_s", "queued_s"))
+    top.expect_keys(("v", "type", "id", "actions", "guidance", "source", "infer_s", "queued_s"), ("done",))
     actions = require_finite(read_array(top, "actions", FLOAT, 2), "actions")
     guidance = require_finite(read_array(top, "guidance", FLOAT, 1), "guidance")
+    done = _probability(top) if top.raw("done") is not None else None
     try:
-        chunk = ActionChunk(actions, guidance=guidance, source=top.text("source"))
+        chunk = ActionChunk(actions, guidance=guidance, source=top.text("source"), done=done)
     except ShapeError as exc:
         raise WireError(ErrorCode.BAD_ARRAY, f"reply: {exc}") from None
     return InferReply(top.integer("id", 0, MAX_ID), chunk, top.number("infer_s"), top.number("queued_s"))
+
+
+def _probability(top: Fields) -> float:
+    """The reply's ``done`` (a subgoal policy's end-of-edge probability), checked to lie in [0, 1]."""
+    done = top.number("done")
+    if not 0.0 <= done <= 1.0:
+        raise WireError(ErrorCode.BAD_REQUEST, f"reply.done must be a probability in [0, 1], got {done}")
+    return done
 
 
 def _handshake_reply(top: Fields) -> Reply:

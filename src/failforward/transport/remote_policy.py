@@ -139,7 +139,7 @@ class RemotePolicy(PolicyBackend):
         want = (self.card.horizon, self.features.action_dim)
         if chunk.actions.shape != want:
             raise InvalidReplyError(f"the server sent a {chunk.actions.shape} chunk, expected {want}; chunk dropped.")
-        return ActionChunk(chunk.actions, guidance=chunk.guidance, source=f"remote:{chunk.source}")
+        return ActionChunk(chunk.actions, guidance=chunk.guidance, source=f"remote:{chunk.source}", done=chunk.done)
 
 
 @register_policy("remote")

@@ -108,6 +108,9 @@ class AfilModelConfig(FrozenModel):
             self-attention over the chunk rows (``failure_self_attention=False``: blocks of cross-attention + MLP). When
             the two shapes are equal the heads share stacked weights (one batched call per step); otherwise the
             failure expert is its own module that cross-attends to the prefix projected to ``failure_width``.
+        done_head: a done expert beside the flow experts (VINE's System 1, ``policy.afil.done_head``): from the
+            backbone's prefix, the probability that the prompted subgoal has ended (end of edge). ``False`` (default,
+            and in older manifests): no done head, no ``done`` graph.
     """
 
     action_dim: int = Field(14, ge=1)
@@ -134,6 +137,7 @@ class AfilModelConfig(FrozenModel):
     failure_attn_heads: int | None = Field(None, ge=1)
     failure_mlp_ratio: int | None = Field(None, ge=1)
     failure_self_attention: bool | None = None
+    done_head: bool = False
 
     @property
     def success_expert(self) -> ExpertShape:

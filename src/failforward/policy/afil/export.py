@@ -122,7 +122,8 @@ def export_model(
     prefix_training: PrefixTraining | None = None,
     prompts: PromptTable | None = None,
 ) -> Manifest:
-    """Write ``weights.pt``, the five ONNX graphs (see ``graphs``) and ``manifest.json`` into ``out_dir``.
+    """Write ``weights.pt``, the ONNX graphs (five; six with a done head, see ``graphs``) and ``manifest.json``
+    into ``out_dir``.
 
     The fused graphs bake in ``sampler.num_steps``; ``sampler.guidance`` is recorded as the default.
     ``precisions`` may add ``"fp16"``: the same graphs with float16 weights and activations (stems

@@ -7,6 +7,8 @@
 - ``experts``: ``(x_τ, τ, cache)`` → both heads' velocities ``[2, B, H, A]`` (split layout, run N times).
 - ``experts_success``: the same inputs → the success head's velocity ``[1, B, H, A]`` (split layout,
   unguided; model directories exported before it existed fall back to ``experts``).
+- ``done`` (models with a done head only): observation → the probability ``[B]`` that the prompted subgoal has
+  ended (VINE's done expert; its own backbone pass, once per chunk beside either layout).
 
 A model whose failure head has its own shape (``AfilModelConfig.stacked_experts`` false) keeps these graphs;
 its ``backbone`` graph also outputs ``failure_keys, failure_values [L_f, 1, B, P, D_f]`` (and ``keys, values``
@@ -177,12 +179,28 @@ class SuccessExpertGraph(ExpertsGraph):
     heads = 1
 
 
+class DoneGraph(_Graph):
+    """Observation → ``done [B]``, the done head's end-of-edge probability (models with a done head)."""
+
+    outputs = sig.DONE_OUTPUTS
+
+    def __init__(self, model: DualActionGenerator) -> None:
+        super().__init__(model)
+        self.inputs = observation_inputs(model.config)
+
+    def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        return (self.model.done_probability(x["state"], x, x.get("images")),)
+
+
 def build_graphs(model: DualActionGenerator, num_steps: int, prefix: bool = False) -> dict[str, _Graph]:
     """All exportable graphs by file stem; ``prefix`` adds the training-time RTC inputs (see module docstring)."""
-    return {
+    graphs: dict[str, _Graph] = {
         sig.GUIDED_SAMPLER: GuidedSamplerGraph(model, num_steps, prefix),
         sig.UNGUIDED_SAMPLER: UnguidedSamplerGraph(model, num_steps, prefix),
         sig.BACKBONE: BackboneGraph(model),
         sig.EXPERTS: ExpertsGraph(model, prefix),
         sig.SUCCESS_EXPERT: SuccessExpertGraph(model, prefix),
     }
+    if model.config.done_head:
+        graphs[sig.DONE] = DoneGraph(model)
+    return graphs

@@ -20,6 +20,7 @@ from torch import nn
 
 from failforward.policy.afil.backbone import Prefix, PrefixEncoder, SmallPrefixEncoder
 from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, GuidanceMode
+from failforward.policy.afil.done_head import DoneHead
 from failforward.policy.afil.experts import NUM_EXPERTS, PrefixCache, prefix_time
 from failforward.policy.afil.guidance import DualField, guide
 from failforward.policy.afil.rtc import PrefixCondition, clamp_prefix, freeze, frozen_rows, pigdm
@@ -30,7 +31,8 @@ HeadField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class DualActionGenerator(nn.Module):
-    """Backbone + dual flow experts. All actions and states here are normalized (see ``NormStats``).
+    """Backbone + dual flow experts (+ a done head when ``config.done_head``). All actions and states here are
+    normalized (see ``NormStats``).
 
     Args:
         config: model shape.
@@ -45,6 +47,7 @@ class DualActionGenerator(nn.Module):
         if self.backbone.width != config.width:
             raise ValueError(f"backbone width {self.backbone.width} != config.width {config.width}")
         self.experts = flow_experts(config)  # stacked heads, or a failure head of its own shape
+        self.done = DoneHead(config.width) if config.done_head else None
 
     def encode(
         self,
@@ -58,6 +61,14 @@ class DualActionGenerator(nn.Module):
         ``prompt_embedding [B, E]``; extra keys ignored), ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``.
         """
         return self.backbone(state, prompt, images)
+
+    def done_probability(
+        self, state: torch.Tensor, prompt: Mapping[str, torch.Tensor], images: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The done head's probability ``[B]`` that the prompted subgoal has ended (inputs as :meth:`encode`)."""
+        if self.done is None:
+            raise ValueError("this model has no done head (AfilModelConfig.done_head is false)")
+        return torch.sigmoid(self.done(self.encode(state, prompt, images)))
 
     def head_field(
         self, cache: PrefixCache, experts: int, num_steps: int, frozen: torch.Tensor | None = None

@@ -7,6 +7,7 @@ UNGUIDED_SAMPLER = "sampler_unguided"
 BACKBONE = "backbone"
 EXPERTS = "experts"
 SUCCESS_EXPERT = "experts_success"  # split layout, unguided: success head only (absent in older exports)
+DONE = "done"  # observation → end-of-edge probability (models with a done head only)
 
 CACHE_OUTPUTS = ("keys", "values", "bias")
 # a separate (light) failure head's own cross-attention cache: backbone outputs / experts inputs after CACHE_OUTPUTS
@@ -15,6 +16,7 @@ EXPERT_INPUTS = ("x", "tau", *CACHE_OUTPUTS)
 EXPERT_OUTPUTS = ("velocity",)
 GUIDED_OUTPUTS = ("actions", "lambdas")
 UNGUIDED_OUTPUTS = ("actions",)
+DONE_OUTPUTS = ("done",)  # float32 [B], the probability that the prompted subgoal has ended
 
 PRECISIONS = ("fp32", "fp16")
 

@@ -68,7 +68,8 @@ class AfilBackend(PolicyBackend):
     def infer(
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
     ) -> ActionChunk:
-        """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided).
+        """Sample one chunk of absolute joint targets ``[H, A]`` with its λ_t trace ``[N]`` (empty if unguided) and,
+        for a model with a done head, the probability that the prompted subgoal has ended at ``obs`` (``done``).
 
         ``prefix`` is honoured as :attr:`rtc` says (ignored when ``none``); a delay beyond ``rtc.max_delay``
         raises ``PrefixError``.
@@ -77,7 +78,8 @@ class AfilBackend(PolicyBackend):
         inputs["noise"] = self.encoder.noise(noise, self.rng)
         inputs.update(self.prefix_inputs(prefix))
         z, lambdas = self.run(inputs)
-        return ActionChunk(self.encoder.actions(z), guidance=lambdas[0], source=f"afil-{self.kind}")
+        done = float(self.run_done(inputs)[0]) if self.manifest.model.done_head else None
+        return ActionChunk(self.encoder.actions(z), guidance=lambdas[0], source=f"afil-{self.kind}", done=done)
 
     def prefix_inputs(self, prefix: ChunkPrefix | None) -> dict[str, np.ndarray]:
         """``prefix``/``prefix_len``[/``prefix_weights``] arrays (``afil.prefix``); empty when not needed."""
@@ -86,6 +88,11 @@ class AfilBackend(PolicyBackend):
         if self.manifest.prefix_training is not None:  # its graphs take a prefix: none = length 0
             return empty_prefix(self.manifest.model.horizon, self.manifest.model.action_dim)
         return {}
+
+    @abc.abstractmethod
+    def run_done(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The done head's end-of-edge probability ``float32 [1]`` from the observation arrays of ``inputs``
+        (called only for a model with a done head)."""
 
     @abc.abstractmethod
     def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

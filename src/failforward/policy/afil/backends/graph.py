@@ -36,6 +36,8 @@ class GraphBackend(AfilBackend):
             bases: tuple[str, ...] = (sig.BACKBONE, self.expert_graph)
         else:
             bases = (sig.GUIDED_SAMPLER,) if self.guided else (sig.UNGUIDED_SAMPLER,)
+        if self.manifest.model.done_head:
+            bases = (*bases, sig.DONE)
         return tuple(sig.graph_stem(b, self.config.precision) for b in bases)
 
     @property
@@ -50,6 +52,10 @@ class GraphBackend(AfilBackend):
 
     def _run_base(self, base: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.run_graph(sig.graph_stem(base, self.config.precision), feeds)
+
+    def run_done(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        (done,) = self._run_base(sig.DONE, inputs)
+        return done
 
     def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.config.layout == "split":

@@ -53,6 +53,11 @@ class TorchBackend(AfilBackend):
         lam = lam if self.guided else lam[:, :0]
         return z.float().cpu().numpy(), lam.float().cpu().numpy()
 
+    @torch.inference_mode()
+    def run_done(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        x = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in inputs.items()}
+        return self.model.done_probability(x["state"], x, x.get("images")).float().cpu().numpy()
+
     def _condition(self, x: dict[str, torch.Tensor]) -> PrefixCondition | None:
         """The prefix of ``x`` (``afil.prefix`` arrays) for :meth:`DualActionGenerator.sample`, or ``None``."""
         method = self.rtc.method
