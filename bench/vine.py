@@ -164,7 +164,12 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
         update={"state_dim": state_dim, "text_encoder": TextEncoderKind.MINILM, "done_head": True}
     )
     config = TrainConfig(
-        model=model, out_dir=args.data.parent / "system1_train", steps=args.steps, failure_fraction=0.2
+        model=model,
+        out_dir=args.data.parent / "system1_train",
+        steps=args.steps,
+        failure_fraction=0.2,
+        threads=args.threads,
+        checkpoint_every=250,
     )
     done_ticks = sum(float(np.nansum(e.done)) for e in episodes)
     print(f"{len(episodes)} sample streams from {len(rows)} episodes ({sum(e.success for e in episodes)} successful, "
@@ -247,7 +252,8 @@ def main() -> None:
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
     system1 = sub.add_parser("train-system1")
-    system1.add_argument("--steps", type=int, default=4000)
+    system1.add_argument("--steps", type=int, default=6000)
+    system1.add_argument("--threads", type=int, default=1, help="torch threads (2 when nothing else runs)")
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1):
         p.add_argument("--data", type=Path, default=DATA)

@@ -25,6 +25,12 @@ def test_the_planner_line_adds_cycles_over_episodes_and_keeps_the_slowest_plan()
     )
 
 
+def test_the_planner_line_counts_the_done_heads_ends_of_edge() -> None:
+    planning = {"plans": 2.0, "plans_start": 1.0, "plans_end_of_edge": 1.0, "done_signals": 4.0}
+    line = planner_line(get_preset("sim_plug_strip_vine"), [_episode(0, planning)])
+    assert line.endswith("held 0 ticks without a scene graph; done head: 4 ends of edge") and "1 end_of_edge" in line
+
+
 def test_a_run_without_a_planner_has_no_planner_line() -> None:
     assert planner_line(get_preset("sim_transfer_cube"), [_episode(0, {})]) == ""
 

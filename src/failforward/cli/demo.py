@@ -170,7 +170,8 @@ def perception_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
 
 def planner_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
     """What System 2 did over the run (``EpisodeResult.planning``): planning cycles by reason, the slowest plan, plans
-    cut by the budget, and ticks held without a scene graph; ``""`` without a planner."""
+    cut by the budget, ticks held without a scene graph, and the chunks whose done head said the subgoal ended (when
+    System 1 has one); ``""`` without a planner."""
     if config.planner is None:
         return ""
     total: dict[str, float] = {}
@@ -183,6 +184,7 @@ def planner_line(config: RunConfig, episodes: list[EpisodeResult]) -> str:
         f"{1e3 * total.get('plan_seconds_max', 0.0):.1f} ms, "
         f"{total.get('plans_timed_out', 0.0):.0f} cut by the budget; "
         f"held {total.get('lost_node_ticks', 0.0):.0f} ticks without a scene graph"
+        + (f"; done head: {total['done_signals']:.0f} ends of edge" if total.get("done_signals") else "")
     )
 
 

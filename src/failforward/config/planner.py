@@ -18,6 +18,9 @@ from pydantic import Field
 
 from failforward.config.base import FrozenModel
 
+EndOfEdge = Literal["scene", "done_head"]
+"""What ends a subgoal: its successor observed in the scene graph, or System 1's done head (see :class:`SubgoalEnd`)."""
+
 
 class SubgoalEnd(FrozenModel):
     """What ends the current subgoal (the fields every planner config shares).
@@ -30,7 +33,7 @@ class SubgoalEnd(FrozenModel):
         done_threshold: probability at which the done head's end of edge counts.
     """
 
-    end_of_edge: Literal["scene", "done_head"] = "scene"
+    end_of_edge: EndOfEdge = "scene"
     done_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 

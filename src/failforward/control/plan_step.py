@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from failforward.config import RunConfig, SimAlohaConfig
+from failforward.config.planner import EndOfEdge
 from failforward.errors import ConfigError
 from failforward.planner.base import Planner
 from failforward.planner.errors import NodeUnavailableError, PlannerError
@@ -95,7 +96,7 @@ class PlanStep:
         make_planner: Callable[[InsertionGraph], Planner],
         on_plan: Callable[[PlanCycle], None] | None = None,
         settle_ticks: int = 10,
-        end_of_edge: str = "scene",
+        end_of_edge: EndOfEdge = "scene",
         done_threshold: float = 0.5,
     ) -> None:
         if end_of_edge not in ("scene", "done_head"):

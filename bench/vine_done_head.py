@@ -1,0 +1,115 @@
+"""How well System 1's done head finds the end of a subgoal, on recorded episodes it was not trained on (issue 16).
+
+For every subgoal segment of the held-out recordings (:mod:`failforward.learn.vine.system1`, the runtime's planning
+cycles), the done head is read as the runtime reads it: once per chunk, every ``--every`` ticks from the segment's
+start (the broker's ``execute_steps``), on the recorded observation and the segment's prompt. Per successful segment:
+whether it fired before the subgoal's successor was observed (an early end of edge), and the ticks from the successor
+to the first chunk at or above the threshold (its latency; "missed" when none fired within ``--tail`` ticks after).
+A segment whose successor was observed on the episode's last ticks (the last insertion: the episode ends on success)
+has no chunk after it and counts for early ends only. Per failed segment (a plug let go, or time ran out): whether it
+fired at all (a false end of edge).
+
+Example:
+    ./run python bench/vine.py collect --episodes 40 --first-seed 100000 --data runs/vine/heldout
+    ./run python bench/vine_done_head.py --data runs/vine/heldout --model models/vine_plug_strip/system1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from failforward.learn.vine.system1 import segments_of
+from failforward.policy.afil.backends.registry import make_backend
+from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+from failforward.record.reader import RecordedEpisode, read_episode
+from failforward.stats import wilson_interval
+from failforward.types import Observation
+
+
+def _observation(episode: RecordedEpisode, t: int) -> Observation:
+    return Observation(
+        float(episode.timestamps[t]),
+        episode.joint_positions[t],
+        episode.joint_velocities[t],
+        object_state=episode.object_state[t],
+    )
+
+
+def score_episode(policy, episode: RecordedEpisode, every: int, tail: int, threshold: float) -> list[dict]:
+    """One row per subgoal segment (``done`` segments skipped): kind, whether the head fired early, its latency."""
+    rows = []
+    for segment in segments_of(episode):
+        if segment.subgoal == "done":
+            continue
+        end = segment.stop if segment.reached is None else min(episode.length, segment.reached + tail + 1)
+        ticks = range(segment.start, end, every)
+        probabilities = [policy.infer(_observation(episode, t), prompt=segment.subgoal).done for t in ticks]
+        fired = [t for t, p in zip(ticks, probabilities, strict=True) if p is not None and p >= threshold]
+        row = {"subgoal": segment.subgoal.split()[0], "succeeded": segment.reached is not None}
+        if segment.reached is None:
+            row["fired"] = bool(fired)
+        else:
+            row["early"] = any(t < segment.reached for t in fired)
+            row["final"] = segment.reached + every > episode.length  # the episode ended on it: no chunk after
+            after = [t - segment.reached for t in fired if t >= segment.reached]
+            row["latency"] = after[0] if after else None
+        rows.append(row)
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    """Early ends, latency and misses per subgoal kind (successful segments), false ends (failed segments)."""
+    lines = ["| subgoal | segments | early end | latency p50 / p90 [ticks] | missed (not last) | failed: fired |",
+             "| --- " * 6 + "|"]  # fmt: skip
+    for kind in sorted({r["subgoal"] for r in rows}):
+        ok = [r for r in rows if r["subgoal"] == kind and r["succeeded"]]
+        bad = [r for r in rows if r["subgoal"] == kind and not r["succeeded"]]
+        ended = [r for r in ok if not r["final"]]  # a chunk came after the successor was observed
+        latencies = [r["latency"] for r in ended if r["latency"] is not None]
+        p50, p90 = np.percentile(latencies, [50, 90]) if latencies else (float("nan"),) * 2
+        early = _rate(sum(r["early"] for r in ok), len(ok))
+        missed = _rate(sum(r["latency"] is None for r in ended), len(ended))
+        false_ends = _rate(sum(r["fired"] for r in bad), len(bad))
+        lines.append(f"| {kind} | {len(ok)} | {early} | {p50:.0f} / {p90:.0f} | {missed} | {false_ends} |")
+    return "\n".join(lines)
+
+
+def _rate(k: int, n: int) -> str:
+    if not n:
+        return "–"
+    low, high = wilson_interval(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{low:.0%}–{high:.0%}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("runs/vine/heldout"))
+    parser.add_argument("--model", type=Path, default=Path("models/vine_plug_strip/system1"))
+    parser.add_argument("--every", type=int, default=25, help="ticks between chunks (broker.execute_steps)")
+    parser.add_argument("--tail", type=int, default=50, help="ticks after the successor within which it must fire")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--out", type=Path, default=Path("docs/vine_done_head.json"))
+    args = parser.parse_args()
+    sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
+    policy = make_backend(BackendConfig(model_dir=args.model, threads=1, sampler=sampler, seed=0))
+    files = [json.loads(line)["file"] for line in (args.data / "episodes.jsonl").read_text().splitlines() if line]
+    rows = []
+    for file in files:
+        rows.extend(score_episode(policy, read_episode(file, load_images=False), args.every, args.tail, args.threshold))
+    table = summary(rows)
+    settings = {"data": str(args.data), "model": str(args.model), "episodes": len(files), "every": args.every,
+                "tail": args.tail, "threshold": args.threshold}  # fmt: skip
+    args.out.write_text(json.dumps({"settings": settings, "segments": rows, "table": table}, indent=1) + "\n")
+    print(json.dumps(settings))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
