@@ -17,10 +17,11 @@ ends and on a persistent deviation); the collection and each evaluation row are 
 - ``train-system1``: VINE's System 1 from the same recordings (:mod:`failforward.learn.vine.system1`): an AFIL flow
   policy on joints + object poses, prompted with the current subgoal (MiniLM prompt embeddings), with a done head
   trained by focal loss; failed subgoal segments train its failure head. Exported to ``--models``/``system1``. The
-  whole episodes under the task's prompt train it too, for the System-1-alone row.
+  whole episodes under the task's prompt train it too, for the System-1-alone row. ``bench/vine_system1_offline.py``
+  scores it on held-out recordings (done head, action error).
 - ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
   ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
-  each subgoal instead of the scene graph.
+  each subgoal instead of the scene graph; ``--splits`` restricts the splits.
 - ``table``: success per row and split with 95 % Wilson intervals, planning time, and success with the plan held
   (no replanning after a deviation or a diagnosis: a sharper test of the order's risk than success after retries).
 
@@ -186,6 +187,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
     system1 = args.models / "system1" if args.system1 == "learned" else None
     for split, first in SPLIT_SEEDS.items():
+        if split not in args.splits:
+            continue
         for row in args.rows:
             todo = [first + k for k in range(args.trials) if (row, split, first + k) not in done]
             if not todo:
@@ -249,6 +252,7 @@ def main() -> None:
     evaluate = sub.add_parser("eval")
     evaluate.add_argument("--trials", type=int, default=45)
     evaluate.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    evaluate.add_argument("--splits", nargs="+", default=list(SPLIT_SEEDS), choices=list(SPLIT_SEEDS))
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
     system1 = sub.add_parser("train-system1")

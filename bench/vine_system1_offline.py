@@ -1,4 +1,5 @@
-"""How well System 1's done head finds the end of a subgoal, on recorded episodes it was not trained on (issue 16).
+"""System 1 offline, on recorded episodes it was not trained on (issue 16): does its done head find the end of a
+subgoal, and how far are its chunks from the recorded expert's actions.
 
 For every subgoal segment of the held-out recordings (:mod:`failforward.learn.vine.system1`, the runtime's planning
 cycles), the done head is read as the runtime reads it: once per chunk, every ``--every`` ticks from the segment's
@@ -7,11 +8,13 @@ whether it fired before the subgoal's successor was observed (an early end of ed
 to the first chunk at or above the threshold (its latency; "missed" when none fired within ``--tail`` ticks after).
 A segment whose successor was observed on the episode's last ticks (the last insertion: the episode ends on success)
 has no chunk after it and counts for early ends only. Per failed segment (a plug let go, or time ran out): whether it
-fired at all (a false end of edge).
+fired at all (a false end of edge). Action error: per chunk, the mean absolute difference [rad] between its first
+``--every`` rows (what the loop executes) and the recorded actions of the same ticks, over the successful segments;
+beside it the error of holding the tick's recorded action for those rows (the scale of the motion to predict).
 
 Example:
     ./run python bench/vine.py collect --episodes 40 --first-seed 100000 --data runs/vine/heldout
-    ./run python bench/vine_done_head.py --data runs/vine/heldout --model models/vine_plug_strip/system1
+    ./run python bench/vine_system1_offline.py --data runs/vine/heldout --model models/vine_plug_strip/system1
 """
 
 from __future__ import annotations
@@ -50,12 +53,17 @@ def score_episode(policy, episode: RecordedEpisode, every: int, tail: int, thres
             continue
         end = segment.stop if segment.reached is None else min(episode.length, segment.reached + tail + 1)
         ticks = range(segment.start, end, every)
-        probabilities = [policy.infer(_observation(episode, t), prompt=segment.subgoal).done for t in ticks]
+        chunks = [policy.infer(_observation(episode, t), prompt=segment.subgoal) for t in ticks]
+        probabilities = [c.done for c in chunks]
         fired = [t for t, p in zip(ticks, probabilities, strict=True) if p is not None and p >= threshold]
         row = {"subgoal": segment.subgoal.split()[0], "succeeded": segment.reached is not None}
         if segment.reached is None:
             row["fired"] = bool(fired)
         else:
+            errors = [_error(c.actions, episode, t, every) for c, t in zip(chunks, ticks, strict=True)]
+            row["action_error"] = float(np.mean(errors))
+            held = [_error(episode.sent_actions[t][None], episode, t, every) for t in ticks]
+            row["hold_error"] = float(np.mean(held))  # a policy that holds the tick's action: the scale of the motion
             row["early"] = any(t < segment.reached for t in fired)
             row["final"] = segment.reached + every > episode.length  # the episode ended on it: no chunk after
             after = [t - segment.reached for t in fired if t >= segment.reached]
@@ -64,10 +72,16 @@ def score_episode(policy, episode: RecordedEpisode, every: int, tail: int, thres
     return rows
 
 
+def _error(actions: np.ndarray, episode: RecordedEpisode, t: int, every: int) -> float:
+    """Mean |chunk − recorded| [rad] over the rows executed from tick ``t`` (at most ``every``)."""
+    recorded = episode.sent_actions[t : t + every]
+    return float(np.abs(actions[: len(recorded)] - recorded).mean())
+
+
 def summary(rows: list[dict]) -> str:
     """Early ends, latency and misses per subgoal kind (successful segments), false ends (failed segments)."""
-    lines = ["| subgoal | segments | early end | latency p50 / p90 [ticks] | missed (not last) | failed: fired |",
-             "| --- " * 6 + "|"]  # fmt: skip
+    lines = ["| subgoal | segments | early end | latency p50 / p90 [ticks] | missed (not last) | failed: fired | "
+             "action error p50 [rad] (holding: p50) |", "| --- " * 7 + "|"]  # fmt: skip
     for kind in sorted({r["subgoal"] for r in rows}):
         ok = [r for r in rows if r["subgoal"] == kind and r["succeeded"]]
         bad = [r for r in rows if r["subgoal"] == kind and not r["succeeded"]]
@@ -77,7 +91,10 @@ def summary(rows: list[dict]) -> str:
         early = _rate(sum(r["early"] for r in ok), len(ok))
         missed = _rate(sum(r["latency"] is None for r in ended), len(ended))
         false_ends = _rate(sum(r["fired"] for r in bad), len(bad))
-        lines.append(f"| {kind} | {len(ok)} | {early} | {p50:.0f} / {p90:.0f} | {missed} | {false_ends} |")
+        error = np.median([r["action_error"] for r in ok]) if ok else float("nan")
+        hold = np.median([r["hold_error"] for r in ok]) if ok else float("nan")
+        cells = (kind, len(ok), early, f"{p50:.0f} / {p90:.0f}", missed, false_ends, f"{error:.3f} ({hold:.3f})")
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
 
@@ -95,7 +112,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=25, help="ticks between chunks (broker.execute_steps)")
     parser.add_argument("--tail", type=int, default=50, help="ticks after the successor within which it must fire")
     parser.add_argument("--threshold", type=float, default=0.5)
-    parser.add_argument("--out", type=Path, default=Path("docs/vine_done_head.json"))
+    parser.add_argument("--out", type=Path, default=Path("docs/vine_system1_offline.json"))
     args = parser.parse_args()
     sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
     policy = make_backend(BackendConfig(model_dir=args.model, threads=1, sampler=sampler, seed=0))
