@@ -49,7 +49,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from failforward.config import RunConfig, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
-from failforward.stats import wilson_interval
+from failforward.stats import rate_text
 
 DATA, MODELS, RESULTS = Path("runs/vine/data"), Path("models/vine_plug_strip"), Path("docs/vine_results.jsonl")
 LEARNED_RESULTS = Path("docs/vine_results_learned_s1.jsonl")  # eval --system1 learned, unless --out says otherwise
@@ -217,12 +217,13 @@ def table(rows: list[dict[str, Any]]) -> str:
     held = ["| row | " + " | ".join(f"{split}: success, plan held" for split in SPLIT_SEEDS) + " |", "| --- " * 3 + "|"]
     for name in ROWS:
         sel = {split: [r for r in rows if r["row"] == name and r["split"] == split] for split in SPLIT_SEEDS}
-        cells = [_rate(sum(r["success"] for r in s), len(s)) for s in sel.values()]
+        cells = [rate_text(sum(r["success"] for r in s), len(s)) for s in sel.values()]
         times = sorted(r["planning"].get("plan_seconds_max", 0.0) * 1000 for r in rows if r["row"] == name)
         timing = f"{times[len(times) // 2]:.1f} / {times[-1]:.1f}" if times and name != "system1" else "–"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {timing} |")
         if name != "system1":  # System 1 alone has no plan to hold
-            held.append(f"| {name} | " + " | ".join(_rate(sum(map(plan_held, s)), len(s)) for s in sel.values()) + " |")
+            kept = [rate_text(sum(map(plan_held, s)), len(s)) for s in sel.values()]
+            held.append(f"| {name} | " + " | ".join(kept) + " |")
     return "\n".join([*lines, "", *held])
 
 
@@ -232,13 +233,6 @@ def plan_held(row: dict[str, Any]) -> bool:
     return (
         bool(row["success"]) and not planning.get("plans_deviation", 0.0) and not planning.get("plans_diagnosis", 0.0)
     )
-
-
-def _rate(k: int, n: int) -> str:
-    if not n:
-        return "–"
-    low, high = wilson_interval(k, n)
-    return f"{k}/{n} = {k / n:.0%} [{low:.0%}–{high:.0%}]"
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from failforward.learn.vine.system1 import segments_of
 from failforward.policy.afil.backends.registry import make_backend
 from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.record.reader import RecordedEpisode, read_episode
-from failforward.stats import wilson_interval
+from failforward.stats import rate_text
 from failforward.types import Observation
 
 
@@ -88,21 +88,14 @@ def summary(rows: list[dict]) -> str:
         ended = [r for r in ok if not r["final"]]  # a chunk came after the successor was observed
         latencies = [r["latency"] for r in ended if r["latency"] is not None]
         p50, p90 = np.percentile(latencies, [50, 90]) if latencies else (float("nan"),) * 2
-        early = _rate(sum(r["early"] for r in ok), len(ok))
-        missed = _rate(sum(r["latency"] is None for r in ended), len(ended))
-        false_ends = _rate(sum(r["fired"] for r in bad), len(bad))
+        early = rate_text(sum(r["early"] for r in ok), len(ok))
+        missed = rate_text(sum(r["latency"] is None for r in ended), len(ended))
+        false_ends = rate_text(sum(r["fired"] for r in bad), len(bad))
         error = np.median([r["action_error"] for r in ok]) if ok else float("nan")
         hold = np.median([r["hold_error"] for r in ok]) if ok else float("nan")
         cells = (kind, len(ok), early, f"{p50:.0f} / {p90:.0f}", missed, false_ends, f"{error:.3f} ({hold:.3f})")
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
-
-
-def _rate(k: int, n: int) -> str:
-    if not n:
-        return "–"
-    low, high = wilson_interval(k, n)
-    return f"{k}/{n} = {k / n:.0%} [{low:.0%}–{high:.0%}]"
 
 
 def main() -> None:

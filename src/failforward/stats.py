@@ -18,6 +18,14 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def rate_text(successes: int, trials: int) -> str:
+    """``"k/n = r% [low%–high%]"`` with the 95 % Wilson interval, the tables' cell; ``"–"`` for no trials."""
+    if not trials:
+        return "–"
+    low, high = wilson_interval(successes, trials)
+    return f"{successes}/{trials} = {successes / trials:.0%} [{low:.0%}–{high:.0%}]"
+
+
 def auroc(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float, float]:
     """P(a positive scores above a negative) (ties count half), with its Hanley–McNeil 95 % interval."""
     if not positive or not negative:

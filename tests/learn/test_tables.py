@@ -84,3 +84,10 @@ def test_reproduce_flags_name_every_changed_setting_and_the_observation() -> Non
     assert config_flags(config) == ["--preset sim_insertion", "--object-state", "--demos 100", "--gammas 1.0 2.0"]
     assert "ground-truth pose" in observation_text(config)
     assert "no object poses" in observation_text({**config, "object_state": False})
+
+
+def test_a_rate_cell_is_count_percentage_and_wilson_interval() -> None:
+    from failforward.stats import rate_text
+
+    assert rate_text(40, 45) == "40/45 = 89% [77%–95%]" and rate_text(0, 45) == "0/45 = 0% [0%–8%]"
+    assert rate_text(0, 0) == "–"
