@@ -65,6 +65,7 @@ def pixel_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "model"
 
 
+@pytest.mark.slow  # ~40 s of training; the image model is not shipped (the default run keeps within 15 minutes)
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
 def test_policy_follows_what_the_top_camera_shows(pixel_model, backend):
     """Same joints, two images: the exported policy must move toward the side the image tells it."""
