@@ -163,8 +163,8 @@ class PlanStep:
         return self._lost_streak == 1
 
     def summary(self) -> dict[str, float]:
-        """Planning cycles (in all and per reason), ticks held without a scene graph, planning time [s] (max, total)
-        and cycles that ran out of budget."""
+        """Planning cycles (in all and per reason), ticks held without a scene graph, chunks whose done head said the
+        subgoal ended (``done_signals``), planning time [s] (max, total) and cycles that ran out of budget."""
         seconds = [c.plan.seconds for c in self.cycles]
         out = {"plans": float(len(self.cycles)), "lost_node_ticks": float(self._lost_ticks),
                "done_signals": float(self._done_signals)}  # fmt: skip
