@@ -23,7 +23,8 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
   each subgoal instead of the scene graph; ``--splits`` restricts the splits.
 - ``table``: success per row and split with 95 % Wilson intervals, planning time, and success with the plan held
-  (no replanning after a deviation or a diagnosis: a sharper test of the order's risk than success after retries).
+  (no replanning after a deviation or a diagnosis: a sharper test of the order's risk than success after retries);
+  then how the failed episodes ended, and the done head's ends of edge per episode where System 1 has one.
 
 Example:
     MUJOCO_GL=egl nice -n 19 ./run python bench/vine.py collect --episodes 450
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +229,23 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([*lines, "", *held])
 
 
+def failures(rows: list[dict[str, Any]]) -> str:
+    """Per row and split with failures: how the failed episodes ended (the simulator's reasons, counted) and, where
+    System 1 has a done head, the chunks per episode whose done head said the subgoal ended (mean, max)."""
+    lines = []
+    for name in ROWS:
+        for split in SPLIT_SEEDS:
+            sel = [r for r in rows if r["row"] == name and r["split"] == split]
+            failed = Counter(r["reason"] for r in sel if not r["success"])
+            if not failed:
+                continue
+            ends = [r["planning"].get("done_signals", 0.0) for r in sel]
+            done = f"; done-head ends per episode {np.mean(ends):.1f} (max {max(ends):.0f})" if any(ends) else ""
+            reasons = ", ".join(f"{n} {reason}" for reason, n in failed.most_common())
+            lines.append(f"- {name} {split}: {sum(failed.values())} failed ({reasons}){done}")
+    return "\n".join(lines)
+
+
 def plan_held(row: dict[str, Any]) -> bool:
     """The episode succeeded without replanning after a deviation (a plug let go outside a socket) or a diagnosis."""
     planning = row["planning"]
@@ -263,7 +282,8 @@ def main() -> None:
     commands = {"collect": cmd_collect, "train": cmd_train, "train-system1": cmd_train_system1, "eval": cmd_eval}
     commands.get(args.command, lambda a: None)(args)
     if args.command in ("eval", "table"):
-        print(table(read_rows(args.out)))
+        rows = read_rows(args.out)
+        print(table(rows), failures(rows), sep="\n\n")
 
 
 if __name__ == "__main__":

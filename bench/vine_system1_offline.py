@@ -31,6 +31,7 @@ import numpy as np
 from failforward.learn.vine.system1 import segments_of
 from failforward.policy.afil.backends.registry import make_backend
 from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+from failforward.policy.base import PolicyBackend
 from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.stats import rate_text
 from failforward.types import Observation
@@ -45,7 +46,9 @@ def _observation(episode: RecordedEpisode, t: int) -> Observation:
     )
 
 
-def score_episode(policy, episode: RecordedEpisode, every: int, tail: int, threshold: float) -> list[dict]:
+def score_episode(
+    policy: PolicyBackend, episode: RecordedEpisode, every: int, tail: int, threshold: float
+) -> list[dict]:
     """One row per subgoal segment (``done`` segments skipped): kind, whether the head fired early, its latency."""
     rows = []
     for segment in segments_of(episode):

@@ -34,7 +34,7 @@ import numpy as np
 
 from failforward.errors import RecordingError
 from failforward.learn.episodes import ActionSource, EpisodeArrays, from_recorded
-from failforward.record.reader import RecordedEpisode
+from failforward.record.reader import RecordedEpisode, read_episode
 
 DONE_TAIL = 25  # [ticks] 0.5 s at 50 Hz after the successor is observed, labelled "ended"
 ENDED_BY = "subgoal_done"  # the planning reason that means the scene showed the subgoal's successor
@@ -101,8 +101,6 @@ def system1_episodes(
 ) -> list[EpisodeArrays]:
     """Training streams of System 1 from recorded episode files: every subgoal segment, plus (``task_episodes``) each
     whole episode under the task's prompt. Episodes without an outcome are skipped."""
-    from failforward.record.reader import read_episode
-
     out: list[EpisodeArrays] = []
     for file in files:
         recorded = read_episode(file, load_images=False)
