@@ -130,7 +130,9 @@ def test_ctrl_c_of_the_policy_node_finishes_its_file_and_the_recorders(ros_env, 
         assert metadata["episode"]["episode_id"] == graph.outcomes[0]["episode_id"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(  # SIGTERM takes the same path as SIGINT (rclpy's signal handler): -m slow
+    "sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)], ids=["SIGINT", "SIGTERM"]
+)
 def test_ctrl_c_of_the_recorder_node_finishes_its_file(ros_env, tmp_path, sig: signal.Signals) -> None:
     graph = graph_with_recorder(ros_env, tmp_path, **{"loop.max_steps": "5000"})
     try:

@@ -92,6 +92,7 @@ def graph(ros_env, tmp_path):
         assert set(codes.values()) == {0}, {n: p.output()[-2000:] for n, p in g.processes.items()}
 
 
+@pytest.mark.slow  # ~23 s; the diagnosis → PMC test below drives the same graph through recovery
 def test_the_expert_preset_runs_with_recovery_in_the_graph(graph) -> None:
     """sim_transfer_cube as shipped (expert, oracle, PMC recovery): answers reach policy_node's loop, the
     machine's transitions are published and both recorders write them."""

@@ -157,7 +157,10 @@ def expected_shapes(probe: Probe, answer: String, with_depth: bool):
 
 @pytest.mark.parametrize(
     ("depth_cameras", "frame"),
-    [({"robot.depth_cameras": "['top']"}, "world"), ({}, "top")],  # the preset has no depth cameras
+    [  # the preset has no depth cameras; the image-plane case is in -m slow (each case starts a graph, ~15 s)
+        ({"robot.depth_cameras": "['top']"}, "world"),
+        pytest.param({}, "top", marks=pytest.mark.slow),
+    ],
     ids=["depth of the frame: in world", "no depth: on the image plane"],
 )
 def test_an_answer_with_symbols_is_published_as_markers(ros_env, tmp_path: Path, depth_cameras: dict, frame: str):
