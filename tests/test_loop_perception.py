@@ -39,7 +39,7 @@ class ScriptedPerception(ObjectPerception):
     def object_names(self) -> tuple[str, ...]:
         return ("box",)
 
-    def reset(self) -> None:
+    def reset(self, seed: int | None = None) -> None:
         self.calls = 0
 
     def estimate(self, observation: Observation) -> np.ndarray:

@@ -7,6 +7,7 @@ slivers of its sides), with exact depth. World frame: z up, metres.
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
 import cv2
@@ -22,8 +23,20 @@ FOCAL_AT_240 = 0.5 * 240 / np.tan(np.deg2rad(78.0) / 2)
 CUBE = ObjectModel("box", 0.0, (0.02, 0.02, 0.02), np.pi / 2)
 PEG = ObjectModel("peg", 0.0, (0.06, 0.01, 0.01), np.pi)
 SOCKET = ObjectModel("socket", 240.0, (0.06, 0.022, 0.022), np.pi)
+STRIP = ObjectModel("strip", 60.0, (0.07, 0.03, 0.03), np.pi, achromatic=True)  # a white power strip
 RGB_OF_HUE = {0.0: (230, 20, 20), 240.0: (20, 20, 230)}
+WHITE = (255, 255, 255)
 TABLE_RGB = (90, 90, 90)
+
+
+def colour_of(model: ObjectModel) -> tuple[int, int, int]:
+    """The box's colour: white for an achromatic model, else its hue at high saturation and value."""
+    if model.achromatic:
+        return WHITE
+    if model.hue in RGB_OF_HUE:
+        return RGB_OF_HUE[model.hue]
+    r, g, b = colorsys.hsv_to_rgb(model.hue / 360.0, 0.9, 0.9)
+    return round(255 * r), round(255 * g), round(255 * b)
 
 
 class DownCamera:
@@ -66,7 +79,7 @@ def render(boxes: list[Box], size: tuple[int, int] = (HEIGHT, WIDTH)) -> tuple[n
         corners = box.top_corners() @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
         uv = (corners[:, :2] / corners[:, 2:]) @ intrinsics[:2, :2].T + intrinsics[:2, 2]
         polygon = np.round(uv * 16).astype(np.int32)[None]  # 4 fractional bits
-        cv2.fillPoly(rgb, polygon, RGB_OF_HUE[box.model.hue], shift=4)
+        cv2.fillPoly(rgb, polygon, colour_of(box.model), shift=4)
         cv2.fillPoly(depth, polygon, float(corners[0, 2]), shift=4)
     return rgb, depth
 

@@ -14,6 +14,7 @@ from failforward.perception.in_hand import AlohaGrippers
 from failforward.perception.objects import object_models
 from failforward.perception.symmetry import symmetric_angle_deg
 from failforward.robots.registry import make_driver
+from failforward.sim.plug_strip_layout import PARKED
 from failforward.types import TickRecord, TickSubscriber
 
 RGBD = {"robot.depth_cameras": ["top"], "robot.antialias": False, "perception": {"kind": "rgbd"}}
@@ -32,6 +33,29 @@ def test_poses_at_reset_within_5_mm_and_2_degrees_of_the_simulators(task, seed):
         pose, true = state[7 * k : 7 * k + 7], truth[model.name]
         assert np.linalg.norm(pose[:3] - true[:3]) < 5e-3, model.name
         assert symmetric_angle_deg(pose[3:], true[3:], model.half_extents) < 2.0, model.name
+
+
+@pytest.mark.parametrize(
+    ("split", "seed"), [("seen", 100001), ("seen", 100003), ("unseen", 200000), ("unseen", 200001)]
+)
+def test_plug_strip_poses_at_reset_from_each_episodes_colours_and_plugs(split, seed):
+    """White, grey, red and blue strips (these seeds draw one each), plugs in play found, an absent one parked. The
+    plugs' heads span 7 x 5 pixels: their yaw within 15 degrees."""
+    config = get_preset("sim_plug_strip_vine_rgbd").with_overrides({"robot.split": split})
+    with make_driver(config.robot) as driver:
+        step = build_perception(config, driver)
+        assert step is not None
+        step.reset(seed)
+        state = step.perception.estimate(driver.reset(seed))
+        truth, layout = driver.privileged_state().object_poses, driver.privileged_state().variant
+    for k, name in enumerate(("strip", "plug_a", "plug_b")):
+        pose = state[7 * k : 7 * k + 7]
+        if name == "strip" or name in layout.plugs:
+            assert np.linalg.norm(pose[:3] - truth[name][:3]) < 5e-3, name
+            limit = 4.0 if name == "strip" else 15.0
+            assert symmetric_angle_deg(pose[3:], truth[name][3:], (0.07, 0.03, 0.03)) < limit, name
+        else:
+            np.testing.assert_array_equal(pose, PARKED)
 
 
 def test_gripper_forward_kinematics_matches_the_scene():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from perc_helpers import CUBE, PEG, SOCKET, Box, DownCamera, observation, render, yaw_of
+from perc_helpers import CUBE, PEG, SOCKET, STRIP, Box, DownCamera, observation, render, yaw_of
 
 from failforward.config.perception import RgbdPerceptionConfig
+from failforward.errors import ConfigError
 from failforward.perception import (
     FrameBlackError,
     FrameMissingError,
@@ -20,6 +21,7 @@ from failforward.perception.rgbd import RgbdPerception
 from failforward.testing.perception_contract import ObjectPerceptionContract
 
 CONFIG = RgbdPerceptionConfig(max_occlusion_s=0.5)
+PLUG = (0.018, 0.012, 0.012)  # [m] the plug strip's plug head
 
 
 def estimator(*models: ObjectModel, size: tuple[int, int] = (240, 320)) -> RgbdPerception:
@@ -172,6 +174,99 @@ def test_a_hidden_object_in_a_closed_gripper_moves_with_it_until_the_gripper_ope
     gripper.xyz = gripper.xyz + (0.0, 0.05, 0.1)
     np.testing.assert_allclose(perception.estimate(observation([], t=1.0))[:3], (0.1, 0.55, 0.12), atol=3e-3)
     assert perception.health()["carried_box"] == 2.0
-    gripper.opening = 0.9  # let go while hidden: last seen 1.0 s ago
+    gripper.opening = 0.9  # let go while hidden: it stays where it was let go
+    np.testing.assert_allclose(perception.estimate(observation([], t=1.02))[:3], (0.1, 0.55, 0.12), atol=3e-3)
+    gripper.xyz = np.array([0.4, 0.3, 0.2])  # the gripper leaves and the object is still not in view
+    perception.estimate(observation([], t=1.04))
     with pytest.raises(ObjectNotFoundError, match="out of view"):
-        perception.estimate(observation([], t=1.02))
+        perception.estimate(observation([], t=1.6))
+
+
+def test_an_object_under_a_gripper_keeps_its_pose_until_the_gripper_has_left_for_max_occlusion_s():
+    gripper = OneGripper()
+    gripper.xyz = np.array([0.4, 0.3, 0.2])
+    perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
+    seen = perception.estimate(observation([Box(CUBE, (0.1, 0.5, 0.02))], t=0.0))
+    gripper.xyz = np.array([0.12, 0.5, 0.1])  # parked over it, open (the arm inserting next to it)
+    for t in (0.1, 0.6, 1.2):
+        np.testing.assert_array_equal(perception.estimate(observation([], t=t)), seen)
+    gripper.xyz = np.array([0.4, 0.3, 0.2])
+    np.testing.assert_array_equal(perception.estimate(observation([], t=1.5)), seen)
+    with pytest.raises(ObjectNotFoundError, match=r"no gripper over it, for 0\.60 s"):
+        perception.estimate(observation([], t=1.8))
+
+
+def test_a_closed_gripper_passing_over_a_hidden_object_does_not_pick_it_up():
+    gripper = OneGripper()
+    gripper.xyz, gripper.opening = np.array([0.3, 0.5, 0.05]), 0.4  # holding something else, away from the cube
+    perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
+    perception.estimate(observation([Box(CUBE, (0.1, 0.5, 0.02))], t=0.0))
+    gripper.xyz = np.array([0.1, 0.5, 0.03])  # now over it, still closed, hiding it
+    perception.estimate(observation([], t=0.1))
+    gripper.xyz = gripper.xyz + (0.0, 0.05, 0.1)
+    np.testing.assert_allclose(perception.estimate(observation([], t=0.2))[:3], (0.1, 0.5, 0.02), atol=3e-3)
+    assert perception.health()["carried_box"] == 0.0
+
+
+def test_a_gripper_that_starts_to_open_lets_go():
+    gripper = OneGripper()
+    perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
+    perception.estimate(observation([Box(CUBE, (0.1, 0.5, 0.02))], t=0.0))
+    perception.estimate(observation([], t=0.05))  # hidden under the open gripper
+    gripper.opening = 0.4  # closes on it: carried down into a socket
+    gripper.xyz = gripper.xyz + (0.0, 0.0, -0.01)
+    down = perception.estimate(observation([], t=0.1))[:3]
+    gripper.opening = 0.55  # opening (still below grasp_max_opening 0.8): the cube stays, the gripper retreats
+    gripper.xyz = gripper.xyz + (0.0, 0.0, 0.05)
+    np.testing.assert_allclose(perception.estimate(observation([], t=0.15))[:3], down, atol=1e-9)
+
+
+def test_a_tracked_object_is_its_blob_near_where_it_was():
+    perception, cube = estimator(), Box(CUBE, (0.1, 0.5, 0.02))
+    perception.estimate(observation([cube], t=0.0))
+    bigger = Box(ObjectModel("box", 0.0, (0.022, 0.022, 0.02), np.pi / 2), (-0.15, 0.6, 0.02))  # red, elsewhere
+    state = perception.estimate(observation([cube, bigger], t=0.02))
+    np.testing.assert_allclose(state[:3], cube.xyz, atol=3e-3)
+
+
+def test_a_white_object_is_found_by_its_brightness_and_a_view_larger_than_it_is_not_used():
+    perception, strip = estimator(STRIP), Box(STRIP, (0.05, 0.6, 0.0), 0.15)
+    state = perception.estimate(observation([strip], t=0.0))
+    assert np.linalg.norm(state[:3] - strip.xyz) < 3e-3 and angle_error(yaw_of(state), 0.15, np.pi) < 2.0
+    prong = Box(ObjectModel("prong", 60.0, (0.007, 0.007, 0.01), np.pi / 2, achromatic=True), (0.05, 0.53, 0.0))
+    moved = Box(STRIP, (0.06, 0.61, 0.0), 0.15)  # with a white prong lying beside it, within its length
+    state = perception.estimate(observation([moved, prong], t=0.02))
+    assert np.linalg.norm(state[:3] - moved.xyz) < 3e-3
+
+
+def test_hues_closer_than_twice_the_tolerance_split_the_distance():
+    orange, yellow = ObjectModel("strip", 28.0, (0.07, 0.03, 0.03), np.pi), ObjectModel("plug", 45.0, PLUG, np.pi)
+    strip, plug = Box(orange, (0.0, 0.6, 0.0)), Box(yellow, (0.04, 0.6, 0.042))  # the plug in the strip's end socket
+    state = estimator(orange, yellow).estimate(observation([strip, plug]))
+    assert np.linalg.norm(state[:3] - strip.xyz) < 3e-3 and np.linalg.norm(state[7:10] - plug.xyz) < 3e-3
+
+
+def test_a_gripper_near_an_object_keeps_its_yaw():
+    gripper = OneGripper()
+    gripper.xyz = np.array([0.4, 0.3, 0.2])
+    perception = RgbdPerception((PEG,), DownCamera(), CONFIG, (240, 320), gripper)
+    perception.estimate(observation([Box(PEG, (0.1, 0.5, 0.01), 0.3)], t=0.0))
+    gripper.xyz = np.array([0.15, 0.5, 0.05])  # over one end: what shows of the peg reads turned
+    state = perception.estimate(observation([Box(PEG, (0.1, 0.5, 0.01), 0.0)], t=0.04))
+    assert angle_error(yaw_of(state), 0.3, np.pi) < 1.0
+
+
+def test_an_absent_object_reads_as_where_the_scene_keeps_it_and_models_change_per_episode():
+    parked = (0.0, 1.6, -0.5, 1.0, 0.0, 0.0, 0.0)
+    absent = ObjectModel("socket", 240.0, SOCKET.half_extents, np.pi, absent_state=parked)
+    episodes = {1: (PEG, absent), 2: (PEG, SOCKET)}
+    perception = RgbdPerception((PEG, SOCKET), DownCamera(), CONFIG, (240, 320), models_for=episodes.__getitem__)
+    perception.reset(1)
+    state = perception.estimate(observation([Box(PEG, (0.1, 0.5, 0.01))]))
+    np.testing.assert_array_equal(state[7:], parked)
+    perception.reset(2)
+    with pytest.raises(ObjectNotFoundError, match="'socket'"):
+        perception.estimate(observation([Box(PEG, (0.1, 0.5, 0.01))]))
+    perception.models_for = {3: (SOCKET, PEG)}.__getitem__
+    with pytest.raises(ConfigError, match="task's order"):
+        perception.reset(3)

@@ -37,10 +37,21 @@ class RgbdPerceptionConfig(FrozenModel):
             it is not found and the robot holds; one in a closed gripper moves with it while the gripper stays closed.
         min_visible_fraction: an object is seen when at least this fraction of its top face's expected pixels
             shows (fewer: occluded, its last pose is kept).
-        hue_tolerance_deg: [deg] how far a pixel's hue may be from the object's colour.
+        max_yaw_rate: [rad/s] how fast a tracked object can turn about the vertical; a footprint turned further since
+            the object was last seen (plus ``YAW_JITTER_RAD``) is a partial view, not a turn (a gripper hiding half
+            of a small plug leaves a rectangle whose longer side runs across it).
+        occluder_radius_m: [m] a gripper whose tool point is within this of an object's footprint (horizontally) may
+            hide part of it: its view is read as partial (the last yaw kept, the centre moved only as far as the
+            visible part demands).
+        hue_tolerance_deg: [deg] how far a pixel's hue may be from the object's colour (less when two objects' hues
+            are closer than twice this: then half their distance).
+        bright_value: of 255, the brightness above which an unsaturated pixel belongs to a white or grey object
+            (above the arms' and the table's brightest pixels under the cell's light).
         in_hand: an object hidden in a closed gripper moves with it (forward kinematics of the measured joints).
         grasp_radius_m: [m] a hidden object is in a gripper whose tool point is this close to its last position...
         grasp_max_opening: ...and whose opening (0 closed, 1 open) is below this.
+        max_grasp_width_m: [m] only objects whose footprint's shorter side is at most this can be carried (the
+            power strip is not).
         max_hold_s: [s] of consecutive held ticks before the episode is aborted.
     """
 
@@ -49,10 +60,14 @@ class RgbdPerceptionConfig(FrozenModel):
     max_frame_age_s: float = Field(0.1, gt=0.0)
     max_occlusion_s: float = Field(3.0, ge=0.0)
     min_visible_fraction: float = Field(0.3, gt=0.0, le=1.0)
+    max_yaw_rate: float = Field(3.0, gt=0.0)
+    occluder_radius_m: float = Field(0.1, ge=0.0)
     hue_tolerance_deg: float = Field(20.0, gt=0.0, le=90.0)
+    bright_value: int = Field(248, ge=1, le=255)
     in_hand: bool = True
     grasp_radius_m: float = Field(0.04, gt=0.0, le=0.2)
     grasp_max_opening: float = Field(0.8, gt=0.0, le=1.0)
+    max_grasp_width_m: float = Field(0.05, gt=0.0)
     max_hold_s: float = Field(5.0, gt=0.0)
 
 

@@ -233,7 +233,7 @@ class ControlLoop:
         self.safety.reset(observation.joint_positions)
         self.broker.reset()
         if self.perception is not None:
-            self.perception.reset()
+            self.perception.reset(seed)
         if self.planning is not None:
             self.planning.reset(seed)
         self._report = None

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from failforward.calibration import load_calibration
-from failforward.config import AlohaConfig, FrankaConfig, RunConfig
+from failforward.config import AlohaConfig, FrankaConfig, RunConfig, SimAlohaConfig
 from failforward.config.perception import RgbdPerceptionConfig
 from failforward.errors import ConfigError
 from failforward.perception import ObjectNotFoundError, ObjectPerception, PerceptionError
@@ -51,9 +51,10 @@ class PerceptionStep:
         self.perception, self.max_hold_s = perception, max_hold_s
         self.reset()
 
-    def reset(self) -> None:
-        """A new episode: the estimator forgets its tracks, the counters restart."""
-        self.perception.reset()
+    def reset(self, seed: int | None = None) -> None:
+        """A new episode (``seed``: its seed, for a scene set out per episode): the estimator forgets its tracks,
+        the counters restart."""
+        self.perception.reset(seed)
         self._blind_since: float | None = None
         self._streak_ticks = 0
         self._counts = {"held_ticks": 0, "holds": 0, "not_found_ticks": 0, "frame_error_ticks": 0}
@@ -140,5 +141,6 @@ def build_perception(config: RunConfig, driver: RobotDriver) -> PerceptionStep |
         return None
     rgbd = config.perception if isinstance(config.perception, RgbdPerceptionConfig) else None
     camera = perception_camera(config, driver, rgbd.camera) if rgbd is not None else None
-    context = PerceptionContext(driver.features, config.robot.task, camera)
+    split = config.robot.split if isinstance(config.robot, SimAlohaConfig) else "seen"
+    context = PerceptionContext(driver.features, config.robot.task, camera, split)
     return PerceptionStep(make_perception(config.perception, context), config.perception.max_hold_s)

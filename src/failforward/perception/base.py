@@ -9,7 +9,7 @@ xyz [m] and its orientation as a unit quaternion (w, x, y, z), in the robot's wo
 
 Example:
     >>> perception = make_perception(RgbdPerceptionConfig(), context)
-    >>> perception.reset()                       # a new episode
+    >>> perception.reset(seed)                   # a new episode
     >>> state = perception.estimate(observation)  # [7 · O], or a PerceptionError
 """
 
@@ -40,8 +40,9 @@ class ObjectPerception(abc.ABC):
             PerceptionError: any other reason it cannot estimate the poses.
         """
 
-    def reset(self) -> None:  # noqa: B027 - optional hook: stateless estimators keep nothing
-        """A new episode starts: forget what was tracked."""
+    def reset(self, seed: int | None = None) -> None:  # noqa: B027 - optional hook: stateless estimators keep nothing
+        """A new episode starts: forget what was tracked. ``seed``: the episode's seed, which sets out a simulated
+        scene that varies per episode (``None``: unknown, the scene as configured)."""
 
     def health(self) -> dict[str, float]:
         """Counters of the current episode (e.g. ticks an object was occluded); empty when it keeps none."""

@@ -50,3 +50,28 @@ def backproject_mask(
     y = (rows - intrinsics[1, 2]) / intrinsics[1, 1] * z
     points = np.stack([x, y, z], axis=1)
     return points @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
+
+
+def project_point(point: np.ndarray, intrinsics: np.ndarray, world_from_camera: np.ndarray) -> np.ndarray | None:
+    """Pixel ``(column x, row y)`` [px] where world point ``point`` ``[3]`` [m] appears, or ``None`` behind the
+    camera."""
+    camera = world_from_camera[:3, :3].T @ (np.asarray(point, dtype=np.float64)[:3] - world_from_camera[:3, 3])
+    if camera[2] <= 1e-6:
+        return None
+    return np.array(
+        [
+            intrinsics[0, 0] * camera[0] / camera[2] + intrinsics[0, 2],
+            intrinsics[1, 1] * camera[1] / camera[2] + intrinsics[1, 2],
+        ]
+    )
+
+
+def height_map(depth: np.ndarray, intrinsics: np.ndarray, world_from_camera: np.ndarray) -> np.ndarray:
+    """float ``[H, W]`` [m]: the world height (z) of each pixel of ``depth`` ``[H, W]`` [m] (``inf`` where the depth
+    is not finite and positive)."""
+    rows, cols = np.indices(depth.shape, dtype=np.float64)
+    z = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float64)
+    rays = np.stack([(cols - intrinsics[0, 2]) / intrinsics[0, 0], (rows - intrinsics[1, 2]) / intrinsics[1, 1]], -1)
+    r = world_from_camera[2, :3]  # the world z row of the rotation
+    heights = z * (rays[..., 0] * r[0] + rays[..., 1] * r[1] + r[2]) + world_from_camera[2, 3]
+    return np.where(np.isnan(heights), np.inf, heights)

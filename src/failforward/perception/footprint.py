@@ -31,8 +31,11 @@ from failforward.perception.objects import ObjectModel
 
 TOP_BAND_M = 0.006
 """[m] points this close to the highest point of an object belong to its top face."""
-COMPLETE_FRACTION = 0.8
-"""A footprint rectangle is the whole object when both its sides are at least this fraction of the object's."""
+COMPLETE_SLACK_FRACTION = 0.1
+"""A footprint rectangle is the whole object when each side is short of the object's by at most this fraction of it
+or ``COMPLETE_SLACK_PX`` pixels, whichever is more (a gripper over one end of the 14 cm strip leaves 12 cm in view:
+partial; a 7-pixel plug's rectangle is a pixel or two short whatever shows of it)."""
+COMPLETE_SLACK_PX = 2.0
 MM_PER_M = 1000.0  # the rectangle is fitted in millimetres (OpenCV's float32 points)
 
 
@@ -50,11 +53,14 @@ class FootprintPose:
         half = 0.5 * float(np.angle(np.exp(1j * self.yaw)))  # yaw wrapped to (−π, π]
         return np.concatenate([self.position, [np.cos(half), 0.0, 0.0, np.sin(half)]])
 
-    def complete(self, model: ObjectModel) -> bool:
-        """Whether the rectangle covers at least ``COMPLETE_FRACTION`` of ``model``'s footprint along both sides."""
+    def complete(self, model: ObjectModel, pixel_m: float = 0.0) -> bool:
+        """Whether the rectangle covers ``model``'s footprint along both sides, within ``COMPLETE_SLACK_FRACTION`` of
+        each side or ``COMPLETE_SLACK_PX`` pixels of ``pixel_m`` [m] (one pixel's width on the object)."""
         hx, hy = model.half_extents[:2]
-        return self.sides[0] >= COMPLETE_FRACTION * 2 * max(hx, hy) and self.sides[1] >= COMPLETE_FRACTION * 2 * min(
-            hx, hy
+        want = (2 * max(hx, hy), 2 * min(hx, hy))
+        return all(
+            side >= length - max(COMPLETE_SLACK_FRACTION * length, COMPLETE_SLACK_PX * pixel_m)
+            for side, length in zip(self.sides, want, strict=True)
         )
 
 
@@ -75,6 +81,20 @@ def footprint_pose(
     z = top_height(points, top_band_m) - model.half_extents[2]
     sides = (float(lengths.max()) + pixel_m, float(lengths.min()) + pixel_m)
     return FootprintPose(np.array([centre[0], centre[1], z]), yaw, sides)
+
+
+def oversized(points: np.ndarray, model: ObjectModel, pixel_m: float = 0.0) -> bool:
+    """Whether the rectangle around ``points`` ``[N, 3]`` [m] is longer than ``model``'s footprint on either side by
+    more than both slacks of :meth:`FootprintPose.complete` together (``COMPLETE_SLACK_FRACTION`` of the side and
+    ``COMPLETE_SLACK_PX`` pixels): the points hold something besides the object."""
+    (_, _), (a, b), _ = cv2.minAreaRect((points[:, :2] * MM_PER_M).astype(np.float32))
+    sides = (max(a, b) / MM_PER_M + pixel_m, min(a, b) / MM_PER_M + pixel_m)
+    hx, hy = model.half_extents[:2]
+    want = (2 * max(hx, hy), 2 * min(hx, hy))
+    return any(
+        side > length + COMPLETE_SLACK_FRACTION * length + COMPLETE_SLACK_PX * pixel_m
+        for side, length in zip(sides, want, strict=True)
+    )
 
 
 def partial_pose(

@@ -27,11 +27,13 @@ class PerceptionContext:
         features: the driver's features (cameras and their sizes; the objects a simulator reports, if any).
         task: the task's name (``"transfer_cube"``), which names the objects.
         camera: the calibrated geometry of the perception camera, or ``None`` when the config names none.
+        split: the task's split (``plug_strip``'s variations; ``"seen"`` for tasks without).
     """
 
     features: RobotFeatures
     task: str
     camera: CameraGeometry | None = None
+    split: str = "seen"
 
 
 PerceptionBuilder = Callable[[Any, PerceptionContext], ObjectPerception]

@@ -2,8 +2,12 @@
 
 The table, the arms and the background are grey, white or black (low saturation); the task objects are saturated
 primaries (the red cube and peg, the blue socket). A pixel belongs to an object of hue ``h`` when its HSV hue is
-within ``hue_tolerance_deg`` of ``h`` and its saturation and value are above the thresholds. An object is its
-largest blob of that colour and the blobs near it (a gripper holding the peg in its middle shows its two ends).
+within ``hue_tolerance_deg`` of ``h`` and its saturation and value are above the thresholds. A white or grey object
+(the plug strip's seen colours) has no hue: its pixels are the unsaturated ones brighter than everything else in the
+cell (:func:`bright_mask`; in our scenes the white and the grey strip both render at 255 of 255, the arms' lit faces
+at up to 239).
+An object is its largest blob of that colour and the blobs near it (a gripper holding the peg in its middle shows
+its two ends).
 
 Example:
     >>> mask = largest_blob(interior(colour_mask(frame.rgb, hue_deg=0.0)), min_pixels=6)
@@ -18,6 +22,8 @@ MIN_SATURATION = 100
 """Of 255: greys and whites (table, arms) stay below."""
 MIN_VALUE = 40
 """Of 255: near-black pixels have no reliable hue."""
+MAX_ACHROMATIC_SATURATION = 60
+"""Of 255: a white or grey object's pixels are at most this saturated."""
 
 
 def colour_mask(rgb: np.ndarray, hue_deg: float, hue_tolerance_deg: float = 20.0) -> np.ndarray:
@@ -27,6 +33,13 @@ def colour_mask(rgb: np.ndarray, hue_deg: float, hue_tolerance_deg: float = 20.0
     hue = hsv[..., 0].astype(np.float64) * 2.0
     distance = np.abs((hue - hue_deg + 180.0) % 360.0 - 180.0)
     return (distance <= hue_tolerance_deg) & (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
+
+
+def bright_mask(rgb: np.ndarray, min_value: int) -> np.ndarray:
+    """bool ``[H, W]``: pixels of ``rgb`` (uint8 ``[H, W, 3]``) with HSV value ≥ ``min_value`` (of 255) and saturation
+    ≤ ``MAX_ACHROMATIC_SATURATION``: a white or grey object under the cell's light."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    return (hsv[..., 2] >= min_value) & (hsv[..., 1] <= MAX_ACHROMATIC_SATURATION)
 
 
 def interior(mask: np.ndarray) -> np.ndarray:
@@ -48,6 +61,20 @@ def blobs_near(mask: np.ndarray, blob: np.ndarray, radius_px: float) -> np.ndarr
     centre = np.array([cols.mean(), rows.mean()])
     near = [k for k in range(1, count) if np.linalg.norm(centroids[k] - centre) <= radius_px]
     return blob | np.isin(labels, near)
+
+
+def largest_blob_near(mask: np.ndarray, pixel: np.ndarray, radius_px: float, min_pixels: int) -> np.ndarray | None:
+    """bool ``[H, W]``: the largest 8-connected blob of ``mask`` with at least ``min_pixels`` whose centroid lies
+    within ``radius_px`` [px] of ``pixel`` ``(x, y)`` (where a tracked object was), or ``None``."""
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    near = [
+        k
+        for k in range(1, count)
+        if stats[k, cv2.CC_STAT_AREA] >= min_pixels and np.linalg.norm(centroids[k] - pixel) <= radius_px
+    ]
+    if not near:
+        return None
+    return labels == max(near, key=lambda k: stats[k, cv2.CC_STAT_AREA])
 
 
 def largest_blob(mask: np.ndarray, min_pixels: int) -> np.ndarray | None:

@@ -60,7 +60,9 @@ PARKED = np.array([0.0, 1.6, -0.5, 1.0, 0.0, 0.0, 0.0])  # [7] an absent plug's 
 # Variations ----------------------------------------------------------------------------------------------------
 STRIP_COLORS = {
     "seen": {"white": (0.92, 0.92, 0.88), "grey": (0.6, 0.62, 0.66)},
-    "unseen": {"orange": (0.95, 0.5, 0.1), "blue": (0.2, 0.4, 0.9)},
+    # red, not orange: under the scene's light an orange strip renders at the yellow plug's hue (its red channel
+    # clips), which no colour segmentation can tell apart; the seeds draw the same strips (names sort alike)
+    "unseen": {"red": (0.8, 0.1, 0.12), "blue": (0.2, 0.4, 0.9)},
 }
 PLUG_SHAPES: dict[str, tuple[PlugShape, ...]] = {"seen": ("box",), "unseen": ("cylinder",)}
 # Strip centre x, y [m] and yaw [rad] ranges (uniform); unseen: further back and turned more, either side.
