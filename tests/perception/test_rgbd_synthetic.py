@@ -208,6 +208,21 @@ def test_a_closed_gripper_passing_over_a_hidden_object_does_not_pick_it_up():
     assert perception.health()["carried_box"] == 0.0
 
 
+def test_a_gripper_holding_an_object_in_view_does_not_also_take_a_hidden_one():
+    gripper = OneGripper()
+    perception = RgbdPerception((CUBE, SOCKET), DownCamera(), CONFIG, (240, 320), gripper)
+    gripper.xyz = np.array([0.4, 0.3, 0.2])
+    cube, socket = Box(CUBE, (0.09, 0.515, 0.02)), Box(SOCKET, (0.06, 0.47, 0.022))
+    perception.estimate(observation([cube, socket], t=0.0))
+    gripper.xyz = np.array([0.075, 0.49, 0.045])  # open over both: its fingers hide the cube, the socket shows
+    perception.estimate(observation([socket], t=0.05))
+    gripper.opening = 0.4  # closes on the socket
+    perception.estimate(observation([socket], t=0.1))
+    gripper.xyz = np.array([0.075, 0.49, 0.145])  # lifts the socket; the cube stays on the table, still hidden
+    state = perception.estimate(observation([Box(SOCKET, (0.06, 0.47, 0.122))], t=0.15))
+    np.testing.assert_allclose(state[:3], cube.xyz, atol=3e-3)
+
+
 def test_a_gripper_that_starts_to_open_lets_go():
     gripper = OneGripper()
     perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
@@ -217,8 +232,10 @@ def test_a_gripper_that_starts_to_open_lets_go():
     gripper.xyz = gripper.xyz + (0.0, 0.0, -0.01)
     down = perception.estimate(observation([], t=0.1))[:3]
     gripper.opening = 0.55  # opening (still below grasp_max_opening 0.8): the cube stays, the gripper retreats
-    gripper.xyz = gripper.xyz + (0.0, 0.0, 0.05)
     np.testing.assert_allclose(perception.estimate(observation([], t=0.15))[:3], down, atol=1e-9)
+    for t in (0.2, 0.25):  # still opening as it rises: it does not take hold again
+        gripper.opening, gripper.xyz = gripper.opening + 0.05, gripper.xyz + (0.0, 0.0, 0.015)
+        np.testing.assert_allclose(perception.estimate(observation([], t=t))[:3], down, atol=1e-9)
 
 
 def test_a_tracked_object_is_its_blob_near_where_it_was():

@@ -15,10 +15,11 @@ hide part of it), or whose footprint turned further than it can have since its y
 its colour within its length of where it was, no higher than its top face allows; a view larger than the object has
 something else of its colour in it and is not used. An object out of view in a closed gripper moves with it
 (:mod:`~failforward.perception.in_hand`) until the gripper opens: only objects narrow enough to grasp
-(``max_grasp_width_m``), one per gripper, by a gripper that held it when it was last seen or opened since. Any other
-object out of view keeps its last pose while a gripper is near it (the arm above it hides it: a plug in its socket
-under the arm inserting the next one), else for up to ``max_occlusion_s`` of robot time after it was last seen, let
-go or uncovered. After that, or when it was never seen this episode,
+(``max_grasp_width_m``), by a gripper that held it when it was last seen or opened since, and that holds nothing
+else (carried, or closed on an object in view this tick: objects in view are tracked first). Any other object out of
+view keeps its last pose while a gripper is near it (the arm above it hides it: a plug in its socket under the arm
+inserting the next one), else for up to ``max_occlusion_s`` of robot time after it was last seen, let go or
+uncovered. After that, or when it was never seen this episode,
 :class:`~failforward.perception.errors.ObjectNotFoundError` is raised.
 
 A scene set out differently per episode (``plug_strip``: the strip's colour, which plugs are on the table) gives the
@@ -66,6 +67,8 @@ DEPTH_MARGIN_M = 0.005
 RISE_MARGIN_M = 0.03
 """[m] a tracked object's points lie at most this far above its last top face (a gripper's lit face over a white
 strip, joined to its blob in the image, is not the strip); an object lifted in view rises less in one tick."""
+RECENT_S = 1e-6
+"""[s] an object seen this recently (this tick) in a closed gripper keeps that gripper busy."""
 YAW_JITTER_RAD = 0.35
 """[rad] how far a seen object's yaw estimate may move between ticks without turning: a few-pixel footprint's
 rectangle wobbles by this much (a 36 x 24 mm plug spans 7 x 5 pixels at 240x320)."""
@@ -139,13 +142,17 @@ class RgbdPerception(ObjectPerception):
         frame = rgbd_frame(observation, self.config.camera, self.size, self.config.max_frame_age_s)
         intrinsics, pose = self.camera.intrinsics(*self.size), self.camera.world_from_camera()
         heights = height_map(frame.depth, intrinsics, pose) if self._tracks else None
-        states = [
-            np.asarray(m.absent_state, dtype=np.float64)
-            if m.absent_state is not None
-            else self._track(m, self._points(m, frame, intrinsics, pose, heights), observation)
-            for m in self.models
-        ]
-        return np.concatenate(states)
+        present = [m for m in self.models if m.absent_state is None]
+        seen = {m.name: self._points(m, frame, intrinsics, pose, heights) for m in present}
+        # objects in view first: a gripper closed on one in view this tick is busy when the hidden ones are carried
+        states = {m.name: self._track(m, seen[m.name], observation) for m in present if seen[m.name] is not None}
+        states.update({m.name: self._track(m, None, observation) for m in present if seen[m.name] is None})
+        return np.concatenate(
+            [
+                np.asarray(m.absent_state, dtype=np.float64) if m.absent_state is not None else states[m.name]
+                for m in self.models
+            ]
+        )
 
     def _mask(self, model: ObjectModel, rgb: np.ndarray) -> np.ndarray:
         """bool ``[H, W]``: the pixels of ``model``'s colour (brightness for a white or grey object; hue otherwise,
@@ -185,6 +192,19 @@ class RgbdPerception(ObjectPerception):
         self._tracks[model.name] = track
         return track.pose.state()
 
+    def _busy(self, model: ObjectModel, now: float) -> set[str]:
+        """Grippers holding another object: carrying it out of view, or closed on it where it was seen this tick
+        (a plug picked up beside one in its socket is the one taken)."""
+        busy = set()
+        for name, track in self._tracks.items():
+            if name == model.name:
+                continue
+            if track.grasp is not None:
+                busy.add(track.grasp.gripper)
+            elif now - track.seen_at <= RECENT_S:
+                busy |= track.holders
+        return busy
+
     def _holding(self, position: np.ndarray, observation: Observation) -> frozenset[str]:
         """The closed grippers whose tool point is within the grasp radius of ``position`` [m] (they may be holding
         the object in view)."""
@@ -221,8 +241,10 @@ class RgbdPerception(ObjectPerception):
         tools, limit = self.grippers(joints), self.config.grasp_max_opening
         grasp = track.grasp.tightened(tools) if track.grasp and track.grasp.holds(tools, limit) else None
         holders = track.holders | {name for name, tool in tools.items() if tool.opening >= limit}
+        if track.grasp is not None and grasp is None:
+            holders -= {track.grasp.gripper}  # it let go: it takes hold again only after opening fully
         if grasp is None and track.grasp is None:
-            busy = {t.grasp.gripper for name, t in self._tracks.items() if name != model.name and t.grasp}
+            busy = self._busy(model, now)
             grasp = find_grasp(track.pose.position, tools, self.config.grasp_radius_m, limit, holders - busy)
         if grasp is None:
             return replace(track, grasp=None, holders=holders)
