@@ -95,6 +95,16 @@ def test_an_object_never_seen_is_not_found_at_once():
         estimator().estimate(observation([]))
 
 
+def test_an_object_first_seen_in_part_is_placed_at_what_shows_and_its_yaw_read_once_whole():
+    perception = estimator(PEG)
+    sliver = Box(ObjectModel("peg", 0.0, (0.006, 0.01, 0.01), np.pi), (0.154, 0.5, 0.01))  # one end, 2 px wide
+    first = perception.estimate(observation([sliver], t=0.0))
+    assert np.linalg.norm(first[:3] - sliver.xyz) < 5e-3
+    whole = Box(PEG, (0.1, 0.5, 0.01), 1.0)
+    state = perception.estimate(observation([whole], t=0.02))
+    assert np.linalg.norm(state[:3] - whole.xyz) < 3e-3 and angle_error(yaw_of(state), 1.0, np.pi) < 2.0
+
+
 def test_a_sliver_of_the_object_counts_as_occluded_not_as_a_pose():
     perception, cube = estimator(), Box(CUBE, (0.1, 0.5, 0.02))
     seen = perception.estimate(observation([cube]))

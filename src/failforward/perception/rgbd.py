@@ -8,7 +8,8 @@ depth may be what lies behind) are back-projected with the calibrated intrinsics
 (:mod:`~failforward.perception.footprint`). Object models (colour, size, symmetry) come from the task's
 scene (:mod:`~failforward.perception.objects`).
 
-Occlusion: an object is *seen* when at least ``min_visible_fraction`` of its top face's expected pixels show. A
+Occlusion: an object is *seen* when at least ``min_visible_fraction`` of its top face's expected pixels show (at
+first sight any part of it: a plug under a gripper at home is placed at what shows, its yaw read later). A
 seen object whose footprint is partly hidden, that a gripper is near (``occluder_radius_m``: the arm above it may
 hide part of it), or whose footprint turned further than it can have since its yaw was last read in full view
 (``max_yaw_rate``) keeps its yaw and moves only as the visible part demands. A tracked object is the largest blob of
@@ -173,6 +174,8 @@ class RgbdPerception(ObjectPerception):
         if seen is not None:
             points = seen.points
             pose, yaw_at = footprint_pose(points, model, last.pose.yaw if last else 0.0, seen.pixel_m), now
+            if last is None and not pose.complete(model, seen.pixel_m):
+                yaw_at = -np.inf  # first seen in part (under a gripper): its yaw is read when it shows whole
             hidden = not pose.complete(model, seen.pixel_m) or self._turned_too_fast(pose, last, now) if last else False
             if last is not None and (hidden or self._arm_over(model, last, observation)):
                 pose, yaw_at = partial_pose(points, model, last.pose), last.yaw_at
@@ -266,6 +269,8 @@ class RgbdPerception(ObjectPerception):
         if track is not None and heights is not None:
             colour &= heights <= track.pose.position[2] + model.half_extents[2] + RISE_MARGIN_M
         inner = self._blob(model, interior(colour), intrinsics, pose)
+        if inner is None and model.name not in self._tracks:
+            inner = largest_blob(colour, MIN_PIXELS)  # first sight of a sliver too thin to erode: its raw pixels
         if inner is None:
             return None
         reach = 2.0 * max(model.half_extents) * intrinsics[0, 0] / float(np.median(frame.depth[inner]))
@@ -292,7 +297,8 @@ class RgbdPerception(ObjectPerception):
         low, high = float(depths.min()) - DEPTH_MARGIN_M, float(depths.max()) + DEPTH_MARGIN_M
         blob = with_border(inner, colour) & (frame.depth >= low) & (frame.depth <= high)  # its pixels, border too
         depth = float(np.median(depths))
-        if blob.sum() < max(MIN_PIXELS, self.config.min_visible_fraction * _top_face_pixels(model, depth, intrinsics)):
+        fraction = self.config.min_visible_fraction if model.name in self._tracks else 0.0  # first sight: any part
+        if blob.sum() < max(MIN_PIXELS, fraction * _top_face_pixels(model, depth, intrinsics)):
             return None
         return _Seen(backproject_mask(blob, frame.depth, intrinsics, pose), depth / intrinsics[0, 0])
 
