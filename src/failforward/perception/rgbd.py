@@ -47,7 +47,7 @@ from failforward.perception.camera import CameraGeometry, backproject_mask, heig
 from failforward.perception.errors import ObjectNotFoundError
 from failforward.perception.footprint import FootprintPose, footprint_pose, oversized, partial_pose
 from failforward.perception.frames import RgbdFrame, rgbd_frame
-from failforward.perception.in_hand import AlohaGrippers, Grasp, Grippers, carried, find_grasp
+from failforward.perception.in_hand import AlohaGrippers, Grasp, Grippers, Tool, carried, find_grasp
 from failforward.perception.objects import ObjectModel, episode_object_models, object_models
 from failforward.perception.registry import PerceptionContext, register_perception
 from failforward.perception.segment import (
@@ -114,6 +114,8 @@ class RgbdPerception(ObjectPerception):
     ) -> None:
         self.models, self.camera, self.config, self.size, self.grippers = models, camera, config, size, grippers
         self.models_for = models_for
+        self._tools_at: tuple[tuple[float, bytes], dict[str, Tool]] | None = None
+        self._now = 0.0
         self._tracks: dict[str, _Track] = {}
         self._counts: dict[str, int] = {}
         self.reset()
@@ -142,6 +144,7 @@ class RgbdPerception(ObjectPerception):
     def estimate(self, observation: Observation) -> np.ndarray:
         frame = rgbd_frame(observation, self.config.camera, self.size, self.config.max_frame_age_s)
         intrinsics, pose = self.camera.intrinsics(*self.size), self.camera.world_from_camera()
+        self._now = observation.timestamp
         heights = height_map(frame.depth, intrinsics, pose) if self._tracks else None
         present = [m for m in self.models if m.absent_state is None]
         seen = {m.name: self._points(m, frame, intrinsics, pose, heights) for m in present}
@@ -176,7 +179,9 @@ class RgbdPerception(ObjectPerception):
             pose, yaw_at = footprint_pose(points, model, last.pose.yaw if last else 0.0, seen.pixel_m), now
             if last is None and not pose.complete(model, seen.pixel_m):
                 yaw_at = -np.inf  # first seen in part (under a gripper): its yaw is read when it shows whole
-            hidden = not pose.complete(model, seen.pixel_m) or self._turned_too_fast(pose, last, now) if last else False
+            hidden = last is not None and (
+                not pose.complete(model, seen.pixel_m) or self._turned_too_fast(pose, last, now)
+            )
             if last is not None and (hidden or self._arm_over(model, last, observation)):
                 pose, yaw_at = partial_pose(points, model, last.pose), last.yaw_at
                 self._counts[f"partial_{model.name}"] += 1
@@ -194,6 +199,14 @@ class RgbdPerception(ObjectPerception):
         self._counts[f"occluded_{model.name}"] += 1
         self._tracks[model.name] = track
         return track.pose.state()
+
+    def _tools(self, joints: np.ndarray) -> dict[str, Tool]:
+        """The grippers at ``joints`` this tick (forward kinematics once per tick, reused for every object)."""
+        assert self.grippers is not None
+        key = (self._now, np.asarray(joints, dtype=np.float64).tobytes())
+        if self._tools_at is None or self._tools_at[0] != key:
+            self._tools_at = (key, self.grippers(joints))
+        return self._tools_at[1]
 
     def _busy(self, model: ObjectModel, now: float) -> set[str]:
         """Grippers holding another object: carrying it out of view, or closed on it where it was seen this tick
@@ -213,7 +226,7 @@ class RgbdPerception(ObjectPerception):
         the object in view)."""
         if self.grippers is None or not self.config.in_hand:
             return frozenset()
-        tools, limit = self.grippers(observation.joint_positions), self.config.grasp_max_opening
+        tools, limit = self._tools(observation.joint_positions), self.config.grasp_max_opening
         return frozenset(
             name
             for name, tool in tools.items()
@@ -227,7 +240,7 @@ class RgbdPerception(ObjectPerception):
         if self.grippers is None:
             return False
         reach = max(model.half_extents[:2]) + self.config.occluder_radius_m
-        tools = self.grippers(observation.joint_positions)
+        tools = self._tools(observation.joint_positions)
         return any(np.linalg.norm(t.world_from_tool[:2, 3] - track.pose.position[:2]) <= reach for t in tools.values())
 
     def _turned_too_fast(self, pose: FootprintPose, last: _Track, now: float) -> bool:
@@ -241,7 +254,7 @@ class RgbdPerception(ObjectPerception):
         narrow = 2.0 * min(model.half_extents[:2]) <= self.config.max_grasp_width_m
         if self.grippers is None or not self.config.in_hand or not narrow:
             return track
-        tools, limit = self.grippers(joints), self.config.grasp_max_opening
+        tools, limit = self._tools(joints), self.config.grasp_max_opening
         grasp = track.grasp.tightened(tools) if track.grasp and track.grasp.holds(tools, limit) else None
         holders = track.holders | {name for name, tool in tools.items() if tool.opening >= limit}
         if track.grasp is not None and grasp is None:
