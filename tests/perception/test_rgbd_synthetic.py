@@ -206,6 +206,17 @@ def test_an_object_under_a_gripper_keeps_its_pose_until_the_gripper_has_left_for
         perception.estimate(observation([], t=1.8))
 
 
+def test_a_gripper_at_the_object_when_it_was_last_seen_may_carry_it():
+    gripper = OneGripper()
+    gripper.opening = 0.85  # open at it while the cube still shows; closed by the time it is hidden
+    perception = RgbdPerception((CUBE,), DownCamera(), CONFIG, (240, 320), gripper)
+    perception.estimate(observation([Box(CUBE, (0.1, 0.5, 0.02))], t=0.0))
+    gripper.opening = 0.5  # closed on it, hiding it
+    perception.estimate(observation([], t=0.05))
+    gripper.xyz = gripper.xyz + (0.0, 0.0, 0.1)
+    np.testing.assert_allclose(perception.estimate(observation([], t=0.1))[:3], (0.1, 0.5, 0.12), atol=3e-3)
+
+
 def test_a_closed_gripper_passing_over_a_hidden_object_does_not_pick_it_up():
     gripper = OneGripper()
     gripper.xyz, gripper.opening = np.array([0.3, 0.5, 0.05]), 0.4  # holding something else, away from the cube

@@ -4,7 +4,7 @@ A gripper that closes over an object hides it from a camera above. While an obje
 asks :class:`Grippers` where each tool point is and how far each gripper is open; once a gripper's tool point is
 within ``radius_m`` of the object's last position and that gripper is closed below ``max_opening``, the object is
 *held*: its centre keeps its offset in that tool's frame, so lifting the gripper lifts the estimate. The caller
-names the candidate grippers (the estimator: one that held the object when it was last seen, or one that opened while
+names the candidate grippers (the estimator: one that was at the object when it was last seen, or one that opened while
 it was out of view and so may have closed on it, and none that carries another object), so a closed gripper passing
 over an object does not pick it up.
 

@@ -16,7 +16,7 @@ hide part of it), or whose footprint turned further than it can have since its y
 its colour within its length of where it was, no higher than its top face allows; a view larger than the object has
 something else of its colour in it and is not used. An object out of view in a closed gripper moves with it
 (:mod:`~failforward.perception.in_hand`) until the gripper opens: only objects narrow enough to grasp
-(``max_grasp_width_m``), by a gripper that held it when it was last seen or opened since, and that holds nothing
+(``max_grasp_width_m``), by a gripper that was at it when it was last seen or opened since, and that holds nothing
 else (carried, or closed on an object in view this tick: objects in view are tracked first). Any other object out of
 view keeps its last pose while a gripper is near it (the arm above it hides it: a plug in its socket under the arm
 inserting the next one), else for up to ``max_occlusion_s`` of robot time after it was last seen, let go or
@@ -84,7 +84,7 @@ class _Track:
     seen_at: float
     grasp: Grasp | None = None
     yaw_at: float = 0.0
-    holders: frozenset[str] = frozenset()  # grippers that may carry it: closed on it when last seen, or opened since
+    holders: frozenset[str] = frozenset()  # grippers that may carry it: at it when last seen, or opened since
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class RgbdPerception(ObjectPerception):
             self._tools_at = (key, self.grippers(joints))
         return self._tools_at[1]
 
-    def _busy(self, model: ObjectModel, now: float) -> set[str]:
+    def _busy(self, model: ObjectModel, now: float, limit: float) -> set[str]:
         """Grippers holding another object: carrying it out of view, or closed on it where it was seen this tick
         (a plug picked up beside one in its socket is the one taken)."""
         busy = set()
@@ -217,21 +217,20 @@ class RgbdPerception(ObjectPerception):
                 continue
             if track.grasp is not None:
                 busy.add(track.grasp.gripper)
-            elif now - track.seen_at <= RECENT_S:
-                busy |= track.holders
+            elif now - track.seen_at <= RECENT_S:  # in view this tick, at a gripper that is closed
+                busy |= {g for g in track.holders if self._tools_at and self._tools_at[1][g].opening < limit}
         return busy
 
     def _holding(self, position: np.ndarray, observation: Observation) -> frozenset[str]:
-        """The closed grippers whose tool point is within the grasp radius of ``position`` [m] (they may be holding
-        the object in view)."""
+        """The grippers whose tool point is within the grasp radius of ``position`` [m]: open or closed, they may
+        hold the object in view or be about to close on it."""
         if self.grippers is None or not self.config.in_hand:
             return frozenset()
-        tools, limit = self._tools(observation.joint_positions), self.config.grasp_max_opening
+        tools = self._tools(observation.joint_positions)
         return frozenset(
             name
             for name, tool in tools.items()
-            if tool.opening < limit
-            and np.linalg.norm(tool.world_from_tool[:3, 3] - position) <= self.config.grasp_radius_m
+            if np.linalg.norm(tool.world_from_tool[:3, 3] - position) <= self.config.grasp_radius_m
         )
 
     def _arm_over(self, model: ObjectModel, track: _Track, observation: Observation) -> bool:
@@ -260,7 +259,7 @@ class RgbdPerception(ObjectPerception):
         if track.grasp is not None and grasp is None:
             holders -= {track.grasp.gripper}  # it let go: it takes hold again only after opening fully
         if grasp is None and track.grasp is None:
-            busy = self._busy(model, now)
+            busy = self._busy(model, now, limit)
             grasp = find_grasp(track.pose.position, tools, self.config.grasp_radius_m, limit, holders - busy)
         if grasp is None:
             return replace(track, grasp=None, holders=holders)
