@@ -68,8 +68,6 @@ DEPTH_MARGIN_M = 0.005
 RISE_MARGIN_M = 0.03
 """[m] a tracked object's points lie at most this far above its last top face (a gripper's lit face over a white
 strip, joined to its blob in the image, is not the strip); an object lifted in view rises less in one tick."""
-RECENT_S = 1e-6
-"""[s] an object seen this recently (this tick) in a closed gripper keeps that gripper busy."""
 YAW_JITTER_RAD = 0.35
 """[rad] how far a seen object's yaw estimate may move between ticks without turning: a few-pixel footprint's
 rectangle wobbles by this much (a 36 x 24 mm plug spans 7 x 5 pixels at 240x320)."""
@@ -208,17 +206,17 @@ class RgbdPerception(ObjectPerception):
             self._tools_at = (key, self.grippers(joints))
         return self._tools_at[1]
 
-    def _busy(self, model: ObjectModel, now: float, limit: float) -> set[str]:
-        """Grippers holding another object: carrying it out of view, or closed on it where it was seen this tick
-        (a plug picked up beside one in its socket is the one taken)."""
+    def _busy(self, model: ObjectModel, now: float, tools: dict[str, Tool], limit: float) -> set[str]:
+        """Grippers holding another object: carrying it out of view, or closed (below ``limit``) at one seen this
+        tick (a plug picked up beside one in its socket is the one taken)."""
         busy = set()
         for name, track in self._tracks.items():
             if name == model.name:
                 continue
             if track.grasp is not None:
                 busy.add(track.grasp.gripper)
-            elif now - track.seen_at <= RECENT_S:  # in view this tick, at a gripper that is closed
-                busy |= {g for g in track.holders if self._tools_at and self._tools_at[1][g].opening < limit}
+            elif track.seen_at >= now:
+                busy |= {g for g in track.holders if tools[g].opening < limit}
         return busy
 
     def _holding(self, position: np.ndarray, observation: Observation) -> frozenset[str]:
@@ -259,7 +257,7 @@ class RgbdPerception(ObjectPerception):
         if track.grasp is not None and grasp is None:
             holders -= {track.grasp.gripper}  # it let go: it takes hold again only after opening fully
         if grasp is None and track.grasp is None:
-            busy = self._busy(model, now, limit)
+            busy = self._busy(model, now, tools, limit)
             grasp = find_grasp(track.pose.position, tools, self.config.grasp_radius_m, limit, holders - busy)
         if grasp is None:
             return replace(track, grasp=None, holders=holders)
