@@ -54,6 +54,7 @@ from failforward.perception.segment import (
     blobs_near,
     bright_mask,
     colour_mask,
+    hsv_of,
     interior,
     largest_blob,
     largest_blob_near,
@@ -145,7 +146,8 @@ class RgbdPerception(ObjectPerception):
         self._now = observation.timestamp
         heights = height_map(frame.depth, intrinsics, pose) if self._tracks else None
         present = [m for m in self.models if m.absent_state is None]
-        seen = {m.name: self._points(m, frame, intrinsics, pose, heights) for m in present}
+        hsv = hsv_of(frame.rgb)
+        seen = {m.name: self._points(m, frame, hsv, intrinsics, pose, heights) for m in present}
         # objects in view first: a gripper closed on one in view this tick is busy when the hidden ones are carried
         states = {m.name: self._track(m, seen[m.name], observation) for m in present if seen[m.name] is not None}
         states.update({m.name: self._track(m, None, observation) for m in present if seen[m.name] is None})
@@ -156,18 +158,18 @@ class RgbdPerception(ObjectPerception):
             ]
         )
 
-    def _mask(self, model: ObjectModel, rgb: np.ndarray) -> np.ndarray:
+    def _mask(self, model: ObjectModel, hsv: np.ndarray) -> np.ndarray:
         """bool ``[H, W]``: the pixels of ``model``'s colour (brightness for a white or grey object; hue otherwise,
         within the config's tolerance or half the distance to the nearest other object's hue)."""
         if model.achromatic:
-            return bright_mask(rgb, self.config.bright_value)
+            return bright_mask(hsv, self.config.bright_value)
         others = [
             abs((m.hue - model.hue + 180.0) % 360.0 - 180.0)
             for m in self.models
             if m is not model and not m.achromatic and m.absent_state is None
         ]
         tolerance = min([self.config.hue_tolerance_deg, *(d / 2.0 for d in others if d > 0)])
-        return colour_mask(rgb, model.hue, tolerance)
+        return colour_mask(hsv, model.hue, tolerance)
 
     def _track(self, model: ObjectModel, seen: _Seen | None, observation: Observation) -> np.ndarray:
         """``[7]``: the object's pose now (seen), or its last pose, carried if held (occluded); else raises."""
@@ -268,23 +270,25 @@ class RgbdPerception(ObjectPerception):
         self,
         model: ObjectModel,
         frame: RgbdFrame,
+        hsv: np.ndarray,
         intrinsics: np.ndarray,
         pose: np.ndarray,
         heights: np.ndarray | None,
     ) -> _Seen | None:
         """The object's largest blob in the world when enough of its top face shows, else ``None``. ``heights``
         ``[H, W]`` [m]: each pixel's height in the world, to keep a tracked object's pixels near its last height."""
-        colour = self._mask(model, frame.rgb)
+        colour = self._mask(model, hsv)
         track = self._tracks.get(model.name)
         if track is not None and heights is not None:
             colour &= heights <= track.pose.position[2] + model.half_extents[2] + RISE_MARGIN_M
-        inner = self._blob(model, interior(colour), intrinsics, pose)
+        core = interior(colour)
+        inner = self._blob(model, core, intrinsics, pose)
         if inner is None and model.name not in self._tracks:
             inner = largest_blob(colour, MIN_PIXELS)  # first sight of a sliver too thin to erode: its raw pixels
         if inner is None:
             return None
         reach = 2.0 * max(model.half_extents) * intrinsics[0, 0] / float(np.median(frame.depth[inner]))
-        pieces = blobs_near(interior(colour), inner, reach)
+        pieces = blobs_near(core, inner, reach)
         seen = self._seen(model, pieces, colour, frame, intrinsics, pose)
         if seen is not None and oversized(seen.points, model, seen.pixel_m):
             seen = self._seen(model, inner, colour, frame, intrinsics, pose)  # a piece nearby was something else

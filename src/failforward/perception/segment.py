@@ -10,7 +10,7 @@ An object is its largest blob of that colour and the blobs near it (a gripper ho
 its two ends).
 
 Example:
-    >>> mask = largest_blob(interior(colour_mask(frame.rgb, hue_deg=0.0)), min_pixels=6)
+    >>> mask = largest_blob(interior(colour_mask(hsv_of(frame.rgb), hue_deg=0.0)), min_pixels=6)
 """
 
 from __future__ import annotations
@@ -26,19 +26,23 @@ MAX_ACHROMATIC_SATURATION = 60
 """Of 255: a white or grey object's pixels are at most this saturated."""
 
 
-def colour_mask(rgb: np.ndarray, hue_deg: float, hue_tolerance_deg: float = 20.0) -> np.ndarray:
-    """bool ``[H, W]``: pixels of ``rgb`` (uint8 ``[H, W, 3]``) with hue within ``hue_tolerance_deg`` [deg] of
+def hsv_of(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``[H, W, 3]``: OpenCV's HSV of ``rgb`` (uint8 ``[H, W, 3]``; hue 0–179 for 0–358 deg), once per frame for
+    every object's mask."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+
+
+def colour_mask(hsv: np.ndarray, hue_deg: float, hue_tolerance_deg: float = 20.0) -> np.ndarray:
+    """bool ``[H, W]``: pixels of ``hsv`` (:func:`hsv_of`) with hue within ``hue_tolerance_deg`` [deg] of
     ``hue_deg`` [deg, 0–360], saturation ≥ ``MIN_SATURATION`` and value ≥ ``MIN_VALUE``."""
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # OpenCV hue: 0–179 for 0–358 deg
     hue = hsv[..., 0].astype(np.float64) * 2.0
     distance = np.abs((hue - hue_deg + 180.0) % 360.0 - 180.0)
     return (distance <= hue_tolerance_deg) & (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
 
 
-def bright_mask(rgb: np.ndarray, min_value: int) -> np.ndarray:
-    """bool ``[H, W]``: pixels of ``rgb`` (uint8 ``[H, W, 3]``) with HSV value ≥ ``min_value`` (of 255) and saturation
+def bright_mask(hsv: np.ndarray, min_value: int) -> np.ndarray:
+    """bool ``[H, W]``: pixels of ``hsv`` (:func:`hsv_of`) with value ≥ ``min_value`` (of 255) and saturation
     ≤ ``MAX_ACHROMATIC_SATURATION``: a white or grey object under the cell's light."""
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     return (hsv[..., 2] >= min_value) & (hsv[..., 1] <= MAX_ACHROMATIC_SATURATION)
 
 
