@@ -51,8 +51,22 @@ fi
 # 1.31, onnxscript 0.7 pull in neither another torch nor numpy 2). sim: gym-aloha, mujoco 3.8, mink (the
 # control runtime imports the simulated ALOHA driver); onnx + train: `failforward learn` exports the AFIL
 # policy to ONNX and rolls it out with onnxruntime. Not here: ros, hw, trt, serve (use the main venv).
-log "installing failforward (editable, [dev,sim,onnx,train]) under the numpy<2 constraints"
-"$PY" -m pip install -q -c "$CONSTRAINTS" -e "$ROOT[dev,sim,onnx,train]"
+# Every requirement but OpenCV: the core pins opencv-python-headless 5.0 (the symbol renderer's golden images),
+# whose wheels need numpy >= 2; here mani-skill's OpenCV 4.10 (numpy 1) serves failforward's cv2 calls.
+log "installing failforward (editable, [dev,sim,onnx,train]) under the numpy<2 constraints, OpenCV kept at 4.10"
+"$PY" - "$ROOT/pyproject.toml" dev sim onnx train > "$VENV/requirements.txt" <<'PYEOF'
+import sys
+import tomllib
+
+with open(sys.argv[1], "rb") as file:
+    project = tomllib.load(file)["project"]
+requirements = list(project["dependencies"])
+for extra in sys.argv[2:]:
+    requirements += project["optional-dependencies"][extra]
+print("\n".join(r for r in requirements if not r.startswith("opencv")))
+PYEOF
+"$PY" -m pip install -q -c "$CONSTRAINTS" -r "$VENV/requirements.txt"
+"$PY" -m pip install -q --no-deps -e "$ROOT"
 
 # 3. Lavapipe (Mesa >= 24.3) from bookworm-backports, unpacked into the venv.
 if [[ ! -f "$LIBDIR/libvulkan_lvp.so" ]]; then
