@@ -109,3 +109,11 @@ def test_the_shipped_model_was_trained_for_prefixes():
     assert manifest.prefix_training is not None and manifest.prefix_training.max_delay == 20
     for graph in ("sampler_guided", "sampler_unguided", "experts", "experts_success"):
         assert "prefix_len" in [i.name for i in manifest.graphs[graph].inputs]
+
+
+def test_rtc_prefixes_default_off_on_benchmark_presets_and_explicit_values_stay(tmp_path):
+    assert PipelineConfig(preset="sim_transfer_cube").rtc_max_delay == 20  # deployed with asynchronous inference
+    assert PipelineConfig(preset="maniskill_pull_cube").rtc_max_delay == 0  # its loop waits for every chunk
+    assert PipelineConfig(preset="maniskill_pull_cube", rtc_max_delay=5).rtc_max_delay == 5
+    RunState.open(tmp_path, PipelineConfig(preset="maniskill_lift_peg_upright", rtc_max_delay=12))
+    assert RunState.open(tmp_path).config.rtc_max_delay == 12  # a stored run keeps what it trained with

@@ -112,6 +112,8 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
             help_text = f"(default {field.default})"
             if name == "model":
                 help_text = f"one of {', '.join(LEARN_MODELS)} (default {field.default})"
+            elif name == "rtc_max_delay":
+                help_text = f"training-time RTC prefix bound [rows] (default {field.default}; 0 on ManiSkill presets)"
             p.add_argument(flag, type=kind, help=help_text)
 
 
