@@ -27,7 +27,6 @@ from pydantic import Field, model_validator
 from failforward.config import FrozenModel, ManiSkillConfig, get_preset
 from failforward.learn.correction import CutRule
 
-
 RTC_DEFAULT_DELAY = 20  # [chunk rows] the training-time RTC prefix bound of models deployed asynchronously
 
 
