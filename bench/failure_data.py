@@ -10,8 +10,14 @@ width 32, one cross-attention + MLP block, the same steps, batch, lr and seed):
 
 - ``whole``: every tick of each failed rollout (what `failforward learn` trains on);
 - ``failure_stage``: ticks ``e ..`` (the stay at the stage where it stopped);
-- ``last_3s``: the last 150 ticks (3 s at 50 Hz);
+- ``last_3s``: the last 3 s (150 ticks at the ALOHA's 50 Hz, 60 at ManiSkill's 20 Hz);
 - ``before_failure_stage``: ticks ``.. e`` (a control: the same episodes without the part where they went wrong).
+
+Joint variants (``--joint 0.5 0.5+backbone 0.2 …``): the whole round-0 model fine-tuned ``--joint-steps`` steps
+(fresh optimizer, the base's norm stats) on the demos (success) and the whole failed rollouts (failure), with that
+failure fraction per batch, the failure loss's gradients into the shared backbone or not (``+backbone``); no
+corrections, so the correction round's effect stays out. Each is evaluated guided (γ) and unguided (its success head
+alone, the control).
 
 The ``whole`` head is also evaluated with AFIL's other table settings (``--static-lambdas``, ``--extra-gammas``), so
 the paper's rows (success only, static λ, adaptive γ ablation) share one success head and one failure head.
@@ -87,12 +93,13 @@ def failed_rollouts(pipe: Pipeline) -> list[dict[str, Any]]:
 def variant_episodes(pipe: Pipeline, rows: list[dict[str, Any]], variant: str) -> list[EpisodeArrays]:
     """The failure episodes of ``variant`` (ticks kept per the module docstring)."""
     episodes = load_slices([EpisodeSlice(pipe.layout.root / r["file"]) for r in rows])
+    last_3s = round(3.0 * pipe.run_config(policy=None, episodes=1, seed=0, max_steps=1).loop.rate_hz)  # [ticks]
     out = []
     for r, e in zip(rows, episodes, strict=True):
         window = {
             "whole": (0, e.length),
             "failure_stage": (r["entered"], e.length),
-            "last_3s": (e.length - 150, e.length),
+            "last_3s": (max(e.length - last_3s, 0), e.length),
             "before_failure_stage": (0, max(r["entered"], 1)),
         }[variant]
         out.append(e.window(*window))
@@ -125,6 +132,45 @@ def train_variant(pipe: Pipeline, rows: list[dict[str, Any]], variant: str, args
     export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_{variant}")
     ticks = sum(e.length for e in episodes)
     (args.out / variant / "data.json").write_text(json.dumps({"episodes": len(episodes), "ticks": ticks}))
+    return model_dir
+
+
+def joint_name(spec: str) -> str:
+    """``"0.5+backbone"`` → ``"joint f=0.5, backbone"``."""
+    fraction, _, backbone = spec.partition("+")
+    return f"joint f={float(fraction):g}" + (", backbone" if backbone else "")
+
+
+def train_joint(pipe: Pipeline, failures: list[dict[str, Any]], spec: str, args: argparse.Namespace) -> Path:
+    """Fine-tune the whole round-0 model on demos + whole failed rollouts per ``spec`` (``f`` or ``f+backbone``)."""
+    from failforward.learn.trainer import export_checkpoint, train
+
+    fraction, _, backbone = spec.partition("+")
+    if backbone not in ("", "backbone"):
+        raise SystemExit(f"--joint {spec!r}: write a failure fraction, optionally followed by '+backbone'")
+    out = args.out / f"joint_{spec}"
+    model_dir = out / "model"
+    if (model_dir / "manifest.json").is_file():
+        return model_dir
+    base = pipe.layout.model(0)
+    manifest = load_manifest(base)
+    demos = [EpisodeSlice(pipe.layout.root / f) for f in pipe.state.info("collect")["files"]]
+    failed = [EpisodeSlice(pipe.layout.root / r["file"]) for r in failures]
+    config = TrainConfig(
+        model=manifest.model,
+        out_dir=out / "train",
+        steps=args.joint_steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        failure_fraction=float(fraction),
+        failure_grad_to_backbone=bool(backbone),
+        seed=args.seed,
+        checkpoint_every=250,
+        rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
+        init_weights=base / manifest.weights,
+    )
+    result = train(config, load_slices(demos + failed), progress=False)
+    export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_joint_{spec}")
     return model_dir
 
 
@@ -165,15 +211,15 @@ def all_rows(pipe: Pipeline, models: dict[str, tuple[Path, GuidanceConfig]], arg
     return rows
 
 
-def mechanism_rows(pipe: Pipeline, rows: list[dict], gamma: float, args: argparse.Namespace) -> dict[str, Any]:
-    """Per guided variant: 1 − cos early vs at the failure stage (``bench/guidance_mechanism.py``'s summary)."""
+def mechanism_rows(pipe: Pipeline, rows: list[dict], names: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Per guided model in ``names``: 1 − cos early vs at the failure stage (``bench/guidance_mechanism.py``)."""
     mech = _mechanism()
     robot = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=1).robot.model_copy(update={"cameras": []})
     out = {}
     with make_driver(robot) as driver:
-        for name in args.variants:
+        for name in names:
             mine = [r for r in rows if r["variant"] == name and r["file"]]
-            eps = [mech.episode_chunks(pipe.layout.root, r, gamma, driver, robot.kind) for r in mine]
+            eps = [mech.episode_chunks(pipe.layout.root, r, args.gamma, driver, robot.kind) for r in mine]
             out[name] = mech.summarize([e for e in eps if e is not None], args.early_s, args.window_s)
     return out
 
@@ -218,6 +264,9 @@ def render(data: dict[str, Any]) -> str:
     for name, s in data["success"].items():
         d = data["data"].get(name.split(",")[0])
         trained = f"{d['episodes']}, {d['ticks']}" if d else "– (unguided)"
+        if name.startswith("joint"):  # the whole model fine-tuned on demos + whole failed rollouts
+            steps = a["joint_steps"]
+            trained = f"– (its success head, {steps} steps)" if name.endswith("(unguided)") else f"whole, {steps} steps"
         cell = f"{100 * s['rate']:.0f} [{100 * s['wilson95'][0]:.0f}–{100 * s['wilson95'][1]:.0f}]"
         lines.append(f"| {name} | {trained} | {cell} ({s['successes']}/{s['trials']}) |")
     if data.get("plots"):
@@ -245,6 +294,8 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=1.0)
     parser.add_argument("--static-lambdas", type=float, nargs="*", default=[0.05], help="rows of the whole head")
     parser.add_argument("--extra-gammas", type=float, nargs="*", default=[0.5, 2.0, 5.0], help="rows of the whole head")
+    parser.add_argument("--joint", nargs="*", default=[], help="joint fine-tunes: failure fraction[+backbone]")
+    parser.add_argument("--joint-steps", type=int, default=400, help="steps of each joint fine-tune")
     parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
     parser.add_argument("--early-s", type=float, default=2.0)
     parser.add_argument("--window-s", type=float, default=1.0)
@@ -264,6 +315,10 @@ def main() -> None:
             models[f"whole, static λ = {lam:g}"] = (whole, GuidanceConfig(mode="static", static_lambda=lam))
         for gamma in args.extra_gammas:
             models[f"whole, adaptive γ = {gamma:g}"] = (whole, GuidanceConfig(mode="adaptive", gamma=gamma))
+    for spec in args.joint:
+        joint = train_joint(pipe, failures, spec, args)
+        models[joint_name(spec)] = (joint, adaptive)
+        models[f"{joint_name(spec)} (unguided)"] = (joint, GuidanceConfig(mode="none"))
     rows = all_rows(pipe, models, args)
     data = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -273,7 +328,7 @@ def main() -> None:
         "failures": {"episodes": len(failures), "replay_matches": sum(r["replay_matches"] for r in failures)},
         "data": {v: json.loads((args.out / v / "data.json").read_text()) for v in args.variants},
         "success": summary(rows, list(models)),
-        "mechanism": mechanism_rows(pipe, rows, args.gamma, args),
+        "mechanism": mechanism_rows(pipe, rows, [*args.variants, *map(joint_name, args.joint)], args),
     }
     if args.doc:
         data["plots"] = lambda_plots(pipe, rows, args)

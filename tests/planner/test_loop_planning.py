@@ -95,12 +95,35 @@ def _search(graph):
     return VineSearch(graph, PreferRisky(), risky_value, CONFIG)
 
 
+class OneAnswer:
+    """A report source that hands the loop one failure diagnosis, on tick ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.tick = at, -1
+
+    def on_episode_start(self, info) -> None: ...
+    def on_episode_end(self, outcome) -> None: ...
+
+    def on_tick(self, tick) -> None:
+        self.tick = tick.step
+
+    def poll(self) -> SupervisorReport | None:
+        if self.tick != self.at:
+            return None
+        failed = Diagnosis(question=QuestionType.VISUAL_CORRECTION_COT, success=False)
+        return SupervisorReport(failed, episode=0, step=self.at, queried_at=0.0, frame_times=(), latency_s=0.0)
+
+    def wait(self, timeout_s: float) -> bool:
+        return True
+
+
 def _run(
     world: ScriptedWorld,
     tmp_path: Path | None = None,
     steps: int = 80,
     policy: PromptedPolicy | None = None,
     end_of_edge: str = "scene",
+    reports: OneAnswer | None = None,
 ):
     policy = policy or PromptedPolicy(world)
     recorder = EpisodeRecorder(RecordConfig(output_dir=tmp_path), "plan") if tmp_path else None
@@ -115,6 +138,7 @@ def _run(
             broker=BrokerConfig(execute_steps=5),
             subscribers=[recorder] if recorder else [],
             planning=step,
+            reports=reports,
         )
         result = loop.run_episode(0, seed=0)
     return result, policy, step, recorder
@@ -164,6 +188,13 @@ def test_a_failure_diagnosis_replans_from_the_current_node() -> None:
     report = SupervisorReport(failed, episode=0, step=1, queried_at=0.02, frame_times=(), latency_s=0.0)
     step.prompt_for(obs, report, 1)
     assert [c.reason for c in step.cycles] == ["start", "diagnosis"]
+
+
+def test_one_answer_is_one_diagnosis_replan_in_the_loop_without_recovery() -> None:
+    world = ScriptedWorld()
+    result, _, step, _ = _run(world, reports=OneAnswer(at=15))
+    assert [c.reason for c in step.cycles].count("diagnosis") == 1  # not one per tick until the next answer
+    assert result.planning["plans_diagnosis"] == 1 and GRAPH.complete(world.scene)
 
 
 def test_a_done_head_ends_each_subgoal_when_asked_to() -> None:

@@ -374,14 +374,15 @@ def _vine_sim_preset(models: str) -> RunConfig:
     """VINE on the simulated plug strip (issue 16): System 2's tree search over subgoals (failure-aware value,
     ``models/vine_plug_strip``) plans before the first tick and replans after each subgoal and on a persistent
     deviation; the prompted plug-strip expert executes the chosen subgoal (System 1's stand-in). The planner's scene
-    graph reads the simulator's object poses (``object_state``). No supervisor: the sim oracle knows the gym-aloha
-    tasks' stages only, so replanning on a diagnosis is not exercised here (it is with a VLM or in the loop tests)."""
+    graph reads the simulator's object poses (``object_state``). The supervisor is the sim oracle with the plug strip's
+    rules (a plug let go outside a socket; the VLM's stand-in): a failure it diagnoses makes the planner replan from
+    the observed node. No recovery: the planner's next subgoal is the correction."""
     return RunConfig(
         robot=SimAlohaConfig(task="plug_strip", object_state=True),
         policy=PolicyConfig(kind="subgoal_expert"),
         planner=VinePlannerConfig(decision_model=Path(models) / "decision.npz", value_model=Path(models) / "value.npz"),
         loop=LoopConfig(max_steps=VINE_EPISODE_TICKS),
-        supervisor=SupervisorConfig(enabled=False),
+        supervisor=SupervisorConfig(backend=SimOracleConfig(task="plug_strip")),
     )
 
 

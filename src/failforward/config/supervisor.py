@@ -53,7 +53,9 @@ class SimOracleConfig(FrozenModel):
     """Privileged simulation oracle: diagnoses from simulator state, answers in ViFailback text.
 
     Attributes:
-        task: the gym-aloha task whose stages and objects it knows.
+        task: the simulated task whose stages and objects it knows: gym-aloha's ``transfer_cube`` and ``insertion``
+            (per-stage roles, ``supervisor.oracle.rules``), or ``plug_strip`` (a plug let go outside a socket,
+            ``supervisor.oracle.plug_strip_rules``).
         camera: camera whose pixels the symbols are written for (the head camera).
         stall_s: no task-stage progress for this long [s of sim time] while the gripper is not closing in
             on its target counts as a failure.

@@ -308,10 +308,10 @@ class ControlLoop:
         return held if held is not None else observation.joint_positions
 
     def _correct(self, timer: CycleTimer, observation: Observation) -> Override | None:
+        report, self._report = self._report, None  # an answer reaches planning and recovery on one tick only
         if self.corrector is None:
             return None
         with timer.section("recover"):
-            report, self._report = self._report, None
             return self.corrector.step(observation, report)
 
     def _infer(

@@ -35,6 +35,7 @@ from failforward.supervisor.backends.registry import register_backend
 from failforward.supervisor.diagnosis import SupervisorResult
 from failforward.supervisor.errors import BackendUnavailableError
 from failforward.supervisor.oracle.facts import OracleFacts, read_facts
+from failforward.supervisor.oracle.plug_strip_rules import diagnose_plug_strip
 from failforward.supervisor.oracle.rules import TASK_ROLES, diagnose_facts
 from failforward.supervisor.parser import parse_answer
 from failforward.supervisor.questions import QuestionType
@@ -68,8 +69,9 @@ class SimOracleBackend(SupervisorBackend):
         near_m: float = 0.03,
         question: QuestionType = QuestionType.VISUAL_CORRECTION_COT,
     ) -> None:
-        if task not in TASK_ROLES:
-            raise BackendUnavailableError(f"the sim oracle has no rules for task {task!r}; known: {sorted(TASK_ROLES)}")
+        if task not in TASK_ROLES and task != "plug_strip":
+            known = sorted([*TASK_ROLES, "plug_strip"])
+            raise BackendUnavailableError(f"the sim oracle has no rules for task {task!r}; known: {known}")
         if question not in _QUESTIONS:
             valid = ", ".join(q.value for q in _QUESTIONS)
             raise BackendUnavailableError(f"the sim oracle answers correction questions only ({valid}), not {question}")
@@ -135,7 +137,10 @@ class SimOracleBackend(SupervisorBackend):
                 self._history.clear()  # time went backwards: a new episode without reset()
             self._history.append(now)
             history = list(self._history)
-        found = diagnose_facts(self.task, history, stall_s=self.stall_s, near_m=self.near_m)
+        if self.task == "plug_strip":
+            found = diagnose_plug_strip(history, near_m=self.near_m)
+        else:
+            found = diagnose_facts(self.task, history, stall_s=self.stall_s, near_m=self.near_m)
         return AnswerContent(
             found.success, found.failure_type, found.commands, found.symbols, correction_frame=len(frames)
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -32,6 +33,8 @@ class OracleFacts:
         objects: body name → ``[3]`` world position [m].
         contacts: geom-name pairs in contact.
         camera: the head camera at this instant.
+        poses: body name → ``[7]`` world pose, xyz [m] + quaternion (w, x, y, z).
+        variant: the episode's scene variant (``plug_strip``: its ``PlugStripLayout``), else ``None``.
     """
 
     time: float
@@ -42,6 +45,8 @@ class OracleFacts:
     objects: dict[str, np.ndarray]
     contacts: frozenset[tuple[str, str]]
     camera: CameraView
+    poses: dict[str, np.ndarray] = field(default_factory=dict)
+    variant: Any = None
 
     def touching(self, geom: str, others: tuple[str, ...]) -> bool:
         return any((geom, o) in self.contacts or (o, geom) in self.contacts for o in others)
@@ -72,4 +77,6 @@ def read_facts(
     intrinsics = scene.camera_intrinsics(camera, height, width)
     view = CameraView.from_mujoco(scene.model, scene.data, camera, intrinsics, height, width)
     top = state.stage if max_stage is None else max(max_stage, state.stage)
-    return OracleFacts(state.time, state.stage, top, grippers, opening, objects, state.contacts, view)
+    poses = {name: np.asarray(pose, dtype=np.float64).copy() for name, pose in state.object_poses.items()}
+    return OracleFacts(state.time, state.stage, top, grippers, opening, objects, state.contacts, view, poses,
+                       state.variant)  # fmt: skip
