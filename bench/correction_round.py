@@ -1,0 +1,158 @@
+"""What in AFIL's correction round breaks the success head (issue 17, item 2), on any `failforward learn` run.
+
+The pipeline's round 1 fine-tunes the success head on the expert demos plus the corrections of the base's failed
+rollouts (each from its takeover tick). On transfer cube and on PullCube-v1 that round falls far below the base
+unguided. Each variant here fine-tunes the run's round-0 model ``--steps`` steps (fresh optimizer, the base's norm
+stats, no failure data, so the failure head and guidance stay out) on one success set:
+
+- ``demos``: the expert demos alone (the control: more training on the same data);
+- ``demos+corrections``: and every successful round-0 correction from its takeover tick (what the pipeline trains on);
+- ``demos+corrections_moving``: each correction from its first tick at which a task object has moved more than
+  ``--moved-m`` since the takeover: the expert's re-approach (replanning from wherever the failed rollout left the
+  arm) cut, its work on the object kept;
+- ``demos_x{k}+corrections``: the demos repeated ``k`` times, so the corrections are at most 40 % of the success
+  episodes, as in the paper's data (1500 successes, 1000 corrected).
+
+Each is evaluated unguided on the run's held-out protocol (``eval_configs`` from ``eval_seed`` × ``--runs`` flow-noise
+seeds 10000 + m, synchronous inference), with ``bench/failure_data.py``'s evaluation. Resumable: trained models and
+evaluated (variant, run) pairs are kept under ``--out``.
+
+Run (in `.venv-maniskill` for a ManiSkill run):
+    OMP_NUM_THREADS=1 .venv-maniskill/bin/python bench/correction_round.py --run runs/learn/ms_pull_paper \
+        --out runs/learn/ms_pull_paper/correction_round --json docs/afil_correction_round_pull.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from failforward.config.policy import GuidanceConfig
+from failforward.learn.config import TrainConfig
+from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.run_state import RunState
+from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.learn.stages import Pipeline
+from failforward.policy.afil import load_manifest
+from failforward.stats import rate_summary
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_CORRECTION_SHARE = 0.4  # the paper's 1000 corrected of 2500 success-head trajectories
+
+
+def _failure_data() -> Any:
+    """``bench/failure_data.py`` as a module (its held-out evaluation)."""
+    spec = importlib.util.spec_from_file_location("failure_data", ROOT / "bench" / "failure_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["failure_data"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def from_object_motion(episode: EpisodeArrays, moved_m: float) -> EpisodeArrays:
+    """``episode`` from its first tick at which an object's position moved more than ``moved_m`` [m] since its first
+    tick (``object_state [T, 7 · n]``: per object xyz then a quaternion); the whole episode if none moved."""
+    positions = episode.object_state.reshape(episode.length, -1, 7)[:, :, :3]
+    moved = np.linalg.norm(positions - positions[:1], axis=2).max(axis=1) > moved_m
+    return episode.window(int(np.argmax(moved)) if moved.any() else 0, episode.length)
+
+
+def success_sets(pipe: Pipeline, moved_m: float) -> dict[str, list[EpisodeArrays]]:
+    """Variant name → its success episodes (module docstring)."""
+    root = pipe.layout.root
+    demos = load_slices([EpisodeSlice(root / f) for f in pipe.state.info("collect")["files"]])
+    fixed = [c for c in pipe.state.info("correct_0")["corrections"] if c["success"]]
+    corrections = load_slices([EpisodeSlice(root / c["file"], c["takeover"]) for c in fixed])
+    repeat = max(1, math.ceil(len(corrections) * (1 - MAX_CORRECTION_SHARE) / MAX_CORRECTION_SHARE / len(demos)))
+    return {
+        "demos": demos,
+        "demos+corrections": demos + corrections,
+        "demos+corrections_moving": demos + [from_object_motion(e, moved_m) for e in corrections],
+        f"demos_x{repeat}+corrections": demos * repeat + corrections,
+    }
+
+
+def train_variant(pipe: Pipeline, name: str, episodes: list[EpisodeArrays], args: argparse.Namespace) -> Path:
+    """Fine-tune (or resume) the round-0 model on ``episodes`` (success only) and export it; returns its dir."""
+    from failforward.learn.trainer import export_checkpoint, train
+
+    model_dir = args.out / name / "model"
+    if (model_dir / "manifest.json").is_file():
+        return model_dir
+    base = pipe.layout.model(0)
+    manifest = load_manifest(base)
+    config = TrainConfig(
+        model=manifest.model,
+        out_dir=args.out / name / "train",
+        steps=args.steps,
+        batch_size=pipe.cfg.batch_size,
+        lr=pipe.cfg.lr,
+        failure_fraction=0.0,
+        seed=args.seed,
+        checkpoint_every=250,
+        rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
+        init_weights=base / manifest.weights,
+    )
+    result = train(config, episodes, progress=False)
+    export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"correction_round_{name}")
+    ticks = sum(e.length for e in episodes)
+    (args.out / name / "data.json").write_text(json.dumps({"episodes": len(episodes), "ticks": ticks}))
+    return model_dir
+
+
+def render(data: dict[str, Any]) -> list[str]:
+    """Markdown rows: variant, success data, held-out success unguided."""
+    lines = [
+        "| success data of the fine-tune | episodes, ticks | held-out success % [95 % Wilson] |",
+        "| --- | --- | --- |",
+    ]
+    for name, s in data["success"].items():
+        d = data["data"].get(name)
+        used = f"{d['episodes']}, {d['ticks']}" if d else "– (the base)"
+        cell = f"{100 * s['rate']:.0f} [{100 * s['wilson95'][0]:.0f}–{100 * s['wilson95'][1]:.0f}]"
+        lines.append(f"| {name} | {used} | {cell} ({s['successes']}/{s['trials']}) |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a `failforward learn` run with correct_0")
+    parser.add_argument("--out", type=Path, required=True, help="models, evaluation episodes, episodes.jsonl")
+    parser.add_argument("--steps", type=int, default=400, help="fine-tuning steps per variant")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--moved-m", type=float, default=0.005, help="object motion that starts a correction [m]")
+    parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    pipe = Pipeline(RunState.open(args.run))
+    unguided = GuidanceConfig(mode="none")
+    models = {"base (round 0)": (pipe.layout.model(0), unguided)}
+    for name, episodes in success_sets(pipe, args.moved_m).items():
+        models[name] = (train_variant(pipe, name, episodes, args), unguided)
+    rows = _failure_data().all_rows(pipe, models, args)
+    data = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "protocol": f"{pipe.cfg.eval_configs} held-out configurations (seeds {pipe.cfg.eval_seed}…) × {args.runs} "
+        f"flow-noise seeds (10000 + m), at most {pipe.cfg.max_steps} ticks, synchronous inference, unguided",
+        "data": {n: json.loads((args.out / n / "data.json").read_text()) for n in models if n != "base (round 0)"},
+        "success": {n: rate_summary([r["success"] for r in rows if r["variant"] == n]) for n in models},
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=1))
+    print("\n".join(render(data)))
+
+
+if __name__ == "__main__":
+    main()
