@@ -103,6 +103,7 @@ def train_variant(pipe: Pipeline, name: str, episodes: list[EpisodeArrays], args
         checkpoint_every=250,
         rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
         init_weights=base / manifest.weights,
+        ema_decay=args.ema_decay,
     )
     result = train(config, episodes, progress=False)
     export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"correction_round_{name}")
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="fine-tuning steps per variant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--moved-m", type=float, default=0.005, help="object motion that starts a correction [m]")
+    parser.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the weights (learn.ema); 0 = off")
     parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args()

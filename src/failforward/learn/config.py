@@ -29,6 +29,8 @@ class TrainConfig(FrozenModel):
         resume: continue from ``out_dir/last.pt`` if it exists.
         seed: seeds torch and the batch sampler.
         threads: torch CPU threads (1 on shared machines).
+        ema_decay: exponential moving average of the weights (``learn.ema``, decay warmed up from 0); the export
+            takes the average. 0 (default) = off, the last iterate is exported.
         rtc_max_delay: D [chunk rows], training-time real-time chunking (arXiv 2512.05964): each sample is
             conditioned on a clean prefix of ``d ~ U{0, …, D}`` rows (see ``flow_loss``); 0 = off. A prefix
             must leave a row to predict, so training uses ``prefix_delay = min(D, H − 1)``, and the exported
@@ -62,6 +64,7 @@ class TrainConfig(FrozenModel):
     resume: bool = True
     seed: int = 0
     threads: int = Field(1, ge=1)
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0)
     rtc_max_delay: int = Field(20, ge=0)
     init_weights: Path | None = None
     random_shift: int = Field(4, ge=0)

@@ -72,6 +72,8 @@ class PipelineConfig(FrozenModel):
             (the simulator's ground truth, recorded in every expert demo) from the image encoder's camera tokens
             (``learn.object_aux``, ``TrainConfig.object_aux_weight``); needs a model with cameras. Privileged
             supervision: never a model input, not exported. 0 (default) = off.
+        ema_decay: exponential moving average of the weights in every round's training (``TrainConfig.ema_decay``;
+            the exported model is the average, and a later round continues it). 0 (default) = off.
         random_shift: pad [pixels] of the random-shift augmentation of a camera model's training images
             (``TrainConfig.random_shift``; 0 = off). Runs stored before this option existed read 4 (what they used).
     """
@@ -106,6 +108,7 @@ class PipelineConfig(FrozenModel):
     init_model: str | None = None
     object_aux_weight: float = Field(0.0, ge=0.0)
     random_shift: int = Field(4, ge=0)
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0)
 
     @model_validator(mode="before")
     @classmethod

@@ -182,6 +182,7 @@ class Pipeline:
             init_weights=self._init_weights() if k == 0 else None,
             object_aux_weight=self.cfg.object_aux_weight,
             random_shift=self.cfg.random_shift,
+            ema_decay=self.cfg.ema_decay,
         )
         result = train(config, episodes)
         export_checkpoint(result.checkpoint, self.layout.model(k), name=f"{self.cfg.preset}_round{k}")

@@ -21,6 +21,7 @@ from failforward.learn.augment import random_shift
 from failforward.learn.config import TrainConfig
 from failforward.learn.dataset import Batch, ChunkDataset
 from failforward.learn.done_loss import focal_loss
+from failforward.learn.ema import WeightAverage
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
 from failforward.learn.object_aux import ObjectAux
@@ -58,12 +59,21 @@ def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.
 
 
 def _save(
-    path: Path, model, optimizer, data: ChunkDataset, config: TrainConfig, step: int, rng, gen, aux: ObjectAux | None
+    path: Path,
+    model,
+    optimizer,
+    data: ChunkDataset,
+    config: TrainConfig,
+    step: int,
+    rng,
+    gen,
+    aux: ObjectAux | None,
+    average: WeightAverage | None,
 ) -> None:
     tmp = path.with_suffix(".tmp")
-    extra = {}
+    extra: dict = {} if average is None else {"ema": average.state_dict()}
     if aux is not None and data.object_stats is not None:  # the head and its target stats (not exported)
-        extra = {"object_aux": aux.state_dict(), "object_stats": data.object_stats.to_dict()}
+        extra |= {"object_aux": aux.state_dict(), "object_stats": data.object_stats.to_dict()}
     torch.save(
         {
             **extra,
@@ -191,6 +201,9 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
         rng.bit_generator.state, start = resumed["numpy_rng"], int(resumed["step"])
         gen.set_state(resumed["torch_rng"])
         logger.info("resumed %s at step %d", last, start)
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
+    if average is not None and resumed and "ema" in resumed:
+        average.load_state_dict(resumed["ema"])  # a checkpoint without one starts its average here
     logger.info("training on %d success / %d failure ticks", len(data.success_index), len(data.failure_index))
     losses: list[float] = []
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress, desc="afil")
@@ -202,11 +215,13 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
+        if average is not None:
+            average.update(model, step)
         losses.append(loss.item())
         bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             path = config.out_dir / f"checkpoint_{step + 1:07d}.pt"
-            _save(path, model, optimizer, data, config, step + 1, rng, gen, aux)
+            _save(path, model, optimizer, data, config, step + 1, rng, gen, aux, average)
     if aux is not None:
         aux.close()
     return TrainResult(path, max(start, config.steps), losses)
@@ -226,10 +241,11 @@ def export_checkpoint(
     name: str | None = None,
     precisions: tuple[str, ...] = ("fp32",),
 ) -> Manifest:
-    """Export a training checkpoint to a runtime model directory (weights, ONNX graphs, manifest)."""
+    """Export a training checkpoint to a runtime model directory (weights, ONNX graphs, manifest); a checkpoint
+    trained with ``ema_decay`` exports its averaged weights."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state["ema"] if "ema" in state else state["model"])
     norm = NormStats.from_dict(state["norm"])
     ticks = state["ticks"]
     training = TrainingSummary(
