@@ -21,7 +21,7 @@ TINY = get_model_preset("tiny_state")
 def episodes(n: int = 4, length: int = 20) -> list[EpisodeArrays]:
     rng = np.random.default_rng(0)
     out = []
-    for k in range(n):
+    for _ in range(n):
         q = np.linspace(0.0, 1.0, length)[:, None] * rng.normal(1.0, 0.1, 4)
         out.append(EpisodeArrays(q, np.vstack([q[1:], q[-1:]]), "move", True, {}))
     return out
