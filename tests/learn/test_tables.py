@@ -91,3 +91,13 @@ def test_a_rate_cell_is_count_percentage_and_wilson_interval() -> None:
 
     assert rate_text(40, 45) == "40/45 = 89% [77%–95%]" and rate_text(0, 45) == "0/45 = 0% [0%–8%]"
     assert rate_text(0, 0) == "–"
+
+
+def test_two_runs_of_one_preset_get_a_column_each(tmp_path: Path) -> None:
+    base = EvalMethod("success_only", "Success only", 0, GuidanceConfig(mode="none"))
+    for name, outcomes in (("first", [True, False, False, False]), ("second", [True, True, True, False])):
+        write_results(tmp_path / name / "eval", PipelineConfig(), _records(base, outcomes), rounds=[])
+    write_report([tmp_path / "first", tmp_path / "second"], tmp_path / "docs" / "report.md")
+    text = (tmp_path / "docs" / "report.md").read_text()
+    assert "| Method | sim_transfer_cube (first) | sim_transfer_cube (second) |" in text
+    assert "| Success only | 25 " in text and "(1/4) | 75 " in text  # each run's own cells, in order
