@@ -63,8 +63,8 @@ class PipelineConfig(FrozenModel):
             round trains with clean action prefixes of ``d ~ U{0, …, D}`` rows (capped at the horizon − 1);
             0 = off. Not given: 0 on a benchmark-only robot (ManiSkill: its loop waits for every chunk and no
             deployment overlaps inference with execution, so no prefix is ever frozen, and the prefixes cost the
-            success head: PullCube-v1, 50 demos, 800 steps, 59 % of 800 rollouts without them, 9 % of the first
-            150 with D = 15 of 16 rows), else ``RTC_DEFAULT_DELAY`` (the ALOHA and Franka models deploy with
+            success head: PullCube-v1, 50 demos, 800 steps, 62 % of 800 rollouts without them, 11 of the first
+            122 with D = 15 of 16 rows), else ``RTC_DEFAULT_DELAY`` (the ALOHA and Franka models deploy with
             asynchronous inference). Runs stored before this option existed read 0 (they trained without prefixes).
         init_model: a model directory (``models/<name>``) whose weights and norm stats initialize round 0
             (fine-tuning instead of training from scratch); ``None`` = from scratch.
