@@ -7,9 +7,11 @@ ends and on a persistent deviation); the collection and each evaluation row are 
 
 - ``collect``: ``--episodes`` recorded episodes (MCAP) on the ``seen`` split from seed 0 under the random planner
   (its draws depend on each layout, so insertion orders vary); success and failure labelled by the simulator.
-- ``train``: thought paths from the recordings (:mod:`failforward.learn.vine.recorded`), then the decision model (the
-  successful paths), the failure-aware value (all paths) and a success-only value (successful paths only), saved to
-  ``--models`` (``decision.npz``, ``value.npz``, ``value_success_only.npz``).
+- ``train``: thought paths from the recordings (:mod:`failforward.learn.vine.recorded`), then the decision model (on
+  every path, as VINE's LM objective runs over its whole dataset; ``--decision-data success`` for an imitation prior
+  of the successful paths), the failure-aware value (all paths) and a success-only value (successful paths only),
+  saved to ``--models`` (``decision.npz``, ``value.npz``, ``value_success_only.npz``); ``--relations`` adds the
+  scene graph's pairwise relations to the features (no gain offline: ``bench/vine_system2_offline.py``).
 - ``eval``: held-out seeds (``seen`` from 100000, ``unseen`` from 200000), ``--trials`` per split and row:
   ``system1`` (no planner: the expert's default order, plugs in name order into the first sockets), ``random``,
   ``chain`` (top prior, no value), ``tree`` (the search scored by the success-only value), ``full`` (the search with
@@ -143,14 +145,17 @@ def cmd_train(args: argparse.Namespace) -> None:
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
     paths = [recorded_path(read_episode(r["file"], load_images=False), r["split"], ik) for r in rows]
     paths = [p for p in paths if p.steps]
-    features = PathFeatures(InsertionGraph(PLUGS, SOCKETS), max_depth=6)
+    features = PathFeatures(InsertionGraph(PLUGS, SOCKETS), max_depth=6, relations=args.relations)
     config = ValueTrainConfig(steps=args.steps)
     args.models.mkdir(parents=True, exist_ok=True)
     succeeded = [p for p in paths if p.success]
-    train_decision(succeeded, features, config, out=args.models / "decision.npz")
+    train_decision(
+        paths if args.decision_data == "all" else succeeded, features, config, out=args.models / "decision.npz"
+    )
     train_value(paths, features, config, out=args.models / "value.npz")
     train_value(succeeded, features, config, out=args.models / "value_success_only.npz")
-    print(f"{len(paths)} thought paths from {len(rows)} episodes ({len(succeeded)} successful) -> {args.models}")
+    print(f"{len(paths)} thought paths from {len(rows)} episodes ({len(succeeded)} successful; decision model on "
+          f"{args.decision_data}, relations {args.relations}) -> {args.models}")  # fmt: skip
 
 
 def cmd_train_system1(args: argparse.Namespace) -> None:
@@ -262,6 +267,13 @@ def main() -> None:
     collect.add_argument("--first-seed", type=int, default=0)
     train = sub.add_parser("train")
     train.add_argument("--steps", type=int, default=3000)
+    decision_help = (
+        "the decision model's paths: every one, as VINE's LM objective over its whole dataset, or the successful ones "
+        "(an imitation prior that has already selected by outcome)"
+    )
+    train.add_argument("--decision-data", choices=("all", "success"), default="all", help=decision_help)
+    relations_help = "the scene graph's pairwise relations in the features (PathFeatures.relations)"
+    train.add_argument("--relations", action=argparse.BooleanOptionalAction, default=False, help=relations_help)
     evaluate = sub.add_parser("eval")
     evaluate.add_argument("--trials", type=int, default=45)
     evaluate.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)

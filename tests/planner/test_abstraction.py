@@ -88,3 +88,20 @@ def test_a_retry_after_a_drop_is_not_the_same_path() -> None:
     path = segment_nodes(lambda t: timeline[t], openings, GRAPH, success=True, settle=3,
                          attempted_at=lambda t: Subgoal.parse("insert plug_a socket_1"))  # fmt: skip
     assert [str(s.edge) for s in path.steps] == ["grasp plug_a", "insert plug_a socket_1"] and not path.success
+
+
+def test_a_failed_insertion_is_charged_to_the_insertion_not_to_the_retry_that_followed() -> None:
+    """The runtime replans a retry (``grasp``) soon after the plug is let go; the failure belongs to what was executing
+    when the gripper opened (the insertion), else the value learns that grasping fails and never that a socket does."""
+    from failforward.learn.vine.segment import segment_nodes
+    from failforward.planner.graph import Relation, SceneNode
+
+    held = SceneNode(relations=frozenset({Relation("held", "plug_a", "gripper")}))
+    timeline = [SceneNode()] * 17 + [held] * 25 + [SceneNode()] * 58  # let go outside a socket at tick 40
+    openings = np.array([1.0] * 15 + [0.1] * 25 + [1.0] * 60)[:, None]
+
+    def executing(t: int) -> Subgoal:  # the insertion until the plug is let go, then a retry is planned
+        return Subgoal.parse("insert plug_a socket_0" if t <= 41 else "grasp plug_a")
+
+    path = segment_nodes(lambda t: timeline[t], openings, GRAPH, success=False, settle=5, attempted_at=executing)
+    assert [str(s.edge) for s in path.steps] == ["grasp plug_a", "insert plug_a socket_0"] and not path.success

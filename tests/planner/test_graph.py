@@ -48,3 +48,15 @@ def test_features_encode_relations_positions_and_the_path() -> None:
     assert np.count_nonzero(x1[-4 * len(GRAPH.vocabulary()) :]) == 1  # one step of path
     with pytest.raises(UnknownSubgoalError):
         features.encode(held, (Step(START, Subgoal("grasp", ("plug_z",))),))
+
+
+def test_relation_features_are_displacements_between_the_scene_graphs_entities() -> None:
+    plain, related = PathFeatures(GRAPH, max_depth=4), PathFeatures(GRAPH, max_depth=4, relations=True)
+    x, extra = plain.encode(START, ()), related.encode(START, ())
+    assert extra.shape == (related.size,) and related.size == plain.size + (2 * 3 + 2 * 2) * 3
+    np.testing.assert_array_equal(extra[: plain.size], x)
+    pairs = extra[plain.size :].reshape(-1, 3)  # (plug, socket) for plug_a, plug_b; then (arm, plug)
+    np.testing.assert_allclose(pairs[1], [-0.1, 0.1, 0.01], atol=1e-6)  # socket_1 − plug_a
+    assert not pairs[0].any() and not pairs[3:6].any()  # socket_0 and plug_b are not in the scene: zeros
+    np.testing.assert_allclose(pairs[6], [0.4, 0.1, -0.18], atol=1e-6)  # plug_a − left gripper
+    np.testing.assert_allclose(pairs[8], [-0.2, 0.1, -0.18], atol=1e-6)  # plug_a − right gripper

@@ -81,3 +81,12 @@ def test_search_with_the_learned_models_avoids_the_risky_step(paths: list[Though
     assert not takes_risk(chosen.subgoals) and chosen.subgoals[-1].kind == "done"
     assert decision.propose(START, (), GRAPH.edges(START))  # priors exist for every possible edge
     assert value(*_after(*(str(s) for s in chosen.subgoals[:-1]))) > 0.5
+
+
+def test_a_model_with_relation_features_loads_with_them(paths: list[ThoughtPath], tmp_path: Path) -> None:
+    features = PathFeatures(GRAPH, max_depth=6, relations=True)
+    value = train_value(paths[:50], features, ValueTrainConfig(steps=10, hidden=8), out=tmp_path / "value.npz")
+    loaded = MlpValue.load(tmp_path / "value.npz")
+    assert loaded.features == features
+    risky = _after("grasp plug_a", "insert plug_a socket_1")
+    assert loaded(*risky) == pytest.approx(value(*risky), abs=1e-6)

@@ -75,6 +75,7 @@ def save_model(path: Path, kind: str, features: PathFeatures, mlp: Mlp, info: di
         "sockets": list(features.graph.sockets),
         "arms": list(features.arms),
         "max_depth": features.max_depth,
+        "relations": features.relations,
         "info": info or {},
     }
     arrays: dict[str, Any] = {"schema": np.array(json.dumps(schema)), **mlp.arrays()}
@@ -89,7 +90,8 @@ def load_model(path: Path, kind: str) -> tuple[PathFeatures, Mlp, dict]:
     if schema["kind"] != kind:
         raise PlannerError(f"{path} holds a {schema['kind']} model, not a {kind} model: pass the {kind} file.")
     graph = InsertionGraph(tuple(schema["plugs"]), tuple(schema["sockets"]))
-    return PathFeatures(graph, tuple(schema["arms"]), int(schema["max_depth"])), Mlp.from_arrays(arrays), schema["info"]
+    features = PathFeatures(graph, tuple(schema["arms"]), int(schema["max_depth"]), bool(schema.get("relations")))
+    return features, Mlp.from_arrays(arrays), schema["info"]
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Subgoal segmentation of a recorded episode (VINE §3: "a temporal heuristic based on gripper open and close"):
 per-tick measurements in, a :class:`ThoughtPath` out.
 
-Boundaries are the ticks where a gripper closes or opens (with hysteresis), taken ``settle`` ticks later so
-that the scene has settled, plus the first tick and, for a successful episode, the last. The scene graph
-(:class:`InsertionAbstraction`) at each boundary is compared with the one before: a plug newly held is
-``grasp p``; a plug newly inserted is ``insert p s`` (preceded by ``grasp p`` if it was never seen held). A held
-plug let go outside any socket is the path's first exit: it ends there, failed, with the subgoal being executed
-(whatever a retry did later). A successful episode ends with ``done``; a failed one with the subgoal attempted from
-its last boundary (the failure happened during it): ``attempted`` when the recording names it (the runtime's current
+Boundaries are the ticks where a gripper closes or opens (with hysteresis), taken ``settle`` ticks later so that the
+scene has settled, plus the first tick and, for a successful episode, the last. The scene graph
+(:class:`InsertionAbstraction`) at each boundary is compared with the one before: a plug newly held is ``grasp p``; a
+plug newly inserted is ``insert p s`` (preceded by ``grasp p`` if it was never seen held). A held plug let go outside
+any socket is the path's first exit: it ends there, failed, with the subgoal being executed when the gripper opened
+(whatever a retry did later: by the settled boundary the runtime may already execute a retry's ``grasp``, which is not
+even possible from the node that held the plug; charging the failure to it would teach the value that grasping fails,
+never that the socket did). A successful episode ends with ``done``; a failed one with the subgoal attempted from its
+last boundary (the failure happened during it): ``attempted`` when the recording names it (the runtime's current
 subgoal), else inferred: the held plug into the free socket nearest to it, or, with nothing held, grasping the loose
 plug nearest to a gripper.
 """
@@ -88,14 +90,14 @@ def segment_nodes(
     """:func:`segment` for any abstraction: ``node_at(t)`` is the scene graph at tick ``t``, ``openings [T, R]``;
     ``attempted_at(t)``: the subgoal being executed at tick ``t`` when the recording says (else inferred)."""
     last = len(openings) - 1
-    events = {min(t + settle, last) for t in gripper_events(openings)}
-    boundaries = sorted({0, *events, *([last] if success else [])})
+    event_at = {min(t + settle, last): t for t in reversed(gripper_events(openings))}  # boundary → its first event
+    boundaries = sorted({0, *event_at, *([last] if success else [])})
     current, steps = node_at(0), []
     for t in boundaries[1:]:
         observed = node_at(t)
         if _dropped(current, observed):  # a held plug let go outside any socket: the path's first exit
-            edge = (attempted_at(t) if attempted_at else None) or _attempted(current, graph)
-            if edge is not None and edge in graph.edges(current):
+            edge = _failed_subgoal(current, graph, [event_at.get(t, t), t], attempted_at)
+            if edge is not None:
                 steps.append(Step(current, edge))
             return ThoughtPath(tuple(steps), False, graph)
         for edge in _edges_between(current, observed):
@@ -115,6 +117,19 @@ def segment_nodes(
     if final is not None and final in graph.edges(current):
         steps.append(Step(current, final))
     return ThoughtPath(tuple(steps), success, graph)
+
+
+def _failed_subgoal(
+    node: SceneNode,
+    graph: InsertionGraph,
+    ticks: list[int],
+    attempted_at: Callable[[int], Subgoal | None] | None,
+) -> Subgoal | None:
+    """The subgoal that failed from ``node``: the first one the recording names at ``ticks`` that is possible from
+    ``node``, else the one inferred from the scene."""
+    possible = graph.edges(node)
+    named = [attempted_at(t) for t in ticks] if attempted_at else []
+    return next((e for e in named if e is not None and e in possible), None) or _attempted(node, graph)
 
 
 def _dropped(before: SceneNode, after: SceneNode) -> bool:
