@@ -189,32 +189,76 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     print(f"System 1 at step {result.step} -> {out}")
 
 
+def decisive(seed: int, split: str) -> bool:
+    """Whether the layout of ``seed`` offers both a safe order (every insertion within ``SAFE`` of the centre line)
+    and a far one (some insertion past ``FAR``): the layouts where the order decides (see
+    ``bench/plug_strip_expert.py``)."""
+    from failforward.sim.plug_strip_layout import sample_layout
+    from failforward.sim.plug_strip_subgoals import all_orders
+    from plug_strip_expert import FAR, SAFE, order_reach
+
+    layout = sample_layout(seed, split)
+    reaches = [order_reach(order, layout) for order in all_orders(layout)]
+    return min(reaches) <= SAFE and max(reaches) > FAR
+
+
+def trial_seeds(split: str, trials: int, layouts: str) -> list[int]:
+    """The first ``trials`` held-out seeds of ``split`` (``layouts="all"``), or its first ``trials`` decisive ones."""
+    first = SPLIT_SEEDS[split]
+    if layouts == "all":
+        return [first + k for k in range(trials)]
+    seeds = (s for s in range(first, first + 100_000) if decisive(s, split))
+    return [next(seeds) for _ in range(trials)]
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
-    """Per split and row, the trials not yet in ``--out``, in one run each (seeds from the split's first)."""
+    """Per split and row, the trials not yet in ``--out``, one run per stretch of consecutive seeds."""
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
     system1 = args.models / "system1" if args.system1 == "learned" else None
-    for split, first in SPLIT_SEEDS.items():
-        if split not in args.splits:
-            continue
+    for split in args.splits:
+        seeds = trial_seeds(split, args.trials, args.layouts)
         for row in args.rows:
-            todo = [first + k for k in range(args.trials) if (row, split, first + k) not in done]
+            todo = [s for s in seeds if (row, split, s) not in done]
             if not todo:
                 continue
             planner = row_planner(row, 0, args.models, args.end_of_edge)
-            config = episode_config(split, todo[0], planner, None, system1)
-            config = config.with_overrides({"episodes": first + args.trials - todo[0]})
+            _eval_row(args, row, split, todo, planner, system1)
 
-            def save(episode: EpisodeResult, row: str = row, split: str = split) -> None:
-                append_row(args.out, {
-                    "row": row, "split": split, "seed": episode.seed, "success": episode.outcome.success,
-                    "reason": episode.outcome.reason, "ticks": episode.steps, "planning": episode.planning,
-                    "error": episode.error,
-                })  # fmt: skip
-                print(f"{row:>8} {split:>6} seed {episode.seed}: {'success' if episode.outcome.success else 'failed'}",
-                      flush=True)  # fmt: skip
 
-            with tempfile.TemporaryDirectory() as scratch:
-                run(config.with_overrides({"record.output_dir": scratch}), run_name=f"{row}-{split}", on_episode=save)
+def _eval_row(
+    args: argparse.Namespace,
+    row: str,
+    split: str,
+    seeds: list[int],
+    planner: dict[str, Any] | None,
+    system1: Path | None,
+) -> None:
+    """Trials of one row and split at ``seeds``, appended to ``--out`` as they end."""
+
+    def save(episode: EpisodeResult) -> None:
+        append_row(args.out, {
+            "row": row, "split": split, "seed": episode.seed, "success": episode.outcome.success,
+            "reason": episode.outcome.reason, "ticks": episode.steps, "planning": episode.planning,
+            "error": episode.error,
+        })  # fmt: skip
+        print(f"{row:>8} {split:>6} seed {episode.seed}: {'success' if episode.outcome.success else 'failed'}",
+              flush=True)  # fmt: skip
+
+    for start, count in _stretches(seeds):
+        config = episode_config(split, start, planner, None, system1).with_overrides({"episodes": count})
+        with tempfile.TemporaryDirectory() as scratch:
+            run(config.with_overrides({"record.output_dir": scratch}), run_name=f"{row}-{split}", on_episode=save)
+
+
+def _stretches(seeds: list[int]) -> list[tuple[int, int]]:
+    """``(first seed, count)`` of each run of consecutive seeds in sorted ``seeds``."""
+    out: list[tuple[int, int]] = []
+    for seed in seeds:
+        if out and out[-1][0] + out[-1][1] == seed:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((seed, 1))
+    return out
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -280,6 +324,8 @@ def main() -> None:
     evaluate.add_argument("--splits", nargs="+", default=list(SPLIT_SEEDS), choices=list(SPLIT_SEEDS))
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
+    evaluate.add_argument("--layouts", choices=("all", "decisive"), default="all",
+                          help="every held-out layout, or only those with both a safe and a far order")  # fmt: skip
     system1 = sub.add_parser("train-system1")
     system1.add_argument("--steps", type=int, default=6000)
     system1.add_argument("--threads", type=int, default=1, help="torch threads (2 when nothing else runs)")
