@@ -53,12 +53,30 @@ def _after(*texts: str) -> tuple:
 
 def test_first_exit_targets() -> None:
     failed = ThoughtPath((Step(START, Subgoal.parse("grasp plug_a")), Step(*_after("grasp plug_a")[:1], RISKY)), False)
-    data = value_examples([failed], FEATURES)
-    assert np.isnan(data.exit_target[0]) and data.exit_target[1] == 0.0 and list(data.next_index) == [1, -1]
+    data = value_examples([failed], FEATURES)  # from the start: grasp (bootstrapped), the insertion; from the held node
+    assert np.isnan(data.exit_target[0]) and list(data.exit_target[1:]) == [0.0, 0.0]
+    assert list(data.next_index) == [1, -1, -1]
     node, history = _after("grasp plug_b", "insert plug_b socket_0", "grasp plug_a", "insert plug_a socket_1")
     done = ThoughtPath((*history, Step(node, Subgoal("done"))), True)
     data = value_examples([done], FEATURES)
-    assert data.exit_target[-1] == 1.0 and np.isnan(data.exit_target[:-1]).all()
+    assert len(data.x) == 5 + 4 + 3 + 2 + 1  # every step from every root before it
+    assert (data.exit_target[~np.isnan(data.exit_target)] == 1.0).all() and np.isnan(data.exit_target).sum() == 10
+
+
+def test_examples_keep_the_planning_roots_positions() -> None:
+    """The search predicts nodes from the observed root, with its positions: a step is encoded as seen from there, not
+    as measured when the robot got to it (a plug in the air, a gripper over the socket)."""
+    moved = type(START)(
+        grippers={k: v + 0.1 for k, v in START.grippers.items()}, objects=START.objects, relations=START.relations
+    )
+    grasp, insert = Subgoal.parse("grasp plug_a"), Subgoal.parse("insert plug_a socket_0")
+    held_as_measured = GRAPH.successor(moved, grasp)  # the held node as observed: the gripper elsewhere
+    path = ThoughtPath((Step(START, grasp), Step(held_as_measured, insert)), False)
+    data = value_examples([path], FEATURES)
+    from_start = FEATURES.encode(GRAPH.successor(GRAPH.successor(START, grasp), insert), path.steps)
+    from_held = FEATURES.encode(GRAPH.successor(held_as_measured, insert), path.steps)
+    np.testing.assert_array_equal(data.x[1], from_start)  # the insertion as the first plan saw it
+    np.testing.assert_array_equal(data.x[2], from_held)  # and as a replan from the held node sees it
 
 
 def test_failure_data_separates_the_risky_step(paths: list[ThoughtPath], tmp_path: Path) -> None:
