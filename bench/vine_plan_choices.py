@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benches (vine, plug_strip_expert)
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from failforward.config import load_config

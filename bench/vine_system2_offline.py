@@ -27,10 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benches (vine, plug_strip_expert)
 
 from failforward.learn.vine.paths import ThoughtPath, predicted_nodes
 from failforward.learn.vine.train import ValueTrainConfig, train_decision, train_value
