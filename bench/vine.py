@@ -53,6 +53,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from failforward.config import RunConfig, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
+from failforward.learn.vine.paths import ThoughtPath
 from failforward.stats import rate_text
 
 DATA, MODELS, RESULTS = Path("runs/vine/data"), Path("models/vine_plug_strip"), Path("docs/vine_results.jsonl")
@@ -131,20 +132,31 @@ def cmd_collect(args: argparse.Namespace) -> None:
     run(config, run_name=f"from{first}", on_episode=save)
 
 
-def cmd_train(args: argparse.Namespace) -> None:
+def recorded_paths(data: Path) -> list[tuple[dict[str, Any], ThoughtPath]]:
+    """``(index row, thought path)`` of every episode recorded by ``collect`` in ``data`` that has at least one step."""
     from failforward.kinematics.aloha_ik import AlohaIK
     from failforward.learn.vine.recorded import recorded_path
-    from failforward.learn.vine.train import ValueTrainConfig, train_decision, train_value
-    from failforward.planner.features import PathFeatures
-    from failforward.planner.task_graph import InsertionGraph
     from failforward.record.reader import read_episode
-    from failforward.sim.plug_strip_layout import PLUGS, SOCKETS
     from failforward.sim.tasks import get_task
 
     ik = AlohaIK(get_task("plug_strip").xml_path)
+    out = []
+    for row in read_rows(data / "episodes.jsonl"):
+        if row.get("file"):
+            path = recorded_path(read_episode(row["file"], load_images=False), row["split"], ik)
+            if path.steps:
+                out.append((row, path))
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from failforward.learn.vine.train import ValueTrainConfig, train_decision, train_value
+    from failforward.planner.features import PathFeatures
+    from failforward.planner.task_graph import InsertionGraph
+    from failforward.sim.plug_strip_layout import PLUGS, SOCKETS
+
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
-    paths = [recorded_path(read_episode(r["file"], load_images=False), r["split"], ik) for r in rows]
-    paths = [p for p in paths if p.steps]
+    paths = [path for _, path in recorded_paths(args.data)]
     features = PathFeatures(InsertionGraph(PLUGS, SOCKETS), max_depth=6, relations=args.relations)
     config = ValueTrainConfig(steps=args.steps)
     args.models.mkdir(parents=True, exist_ok=True)

@@ -41,25 +41,12 @@ from failforward.planner.graph import SceneNode
 from failforward.planner.models import MlpDecision
 from failforward.planner.task_graph import InsertionGraph
 from failforward.stats import auroc
-from vine import decisive
+from vine import decisive, recorded_paths
 
 
 def load_paths(data: Path) -> list[tuple[int, bool, ThoughtPath]]:
     """``(seed, decisive layout, path)`` of every recorded episode with at least one step."""
-    from failforward.kinematics.aloha_ik import AlohaIK
-    from failforward.learn.vine.recorded import recorded_path
-    from failforward.record.reader import read_episode
-    from failforward.sim.tasks import get_task
-
-    ik = AlohaIK(get_task("plug_strip").xml_path)
-    rows = [json.loads(line) for line in (data / "episodes.jsonl").read_text().splitlines() if line.strip()]
-    out = []
-    for r in rows:
-        if r.get("file"):
-            path = recorded_path(read_episode(r["file"], load_images=False), r["split"], ik)
-            if path.steps:
-                out.append((int(r["seed"]), decisive(int(r["seed"]), r["split"]), path))
-    return out
+    return [(int(r["seed"]), decisive(int(r["seed"]), r["split"]), path) for r, path in recorded_paths(data)]
 
 
 def step_labels(

@@ -59,20 +59,21 @@ def predicted_nodes(path: ThoughtPath, graph: InsertionGraph, root: int) -> list
 
 
 def value_examples(paths: list[ThoughtPath], features: PathFeatures) -> ValueExamples:
-    """Every step of every path, from every root before it, as a value example (see the module docstring)."""
+    """Every step of every path, from every root before it, as a value example (see the module docstring); a root
+    whose predicted nodes stop before the path's exit gives none (its bootstrapped targets would lead nowhere)."""
     rows, targets, nexts = [], [], []
     for path in paths:
         graph = path.graph or features.graph
         for root in range(len(path.steps)):
             nodes = predicted_nodes(path, graph, root)
+            if root + len(nodes) < len(path.steps):  # the prediction stops short of the exit: nothing to bootstrap to
+                continue
             for k, node in enumerate(nodes, start=root):
                 step = path.steps[k]
                 rows.append(features.encode(graph.successor(node, step.edge), path.steps[: k + 1]))
                 if k == len(path.steps) - 1:
                     targets.append(1.0 if path.success and step.edge.kind == "done" else 0.0)
                     nexts.append(-1)
-                elif k == root + len(nodes) - 1:  # the prediction stops here: no successor example to bootstrap from
-                    rows.pop()
                 else:
                     targets.append(np.nan)
                     nexts.append(len(rows))
