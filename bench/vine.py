@@ -223,6 +223,15 @@ def trial_seeds(split: str, trials: int, layouts: str) -> list[int]:
     return [next(seeds) for _ in range(trials)]
 
 
+def cmd_decisive(args: argparse.Namespace) -> None:
+    """How many of the first ``--layouts-count`` layouts are decisive: training seeds (seen, from 0) and each split's
+    held-out seeds."""
+    starts = {"seen (training seeds)": ("seen", 0), **{f"{k} (held out)": (k, v) for k, v in SPLIT_SEEDS.items()}}
+    for name, (split, first) in starts.items():
+        n = sum(decisive(seed, split) for seed in range(first, first + args.layouts_count))
+        print(f"{name}: {n} of {args.layouts_count} layouts from seed {first} are decisive")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     """Per split and row, the trials not yet in ``--out``, one run per stretch of consecutive seeds."""
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
@@ -338,6 +347,8 @@ def main() -> None:
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
     evaluate.add_argument("--layouts", choices=("all", "decisive"), default="all",
                           help="every held-out layout, or only those with both a safe and a far order")  # fmt: skip
+    count = sub.add_parser("decisive", help="count the decisive layouts")
+    count.add_argument("--layouts-count", type=int, default=1000)
     system1 = sub.add_parser("train-system1")
     system1.add_argument("--steps", type=int, default=6000)
     system1.add_argument("--threads", type=int, default=1, help="torch threads (2 when nothing else runs)")
@@ -349,7 +360,13 @@ def main() -> None:
     args = parser.parse_args()
     if getattr(args, "system1", "scripted") == "learned" and args.out == RESULTS:
         args.out = LEARNED_RESULTS
-    commands = {"collect": cmd_collect, "train": cmd_train, "train-system1": cmd_train_system1, "eval": cmd_eval}
+    commands = {
+        "decisive": cmd_decisive,
+        "collect": cmd_collect,
+        "train": cmd_train,
+        "train-system1": cmd_train_system1,
+        "eval": cmd_eval,
+    }
     commands.get(args.command, lambda a: None)(args)
     if args.command in ("eval", "table"):
         rows = read_rows(args.out)
