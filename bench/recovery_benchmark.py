@@ -11,7 +11,13 @@ Policies (the part of a method's name before ``+``):
   ``models/afil_aloha_transfer_cube``; joints + object poses in, adaptive guidance γ = 1 when the model has
   a trained failure head, else its success head alone), which also fails on its own in undisturbed runs;
 - ``afil_sym``: the same recipe trained on base + symbol-following data (``--afil-sym-model``, ``failforward
-  learn symbols``), the policy VSF prompts with the supervisor's correction.
+  learn symbols``), the policy VSF prompts with the supervisor's correction;
+- ``afil_vision``: an image-conditioned model trained on base + symbol-following data seen through the VSF view
+  (``--afil-vision-model``, ``scripts/train_vision_tc_sym.sh``): it reads joints, the model's cameras and the
+  prompt, no object state, so under VSF it sees the supervisor's symbols on its top image. Its cameras capture at
+  10 fps at the model's size (``failforward.robots.wrappers.CameraFrameRate``, every 5th tick; a chunk every 25
+  ticks starts on a fresh frame unless a correction hands back between captures), the top one doubling as the
+  supervisor's head camera: software rendering at 50 Hz would cost ~40 ms per tick.
 A learned policy's flow noise is seeded with the trial's seed, so its methods differ only by the correction.
 Failures are *injected* (on top of the learned policies' own):
 - ``knock_out``: a few ticks after the lift the cube is teleported out of the right gripper onto the table
@@ -48,14 +54,16 @@ from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, SamplerC
 from failforward.config.recovery import RecoveryConfig
 from failforward.control.assembly import assemble_loop
 from failforward.control.loop import EpisodeResult
+from failforward.errors import ConfigError
 from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.policy.expert.geometry import object_pose
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.recovery import RecoveryController
+from failforward.robots.base import EpisodicDriver
 from failforward.robots.sim_aloha import SimAlohaDriver
-from failforward.robots.wrappers import DisturbedDriver, SampledCamera
+from failforward.robots.wrappers import CameraFrameRate, DisturbedDriver, SampledCamera
 from failforward.sim.aloha_scene import SimState
 from failforward.stats import wilson_interval
 from failforward.supervisor.backends.registry import make_backend
@@ -65,6 +73,7 @@ from failforward.types import EpisodeInfo, TickRecord, TickSubscriber
 
 HEAD, HEIGHT, WIDTH = "top", 240, 320
 HEAD_EVERY = 25  # ticks between head-camera renders (the supervisor samples 1 fps)
+CAMERA_EVERY = 5  # ticks between a vision model's camera captures (10 fps)
 RIGHT_GRIPPER = 13
 BOX_QPOS = slice(16, 23)
 LIFTED_Z = 0.04  # [m] cube centre this high (2 cm above its rest height) with stage >= 2 = lifted
@@ -72,7 +81,18 @@ FORCED_OPEN_TICKS = 15
 Kind = Literal["none", "knock_out", "forced_open", "target_moved"]
 Task = Literal["transfer_cube", "insertion"]  # insertion: undisturbed only (the disturbances move the cube)
 APPROACH_M = 0.08  # [m] gripper-to-cube distance (xy) at which ``target_moved`` moves the cube
-Method = Literal["blind_expert", "blind_expert+pmc", "afil", "afil+pmc", "afil_sym", "afil_sym+vsf", "afil_sym+pmc"]
+Method = Literal[
+    "blind_expert",
+    "blind_expert+pmc",
+    "afil",
+    "afil+pmc",
+    "afil_sym",
+    "afil_sym+vsf",
+    "afil_sym+pmc",
+    "afil_vision",
+    "afil_vision+vsf",
+    "afil_vision+pmc",
+]
 DEFAULT_METHODS = ("blind_expert", "blind_expert+pmc")
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "afil_aloha_transfer_cube"
 
@@ -202,7 +222,9 @@ class Trial:
 class Bench:
     """One simulator and one set of components per method; one control loop per trial.
 
-    ``models`` maps the learned policies (``afil``, ``afil_sym``) to their model directories.
+    ``models`` maps the learned policies (``afil``, ``afil_sym``, ``afil_vision``) to their model directories. A
+    model with cameras gets them rendered on every tick at its size, without object state; a state model gets the
+    object poses and the head camera sampled for the supervisor at ``HEIGHT x WIDTH``.
     """
 
     def __init__(self, method: Method, max_steps: int, models: dict[str, Path], task: Task = "transfer_cube") -> None:
@@ -210,12 +232,9 @@ class Bench:
         self.loop_config = LoopConfig(max_steps=max_steps, supervisor_mode="synchronous")
         self.policy_name, _, mode = method.partition("+")
         self.model_dir = models.get(self.policy_name)
-        self.driver = SimAlohaDriver(
-            SimAlohaConfig(
-                task=task, cameras=(), image_height=HEIGHT, image_width=WIDTH, object_state=self.model_dir is not None
-            )
-        )
+        self.driver = SimAlohaDriver(robot_config(self.model_dir, task))
         self.driver.connect()
+        self.observed = observed_robot(self.driver, self.model_dir)
         self.subscribers: list[TickSubscriber] = []
         if self.model_dir is None:
             self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
@@ -244,7 +263,7 @@ class Bench:
         config = AfilPolicyConfig(
             model_dir=self.model_dir, threads=1, sampler=SamplerConfig(guidance=guidance), seed=seed
         )
-        return make_policy(config, PolicyContext(self.driver.features, self.task, self.driver.task_prompt))
+        return make_policy(config, PolicyContext(self.observed.features, self.task, self.driver.task_prompt))
 
     def close(self) -> None:
         if self.supervisor is not None:
@@ -256,7 +275,7 @@ class Bench:
     def run(self, seed: int, kind: Kind) -> Trial:
         """One trial: ``seed``'s layout, disturbance ``kind`` drawn from ``seed``."""
         disturbance = Disturbance.draw(kind, seed, self.driver, self.delays)
-        driver = DisturbedDriver(SampledCamera(self.driver, HEAD, HEAD_EVERY), disturbance)
+        driver = DisturbedDriver(self.observed, disturbance)
         loop = assemble_loop(
             driver,
             self.policy(seed),
@@ -287,6 +306,33 @@ class Bench:
         )
 
 
+def robot_config(model_dir: Path | None, task: Task) -> SimAlohaConfig:
+    """The simulated ALOHA for a policy: rendering at a vision model's image size with no object state, else at
+    ``HEIGHT x WIDTH`` with object state for a state model; no camera every tick (see :func:`observed_robot`)."""
+    model = load_manifest(model_dir).model if model_dir is not None else None
+    if model is not None and model.cameras:
+        return SimAlohaConfig(
+            task=task,
+            cameras=(),
+            depth_cameras=(),
+            image_height=model.image_height,
+            image_width=model.image_width,
+            object_state=False,
+        )
+    return SimAlohaConfig(task=task, cameras=(), image_height=HEIGHT, image_width=WIDTH, object_state=model is not None)
+
+
+def observed_robot(driver: SimAlohaDriver, model_dir: Path | None) -> EpisodicDriver:
+    """What the loop observes: a vision model's cameras captured every ``CAMERA_EVERY`` ticks (its top camera is
+    the supervisor's head camera), else the head camera alone every ``HEAD_EVERY`` ticks for the supervisor."""
+    cameras = load_manifest(model_dir).model.cameras if model_dir is not None else ()
+    if not cameras:
+        return SampledCamera(driver, HEAD, HEAD_EVERY)
+    if HEAD not in cameras:
+        raise ConfigError(f"the supervisor watches camera {HEAD!r}; this vision model reads {list(cameras)}")
+    return CameraFrameRate(driver, cameras, driver.image_size, CAMERA_EVERY)
+
+
 def table(trials: list[Trial]) -> str:
     """Markdown table: successes / trials, rate and 95 % Wilson interval per (task, method, disturbance)."""
     rows = ["| task | method | disturbance | success | rate | 95 % Wilson |", "| --- | --- | --- | --- | --- | --- |"]
@@ -314,6 +360,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=get_args(Method))
     parser.add_argument("--afil-model", type=Path, default=SHIPPED_MODEL, help="model directory of `afil`")
     parser.add_argument("--afil-sym-model", type=Path, help="model directory of `afil_sym` (base + symbol data)")
+    parser.add_argument(
+        "--afil-vision-model", type=Path, help="model directory of `afil_vision` (an image model with symbol data)"
+    )
     parser.add_argument("--disturbances", nargs="+", default=list(get_args(Kind)), choices=get_args(Kind))
     parser.add_argument(
         "--task",
@@ -340,9 +389,11 @@ def main() -> None:
         parser.error(f"--task {args.task} runs undisturbed only: pass --disturbances none")
     trials: list[Trial] = []
     for method in args.methods:
-        models = {"afil": args.afil_model, **({"afil_sym": args.afil_sym_model} if args.afil_sym_model else {})}
-        if method.startswith("afil_sym") and "afil_sym" not in models:
-            parser.error(f"{method} needs --afil-sym-model")
+        given = {"afil": args.afil_model, "afil_sym": args.afil_sym_model, "afil_vision": args.afil_vision_model}
+        policy_name = method.partition("+")[0]
+        if policy_name in given and given[policy_name] is None:
+            parser.error(f"{method} needs --{policy_name.replace('_', '-')}-model")
+        models = {name: path for name, path in given.items() if path is not None}
         bench = Bench(method, args.max_steps, models, args.task)
         try:
             for kind in args.disturbances:

@@ -12,6 +12,12 @@ does; its plan gives the requested tool and the motion's length ``T`` [ticks]). 
 - ``pmc``: the PMC plan itself is executed: the generator's own episode (``run_symbol_episodes``), the ceiling;
 - ``tc_sym`` / ``tc_obj``: the learned policy (AFIL, unguided, flow noise seeded with ``s``) takes over, prompted
   with the command's sentence, for ``T + --margin`` ticks (``tc_sym``: base + symbol data; ``tc_obj``: base only);
+- ``vision_sym``: the image model trained on base + symbol data seen through VSF (``--vision-model``,
+  ``scripts/train_vision_tc_sym.sh``) does the same, seeing what VSF shows it at runtime: the command's symbols
+  drawn on its top image (pixels of the model's image size), everything outside their ROI zeroed, the idle arm's
+  wrist image zeroed; ``vision_sym_text`` is the same model on the plain images (the sentence alone), so the two
+  rows measure what the drawn symbols add. Both run on a robot rendering the model's cameras at its size (the
+  symbols and PMC's plan refer to that image), so their ``pmc`` ceiling is the generator's at that size;
 - ``hold``: nothing follows the command, the arms hold the last row (the do-nothing floor of error and progress).
 
 Everything runs in ``ControlLoop`` with the preset's chunk broker and safety layer, through the generator's
@@ -48,17 +54,24 @@ from failforward.learn.symbols.config import SymbolDataConfig
 from failforward.learn.symbols.generate import SymbolEpisodeSpec, SymbolJudge, run_symbol_episodes, sample_episodes
 from failforward.learn.symbols.plan import SymbolPlanner
 from failforward.learn.symbols.policy import SymbolMotionPolicy
+from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.stats import wilson_interval
 from failforward.supervisor.commands import Grasp, Rotate
+from failforward.symbols.vsf import vsf_observation
 from failforward.types import ActionChunk, Observation
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = {"tc_sym": ROOT / "runs/learn/tc_sym/round_0/model", "tc_obj": ROOT / "runs/learn/tc_obj/round_2/model"}
-METHODS = ["pmc", *MODELS, "hold"]
+MODELS = {
+    "tc_sym": ROOT / "runs/learn/tc_sym/round_0/model",
+    "tc_obj": ROOT / "runs/learn/tc_obj/round_2/model",
+    "vision_sym": ROOT / "runs/learn/tc_vision_sym/round_0/model",
+}
+SEES_SYMBOLS = {"vision_sym": True, "vision_sym_text": False}  # vision methods: VSF view or plain images
+METHODS = ["pmc", *MODELS, "vision_sym_text", "hold"]
 KINDS = ("move", "rotate", "open/close")
 
 
@@ -72,9 +85,11 @@ class LearnedFollower(SymbolMotionPolicy):
     generator.
     """
 
-    def __init__(self, prelude: PolicyBackend, planner: SymbolPlanner, chunk_size: int, margin: int) -> None:
+    def __init__(
+        self, prelude: PolicyBackend, planner: SymbolPlanner, chunk_size: int, margin: int, sees_symbols: bool = False
+    ) -> None:
         self.learned: PolicyBackend | None = None
-        self.margin = margin
+        self.margin, self.sees_symbols = margin, sees_symbols
         super().__init__(prelude, planner, chunk_size)
 
     @property
@@ -94,6 +109,9 @@ class LearnedFollower(SymbolMotionPolicy):
             self._plan_motion(obs)
         if self.plan is None or self.learned is None:
             return self._hand(self._last[None, :], "hold")  # type: ignore[index]
+        if self.sees_symbols:  # what the VSF mode shows the policy (recovery.modes.vsf), default margins
+            diagnosis = self.plan.diagnosis
+            obs = vsf_observation(obs, diagnosis.symbols, diagnosis.active_grippers)
         rows = self.learned.infer(obs, prompt=self.plan.prompt).actions[: self.chunk_size]
         return self._hand(rows, "learned")
 
@@ -121,15 +139,17 @@ def run_learned(
     broker: BrokerConfig,
     safety: SafetyConfig,
     margin: int,
+    sees_symbols: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per spec (the generator's row format) with ``model_dir``'s policy doing the corrective motion
-    (``None``: nobody does it, the arms hold)."""
+    (``None``: nobody does it, the arms hold); ``sees_symbols``: it gets the VSF view of each observation."""
     chunk = broker.execute_steps
     follower = LearnedFollower(
         ScriptedExpert(driver.task, driver.privileged_state, horizon=chunk),
         SymbolPlanner.for_sim_aloha(driver, config),
         chunk,
         margin,
+        sees_symbols,
     )
     judge = SymbolJudge(driver, follower, config)
     rate = driver.features.control_hz
@@ -215,18 +235,25 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=40, help="seeds (commands) per method")
     parser.add_argument("--seed", type=int, default=60_000, help="first seed (held out from training)")
     parser.add_argument("--margin", type=int, default=25, help="[ticks] learned policies get T + margin ticks")
-    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=["pmc", "tc_sym", "tc_obj", "hold"], choices=METHODS)
+    parser.add_argument(
+        "--vision", action="store_true", help="run every method on the vision model's cameras and image size"
+    )
+    parser.add_argument("--vision-model", type=Path, default=MODELS["vision_sym"], help="model of vision_sym*")
     parser.add_argument("--out", type=Path, default=None, help="JSON with the protocol, summaries and every trial")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     preset, config = get_preset("sim_transfer_cube"), SymbolDataConfig()
     specs = sample_episodes(args.trials, args.seed, config)
     kinds = [command_kind(s.commands) for s in specs]
-    driver = SimAlohaDriver(
-        SimAlohaConfig(
-            **{**preset.robot.model_dump(exclude={"kind"}), "cameras": (), "depth_cameras": (), "object_state": True}
-        )
-    )
+    models = {**MODELS, "vision_sym": args.vision_model}
+    if any(m in SEES_SYMBOLS for m in args.methods) and not args.vision:
+        parser.error("vision_sym and vision_sym_text need --vision (the robot renders the model's cameras)")
+    robot = {**preset.robot.model_dump(exclude={"kind"}), "cameras": (), "depth_cameras": (), "object_state": True}
+    if args.vision:
+        vision = load_manifest(args.vision_model).model
+        robot.update(cameras=vision.cameras, image_height=vision.image_height, image_width=vision.image_width)
+    driver = SimAlohaDriver(SimAlohaConfig(**robot))
     driver.connect()
     trials, summaries, seconds = {}, {}, {}
     try:
@@ -235,7 +262,9 @@ def main() -> None:
             if method == "pmc":
                 rows = run_symbol_episodes(driver, specs, config, broker=preset.broker, safety=preset.safety)
             else:
-                rows = run_learned(driver, specs, config, MODELS.get(method), preset.broker, preset.safety, args.margin)
+                model_dir = models["vision_sym"] if method in SEES_SYMBOLS else models.get(method)
+                sees = SEES_SYMBOLS.get(method, False)
+                rows = run_learned(driver, specs, config, model_dir, preset.broker, preset.safety, args.margin, sees)
             seconds[method] = time.perf_counter() - start
             trials[method], summaries[method] = rows, summarize(rows, kinds)
             print(f"{method}: {summaries[method]['all']} in {seconds[method]:.0f} s", flush=True)
@@ -250,7 +279,8 @@ def main() -> None:
                     "protocol": __doc__,
                     "seeds": [args.seed, args.seed + args.trials],
                     "margin_ticks": args.margin,
-                    "models": {m: str(p.relative_to(ROOT)) for m, p in MODELS.items()},
+                    "models": {m: str(p) for m, p in models.items()},
+                    "robot": {k: robot[k] for k in ("cameras", "image_height", "image_width")},
                     "kinds": kinds,
                     "table": table(summaries),
                     "summaries": summaries,

@@ -13,7 +13,7 @@ from failforward.errors import ConfigError
 from failforward.policy.base import PolicyBackend
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.sim_aloha import SimAlohaDriver
-from failforward.robots.wrappers import DisturbedDriver, PreludeStart, SampledCamera
+from failforward.robots.wrappers import CameraFrameRate, DisturbedDriver, PreludeStart, SampledCamera
 from failforward.types import ActionChunk, EpisodeOutcome, JointCommand, Observation, TickRecord, TickSubscriber
 
 RIGHT_GRIPPER = 13
@@ -76,6 +76,31 @@ def test_sampled_camera_renders_every_kth_tick_only(sim: SimAlohaDriver) -> None
     assert with_image == [0, 7, 14]
     assert ticks[7].observation.images["top"].shape == (24, 32, 3)
     assert _run(SampledCamera(sim, "top", every_ticks=7), sim)[0].observation.images  # restarts at reset
+
+
+def test_camera_frame_rate_captures_every_kth_tick_and_holds_the_latest_frame_with_its_time(
+    sim: SimAlohaDriver,
+) -> None:
+    cameras = CameraFrameRate(sim, ("top", "left_wrist"), (24, 32), every_ticks=5)
+    assert [c.name for c in cameras.features.cameras] == ["top", "left_wrist"]
+    ticks = _run(cameras, sim)
+    observations = [t.observation for t in ticks]
+    assert all(sorted(o.images) == ["left_wrist", "top"] for o in observations)
+    captured = [round(o.frame_times["top"], 6) for o in observations]
+    stamps = [round(o.timestamp, 6) for o in observations]
+    assert [k for k in range(20) if captured[k] == stamps[k]] == [0, 5, 10, 15]
+    assert captured[7] == stamps[5] and observations[7].images["top"] is observations[5].images["top"]
+    assert _run(cameras, sim)[0].observation.frame_times["top"] == pytest.approx(0.0, abs=0.05)  # fresh at reset
+
+
+def test_camera_frame_rate_refuses_a_camera_the_driver_renders_itself_or_the_wrong_size() -> None:
+    with SimAlohaDriver(SimAlohaConfig(cameras=("top",), image_height=24, image_width=32)) as driver:
+        with pytest.raises(ConfigError, match="already renders"):
+            CameraFrameRate(driver, ("top",), (24, 32), every_ticks=5)
+        cameras = CameraFrameRate(driver, ("left_wrist",), (48, 64), every_ticks=5)
+        cameras.reset(0)
+        with pytest.raises(ConfigError, match="pass the driver's image size"):
+            cameras.get_observation()
 
 
 def test_disturbance_replaces_the_safe_command_and_the_sent_record_says_so(sim: SimAlohaDriver) -> None:

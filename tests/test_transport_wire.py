@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import msgpack
 import numpy as np
 import pytest
@@ -57,6 +59,17 @@ def test_an_infer_request_round_trips_bit_for_bit_with_its_dtypes() -> None:
     assert decoded.noise.dtype == np.float32 and decoded.noise.tobytes() == request.noise.tobytes()
     assert decoded.prefix is not None and decoded.prefix.delay == 3
     assert np.array_equal(decoded.prefix.actions, request.prefix.actions)  # type: ignore[union-attr]
+
+
+def test_cameras_blanked_on_purpose_travel_and_a_bad_list_is_refused() -> None:
+    request = _request(np.random.default_rng(1))
+    blanked = InferRequest(request.id, replace(request.obs, blanked=frozenset({"left_wrist"})), "move", None, None)
+    assert decode_request(encode_request(blanked), LIMITS).obs.blanked == {"left_wrist"}
+    assert decode_request(encode_request(request), LIMITS).obs.blanked == frozenset()
+    for bad in ("left_wrist", [1], ["front"]):
+        message = _infer_map()
+        message["obs"]["blanked"] = bad
+        assert _code(pack(message)) in (ErrorCode.BAD_REQUEST, ErrorCode.BAD_ARRAY)
 
 
 def test_replies_round_trip() -> None:

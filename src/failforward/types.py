@@ -131,6 +131,8 @@ class Observation:
         frame_times: camera name → [s] robot clock when that camera's frame was captured, where it differs from
             ``timestamp`` (hardware cameras grab in their own threads); absent: captured at ``timestamp``
             (simulators render at the state they report).
+        blanked: cameras of ``images`` the runtime zeroed on purpose (VSF's idle wrist camera, ViFailback
+            supplement 6.2): black by design, so a policy's dead-camera check lets them through.
     """
 
     timestamp: float
@@ -140,6 +142,7 @@ class Observation:
     depth: dict[str, np.ndarray] = field(default_factory=dict)
     object_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
     frame_times: dict[str, float] = field(default_factory=dict)
+    blanked: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         q = _as_vector("joint_positions", self.joint_positions)
@@ -154,6 +157,11 @@ class Observation:
         for name, depth in self.depth.items():
             if depth.ndim != 2:
                 raise ShapeError(f"depth {name!r} must be [H, W] in metres, got {depth.shape}.")
+        if not self.blanked <= self.images.keys():
+            raise ShapeError(
+                f"blanked cameras {sorted(self.blanked - self.images.keys())} have no image; blank only cameras "
+                f"of this observation ({sorted(self.images)})."
+            )
 
     @property
     def state(self) -> np.ndarray:

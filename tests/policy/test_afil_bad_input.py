@@ -12,6 +12,8 @@ import pytest
 
 from failforward.errors import PolicyError, ShapeError
 from failforward.policy.afil import BackendConfig, ManifestError, ObservationError, SamplerConfig, make_backend
+from failforward.symbols.types import Crosshair
+from failforward.symbols.vsf import vsf_observation
 from failforward.types import Observation
 
 tiny_state_dir = afil_helpers.tiny_state_dir  # session fixtures: exported tiny models
@@ -53,6 +55,18 @@ def test_black_frame_is_refused(conv_policy, level):
     images["left_wrist"] = np.full((24, 32, 3), level, np.uint8)
     with pytest.raises(ObservationError, match="'left_wrist' frame is black"):
         conv_policy.infer(_obs(images))
+
+
+def test_a_camera_the_runtime_blanked_on_purpose_is_not_a_dead_camera(conv_policy):
+    """VSF zeroes the idle arm's wrist camera (``vsf_observation``); the policy acts on that view, and still
+    refuses a black camera that was not blanked."""
+    images = _images(*CONV_CAMERAS, shape=(24, 32, 3))
+    seen = vsf_observation(_obs(images), [Crosshair(position=(10.0, 10.0))], {"right"})
+    assert not seen.images["left_wrist"].any()
+    assert np.all(np.isfinite(conv_policy.infer(seen, prompt="move").actions))
+    images["right_wrist"] = np.zeros((24, 32, 3), np.uint8)
+    with pytest.raises(ObservationError, match="'right_wrist' frame is black"):
+        conv_policy.infer(vsf_observation(_obs(images), [Crosshair(position=(10.0, 10.0))], {"right"}))
 
 
 def test_dim_but_not_black_frame_is_accepted(conv_policy):

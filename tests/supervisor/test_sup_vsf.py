@@ -61,6 +61,7 @@ def test_idle_wrist_is_zeroed(active: set, zeroed: set) -> None:
     out = vsf_observation(obs, [Crosshair(position=(100.0, 100.0))], active)
     for cam in ("left_wrist", "right_wrist"):
         assert (not out.images[cam].any()) == (cam in zeroed)
+    assert out.blanked == zeroed  # black on purpose: the policy must not take it for a dead camera
     assert obs.images["left_wrist"].all() and obs.images["top"].all()  # input untouched
     assert out.timestamp == obs.timestamp and np.array_equal(out.joint_positions, obs.joint_positions)
 
@@ -68,3 +69,10 @@ def test_idle_wrist_is_zeroed(active: set, zeroed: set) -> None:
 def test_missing_head_camera_is_a_shape_error() -> None:
     with pytest.raises(ShapeError, match="head camera 'front'"):
         vsf_observation(_obs(), [], {"left"}, head_camera="front")
+
+
+def test_only_cameras_of_the_observation_can_be_blanked() -> None:
+    image = np.full((4, 4, 3), 50, np.uint8)
+    assert Observation(0.0, np.zeros(2), np.zeros(2), images={"top": image}, blanked=frozenset({"top"})).blanked
+    with pytest.raises(ShapeError, match="blanked cameras"):
+        Observation(0.0, np.zeros(2), np.zeros(2), images={"top": image}, blanked=frozenset({"left_wrist"}))

@@ -6,6 +6,8 @@ only between that layer and the simulator, where a real cell's world (a person, 
 
 - :class:`SampledCamera`: renders one camera on every ``every_ticks``-th observation only (the supervisor
   samples its head camera at about 1 fps; rendering it at 50 Hz would dominate a benchmark's run time).
+- :class:`CameraFrameRate`: a policy's cameras captured every ``every_ticks``-th tick, the latest frame held in
+  between with its capture time (a hardware camera's frame rate; a policy reads one frame per chunk).
 - :class:`DisturbedDriver`: a :class:`Disturbance` changes the world before an observation (teleport an
   object) and may replace the command the simulator receives. That replacement deliberately bypasses the
   safety layer: it emulates a fault of the device (a gripper forced open), not a command of the policy.
@@ -22,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -31,7 +33,7 @@ import numpy as np
 from failforward.errors import ConfigError
 from failforward.robots.base import EpisodicDriver
 from failforward.robots.capabilities import OnDemandCamera
-from failforward.types import EpisodeOutcome, JointCommand, Observation, RobotFeatures
+from failforward.types import CameraFeature, EpisodeOutcome, JointCommand, Observation, RobotFeatures
 
 Prelude = Callable[[Any, Observation, np.random.Generator], Observation]
 """``(driver, first observation, rng seeded with the episode seed) -> observation at the hand-over``."""
@@ -113,6 +115,77 @@ class SampledCamera(DriverWrapper):
             return observation
         images = {**observation.images, self.camera: self._renders.render(self.camera)}
         return replace(observation, images=images)
+
+
+class CameraFrameRate(DriverWrapper):
+    """Cameras that capture at their own rate: rendered (``driver.render``) on ticks ``0, k, 2k, ...`` and the
+    latest frame repeated in between, its capture time in ``Observation.frame_times``, as a hardware camera's
+    latest frame arrives. They are declared in ``features``, so a policy that needs them is built as usual.
+
+    Software rendering costs about 13 ms per camera and tick on this project's CI machines; a policy inferring
+    one chunk every 25 ticks reads one frame in 25. Chunks requested on a capture tick see a fresh frame; others
+    see one at most ``k - 1`` ticks old (10 fps at ``k = 5``, 50 Hz).
+
+    Args:
+        driver: renders on demand (:class:`OnDemandCamera`) and renders none of ``cameras`` on its own.
+        cameras: the camera names, in the order they are declared.
+        size: ``(height, width)`` [px] that ``driver.render`` produces (checked on every capture).
+        every_ticks: ``k`` [ticks] between captures (1: every tick).
+    """
+
+    def __init__(self, driver: EpisodicDriver, cameras: Sequence[str], size: tuple[int, int], every_ticks: int) -> None:
+        if not isinstance(driver, OnDemandCamera):
+            raise ConfigError(
+                f"CameraFrameRate needs a driver with render(camera); {type(driver).__name__} has none: use a "
+                "simulated driver, or let a hardware driver stream its cameras at their rate."
+            )
+        if every_ticks < 1:
+            raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
+        own = sorted({c.name for c in driver.features.cameras} & set(cameras))
+        if own:
+            raise ConfigError(
+                f"the driver already renders {own} on every tick: remove them from the robot's cameras so that "
+                "CameraFrameRate alone captures them."
+            )
+        super().__init__(driver)
+        self._renders: OnDemandCamera = driver
+        self.cameras, self.size, self.every_ticks = tuple(cameras), size, every_ticks
+        height, width = size
+        declared = tuple(CameraFeature(name, height, width) for name in self.cameras)
+        self._features = replace(driver.features, cameras=(*driver.features.cameras, *declared))
+        self._observed = 0
+        self._frames: dict[str, np.ndarray] = {}
+        self._captured_at = 0.0
+
+    @property
+    def features(self) -> RobotFeatures:
+        return self._features
+
+    def reset(self, seed: int) -> Observation:
+        self._observed, self._frames = 0, {}
+        return self.driver.reset(seed)
+
+    def get_observation(self) -> Observation:
+        observation = self.driver.get_observation()
+        tick, self._observed = self._observed, self._observed + 1
+        if tick % self.every_ticks == 0 or not self._frames:
+            self._frames = {name: self._capture(name) for name in self.cameras}
+            self._captured_at = observation.timestamp
+        times = {name: self._captured_at for name in self.cameras}
+        return replace(
+            observation,
+            images={**observation.images, **self._frames},
+            frame_times={**observation.frame_times, **times},
+        )
+
+    def _capture(self, camera: str) -> np.ndarray:
+        frame = self._renders.render(camera)
+        if frame.shape[:2] != self.size:
+            raise ConfigError(
+                f"camera {camera!r} renders {frame.shape[1]}x{frame.shape[0]} px, CameraFrameRate declares "
+                f"{self.size[1]}x{self.size[0]}: pass the driver's image size."
+            )
+        return frame
 
 
 class Disturbance(Protocol):

@@ -83,7 +83,8 @@ def vsf_observation(
     margin: int = 50,
     min_size: int = 50,
 ) -> Observation:
-    """The observation a symbol-following policy gets: masked head image, idle arms' wrist images zeroed.
+    """The observation a symbol-following policy gets: masked head image, idle arms' wrist images zeroed (and
+    listed in ``Observation.blanked``, so the policy does not take them for dead cameras).
 
     Args:
         obs: the current observation; must contain ``head_camera``.
@@ -96,8 +97,8 @@ def vsf_observation(
         raise ShapeError(f"VSF needs the head camera {head_camera!r}; the observation has {sorted(obs.images)}.")
     images = dict(obs.images)
     images[head_camera] = vsf_head_image(images[head_camera], symbols, margin=margin, min_size=min_size)
-    if active_arms:
-        for arm, camera in wrist_cameras.items():
-            if arm not in active_arms and camera in images:
-                images[camera] = np.zeros_like(images[camera])
-    return replace(obs, images=images)
+    idle = {camera for arm, camera in wrist_cameras.items() if active_arms and arm not in active_arms}
+    blanked = idle & images.keys()
+    for camera in blanked:
+        images[camera] = np.zeros_like(images[camera])
+    return replace(obs, images=images, blanked=obs.blanked | blanked)

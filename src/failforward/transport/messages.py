@@ -123,7 +123,7 @@ def encode_request(request: Request) -> bytes:
 
 
 def _obs_map(obs: Observation) -> dict[str, Any]:
-    return {
+    body = {
         "timestamp": obs.timestamp,
         "joint_positions": encode_array(obs.joint_positions),
         "joint_velocities": encode_array(obs.joint_velocities),
@@ -131,6 +131,9 @@ def _obs_map(obs: Observation) -> dict[str, Any]:
         "images": {name: encode_array(image) for name, image in obs.images.items()},
         "depth": {name: encode_array(depth) for name, depth in obs.depth.items()},
     }
+    if obs.blanked:  # optional: only VSF-masked observations carry it
+        body["blanked"] = sorted(obs.blanked)
+    return body
 
 
 def encode_reply(reply: Reply) -> bytes:
@@ -208,7 +211,9 @@ _REQUESTS: dict[str, Callable[[Fields], Request]] = {
 
 
 def _observation(obs: Fields) -> Observation:
-    obs.expect_keys(("timestamp", "joint_positions", "joint_velocities", "object_state", "images", "depth"))
+    obs.expect_keys(
+        ("timestamp", "joint_positions", "joint_velocities", "object_state", "images", "depth"), ("blanked",)
+    )
     vectors = {k: require_finite(read_array(obs, k, FLOAT, 1), f"obs.{k}") for k in _VECTORS}
     images = {k: decode_array(v, f"obs.images.{k}", {"uint8"}, 3, obs.limits) for k, v in obs.names("images").items()}
     depth = {k: decode_array(v, f"obs.depth.{k}", {"float32"}, 2, obs.limits) for k, v in obs.names("depth").items()}
@@ -220,12 +225,24 @@ def _observation(obs: Fields) -> Observation:
             object_state=vectors["object_state"],
             images=images,
             depth=depth,
+            blanked=_blanked(obs),
         )
     except ShapeError as exc:
         raise WireError(ErrorCode.BAD_ARRAY, f"obs: {exc}") from None
 
 
 _VECTORS = ("joint_positions", "joint_velocities", "object_state")
+_OBS_KEYS = ("timestamp", *_VECTORS, "images", "depth")
+
+
+def _blanked(obs: Fields) -> frozenset[str]:
+    """``obs.blanked``: the camera names VSF zeroed on purpose (absent: none)."""
+    names = obs.raw("blanked")
+    if names is None:
+        return frozenset()
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise WireError(ErrorCode.BAD_REQUEST, f"{obs.where}.blanked must be a list of camera names, got {names!r}")
+    return frozenset(names)
 
 
 def _prefix(prefix: Fields) -> ChunkPrefix:

@@ -49,7 +49,7 @@ class InputEncoder:
         """Arrays for ``obs`` and ``prompt`` (see module docstring); raises on anything malformed."""
         inputs = {"state": self._state(obs), **{k: v[None] for k, v in self.text.encode(prompt).items()}}
         if self.config.cameras:
-            inputs["images"] = self._images(obs.images)
+            inputs["images"] = self._images(obs)
         return inputs
 
     def noise(self, noise: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -87,8 +87,10 @@ class InputEncoder:
             )
         return self.norm.normalize_state(q)[None]
 
-    def _images(self, images: dict[str, np.ndarray]) -> np.ndarray:
-        c = self.config
+    def _images(self, obs: Observation) -> np.ndarray:
+        """``uint8 [1, C, H, W, 3]``; refuses a missing, wrong-size or black frame (unless the runtime blanked it
+        on purpose, ``Observation.blanked``)."""
+        c, images = self.config, obs.images
         missing = [name for name in c.cameras if name not in images]
         if missing:
             raise ObservationError(
@@ -102,5 +104,6 @@ class InputEncoder:
                     f"camera {name!r} image must be uint8 {list(want)}, got {images[name].dtype} "
                     f"{list(images[name].shape)}; set the camera resolution to {c.image_width}x{c.image_height}."
                 )
-            _refuse_black(name, images[name])
+            if name not in obs.blanked:
+                _refuse_black(name, images[name])
         return np.stack([images[name] for name in c.cameras])[None]
