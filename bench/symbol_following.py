@@ -237,7 +237,9 @@ def main() -> None:
     parser.add_argument("--margin", type=int, default=25, help="[ticks] learned policies get T + margin ticks")
     parser.add_argument("--methods", nargs="+", default=["pmc", "tc_sym", "tc_obj", "hold"], choices=METHODS)
     parser.add_argument(
-        "--vision", action="store_true", help="run every method on the vision model's cameras and image size"
+        "--vision",
+        action="store_true",
+        help="run every method on the vision model's cameras and image size, with no object state",
     )
     parser.add_argument("--vision-model", type=Path, default=MODELS["vision_sym"], help="model of vision_sym*")
     parser.add_argument("--out", type=Path, default=None, help="JSON with the protocol, summaries and every trial")
@@ -252,7 +254,9 @@ def main() -> None:
     robot = {**preset.robot.model_dump(exclude={"kind"}), "cameras": (), "depth_cameras": (), "object_state": True}
     if args.vision:
         vision = load_manifest(args.vision_model).model
-        robot.update(cameras=vision.cameras, image_height=vision.image_height, image_width=vision.image_width)
+        robot.update(
+            cameras=vision.cameras, image_height=vision.image_height, image_width=vision.image_width, object_state=False
+        )
     driver = SimAlohaDriver(SimAlohaConfig(**robot))
     driver.connect()
     trials, summaries, seconds = {}, {}, {}
