@@ -104,3 +104,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if SIM_MISSING and item.get_closest_marker("sim") is not None:
         pytest.skip(f"needs {', '.join(SIM_MISSING)}: install the sim extra")
+
+
+@pytest.fixture(scope="module")
+def load_bench():
+    """``load_bench("recovery_benchmark")``: a ``bench/`` script imported as a module (registered in
+    ``sys.modules`` while the test module runs, as its dataclasses need)."""
+    import sys
+
+    loaded: list[str] = []
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "guidance_mechanism.py"
 
 
 @pytest.fixture(scope="module")
-def mechanism():
-    spec = importlib.util.spec_from_file_location("guidance_mechanism", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["guidance_mechanism"] = module
-    spec.loader.exec_module(module)
-    return module
+def mechanism(load_bench):
+    return load_bench("guidance_mechanism")
 
 
 def _episode(success: bool, stages: list[int], d: list[float], dt: float = 0.5) -> dict:

@@ -4,30 +4,19 @@ the scripted expert neither."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import afil_helpers
 import pytest
 
 from failforward.policy.afil.manifest import load_manifest
 from failforward.robots.sim_aloha import SimAlohaDriver
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "recovery_benchmark.py"
 tiny_state_dir = afil_helpers.tiny_state_dir
 tiny_vision_dir = afil_helpers.tiny_vision_dir
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("recovery_benchmark", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["recovery_benchmark"] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["recovery_benchmark"]
+def bench(load_bench):
+    return load_bench("recovery_benchmark")
 
 
 def test_an_image_model_sees_its_cameras_at_its_size_and_no_object_state(bench, tiny_vision_dir):

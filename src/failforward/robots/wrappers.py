@@ -79,6 +79,19 @@ class DriverWrapper(EpisodicDriver):
         return self.driver.episode_outcome()
 
 
+def _renderer(driver: EpisodicDriver, every_ticks: int, wrapper: str, otherwise: str) -> OnDemandCamera:
+    """``driver`` as the camera renderer of ``wrapper``; ``ConfigError`` when it cannot render on demand or
+    ``every_ticks < 1`` (``otherwise``: what to do instead, for the message)."""
+    if not isinstance(driver, OnDemandCamera):
+        raise ConfigError(
+            f"{wrapper} needs a driver with render(camera); {type(driver).__name__} has none: use a simulated "
+            f"driver or {otherwise}."
+        )
+    if every_ticks < 1:
+        raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
+    return driver
+
+
 class SampledCamera(DriverWrapper):
     """Adds ``camera`` (rendered by ``driver.render(camera)``) to the observations of ticks ``0, k, 2k, ...``.
 
@@ -92,15 +105,8 @@ class SampledCamera(DriverWrapper):
     """
 
     def __init__(self, driver: EpisodicDriver, camera: str, every_ticks: int) -> None:
-        if not isinstance(driver, OnDemandCamera):
-            raise ConfigError(
-                f"SampledCamera needs a driver with render(camera); {type(driver).__name__} has "
-                "none: use a simulated driver or declare the camera in its config."
-            )
-        if every_ticks < 1:
-            raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
+        self._renders = _renderer(driver, every_ticks, "SampledCamera", "declare the camera in its config")
         super().__init__(driver)
-        self._renders: OnDemandCamera = driver
         self.camera, self.every_ticks = camera, every_ticks
         self._observed = 0
 
@@ -134,13 +140,9 @@ class CameraFrameRate(DriverWrapper):
     """
 
     def __init__(self, driver: EpisodicDriver, cameras: Sequence[str], size: tuple[int, int], every_ticks: int) -> None:
-        if not isinstance(driver, OnDemandCamera):
-            raise ConfigError(
-                f"CameraFrameRate needs a driver with render(camera); {type(driver).__name__} has none: use a "
-                "simulated driver, or let a hardware driver stream its cameras at their rate."
-            )
-        if every_ticks < 1:
-            raise ConfigError(f"every_ticks must be >= 1 tick, got {every_ticks}.")
+        self._renders = _renderer(
+            driver, every_ticks, "CameraFrameRate", "let a hardware driver stream its cameras at their rate"
+        )
         own = sorted({c.name for c in driver.features.cameras} & set(cameras))
         if own:
             raise ConfigError(
@@ -148,7 +150,6 @@ class CameraFrameRate(DriverWrapper):
                 "CameraFrameRate alone captures them."
             )
         super().__init__(driver)
-        self._renders: OnDemandCamera = driver
         self.cameras, self.size, self.every_ticks = tuple(cameras), size, every_ticks
         height, width = size
         declared = tuple(CameraFeature(name, height, width) for name in self.cameras)
