@@ -211,9 +211,7 @@ _REQUESTS: dict[str, Callable[[Fields], Request]] = {
 
 
 def _observation(obs: Fields) -> Observation:
-    obs.expect_keys(
-        ("timestamp", "joint_positions", "joint_velocities", "object_state", "images", "depth"), ("blanked",)
-    )
+    obs.expect_keys(_OBS_KEYS, optional=("blanked",))
     vectors = {k: require_finite(read_array(obs, k, FLOAT, 1), f"obs.{k}") for k in _VECTORS}
     images = {k: decode_array(v, f"obs.images.{k}", {"uint8"}, 3, obs.limits) for k, v in obs.names("images").items()}
     depth = {k: decode_array(v, f"obs.depth.{k}", {"float32"}, 2, obs.limits) for k, v in obs.names("depth").items()}
