@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -41,7 +40,7 @@ from failforward.config.policy import GuidanceConfig
 from failforward.learn.config import TrainConfig
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.run_state import RunState
-from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.learn.sources import EpisodeSlice, demo_repeats, load_slices
 from failforward.learn.stages import Pipeline
 from failforward.policy.afil import load_manifest
 from failforward.stats import rate_summary
@@ -74,7 +73,7 @@ def success_sets(pipe: Pipeline, moved_m: float) -> dict[str, list[EpisodeArrays
     demos = load_slices([EpisodeSlice(root / f) for f in pipe.state.info("collect")["files"]])
     fixed = [c for c in pipe.state.info("correct_0")["corrections"] if c["success"]]
     corrections = load_slices([EpisodeSlice(root / c["file"], c["takeover"]) for c in fixed])
-    repeat = max(1, math.ceil(len(corrections) * (1 - MAX_CORRECTION_SHARE) / MAX_CORRECTION_SHARE / len(demos)))
+    repeat = demo_repeats(len(demos), len(corrections), MAX_CORRECTION_SHARE)
     return {
         "demos": demos,
         "demos+corrections": demos + corrections,

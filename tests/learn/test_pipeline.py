@@ -125,3 +125,23 @@ def test_vision_cpu_run_collects_trains_and_evaluates_from_pixels(tmp_path: Path
     graph = next(iter(manifest.graphs.values()))
     assert any(t.name == "images" and list(t.shape)[2:] == [72, 96, 3] for t in graph.inputs)
     assert len(steps["eval_r0_1x1_success_only"]["episodes"]) == 1
+
+
+@pytest.mark.parametrize(("cap", "repeat"), [(None, 1), (0.4, 2), (0.2, 5), (0.9, 1)])
+def test_a_correction_share_cap_repeats_the_demos_of_a_round(tmp_path: Path, cap, repeat) -> None:
+    """Round 1's success slices: 4 demos (repeated until the 5 corrections are at most ``cap`` of them) + the
+    successful corrections from their takeover; failures are the failed rollouts."""
+    from failforward.learn.sources import EpisodeSlice
+    from failforward.learn.stages import Pipeline
+
+    state = RunState.open(tmp_path, PipelineConfig(max_correction_share=cap))
+    state.finish("collect", {"files": [f"demos/d{i}.mcap" for i in range(4)]})
+    corrections = [{"file": f"corr/c{i}.mcap", "takeover": 10 + i, "success": i != 5} for i in range(6)]
+    state.finish("correct_0", {"corrections": corrections})
+    state.finish("rollout_0", {"episodes": [{"file": "roll/r0.mcap", "success": False}]})
+    success, failure = Pipeline(state).training_slices(1)
+    demos = [EpisodeSlice(tmp_path / f"demos/d{i}.mcap") for i in range(4)]
+    fixed = [EpisodeSlice(tmp_path / f"corr/c{i}.mcap", 10 + i) for i in range(5)]
+    assert success == demos * repeat + fixed
+    assert failure == [EpisodeSlice(tmp_path / "roll/r0.mcap")]
+    assert cap is None or len(fixed) / len(success) <= cap

@@ -7,6 +7,7 @@ failure. Failed rollouts are kept whole and train the failure head.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,23 @@ def load_slices(
     """Read each slice's episode and keep ticks ``start ..`` (every array, images included)."""
     from failforward.record.reader import read_episode
 
-    out = []
+    loaded: dict[EpisodeSlice, EpisodeArrays] = {}  # a slice listed twice (repeated demos) is read once
     for item in slices:
-        episode = from_recorded(read_episode(item.path, load_images=load_images), action_source)
-        out.append(episode.tail(item.start))
-    return out
+        if item not in loaded:
+            episode = from_recorded(read_episode(item.path, load_images=load_images), action_source)
+            loaded[item] = episode.tail(item.start)
+    return [loaded[item] for item in slices]
+
+
+def demo_repeats(demos: int, corrections: int, max_share: float | None) -> int:
+    """How many times ``demos`` episodes enter a round's success data so that ``corrections`` are at most
+    ``max_share`` of it (the paper's data: 1000 corrected of 2500 success trajectories, 0.4); 1 without a cap, a
+    demo or a correction.
+
+    Example:
+        >>> demo_repeats(50, 117, 0.4)  # 50 x 4 = 200 demos + 117 corrections: 37 % corrections
+        4
+    """
+    if max_share is None or demos == 0 or corrections == 0:
+        return 1
+    return max(1, math.ceil(corrections * (1 - max_share) / (max_share * demos)))

@@ -35,7 +35,7 @@ from failforward.learn.models import get_learn_model
 from failforward.learn.pipeline import RunLayout
 from failforward.learn.results import EpisodeRecord, write_results
 from failforward.learn.run_state import RunState
-from failforward.learn.sources import EpisodeSlice, load_slices
+from failforward.learn.sources import EpisodeSlice, demo_repeats, load_slices
 from failforward.learn.step_log import episode_row
 from failforward.record.reader import read_episode
 from failforward.robots.registry import describe_robot
@@ -209,13 +209,14 @@ class Pipeline:
         return model_dir / load_manifest(model_dir).weights  # verified: hashes match the manifest
 
     def training_slices(self, k: int) -> tuple[list[EpisodeSlice], list[EpisodeSlice]]:
-        """Round ``k``'s training data: ``(success, failure)`` slices — the demos and the corrections of rounds < k
+        """Round ``k``'s training data: ``(success, failure)`` slices — the demos (repeated so that the corrections
+        are at most ``max_correction_share`` of the success slices, when set) and the corrections of rounds < k
         (each from its takeover tick), and the failed rollouts of rounds < k."""
         root = self.layout.root
-        success = [EpisodeSlice(root / f) for f in self.state.info("collect")["files"]]
-        failure = []
+        demos = [EpisodeSlice(root / f) for f in self.state.info("collect")["files"]]
+        corrections, failure = [], []
         for j in range(k):
-            success += [
+            corrections += [
                 EpisodeSlice(root / c["file"], c["takeover"])
                 for c in self.state.info(f"correct_{j}")["corrections"]
                 if c["success"]
@@ -223,7 +224,8 @@ class Pipeline:
             failure += [
                 EpisodeSlice(root / r["file"]) for r in self.state.info(f"rollout_{j}")["episodes"] if not r["success"]
             ]
-        return success, failure
+        repeat = demo_repeats(len(demos), len(corrections), self.cfg.max_correction_share)
+        return demos * repeat + corrections, failure
 
     def _symbol_episodes(self) -> list[EpisodeArrays]:
         """Corrective ticks of the followed symbol episodes (success data); a vision model sees them through VSF
