@@ -55,6 +55,7 @@ from failforward.config.recovery import RecoveryConfig
 from failforward.control.assembly import assemble_loop
 from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError
+from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.manifest import load_manifest
 from failforward.policy.base import PolicyBackend
 from failforward.policy.expert.expert import ScriptedExpert
@@ -232,9 +233,11 @@ class Bench:
         self.loop_config = LoopConfig(max_steps=max_steps, supervisor_mode="synchronous")
         self.policy_name, _, mode = method.partition("+")
         self.model_dir = models.get(self.policy_name)
-        self.driver = SimAlohaDriver(robot_config(self.model_dir, task))
+        self.manifest = load_manifest(self.model_dir) if self.model_dir is not None else None  # read once
+        model = self.manifest.model if self.manifest is not None else None
+        self.driver = SimAlohaDriver(robot_config(model, task))
         self.driver.connect()
-        self.observed = observed_robot(self.driver, self.model_dir)
+        self.observed = observed_robot(self.driver, model)
         self.subscribers: list[TickSubscriber] = []
         if self.model_dir is None:
             self.expert = ScriptedExpert(self.driver.task, lambda: self.belief(), horizon=50)
@@ -255,9 +258,9 @@ class Bench:
 
     def policy(self, seed: int) -> PolicyBackend:
         """The scripted expert, or the learned policy with its flow noise seeded by the trial's ``seed``."""
-        if self.model_dir is None:
+        if self.model_dir is None or self.manifest is None:
             return self.expert
-        trained = load_manifest(self.model_dir).training
+        trained = self.manifest.training
         has_failure_head = trained is not None and trained.failure_ticks > 0
         guidance = GuidanceConfig(mode="adaptive", gamma=1.0) if has_failure_head else GuidanceConfig(mode="none")
         config = AfilPolicyConfig(
@@ -306,10 +309,10 @@ class Bench:
         )
 
 
-def robot_config(model_dir: Path | None, task: Task) -> SimAlohaConfig:
+def robot_config(model: AfilModelConfig | None, task: Task) -> SimAlohaConfig:
     """The simulated ALOHA for a policy: rendering at a vision model's image size with no object state, else at
-    ``HEIGHT x WIDTH`` with object state for a state model; no camera every tick (see :func:`observed_robot`)."""
-    model = load_manifest(model_dir).model if model_dir is not None else None
+    ``HEIGHT x WIDTH`` with object state for a state model (``None``: the scripted expert); no camera every tick
+    (see :func:`observed_robot`)."""
     if model is not None and model.cameras:
         return SimAlohaConfig(
             task=task,
@@ -322,10 +325,10 @@ def robot_config(model_dir: Path | None, task: Task) -> SimAlohaConfig:
     return SimAlohaConfig(task=task, cameras=(), image_height=HEIGHT, image_width=WIDTH, object_state=model is not None)
 
 
-def observed_robot(driver: SimAlohaDriver, model_dir: Path | None) -> EpisodicDriver:
+def observed_robot(driver: SimAlohaDriver, model: AfilModelConfig | None) -> EpisodicDriver:
     """What the loop observes: a vision model's cameras captured every ``CAMERA_EVERY`` ticks (its top camera is
     the supervisor's head camera), else the head camera alone every ``HEAD_EVERY`` ticks for the supervisor."""
-    cameras = load_manifest(model_dir).model.cameras if model_dir is not None else ()
+    cameras = model.cameras if model is not None else ()
     if not cameras:
         return SampledCamera(driver, HEAD, HEAD_EVERY)
     if HEAD not in cameras:

@@ -21,11 +21,11 @@ def bench(load_bench):
 
 def test_an_image_model_sees_its_cameras_at_its_size_and_no_object_state(bench, tiny_vision_dir):
     model = load_manifest(tiny_vision_dir).model
-    robot = bench.robot_config(tiny_vision_dir, "transfer_cube")
+    robot = bench.robot_config(model, "transfer_cube")
     assert (robot.image_height, robot.image_width) == (model.image_height, model.image_width)
     assert not robot.object_state and robot.cameras == robot.depth_cameras == ()
     with SimAlohaDriver(robot) as driver:
-        observed = bench.observed_robot(driver, tiny_vision_dir)
+        observed = bench.observed_robot(driver, model)
         assert [c.name for c in observed.features.cameras] == list(model.cameras)
         observed.reset(0)
         frames = observed.get_observation().images
@@ -34,7 +34,7 @@ def test_an_image_model_sees_its_cameras_at_its_size_and_no_object_state(bench, 
 
 
 def test_a_state_model_gets_object_state_and_the_expert_none(bench, tiny_state_dir):
-    state = bench.robot_config(tiny_state_dir, "transfer_cube")
+    state = bench.robot_config(load_manifest(tiny_state_dir).model, "transfer_cube")
     expert = bench.robot_config(None, "transfer_cube")
     assert state.object_state and not expert.object_state
     assert state.cameras == expert.cameras == ()

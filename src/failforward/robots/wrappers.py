@@ -169,7 +169,7 @@ class CameraFrameRate(DriverWrapper):
     def get_observation(self) -> Observation:
         observation = self.driver.get_observation()
         tick, self._observed = self._observed, self._observed + 1
-        if tick % self.every_ticks == 0 or not self._frames:
+        if tick % self.every_ticks == 0:  # tick 0 of every episode captures
             self._frames = {name: self._capture(name) for name in self.cameras}
             self._captured_at = observation.timestamp
         times = {name: self._captured_at for name in self.cameras}
