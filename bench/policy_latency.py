@@ -147,7 +147,7 @@ def part_probes(built: dict, obs: Observation) -> dict[str, Probe]:
         inputs = {**split.encoder.encode(obs, "transfer the cube"), "noise": split.encoder.noise(None, split.rng)}
         names = [o.name for o in split.manifest.graphs[sig.BACKBONE].outputs]  # + failure_keys/values: light head
         cache = dict(zip(names, split.run_graph(sig.BACKBONE, inputs), strict=True))
-        step = {"x": inputs["noise"], "tau": np.full((1,), 0.5, np.float32), **cache, **split.prefix_inputs(None)}
+        step = {"x": inputs["noise"], "tau": np.full((1,), 0.5, np.float32), **cache, **split.prefix_inputs(None, obs)}
         probes["onnxruntime backbone graph"] = lambda: split.run_graph(sig.BACKBONE, inputs)
         probes["onnxruntime expert step, 2 heads"] = lambda: split.run_graph(sig.EXPERTS, step)
         unguided = built.get(("onnxruntime split", False))

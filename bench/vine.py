@@ -17,8 +17,9 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   ``chain`` (top prior, no value), ``tree`` (the search scored by the success-only value), ``full`` (the search with
   the failure-aware value). Rows go to ``--out`` (jsonl); a stopped run resumes.
 - ``train-system1``: VINE's System 1 from the same recordings (:mod:`failforward.learn.vine.system1`): an AFIL flow
-  policy on joints + object poses, prompted with the current subgoal (MiniLM prompt embeddings), with a done head
-  trained by focal loss; failed subgoal segments train its failure head. Exported to ``--models``/``system1``. The
+  policy on joints + object poses, prompted with the current subgoal (hashed word embeddings by default), with a
+  done head trained by focal loss, arm joints as deltas from the chunk's first observed joints, exporting the EMA
+  of its weights; failed subgoal segments train its failure head. Exported to ``--models``/``system1``. The
   whole episodes under the task's prompt train it too, for the System-1-alone row. ``bench/vine_system1_offline.py``
   scores it on held-out recordings (done head, action error).
 - ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
@@ -54,6 +55,7 @@ from failforward.config import RunConfig, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
 from failforward.learn.vine.paths import ThoughtPath
+from failforward.sim.aloha_scene import GRIPPER_INDICES
 from failforward.stats import rate_text
 
 DATA, MODELS, RESULTS = Path("runs/vine/data"), Path("models/vine_plug_strip"), Path("docs/vine_results.jsonl")
@@ -61,6 +63,16 @@ LEARNED_RESULTS = Path("docs/vine_results_learned_s1.jsonl")  # eval --system1 l
 SPLIT_SEEDS = {"seen": 100_000, "unseen": 200_000}
 ROWS = ("system1", "random", "chain", "tree", "full")
 MAX_STEPS = 2000  # [ticks] 40 s at 50 Hz: two plugs take about 20 s
+ARM_JOINTS = tuple(j for j in range(14) if j not in GRIPPER_INDICES)  # ALOHA's 12 arm joints (grippers: 6, 13)
+SYSTEM1_TEXT_HELP = (
+    "prompt encoder: hash (one learned embedding per word: 'plug_a' and 'plug_b' share nothing) or minilm (sentence "
+    "embeddings: 'grasp plug_a' and 'grasp plug_b' are 0.96 cosine-similar, so the subgoal barely conditions the "
+    "policy early in training)"
+)
+SYSTEM1_RTC_HELP = (
+    "training-time RTC prefixes of up to this many rows; 0 (default): the evaluation's loop is synchronous and "
+    "sends no prefix, and prefix training leaves the prefix-free case 1/(D+1) of the samples"
+)
 
 
 def episode_config(
@@ -178,18 +190,26 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     from failforward.policy.afil.config import SamplerConfig, TextEncoderKind, get_model_preset
 
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
-    episodes = system1_episodes([r["file"] for r in rows])
+    episodes = system1_episodes([r["file"] for r in rows], task_episodes=args.task_episodes)
     state_dim = episodes[0].state.shape[1]
     model = get_model_preset("aloha_state").model_copy(
-        update={"state_dim": state_dim, "text_encoder": TextEncoderKind.MINILM, "done_head": True}
+        update={
+            "state_dim": state_dim,
+            "text_encoder": TextEncoderKind(args.text_encoder),
+            "width": args.width,
+            "done_head": True,
+            "relative_actions": ARM_JOINTS if args.relative_actions else (),
+        }
     )
     config = TrainConfig(
         model=model,
-        out_dir=args.data.parent / "system1_train",
+        out_dir=args.train_dir or args.data.parent / "system1_train",
         steps=args.steps,
         failure_fraction=0.2,
         threads=args.threads,
         checkpoint_every=250,
+        ema_decay=args.ema_decay,
+        rtc_max_delay=args.rtc_max_delay,
     )
     done_ticks = sum(float(np.nansum(e.done)) for e in episodes)
     print(f"{len(episodes)} sample streams from {len(rows)} episodes ({sum(e.success for e in episodes)} successful, "
@@ -266,7 +286,8 @@ def _eval_row(
               flush=True)  # fmt: skip
 
     for start, count in _stretches(seeds):
-        config = episode_config(split, start, planner, None, system1).with_overrides({"episodes": count})
+        overrides = {"episodes": count, "broker.execute_steps": args.execute_steps}
+        config = episode_config(split, start, planner, None, system1).with_overrides(overrides)
         with tempfile.TemporaryDirectory() as scratch:
             run(config.with_overrides({"record.output_dir": scratch}), run_name=f"{row}-{split}", on_episode=save)
 
@@ -345,6 +366,7 @@ def main() -> None:
     evaluate.add_argument("--splits", nargs="+", default=list(SPLIT_SEEDS), choices=list(SPLIT_SEEDS))
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
+    evaluate.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
     evaluate.add_argument("--layouts", choices=("all", "decisive"), default="all",
                           help="every held-out layout, or only those with both a safe and a far order")  # fmt: skip
     count = sub.add_parser("decisive", help="count the decisive layouts")
@@ -352,6 +374,15 @@ def main() -> None:
     system1 = sub.add_parser("train-system1")
     system1.add_argument("--steps", type=int, default=6000)
     system1.add_argument("--threads", type=int, default=1, help="torch threads (2 when nothing else runs)")
+    system1.add_argument("--text-encoder", choices=("hash", "minilm"), default="hash", help=SYSTEM1_TEXT_HELP)
+    system1.add_argument("--width", type=int, default=128, help="token width of the backbone and experts")
+    system1.add_argument("--ema-decay", type=float, default=0.995, help="exported weights: their EMA (0: last step)")
+    system1.add_argument("--rtc-max-delay", type=int, default=0, help=SYSTEM1_RTC_HELP)
+    task_help = "also train on whole episodes under the task's prompt (the System-1-alone row)"
+    system1.add_argument("--task-episodes", action=argparse.BooleanOptionalAction, default=True, help=task_help)
+    system1.add_argument("--train-dir", type=Path, default=None, help="checkpoints (default: next to --data)")
+    relative_help = "arm joints predicted relative to the chunk's first observed joints (grippers absolute)"
+    system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1):
         p.add_argument("--data", type=Path, default=DATA)

@@ -15,7 +15,7 @@ from failforward.errors import ConfigError, ShapeError
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.object_targets import PositionStats, object_positions
 from failforward.policy.afil.config import AfilModelConfig
-from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.normalize import NormStats, action_reference
 from failforward.policy.afil.text_encoder import make_text_encoder
 
 
@@ -63,9 +63,15 @@ class ChunkDataset:
         ]
 
     @staticmethod
-    def fit_norm(episodes: list[EpisodeArrays]) -> NormStats:
-        """Norm stats over all ticks of all episodes (success and failure)."""
-        return NormStats.fit(np.concatenate([e.state for e in episodes]), np.concatenate([e.actions for e in episodes]))
+    def fit_norm(episodes: list[EpisodeArrays], config: AfilModelConfig | None = None) -> NormStats:
+        """Norm stats over all ticks of all episodes (success and failure). For a ``config`` with relative action
+        dimensions, the action stats are those of what the model predicts: ``a[t + k] − q[t]`` over chunk rows
+        ``k`` (every ``H // RELATIVE_OFFSETS``-th), absolute dimensions as they are."""
+        states = np.concatenate([e.state for e in episodes])
+        if config is None or not config.relative_actions:
+            return NormStats.fit(states, np.concatenate([e.actions for e in episodes]))
+        targets = np.concatenate([_relative_targets(e, config, k) for e in episodes for k in _offsets(config)])
+        return NormStats.fit(states, targets)
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
         """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""
@@ -86,11 +92,13 @@ class ChunkDataset:
             if c.cameras:
                 images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
         prompt = {name: np.stack([self.prompts[i][name] for i in picks[:, 0]]) for name in self.text.input_names}
+        state = np.stack(states)
+        reference = action_reference(state, c.relative_actions, c.action_dim)[:, None]  # [B, 1, A]
         return Batch(
-            state=self.norm.normalize_state(np.stack(states)),
+            state=self.norm.normalize_state(state),
             prompt=prompt,
             images=np.stack(images) if images else None,
-            actions=self.norm.normalize_actions(np.stack(actions)),
+            actions=self.norm.normalize_actions(np.stack(actions) - reference),
             failure=np.array([not self.episodes[i].success for i in picks[:, 0]]),
             **self._objects(picks),
             **self._done(picks),
@@ -110,6 +118,20 @@ class ChunkDataset:
         rows = [self.objects[i][t] if self.objects[i] is not None else zero for i, t in picks]
         known = np.array([self.objects[i] is not None for i in picks[:, 0]])
         return {"objects": np.stack(rows), "objects_known": known}
+
+
+RELATIVE_OFFSETS = 10  # chunk rows per tick sampled when fitting relative action stats
+
+
+def _offsets(config: AfilModelConfig) -> range:
+    """Chunk rows ``k`` whose relative targets the norm stats are fitted to (at most ``RELATIVE_OFFSETS``)."""
+    return range(0, config.horizon, max(1, config.horizon // RELATIVE_OFFSETS))
+
+
+def _relative_targets(e: EpisodeArrays, config: AfilModelConfig, k: int) -> np.ndarray:
+    """``[T, A]``: row ``k`` of every chunk of ``e`` against its first tick's state (past the end: the last action)."""
+    rows = np.minimum(np.arange(e.length) + k, e.length - 1)
+    return e.actions[rows] - action_reference(e.state, config.relative_actions, config.action_dim)
 
 
 def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:

@@ -113,7 +113,7 @@ def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualAc
         logger.info("new failure head on the backbone and success head of %s", config.failure_head_from)
         return with_new_failure_head(base, config.model), norm
     if config.init_weights is None:
-        return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes)
+        return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes, config.model)
     model, norm = load_weights(config.init_weights)
     if model.config != config.model:
         raise ConfigError(

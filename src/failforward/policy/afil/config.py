@@ -111,6 +111,11 @@ class AfilModelConfig(FrozenModel):
         done_head: a done expert beside the flow experts (VINE's System 1, ``policy.afil.done_head``): from the
             backbone's prefix, the probability that the prompted subgoal has ended (end of edge). ``False`` (default,
             and in older manifests): no done head, no ``done`` graph.
+        relative_actions: action dimensions the model predicts relative to the same index of the state at the
+            chunk's first tick (delta joint actions, as π0 does for arm joints): the model outputs
+            ``a[t + k] − q[t]`` and the runtime adds the observed ``q[t]`` back, so a chunk starts where the arm is
+            however coarse the fit. Use it for joints whose action and state share units (arm joints, not a gripper
+            whose command is not its position). ``()`` (default, and in older manifests): absolute targets.
     """
 
     action_dim: int = Field(14, ge=1)
@@ -138,6 +143,7 @@ class AfilModelConfig(FrozenModel):
     failure_mlp_ratio: int | None = Field(None, ge=1)
     failure_self_attention: bool | None = None
     done_head: bool = False
+    relative_actions: tuple[int, ...] = ()
 
     @property
     def success_expert(self) -> ExpertShape:
@@ -178,6 +184,12 @@ class AfilModelConfig(FrozenModel):
             )
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras must be unique, got {self.cameras}")
+        bad = [i for i in self.relative_actions if not 0 <= i < min(self.action_dim, self.state_dim)]
+        if bad or len(set(self.relative_actions)) != len(self.relative_actions):
+            raise ValueError(
+                f"relative_actions {list(self.relative_actions)} must be distinct indices below action_dim "
+                f"({self.action_dim}) and state_dim ({self.state_dim}): each names a joint in both."
+            )
         return self
 
 

@@ -1,16 +1,34 @@
 """Normalization statistics that travel with the weights (checkpoint and manifest).
 
-States and actions are standardized per joint: ``z = (q − mean) / std``; the model only sees ``z``.
+States and actions are standardized per joint: ``z = (q − mean) / std``; the model only sees ``z``. A model with
+relative action dimensions standardizes ``a − action_reference(q)`` (its stats are fitted to those differences).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 STD_FLOOR = 1e-2  # [joint unit]; joints that never moved in the data are not blown up
+
+
+def action_reference(state: np.ndarray, relative: Sequence[int], action_dim: int) -> np.ndarray:
+    """What a model with ``relative`` action dimensions (``AfilModelConfig.relative_actions``) predicts its actions
+    against: ``[..., A]`` float64, ``state[..., i]`` at each relative index ``i`` and 0 elsewhere (absolute).
+
+    Args:
+        state: ``[..., S]`` raw (unnormalized) states, joints first, at each chunk's first tick.
+        relative: indices into both the actions and the state.
+        action_dim: A.
+    """
+    state = np.asarray(state, dtype=np.float64)
+    reference = np.zeros((*state.shape[:-1], action_dim))
+    index = list(relative)
+    reference[..., index] = state[..., index]
+    return reference
 
 
 @dataclass(frozen=True)

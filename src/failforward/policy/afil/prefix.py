@@ -67,8 +67,12 @@ def empty_prefix(horizon: int, action_dim: int) -> dict[str, np.ndarray]:
     return {"prefix": np.zeros((1, horizon, action_dim), np.float32), "prefix_len": np.zeros(1, np.int64)}
 
 
-def encode_prefix(prefix: ChunkPrefix, norm: NormStats, horizon: int, support: RtcSupport) -> dict[str, np.ndarray]:
-    """Arrays for ``prefix`` (module docstring); ``prefix_weights`` only for inference-time RTC.
+def encode_prefix(
+    prefix: ChunkPrefix, norm: NormStats, horizon: int, support: RtcSupport, reference: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Arrays for ``prefix`` (module docstring); ``prefix_weights`` only for inference-time RTC. ``reference [A]``:
+    what the model's actions are relative to at the new chunk's observation (``InputEncoder.reference``; ``None``:
+    absolute actions), subtracted from the prefix's absolute targets before they are normalized.
 
     Raises:
         PrefixError: the delay exceeds ``support.max_delay`` (the caller should hold or switch plainly).
@@ -86,7 +90,7 @@ def encode_prefix(prefix: ChunkPrefix, norm: NormStats, horizon: int, support: R
         raise ObservationError("prefix actions contain NaN or inf; pass the executed/queued joint targets.")
     length = min(actions.shape[0], horizon)
     y = np.zeros((1, horizon, actions.shape[1]), np.float32)
-    y[0, :length] = norm.normalize_actions(actions[:length])
+    y[0, :length] = norm.normalize_actions(actions[:length] - (0.0 if reference is None else reference))
     feeds: dict[str, np.ndarray] = {"prefix": y, "prefix_len": np.array([delay], np.int64)}
     if support.method == "inference":
         feeds["prefix_weights"] = soft_mask(delay, length, horizon)[None]

@@ -18,7 +18,7 @@ import numpy as np
 from failforward.errors import ShapeError
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.errors import ObservationError
-from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.normalize import NormStats, action_reference
 from failforward.policy.afil.text_encoder import TextEncoder, make_text_encoder
 from failforward.types import Observation
 
@@ -64,12 +64,17 @@ class InputEncoder:
             raise ObservationError("noise contains NaN or inf; pass finite standard-normal noise or None.")
         return noise.reshape(1, *shape)
 
-    def actions(self, z: np.ndarray) -> np.ndarray:
-        """Normalized chunk ``[1, H, A]`` → float64 joint targets ``[H, A]``; refuses non-finite output."""
-        actions = self.norm.unnormalize_actions(np.asarray(z)[0])
+    def actions(self, z: np.ndarray, obs: Observation) -> np.ndarray:
+        """Normalized chunk ``[1, H, A]`` sampled at ``obs`` → float64 absolute joint targets ``[H, A]`` (relative
+        action dimensions get ``obs``'s joint positions back); refuses non-finite output."""
+        actions = self.norm.unnormalize_actions(np.asarray(z)[0]) + self.reference(obs)
         if not np.all(np.isfinite(actions)):
             raise ObservationError("The policy produced NaN/inf actions; check the weights and the input state.")
         return actions
+
+    def reference(self, obs: Observation) -> np.ndarray:
+        """``[A]``: what this model's actions are relative to at ``obs`` (``normalize.action_reference``)."""
+        return action_reference(obs.state, self.config.relative_actions, self.config.action_dim)
 
     def _state(self, obs: Observation) -> np.ndarray:
         q = obs.state

@@ -76,15 +76,17 @@ class AfilBackend(PolicyBackend):
         """
         inputs = self.encoder.encode(obs, prompt)
         inputs["noise"] = self.encoder.noise(noise, self.rng)
-        inputs.update(self.prefix_inputs(prefix))
+        inputs.update(self.prefix_inputs(prefix, obs))
         z, lambdas = self.run(inputs)
         done = float(self.run_done(inputs)[0]) if self.manifest.model.done_head else None
-        return ActionChunk(self.encoder.actions(z), guidance=lambdas[0], source=f"afil-{self.kind}", done=done)
+        return ActionChunk(self.encoder.actions(z, obs), guidance=lambdas[0], source=f"afil-{self.kind}", done=done)
 
-    def prefix_inputs(self, prefix: ChunkPrefix | None) -> dict[str, np.ndarray]:
-        """``prefix``/``prefix_len``[/``prefix_weights``] arrays (``afil.prefix``); empty when not needed."""
+    def prefix_inputs(self, prefix: ChunkPrefix | None, obs: Observation) -> dict[str, np.ndarray]:
+        """``prefix``/``prefix_len``[/``prefix_weights``] arrays (``afil.prefix``) for a chunk sampled at ``obs``;
+        empty when not needed."""
         if prefix is not None and self._rtc.method != "none":
-            return encode_prefix(prefix, self.encoder.norm, self.manifest.model.horizon, self._rtc)
+            reference = self.encoder.reference(obs)
+            return encode_prefix(prefix, self.encoder.norm, self.manifest.model.horizon, self._rtc, reference)
         if self.manifest.prefix_training is not None:  # its graphs take a prefix: none = length 0
             return empty_prefix(self.manifest.model.horizon, self.manifest.model.action_dim)
         return {}
