@@ -255,7 +255,7 @@ def cmd_decisive(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     """Per split and row, the trials not yet in ``--out``, one run per stretch of consecutive seeds."""
     done = {(r["row"], r["split"], r["seed"]) for r in read_rows(args.out)}
-    system1 = args.models / "system1" if args.system1 == "learned" else None
+    system1 = (args.system1_model or args.models / "system1") if args.system1 == "learned" else None
     for split in args.splits:
         seeds = trial_seeds(split, args.trials, args.layouts)
         for row in args.rows:
@@ -367,6 +367,7 @@ def main() -> None:
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
     evaluate.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
+    evaluate.add_argument("--system1-model", type=Path, default=None, help="learned System 1 [--models/system1]")
     evaluate.add_argument("--layouts", choices=("all", "decisive"), default="all",
                           help="every held-out layout, or only those with both a safe and a far order")  # fmt: skip
     count = sub.add_parser("decisive", help="count the decisive layouts")

@@ -10,7 +10,9 @@ A segment whose successor was observed on the episode's last ticks (the last ins
 has no chunk after it and counts for early ends only. Per failed segment (a plug let go, or time ran out): whether it
 fired at all (a false end of edge). Action error: per chunk, the mean absolute difference [rad] between its first
 ``--every`` rows (what the loop executes) and the recorded actions of the same ticks, over the successful segments;
-beside it the error of holding the tick's recorded action for those rows (the scale of the motion to predict).
+beside it the error of holding the tick's recorded action for those rows (the scale of the motion to predict), and
+the error of the chunk's first row alone (where the arm is asked to be now: an absolute-action model that cannot
+place the arm where it already is shows it here).
 
 Example:
     ./run python bench/vine.py collect --episodes 40 --first-seed 100000 --data runs/vine/heldout
@@ -63,8 +65,9 @@ def score_episode(
         if segment.reached is None:
             row["fired"] = bool(fired)
         else:
-            errors = [_error(c.actions, episode, t, every) for c, t in zip(chunks, ticks, strict=True)]
-            row["action_error"] = float(np.mean(errors))
+            pairs = list(zip(chunks, ticks, strict=True))
+            row["action_error"] = float(np.mean([_error(c.actions, episode, t, every) for c, t in pairs]))
+            row["first_row_error"] = float(np.mean([_error(c.actions, episode, t, 1) for c, t in pairs]))
             held = [_error(episode.sent_actions[t][None], episode, t, every) for t in ticks]
             row["hold_error"] = float(np.mean(held))  # a policy that holds the tick's action: the scale of the motion
             row["early"] = any(t < segment.reached for t in fired)
@@ -84,7 +87,7 @@ def _error(actions: np.ndarray, episode: RecordedEpisode, t: int, every: int) ->
 def summary(rows: list[dict]) -> str:
     """Early ends, latency and misses per subgoal kind (successful segments), false ends (failed segments)."""
     lines = ["| subgoal | segments | early end | latency p50 / p90 [ticks] | missed (not last) | failed: fired | "
-             "action error p50 [rad] (holding: p50) |", "| --- " * 7 + "|"]  # fmt: skip
+             "action error p50 [rad] (holding: p50) | first row error p50 [rad] |", "| --- " * 8 + "|"]  # fmt: skip
     for kind in sorted({r["subgoal"] for r in rows}):
         ok = [r for r in rows if r["subgoal"] == kind and r["succeeded"]]
         bad = [r for r in rows if r["subgoal"] == kind and not r["succeeded"]]
@@ -96,7 +99,9 @@ def summary(rows: list[dict]) -> str:
         false_ends = rate_text(sum(r["fired"] for r in bad), len(bad))
         error = np.median([r["action_error"] for r in ok]) if ok else float("nan")
         hold = np.median([r["hold_error"] for r in ok]) if ok else float("nan")
-        cells = (kind, len(ok), early, f"{p50:.0f} / {p90:.0f}", missed, false_ends, f"{error:.3f} ({hold:.3f})")
+        first = np.median([r["first_row_error"] for r in ok]) if ok else float("nan")
+        cells = (kind, len(ok), early, f"{p50:.0f} / {p90:.0f}", missed, false_ends, f"{error:.3f} ({hold:.3f})",
+                 f"{first:.3f}")  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
