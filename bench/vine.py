@@ -1,7 +1,8 @@
 """VINE on the plug strip (issue 16): collect labelled episodes, train System 2, evaluate the paper's Table 1 rows.
 
-System 1 here is the scripted plug-strip expert executing the subgoal it is prompted with (``subgoal_expert``; no
-learned System 1 yet), so the rows compare the planners alone. Every episode runs through
+System 1 is by default the scripted plug-strip expert executing the subgoal it is prompted with (``subgoal_expert``),
+so the rows compare the planners alone (``eval --system1 learned``: the learned System 1, which does not yet execute
+subgoals). Every episode runs through
 :func:`failforward.control.runtime.run`: the loop, its safety layer, the planning step (replanning after a subgoal
 ends and on a persistent deviation); the collection and each evaluation row are one run each (one simulator).
 
