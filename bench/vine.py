@@ -23,6 +23,11 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   of its weights; failed subgoal segments train its failure head. Exported to ``--models``/``system1``. The
   whole episodes under the task's prompt train it too, for the System-1-alone row. ``bench/vine_system1_offline.py``
   scores it on held-out recordings (done head, action error).
+- ``dagger``: DAgger data for the learned System 1 (:mod:`failforward.learn.vine.dagger`): it drives episodes under
+  the random planner on the seen split from ``--first-seed`` (layouts it was not trained on), the prompted expert
+  labels every chunk boundary with its own chunk from that state, and with probability ``--beta`` the label runs
+  instead; labels go to ``--dagger-dir`` (one ``.npz`` per episode, an ``episodes.jsonl`` index; a stopped run
+  resumes). ``train-system1 --dagger DIR`` adds them to the training streams (``--dagger-repeat`` times).
 - ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
   ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
   each subgoal instead of the scene graph; ``--splits`` restricts the splits.
@@ -192,6 +197,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
 
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
     episodes = system1_episodes([r["file"] for r in rows], task_episodes=args.task_episodes)
+    episodes += dagger_streams(args.dagger, args.dagger_repeat)
     state_dim = episodes[0].state.shape[1]
     model = get_model_preset("aloha_state").model_copy(
         update={
@@ -220,6 +226,44 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     sampler = SamplerConfig(guidance={"mode": "none"})
     export_checkpoint(result.checkpoint, out, sampler=sampler, name="vine_plug_strip_system1")
     print(f"System 1 at step {result.step} -> {out}")
+
+
+def dagger_streams(dirs: list[Path], repeat: int) -> list[Any]:
+    """The labelled states of ``dirs`` (``bench/vine.py dagger``) as training streams, each ``repeat`` times (their
+    ticks are one chunk boundary each, the recordings' every tick: repeating them sets their share of the batches)."""
+    from failforward.learn.vine.dagger import labelled_episodes
+
+    files = [Path(r["file"]) for d in dirs for r in read_rows(d / "episodes.jsonl") if r.get("file")]
+    streams = labelled_episodes(files)
+    if streams:
+        print(f"DAgger: {sum(e.length for e in streams)} labelled states from {len(files)} episodes, x{repeat}")
+    return streams * repeat
+
+
+def cmd_dagger(args: argparse.Namespace) -> None:
+    """Labelled rollouts of the learned System 1 from ``--first-seed`` on, the seeds not yet in the index."""
+    from failforward.learn.vine.dagger import collect
+
+    index = args.dagger_dir / "episodes.jsonl"
+    done = {r["seed"] for r in read_rows(index)}
+    todo = [s for s in range(args.first_seed, args.first_seed + args.episodes) if s not in done]
+    if not todo:
+        return
+    system1 = args.system1_model or args.models / "system1"
+    config = episode_config("seen", todo[0], {"kind": "random", "seed": 0}, None, system1)
+    config = config.with_overrides({"broker.execute_steps": args.execute_steps})
+
+    def save(episode: EpisodeResult, file: Path | None) -> None:
+        labels = np.load(file)["expert_ran"] if file is not None else np.zeros(0, dtype=bool)
+        append_row(index, {
+            "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
+            "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
+            "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1),
+        })  # fmt: skip
+        print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
+              f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran)", flush=True)  # fmt: skip
+
+    collect(config, args.dagger_dir, todo, beta=args.beta, on_episode=save)
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -385,8 +429,18 @@ def main() -> None:
     system1.add_argument("--train-dir", type=Path, default=None, help="checkpoints (default: next to --data)")
     relative_help = "arm joints predicted relative to the chunk's first observed joints (grippers absolute)"
     system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
+    dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
+    system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
+    system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")
+    dagger = sub.add_parser("dagger", help="labelled rollouts of the learned System 1")
+    dagger.add_argument("--episodes", type=int, default=100)
+    dagger.add_argument("--first-seed", type=int, default=1000, help="seen-split layouts (training: 0-449)")
+    dagger.add_argument("--beta", type=float, default=0.5, help="probability that a chunk's label runs")
+    dagger.add_argument("--dagger-dir", type=Path, default=Path("runs/vine/dagger"))
+    dagger.add_argument("--system1-model", type=Path, default=None, help="learned System 1 [--models/system1]")
+    dagger.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
     show = sub.add_parser("table")
-    for p in (collect, train, evaluate, show, system1):
+    for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)
         p.add_argument("--models", type=Path, default=MODELS)
         p.add_argument("--out", type=Path, default=RESULTS)
@@ -398,6 +452,7 @@ def main() -> None:
         "collect": cmd_collect,
         "train": cmd_train,
         "train-system1": cmd_train_system1,
+        "dagger": cmd_dagger,
         "eval": cmd_eval,
     }
     commands.get(args.command, lambda a: None)(args)

@@ -88,7 +88,7 @@ class ChunkDataset:
             e = self.episodes[i]
             rows = np.minimum(np.arange(t, t + h), e.length - 1)
             states.append(self.states[i][t])
-            actions.append(e.actions[rows])
+            actions.append(e.actions[rows] if e.chunk_actions is None else e.chunk_actions[t])
             if c.cameras:
                 images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
         prompt = {name: np.stack([self.prompts[i][name] for i in picks[:, 0]]) for name in self.text.input_names}
@@ -129,9 +129,11 @@ def _offsets(config: AfilModelConfig) -> range:
 
 
 def _relative_targets(e: EpisodeArrays, config: AfilModelConfig, k: int) -> np.ndarray:
-    """``[T, A]``: row ``k`` of every chunk of ``e`` against its first tick's state (past the end: the last action)."""
+    """``[T, A]``: row ``k`` of every chunk of ``e`` against its first tick's state (past the end: the last action;
+    labelled chunks: their row ``k``)."""
     rows = np.minimum(np.arange(e.length) + k, e.length - 1)
-    return e.actions[rows] - action_reference(e.state, config.relative_actions, config.action_dim)
+    targets = e.actions[rows] if e.chunk_actions is None else e.chunk_actions[:, k]
+    return targets - action_reference(e.state, config.relative_actions, config.action_dim)
 
 
 def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
@@ -141,6 +143,11 @@ def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
             f"episode has state {state_dim} ({e.joint_positions.shape[1]} joints + {e.object_state.shape[1]} object "
             f"state) / action {e.actions.shape[1]}, the model expects {config.state_dim} / {config.action_dim}; set "
             "state_dim/action_dim in the model config (or record with/without the robot's object_state)."
+        )
+    if e.chunk_actions is not None and e.chunk_actions.shape[1] != config.horizon:
+        raise ShapeError(
+            f"episode's labelled chunks have {e.chunk_actions.shape[1]} rows, the model's horizon is {config.horizon}; "
+            "label with the model's horizon."
         )
     missing = [cam for cam in config.cameras if cam not in e.images]
     if missing:

@@ -40,6 +40,9 @@ class EpisodeArrays:
             default (none) becomes ``[T, 0]``. :meth:`objects_as_targets` moves recorded poses here.
         done: ``[T]`` end-of-edge labels of a subgoal segment for the done head (1: the prompted subgoal has ended at
             this tick, 0: not yet, NaN: unknown, no done loss); the default (none) becomes all NaN.
+        chunk_actions: ``[T, H, A]`` an expert's whole chunk labelled at each tick's state (DAgger labels,
+            ``learn.vine.dagger``), the flow target instead of ``actions[t : t + H]``; ``None`` (default): the chunks
+            are cut from ``actions``. Ticks with labels need not be consecutive.
     """
 
     joint_positions: np.ndarray
@@ -50,6 +53,7 @@ class EpisodeArrays:
     object_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     object_targets: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     done: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    chunk_actions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = self.joint_positions.shape[0]
@@ -69,6 +73,11 @@ class EpisodeArrays:
         if done.shape != (t,):
             raise ShapeError(f"done must be [{t}] (NaN where unknown), got {done.shape}.")
         object.__setattr__(self, "done", done)
+        chunks = self.chunk_actions
+        if chunks is not None and (
+            chunks.ndim != 3 or chunks.shape[0] != t or chunks.shape[2] != self.actions.shape[1]
+        ):
+            raise ShapeError(f"chunk_actions must be [{t}, H, {self.actions.shape[1]}], got {chunks.shape}.")
         for camera, frames in self.images.items():
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3:
                 raise ShapeError(f"camera {camera!r} frames must be uint8 [{t}, H, W, 3], got {frames.shape}.")
@@ -100,6 +109,7 @@ class EpisodeArrays:
             self.object_state[start:stop],
             self.object_targets[start:stop],
             self.done[start:stop],
+            None if self.chunk_actions is None else self.chunk_actions[start:stop],
         )
 
     def objects_as_targets(self) -> EpisodeArrays:

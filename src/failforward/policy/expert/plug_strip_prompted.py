@@ -44,6 +44,13 @@ class PromptedPlugStripPlanner(PlugStripPlanner):
         self._waiting: str | None = None
         self._last_request = ""
 
+    def abandon(self) -> None:
+        """Drop the committed subgoal and any waiting prompt, keeping the episode's home poses and attempts: the next
+        prompt is planned from the scene as it is (taking over mid-subgoal, or labelling another policy's state)."""
+        self._committed = None
+        self._waiting = None
+        self._last_request = ""
+
     def request(self, prompt: str) -> None:
         """``prompt`` (a subgoal's text) runs next if it differs from the last one requested."""
         if prompt and prompt != self._last_request:
@@ -74,6 +81,15 @@ class PromptedPlugStripPlanner(PlugStripPlanner):
 
 class PromptedExpert(ScriptedExpert):
     """The scripted expert whose planner takes the prompt (a :class:`PromptedPlugStripPlanner`)."""
+
+    def take_over(self) -> None:
+        """Forget the chunk in flight and the committed subgoal (not the episode's home poses): the next ``infer``
+        plans its prompt from the measured joints and scene, as when taking over from another policy."""
+        self._last = None
+        self.trajectory = None
+        self.phase = "none"
+        if isinstance(self.planner, PromptedPlugStripPlanner):
+            self.planner.abandon()
 
     def infer(
         self, obs: Observation, *, prompt: str = "", noise: Any = None, prefix: ChunkPrefix | None = None

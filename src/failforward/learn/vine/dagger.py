@@ -1,0 +1,229 @@
+"""DAgger for VINE's System 1: the learned policy drives, the prompted expert labels the states it reaches.
+
+A behaviour-cloned System 1 is trained on the expert's own states; in closed loop its first centimetres of drift
+take it where the expert never was, and nothing in the data says how to come back (Ross et al. 2011). Here the
+learned policy runs in the real loop (safety, chunk broker, the planning step whose current subgoal is the prompt),
+and at every chunk the prompted plug-strip expert is asked what it would do from that very state for the same
+subgoal (:meth:`PromptedExpert.take_over`: it plans the subgoal from the measured joints and scene). Its chunk is
+the label; with probability ``beta`` it is also what runs (DAgger's mixture, which keeps the rollout reaching the
+later subgoals while the learner is still poor).
+
+- :class:`SubgoalLabeller`: the expert's chunk ``[H, 14]`` for ``(observation, subgoal)``, or ``None`` where the
+  subgoal cannot be executed from the state (not a subgoal of the layout, or an insertion whose plug no gripper holds).
+- :class:`DaggerPolicy`: the wrapper the loop runs (a :class:`PolicyBackend`), keeping the labelled states of the
+  episode in :attr:`DaggerPolicy.samples`.
+- :func:`save_labels` / :func:`labelled_episodes`: one ``.npz`` per episode, read back as training streams with
+  ``EpisodeArrays.chunk_actions`` (one stream per subgoal prompt, success labels, no done labels).
+- :func:`collect`: episodes of a run config under the wrapper, each saved as it ends.
+
+Example:
+    >>> collect(config, out_dir, seeds=range(1000, 1100), beta=0.5, on_episode=print)
+    >>> episodes = labelled_episodes(sorted(out_dir.glob("*.npz")))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from failforward.control.assembly import build_loop, policy_context
+from failforward.control.loop import EpisodeResult
+from failforward.errors import ConfigError, ExpertError
+from failforward.learn.episodes import EpisodeArrays
+from failforward.policy.base import PolicyBackend, RtcSupport
+from failforward.policy.expert.facts import read_facts
+from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
+from failforward.policy.registry import make_policy
+from failforward.robots.registry import make_driver
+from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.sim.aloha_scene import SimState
+from failforward.sim.plug_strip_layout import HEAD_HALF, PlugStripLayout
+from failforward.sim.plug_strip_status import plug_geoms
+from failforward.sim.plug_strip_subgoals import parse_subgoal
+from failforward.sim.tasks import SimTaskSpec
+from failforward.types import ActionChunk, ChunkPrefix, Observation
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class LabelledState:
+    """One chunk boundary of a rollout: the state the policy saw, its prompt, and the expert's chunk from there.
+
+    Attributes:
+        time: observation timestamp [s].
+        prompt: the subgoal the loop prompted.
+        joints: ``[J]`` measured joints [rad, gripper normalised].
+        objects: ``[O]`` the observation's object state (poses, world frame).
+        label: ``[H, A]`` the expert's absolute joint targets from this state.
+        expert_ran: whether the label (not the learner's chunk) was executed.
+    """
+
+    time: float
+    prompt: str
+    joints: np.ndarray
+    objects: np.ndarray
+    label: np.ndarray
+    expert_ran: bool
+
+
+class SubgoalLabeller:
+    """The prompted plug-strip expert asked what it would do from any state (see the module docstring).
+
+    Args:
+        task: the simulated plug-strip task.
+        state_source: zero-argument callable returning the simulator's :class:`SimState` (privileged).
+    """
+
+    def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState]) -> None:
+        self.expert = PromptedExpert(task, state_source, planner=PromptedPlugStripPlanner())
+        self._state_source = state_source
+
+    def reset(self) -> None:
+        """A new episode (the expert forgets the last one's home poses)."""
+        self.expert.reset()
+
+    def label(self, obs: Observation, prompt: str, horizon: int) -> np.ndarray | None:
+        """The expert's chunk ``[horizon, 14]`` for ``prompt`` from ``obs``'s state, or ``None`` where it cannot
+        execute it (not a subgoal of this layout; an insertion whose plug no gripper holds)."""
+        if not self._executable(prompt):
+            return None
+        self.expert.take_over()
+        self.expert.horizon = horizon
+        try:
+            return np.array(self.expert.infer(obs, prompt=prompt).actions)
+        except ExpertError:
+            return None
+
+    def _executable(self, prompt: str) -> bool:
+        facts = read_facts(self._state_source(), self.expert.ik)
+        layout = facts.variant
+        if not isinstance(layout, PlugStripLayout):
+            return False
+        try:
+            subgoal = parse_subgoal(prompt, layout)
+        except ConfigError:
+            return False
+        if subgoal.kind != "insert" or subgoal.plug is None:
+            return True
+        return any(facts.holds(side, subgoal.plug, plug_geoms(subgoal.plug), HEAD_HALF[1]) for side in SIDES)
+
+
+class DaggerPolicy(PolicyBackend):
+    """Runs ``learner`` and labels each of its chunk boundaries with ``labeller``; with probability ``beta`` (per
+    chunk, drawn from ``(seed, episode seed)``) the label runs instead. :attr:`samples`: this episode's labels."""
+
+    def __init__(self, learner: PolicyBackend, labeller: SubgoalLabeller, *, beta: float, seed: int = 0) -> None:
+        if not 0.0 <= beta <= 1.0:
+            raise ConfigError(f"DAgger's beta is a probability, got {beta}; use 0 (learner only) to 1 (expert only).")
+        self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
+        self.samples: list[LabelledState] = []
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def rtc(self) -> RtcSupport:
+        return self.learner.rtc
+
+    def reset(self) -> None:
+        self.learner.reset()
+        self.labeller.reset()
+        self.samples = []
+
+    def seed_episode(self, episode_seed: int) -> None:
+        self.learner.seed_episode(episode_seed)
+        self._rng = np.random.default_rng([self.seed, episode_seed])
+
+    def infer(
+        self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
+    ) -> ActionChunk:
+        chunk = self.learner.infer(obs, prompt=prompt, noise=noise, prefix=prefix)
+        label = self.labeller.label(obs, prompt, chunk.horizon)
+        if label is None:
+            return chunk
+        expert_runs = bool(self._rng.random() < self.beta)
+        self.samples.append(
+            LabelledState(
+                obs.timestamp, prompt, obs.joint_positions.copy(), obs.object_state.copy(), label, expert_runs
+            )
+        )
+        return ActionChunk(label, source="expert", done=chunk.done) if expert_runs else chunk
+
+    def close(self) -> None:
+        self.learner.close()
+
+
+def save_labels(path: Path, samples: list[LabelledState], *, seed: int, success: bool) -> None:
+    """One episode's labelled states to ``path`` (``.npz``; written to a temporary name, then renamed)."""
+    if not samples:
+        raise ConfigError(f"No labelled states to save for seed {seed}: the rollout never ran a subgoal prompt.")
+    arrays: dict[str, Any] = {
+        "time": np.array([s.time for s in samples]),
+        "prompt": np.array([s.prompt for s in samples]),
+        "joints": np.stack([s.joints for s in samples]),
+        "objects": np.stack([s.objects for s in samples]),
+        "label": np.stack([s.label for s in samples]).astype(np.float32),
+        "expert_ran": np.array([s.expert_ran for s in samples]),
+        "seed": np.array(seed),
+        "success": np.array(success),
+    }
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(path)
+
+
+def labelled_episodes(files: Iterable[str | Path]) -> list[EpisodeArrays]:
+    """Training streams from saved labels: per file and prompt, the labelled states with their chunks
+    (``chunk_actions``; ``actions`` is each chunk's first row), as successes (the expert's actions) without done
+    labels."""
+    out = []
+    for file in files:
+        with np.load(file) as data:
+            prompts = data["prompt"]
+            for prompt in dict.fromkeys(prompts.tolist()):
+                pick = prompts == prompt
+                label = data["label"][pick].astype(np.float64)
+                out.append(
+                    EpisodeArrays(
+                        data["joints"][pick],
+                        label[:, 0],
+                        str(prompt),
+                        True,
+                        object_state=data["objects"][pick],
+                        chunk_actions=label,
+                    )
+                )
+    return out
+
+
+def collect(
+    config: Any,
+    out_dir: Path,
+    seeds: Iterable[int],
+    *,
+    beta: float,
+    on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
+) -> None:
+    """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
+    save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with make_driver(config.robot) as driver:
+        if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
+            raise ConfigError("DAgger labels come from the plug-strip expert: run it on sim_aloha, task plug_strip.")
+        learner = make_policy(config.policy, policy_context(config, driver))
+        labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+        policy = DaggerPolicy(learner, labeller, beta=beta, seed=config.seed)
+        loop = build_loop(config, driver, policy=policy)
+        try:
+            for index, seed in enumerate(seeds):
+                episode = loop.run_episode(index, seed, task=config.robot.task)
+                path = out_dir / f"{seed}.npz" if policy.samples else None
+                if path is not None:
+                    save_labels(path, policy.samples, seed=seed, success=episode.outcome.success)
+                if on_episode is not None:
+                    on_episode(episode, path)
+        finally:
+            policy.close()

@@ -1,0 +1,106 @@
+"""DAgger for VINE's System 1: the prompted expert labels any state the learner reaches, the wrapper runs the learner
+or the label, the saved labels train as whole chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from failforward.config import SimAlohaConfig, load_config
+from failforward.learn.dataset import ChunkDataset
+from failforward.learn.vine.dagger import DaggerPolicy, SubgoalLabeller, collect, labelled_episodes
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
+from failforward.policy.hold import HoldPolicy
+from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.types import JointCommand
+
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with SimAlohaDriver(SimAlohaConfig(task="plug_strip", cameras=(), object_state=True)) as robot:
+        yield robot
+
+
+def _first_plug(driver: SimAlohaDriver) -> str:
+    return driver.privileged_state().variant.plugs[0]
+
+
+def test_the_label_is_the_subgoal_planned_from_where_the_arm_is_now(driver: SimAlohaDriver) -> None:
+    obs = driver.reset(seed=SEED)
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    labeller.reset()
+    prompt = f"grasp {_first_plug(driver)}"
+    first = labeller.label(obs, prompt, 50)
+    assert first is not None and first.shape == (50, 14)
+    for row in first[:25]:  # run half of it, then push the arms off the expert's path
+        driver.send_action(JointCommand(driver.get_observation().timestamp, row))
+    off = driver.get_observation().joint_positions + np.r_[np.full(6, 0.08), 0.0, np.full(6, 0.08), 0.0]
+    for _ in range(30):
+        driver.send_action(JointCommand(driver.get_observation().timestamp, off))
+    obs = driver.get_observation()
+    label = labeller.label(obs, prompt, 50)
+    fresh = PromptedExpert(driver.task, driver.privileged_state, planner=PromptedPlugStripPlanner())
+    expected = fresh.infer(obs, prompt=prompt).actions
+    np.testing.assert_allclose(label, expected, atol=1e-9)  # an expert taking over here, not the old trajectory
+    arms = np.r_[0:6, 7:13]
+    assert np.max(np.abs(label[0, arms] - obs.joint_positions[arms])) < 0.05  # starts from where the arms are
+    assert np.max(np.abs(label[0, arms] - first[25, arms])) > 0.05  # not where the first plan would have been
+
+
+def test_no_label_where_the_subgoal_cannot_run(driver: SimAlohaDriver) -> None:
+    obs = driver.reset(seed=SEED)
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    labeller.reset()
+    layout = driver.privileged_state().variant
+    assert labeller.label(obs, f"insert {layout.plugs[0]} {layout.sockets[0]}", 50) is None  # no gripper holds it
+    assert labeller.label(obs, driver.task.prompt, 50) is None  # the task's prompt is no subgoal
+    assert labeller.label(obs, "grasp plug_z", 50) is None
+
+
+def test_the_wrapper_runs_the_learner_or_the_label_and_keeps_every_label(driver: SimAlohaDriver) -> None:
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    prompt = f"grasp {_first_plug(driver)}"
+    for beta, source in ((0.0, "hold"), (1.0, "expert")):
+        policy = DaggerPolicy(HoldPolicy(), labeller, beta=beta)
+        policy.reset()
+        policy.seed_episode(SEED)
+        obs = driver.reset(seed=SEED)
+        chunk = policy.infer(obs, prompt=prompt)
+        assert chunk.source == source
+        assert len(policy.samples) == 1 and policy.samples[0].expert_ran == (beta == 1.0)
+        np.testing.assert_array_equal(policy.samples[0].joints, obs.joint_positions)
+        assert policy.samples[0].label.shape == (50, 14)
+        policy.infer(obs, prompt=driver.task.prompt)  # no label: nothing kept, the learner runs
+        assert len(policy.samples) == 1
+    with pytest.raises(Exception, match="probability"):
+        DaggerPolicy(HoldPolicy(), labeller, beta=1.5)
+
+
+def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
+    config = load_config(
+        {
+            "robot": {"kind": "sim_aloha", "task": "plug_strip", "cameras": [], "object_state": True},
+            "policy": {"kind": "hold"},
+            "planner": {"kind": "random", "seed": 1},
+            "loop": {"max_steps": 120, "realtime": False},
+            "seed": SEED,
+        }
+    )
+    ended = []
+    collect(config, tmp_path, [SEED], beta=0.5, on_episode=lambda e, f: ended.append(f))
+    assert ended == [tmp_path / f"{SEED}.npz"]
+    streams = labelled_episodes(ended)
+    assert len(streams) == 1 and streams[0].prompt.startswith("grasp ") and streams[0].success
+    labels = streams[0].chunk_actions
+    assert labels is not None and labels.shape == (streams[0].length, 50, 14) and streams[0].length >= 4
+
+    model = AfilModelConfig(state_dim=streams[0].state.shape[1], action_dim=14, relative_actions=tuple(range(6)))
+    norm = ChunkDataset.fit_norm(streams, model)
+    batch = ChunkDataset(streams, model, norm).collate(np.array([[0, 2]]))
+    target = labels[2] - np.r_[streams[0].joint_positions[2, :6], np.zeros(8)]
+    np.testing.assert_allclose(batch.actions[0], norm.normalize_actions(target), rtol=1e-5, atol=1e-5)
