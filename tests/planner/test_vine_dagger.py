@@ -10,8 +10,15 @@ import pytest
 
 from failforward.config import SimAlohaConfig, load_config
 from failforward.learn.dataset import ChunkDataset
-from failforward.learn.vine.dagger import DaggerPolicy, SubgoalLabeller, collect, labelled_episodes
+from failforward.learn.vine.dagger import (
+    DaggerPolicy,
+    SubgoalLabeller,
+    collect,
+    labelled_episodes,
+    next_default_subgoal,
+)
 from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.expert.facts import read_facts
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.hold import HoldPolicy
 from failforward.robots.sim_aloha import SimAlohaDriver
@@ -58,8 +65,27 @@ def test_no_label_where_the_subgoal_cannot_run(driver: SimAlohaDriver) -> None:
     labeller.reset()
     layout = driver.privileged_state().variant
     assert labeller.label(obs, f"insert {layout.plugs[0]} {layout.sockets[0]}", 50) is None  # no gripper holds it
-    assert labeller.label(obs, driver.task.prompt, 50) is None  # the task's prompt is no subgoal
     assert labeller.label(obs, "grasp plug_z", 50) is None
+    assert labeller.label(obs, "pick up the plug", 50) is None  # neither a subgoal nor the task's prompt
+
+
+def test_under_the_task_prompt_the_label_is_the_default_orders_next_subgoal(driver: SimAlohaDriver) -> None:
+    obs = driver.reset(seed=SEED)
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    labeller.reset()
+    layout = driver.privileged_state().variant
+    facts = read_facts(driver.privileged_state(), labeller.expert.ik)
+    assert str(next_default_subgoal(facts, layout)) == f"grasp {layout.plugs[0]}"
+    task_label = labeller.label(obs, driver.task.prompt, 50)
+    np.testing.assert_allclose(task_label, labeller.label(obs, f"grasp {layout.plugs[0]}", 50))
+    for row in task_label:  # the grasp, run to its end: the plug is held, insertion comes next
+        driver.send_action(JointCommand(driver.get_observation().timestamp, row))
+    for _ in range(8):
+        chunk = labeller.label(driver.get_observation(), driver.task.prompt, 50)
+        for row in chunk[:25]:
+            driver.send_action(JointCommand(driver.get_observation().timestamp, row))
+    facts = read_facts(driver.privileged_state(), labeller.expert.ik)
+    assert str(next_default_subgoal(facts, layout)) == f"insert {layout.plugs[0]} {layout.sockets[0]}"
 
 
 def test_the_wrapper_runs_the_learner_or_the_label_and_keeps_every_label(driver: SimAlohaDriver) -> None:
@@ -75,7 +101,7 @@ def test_the_wrapper_runs_the_learner_or_the_label_and_keeps_every_label(driver:
         assert len(policy.samples) == 1 and policy.samples[0].expert_ran == (beta == 1.0)
         np.testing.assert_array_equal(policy.samples[0].joints, obs.joint_positions)
         assert policy.samples[0].label.shape == (50, 14)
-        policy.infer(obs, prompt=driver.task.prompt)  # no label: nothing kept, the learner runs
+        policy.infer(obs, prompt="pick up the plug")  # no label: nothing kept, the learner runs
         assert len(policy.samples) == 1
     with pytest.raises(Exception, match="probability"):
         DaggerPolicy(HoldPolicy(), labeller, beta=1.5)

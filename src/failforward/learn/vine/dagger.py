@@ -10,6 +10,8 @@ later subgoals while the learner is still poor).
 
 - :class:`SubgoalLabeller`: the expert's chunk ``[H, 14]`` for ``(observation, subgoal)``, or ``None`` where the
   subgoal cannot be executed from the state (not a subgoal of the layout, or an insertion whose plug no gripper holds).
+  Under the task's own prompt (System 1 alone, no planner) the subgoal is the one the scripted expert's default order
+  (plugs in name order into the first sockets) needs next, read from the scene (:func:`next_default_subgoal`).
 - :class:`DaggerPolicy`: the wrapper the loop runs (a :class:`PolicyBackend`), keeping the labelled states of the
   episode in :attr:`DaggerPolicy.samples`.
 - :func:`save_labels` / :func:`labelled_episodes`: one ``.npz`` per episode, read back as training streams with
@@ -35,15 +37,15 @@ from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError, ExpertError
 from failforward.learn.episodes import EpisodeArrays
 from failforward.policy.base import PolicyBackend, RtcSupport
-from failforward.policy.expert.facts import read_facts
+from failforward.policy.expert.facts import SceneFacts, read_facts
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.registry import make_policy
 from failforward.robots.registry import make_driver
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import SimState
 from failforward.sim.plug_strip_layout import HEAD_HALF, PlugStripLayout
-from failforward.sim.plug_strip_status import plug_geoms
-from failforward.sim.plug_strip_subgoals import parse_subgoal
+from failforward.sim.plug_strip_status import inserted_socket, plug_geoms
+from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
 
@@ -81,6 +83,7 @@ class SubgoalLabeller:
 
     def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState]) -> None:
         self.expert = PromptedExpert(task, state_source, planner=PromptedPlugStripPlanner())
+        self.task = task
         self._state_source = state_source
 
     def reset(self) -> None:
@@ -88,29 +91,53 @@ class SubgoalLabeller:
         self.expert.reset()
 
     def label(self, obs: Observation, prompt: str, horizon: int) -> np.ndarray | None:
-        """The expert's chunk ``[horizon, 14]`` for ``prompt`` from ``obs``'s state, or ``None`` where it cannot
-        execute it (not a subgoal of this layout; an insertion whose plug no gripper holds)."""
-        if not self._executable(prompt):
+        """The expert's chunk ``[horizon, 14]`` for ``prompt`` (a subgoal, or the task's prompt) from ``obs``'s state,
+        or ``None`` where it cannot execute it (not a subgoal of this layout; an insertion whose plug no gripper
+        holds)."""
+        subgoal = self._executable(prompt)
+        if subgoal is None:
             return None
         self.expert.take_over()
         self.expert.horizon = horizon
         try:
-            return np.array(self.expert.infer(obs, prompt=prompt).actions)
+            return np.array(self.expert.infer(obs, prompt=subgoal).actions)
         except ExpertError:
             return None
 
-    def _executable(self, prompt: str) -> bool:
+    def _executable(self, prompt: str) -> str | None:
+        """The subgoal text to execute for ``prompt`` in the scene now, or ``None``."""
         facts = read_facts(self._state_source(), self.expert.ik)
         layout = facts.variant
         if not isinstance(layout, PlugStripLayout):
-            return False
+            return None
+        if prompt == self.task.prompt:
+            return str(next_default_subgoal(facts, layout))
         try:
             subgoal = parse_subgoal(prompt, layout)
         except ConfigError:
-            return False
-        if subgoal.kind != "insert" or subgoal.plug is None:
-            return True
-        return any(facts.holds(side, subgoal.plug, plug_geoms(subgoal.plug), HEAD_HALF[1]) for side in SIDES)
+            return None
+        if subgoal.kind != "insert" or subgoal.plug is None or _holder(facts, subgoal.plug) is not None:
+            return str(subgoal)
+        return None
+
+
+def next_default_subgoal(facts: SceneFacts, layout: PlugStripLayout) -> PlugStripSubgoal:
+    """What the default order (plugs in name order into the first sockets) needs next in the scene ``facts``: the first
+    pair not yet inserted is inserted if a gripper holds its plug, else grasped; ``done`` when every pair is in."""
+    strip = facts.objects["strip"]
+    strip7 = np.concatenate([strip.translation(), strip.rotation().wxyz])
+    for plug, socket in default_order(layout):
+        pose = facts.objects[plug]
+        if inserted_socket(layout, np.concatenate([pose.translation(), pose.rotation().wxyz]), strip7) == socket:
+            continue
+        kind = "insert" if _holder(facts, plug) is not None else "grasp"
+        return PlugStripSubgoal(kind, plug, socket if kind == "insert" else None)
+    return DONE
+
+
+def _holder(facts: SceneFacts, plug: str) -> str | None:
+    """The side whose gripper holds ``plug`` (``None``: neither)."""
+    return next((side for side in SIDES if facts.holds(side, plug, plug_geoms(plug), HEAD_HALF[1])), None)
 
 
 class DaggerPolicy(PolicyBackend):
