@@ -130,8 +130,9 @@ def next_default_subgoal(facts: SceneFacts, layout: PlugStripLayout) -> PlugStri
         pose = facts.objects[plug]
         if inserted_socket(layout, np.concatenate([pose.translation(), pose.rotation().wxyz]), strip7) == socket:
             continue
-        kind = "insert" if _holder(facts, plug) is not None else "grasp"
-        return PlugStripSubgoal(kind, plug, socket if kind == "insert" else None)
+        if _holder(facts, plug) is not None:
+            return PlugStripSubgoal("insert", plug, socket)
+        return PlugStripSubgoal("grasp", plug)
     return DONE
 
 
