@@ -26,7 +26,8 @@ ends and on a persistent deviation); the collection and each evaluation row are 
 - ``dagger``: DAgger data for the learned System 1 (:mod:`failforward.learn.vine.dagger`): it drives episodes under
   the random planner on the seen split from ``--first-seed`` (layouts it was not trained on), the prompted expert
   labels every chunk boundary with its own chunk from that state, and with probability ``--beta`` the label runs
-  instead; labels go to ``--dagger-dir`` (one ``.npz`` per episode, an ``episodes.jsonl`` index; a stopped run
+  instead (``--planner none``: System 1 alone under the task's prompt, labelled with the default order's next
+  subgoal); labels go to ``--dagger-dir`` (one ``.npz`` per episode, an ``episodes.jsonl`` index; a stopped run
   resumes). ``train-system1 --dagger DIR`` adds them to the training streams (``--dagger-repeat`` times).
 - ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
   ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
@@ -250,7 +251,8 @@ def cmd_dagger(args: argparse.Namespace) -> None:
     if not todo:
         return
     system1 = args.system1_model or args.models / "system1"
-    config = episode_config("seen", todo[0], {"kind": "random", "seed": 0}, None, system1)
+    planner = {"kind": "random", "seed": 0} if args.planner == "random" else None
+    config = episode_config("seen", todo[0], planner, None, system1)
     config = config.with_overrides({"broker.execute_steps": args.execute_steps})
 
     def save(episode: EpisodeResult, file: Path | None) -> None:
@@ -259,6 +261,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1),
+            "planner": args.planner,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
               f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran)", flush=True)  # fmt: skip
@@ -439,6 +442,8 @@ def main() -> None:
     dagger.add_argument("--dagger-dir", type=Path, default=Path("runs/vine/dagger"))
     dagger.add_argument("--system1-model", type=Path, default=None, help="learned System 1 [--models/system1]")
     dagger.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
+    planner_help = "random: subgoal prompts from the random planner; none: System 1 alone under the task's prompt"
+    dagger.add_argument("--planner", choices=("random", "none"), default="random", help=planner_help)
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)
