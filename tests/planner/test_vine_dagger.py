@@ -101,6 +101,7 @@ def test_the_wrapper_runs_the_learner_or_the_label_and_keeps_every_label(driver:
         assert len(policy.samples) == 1 and policy.samples[0].expert_ran == (beta == 1.0)
         np.testing.assert_array_equal(policy.samples[0].joints, obs.joint_positions)
         assert policy.samples[0].label.shape == (50, 14)
+        np.testing.assert_array_equal(policy.samples[0].learner, HoldPolicy().infer(obs).actions)  # kept beside it
         policy.infer(obs, prompt="pick up the plug")  # no label: nothing kept, the learner runs
         assert len(policy.samples) == 1
     with pytest.raises(Exception, match="probability"):

@@ -63,6 +63,7 @@ class LabelledState:
         objects: ``[O]`` the observation's object state (poses, world frame).
         label: ``[H, A]`` the expert's absolute joint targets from this state.
         expert_ran: whether the label (not the learner's chunk) was executed.
+        learner: ``[H, A]`` the learner's chunk from this state (its error on its own states, against ``label``).
     """
 
     time: float
@@ -71,6 +72,7 @@ class LabelledState:
     objects: np.ndarray
     label: np.ndarray
     expert_ran: bool
+    learner: np.ndarray
 
 
 class SubgoalLabeller:
@@ -175,7 +177,13 @@ class DaggerPolicy(PolicyBackend):
         expert_runs = bool(self._rng.random() < self.beta)
         self.samples.append(
             LabelledState(
-                obs.timestamp, prompt, obs.joint_positions.copy(), obs.object_state.copy(), label, expert_runs
+                obs.timestamp,
+                prompt,
+                obs.joint_positions.copy(),
+                obs.object_state.copy(),
+                label,
+                expert_runs,
+                np.array(chunk.actions),
             )
         )
         return ActionChunk(label, source="expert", done=chunk.done) if expert_runs else chunk
@@ -195,6 +203,7 @@ def save_labels(path: Path, samples: list[LabelledState], *, seed: int, success:
         "objects": np.stack([s.objects for s in samples]),
         "label": np.stack([s.label for s in samples]).astype(np.float32),
         "expert_ran": np.array([s.expert_ran for s in samples]),
+        "learner": np.stack([s.learner for s in samples]).astype(np.float32),
         "seed": np.array(seed),
         "success": np.array(success),
     }
