@@ -131,3 +131,17 @@ def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
     batch = ChunkDataset(streams, model, norm).collate(np.array([[0, 2]]))
     target = labels[2] - np.r_[streams[0].joint_positions[2, :6], np.zeros(8)]
     np.testing.assert_allclose(batch.actions[0], norm.normalize_actions(target), rtol=1e-5, atol=1e-5)
+
+
+def test_labelled_chunks_must_match_the_episode_and_the_model() -> None:
+    from failforward.errors import ShapeError
+    from failforward.learn.episodes import EpisodeArrays
+
+    joints = np.zeros((3, 14))
+    with pytest.raises(ShapeError, match="chunk_actions"):
+        EpisodeArrays(joints, joints, "grasp plug_a", True, chunk_actions=np.zeros((2, 50, 14)))
+    short = EpisodeArrays(joints, joints, "grasp plug_a", True, chunk_actions=np.zeros((3, 20, 14)))
+    assert short.window(1, 3).chunk_actions.shape == (2, 20, 14)
+    model = AfilModelConfig(state_dim=14, action_dim=14)
+    with pytest.raises(ShapeError, match="horizon"):
+        ChunkDataset([short], model, ChunkDataset.fit_norm([short]))
