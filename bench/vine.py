@@ -252,11 +252,15 @@ def cmd_dagger(args: argparse.Namespace) -> None:
         return
     system1 = args.system1_model or args.models / "system1"
     planner = {"kind": "random", "seed": 0} if args.planner == "random" else None
-    config = episode_config("seen", todo[0], planner, None, system1)
+    # the run's seed is the first seed asked for, not the first left: a resumed run draws beta's coin as the whole one
+    config = episode_config("seen", args.first_seed, planner, None, system1)
     config = config.with_overrides({"broker.execute_steps": args.execute_steps})
 
     def save(episode: EpisodeResult, file: Path | None) -> None:
-        labels = np.load(file)["expert_ran"] if file is not None else np.zeros(0, dtype=bool)
+        labels = np.zeros(0, dtype=bool)
+        if file is not None:
+            with np.load(file) as saved:
+                labels = saved["expert_ran"]
         append_row(index, {
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
