@@ -38,18 +38,16 @@ from failforward.errors import ConfigError, ExpertError
 from failforward.learn.episodes import EpisodeArrays
 from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.policy.expert.facts import SceneFacts, read_facts
+from failforward.policy.expert.plug_strip import holding_side, socket_of
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.registry import make_policy
 from failforward.robots.registry import make_driver
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import SimState
-from failforward.sim.plug_strip_layout import HEAD_HALF, PlugStripLayout
-from failforward.sim.plug_strip_status import inserted_socket, plug_geoms
+from failforward.sim.plug_strip_layout import PlugStripLayout
 from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
-
-SIDES = ("left", "right")
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ class SubgoalLabeller:
             subgoal = parse_subgoal(prompt, layout)
         except ConfigError:
             return None
-        if subgoal.kind != "insert" or subgoal.plug is None or _holder(facts, subgoal.plug) is not None:
+        if subgoal.kind != "insert" or subgoal.plug is None or holding_side(facts, subgoal.plug) is not None:
             return str(subgoal)
         return None
 
@@ -126,21 +124,13 @@ class SubgoalLabeller:
 def next_default_subgoal(facts: SceneFacts, layout: PlugStripLayout) -> PlugStripSubgoal:
     """What the default order (plugs in name order into the first sockets) needs next in the scene ``facts``: the first
     pair not yet inserted is inserted if a gripper holds its plug, else grasped; ``done`` when every pair is in."""
-    strip = facts.objects["strip"]
-    strip7 = np.concatenate([strip.translation(), strip.rotation().wxyz])
     for plug, socket in default_order(layout):
-        pose = facts.objects[plug]
-        if inserted_socket(layout, np.concatenate([pose.translation(), pose.rotation().wxyz]), strip7) == socket:
+        if socket_of(facts, layout, plug) == socket:
             continue
-        if _holder(facts, plug) is not None:
+        if holding_side(facts, plug) is not None:
             return PlugStripSubgoal("insert", plug, socket)
         return PlugStripSubgoal("grasp", plug)
     return DONE
-
-
-def _holder(facts: SceneFacts, plug: str) -> str | None:
-    """The side whose gripper holds ``plug`` (``None``: neither)."""
-    return next((side for side in SIDES if facts.holds(side, plug, plug_geoms(plug), HEAD_HALF[1])), None)
 
 
 class DaggerPolicy(PolicyBackend):

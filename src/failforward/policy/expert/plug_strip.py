@@ -76,6 +76,18 @@ def plug_grasp(plug: SE3, side: str) -> SE3:
     return top_grasp(centre, finger / np.linalg.norm(finger), frame(DOWN, natural))
 
 
+def holding_side(facts: SceneFacts, plug: str) -> str | None:
+    """The arm whose gripper holds ``plug`` in the scene ``facts`` (``None``: neither)."""
+    return next((side for side in BASES if facts.holds(side, plug, plug_geoms(plug), HEAD_HALF[1])), None)
+
+
+def socket_of(facts: SceneFacts, layout: PlugStripLayout, plug: str) -> str | None:
+    """The socket ``plug`` is inserted in, in the scene ``facts`` (``None``: none)."""
+    pose, strip = facts.objects[plug], facts.objects["strip"]
+    pose7 = np.concatenate([pose.translation(), pose.rotation().wxyz])
+    return inserted_socket(layout, pose7, np.concatenate([strip.translation(), strip.rotation().wxyz]))
+
+
 def _yaw(rotation: SO3) -> float:
     x = rotation.as_matrix()[:, 0]
     return float(np.arctan2(x[1], x[0]))
@@ -153,10 +165,7 @@ class PlugStripPlanner(TaskPlanner):
     def _side(self, step: PlugStripSubgoal, facts: SceneFacts) -> str:
         if step.plug is None:
             return "both"
-        for side in BASES:
-            if facts.holds(side, step.plug, plug_geoms(step.plug), HEAD_HALF[1]):
-                return side
-        return grasp_side(facts.objects[step.plug].translation()[:2])
+        return holding_side(facts, step.plug) or grasp_side(facts.objects[step.plug].translation()[:2])
 
     def _judge(self, facts: SceneFacts, layout: PlugStripLayout) -> None:
         """Close the committed subgoal: record its outcome and pick the next (a failed grasp skips its insert)."""
@@ -168,10 +177,7 @@ class PlugStripPlanner(TaskPlanner):
         elif step.kind == "grasp":
             attempt.ok = facts.holds(attempt.side, plug, plug_geoms(plug), HEAD_HALF[1])
         else:
-            pose7 = np.concatenate([facts.objects[plug].translation(), facts.objects[plug].rotation().wxyz])
-            strip = facts.objects["strip"]
-            strip7 = np.concatenate([strip.translation(), strip.rotation().wxyz])
-            attempt.ok = inserted_socket(layout, pose7, strip7) == step.socket
+            attempt.ok = socket_of(facts, layout, plug) == step.socket
         attempt.t_end = facts.time
         self.attempts.append(attempt)
         skip = 2 if step.kind == "grasp" and not attempt.ok else 1
@@ -221,4 +227,13 @@ class PlugStripPlanner(TaskPlanner):
                 for w in waypoints]  # fmt: skip
 
 
-__all__ = ["DONE", "Attempt", "PlugStripPlanner", "grasp_side", "insert_rotation", "plug_grasp"]
+__all__ = [
+    "DONE",
+    "Attempt",
+    "PlugStripPlanner",
+    "grasp_side",
+    "holding_side",
+    "insert_rotation",
+    "plug_grasp",
+    "socket_of",
+]
