@@ -58,6 +58,7 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+from failforward.cli.demo import parse_overrides
 from failforward.config import RunConfig, load_config
 from failforward.control.loop import EpisodeResult
 from failforward.control.runtime import run
@@ -195,6 +196,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     from failforward.learn.trainer import export_checkpoint, train
     from failforward.learn.vine.system1 import system1_episodes
     from failforward.policy.afil.config import SamplerConfig, TextEncoderKind, get_model_preset
+    from failforward.policy.afil.failure_head import light_head_config
 
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
     episodes = system1_episodes([r["file"] for r in rows], task_episodes=args.task_episodes)
@@ -205,10 +207,14 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
             "state_dim": state_dim,
             "text_encoder": TextEncoderKind(args.text_encoder),
             "width": args.width,
+            "horizon": args.horizon,
+            "max_prompt_tokens": args.max_prompt_tokens,
             "done_head": True,
             "relative_actions": ARM_JOINTS if args.relative_actions else (),
         }
     )
+    if args.light_failure_head:
+        model = light_head_config(model)
     config = TrainConfig(
         model=model,
         out_dir=args.train_dir or args.data.parent / "system1_train",
@@ -338,7 +344,7 @@ def _eval_row(
               flush=True)  # fmt: skip
 
     for start, count in _stretches(seeds):
-        overrides = {"episodes": count, "broker.execute_steps": args.execute_steps}
+        overrides = {"episodes": count, "broker.execute_steps": args.execute_steps, **parse_overrides(args.set)}
         config = episode_config(split, start, planner, None, system1).with_overrides(overrides)
         with tempfile.TemporaryDirectory() as scratch:
             run(config.with_overrides({"record.output_dir": scratch}), run_name=f"{row}-{split}", on_episode=save)
@@ -419,6 +425,8 @@ def main() -> None:
     evaluate.add_argument("--system1", choices=("scripted", "learned"), default="scripted")
     evaluate.add_argument("--end-of-edge", choices=("scene", "done_head"), default="scene")
     evaluate.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
+    set_help = "override a run config field of every trial, e.g. --set broker.mode='\"ensemble\"' (JSON values)"
+    evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     evaluate.add_argument("--system1-model", type=Path, default=None, help="learned System 1 [--models/system1]")
     evaluate.add_argument("--layouts", choices=("all", "decisive"), default="all",
                           help="every held-out layout, or only those with both a safe and a far order")  # fmt: skip
@@ -429,6 +437,11 @@ def main() -> None:
     system1.add_argument("--threads", type=int, default=1, help="torch threads (2 when nothing else runs)")
     system1.add_argument("--text-encoder", choices=("hash", "minilm"), default="hash", help=SYSTEM1_TEXT_HELP)
     system1.add_argument("--width", type=int, default=128, help="token width of the backbone and experts")
+    system1.add_argument("--horizon", type=int, default=50, help="rows per chunk (longer DAgger labels: their first)")
+    prompt_help = "longest prompt in words (hash encoder): the backbone's prompt tokens, padded to it on every sample"
+    system1.add_argument("--max-prompt-tokens", type=int, default=32, help=prompt_help)
+    light_help = "a light failure head (width 32, one cross-attention + MLP block): System 1 is run unguided"
+    system1.add_argument("--light-failure-head", action=argparse.BooleanOptionalAction, default=False, help=light_help)
     system1.add_argument("--ema-decay", type=float, default=0.995, help="exported weights: their EMA (0: last step)")
     system1.add_argument("--rtc-max-delay", type=int, default=0, help=SYSTEM1_RTC_HELP)
     task_help = "also train on whole episodes under the task's prompt (the System-1-alone row)"

@@ -18,6 +18,7 @@ from failforward.learn.vine.dagger import (
     next_default_subgoal,
 )
 from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.normalize import NormStats
 from failforward.policy.expert.facts import read_facts
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.hold import HoldPolicy
@@ -145,3 +146,8 @@ def test_labelled_chunks_must_match_the_episode_and_the_model() -> None:
     model = AfilModelConfig(state_dim=14, action_dim=14)
     with pytest.raises(ShapeError, match="horizon"):
         ChunkDataset([short], model, ChunkDataset.fit_norm([short]))
+    labels = np.arange(3 * 20 * 14, dtype=np.float64).reshape(3, 20, 14)
+    longer = EpisodeArrays(joints, joints, "grasp plug_a", True, chunk_actions=labels)
+    shorter_model = AfilModelConfig(state_dim=14, action_dim=14, horizon=8)
+    batch = ChunkDataset([longer], shorter_model, NormStats.identity(14, 14)).collate(np.array([[0, 1]]))
+    np.testing.assert_allclose(batch.actions[0], labels[1, :8])  # a longer label trains its first H rows

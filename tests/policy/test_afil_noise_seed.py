@@ -21,8 +21,10 @@ tiny_state_dir = afil_helpers.tiny_state_dir
 OBS = Observation(timestamp=0.0, joint_positions=np.array([0.1, -0.2, 0.3, 0.0]), joint_velocities=np.zeros(4))
 
 
-def _backend(model_dir: Path, seed: int | None, mode: GuidanceMode = GuidanceMode.NONE) -> AfilBackend:
-    sampler = SamplerConfig(guidance=GuidanceConfig(mode=mode))
+def _backend(
+    model_dir: Path, seed: int | None, mode: GuidanceMode = GuidanceMode.NONE, noise: str = "chunk"
+) -> AfilBackend:
+    sampler = SamplerConfig.model_validate({"guidance": GuidanceConfig(mode=mode), "noise": noise})
     return make_backend(BackendConfig(model_dir=model_dir, backend="onnxruntime", sampler=sampler, seed=seed))
 
 
@@ -82,3 +84,18 @@ def test_the_loop_seeds_each_episode_with_its_episode_seed(tiny_state_dir: Path)
         return sent
 
     assert np.array_equal(commands([3, 5])[1], commands([5])[0])
+
+
+def test_episode_noise_is_drawn_once_per_episode(tiny_state_dir: Path) -> None:
+    """``sampler.noise = "episode"``: an episode's chunks share one draw (the same observation, the same chunk); the
+    next episode draws its own, and the default draws afresh for every chunk."""
+    per_episode = _backend(tiny_state_dir, seed=7, noise="episode")
+    first = _chunks(per_episode, episode_seed=5)
+    np.testing.assert_array_equal(first[1:], first[:1].repeat(2, axis=0))
+    np.testing.assert_array_equal(_chunks(per_episode, episode_seed=5), first)  # reseeded: the same draw again
+    assert not np.allclose(_chunks(per_episode, episode_seed=6)[0], first[0])
+    per_chunk = _chunks(_backend(tiny_state_dir, seed=7), episode_seed=5)
+    np.testing.assert_array_equal(per_chunk[0], first[0])  # the episode's first draw is the per-chunk sampler's first
+    assert not np.allclose(per_chunk[1], per_chunk[0])
+    given = np.zeros((per_episode.manifest.model.horizon, per_episode.manifest.model.action_dim), np.float32)
+    assert not np.allclose(per_episode.infer(OBS, noise=given).actions, first[0])  # a caller's noise still wins

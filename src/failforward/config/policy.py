@@ -51,11 +51,19 @@ class GuidanceConfig(FrozenModel):
         return (0.0, 0.0, 0.0)
 
 
+NoiseScope = Literal["chunk", "episode"]
+"""How often the flow noise is drawn when the caller passes none: ``chunk``, afresh for every chunk; ``episode``, once
+per episode and reused for each of its chunks (a deterministic policy within the episode: where the action
+distribution has several modes, e.g. a gripper open or closed, consecutive chunks land in the same one unless the
+observation moves them, instead of each drawing its mode anew)."""
+
+
 class SamplerConfig(FrozenModel):
-    """Flow sampling: ``num_steps`` Euler steps from τ = 0 (noise) to τ = 1 (data)."""
+    """Flow sampling: ``num_steps`` Euler steps from τ = 0 (noise) to τ = 1 (data); ``noise``: see ``NoiseScope``."""
 
     num_steps: int = Field(10, ge=1, le=100)
     guidance: GuidanceConfig = GuidanceConfig()
+    noise: NoiseScope = "chunk"
 
 
 BackendKind = Literal["torch", "onnxruntime", "tensorrt"]

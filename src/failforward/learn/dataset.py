@@ -144,11 +144,13 @@ def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:
             f"state) / action {e.actions.shape[1]}, the model expects {config.state_dim} / {config.action_dim}; set "
             "state_dim/action_dim in the model config (or record with/without the robot's object_state)."
         )
-    if e.chunk_actions is not None and e.chunk_actions.shape[1] != config.horizon:
+    if e.chunk_actions is not None and e.chunk_actions.shape[1] < config.horizon:
         raise ShapeError(
             f"episode's labelled chunks have {e.chunk_actions.shape[1]} rows, the model's horizon is {config.horizon}; "
-            "label with the model's horizon."
+            "label with at least the model's horizon."
         )
+    if e.chunk_actions is not None and e.chunk_actions.shape[1] > config.horizon:
+        e = replace(e, chunk_actions=e.chunk_actions[:, : config.horizon])  # a longer label: its first H rows
     missing = [cam for cam in config.cameras if cam not in e.images]
     if missing:
         raise ShapeError(

@@ -48,12 +48,26 @@ class AfilBackend(PolicyBackend):
                 f"the config asks for {config.sampler.num_steps}. Use layout='split' or re-export with that many steps."
             )
         self._rtc = resolve_rtc(config.rtc, manifest, self.gradients)
+        self._episode_noise: np.ndarray | None = None  # sampler.noise == "episode": this episode's draw
+
+    def reset(self) -> None:
+        """A new episode: with ``sampler.noise == "episode"`` its first chunk draws the noise its chunks share."""
+        self._episode_noise = None
 
     def seed_episode(self, episode_seed: int) -> None:
         """With ``config.seed`` set, this episode's flow noise comes from ``SeedSequence((seed, episode_seed))``
         (both taken modulo 2⁶⁴, so negative seeds are fine); without one it stays fresh entropy."""
+        self._episode_noise = None
         if self.config.seed is not None:
             self.rng = np.random.default_rng(np.random.SeedSequence([self.config.seed % 2**64, episode_seed % 2**64]))
+
+    def _noise(self, noise: np.ndarray | None) -> np.ndarray:
+        """``[1, H, A]``: the caller's noise, else this episode's draw (``sampler.noise == "episode"``), else fresh."""
+        if noise is not None or self.config.sampler.noise == "chunk":
+            return self.encoder.noise(noise, self.rng)
+        if self._episode_noise is None:
+            self._episode_noise = self.encoder.noise(None, self.rng)
+        return self._episode_noise
 
     @property
     def rtc(self) -> RtcSupport:
@@ -75,7 +89,7 @@ class AfilBackend(PolicyBackend):
         raises ``PrefixError``.
         """
         inputs = self.encoder.encode(obs, prompt)
-        inputs["noise"] = self.encoder.noise(noise, self.rng)
+        inputs["noise"] = self._noise(noise)
         inputs.update(self.prefix_inputs(prefix, obs))
         z, lambdas = self.run(inputs)
         done = float(self.run_done(inputs)[0]) if self.manifest.model.done_head else None
