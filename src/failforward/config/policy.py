@@ -55,7 +55,8 @@ NoiseScope = Literal["chunk", "episode"]
 """How often the flow noise is drawn when the caller passes none: ``chunk``, afresh for every chunk; ``episode``, once
 per episode and reused for each of its chunks (a deterministic policy within the episode: where the action
 distribution has several modes, e.g. a gripper open or closed, consecutive chunks land in the same one unless the
-observation moves them, instead of each drawing its mode anew)."""
+observation moves them, instead of each drawing its mode anew). Measured on the plug strip's learned System 1 it did
+worse than ``chunk``: a deterministic policy can settle on a fixed point (README, VINE System 1's fourth round)."""
 
 
 class SamplerConfig(FrozenModel):
@@ -87,7 +88,7 @@ class AfilPolicyConfig(FrozenModel):
         precision: ``fp16`` runs the ``*_fp16`` graphs (export them with ``precisions=("fp32", "fp16")``;
             TensorRT ≥ 11 takes precision from the graph) or, for torch, a ``half()`` copy of the model.
         threads: CPU threads for torch / onnxruntime (1 on shared machines).
-        sampler: steps and guidance; ``num_steps`` must match an exported fused graph.
+        sampler: steps, guidance and noise scope; ``num_steps`` must match an exported fused graph.
         seed: seed of the flow noise when ``infer`` gets none: each episode draws from ``(seed, episode seed)``,
             so a seed's result does not depend on the episodes before it (``None``: fresh entropy).
         rtc: how a real-time chunking prefix is honoured (``RtcChoice``): ``training`` needs a model trained
