@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from failforward.config import SimAlohaConfig, load_config
+from failforward.errors import ShapeError
 from failforward.learn.dataset import ChunkDataset
+from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.vine.dagger import (
     DaggerPolicy,
     SubgoalLabeller,
@@ -135,8 +137,6 @@ def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
 
 
 def test_labelled_chunks_must_match_the_episode_and_the_model() -> None:
-    from failforward.errors import ShapeError
-    from failforward.learn.episodes import EpisodeArrays
 
     joints = np.zeros((3, 14))
     with pytest.raises(ShapeError, match="chunk_actions"):
