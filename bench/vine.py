@@ -249,7 +249,7 @@ def dagger_streams(dirs: list[Path], repeat: int) -> list[Any]:
 
 def cmd_dagger(args: argparse.Namespace) -> None:
     """Labelled rollouts of the learned System 1 from ``--first-seed`` on, the seeds not yet in the index."""
-    from failforward.learn.vine.dagger import collect
+    from failforward.learn.vine.dagger import ARM_COLUMNS, GRIPPER_COLUMNS, collect
 
     index = args.dagger_dir / "episodes.jsonl"
     done = {r["seed"] for r in read_rows(index)}
@@ -271,12 +271,13 @@ def cmd_dagger(args: argparse.Namespace) -> None:
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1),
-            "planner": args.planner,
+            "planner": args.planner, "expert_columns": args.expert_columns,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
               f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran)", flush=True)  # fmt: skip
 
-    collect(config, args.dagger_dir, todo, beta=args.beta, on_episode=save)
+    columns = {"all": None, "grippers": GRIPPER_COLUMNS, "arms": ARM_COLUMNS}[args.expert_columns]
+    collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns, on_episode=save)
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -461,6 +462,8 @@ def main() -> None:
     dagger.add_argument("--execute-steps", type=int, default=25, help="chunk rows executed before the next chunk")
     planner_help = "random: subgoal prompts from the random planner; none: System 1 alone under the task's prompt"
     dagger.add_argument("--planner", choices=("random", "none"), default="random", help=planner_help)
+    columns_help = "what of a label runs when it runs: all, its grippers or its arms (an ablation at beta 1)"
+    dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)

@@ -13,6 +13,8 @@ from failforward.errors import ShapeError
 from failforward.learn.dataset import ChunkDataset
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.vine.dagger import (
+    ARM_COLUMNS,
+    GRIPPER_COLUMNS,
     DaggerPolicy,
     SubgoalLabeller,
     collect,
@@ -109,6 +111,20 @@ def test_the_wrapper_runs_the_learner_or_the_label_and_keeps_every_label(driver:
         assert len(policy.samples) == 1
     with pytest.raises(Exception, match="probability"):
         DaggerPolicy(HoldPolicy(), labeller, beta=1.5)
+
+
+def test_expert_columns_mix_the_labels_grippers_into_the_learners_chunk(driver: SimAlohaDriver) -> None:
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    policy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, expert_columns=GRIPPER_COLUMNS)
+    policy.reset()
+    policy.seed_episode(SEED)
+    obs = driver.reset(seed=SEED)
+    chunk = policy.infer(obs, prompt=f"grasp {_first_plug(driver)}")
+    label, learner = policy.samples[0].label, policy.samples[0].learner
+    assert chunk.source == "hold+expert" and set(GRIPPER_COLUMNS) | set(ARM_COLUMNS) == set(range(14))
+    np.testing.assert_allclose(chunk.actions[:, GRIPPER_COLUMNS], label[:, GRIPPER_COLUMNS], atol=1e-6)
+    np.testing.assert_array_equal(chunk.actions[:, ARM_COLUMNS], learner[:, ARM_COLUMNS])
+    assert not np.allclose(label[:, ARM_COLUMNS], learner[:, ARM_COLUMNS])  # the arms really were the learner's
 
 
 def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import failforward.policy.afil.builder  # noqa: F401 - registers kind "afil"
-from failforward.config import FrozenModel
+from failforward.config import FrozenModel, GripperLatchConfig
 from failforward.errors import ConfigError
 from failforward.policy.afil import BackendConfig
+from failforward.policy.gripper_latch import GripperLatch
 from failforward.policy.registry import PolicyContext, make_policy
 from failforward.types import CameraFeature, JointFeature, Observation, RobotFeatures
 
@@ -55,3 +56,17 @@ def test_builds_from_a_config_with_kind(tiny_vision_dir):
 def test_mismatched_robot_is_refused(tiny_vision_dir, robot, match):
     with pytest.raises(ConfigError, match=match):
         make_policy(BackendConfig(model_dir=tiny_vision_dir), PolicyContext(robot, "toy", "pick"))
+
+
+def test_a_gripper_latch_wraps_the_backend_and_needs_a_gripper(tiny_vision_dir):
+    config = BackendConfig(model_dir=tiny_vision_dir, gripper_latch=GripperLatchConfig(release_chunks=2))
+    robot = features()
+    joints = robot.joints[:3] + (JointFeature("gripper", "normalized", 0, 1, 1),)
+    with_gripper = RobotFeatures(joints=joints, cameras=robot.cameras, control_hz=50.0)
+    policy = make_policy(config, PolicyContext(with_gripper, "toy", "pick"))
+    assert isinstance(policy, GripperLatch) and policy.columns == (3,)
+    images = {c: np.full((32, 32, 3), 128, np.uint8) for c in ("top", "left_wrist")}
+    chunk = policy.infer(Observation(0.0, np.zeros(4), np.zeros(4), images=images), prompt="pick")
+    assert chunk.actions.shape == (8, 4)
+    with pytest.raises(ConfigError, match="no gripper joint"):
+        make_policy(config, PolicyContext(robot, "toy", "pick"))

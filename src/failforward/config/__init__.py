@@ -13,7 +13,7 @@ Example:
 from failforward.config.base import AlohaCamera, FrozenModel, SimAlohaTask
 from failforward.config.maniskill import ManiSkillConfig, ManiSkillTask
 from failforward.config.perception import GroundTruthPerceptionConfig, PerceptionConfig, RgbdPerceptionConfig
-from failforward.config.policy import AfilPolicyConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+from failforward.config.policy import AfilPolicyConfig, GripperLatchConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.config.recovery import GraspConfig, PmcConfig, RecoveryConfig, VsfConfig
 from failforward.config.remote import RemotePolicyConfig
 from failforward.config.robots import (
@@ -62,6 +62,7 @@ __all__ = [
     "FrankaConfig",
     "FrozenModel",
     "GraspConfig",
+    "GripperLatchConfig",
     "GroundTruthPerceptionConfig",
     "GuidanceConfig",
     "GuidanceMode",

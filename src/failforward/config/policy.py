@@ -9,7 +9,7 @@ import enum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from failforward.config.base import FrozenModel
 
@@ -67,6 +67,28 @@ class SamplerConfig(FrozenModel):
     noise: NoiseScope = "chunk"
 
 
+class GripperLatchConfig(FrozenModel):
+    """Hysteresis on the gripper's open/closed decision between consecutive chunks (``policy.gripper_latch``).
+
+    A chunk commands *closed* when its gripper target at its last row is below ``closed_below``, *open* above
+    ``open_above`` (normalized units: 0 closed, 1 open). The latch keeps the state last commanded until
+    ``release_chunks`` consecutive chunks command the other one, overwriting the gripper's column meanwhile; a new
+    prompt or episode forgets it. ``release_chunks = 1`` passes every chunk through unchanged.
+    """
+
+    closed_below: float = Field(0.3, ge=0.0, le=1.0)
+    open_above: float = Field(0.7, ge=0.0, le=1.0)
+    release_chunks: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GripperLatchConfig:
+        if self.closed_below > self.open_above:
+            raise ValueError(
+                f"gripper_latch.closed_below ({self.closed_below}) must not exceed open_above ({self.open_above})."
+            )
+        return self
+
+
 BackendKind = Literal["torch", "onnxruntime", "tensorrt"]
 GraphLayout = Literal["fused", "split"]
 RtcChoice = Literal["auto", "none", "inference", "training"]
@@ -94,6 +116,7 @@ class AfilPolicyConfig(FrozenModel):
         rtc: how a real-time chunking prefix is honoured (``RtcChoice``): ``training`` needs a model trained
             for prefixes, ``inference`` (ΠGDM guidance, a vector-Jacobian product per step) the torch backend.
         rtc_beta: β, the largest inference-time RTC guidance weight (Black et al. 2025 use 5).
+        gripper_latch: hysteresis on the grippers' open/closed decision between chunks (``None``: off).
     """
 
     kind: Literal["afil"] = "afil"
@@ -107,3 +130,4 @@ class AfilPolicyConfig(FrozenModel):
     seed: int | None = None
     rtc: RtcChoice = "auto"
     rtc_beta: float = Field(5.0, gt=0.0)
+    gripper_latch: GripperLatchConfig | None = None

@@ -36,6 +36,7 @@ from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError, ExpertError
 from failforward.learn.episodes import EpisodeArrays
+from failforward.planner.plug_strip import GRIPPERS
 from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.policy.expert.facts import SceneFacts, read_facts
 from failforward.policy.expert.plug_strip import holding_side, socket_of
@@ -48,6 +49,10 @@ from failforward.sim.plug_strip_layout import PlugStripLayout
 from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
+
+GRIPPER_COLUMNS = tuple(GRIPPERS.values())
+"""The 14-joint ALOHA's gripper columns (left, right); the other twelve are the arms' joints."""
+ARM_COLUMNS = tuple(c for c in range(14) if c not in GRIPPER_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -135,12 +140,25 @@ def next_default_subgoal(facts: SceneFacts, layout: PlugStripLayout) -> PlugStri
 
 class DaggerPolicy(PolicyBackend):
     """Runs ``learner`` and labels each of its chunk boundaries with ``labeller``; with probability ``beta`` (per
-    chunk, drawn from ``(seed, episode seed)``) the label runs instead. :attr:`samples`: this episode's labels."""
+    chunk, drawn from ``(seed, episode seed)``) the label runs instead. :attr:`samples`: this episode's labels.
 
-    def __init__(self, learner: PolicyBackend, labeller: SubgoalLabeller, *, beta: float, seed: int = 0) -> None:
+    ``expert_columns`` (``None``: all) names the action columns the label replaces when it runs; the learner's chunk
+    keeps the others. With ``beta = 1`` that is an ablation: the expert's grippers on the learner's arms
+    (:data:`GRIPPER_COLUMNS`) tell whether the learner's gripper decisions or its arm motions fail the subgoals."""
+
+    def __init__(
+        self,
+        learner: PolicyBackend,
+        labeller: SubgoalLabeller,
+        *,
+        beta: float,
+        seed: int = 0,
+        expert_columns: tuple[int, ...] | None = None,
+    ) -> None:
         if not 0.0 <= beta <= 1.0:
             raise ConfigError(f"DAgger's beta is a probability, got {beta}; use 0 (learner only) to 1 (expert only).")
         self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
+        self.expert_columns = expert_columns
         self.samples: list[LabelledState] = []
         self._rng = np.random.default_rng(seed)
 
@@ -176,7 +194,13 @@ class DaggerPolicy(PolicyBackend):
                 np.array(chunk.actions),
             )
         )
-        return ActionChunk(label, source="expert", done=chunk.done) if expert_runs else chunk
+        if not expert_runs:
+            return chunk
+        if self.expert_columns is None:
+            return ActionChunk(label, source="expert", done=chunk.done)
+        mixed = np.array(chunk.actions, copy=True)
+        mixed[:, self.expert_columns] = label[:, self.expert_columns]
+        return ActionChunk(mixed, source=f"{chunk.source}+expert", done=chunk.done)
 
     def close(self) -> None:
         self.learner.close()
@@ -232,17 +256,19 @@ def collect(
     seeds: Iterable[int],
     *,
     beta: float,
+    expert_columns: tuple[int, ...] | None = None,
     on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
 ) -> None:
     """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
-    save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends."""
+    save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends;
+    ``expert_columns``: see :class:`DaggerPolicy`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with make_driver(config.robot) as driver:
         if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
             raise ConfigError("DAgger labels come from the plug-strip expert: run it on sim_aloha, task plug_strip.")
         learner = make_policy(config.policy, policy_context(config, driver))
         labeller = SubgoalLabeller(driver.task, driver.privileged_state)
-        policy = DaggerPolicy(learner, labeller, beta=beta, seed=config.seed)
+        policy = DaggerPolicy(learner, labeller, beta=beta, seed=config.seed, expert_columns=expert_columns)
         loop = build_loop(config, driver, policy=policy)
         try:
             for index, seed in enumerate(seeds):

@@ -12,6 +12,7 @@ from typing import Any
 from failforward.errors import ConfigError
 from failforward.policy.afil.backends import AfilBackend, make_backend
 from failforward.policy.afil.config import AfilModelConfig, BackendConfig
+from failforward.policy.gripper_latch import GripperLatch, gripper_columns
 from failforward.policy.registry import PolicyContext, register_policy
 from failforward.types import RobotFeatures
 
@@ -37,10 +38,13 @@ def check_compatible(model: AfilModelConfig, features: RobotFeatures) -> None:
 
 
 @register_policy("afil")
-def build_afil(config: Any, context: PolicyContext) -> AfilBackend:
-    """Load the model directory named by ``config`` and check it fits ``context.features``."""
+def build_afil(config: Any, context: PolicyContext) -> AfilBackend | GripperLatch:
+    """Load the model directory named by ``config`` and check it fits ``context.features``; with
+    ``config.gripper_latch`` the backend's chunks pass through a :class:`GripperLatch`."""
     if not isinstance(config, BackendConfig):
         config = BackendConfig.model_validate(config.model_dump())
     policy = make_backend(config)
     check_compatible(policy.manifest.model, context.features)
-    return policy
+    if config.gripper_latch is None:
+        return policy
+    return GripperLatch(policy, gripper_columns(context.features), config.gripper_latch)
