@@ -211,6 +211,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
             "max_prompt_tokens": args.max_prompt_tokens,
             "done_head": True,
             "relative_actions": ARM_JOINTS if args.relative_actions else (),
+            "state_features": ("aloha_tool_offsets",) if args.tool_offsets else (),
         }
     )
     if args.light_failure_head:
@@ -450,6 +451,8 @@ def main() -> None:
     system1.add_argument("--train-dir", type=Path, default=None, help="checkpoints (default: next to --data)")
     relative_help = "arm joints predicted relative to the chunk's first observed joints (grippers absolute)"
     system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
+    tool_help = "append the tool points and each object's offset from them to the state (aloha_tool_offsets)"
+    system1.add_argument("--tool-offsets", action=argparse.BooleanOptionalAction, default=False, help=tool_help)
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")

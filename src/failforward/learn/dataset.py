@@ -16,6 +16,7 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.object_targets import PositionStats, object_positions
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats, action_reference
+from failforward.policy.afil.state_features import model_state
 from failforward.policy.afil.text_encoder import make_text_encoder
 
 
@@ -48,7 +49,7 @@ class ChunkDataset:
             raise ConfigError("No training episodes; record or load some first.")
         self.config, self.norm = config, norm
         self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
-        self.states = [e.state for e in self.episodes]
+        self.states = [model_state(e.state, config.state_features) for e in self.episodes]  # [T, S + features]
         self.text = make_text_encoder(config)
         self.prompt_table = self.text.table([e.prompt for e in self.episodes])  # what the model directory ships
         self.prompts = [self.text.encode(e.prompt) for e in self.episodes]  # once per distinct prompt (cached)
@@ -64,10 +65,13 @@ class ChunkDataset:
 
     @staticmethod
     def fit_norm(episodes: list[EpisodeArrays], config: AfilModelConfig | None = None) -> NormStats:
-        """Norm stats over all ticks of all episodes (success and failure). For a ``config`` with relative action
-        dimensions, the action stats are those of what the model predicts: ``a[t + k] − q[t]`` over chunk rows
-        ``k`` (every ``H // RELATIVE_OFFSETS``-th), absolute dimensions as they are."""
+        """Norm stats over all ticks of all episodes (success and failure; states with ``config``'s derived state
+        features). For a ``config`` with relative action dimensions, the action stats are those of what the model
+        predicts: ``a[t + k] − q[t]`` over chunk rows ``k`` (every ``H // RELATIVE_OFFSETS``-th), absolute
+        dimensions as they are."""
         states = np.concatenate([e.state for e in episodes])
+        if config is not None:
+            states = model_state(states, config.state_features)
         if config is None or not config.relative_actions:
             return NormStats.fit(states, np.concatenate([e.actions for e in episodes]))
         targets = np.concatenate([_relative_targets(e, config, k) for e in episodes for k in _offsets(config)])

@@ -36,7 +36,6 @@ from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError, ExpertError
 from failforward.learn.episodes import EpisodeArrays
-from failforward.planner.plug_strip import GRIPPERS
 from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.policy.expert.facts import SceneFacts, read_facts
 from failforward.policy.expert.plug_strip import holding_side, socket_of
@@ -44,13 +43,13 @@ from failforward.policy.expert.plug_strip_prompted import PromptedExpert, Prompt
 from failforward.policy.registry import make_policy
 from failforward.robots.registry import make_driver
 from failforward.robots.sim_aloha import SimAlohaDriver
-from failforward.sim.aloha_scene import SimState
+from failforward.sim.aloha_scene import GRIPPER_INDICES, SimState
 from failforward.sim.plug_strip_layout import PlugStripLayout
 from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
 
-GRIPPER_COLUMNS = tuple(GRIPPERS.values())
+GRIPPER_COLUMNS = GRIPPER_INDICES
 """The 14-joint ALOHA's gripper columns (left, right); the other twelve are the arms' joints."""
 ARM_COLUMNS = tuple(c for c in range(14) if c not in GRIPPER_COLUMNS)
 

@@ -90,7 +90,7 @@ class SmallPrefixEncoder(PrefixEncoder):
         super().__init__()
         d = self.width = config.width
         self.images = IMAGE_ENCODERS[config.image_encoder](config) if config.cameras else None
-        self.state = nn.Sequential(nn.Linear(config.state_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
+        self.state = nn.Sequential(nn.Linear(config.input_state_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
         self.prompt = PROMPT_TOKENS[config.text_encoder](config)
         self.blocks = nn.ModuleList(
             SelfAttentionBlock(1, d, config.attn_heads, config.mlp_ratio) for _ in range(config.backbone_layers)

@@ -26,6 +26,7 @@ from failforward.config.policy import GuidanceConfig as GuidanceConfig
 from failforward.config.policy import GuidanceMode as GuidanceMode
 from failforward.config.policy import SamplerConfig as SamplerConfig
 from failforward.errors import UnknownNameError
+from failforward.policy.afil.state_features import FEATURES, StateFeature, extra_size
 
 __all__ = [
     "MODEL_PRESETS",
@@ -116,6 +117,9 @@ class AfilModelConfig(FrozenModel):
             ``a[t + k] − q[t]`` and the runtime adds the observed ``q[t]`` back, so a chunk starts where the arm is
             however coarse the fit. Use it for joints whose action and state share units (arm joints, not a gripper
             whose command is not its position). ``()`` (default, and in older manifests): absolute targets.
+        state_features: features derived from the raw state and appended to it (``policy.afil.state_features``,
+            e.g. ``aloha_tool_offsets``: the tool points and each object's offset from them); the model's state input
+            is :attr:`input_state_dim` wide. ``()`` (default, and in older manifests): the raw state.
     """
 
     action_dim: int = Field(14, ge=1)
@@ -144,6 +148,12 @@ class AfilModelConfig(FrozenModel):
     failure_self_attention: bool | None = None
     done_head: bool = False
     relative_actions: tuple[int, ...] = ()
+    state_features: tuple[StateFeature, ...] = ()
+
+    @property
+    def input_state_dim(self) -> int:
+        """The model's state input: ``state_dim`` raw numbers, then the ``state_features``."""
+        return self.state_dim + extra_size(self.state_features, self.state_dim)
 
     @property
     def success_expert(self) -> ExpertShape:
@@ -190,6 +200,12 @@ class AfilModelConfig(FrozenModel):
                 f"relative_actions {list(self.relative_actions)} must be distinct indices below action_dim "
                 f"({self.action_dim}) and state_dim ({self.state_dim}): each names a joint in both."
             )
+        for name in self.state_features:
+            if not FEATURES[name].valid(self.state_dim, self.action_dim):
+                raise ValueError(
+                    f"state feature {name!r} needs {FEATURES[name].requires}; the model has action_dim "
+                    f"{self.action_dim} and state_dim {self.state_dim}: drop the feature or fix the dims."
+                )
         return self
 
 

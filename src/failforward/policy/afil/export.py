@@ -46,7 +46,7 @@ def example_inputs(config: AfilModelConfig, seed: int = 0) -> dict[str, torch.Te
     g = torch.Generator().manual_seed(seed)
     c = config
     x = {
-        "state": torch.randn(1, c.state_dim, generator=g),
+        "state": torch.randn(1, c.input_state_dim, generator=g),
         "tokens": torch.randint(1, c.vocab_size, (1, c.max_prompt_tokens), generator=g),
         "token_mask": torch.arange(c.max_prompt_tokens)[None] < max(1, c.max_prompt_tokens // 2),
         "prompt_embedding": torch.nn.functional.normalize(torch.randn(1, MINILM_DIM, generator=g), dim=-1),

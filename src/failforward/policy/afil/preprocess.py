@@ -3,7 +3,8 @@
 Shared by every backend (NumPy only), so a bad observation fails the same way everywhere.
 Input arrays carry a batch axis of 1:
 
-    state       float32 [1, S]            standardized joint positions, then object state if the robot has it
+    state       float32 [1, S]            standardized joint positions, then object state if the robot has it, then
+                                          the model's derived state features (``state_features``)
     tokens      int64   [1, L]            prompt ids (0 = padding)              ``hash`` text encoder
     token_mask  bool    [1, L]                                                  ``hash``
     prompt_embedding float32 [1, E]       unit-norm sentence embedding          ``minilm`` (see ``text_encoder``)
@@ -19,6 +20,7 @@ from failforward.errors import ShapeError
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.errors import ObservationError
 from failforward.policy.afil.normalize import NormStats, action_reference
+from failforward.policy.afil.state_features import model_state
 from failforward.policy.afil.text_encoder import TextEncoder, make_text_encoder
 from failforward.types import Observation
 
@@ -90,7 +92,7 @@ class InputEncoder:
                 f"state has NaN/inf at joints {bad[bad < n].tolist()} and object-state entries "
                 f"{(bad[bad >= n] - n).tolist()}; fix the state reader or the pose estimator."
             )
-        return self.norm.normalize_state(q)[None]
+        return self.norm.normalize_state(model_state(q, self.config.state_features))[None]
 
     def _images(self, obs: Observation) -> np.ndarray:
         """``uint8 [1, C, H, W, 3]``; refuses a missing, wrong-size or black frame (unless the runtime blanked it

@@ -1,0 +1,122 @@
+"""State features derived from the raw state and appended to it for the model (``AfilModelConfig.state_features``).
+
+A state policy reads joint angles and object poses in the world frame. Where the task asks for millimetres between a
+gripper and an object (the plug strip's grasps), the network must learn the arm's forward kinematics and a
+difference of positions before it can tell how far the gripper is from where it must close. A derived feature
+computes that once, on the CPU, from the same numbers (the measured joints and the observed object poses), in
+training and at inference alike.
+
+- ``aloha_tool_offsets``: for the 14-joint ALOHA: both tool points (the fingertip centre line,
+  :data:`failforward.kinematics.aloha_ik.TOOL_OFFSET` ahead of each ``gripper_link``; forward kinematics of the
+  measured arm joints in MuJoCo) ``[6]``, then per object its position minus each tool point ``[6 · N]`` [m, world
+  frame]: ``6 + 6N`` numbers for ``N`` objects.
+
+:func:`model_state` is the one entry point: raw state ``[..., S]`` → the model's state ``[..., S + extra]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from failforward.errors import ShapeError
+
+if TYPE_CHECKING:  # MuJoCo is imported only when a model asks for a kinematic feature
+    import mujoco
+
+StateFeature = Literal["aloha_tool_offsets"]
+ALOHA_JOINTS = 14  # 6 arm joints + 1 gripper per side
+ALOHA_ARM_COLUMNS = (*range(6), *range(7, 13))  # the state's arm joints, left then right, without the grippers
+OBJECT_NUMBERS = 7  # an object's pose in the state: position [3] then quaternion [4]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A derived feature: how many numbers it adds for a raw state of ``state_dim``, and how it computes them from
+    raw states ``[T, S]`` (``[T, extra]``); ``requires`` says what raw state it needs (an error message)."""
+
+    size: Callable[[int], int]
+    compute: Callable[[np.ndarray], np.ndarray]
+    valid: Callable[[int, int], bool]
+    requires: str
+
+
+def _objects(state_dim: int) -> int:
+    return (state_dim - ALOHA_JOINTS) // OBJECT_NUMBERS
+
+
+@dataclass(frozen=True)
+class _Kinematics:
+    """The IK scene's MuJoCo model and data, its configuration from ``[12]`` arm joints, the tool sites' ids."""
+
+    model: mujoco.MjModel
+    data: mujoco.MjData
+    full_q: Callable[[np.ndarray], np.ndarray]
+    sites: tuple[int, int]
+
+
+@cache
+def _aloha_kinematics() -> _Kinematics:
+    """Built once per process."""
+    import mujoco
+
+    from failforward.kinematics.aloha_ik import SIDES, AlohaIK
+    from failforward.sim.tasks import get_task
+
+    ik = AlohaIK(get_task("transfer_cube").xml_path)  # every ALOHA task scene has the same arms
+    model = ik.model
+    left, right = (mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, f"{side}_tool") for side in SIDES)
+    return _Kinematics(model, mujoco.MjData(model), ik.full_q, (left, right))
+
+
+def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
+    """``[T, 12]`` arm joints [rad] (left then right, no grippers) → ``[T, 6]`` left then right tool points [m]."""
+    import mujoco
+
+    k = _aloha_kinematics()
+    out = np.empty((arms.shape[0], 6))
+    for t, row in enumerate(arms):
+        k.data.qpos[:] = k.full_q(row)
+        mujoco.mj_kinematics(k.model, k.data)
+        out[t, :3], out[t, 3:] = k.data.site_xpos[k.sites[0]], k.data.site_xpos[k.sites[1]]
+    return out
+
+
+def aloha_tool_offsets(states: np.ndarray) -> np.ndarray:
+    """``[T, 14 + 7N]`` raw states → ``[T, 6 + 6N]``: the tool points, then each object's position minus each."""
+    tools = aloha_tool_points(states[:, list(ALOHA_ARM_COLUMNS)])
+    n = _objects(states.shape[1])
+    positions = states[:, ALOHA_JOINTS:].reshape(len(states), n, OBJECT_NUMBERS)[:, :, :3]  # [T, N, 3]
+    offsets = positions[:, :, None, :] - tools.reshape(-1, 1, 2, 3)  # [T, N, 2 tools, 3]
+    return np.concatenate([tools, offsets.reshape(len(states), -1)], axis=1)
+
+
+FEATURES: dict[str, FeatureSpec] = {
+    "aloha_tool_offsets": FeatureSpec(
+        size=lambda s: 6 + 6 * _objects(s),
+        compute=aloha_tool_offsets,
+        valid=lambda s, a: a == ALOHA_JOINTS and s >= ALOHA_JOINTS and (s - ALOHA_JOINTS) % OBJECT_NUMBERS == 0,
+        requires="the 14-joint ALOHA's actions and state, then 7 numbers per object",
+    ),
+}
+
+
+def extra_size(features: tuple[str, ...], state_dim: int) -> int:
+    """Numbers ``features`` add to a raw state of ``state_dim``."""
+    return sum(FEATURES[name].size(state_dim) for name in features)
+
+
+def model_state(states: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+    """Raw states ``[S]`` or ``[T, S]`` → the model's state ``[..., S + extra]``: raw, then each feature in order."""
+    if not features:
+        return states
+    states = np.asarray(states, dtype=np.float64)
+    rows = states[None] if states.ndim == 1 else states
+    if rows.ndim != 2:
+        raise ShapeError(f"states must be [S] or [T, S], got {list(states.shape)}.")
+    out = np.concatenate([rows, *(FEATURES[name].compute(rows) for name in features)], axis=1)
+    return out[0] if states.ndim == 1 else out

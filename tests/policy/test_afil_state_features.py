@@ -1,0 +1,81 @@
+"""Derived state features: the ALOHA's tool points and each object's offset from them, the same in training and at
+run time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from failforward.kinematics.aloha_ik import START_ARMS, AlohaIK
+from failforward.learn.config import TrainConfig
+from failforward.learn.dataset import ChunkDataset
+from failforward.learn.episodes import EpisodeArrays
+from failforward.learn.trainer import export_checkpoint, train
+from failforward.policy.afil import BackendConfig, get_model_preset, make_backend
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.state_features import ALOHA_ARM_COLUMNS, aloha_tool_points, model_state
+from failforward.sim.tasks import get_task
+from failforward.types import Observation
+
+FEATURES = ("aloha_tool_offsets",)
+MODEL = get_model_preset("tiny_state").model_copy(
+    update={"action_dim": 14, "state_dim": 14 + 7, "state_features": FEATURES}
+)
+
+
+def aloha_states(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """``[rows, 21]``: ALOHA joints near the start pose (grippers open), then one object's pose."""
+    joints = np.zeros((rows, 14))
+    joints[:, list(ALOHA_ARM_COLUMNS)] = START_ARMS + rng.normal(0.0, 0.3, (rows, 12))
+    joints[:, [6, 13]] = 1.0
+    pose = np.c_[rng.uniform(-0.2, 0.2, (rows, 2)), np.full(rows, 0.02), np.tile([1.0, 0, 0, 0], (rows, 1))]
+    return np.c_[joints, pose]
+
+
+def test_tool_points_are_the_ik_models_forward_kinematics() -> None:
+    arms = aloha_states(np.random.default_rng(0), 20)[:, list(ALOHA_ARM_COLUMNS)]
+    ik = AlohaIK(get_task("plug_strip").xml_path)
+    for row, points in zip(arms, aloha_tool_points(arms), strict=True):
+        poses = ik.tool_poses(row)
+        np.testing.assert_allclose(points, np.r_[poses["left"].translation(), poses["right"].translation()], atol=1e-9)
+
+
+def test_offsets_are_the_objects_position_minus_each_tool_point() -> None:
+    states = aloha_states(np.random.default_rng(1), 5)
+    out = model_state(states, FEATURES)
+    assert out.shape == (5, 21 + 6 + 6) == (5, MODEL.input_state_dim)
+    np.testing.assert_array_equal(out[:, :21], states)
+    tools, offsets = out[:, 21:27], out[:, 27:]
+    np.testing.assert_allclose(offsets[:, :3], states[:, 14:17] - tools[:, :3])
+    np.testing.assert_allclose(offsets[:, 3:], states[:, 14:17] - tools[:, 3:])
+    np.testing.assert_allclose(model_state(states[2], FEATURES), out[2])  # one observation as a batch row
+    assert model_state(states, ()) is states
+
+
+@pytest.mark.parametrize("dims", [{"action_dim": 4, "state_dim": 4}, {"action_dim": 14, "state_dim": 20}])
+def test_a_feature_that_does_not_fit_the_robot_is_refused(dims: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="aloha_tool_offsets"):
+        AfilModelConfig.model_validate({**MODEL.model_dump(), **dims})
+
+
+def test_a_model_trained_with_features_computes_them_at_run_time(tmp_path) -> None:
+    rng = np.random.default_rng(2)
+    episodes = []
+    for k in range(4):
+        states = aloha_states(rng, 20)
+        episodes.append(EpisodeArrays(states[:, :14], states[:, :14], "reach", k < 2, object_state=states[:, 14:]))
+    norm = ChunkDataset.fit_norm(episodes, MODEL)
+    assert norm.state_mean.shape == (MODEL.input_state_dim,)
+    batch = ChunkDataset(episodes, MODEL, norm).collate(np.array([[1, 3]]))
+    np.testing.assert_allclose(
+        batch.state[0], norm.normalize_state(model_state(episodes[1].state[3], FEATURES)), atol=1e-6
+    )
+
+    config = TrainConfig(model=MODEL, out_dir=tmp_path / "run", steps=2, batch_size=4, rtc_max_delay=0)
+    export_checkpoint(train(config, episodes, progress=False).checkpoint, tmp_path / "model")
+    policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model", seed=0))
+    state = episodes[1].state[3]
+    obs = Observation(0.0, state[:14], np.zeros(14), object_state=state[14:])
+    inputs = policy.encoder.encode(obs, "reach")
+    np.testing.assert_allclose(inputs["state"][0], batch.state[0], atol=1e-6)
+    assert policy.infer(obs, prompt="reach").actions.shape == (MODEL.horizon, 14)
