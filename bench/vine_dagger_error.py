@@ -78,6 +78,15 @@ def errors(
     return out
 
 
+def unguided_system1(model_dir: Path) -> PolicyBackend:
+    """The System 1 model at ``model_dir`` as VINE runs it: onnxruntime, one thread, unguided, flow-noise seed 0."""
+    from failforward.policy.afil.backends.registry import make_backend
+    from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
+
+    sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
+    return make_backend(BackendConfig(model_dir=model_dir, threads=1, sampler=sampler, seed=0))
+
+
 def gripper_flip(before: np.ndarray, after: np.ndarray) -> float:
     """1.0 when a gripper's target at the last executed row moved by more than ``FLIP`` between two consecutive
     chunks ``[rows, 14]`` (it went from open to closed or back), else 0.0."""
@@ -119,11 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     model = None
     if args.model is not None:
-        from failforward.policy.afil.backends.registry import make_backend
-        from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
-
-        sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
-        model = make_backend(BackendConfig(model_dir=args.model, threads=1, sampler=sampler, seed=0))
+        model = unguided_system1(args.model)
         print(f"chunks inferred by {args.model}")
     print(table(args.dirs, args.every, model, args.per_file))
 

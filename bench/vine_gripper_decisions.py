@@ -31,7 +31,7 @@ from failforward.policy.base import PolicyBackend
 from failforward.sim.aloha_scene import GRIPPER_INDICES
 from failforward.stats import rate_text
 from failforward.types import Observation
-from vine_dagger_error import kind_of
+from vine_dagger_error import kind_of, unguided_system1
 
 CLOSED = 0.5  # a gripper target below this (normalized) decides closed
 
@@ -107,11 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     model = None
     if args.model is not None:
-        from failforward.policy.afil.backends.registry import make_backend
-        from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
-
-        sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
-        model = make_backend(BackendConfig(model_dir=args.model, threads=1, sampler=sampler, seed=0))
+        model = unguided_system1(args.model)
         print(f"decisions redrawn {args.draws}x by {args.model} on {args.per_file} states per episode")
     print(table(args.dirs, args.every, model, args.draws, args.per_file))
 

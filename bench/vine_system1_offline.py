@@ -31,12 +31,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 from failforward.learn.vine.system1 import segments_of
-from failforward.policy.afil.backends.registry import make_backend
-from failforward.policy.afil.config import BackendConfig, GuidanceConfig, GuidanceMode, SamplerConfig
 from failforward.policy.base import PolicyBackend
 from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.stats import rate_text
 from failforward.types import Observation
+from vine_dagger_error import unguided_system1
 
 
 def _observation(episode: RecordedEpisode, t: int) -> Observation:
@@ -115,8 +114,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--out", type=Path, default=Path("docs/vine_system1_offline.json"))
     args = parser.parse_args()
-    sampler = SamplerConfig(guidance=GuidanceConfig(mode=GuidanceMode.NONE))
-    policy = make_backend(BackendConfig(model_dir=args.model, threads=1, sampler=sampler, seed=0))
+    policy = unguided_system1(args.model)
     files = [json.loads(line)["file"] for line in (args.data / "episodes.jsonl").read_text().splitlines() if line]
     rows = []
     for file in files:
