@@ -7,12 +7,13 @@ consecutive chunks command the other state; until then it overwrites the gripper
 value it held. A new prompt (a new subgoal) or a new episode forgets the state.
 
 A chunk *commands* a state by its gripper target at its last row: closed below ``closed_below``, open above
-``open_above``; in between it commands nothing and the latch keeps its state without counting.
+``open_above``; in between (or not finite) it commands nothing: the latch keeps its state and a run of disagreeing
+chunks starts over.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,7 +41,6 @@ class LatchCounts:
 
     overridden: int = 0
     released: int = 0
-    by_gripper: dict[int, int] = field(default_factory=dict)
 
 
 def gripper_columns(features: RobotFeatures) -> tuple[int, ...]:
@@ -109,7 +109,6 @@ class GripperLatch(PolicyBackend):
             return
         actions[:, column] = latch.held_value
         self.counts.overridden += 1
-        self.counts.by_gripper[column] = self.counts.by_gripper.get(column, 0) + 1
 
 
 def _commanded(target: float, config: GripperLatchConfig) -> bool | None:
