@@ -212,6 +212,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
             "done_head": True,
             "relative_actions": ARM_JOINTS if args.relative_actions else (),
             "state_features": ("aloha_tool_offsets",) if args.tool_offsets else (),
+            "state_norm": args.state_norm,
         }
     )
     if args.light_failure_head:
@@ -453,6 +454,8 @@ def main() -> None:
     system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
     tool_help = "append the tool points and each object's offset from them to the state (aloha_tool_offsets)"
     system1.add_argument("--tool-offsets", action=argparse.BooleanOptionalAction, default=False, help=tool_help)
+    norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale)"
+    system1.add_argument("--state-norm", choices=("moments", "robust"), default="moments", help=norm_help)
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")

@@ -79,3 +79,20 @@ def test_a_model_trained_with_features_computes_them_at_run_time(tmp_path) -> No
     inputs = policy.encoder.encode(obs, "reach")
     np.testing.assert_allclose(inputs["state"][0], batch.state[0], atol=1e-6)
     assert policy.infer(obs, prompt="reach").actions.shape == (MODEL.horizon, 14)
+
+
+def test_robust_state_norm_keeps_the_scale_of_a_dimension_that_is_sometimes_parked() -> None:
+    rng = np.random.default_rng(3)
+    episodes = []
+    for k in range(6):
+        states = aloha_states(rng, 30)
+        if k < 2:  # the object is absent: parked far away, as the plug strip parks a missing plug
+            states[:, 14:21] = [0.0, 1.6, -0.5, 1.0, 0.0, 0.0, 0.0]
+        episodes.append(EpisodeArrays(states[:, :14], states[:, :14], "reach", True, object_state=states[:, 14:]))
+    plain = ChunkDataset.fit_norm(episodes, MODEL)
+    robust = ChunkDataset.fit_norm(episodes, MODEL.model_copy(update={"state_norm": "robust"}))
+    present = np.concatenate([e.object_state[:, 1] for e in episodes[2:]])  # the object's y where it is on the table
+    assert plain.state_std[15] > 2 * present.std()  # the parked pose sets the scale
+    assert robust.state_std[15] == pytest.approx(present.std(), rel=0.1)
+    assert robust.state_mean[15] == pytest.approx(present.mean(), abs=0.1 * present.std())
+    np.testing.assert_allclose(robust.state_std[:14], plain.state_std[:14], rtol=0.2)  # unimodal joints barely move

@@ -70,12 +70,13 @@ class ChunkDataset:
         predicts: ``a[t + k] − q[t]`` over chunk rows ``k`` (every ``H // RELATIVE_OFFSETS``-th), absolute
         dimensions as they are."""
         states = np.concatenate([e.state for e in episodes])
+        robust = config is not None and config.state_norm == "robust"
         if config is not None:
             states = model_state(states, config.state_features)
         if config is None or not config.relative_actions:
-            return NormStats.fit(states, np.concatenate([e.actions for e in episodes]))
+            return NormStats.fit(states, np.concatenate([e.actions for e in episodes]), robust_state=robust)
         targets = np.concatenate([_relative_targets(e, config, k) for e in episodes for k in _offsets(config)])
-        return NormStats.fit(states, targets)
+        return NormStats.fit(states, targets, robust_state=robust)
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
         """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""

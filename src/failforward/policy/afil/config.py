@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -120,6 +120,10 @@ class AfilModelConfig(FrozenModel):
         state_features: features derived from the raw state and appended to it (``policy.afil.state_features``,
             e.g. ``aloha_tool_offsets``: the tool points and each object's offset from them); the model's state input
             is :attr:`input_state_dim` wide. ``()`` (default, and in older manifests): the raw state.
+        state_norm: how training fits the state's normalization: ``moments`` (mean and std, the default and older
+            manifests') or ``robust`` (the moments of each dimension's values near its median,
+            ``normalize.robust_moments``: an absent object parked far away no longer sets the scale of its
+            dimensions). Inference reads the fitted stats either way.
     """
 
     action_dim: int = Field(14, ge=1)
@@ -149,6 +153,7 @@ class AfilModelConfig(FrozenModel):
     done_head: bool = False
     relative_actions: tuple[int, ...] = ()
     state_features: tuple[StateFeature, ...] = ()
+    state_norm: Literal["moments", "robust"] = "moments"
 
     @property
     def input_state_dim(self) -> int:

@@ -31,6 +31,22 @@ def action_reference(state: np.ndarray, relative: Sequence[int], action_dim: int
     return reference
 
 
+ROBUST_K = 5.0  # robust deviations (1.4826 · MAD) from the median beyond which a value stays out of the moments
+
+
+def robust_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std ``[S]`` of ``values [N, S]`` within ``ROBUST_K`` robust deviations of the median.
+
+    A dimension that holds a sentinel part of the time (an absent object parked far away, e.g. the plug strip's
+    ``PARKED`` pose) keeps the scale of its real values: with plain moments the sentinel's distance sets the std and
+    the real values' centimetres shrink to hundredths of it, which a network learns to ignore. A dimension whose
+    median absolute deviation is 0 keeps the values equal to its median."""
+    median = np.median(values, axis=0)
+    scale = 1.4826 * np.median(np.abs(values - median), axis=0)
+    kept = np.where(np.abs(values - median) <= ROBUST_K * scale, values, np.nan)
+    return np.nanmean(kept, axis=0), np.nanstd(kept, axis=0)
+
+
 @dataclass(frozen=True)
 class NormStats:
     """Per-joint mean/std of states ``[S]`` and actions ``[A]`` in the driver's joint units."""
@@ -46,11 +62,12 @@ class NormStats:
         return cls(np.zeros(state_dim), np.ones(state_dim), np.zeros(action_dim), np.ones(action_dim))
 
     @classmethod
-    def fit(cls, states: np.ndarray, actions: np.ndarray) -> NormStats:
-        """Fit to ``states [N, S]`` and ``actions [N, A]``; std floored at ``STD_FLOOR``."""
-        return cls(
-            states.mean(0), np.maximum(states.std(0), STD_FLOOR), actions.mean(0), np.maximum(actions.std(0), STD_FLOOR)
-        )
+    def fit(cls, states: np.ndarray, actions: np.ndarray, *, robust_state: bool = False) -> NormStats:
+        """Fit to ``states [N, S]`` and ``actions [N, A]``; std floored at ``STD_FLOOR``. ``robust_state``: the state
+        moments of the values within ``ROBUST_K`` robust deviations of each dimension's median (see
+        :func:`robust_moments`)."""
+        state_mean, state_std = robust_moments(states) if robust_state else (states.mean(0), states.std(0))
+        return cls(state_mean, np.maximum(state_std, STD_FLOOR), actions.mean(0), np.maximum(actions.std(0), STD_FLOOR))
 
     def normalize_state(self, q: np.ndarray) -> np.ndarray:
         """``q [..., S]`` → float32 standardized."""
