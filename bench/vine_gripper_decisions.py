@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -31,6 +32,8 @@ from failforward.policy.base import PolicyBackend
 from failforward.sim.aloha_scene import GRIPPER_INDICES
 from failforward.stats import rate_text
 from failforward.types import Observation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench vine_dagger_error
 from vine_dagger_error import kind_of, unguided_system1
 
 CLOSED = 0.5  # a gripper target below this (normalized) decides closed

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -26,6 +27,8 @@ from failforward.policy.afil.state_features import ALOHA_ARM_COLUMNS, aloha_tool
 from failforward.policy.expert.plug_strip import grasp_side
 from failforward.sim.plug_strip_layout import OBJECTS
 from failforward.types import Observation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench vine_dagger_error
 from vine_dagger_error import unguided_system1
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -35,6 +36,8 @@ from failforward.policy.base import PolicyBackend
 from failforward.record.reader import RecordedEpisode, read_episode
 from failforward.stats import rate_text
 from failforward.types import Observation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench vine_dagger_error
 from vine_dagger_error import unguided_system1
 
 
