@@ -1,6 +1,7 @@
 """Observation + prompt → the model's input arrays, checked; normalized chunk → joint targets.
 
-Shared by every backend (NumPy only), so a bad observation fails the same way everywhere.
+Shared by every backend (NumPy; MuJoCo only for a model with kinematic ``state_features``), so a bad observation fails
+the same way everywhere.
 Input arrays carry a batch axis of 1:
 
     state       float32 [1, S]            standardized joint positions, then object state if the robot has it, then

@@ -51,10 +51,9 @@ def _objects(state_dim: int) -> int:
 
 @dataclass(frozen=True)
 class _Kinematics:
-    """The IK scene's MuJoCo model and data, its configuration from ``[12]`` arm joints, the tool sites' ids."""
+    """The IK scene's MuJoCo model (read only), its configuration from ``[12]`` arm joints, the tool sites' ids."""
 
     model: mujoco.MjModel
-    data: mujoco.MjData
     full_q: Callable[[np.ndarray], np.ndarray]
     sites: tuple[int, int]
 
@@ -68,9 +67,8 @@ def _aloha_kinematics() -> _Kinematics:
     from failforward.sim.tasks import get_task
 
     ik = AlohaIK(get_task("transfer_cube").xml_path)  # every ALOHA task scene has the same arms
-    model = ik.model
-    left, right = (mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, f"{side}_tool") for side in SIDES)
-    return _Kinematics(model, mujoco.MjData(model), ik.full_q, (left, right))
+    left, right = (mujoco.mj_name2id(ik.model, mujoco.mjtObj.mjOBJ_SITE, f"{side}_tool") for side in SIDES)
+    return _Kinematics(ik.model, ik.full_q, (left, right))
 
 
 def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
@@ -78,11 +76,12 @@ def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
     import mujoco
 
     k = _aloha_kinematics()
+    data = mujoco.MjData(k.model)  # per call: callers on different threads never share one
     out = np.empty((arms.shape[0], 6))
     for t, row in enumerate(arms):
-        k.data.qpos[:] = k.full_q(row)
-        mujoco.mj_kinematics(k.model, k.data)
-        out[t, :3], out[t, 3:] = k.data.site_xpos[k.sites[0]], k.data.site_xpos[k.sites[1]]
+        data.qpos[:] = k.full_q(row)
+        mujoco.mj_kinematics(k.model, data)
+        out[t, :3], out[t, 3:] = data.site_xpos[k.sites[0]], data.site_xpos[k.sites[1]]
     return out
 
 
