@@ -273,13 +273,14 @@ def cmd_dagger(args: argparse.Namespace) -> None:
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1),
-            "planner": args.planner, "expert_columns": args.expert_columns,
+            "planner": args.planner, "expert_columns": args.expert_columns, "execution_noise": args.execution_noise,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
               f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran)", flush=True)  # fmt: skip
 
     columns = {"all": None, "grippers": GRIPPER_COLUMNS, "arms": ARM_COLUMNS}[args.expert_columns]
-    collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns, on_episode=save)
+    collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns,
+            execution_noise=args.execution_noise, on_episode=save)  # fmt: skip
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -470,6 +471,8 @@ def main() -> None:
     dagger.add_argument("--planner", choices=("random", "none"), default="random", help=planner_help)
     columns_help = "what of a label runs when it runs: all, its grippers or its arms (an ablation at beta 1)"
     dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
+    noise_help = "DART: std [rad] of a per-chunk offset on the arm joints of a label that runs (saved labels: clean)"
+    dagger.add_argument("--execution-noise", type=float, default=0.0, help=noise_help)
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)

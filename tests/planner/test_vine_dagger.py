@@ -15,6 +15,7 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.vine.dagger import (
     ARM_COLUMNS,
     GRIPPER_COLUMNS,
+    NOISE_RAMP_ROWS,
     DaggerPolicy,
     SubgoalLabeller,
     collect,
@@ -125,6 +126,23 @@ def test_expert_columns_mix_the_labels_grippers_into_the_learners_chunk(driver: 
     np.testing.assert_allclose(chunk.actions[:, GRIPPER_COLUMNS], label[:, GRIPPER_COLUMNS], atol=1e-6)
     np.testing.assert_array_equal(chunk.actions[:, ARM_COLUMNS], learner[:, ARM_COLUMNS])
     assert not np.allclose(label[:, ARM_COLUMNS], learner[:, ARM_COLUMNS])  # the arms really were the learner's
+
+
+def test_execution_noise_perturbs_what_runs_not_the_saved_label(driver: SimAlohaDriver) -> None:
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    policy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, execution_noise=0.05)
+    policy.reset()
+    policy.seed_episode(SEED)
+    obs = driver.reset(seed=SEED)
+    chunk = policy.infer(obs, prompt=f"grasp {_first_plug(driver)}")
+    offset = np.asarray(chunk.actions) - policy.samples[0].label
+    np.testing.assert_array_equal(offset[:, GRIPPER_COLUMNS], 0.0)  # grippers as labelled
+    ramp = offset[:NOISE_RAMP_ROWS, ARM_COLUMNS]
+    assert np.all(np.abs(ramp[0]) <= np.abs(ramp[-1]) / NOISE_RAMP_ROWS + 1e-9)  # no step at the chunk's start
+    np.testing.assert_allclose(offset[NOISE_RAMP_ROWS:, ARM_COLUMNS], ramp[-1][None].repeat(40, 0), atol=1e-9)
+    assert 0.005 < np.abs(ramp[-1]).mean() < 0.2  # one draw per joint at a 0.05 rad std
+    with pytest.raises(Exception, match="execution_noise"):
+        DaggerPolicy(HoldPolicy(), labeller, beta=1.0, execution_noise=-0.1)
 
 
 def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:

@@ -41,15 +41,28 @@ class Batch:
     done_known: np.ndarray | None = None
 
 
+def model_states(episodes: list[EpisodeArrays], config: AfilModelConfig) -> list[np.ndarray]:
+    """Per episode, the model's state input ``[T, S + features]`` (:func:`model_state` of its raw state)."""
+    return [model_state(e.state, config.state_features) for e in episodes]
+
+
 class ChunkDataset:
     """Index over every tick of every episode, split into success and failure pools."""
 
-    def __init__(self, episodes: list[EpisodeArrays], config: AfilModelConfig, norm: NormStats) -> None:
+    def __init__(
+        self,
+        episodes: list[EpisodeArrays],
+        config: AfilModelConfig,
+        norm: NormStats,
+        states: list[np.ndarray] | None = None,
+    ) -> None:
+        """``states``: :func:`model_states` of ``episodes`` when the caller has them (derived features cost
+        forward kinematics per tick)."""
         if not episodes:
             raise ConfigError("No training episodes; record or load some first.")
         self.config, self.norm = config, norm
         self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
-        self.states = [model_state(e.state, config.state_features) for e in self.episodes]  # [T, S + features]
+        self.states = states if states is not None else model_states(self.episodes, config)  # [T, S + features] each
         self.text = make_text_encoder(config)
         self.prompt_table = self.text.table([e.prompt for e in self.episodes])  # what the model directory ships
         self.prompts = [self.text.encode(e.prompt) for e in self.episodes]  # once per distinct prompt (cached)
@@ -64,19 +77,23 @@ class ChunkDataset:
         ]
 
     @staticmethod
-    def fit_norm(episodes: list[EpisodeArrays], config: AfilModelConfig | None = None) -> NormStats:
+    def fit_norm(
+        episodes: list[EpisodeArrays],
+        config: AfilModelConfig | None = None,
+        states: list[np.ndarray] | None = None,
+    ) -> NormStats:
         """Norm stats over all ticks of all episodes (success and failure; states with ``config``'s derived state
-        features). For a ``config`` with relative action dimensions, the action stats are those of what the model
-        predicts: ``a[t + k] − q[t]`` over chunk rows ``k`` (every ``H // RELATIVE_OFFSETS``-th), absolute
-        dimensions as they are."""
-        states = np.concatenate([e.state for e in episodes])
+        features, or the given :func:`model_states`). For a ``config`` with relative action dimensions, the action
+        stats are those of what the model predicts: ``a[t + k] − q[t]`` over chunk rows ``k`` (every
+        ``H // RELATIVE_OFFSETS``-th), absolute dimensions as they are."""
         robust = config is not None and config.state_norm == "robust"
-        if config is not None:
-            states = model_state(states, config.state_features)
+        if states is None:
+            states = [e.state for e in episodes] if config is None else model_states(episodes, config)
+        stacked = np.concatenate(states)
         if config is None or not config.relative_actions:
-            return NormStats.fit(states, np.concatenate([e.actions for e in episodes]), robust_state=robust)
+            return NormStats.fit(stacked, np.concatenate([e.actions for e in episodes]), robust_state=robust)
         targets = np.concatenate([_relative_targets(e, config, k) for e in episodes for k in _offsets(config)])
-        return NormStats.fit(states, targets, robust_state=robust)
+        return NormStats.fit(stacked, targets, robust_state=robust)
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
         """Draw ``batch_size`` chunks, ``round(failure_fraction · B)`` of them from failure episodes (if any)."""

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from failforward.errors import ConfigError
 from failforward.learn.augment import random_shift
 from failforward.learn.config import TrainConfig
-from failforward.learn.dataset import Batch, ChunkDataset
+from failforward.learn.dataset import Batch, ChunkDataset, model_states
 from failforward.learn.done_loss import focal_loss
 from failforward.learn.ema import WeightAverage
 from failforward.learn.episodes import EpisodeArrays
@@ -103,9 +103,11 @@ def _load_checkpoint(path: Path, model_config: AfilModelConfig) -> dict:
     return state
 
 
-def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualActionGenerator, NormStats]:
-    """A fresh model with norm stats fitted to ``episodes``, or ``config.init_weights`` (fine-tuning), or
-    ``config.failure_head_from``'s backbone and success head with a new failure head."""
+def _initial(
+    config: TrainConfig, episodes: list[EpisodeArrays], states: list[np.ndarray]
+) -> tuple[DualActionGenerator, NormStats]:
+    """A fresh model with norm stats fitted to ``episodes`` (model ``states``), or ``config.init_weights``
+    (fine-tuning), or ``config.failure_head_from``'s backbone and success head with a new failure head."""
     if config.failure_head_from is not None:
         if config.init_weights is not None:
             raise ConfigError("failure_head_from and init_weights both initialize the model; set one of them.")
@@ -113,7 +115,7 @@ def _initial(config: TrainConfig, episodes: list[EpisodeArrays]) -> tuple[DualAc
         logger.info("new failure head on the backbone and success head of %s", config.failure_head_from)
         return with_new_failure_head(base, config.model), norm
     if config.init_weights is None:
-        return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes, config.model)
+        return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes, config.model, states)
     model, norm = load_weights(config.init_weights)
     if model.config != config.model:
         raise ConfigError(
@@ -177,11 +179,12 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     last = config.out_dir / LAST
     resumed = _load_checkpoint(last, config.model) if config.resume and last.is_file() else None
+    states = model_states(episodes, config.model)  # once: derived features cost forward kinematics per tick
     if resumed is None:
-        model, norm = _initial(config, episodes)
+        model, norm = _initial(config, episodes, states)
     else:
         model, norm = DualActionGenerator(config.model), NormStats.from_dict(resumed["norm"])
-    data = ChunkDataset(episodes, config.model, norm)
+    data = ChunkDataset(episodes, config.model, norm, states)
     model = model.train()
     aux = _object_aux(config, model, data)
     params = _trainable(config, model) + (list(aux.parameters()) if aux is not None else [])

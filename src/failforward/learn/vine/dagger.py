@@ -52,6 +52,8 @@ from failforward.types import ActionChunk, ChunkPrefix, Observation
 GRIPPER_COLUMNS = GRIPPER_INDICES
 """The 14-joint ALOHA's gripper columns (left, right); the other twelve are the arms' joints."""
 ARM_COLUMNS = tuple(c for c in range(14) if c not in GRIPPER_COLUMNS)
+NOISE_RAMP_ROWS = 10  # [rows] 0.2 s at 50 Hz: a perturbation's offset grows over these (no step in the command)
+MAX_EXECUTION_NOISE = 0.2  # [rad] beyond this the perturbed chunks leave the task, not the expert's path
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,13 @@ class DaggerPolicy(PolicyBackend):
 
     ``expert_columns`` (``None``: all) names the action columns the label replaces when it runs; the learner's chunk
     keeps the others. With ``beta = 1`` that is an ablation: the expert's grippers on the learner's arms
-    (:data:`GRIPPER_COLUMNS`) tell whether the learner's gripper decisions or its arm motions fail the subgoals."""
+    (:data:`GRIPPER_COLUMNS`) tell whether the learner's gripper decisions or its arm motions fail the subgoals.
+
+    ``execution_noise`` [rad] (DART, Laskey et al. 2017): a label that runs is perturbed before it runs, its arm
+    joints (:data:`ARM_COLUMNS`) offset by one draw of ``N(0, execution_noise²)`` per joint and chunk, ramped in over
+    :data:`NOISE_RAMP_ROWS` rows so the chunk starts where the robot is; the saved label stays the clean one. The
+    next chunk's label is then planned from a state off the expert's path: how to come back, which the expert's own
+    recordings never show (its plan is made once per subgoal and followed open loop)."""
 
     def __init__(
         self,
@@ -153,11 +161,16 @@ class DaggerPolicy(PolicyBackend):
         beta: float,
         seed: int = 0,
         expert_columns: tuple[int, ...] | None = None,
+        execution_noise: float = 0.0,
     ) -> None:
         if not 0.0 <= beta <= 1.0:
             raise ConfigError(f"DAgger's beta is a probability, got {beta}; use 0 (learner only) to 1 (expert only).")
+        if not 0.0 <= execution_noise <= MAX_EXECUTION_NOISE:
+            raise ConfigError(
+                f"execution_noise is a joint offset's std in [0, {MAX_EXECUTION_NOISE}] rad, got {execution_noise}."
+            )
         self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
-        self.expert_columns = expert_columns
+        self.expert_columns, self.execution_noise = expert_columns, execution_noise
         self.samples: list[LabelledState] = []
         self._rng = np.random.default_rng(seed)
 
@@ -195,11 +208,22 @@ class DaggerPolicy(PolicyBackend):
         )
         if not expert_runs:
             return chunk
+        executed = self._perturbed(label)
         if self.expert_columns is None:
-            return ActionChunk(label, source="expert", done=chunk.done)
+            return ActionChunk(executed, source="expert", done=chunk.done)
         mixed = np.array(chunk.actions, copy=True)
-        mixed[:, self.expert_columns] = label[:, self.expert_columns]
+        mixed[:, self.expert_columns] = executed[:, self.expert_columns]
         return ActionChunk(mixed, source=f"{chunk.source}+expert", done=chunk.done)
+
+    def _perturbed(self, label: np.ndarray) -> np.ndarray:
+        """``label`` ``[H, A]`` with :attr:`execution_noise` on its arm joints (see the class docstring)."""
+        if self.execution_noise == 0.0:
+            return label
+        ramp = np.minimum(np.arange(1, label.shape[0] + 1) / NOISE_RAMP_ROWS, 1.0)[:, None]
+        offset = self._rng.normal(0.0, self.execution_noise, len(ARM_COLUMNS))
+        out = np.array(label, copy=True)
+        out[:, ARM_COLUMNS] += ramp * offset
+        return out
 
     def close(self) -> None:
         self.learner.close()
@@ -256,18 +280,26 @@ def collect(
     *,
     beta: float,
     expert_columns: tuple[int, ...] | None = None,
+    execution_noise: float = 0.0,
     on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
 ) -> None:
     """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
     save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends;
-    ``expert_columns``: see :class:`DaggerPolicy`."""
+    ``expert_columns``, ``execution_noise``: see :class:`DaggerPolicy`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with make_driver(config.robot) as driver:
         if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
             raise ConfigError("DAgger labels come from the plug-strip expert: run it on sim_aloha, task plug_strip.")
         learner = make_policy(config.policy, policy_context(config, driver))
         labeller = SubgoalLabeller(driver.task, driver.privileged_state)
-        policy = DaggerPolicy(learner, labeller, beta=beta, seed=config.seed, expert_columns=expert_columns)
+        policy = DaggerPolicy(
+            learner,
+            labeller,
+            beta=beta,
+            seed=config.seed,
+            expert_columns=expert_columns,
+            execution_noise=execution_noise,
+        )
         loop = build_loop(config, driver, policy=policy)
         try:
             for index, seed in enumerate(seeds):
