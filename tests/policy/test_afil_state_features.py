@@ -52,6 +52,22 @@ def test_offsets_are_the_objects_position_minus_each_tool_point() -> None:
     assert model_state(states, ()) is states
 
 
+def test_joint_offsets_bring_each_tool_to_a_nearby_object() -> None:
+    rng = np.random.default_rng(2)
+    states = aloha_states(rng, 6)
+    tools = aloha_tool_points(states[:, list(ALOHA_ARM_COLUMNS)])
+    for side in (0, 1):
+        delta = rng.uniform(-0.02, 0.02, (6, 3))
+        states[:, 14:17] = tools[:, 3 * side : 3 * side + 3] + delta  # the object 2 cm or less from this tool
+        out = model_state(states, ("aloha_joint_offsets",))
+        assert out.shape == (6, 21 + 12)
+        moved = states[:, list(ALOHA_ARM_COLUMNS)].copy()
+        moved[:, 6 * side : 6 * side + 6] += out[:, 21 + 6 * side : 27 + 6 * side]
+        reached = aloha_tool_points(moved)[:, 3 * side : 3 * side + 3]
+        miss = np.linalg.norm(reached - states[:, 14:17], axis=1)
+        assert np.all(miss < 0.25 * np.linalg.norm(delta, axis=1))  # first order: far closer than before
+
+
 @pytest.mark.parametrize("dims", [{"action_dim": 4, "state_dim": 4}, {"action_dim": 14, "state_dim": 20}])
 def test_a_feature_that_does_not_fit_the_robot_is_refused(dims: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="aloha_tool_offsets"):

@@ -10,6 +10,12 @@ training and at inference alike.
   :data:`failforward.kinematics.aloha_ik.TOOL_OFFSET` ahead of each ``gripper_link``; forward kinematics of the
   measured arm joints in MuJoCo) ``[6]``, then per object its position minus each tool point ``[6 · N]`` [m, world
   frame]: ``6 + 6N`` numbers for ``N`` objects.
+- ``aloha_joint_offsets``: per object and arm, the arm's 6 joint motions [rad] that would bring its tool point to
+  the object's position to first order: the damped least-squares solution ``Jᵀ(JJᵀ + λ²I)⁻¹ (p_object − p_tool)``
+  of the tool point's position Jacobian ``J [3, 6]`` at the measured joints (:data:`JACOBIAN_DAMPING` = λ [m]):
+  ``12N`` numbers. A joint-space policy predicts joint offsets; this hands it the object's offset in its own
+  coordinates, where a tool-frame offset needs the arm's Jacobian, which a network learns poorly from demonstrations
+  (``bench/vine_system1_probe.py``).
 
 :func:`model_state` is the one entry point: raw state ``[..., S]`` → the model's state ``[..., S + extra]``.
 """
@@ -28,10 +34,11 @@ from failforward.errors import ShapeError
 if TYPE_CHECKING:  # MuJoCo is imported only when a model asks for a kinematic feature
     import mujoco
 
-StateFeature = Literal["aloha_tool_offsets"]
+StateFeature = Literal["aloha_tool_offsets", "aloha_joint_offsets"]
 ALOHA_JOINTS = 14  # 6 arm joints + 1 gripper per side
 ALOHA_ARM_COLUMNS = (*range(6), *range(7, 13))  # the state's arm joints, left then right, without the grippers
 OBJECT_NUMBERS = 7  # an object's pose in the state: position [3] then quaternion [4]
+JACOBIAN_DAMPING = 0.02  # [m] λ of the damped least squares: offsets far beyond reach give bounded joint motions
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,13 @@ def _objects(state_dim: int) -> int:
 
 @dataclass(frozen=True)
 class _Kinematics:
-    """The IK scene's MuJoCo model (read only), its configuration from ``[12]`` arm joints, the tool sites' ids."""
+    """The IK scene's MuJoCo model (read only), its configuration from ``[12]`` arm joints, the tool sites' ids, and
+    per side the velocity columns of its 6 arm joints."""
 
     model: mujoco.MjModel
     full_q: Callable[[np.ndarray], np.ndarray]
     sites: tuple[int, int]
+    dofs: tuple[np.ndarray, np.ndarray]
 
 
 @cache
@@ -63,12 +72,13 @@ def _aloha_kinematics() -> _Kinematics:
     """Built once per process."""
     import mujoco
 
-    from failforward.kinematics.aloha_ik import SIDES, AlohaIK
+    from failforward.kinematics.aloha_ik import ARM_JOINTS, SIDES, AlohaIK
     from failforward.sim.tasks import get_task
 
     ik = AlohaIK(get_task("transfer_cube").xml_path)  # every ALOHA task scene has the same arms
     left, right = (mujoco.mj_name2id(ik.model, mujoco.mjtObj.mjOBJ_SITE, f"{side}_tool") for side in SIDES)
-    return _Kinematics(ik.model, ik.full_q, (left, right))
+    dofs = [np.array([ik.model.joint(f"vx300s_{s}/{j}").dofadr[0] for j in ARM_JOINTS]) for s in SIDES]
+    return _Kinematics(ik.model, ik.full_q, (left, right), (dofs[0], dofs[1]))
 
 
 def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
@@ -94,10 +104,40 @@ def aloha_tool_offsets(states: np.ndarray) -> np.ndarray:
     return np.concatenate([tools, offsets.reshape(len(states), -1)], axis=1)
 
 
+def aloha_joint_offsets(states: np.ndarray) -> np.ndarray:
+    """``[T, 14 + 7N]`` raw states → ``[T, 12N]``: per object (state order), then per arm (left, right), the 6 joint
+    motions [rad] toward the object's position (see the module docstring)."""
+    import mujoco
+
+    k = _aloha_kinematics()
+    data = mujoco.MjData(k.model)
+    jacp = np.zeros((3, k.model.nv))
+    n = _objects(states.shape[1])
+    positions = states[:, ALOHA_JOINTS:].reshape(len(states), n, OBJECT_NUMBERS)[:, :, :3]  # [T, N, 3]
+    out = np.empty((len(states), n, 2, 6))
+    damping = JACOBIAN_DAMPING**2 * np.eye(3)
+    for t, row in enumerate(states[:, list(ALOHA_ARM_COLUMNS)]):
+        data.qpos[:] = k.full_q(row)
+        mujoco.mj_kinematics(k.model, data)
+        mujoco.mj_comPos(k.model, data)
+        for side, (site, dofs) in enumerate(zip(k.sites, k.dofs, strict=True)):
+            mujoco.mj_jacSite(k.model, data, jacp, None, site)
+            jac = jacp[:, dofs]  # [3, 6]
+            gain = jac.T @ np.linalg.inv(jac @ jac.T + damping)  # [6, 3]
+            out[t, :, side] = (positions[t] - data.site_xpos[site]) @ gain.T
+    return out.reshape(len(states), -1)
+
+
 FEATURES: dict[str, FeatureSpec] = {
     "aloha_tool_offsets": FeatureSpec(
         size=lambda s: 6 + 6 * _objects(s),
         compute=aloha_tool_offsets,
+        valid=lambda s, a: a == ALOHA_JOINTS and s >= ALOHA_JOINTS and (s - ALOHA_JOINTS) % OBJECT_NUMBERS == 0,
+        requires="the 14-joint ALOHA's actions and state, then 7 numbers per object",
+    ),
+    "aloha_joint_offsets": FeatureSpec(
+        size=lambda s: 12 * _objects(s),
+        compute=aloha_joint_offsets,
         valid=lambda s, a: a == ALOHA_JOINTS and s >= ALOHA_JOINTS and (s - ALOHA_JOINTS) % OBJECT_NUMBERS == 0,
         requires="the 14-joint ALOHA's actions and state, then 7 numbers per object",
     ),
