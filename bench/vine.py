@@ -195,6 +195,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     from failforward.learn.config import TrainConfig
     from failforward.learn.trainer import export_checkpoint, train
     from failforward.learn.vine.system1 import system1_episodes
+    from failforward.policy.afil.action_space import TOOL_ACTION_DIM
     from failforward.policy.afil.config import SamplerConfig, TextEncoderKind, get_model_preset
     from failforward.policy.afil.failure_head import light_head_config
 
@@ -210,8 +211,13 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
             "horizon": args.horizon,
             "max_prompt_tokens": args.max_prompt_tokens,
             "done_head": True,
-            "relative_actions": ARM_JOINTS if args.relative_actions else (),
-            "state_features": ("aloha_tool_offsets",) if args.tool_offsets else (),
+            "relative_actions": ARM_JOINTS if args.relative_actions and args.action_space == "joints" else (),
+            "action_space": args.action_space,
+            "action_dim": TOOL_ACTION_DIM if args.action_space == "aloha_tool" else 14,
+            "state_features": (
+                *(("aloha_tool_offsets",) if args.tool_offsets else ()),
+                *(("aloha_joint_offsets",) if args.joint_offsets else ()),
+            ),
             "state_norm": args.state_norm,
         }
     )
@@ -455,6 +461,10 @@ def main() -> None:
     system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
     tool_help = "append the tool points and each object's offset from them to the state (aloha_tool_offsets)"
     system1.add_argument("--tool-offsets", action=argparse.BooleanOptionalAction, default=False, help=tool_help)
+    space_help = "joints: rows of joint targets; aloha_tool: tool poses + grippers, joints by IK at run time (absolute)"
+    system1.add_argument("--action-space", choices=("joints", "aloha_tool"), default="joints", help=space_help)
+    joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
+    system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
     norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale)"
     system1.add_argument("--state-norm", choices=("moments", "robust"), default="moments", help=norm_help)
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"

@@ -14,6 +14,7 @@ import numpy as np
 from failforward.errors import ConfigError, ShapeError
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.object_targets import PositionStats, object_positions
+from failforward.policy.afil.action_space import aloha_tool_actions
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats, action_reference
 from failforward.policy.afil.state_features import model_state
@@ -41,6 +42,25 @@ class Batch:
     done_known: np.ndarray | None = None
 
 
+def model_action_episodes(episodes: list[EpisodeArrays], config: AfilModelConfig) -> list[EpisodeArrays]:
+    """``episodes`` with the model's action rows: for ``action_space: aloha_tool`` their joint targets (``actions``,
+    ``chunk_actions``) become tool rows by forward kinematics (``policy.afil.action_space``), once per distinct
+    episode object (a stream repeated in the list is converted once); otherwise, or when already converted, as given."""
+    if config.action_space != "aloha_tool":
+        return episodes
+    converted: dict[int, EpisodeArrays] = {}
+    out = []
+    for e in episodes:
+        if e.actions.shape[1] == config.action_dim:
+            out.append(e)
+            continue
+        if id(e) not in converted:
+            chunks = None if e.chunk_actions is None else aloha_tool_actions(e.chunk_actions)
+            converted[id(e)] = replace(e, actions=aloha_tool_actions(e.actions), chunk_actions=chunks)
+        out.append(converted[id(e)])
+    return out
+
+
 def model_states(episodes: list[EpisodeArrays], config: AfilModelConfig) -> list[np.ndarray]:
     """Per episode, the model's state input ``[T, S + features]`` (:func:`model_state` of its raw state)."""
     return [model_state(e.state, config.state_features) for e in episodes]
@@ -61,7 +81,7 @@ class ChunkDataset:
         if not episodes:
             raise ConfigError("No training episodes; record or load some first.")
         self.config, self.norm = config, norm
-        self.episodes = [_fit_images(_check(e, config), config) for e in episodes]
+        self.episodes = [_fit_images(_check(e, config), config) for e in model_action_episodes(episodes, config)]
         self.states = states if states is not None else model_states(self.episodes, config)  # [T, S + features] each
         self.text = make_text_encoder(config)
         self.prompt_table = self.text.table([e.prompt for e in self.episodes])  # what the model directory ships
@@ -87,6 +107,8 @@ class ChunkDataset:
         stats are those of what the model predicts: ``a[t + k] − q[t]`` over chunk rows ``k`` (every
         ``H // RELATIVE_OFFSETS``-th), absolute dimensions as they are."""
         robust = config is not None and config.state_norm == "robust"
+        if config is not None:
+            episodes = model_action_episodes(episodes, config)
         if states is None:
             states = [e.state for e in episodes] if config is None else model_states(episodes, config)
         stacked = np.concatenate(states)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from failforward.errors import ConfigError
 from failforward.learn.augment import random_shift
 from failforward.learn.config import TrainConfig
-from failforward.learn.dataset import Batch, ChunkDataset, model_states
+from failforward.learn.dataset import Batch, ChunkDataset, model_action_episodes, model_states
 from failforward.learn.done_loss import focal_loss
 from failforward.learn.ema import WeightAverage
 from failforward.learn.episodes import EpisodeArrays
@@ -179,6 +179,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     last = config.out_dir / LAST
     resumed = _load_checkpoint(last, config.model) if config.resume and last.is_file() else None
+    episodes = model_action_episodes(episodes, config.model)  # once: tool-space rows cost forward kinematics per row
     states = model_states(episodes, config.model)  # once: derived features cost forward kinematics per tick
     if resumed is None:
         model, norm = _initial(config, episodes, states)

@@ -101,7 +101,7 @@ def card_from_model_dir(model_dir: Path, rtc: RtcSupport, control_hz: float) -> 
     return ModelCard(
         name=manifest.name,
         sha256=hashlib.sha256((Path(model_dir) / MANIFEST_FILE).read_bytes()).hexdigest(),
-        action_dim=model.action_dim,
+        action_dim=model.robot_action_dim,
         state_dim=model.state_dim,
         horizon=model.horizon,
         control_hz=control_hz,

@@ -19,9 +19,9 @@ from failforward.types import RobotFeatures
 
 def check_compatible(model: AfilModelConfig, features: RobotFeatures) -> None:
     """Raise ``ConfigError`` when the model's joints or cameras do not fit the robot's features."""
-    if model.action_dim != features.action_dim or model.state_dim != features.state_dim:
+    if model.robot_action_dim != features.action_dim or model.state_dim != features.state_dim:
         raise ConfigError(
-            f"AFIL model has state/action dims {model.state_dim}/{model.action_dim}, the robot has "
+            f"AFIL model has state/action dims {model.state_dim}/{model.robot_action_dim}, the robot has "
             f"{features.action_dim} joints and {features.object_state_dim} object-state numbers "
             f"({list(features.object_names)}); pick a model trained for this robot, or set the robot's "
             "object_state to match how the model was trained."

@@ -26,6 +26,7 @@ from failforward.config.policy import GuidanceConfig as GuidanceConfig
 from failforward.config.policy import GuidanceMode as GuidanceMode
 from failforward.config.policy import SamplerConfig as SamplerConfig
 from failforward.errors import UnknownNameError
+from failforward.policy.afil.action_space import TOOL_ACTION_DIM, ActionSpace, robot_action_dim
 from failforward.policy.afil.state_features import FEATURES, StateFeature, extra_size
 
 __all__ = [
@@ -124,6 +125,9 @@ class AfilModelConfig(FrozenModel):
             manifests') or ``robust`` (the moments of each dimension's values near its median,
             ``normalize.robust_moments``: an absent object parked far away no longer sets the scale of its
             dimensions). Inference reads the fitted stats either way.
+        action_space: what an action row is (``policy.afil.action_space``): ``joints`` (default, and in older
+            manifests) the robot's joint targets; ``aloha_tool`` the 14-joint ALOHA's two tool poses and grippers
+            (``action_dim`` 20), turned into joint targets by IK at run time (:attr:`robot_action_dim` = 14).
     """
 
     action_dim: int = Field(14, ge=1)
@@ -154,6 +158,12 @@ class AfilModelConfig(FrozenModel):
     relative_actions: tuple[int, ...] = ()
     state_features: tuple[StateFeature, ...] = ()
     state_norm: Literal["moments", "robust"] = "moments"
+    action_space: ActionSpace = "joints"
+
+    @property
+    def robot_action_dim(self) -> int:
+        """Joints per row the robot receives (``action_dim`` unless the rows are tool poses)."""
+        return robot_action_dim(self.action_space, self.action_dim)
 
     @property
     def input_state_dim(self) -> int:
@@ -205,8 +215,16 @@ class AfilModelConfig(FrozenModel):
                 f"relative_actions {list(self.relative_actions)} must be distinct indices below action_dim "
                 f"({self.action_dim}) and state_dim ({self.state_dim}): each names a joint in both."
             )
+        if self.action_space == "aloha_tool" and (
+            self.action_dim != TOOL_ACTION_DIM or self.relative_actions or self.state_dim < self.robot_action_dim
+        ):
+            raise ValueError(
+                f"action_space aloha_tool needs action_dim {TOOL_ACTION_DIM}, no relative_actions and the ALOHA's 14 "
+                f"joints first in the state; got action_dim {self.action_dim}, relative_actions "
+                f"{list(self.relative_actions)}, state_dim {self.state_dim}."
+            )
         for name in self.state_features:
-            if not FEATURES[name].valid(self.state_dim, self.action_dim):
+            if not FEATURES[name].valid(self.state_dim, self.robot_action_dim):
                 raise ValueError(
                     f"state feature {name!r} needs {FEATURES[name].requires}; the model has action_dim "
                     f"{self.action_dim} and state_dim {self.state_dim}: drop the feature or fix the dims."

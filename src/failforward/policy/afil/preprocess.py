@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from failforward.errors import ShapeError
+from failforward.errors import ExpertError, ShapeError
+from failforward.policy.afil.action_space import AlohaToolIK, aloha_tool_actions
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.errors import ObservationError
 from failforward.policy.afil.normalize import NormStats, action_reference
@@ -47,6 +48,7 @@ class InputEncoder:
     def __init__(self, config: AfilModelConfig, norm: NormStats, text: TextEncoder | None = None) -> None:
         self.config, self.norm = config, norm
         self.text = text if text is not None else make_text_encoder(config)
+        self._tool_ik: AlohaToolIK | None = AlohaToolIK() if config.action_space == "aloha_tool" else None
 
     def encode(self, obs: Observation, prompt: str) -> dict[str, np.ndarray]:
         """Arrays for ``obs`` and ``prompt`` (see module docstring); raises on anything malformed."""
@@ -68,12 +70,22 @@ class InputEncoder:
         return noise.reshape(1, *shape)
 
     def actions(self, z: np.ndarray, obs: Observation) -> np.ndarray:
-        """Normalized chunk ``[1, H, A]`` sampled at ``obs`` → float64 absolute joint targets ``[H, A]`` (relative
-        action dimensions get ``obs``'s joint positions back); refuses non-finite output."""
+        """Normalized chunk ``[1, H, A]`` sampled at ``obs`` → float64 absolute joint targets ``[H, robot joints]``
+        (relative action dimensions get ``obs``'s joint positions back; tool rows become joints by IK from ``obs``'s
+        joints, ``action_space``); refuses non-finite output."""
         actions = self.norm.unnormalize_actions(np.asarray(z)[0]) + self.reference(obs)
         if not np.all(np.isfinite(actions)):
             raise ObservationError("The policy produced NaN/inf actions; check the weights and the input state.")
-        return actions
+        if self._tool_ik is None:
+            return actions
+        try:
+            return self._tool_ik.to_joints(actions, obs.joint_positions)
+        except ExpertError as exc:
+            raise ObservationError(f"The tool-space chunk has no IK solution from the measured joints: {exc}") from exc
+
+    def model_actions(self, joints: np.ndarray) -> np.ndarray:
+        """Joint targets ``[P, robot joints]`` → the model's action rows ``[P, A]`` (an RTC prefix)."""
+        return aloha_tool_actions(joints) if self._tool_ik is not None else joints
 
     def reference(self, obs: Observation) -> np.ndarray:
         """``[A]``: what this model's actions are relative to at ``obs`` (``normalize.action_reference``)."""

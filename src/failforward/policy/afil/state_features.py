@@ -57,7 +57,7 @@ def _objects(state_dim: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Kinematics:
+class Kinematics:
     """The IK scene's MuJoCo model (read only), its configuration from ``[12]`` arm joints, the tool sites' ids, and
     per side the velocity columns of its 6 arm joints."""
 
@@ -68,7 +68,7 @@ class _Kinematics:
 
 
 @cache
-def _aloha_kinematics() -> _Kinematics:
+def aloha_kinematics() -> Kinematics:
     """Built once per process."""
     import mujoco
 
@@ -78,14 +78,14 @@ def _aloha_kinematics() -> _Kinematics:
     ik = AlohaIK(get_task("transfer_cube").xml_path)  # every ALOHA task scene has the same arms
     left, right = (mujoco.mj_name2id(ik.model, mujoco.mjtObj.mjOBJ_SITE, f"{side}_tool") for side in SIDES)
     dofs = [np.array([ik.model.joint(f"vx300s_{s}/{j}").dofadr[0] for j in ARM_JOINTS]) for s in SIDES]
-    return _Kinematics(ik.model, ik.full_q, (left, right), (dofs[0], dofs[1]))
+    return Kinematics(ik.model, ik.full_q, (left, right), (dofs[0], dofs[1]))
 
 
 def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
     """``[T, 12]`` arm joints [rad] (left then right, no grippers) → ``[T, 6]`` left then right tool points [m]."""
     import mujoco
 
-    k = _aloha_kinematics()
+    k = aloha_kinematics()
     data = mujoco.MjData(k.model)  # per call: callers on different threads never share one
     out = np.empty((arms.shape[0], 6))
     for t, row in enumerate(arms):
@@ -109,7 +109,7 @@ def aloha_joint_offsets(states: np.ndarray) -> np.ndarray:
     motions [rad] toward the object's position (see the module docstring)."""
     import mujoco
 
-    k = _aloha_kinematics()
+    k = aloha_kinematics()
     data = mujoco.MjData(k.model)
     jacp = np.zeros((3, k.model.nv))
     n = _objects(states.shape[1])
