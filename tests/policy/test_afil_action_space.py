@@ -87,3 +87,5 @@ def test_a_tool_space_model_trains_on_joint_recordings_and_commands_joints(tmp_p
     obs = Observation(0.0, episodes[1].joint_positions[3], np.zeros(14))
     chunk = policy.infer(obs, prompt="reach")
     assert chunk.actions.shape == (TOOL_MODEL.horizon, 14) and np.all(np.isfinite(chunk.actions))
+    rows = policy.encoder.model_actions(chunk.actions[:5])  # an RTC prefix of joints, in the model's rows
+    np.testing.assert_allclose(rows, aloha_tool_actions(chunk.actions[:5]))
