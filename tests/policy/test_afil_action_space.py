@@ -13,6 +13,7 @@ from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.trainer import export_checkpoint, train
 from failforward.policy.afil import BackendConfig, get_model_preset, make_backend
 from failforward.policy.afil.action_space import (
+    JOINT_MARGIN,
     TOOL_ACTION_DIM,
     AlohaToolIK,
     aloha_tool_actions,
@@ -61,6 +62,16 @@ def test_ik_follows_the_tool_rows_from_the_measured_joints() -> None:
     wanted = aloha_tool_points(joints[:, list(ALOHA_ARM_COLUMNS)])
     assert np.abs(reached - wanted).max() < 0.002  # [m] every row within 2 mm of its tool target
     np.testing.assert_array_equal(out[:, [6, 13]], joints[:, [6, 13]])
+
+
+def test_ik_starts_from_a_measured_joint_beyond_its_range() -> None:
+    joints = trajectory(np.random.default_rng(3), 5, step=0.0)
+    ik = AlohaToolIK()
+    measured = joints[0].copy()
+    measured[3] = ik.upper[3] + 0.3  # the left forearm roll past the IK model's range
+    out = ik.to_joints(aloha_tool_actions(joints), measured)
+    assert np.all(np.isfinite(out))
+    assert np.all(out[:, list(ALOHA_ARM_COLUMNS)] <= ik.upper + JOINT_MARGIN + 1e-9)  # within the model's range
 
 
 def test_tool_space_needs_twenty_numbers_and_absolute_rows() -> None:

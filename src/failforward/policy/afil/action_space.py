@@ -30,6 +30,7 @@ TOOL_ACTION_DIM = 20  # per side: position 3 + rotation 6D 6 + gripper 1
 SIDE_COLUMNS = ((0, 1, 2, 3, 4, 5), (7, 8, 9, 10, 11, 12))  # the ALOHA's arm joints per side
 GRIPPER_COLUMNS = (6, 13)  # in joint rows
 TOOL_GRIPPER_COLUMNS = (9, 19)  # in tool rows
+JOINT_MARGIN = 1e-3  # [rad] IK starts this far inside each arm joint's range
 
 
 def robot_action_dim(space: ActionSpace, action_dim: int) -> int:
@@ -76,10 +77,12 @@ class AlohaToolIK:
     IK configuration, so one inference at a time)."""
 
     def __init__(self) -> None:
-        from failforward.kinematics.aloha_ik import AlohaIK
+        from failforward.kinematics.aloha_ik import ARM_JOINTS, SIDES, AlohaIK
         from failforward.sim.tasks import get_task
 
         self.ik = AlohaIK(get_task("transfer_cube").xml_path)
+        ranges = np.array([self.ik.model.joint(f"vx300s_{s}/{j}").range for s in SIDES for j in ARM_JOINTS])
+        self.lower, self.upper = ranges[:, 0] + JOINT_MARGIN, ranges[:, 1] - JOINT_MARGIN  # [12] each, rad
 
     def to_joints(self, tool: np.ndarray, joints: np.ndarray) -> np.ndarray:
         """``tool [H, 20]`` sampled at measured ``joints [14]`` → ``[H, 14]``: per row one IK step toward both tool
@@ -88,7 +91,11 @@ class AlohaToolIK:
 
         if tool.ndim != 2 or tool.shape[1] != TOOL_ACTION_DIM or joints.shape != (ALOHA_JOINTS,):
             raise ShapeError(f"need tool rows [H, 20] and joints [14], got {list(tool.shape)}, {list(joints.shape)}.")
-        arms = np.asarray(joints, dtype=np.float64)[[*SIDE_COLUMNS[0], *SIDE_COLUMNS[1]]]
+        # IK starts inside the model's joint range: a measured joint past it (the simulator lets a roll joint run
+        # a little beyond) would leave the QP without a solution; the first row then pulls it back in, and the safety
+        # layer bounds that step like any other
+        measured = np.asarray(joints, dtype=np.float64)[[*SIDE_COLUMNS[0], *SIDE_COLUMNS[1]]]
+        arms = np.clip(measured, self.lower, self.upper)
         out = np.empty((len(tool), ALOHA_JOINTS))
         for k, row in enumerate(tool):
             targets = {
