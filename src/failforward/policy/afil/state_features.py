@@ -14,8 +14,9 @@ training and at inference alike.
   the object's position to first order: the damped least-squares solution ``Jᵀ(JJᵀ + λ²I)⁻¹ (p_object − p_tool)``
   of the tool point's position Jacobian ``J [3, 6]`` at the measured joints (:data:`JACOBIAN_DAMPING` = λ [m]):
   ``12N`` numbers. A joint-space policy predicts joint offsets; this hands it the object's offset in its own
-  coordinates, where a tool-frame offset needs the arm's Jacobian, which a network learns poorly from demonstrations
-  (``bench/vine_system1_probe.py``).
+  coordinates instead of leaving the arm's Jacobian to be learned. Measured on the plug strip, it did not make a
+  joint-space regressor follow the plug (``bench/vine_system1_probe.py``); tool-space actions did
+  (``policy.afil.action_space``).
 
 :func:`model_state` is the one entry point: raw state ``[..., S]`` → the model's state ``[..., S + extra]``.
 """
