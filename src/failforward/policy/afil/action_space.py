@@ -40,26 +40,16 @@ def robot_action_dim(space: ActionSpace, action_dim: int) -> int:
 
 def aloha_tool_actions(joints: np.ndarray) -> np.ndarray:
     """Joint targets ``[..., 14]`` → tool rows ``[..., 20]`` (see the module docstring) by forward kinematics."""
-    import mujoco
-
-    from failforward.policy.afil.state_features import aloha_kinematics
+    from failforward.policy.afil.state_features import aloha_tool_frames
 
     joints = np.asarray(joints, dtype=np.float64)
     if joints.shape[-1] != ALOHA_JOINTS:
         raise ShapeError(f"aloha_tool actions come from the ALOHA's 14 joints, got rows of {joints.shape[-1]}.")
     rows = joints.reshape(-1, ALOHA_JOINTS)
-    k = aloha_kinematics()
-    data = mujoco.MjData(k.model)  # per call: callers on different threads never share one
-    out = np.empty((len(rows), TOOL_ACTION_DIM))
-    arms = [*SIDE_COLUMNS[0], *SIDE_COLUMNS[1]]
-    for t, row in enumerate(rows):
-        data.qpos[:] = k.full_q(row[arms])
-        mujoco.mj_kinematics(k.model, data)
-        for side, site in enumerate(k.sites):
-            rotation = data.site_xmat[site].reshape(3, 3)
-            out[t, 10 * side : 10 * side + 10] = np.r_[
-                data.site_xpos[site], rotation[:, 0], rotation[:, 1], row[GRIPPER_COLUMNS[side]]
-            ]
+    points, rotations = aloha_tool_frames(rows[:, [*SIDE_COLUMNS[0], *SIDE_COLUMNS[1]]])
+    columns = rotations[:, :, :, :2].transpose(0, 1, 3, 2).reshape(len(rows), 2, 6)  # per side: column 0, column 1
+    grippers = rows[:, list(GRIPPER_COLUMNS)][:, :, None]
+    out = np.concatenate([points, columns, grippers], axis=2)  # [T, 2 sides, 10]
     return out.reshape(*joints.shape[:-1], TOOL_ACTION_DIM)
 
 

@@ -82,18 +82,25 @@ def aloha_kinematics() -> Kinematics:
     return Kinematics(ik.model, ik.full_q, (left, right), (dofs[0], dofs[1]))
 
 
-def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
-    """``[T, 12]`` arm joints [rad] (left then right, no grippers) → ``[T, 6]`` left then right tool points [m]."""
+def aloha_tool_frames(arms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[T, 12]`` arm joints [rad] (left then right, no grippers) → tool points ``[T, 2, 3]`` [m] and tool frame
+    rotations ``[T, 2, 3, 3]`` (left, right; world frame) by forward kinematics."""
     import mujoco
 
     k = aloha_kinematics()
     data = mujoco.MjData(k.model)  # per call: callers on different threads never share one
-    out = np.empty((arms.shape[0], 6))
+    points, rotations = np.empty((arms.shape[0], 2, 3)), np.empty((arms.shape[0], 2, 3, 3))
+    sites = list(k.sites)
     for t, row in enumerate(arms):
         data.qpos[:] = k.full_q(row)
         mujoco.mj_kinematics(k.model, data)
-        out[t, :3], out[t, 3:] = data.site_xpos[k.sites[0]], data.site_xpos[k.sites[1]]
-    return out
+        points[t], rotations[t] = data.site_xpos[sites], data.site_xmat[sites].reshape(2, 3, 3)
+    return points, rotations
+
+
+def aloha_tool_points(arms: np.ndarray) -> np.ndarray:
+    """``[T, 12]`` arm joints [rad] (left then right, no grippers) → ``[T, 6]`` left then right tool points [m]."""
+    return aloha_tool_frames(arms)[0].reshape(len(arms), 6)
 
 
 def aloha_tool_offsets(states: np.ndarray) -> np.ndarray:

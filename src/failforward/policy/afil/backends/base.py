@@ -100,8 +100,9 @@ class AfilBackend(PolicyBackend):
         empty when not needed."""
         if prefix is not None and self._rtc.method != "none":
             reference = self.encoder.reference(obs)
-            model_prefix = ChunkPrefix(self.encoder.model_actions(prefix.actions), prefix.delay)
-            return encode_prefix(model_prefix, self.encoder.norm, self.manifest.model.horizon, self._rtc, reference)
+            if self.manifest.model.action_space != "joints":  # the model's rows are not joints: convert the prefix
+                prefix = ChunkPrefix(self.encoder.model_actions(prefix.actions), prefix.delay)
+            return encode_prefix(prefix, self.encoder.norm, self.manifest.model.horizon, self._rtc, reference)
         if self.manifest.prefix_training is not None:  # its graphs take a prefix: none = length 0
             return empty_prefix(self.manifest.model.horizon, self.manifest.model.action_dim)
         return {}
