@@ -101,3 +101,17 @@ def test_two_runs_of_one_preset_get_a_column_each(tmp_path: Path) -> None:
     text = (tmp_path / "docs" / "report.md").read_text()
     assert "| Method | sim_transfer_cube (first) | sim_transfer_cube (second) |" in text
     assert "| Success only | 25 " in text and "(1/4) | 75 " in text  # each run's own cells, in order
+
+
+def test_rounds_table_counts_failures_and_corrections_so_far() -> None:
+    train = {"train_steps": 10, "train_success_episodes": 5, "train_failure_episodes": 0, "train_seconds": 1.0}
+    rounds = [
+        {"round": 0, **train, "rollouts": 10, "rollout_successes": 6, "corrections": 4, "corrected": 1},
+        {"round": 1, **train, "rollouts": 10, "rollout_successes": 3, "corrections": 7, "corrected": 5},
+        {"round": 2, **train},
+    ]
+    lines = rounds_table({"rounds": rounds}).splitlines()
+    low, high = wilson_interval(6, 10)
+    assert f"| 60 [{100 * low:.0f}–{100 * high:.0f}] (6/10) |" in lines[2]
+    assert lines[2].endswith("| 4 | 1 |") and lines[3].endswith("| 11 | 6 |")
+    assert lines[4].endswith("| – | – |")  # the last round only trains

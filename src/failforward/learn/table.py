@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from failforward.stats import wilson_interval
+
 
 def _cell(s: dict[str, Any]) -> str:
     return f"{100 * s['rate']:.0f} [{100 * s['low']:.0f}–{100 * s['high']:.0f}] ({s['successes']}/{s['trials']})"
@@ -30,21 +32,41 @@ def methods_table(results: list[dict[str, Any]]) -> str:
 
 
 def rounds_table(result: dict[str, Any]) -> str:
-    """Per-round training data, rollout success and correction success of one run."""
+    """Per-round training data, rollout success [% with 95 % Wilson interval] and correction success of one run,
+    with the failures and corrections collected so far (the paper's scale: 1500 failures, 1000 corrections)."""
     lines = [
         "| round | train steps (total) | success episodes | failure episodes | train [s] | rollouts succeeded "
-        "| rollout [s] | corrections succeeded | correct [s] |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| rollout [s] | corrections succeeded | correct [s] | failures so far | corrections so far |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    failures = corrected = 0
     for r in result["rounds"]:
-        rollout = f"{r['rollout_successes']}/{r['rollouts']}" if "rollouts" in r else "–"
-        corrected = f"{r['corrected']}/{r['corrections']}" if "corrections" in r else "–"
+        rollout, corrections, so_far = "–", "–", ("–", "–")
+        if "rollouts" in r:
+            rollout = _cell(_rate(r["rollout_successes"], r["rollouts"]))
+            failures += r["rollouts"] - r["rollout_successes"]
+        if "corrections" in r:
+            corrections = f"{r['corrected']}/{r['corrections']}"
+            corrected += r["corrected"]
+        if "rollouts" in r or "corrections" in r:
+            so_far = (str(failures), str(corrected))
         lines.append(
             f"| {r['round']} | {r['train_steps']} | {r['train_success_episodes']} | {r['train_failure_episodes']} "
-            f"| {r['train_seconds']:.0f} | {rollout} | {_seconds(r.get('rollout_seconds'))} | {corrected} "
-            f"| {_seconds(r.get('correct_seconds'))} |"
+            f"| {r['train_seconds']:.0f} | {rollout} | {_seconds(r.get('rollout_seconds'))} | {corrections} "
+            f"| {_seconds(r.get('correct_seconds'))} | {so_far[0]} | {so_far[1]} |"
         )
     return "\n".join(lines)
+
+
+def _rate(successes: int, trials: int) -> dict[str, Any]:
+    low, high = wilson_interval(successes, trials)
+    return {
+        "rate": successes / trials if trials else 0.0,
+        "low": low,
+        "high": high,
+        "successes": successes,
+        "trials": trials,
+    }
 
 
 def failure_reasons_table(result: dict[str, Any]) -> str:
