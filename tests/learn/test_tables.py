@@ -86,6 +86,14 @@ def test_reproduce_flags_name_every_changed_setting_and_the_observation() -> Non
     assert "no object poses" in observation_text({**config, "object_state": False})
 
 
+def test_reproduce_names_the_venv_the_runs_need() -> None:
+    from failforward.learn.report import environment
+
+    assert environment(["sim_transfer_cube"]) == "source .venv/bin/activate"
+    assert environment(["maniskill_pull_cube", "maniskill_stack_cube"]).startswith("source .venv-maniskill/")
+    assert ".venv-maniskill" in environment(["sim_transfer_cube", "maniskill_pull_cube"])
+
+
 def test_a_rate_cell_is_count_percentage_and_wilson_interval() -> None:
     from failforward.stats import rate_text
 

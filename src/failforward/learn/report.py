@@ -13,7 +13,7 @@ from typing import Any
 from failforward.errors import RecordingError
 from failforward.learn.lambda_plot import load_lambdas, plot_lambdas
 from failforward.learn.models import LEARN_MODELS, get_learn_model
-from failforward.learn.pipeline import PipelineConfig
+from failforward.learn.pipeline import PipelineConfig, benchmark_only
 from failforward.learn.results import read_results
 from failforward.learn.table import failure_reasons_table, methods_table, rounds_table
 
@@ -148,10 +148,26 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
         out.write_text(
             render(results, out_figures)
             + "\n"
-            + REPRODUCE.format(runs=runs, dirs=dirs, out=out, observations=observations)
+            + REPRODUCE.format(
+                environment=environment([r["config"]["preset"] for _, r in results]),
+                runs=runs,
+                dirs=dirs,
+                out=out,
+                observations=observations,
+            )
         )
         written.append(out)
     return written
+
+
+def environment(presets: list[str]) -> str:
+    """The shell line that activates the venv the runs of ``presets`` need (ManiSkill has its own numpy<2 one)."""
+    maniskill = [benchmark_only(p) for p in presets]
+    if all(maniskill):
+        return "source .venv-maniskill/bin/activate   # bash scripts/setup_maniskill.sh builds it"
+    if any(maniskill):
+        return "source .venv/bin/activate   # the ManiSkill runs: .venv-maniskill (bash scripts/setup_maniskill.sh)"
+    return "source .venv/bin/activate"
 
 
 def config_flags(config: dict[str, Any]) -> list[str]:
@@ -223,7 +239,8 @@ REPRODUCE = """## How the numbers were made
 ## Reproduce
 
 ```
-source .venv/bin/activate; export MUJOCO_GL=egl OMP_NUM_THREADS=1   # every command resumes a stopped run
+{environment}
+export MUJOCO_GL=egl OMP_NUM_THREADS=1   # every command resumes a stopped run
 {runs}
 failforward learn table {dirs} --out {out}
 ```
