@@ -10,8 +10,8 @@ stats, no failure data, so the failure head and guidance stay out) on one succes
 - ``demos+corrections_moving``: each correction from its first tick at which a task object has moved more than
   ``--moved-m`` since the takeover: the expert's re-approach (replanning from wherever the failed rollout left the
   arm) cut, its work on the object kept;
-- ``demos_x{k}+corrections``: the demos repeated ``k`` times, so the corrections are at most 40 % of the success
-  episodes, as in the paper's data (1500 successes, 1000 corrected).
+- ``demos_x{k}+corrections`` (``--variants demos_capped+corrections``): the demos repeated ``k`` times, so the
+  corrections are at most 40 % of the success episodes, as in the paper's data (1500 successes, 1000 corrected).
 
 Each is evaluated unguided on the run's held-out protocol (``eval_configs`` from ``eval_seed`` × ``--runs`` flow-noise
 seeds 10000 + m, synchronous inference), with ``bench/failure_data.py``'s evaluation. Resumable: trained models and
@@ -67,19 +67,27 @@ def from_object_motion(episode: EpisodeArrays, moved_m: float) -> EpisodeArrays:
     return episode.window(int(np.argmax(moved)) if moved.any() else 0, episode.length)
 
 
-def success_sets(pipe: Pipeline, moved_m: float) -> dict[str, list[EpisodeArrays]]:
-    """Variant name → its success episodes (module docstring)."""
+VARIANTS = ("demos", "demos+corrections", "demos+corrections_moving", "demos_capped+corrections")
+
+
+def success_sets(pipe: Pipeline, moved_m: float, variants: list[str]) -> dict[str, list[EpisodeArrays]]:
+    """Variant name → its success episodes (module docstring), for the ``variants`` asked for; the capped one is
+    named by its repeat count (``demos_x{k}+corrections``)."""
     root = pipe.layout.root
     demos = load_slices([EpisodeSlice(root / f) for f in pipe.state.info("collect")["files"]])
     fixed = [c for c in pipe.state.info("correct_0")["corrections"] if c["success"]]
     corrections = load_slices([EpisodeSlice(root / c["file"], c["takeover"]) for c in fixed])
     repeat = demo_repeats(len(demos), len(corrections), MAX_CORRECTION_SHARE)
-    return {
-        "demos": demos,
-        "demos+corrections": demos + corrections,
-        "demos+corrections_moving": demos + [from_object_motion(e, moved_m) for e in corrections],
-        f"demos_x{repeat}+corrections": demos * repeat + corrections,
+    sets = {
+        "demos": lambda: ("demos", demos),
+        "demos+corrections": lambda: ("demos+corrections", demos + corrections),
+        "demos+corrections_moving": lambda: (
+            "demos+corrections_moving",
+            demos + [from_object_motion(e, moved_m) for e in corrections],
+        ),
+        "demos_capped+corrections": lambda: (f"demos_x{repeat}+corrections", demos * repeat + corrections),
     }
+    return dict(sets[v]() for v in VARIANTS if v in variants)
 
 
 def train_variant(pipe: Pipeline, name: str, episodes: list[EpisodeArrays], args: argparse.Namespace) -> Path:
@@ -129,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a `failforward learn` run with correct_0")
     parser.add_argument("--out", type=Path, required=True, help="models, evaluation episodes, episodes.jsonl")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--steps", type=int, default=400, help="fine-tuning steps per variant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--moved-m", type=float, default=0.005, help="object motion that starts a correction [m]")
@@ -141,7 +150,7 @@ def main() -> None:
     pipe = Pipeline(RunState.open(args.run))
     unguided = GuidanceConfig(mode="none")
     models = {"base (round 0)": (pipe.layout.model(0), unguided)}
-    for name, episodes in success_sets(pipe, args.moved_m).items():
+    for name, episodes in success_sets(pipe, args.moved_m, args.variants).items():
         models[name] = (train_variant(pipe, name, episodes, args), unguided)
     rows = _failure_data().all_rows(pipe, models, args)
     data = {
