@@ -106,6 +106,26 @@ def summarize(
     return rows
 
 
+def setbacks(episodes: list[dict[str, Any]], min_chunks: int = 10) -> dict[str, Any]:
+    """Chunks inferred after a setback (the stage below the highest the episode had reached, e.g. a grasped cube
+    dropped) against every other chunk after the first stage was passed: mean d, chunk counts, AUROC (setback above)."""
+    after, onward, with_setback = [], [], 0
+    for e in episodes:
+        best, before = 0, len(after)
+        for _, m, d in e["chunks"]:
+            best = max(best, m)
+            if best > 0:
+                (after if m < best else onward).append(d)
+        with_setback += len(after) > before
+    auc = auroc(after, onward) if min(len(after), len(onward)) >= min_chunks else (math.nan,) * 3
+    return {
+        "episodes_with_setback": with_setback,
+        "mean": {"setback": _mean(after), "onward": _mean(onward)},
+        "chunks": {"setback": len(after), "onward": len(onward)},
+        "auroc": auc,
+    }
+
+
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -147,7 +167,22 @@ def render(run_dir: Path, data: dict[str, Any]) -> str:
         "stay: every chunk at stage m. AUROC: P(a failed chunk's d > a successful chunk's d) [95 % Hanley–McNeil].",
         "",
     ]
-    return "\n".join(lines + table(data["methods"])) + "\n"
+    lines += table(data["methods"])
+    if data.get("setbacks"):
+        lines += [
+            "",
+            "After a setback: chunks inferred at a stage below the highest the episode had reached (the task partly "
+            "undone, e.g. a grasped object dropped) against every other chunk once stage 1 was reached, all episodes; "
+            "AUROC: P(a setback chunk's d > another's).",
+            "",
+            "| method | episodes with a setback | d after a setback / otherwise | chunks | AUROC |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, r in data["setbacks"].items():
+            means = {"failed": r["mean"]["setback"], "successful": r["mean"]["onward"]}
+            chunks = f"{r['chunks']['setback']} / {r['chunks']['onward']}"
+            lines.append(f"| {name} | {r['episodes_with_setback']} | {_pair(means)} | {chunks} | {_auc(r['auroc'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def table(methods: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -190,6 +225,7 @@ def main() -> None:
         "run_dir": str(args.run_dir),
         "args": {"early_s": args.early_s, "window_s": args.window_s},
         "methods": summary,
+        "setbacks": {name: setbacks(eps) for name, eps in episodes.items()},
         "episodes": episodes,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,3 +33,13 @@ def test_failed_episodes_are_compared_where_they_stopped(mechanism) -> None:
 def test_only_adaptive_methods_carry_a_disagreement(mechanism) -> None:
     assert mechanism.method_gamma("dag_adaptive_2") == 2.0
     assert mechanism.method_gamma("dag_static_0.05") is None
+
+
+def test_chunks_after_a_setback_are_set_apart(mechanism) -> None:
+    dropped = _episode(False, [0, 1, 2, 0, 0], [0.1, 0.1, 0.1, 0.5, 0.6])  # grasped, then lost at 1.5 s
+    clean = _episode(True, [0, 1, 2, 3], [0.1, 0.1, 0.1, 0.1])
+    r = mechanism.setbacks([dropped, clean], min_chunks=1)
+    assert r["episodes_with_setback"] == 1
+    assert r["chunks"] == {"setback": 2, "onward": 5}  # stage-0 chunks before the first stage count for neither
+    assert r["mean"]["setback"] == pytest.approx(0.55) and r["auroc"][0] == 1.0
+    assert mechanism.setbacks([clean], min_chunks=1)["chunks"]["setback"] == 0
