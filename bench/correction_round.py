@@ -78,16 +78,16 @@ def success_sets(pipe: Pipeline, moved_m: float, variants: list[str]) -> dict[st
     fixed = [c for c in pipe.state.info("correct_0")["corrections"] if c["success"]]
     corrections = load_slices([EpisodeSlice(root / c["file"], c["takeover"]) for c in fixed])
     repeat = demo_repeats(len(demos), len(corrections), MAX_CORRECTION_SHARE)
-    sets = {
-        "demos": lambda: ("demos", demos),
-        "demos+corrections": lambda: ("demos+corrections", demos + corrections),
-        "demos+corrections_moving": lambda: (
-            "demos+corrections_moving",
-            demos + [from_object_motion(e, moved_m) for e in corrections],
-        ),
-        "demos_capped+corrections": lambda: (f"demos_x{repeat}+corrections", demos * repeat + corrections),
-    }
-    return dict(sets[v]() for v in VARIANTS if v in variants)
+    sets: dict[str, list[EpisodeArrays]] = {}
+    if "demos" in variants:
+        sets["demos"] = demos
+    if "demos+corrections" in variants:
+        sets["demos+corrections"] = demos + corrections
+    if "demos+corrections_moving" in variants:
+        sets["demos+corrections_moving"] = demos + [from_object_motion(e, moved_m) for e in corrections]
+    if "demos_capped+corrections" in variants:
+        sets[f"demos_x{repeat}+corrections"] = demos * repeat + corrections
+    return sets
 
 
 def train_variant(pipe: Pipeline, name: str, episodes: list[EpisodeArrays], args: argparse.Namespace) -> Path:

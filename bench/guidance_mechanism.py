@@ -179,9 +179,9 @@ def render(run_dir: Path, data: dict[str, Any]) -> str:
             "| --- | --- | --- | --- | --- |",
         ]
         for name, r in data["setbacks"].items():
-            means = {"failed": r["mean"]["setback"], "successful": r["mean"]["onward"]}
+            means = _numbers(r["mean"]["setback"], r["mean"]["onward"])
             chunks = f"{r['chunks']['setback']} / {r['chunks']['onward']}"
-            lines.append(f"| {name} | {r['episodes_with_setback']} | {_pair(means)} | {chunks} | {_auc(r['auroc'])} |")
+            lines.append(f"| {name} | {r['episodes_with_setback']} | {means} | {chunks} | {_auc(r['auroc'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -203,7 +203,11 @@ def table(methods: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 
 def _pair(means: dict[str, float | None]) -> str:
-    return " / ".join("–" if v is None else f"{v:.3f}" for v in (means["failed"], means["successful"]))
+    return _numbers(means["failed"], means["successful"])
+
+
+def _numbers(*values: float | None) -> str:
+    return " / ".join("–" if v is None else f"{v:.3f}" for v in values)
 
 
 def _auc(a: list[float] | tuple[float, float, float]) -> str:
