@@ -77,11 +77,11 @@ def _mechanism() -> Any:
 
 def failed_rollouts(pipe: Pipeline, rounds: list[int]) -> list[dict[str, Any]]:
     """The failed rollouts of ``rounds`` (``[0]``: the base's own), each with the tick it entered its highest stage
-    (``entered``) and its ``round``."""
+    (``entered``)."""
     missing = [k for k in rounds if not pipe.state.done(f"rollout_{k}")]
     if missing:
         raise SystemExit(f"{pipe.layout.root} has no finished rollout_{missing[0]}: run its rounds first, or drop it")
-    rows = [{**r, "round": k} for k in rounds for r in pipe.state.info(f"rollout_{k}")["episodes"] if not r["success"]]
+    rows = [r for k in rounds for r in pipe.state.info(f"rollout_{k}")["episodes"] if not r["success"]]
     config = pipe.run_config(policy=None, episodes=1, seed=0, max_steps=pipe.cfg.max_steps)
     robot = config.robot.model_copy(update={"cameras": []})
     from failforward.record.reader import read_episode
