@@ -29,6 +29,12 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   instead (``--planner none``: System 1 alone under the task's prompt, labelled with the default order's next
   subgoal); labels go to ``--dagger-dir`` (one ``.npz`` per episode, an ``episodes.jsonl`` index; a stopped run
   resumes). ``train-system1 --dagger DIR`` adds them to the training streams (``--dagger-repeat`` times).
+  ``--learner expert --beta 1 --execution-noise σ``: DART labels with no learned model (the scripted System 1 stands in
+  for the learner, whose chunks never run at beta 1).
+- ``train-system1 --save-streams FILE``: the prepared training streams (model spaces, deduplicated ticks) and the train
+  config in one HDF5 file (:mod:`failforward.learn.stream_file`), for a GPU machine without the simulator:
+  ``python -m failforward.learn.train_streams FILE --device cuda``; ``train-system1 --streams FILE`` trains (or, at its
+  last step, just exports) from such a file here.
 - ``eval --system1 learned``: the same rows with the learned System 1 instead of the scripted one (rows go to
   ``--out``, by default ``docs/vine_results_learned_s1.jsonl``); ``--end-of-edge done_head`` lets its done head end
   each subgoal instead of the scene graph; ``--splits`` restricts the splits.
@@ -191,12 +197,52 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_train_system1(args: argparse.Namespace) -> None:
-    """System 1 (flow + done head) from the recorded episodes, resumable, exported to ``--models``/system1."""
-    from failforward.learn.config import TrainConfig
+    """System 1 (flow + done head) from the recorded episodes (or a stream file), resumable, exported to
+    ``--models``/system1; ``--save-streams`` writes the prepared streams for another machine instead of training."""
+    from failforward.learn.dataset import model_action_episodes, model_states
+    from failforward.learn.stream_file import load_streams, save_streams
     from failforward.learn.trainer import export_checkpoint, train
+    from failforward.policy.afil.config import SamplerConfig
+
+    if args.streams is not None:
+        config, episodes, states = load_streams(args.streams)
+        config = config.model_copy(update=train_overrides(args, config))
+        print(f"{len(episodes)} sample streams from {args.streams}")
+    else:
+        config, episodes = system1_training(args)
+        states = None
+    if args.save_streams is not None:
+        episodes = model_action_episodes(episodes, config.model)
+        save_streams(args.save_streams, config, episodes, model_states(episodes, config.model))
+        size = args.save_streams.stat().st_size / 1e6
+        print(f"{len(episodes)} streams in the model's spaces -> {args.save_streams} ({size:.1f} MB); train them with "
+              f"python -m failforward.learn.train_streams {args.save_streams} --out-dir ... --device cuda")  # fmt: skip
+        return
+    result = train(config, episodes, states=states)
+    out = args.models / "system1"
+    sampler = SamplerConfig(guidance={"mode": "none"})
+    export_checkpoint(result.checkpoint, out, sampler=sampler, name="vine_plug_strip_system1")
+    print(f"System 1 at step {result.step} -> {out}")
+
+
+def train_overrides(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """The training fields the command line sets on a config read from a stream file (model shape: the file's)."""
+    return {
+        "out_dir": args.train_dir or config.out_dir,
+        "steps": args.steps,
+        "threads": args.threads,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+    }
+
+
+def system1_training(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """``(TrainConfig, sample streams)`` of System 1 from the recordings in ``--data`` and the ``--dagger`` labels."""
+    from failforward.learn.config import TrainConfig
     from failforward.learn.vine.system1 import system1_episodes
     from failforward.policy.afil.action_space import TOOL_ACTION_DIM
-    from failforward.policy.afil.config import SamplerConfig, TextEncoderKind, get_model_preset
+    from failforward.policy.afil.config import TextEncoderKind, get_model_preset
     from failforward.policy.afil.failure_head import light_head_config
 
     rows = [r for r in read_rows(args.data / "episodes.jsonl") if r["file"]]
@@ -232,15 +278,14 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
         checkpoint_every=250,
         ema_decay=args.ema_decay,
         rtc_max_delay=args.rtc_max_delay,
+        device=args.device,
+        batch_size=args.batch_size,
+        lr=args.lr,
     )
     done_ticks = sum(float(np.nansum(e.done)) for e in episodes)
     print(f"{len(episodes)} sample streams from {len(rows)} episodes ({sum(e.success for e in episodes)} successful, "
           f"{done_ticks:.0f} ticks labelled ended)")  # fmt: skip
-    result = train(config, episodes)
-    out = args.models / "system1"
-    sampler = SamplerConfig(guidance={"mode": "none"})
-    export_checkpoint(result.checkpoint, out, sampler=sampler, name="vine_plug_strip_system1")
-    print(f"System 1 at step {result.step} -> {out}")
+    return config, episodes
 
 
 def dagger_streams(dirs: list[Path], repeat: int) -> list[Any]:
@@ -264,7 +309,10 @@ def cmd_dagger(args: argparse.Namespace) -> None:
     todo = [s for s in range(args.first_seed, args.first_seed + args.episodes) if s not in done]
     if not todo:
         return
-    system1 = args.system1_model or args.models / "system1"
+    if args.learner == "expert" and (args.beta != 1.0 or args.expert_columns != "all"):
+        raise SystemExit("--learner expert runs the expert's labels alone (DART): use it with --beta 1 and "
+                         "--expert-columns all, or name a learned model with --learner model.")  # fmt: skip
+    system1 = None if args.learner == "expert" else args.system1_model or args.models / "system1"
     planner = {"kind": "random", "seed": 0} if args.planner == "random" else None
     # the run's seed is the first seed asked for, not the first left: a resumed run draws beta's coin as the whole one
     config = episode_config("seen", args.first_seed, planner, None, system1)
@@ -278,7 +326,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
         append_row(index, {
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
-            "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1),
+            "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1 or "expert"),
             "planner": args.planner, "expert_columns": args.expert_columns, "execution_noise": args.execution_noise,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
@@ -470,6 +518,13 @@ def main() -> None:
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")
+    system1.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (TrainConfig.device)")
+    system1.add_argument("--batch-size", type=int, default=64, help="chunks per optimizer step")
+    system1.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate")
+    save_help = "write the prepared streams and the train config to this file and stop (learn.stream_file)"
+    system1.add_argument("--save-streams", type=Path, default=None, help=save_help)
+    streams_help = "train from a stream file instead of --data/--dagger (its model shape; these flags: the rest)"
+    system1.add_argument("--streams", type=Path, default=None, help=streams_help)
     dagger = sub.add_parser("dagger", help="labelled rollouts of the learned System 1")
     dagger.add_argument("--episodes", type=int, default=100)
     dagger.add_argument("--first-seed", type=int, default=1000, help="seen-split layouts (training: 0-449)")
@@ -483,6 +538,9 @@ def main() -> None:
     dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
     noise_help = "DART: std [rad] of a per-chunk offset on the arm joints of a label that runs (saved labels: clean)"
     dagger.add_argument("--execution-noise", type=float, default=0.0, help=noise_help)
+    learner_help = ("model: the learned System 1 drives (DAgger); expert: the scripted System 1 stands in for it, "
+                    "so DART labels (--beta 1) need no model")  # fmt: skip
+    dagger.add_argument("--learner", choices=("model", "expert"), default="model", help=learner_help)
     show = sub.add_parser("table")
     for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)

@@ -48,6 +48,9 @@ class TrainConfig(FrozenModel):
             Only failure samples then carry a gradient. ``None`` (default): train every part.
         done_weight: λ_eoe, weight of the done head's focal loss (``learn.done_loss``) beside the flow loss, for a
             model with ``done_head``; the labels are the episodes' ``done`` (NaN: none). Ignored without a done head.
+        device: where the model and its batches live: ``cpu`` (default) or ``cuda`` / ``cuda:<index>``. Batches are
+            drawn and every random number is generated on the CPU whatever the device, so a run's samples and noise
+            are the same on either (its arithmetic is not bit for bit), and a checkpoint resumes on the other.
     """
 
     model: AfilModelConfig
@@ -71,6 +74,7 @@ class TrainConfig(FrozenModel):
     object_aux_weight: float = Field(0.0, ge=0.0)
     failure_head_from: Path | None = None
     done_weight: float = Field(1.0, ge=0.0)
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$")
 
     @property
     def prefix_delay(self) -> int:

@@ -62,8 +62,13 @@ def model_action_episodes(episodes: list[EpisodeArrays], config: AfilModelConfig
 
 
 def model_states(episodes: list[EpisodeArrays], config: AfilModelConfig) -> list[np.ndarray]:
-    """Per episode, the model's state input ``[T, S + features]`` (:func:`model_state` of its raw state)."""
-    return [model_state(e.state, config.state_features) for e in episodes]
+    """Per episode, the model's state input ``[T, S + features]`` (:func:`model_state` of its raw state), computed once
+    per distinct episode object (a stream repeated in the list shares its array)."""
+    computed: dict[int, np.ndarray] = {}
+    for e in episodes:
+        if id(e) not in computed:
+            computed[id(e)] = model_state(e.state, config.state_features)
+    return [computed[id(e)] for e in episodes]
 
 
 class ChunkDataset:

@@ -47,7 +47,8 @@ class WeightAverage:
         return self.shadow
 
     def load_state_dict(self, shadow: dict[str, torch.Tensor]) -> None:
+        """Take ``shadow``'s averages, each moved to the device of the model weight it averages."""
         missing = set(self.shadow) ^ set(shadow)
         if missing:
             raise ValueError(f"the averaged weights do not match the model: {sorted(missing)[:5]}")
-        self.shadow = {k: v.detach().clone() for k, v in shadow.items()}
+        self.shadow = {k: v.detach().to(self.shadow[k].device, copy=True) for k, v in shadow.items()}

@@ -26,7 +26,7 @@ def prefix_rows(batch: int, horizon: int, max_delay: int, generator: torch.Gener
     if max_delay == 0:
         return None
     delay = torch.randint(0, max_delay + 1, (batch,), generator=generator)
-    return torch.arange(horizon)[None, :] < delay[:, None]
+    return torch.arange(horizon)[None, :] < delay[:, None]  # on the generator's device (the CPU in training)
 
 
 def _row_errors(v: torch.Tensor, target: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tensor:
@@ -52,7 +52,8 @@ def flow_matching_loss(
         batch: ``state [B, S]``, the text encoder's prompt inputs (``tokens, token_mask [B, L]`` or
             ``prompt_embedding [B, E]``), optional ``images uint8 [B, C, H, W, 3]``,
             ``actions [B, H, A]`` (normalized), ``failure bool [B]``.
-        generator: source of ``x_0``, ``τ ~ U[0, 1)`` and the prefix delays.
+        generator: source of ``x_0``, ``τ ~ U[0, 1)`` and the prefix delays (a CPU generator: the draws move to the
+            batch's device, so a CUDA run draws the same numbers as a CPU one).
         failure_grad_to_backbone: see ``TrainConfig``.
         max_delay: D, the largest clean prefix [rows] (training-time RTC); 0 = off. Must be < H.
         prefix: the backbone's output for this batch when the caller already encoded it (another head reads it
@@ -62,9 +63,10 @@ def flow_matching_loss(
         ``(loss, {"loss_success", "loss_failure"})``; a head with no samples in the batch contributes 0.
     """
     x1, failure = batch["actions"], batch["failure"]
-    x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype)
-    tau = torch.rand(x1.shape[0], generator=generator, dtype=x1.dtype)
+    x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)  # drawn on the CPU generator
+    tau = torch.rand(x1.shape[0], generator=generator, dtype=x1.dtype).to(x1.device)
     frozen = prefix_rows(x1.shape[0], x1.shape[1], max_delay, generator)
+    frozen = None if frozen is None else frozen.to(x1.device)
     rows = tau[:, None] if frozen is None else torch.where(frozen, torch.ones_like(tau)[:, None], tau[:, None])
     x_tau = (1 - rows[:, :, None]) * x0 + rows[:, :, None] * x1  # prefix rows: x_1 exactly (τ_i = 1)
     if prefix is None:

@@ -48,14 +48,28 @@ class TrainResult:
     losses: list[float]
 
 
-def _tensors(batch: Batch, shift: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """Batch → tensors; camera images get the random-shift augmentation (``shift`` pixels, from ``gen``)."""
+def _tensors(batch: Batch, shift: int, gen: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """Batch → tensors on ``device``; camera images get the random-shift augmentation (``shift`` pixels, drawn from
+    ``gen`` on the CPU)."""
     names = ("state", "images", "actions", "failure", "objects", "objects_known", "done", "done_known")
     fields = {**batch.prompt, **{k: getattr(batch, k) for k in names}}
     tensors = {k: torch.from_numpy(v) for k, v in fields.items() if v is not None}
     if "images" in tensors:
         tensors["images"] = random_shift(tensors["images"], shift, gen)
-    return tensors
+    return {k: v.to(device, non_blocking=True) for k, v in tensors.items()}
+
+
+def training_device(name: str) -> torch.device:
+    """``TrainConfig.device`` as a torch device; a CUDA device this machine does not have is a :class:`ConfigError`."""
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device = {name!r}, but torch sees no CUDA GPU here (torch {torch.__version__}, built for CUDA "
+            f"{torch.version.cuda}); train with device = 'cpu' or install a CUDA build of torch on a GPU machine."
+        )
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device = {name!r}, but this machine has {torch.cuda.device_count()} CUDA device(s).")
+    return device
 
 
 def _save(
@@ -172,22 +186,33 @@ def _step_loss(
     return loss + config.object_aux_weight * objects, {**metrics, "loss_objects": objects.item()}
 
 
-def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool = True) -> TrainResult:
-    """Train (or resume training) a Dual Action Generator on ``episodes``."""
+def train(
+    config: TrainConfig,
+    episodes: list[EpisodeArrays],
+    *,
+    states: list[np.ndarray] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train (or resume training) a Dual Action Generator on ``episodes``; ``states``: their model states when the
+    caller has them (``learn.stream_file``), else computed here."""
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     last = config.out_dir / LAST
     resumed = _load_checkpoint(last, config.model) if config.resume and last.is_file() else None
     episodes = model_action_episodes(episodes, config.model)  # once: tool-space rows cost forward kinematics per row
-    states = model_states(episodes, config.model)  # once: derived features cost forward kinematics per tick
+    if states is None:
+        states = model_states(episodes, config.model)  # once: derived features cost forward kinematics per tick
     if resumed is None:
         model, norm = _initial(config, episodes, states)
     else:
         model, norm = DualActionGenerator(config.model), NormStats.from_dict(resumed["norm"])
     data = ChunkDataset(episodes, config.model, norm, states)
-    model = model.train()
+    device = training_device(config.device)
+    model = model.to(device).train()
     aux = _object_aux(config, model, data)
+    if aux is not None:
+        aux.to(device)
     params = _trainable(config, model) + (list(aux.parameters()) if aux is not None else [])
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
@@ -213,7 +238,7 @@ def train(config: TrainConfig, episodes: list[EpisodeArrays], *, progress: bool 
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress, desc="afil")
     path = last
     for step in bar:
-        batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction), config.random_shift, gen)
+        batch = _tensors(data.sample(rng, config.batch_size, config.failure_fraction), config.random_shift, gen, device)
         loss, metrics = _step_loss(model, batch, gen, config, aux)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
