@@ -225,6 +225,16 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     print(f"System 1 at step {result.step} -> {out}")
 
 
+def relative_columns(args: argparse.Namespace) -> tuple[int, ...]:
+    """The model's relative action dimensions: the arm joints (joint space, ``--relative-actions``) or the tool points
+    (tool space, ``--relative-tool``: each row's tool positions as displacements from the measured tool)."""
+    from failforward.policy.afil.action_space import TOOL_POSITION_COLUMNS
+
+    if args.action_space == "joints":
+        return ARM_JOINTS if args.relative_actions else ()
+    return TOOL_POSITION_COLUMNS if args.relative_tool else ()
+
+
 def train_overrides(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     """The training fields the command line sets on a config read from a stream file (model shape: the file's)."""
     return {
@@ -257,7 +267,7 @@ def system1_training(args: argparse.Namespace) -> tuple[Any, list[Any]]:
             "horizon": args.horizon,
             "max_prompt_tokens": args.max_prompt_tokens,
             "done_head": True,
-            "relative_actions": ARM_JOINTS if args.relative_actions and args.action_space == "joints" else (),
+            "relative_actions": relative_columns(args),
             "action_space": args.action_space,
             "action_dim": TOOL_ACTION_DIM if args.action_space == "aloha_tool" else 14,
             "state_features": (
@@ -512,6 +522,8 @@ def main() -> None:
     space_help = "joints: rows of joint targets; aloha_tool: tool poses + grippers, joints by IK at run time (absolute)"
     system1.add_argument("--action-space", choices=("joints", "aloha_tool"), default="joints", help=space_help)
     joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
+    rel_tool_help = "tool space: tool positions predicted as displacements from the measured tool point (FK)"
+    system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=False, help=rel_tool_help)
     system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
     norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale)"
     system1.add_argument("--state-norm", choices=("moments", "robust"), default="moments", help=norm_help)

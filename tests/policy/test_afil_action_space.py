@@ -15,6 +15,7 @@ from failforward.policy.afil import BackendConfig, get_model_preset, make_backen
 from failforward.policy.afil.action_space import (
     JOINT_MARGIN,
     TOOL_ACTION_DIM,
+    TOOL_POSITION_COLUMNS,
     AlohaToolIK,
     aloha_tool_actions,
     rotation_from_6d,
@@ -74,11 +75,37 @@ def test_ik_starts_from_a_measured_joint_beyond_its_range() -> None:
     assert np.all(out[:, list(ALOHA_ARM_COLUMNS)] <= ik.upper + JOINT_MARGIN + 1e-9)  # within the model's range
 
 
-def test_tool_space_needs_twenty_numbers_and_absolute_rows() -> None:
+def test_tool_space_needs_twenty_numbers_and_relative_columns_of_its_rows() -> None:
     assert TOOL_MODEL.robot_action_dim == 14
-    for bad in ({"action_dim": 14}, {"relative_actions": (0, 1)}):
-        with pytest.raises(ValueError, match="aloha_tool"):
-            AfilModelConfig.model_validate({**TOOL_MODEL.model_dump(), **bad})
+    with pytest.raises(ValueError, match="aloha_tool"):
+        AfilModelConfig.model_validate({**TOOL_MODEL.model_dump(), "action_dim": 14})
+    with pytest.raises(ValueError, match="tool-row column"):
+        AfilModelConfig.model_validate({**TOOL_MODEL.model_dump(), "relative_actions": (0, 20)})
+    relative = AfilModelConfig.model_validate({**TOOL_MODEL.model_dump(), "relative_actions": TOOL_POSITION_COLUMNS})
+    assert relative.relative_actions == TOOL_POSITION_COLUMNS  # beyond the 14-joint state: tool columns
+
+
+def test_relative_tool_positions_are_displacements_from_the_measured_tool(tmp_path) -> None:
+    model = TOOL_MODEL.model_copy(update={"relative_actions": TOOL_POSITION_COLUMNS})
+    rng = np.random.default_rng(3)
+    episodes = [EpisodeArrays(j, j, "reach", k < 2) for k, j in enumerate(trajectory(rng, 20) for _ in range(3))]
+    norm = ChunkDataset.fit_norm(episodes, model)
+    batch = ChunkDataset(episodes, model, norm).collate(np.array([[1, 3]]))
+    rows = aloha_tool_actions(episodes[1].actions[3 : 3 + model.horizon])
+    here = aloha_tool_actions(episodes[1].joint_positions[3])  # the measured tool row at the chunk's first tick
+    expected = rows.copy()
+    expected[:, list(TOOL_POSITION_COLUMNS)] -= here[list(TOOL_POSITION_COLUMNS)]
+    np.testing.assert_allclose(batch.actions[0], norm.normalize_actions(expected), atol=1e-5)
+    assert np.abs(norm.action_mean[list(TOOL_POSITION_COLUMNS)]).max() < 0.1  # displacements [m], not positions
+
+    config = TrainConfig(model=model, out_dir=tmp_path / "run", steps=2, batch_size=4, rtc_max_delay=0)
+    export_checkpoint(train(config, episodes, progress=False).checkpoint, tmp_path / "model")
+    policy = make_backend(BackendConfig(backend="onnxruntime", model_dir=tmp_path / "model", seed=0))
+    obs = Observation(0.0, episodes[1].joint_positions[3], np.zeros(14))
+    np.testing.assert_allclose(policy.encoder.reference(obs)[list(TOOL_POSITION_COLUMNS)],
+                               here[list(TOOL_POSITION_COLUMNS)])  # fmt: skip
+    chunk = policy.infer(obs, prompt="reach")
+    assert chunk.actions.shape == (model.horizon, 14) and np.all(np.isfinite(chunk.actions))
 
 
 def test_a_tool_space_model_trains_on_joint_recordings_and_commands_joints(tmp_path) -> None:

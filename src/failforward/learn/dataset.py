@@ -119,7 +119,11 @@ class ChunkDataset:
         stacked = np.concatenate(states)
         if config is None or not config.relative_actions:
             return NormStats.fit(stacked, np.concatenate([e.actions for e in episodes]), robust_state=robust)
-        targets = np.concatenate([_relative_targets(e, config, k) for e in episodes for k in _offsets(config)])
+        references = [action_reference(e.state, config.relative_actions, config.action_dim, config.action_space)
+                      for e in episodes]  # fmt: skip
+        targets = np.concatenate(
+            [_relative_targets(e, r, k) for e, r in zip(episodes, references, strict=True) for k in _offsets(config)]
+        )
         return NormStats.fit(stacked, targets, robust_state=robust)
 
     def sample(self, rng: np.random.Generator, batch_size: int, failure_fraction: float) -> Batch:
@@ -142,7 +146,7 @@ class ChunkDataset:
                 images.append(np.stack([e.images[cam][t] for cam in c.cameras]))
         prompt = {name: np.stack([self.prompts[i][name] for i in picks[:, 0]]) for name in self.text.input_names}
         state = np.stack(states)
-        reference = action_reference(state, c.relative_actions, c.action_dim)[:, None]  # [B, 1, A]
+        reference = action_reference(state, c.relative_actions, c.action_dim, c.action_space)[:, None]  # [B, 1, A]
         return Batch(
             state=self.norm.normalize_state(state),
             prompt=prompt,
@@ -177,12 +181,12 @@ def _offsets(config: AfilModelConfig) -> range:
     return range(0, config.horizon, max(1, config.horizon // RELATIVE_OFFSETS))
 
 
-def _relative_targets(e: EpisodeArrays, config: AfilModelConfig, k: int) -> np.ndarray:
-    """``[T, A]``: row ``k`` of every chunk of ``e`` against its first tick's state (past the end: the last action;
-    labelled chunks: their row ``k``)."""
+def _relative_targets(e: EpisodeArrays, reference: np.ndarray, k: int) -> np.ndarray:
+    """``[T, A]``: row ``k`` of every chunk of ``e`` against ``reference [T, A]``, its ticks' action references
+    (past the end: the last action; labelled chunks: their row ``k``)."""
     rows = np.minimum(np.arange(e.length) + k, e.length - 1)
     targets = e.actions[rows] if e.chunk_actions is None else e.chunk_actions[:, k]
-    return targets - action_reference(e.state, config.relative_actions, config.action_dim)
+    return targets - reference
 
 
 def _check(e: EpisodeArrays, config: AfilModelConfig) -> EpisodeArrays:

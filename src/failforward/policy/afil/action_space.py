@@ -30,6 +30,7 @@ TOOL_ACTION_DIM = 20  # per side: position 3 + rotation 6D 6 + gripper 1
 SIDE_COLUMNS = ((0, 1, 2, 3, 4, 5), (7, 8, 9, 10, 11, 12))  # the ALOHA's arm joints per side
 GRIPPER_COLUMNS = (6, 13)  # in joint rows
 TOOL_GRIPPER_COLUMNS = (9, 19)  # in tool rows
+TOOL_POSITION_COLUMNS = (0, 1, 2, 10, 11, 12)  # in tool rows: the left then right tool point [m]
 JOINT_MARGIN = 1e-3  # [rad] IK starts this far inside each arm joint's range
 
 

@@ -117,7 +117,10 @@ class AfilModelConfig(FrozenModel):
             chunk's first tick (delta joint actions, as π0 does for arm joints): the model outputs
             ``a[t + k] − q[t]`` and the runtime adds the observed ``q[t]`` back, so a chunk starts where the arm is
             however coarse the fit. Use it for joints whose action and state share units (arm joints, not a gripper
-            whose command is not its position). ``()`` (default, and in older manifests): absolute targets.
+            whose command is not its position). ``()`` (default, and in older manifests): absolute targets. With
+            ``action_space: aloha_tool`` the indices name tool-row columns and the reference is the tool row of the
+            measured joints (forward kinematics): relative positions (:data:`TOOL_POSITION_COLUMNS`) are the tool's
+            displacement [m] from where it is.
         state_features: features derived from the raw state and appended to it (``policy.afil.state_features``,
             e.g. ``aloha_tool_offsets``: the tool points and each object's offset from them); the model's state input
             is :attr:`input_state_dim` wide. ``()`` (default, and in older manifests): the raw state.
@@ -209,19 +212,19 @@ class AfilModelConfig(FrozenModel):
             )
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras must be unique, got {self.cameras}")
-        bad = [i for i in self.relative_actions if not 0 <= i < min(self.action_dim, self.state_dim)]
+        tool = self.action_space == "aloha_tool"
+        bound = self.action_dim if tool else min(self.action_dim, self.state_dim)
+        bad = [i for i in self.relative_actions if not 0 <= i < bound]
         if bad or len(set(self.relative_actions)) != len(self.relative_actions):
+            names = "a tool-row column" if tool else "a joint in both"
             raise ValueError(
-                f"relative_actions {list(self.relative_actions)} must be distinct indices below action_dim "
-                f"({self.action_dim}) and state_dim ({self.state_dim}): each names a joint in both."
+                f"relative_actions {list(self.relative_actions)} must be distinct indices below {bound} (action_dim "
+                f"{self.action_dim}, state_dim {self.state_dim}): each names {names}."
             )
-        if self.action_space == "aloha_tool" and (
-            self.action_dim != TOOL_ACTION_DIM or self.relative_actions or self.state_dim < self.robot_action_dim
-        ):
+        if tool and (self.action_dim != TOOL_ACTION_DIM or self.state_dim < self.robot_action_dim):
             raise ValueError(
-                f"action_space aloha_tool needs action_dim {TOOL_ACTION_DIM}, no relative_actions and the ALOHA's 14 "
-                f"joints first in the state; got action_dim {self.action_dim}, relative_actions "
-                f"{list(self.relative_actions)}, state_dim {self.state_dim}."
+                f"action_space aloha_tool needs action_dim {TOOL_ACTION_DIM} and the ALOHA's 14 joints first in the "
+                f"state; got action_dim {self.action_dim}, state_dim {self.state_dim}."
             )
         for name in self.state_features:
             if not FEATURES[name].valid(self.state_dim, self.robot_action_dim):

@@ -12,22 +12,32 @@ from typing import Any
 
 import numpy as np
 
+from failforward.policy.afil.action_space import ALOHA_JOINTS, ActionSpace, aloha_tool_actions
+
 STD_FLOOR = 1e-2  # [joint unit]; joints that never moved in the data are not blown up
 
 
-def action_reference(state: np.ndarray, relative: Sequence[int], action_dim: int) -> np.ndarray:
+def action_reference(
+    state: np.ndarray, relative: Sequence[int], action_dim: int, space: ActionSpace = "joints"
+) -> np.ndarray:
     """What a model with ``relative`` action dimensions (``AfilModelConfig.relative_actions``) predicts its actions
-    against: ``[..., A]`` float64, ``state[..., i]`` at each relative index ``i`` and 0 elsewhere (absolute).
+    against: ``[..., A]`` float64, the measured value of each relative dimension ``i`` and 0 elsewhere (absolute).
+    In joint space that is ``state[..., i]``; in ``aloha_tool`` space it is column ``i`` of the tool row of the
+    measured joints (forward kinematics: where the tool is now, so a relative tool position is a displacement [m]).
 
     Args:
         state: ``[..., S]`` raw (unnormalized) states, joints first, at each chunk's first tick.
-        relative: indices into both the actions and the state.
+        relative: indices into the actions (and, in joint space, the state).
         action_dim: A.
+        space: the model's ``action_space``.
     """
     state = np.asarray(state, dtype=np.float64)
     reference = np.zeros((*state.shape[:-1], action_dim))
+    if not relative:
+        return reference
     index = list(relative)
-    reference[..., index] = state[..., index]
+    measured = state if space == "joints" else aloha_tool_actions(state[..., :ALOHA_JOINTS])
+    reference[..., index] = measured[..., index]
     return reference
 
 

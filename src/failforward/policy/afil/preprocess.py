@@ -89,7 +89,8 @@ class InputEncoder:
 
     def reference(self, obs: Observation) -> np.ndarray:
         """``[A]``: what this model's actions are relative to at ``obs`` (``normalize.action_reference``)."""
-        return action_reference(obs.state, self.config.relative_actions, self.config.action_dim)
+        c = self.config
+        return action_reference(obs.state, c.relative_actions, c.action_dim, c.action_space)
 
     def _state(self, obs: Observation) -> np.ndarray:
         q = obs.state
