@@ -206,7 +206,7 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
 
     if args.streams is not None:
         config, episodes, states = load_streams(args.streams)
-        config = config.model_copy(update=train_overrides(args, config))
+        config = type(config).model_validate({**config.model_dump(), **train_overrides(args, config)})
         print(f"{len(episodes)} sample streams from {args.streams}")
     else:
         config, episodes = system1_training(args)
@@ -519,11 +519,11 @@ def main() -> None:
     system1.add_argument("--relative-actions", action=argparse.BooleanOptionalAction, default=True, help=relative_help)
     tool_help = "append the tool points and each object's offset from them to the state (aloha_tool_offsets)"
     system1.add_argument("--tool-offsets", action=argparse.BooleanOptionalAction, default=False, help=tool_help)
-    space_help = "joints: rows of joint targets; aloha_tool: tool poses + grippers, joints by IK at run time (absolute)"
+    space_help = "joints: rows of joint targets; aloha_tool: tool poses + grippers, joints by IK at run time"
     system1.add_argument("--action-space", choices=("joints", "aloha_tool"), default="joints", help=space_help)
-    joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
     rel_tool_help = "tool space: tool positions predicted as displacements from the measured tool point (FK)"
     system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=False, help=rel_tool_help)
+    joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
     system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
     norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale)"
     system1.add_argument("--state-norm", choices=("moments", "robust"), default="moments", help=norm_help)
