@@ -2,9 +2,9 @@
 
 The file holds the streams and the :class:`TrainConfig` they were prepared for; this trains that config with a few
 fields overridden (where the checkpoints go, the device, steps, batch size, learning rate, threads). It needs numpy,
-torch, pydantic, tqdm, opencv and h5py, not the simulator or the recordings. Checkpoints resume as usual, so a run
-stopped here goes on where the machine it continues on reads the same ``out_dir``; export the last checkpoint where the
-model directory is needed (``trainer.export_checkpoint``, or the command that prepared the file, resumed at its end).
+torch, pydantic, tqdm, opencv and h5py, not the simulator or the recordings. Checkpoints resume as usual, on either
+device: copy ``out_dir``'s last checkpoint (as ``last.pt``) to continue elsewhere. Export it where the model directory
+is needed (``trainer.export_checkpoint``, or the command that prepared the file, resumed at its last step).
 
 Example:
     python -m failforward.learn.train_streams runs/vine/system1_streams.h5 --out-dir runs/vine/system1_gpu \\
