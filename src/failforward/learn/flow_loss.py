@@ -26,7 +26,7 @@ def prefix_rows(batch: int, horizon: int, max_delay: int, generator: torch.Gener
     if max_delay == 0:
         return None
     delay = torch.randint(0, max_delay + 1, (batch,), generator=generator)
-    return torch.arange(horizon)[None, :] < delay[:, None]  # on the generator's device (the CPU in training)
+    return torch.arange(horizon)[None, :] < delay[:, None]  # on the CPU: the caller moves it to the batch
 
 
 def _row_errors(v: torch.Tensor, target: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tensor:
