@@ -236,8 +236,11 @@ def relative_columns(args: argparse.Namespace) -> tuple[int, ...]:
 
 
 def train_overrides(args: argparse.Namespace, config: Any) -> dict[str, Any]:
-    """The training fields the command line sets on a config read from a stream file (model shape: the file's)."""
+    """The training fields the command line sets on a config read from a stream file: the model's shape is the file's
+    but for what leaves the stored streams valid (the state's normalization, the state into the experts' rows)."""
+    model = {"state_norm": args.state_norm, "state_in_rows": args.state_in_rows}
     return {
+        "model": {**config.model.model_dump(), **{k: v for k, v in model.items() if v is not None}},
         "out_dir": args.train_dir or config.out_dir,
         "steps": args.steps,
         "threads": args.threads,
@@ -274,7 +277,8 @@ def system1_training(args: argparse.Namespace) -> tuple[Any, list[Any]]:
                 *(("aloha_tool_offsets",) if args.tool_offsets else ()),
                 *(("aloha_joint_offsets",) if args.joint_offsets else ()),
             ),
-            "state_norm": args.state_norm,
+            "state_norm": args.state_norm or "moments",
+            "state_in_rows": bool(args.state_in_rows),
         }
     )
     if args.light_failure_head:
@@ -525,8 +529,12 @@ def main() -> None:
     system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=False, help=rel_tool_help)
     joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
     system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
-    norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale)"
-    system1.add_argument("--state-norm", choices=("moments", "robust"), default="moments", help=norm_help)
+    norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale) "
+    norm_help += "[moments; with --streams: the file's]"
+    system1.add_argument("--state-norm", choices=("moments", "robust"), default=None, help=norm_help)
+    rows_help = "the state also enters every chunk row of the experts directly (AfilModelConfig.state_in_rows) [off; "
+    rows_help += "with --streams: the file's]"
+    system1.add_argument("--state-in-rows", action=argparse.BooleanOptionalAction, default=None, help=rows_help)
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")

@@ -72,7 +72,7 @@ def flow_matching_loss(
     if prefix is None:
         prefix = model.encode(batch["state"], batch, batch.get("images"))
     if not failure_grad_to_backbone:
-        prefix = Prefix(torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens), prefix.mask)
+        prefix = prefix._replace(tokens=torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens))
     time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D] (or one [1, B, 1, D_e] per head)
     if frozen is not None:  # prefix rows: the features of τ = 1
         clean = model.experts.time_features(tau.new_ones(1), NUM_EXPERTS)

@@ -31,10 +31,12 @@ from failforward.policy.afil.prompt_tokens import PROMPT_TOKENS
 
 
 class Prefix(NamedTuple):
-    """Prefix tokens ``[B, P, D]`` and their validity mask ``bool [B, P]``."""
+    """Prefix tokens ``[B, P, D]`` and their validity mask ``bool [B, P]``; ``state [B, S]``: the normalized state the
+    experts read directly (``AfilModelConfig.state_in_rows``), attached by the model, never by a backbone."""
 
     tokens: torch.Tensor
     mask: torch.Tensor
+    state: torch.Tensor | None = None
 
 
 class PrefixEncoder(nn.Module, abc.ABC):

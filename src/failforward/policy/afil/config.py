@@ -128,6 +128,10 @@ class AfilModelConfig(FrozenModel):
             manifests') or ``robust`` (the moments of each dimension's values near its median,
             ``normalize.robust_moments``: an absent object parked far away no longer sets the scale of its
             dimensions). Inference reads the fitted stats either way.
+        state_in_rows: the normalized state also enters every chunk row of the action experts directly (a linear
+            projection added to each row's token, as π0 gives its action expert the proprioceptive state), beside
+            the backbone's state token that the rows reach only through cross-attention. ``False`` (default, and in
+            older manifests): the prefix alone.
         action_space: what an action row is (``policy.afil.action_space``): ``joints`` (default, and in older
             manifests) the robot's joint targets; ``aloha_tool`` the 14-joint ALOHA's two tool poses and grippers
             (``action_dim`` 20), turned into joint targets by IK at run time (:attr:`robot_action_dim` = 14).
@@ -161,6 +165,7 @@ class AfilModelConfig(FrozenModel):
     relative_actions: tuple[int, ...] = ()
     state_features: tuple[StateFeature, ...] = ()
     state_norm: Literal["moments", "robust"] = "moments"
+    state_in_rows: bool = False
     action_space: ActionSpace = "joints"
 
     @property

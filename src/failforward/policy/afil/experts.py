@@ -41,6 +41,8 @@ class PrefixCache(NamedTuple):
 
     A separate (light) failure head adds its own ``failure_keys, failure_values [L_f, 1, B, P, D_f]``; then
     ``keys, values`` are the success head's alone (``E = 1``). ``None`` for stacked heads or success only.
+    ``rows [E, B, 1, D]`` (``failure_rows [1, B, 1, D_f]`` for a separate failure head): the projected state added to
+    every chunk row (``AfilModelConfig.state_in_rows``); ``None`` without it.
     """
 
     keys: torch.Tensor
@@ -48,6 +50,8 @@ class PrefixCache(NamedTuple):
     bias: torch.Tensor
     failure_keys: torch.Tensor | None = None
     failure_values: torch.Tensor | None = None
+    rows: torch.Tensor | None = None
+    failure_rows: torch.Tensor | None = None
 
 
 class ExpertBlock(nn.Module):
@@ -99,6 +103,7 @@ class DualFlowExperts(nn.Module):
         self.width = d
         self.prefix_in = StackedLinear(e, config.width, d) if d != config.width else None
         self.action_in = StackedLinear(e, config.action_dim, d)
+        self.state_in = StackedLinear(e, config.input_state_dim, d) if config.state_in_rows else None
         self.chunk_pos = nn.Parameter(torch.randn(e, 1, config.horizon, d) * 0.02)
         self.time_in = StackedLinear(e, d, d)
         self.time_out = StackedLinear(e, d, d)
@@ -107,12 +112,25 @@ class DualFlowExperts(nn.Module):
         self.action_out = StackedLinear(e, d, config.action_dim)
 
     def cache(self, prefix: Prefix, experts: int = NUM_EXPERTS) -> PrefixCache:
-        """Cross-attention keys/values of the prefix, computed once per chunk."""
+        """Cross-attention keys/values of the prefix (and the state's row term), computed once per chunk."""
         tokens = prefix.tokens[None] if self.prefix_in is None else self.prefix_in(prefix.tokens[None], experts)
         kv = [cast(ExpertBlock, block).prefix_kv(tokens, experts) for block in self.blocks]
         keys = torch.stack([k for k, _ in kv])
         values = torch.stack([v for _, v in kv])
-        return PrefixCache(keys, values, key_bias(prefix.mask, prefix.tokens.dtype))
+        bias = key_bias(prefix.mask, prefix.tokens.dtype)
+        return PrefixCache(keys, values, bias, rows=self.state_rows(prefix, experts))
+
+    def state_rows(self, prefix: Prefix, experts: int) -> torch.Tensor | None:
+        """The state's term of every chunk row ``[E, B, 1, D]`` (``None`` for experts built without ``state_in_rows``).
+
+        Raises:
+            ValueError: the experts read the state but ``prefix.state`` is ``None`` (encode with the model).
+        """
+        if self.state_in is None:
+            return None
+        if prefix.state is None:
+            raise ValueError("these experts read the state directly (state_in_rows); encode with the model's encode()")
+        return self.state_in(prefix.state.to(self.chunk_pos.dtype)[None, :, None, :], experts)
 
     def time_features(self, tau: torch.Tensor, experts: int) -> torch.Tensor:
         """Flow-time conditioning ``τ [K]`` → ``[E, K, 1, D]`` (E = ``experts``).
@@ -143,6 +161,8 @@ class DualFlowExperts(nn.Module):
             ``[E, B, H, A]`` float32 velocities, E = ``experts``.
         """
         h = self.action_in(x.to(self.chunk_pos.dtype)[None], experts) + self.chunk_pos[:experts] + time
+        if cache.rows is not None:
+            h = h + cache.rows[:experts]
         for i, block in enumerate(self.blocks):
             h = block(h, cache.keys[i, :experts], cache.values[i, :experts], cache.bias, experts)
         return norm_linear(h, self.out_norm, self.action_out, experts).float()

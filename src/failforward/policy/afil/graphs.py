@@ -13,6 +13,8 @@
 A model whose failure head has its own shape (``AfilModelConfig.stacked_experts`` false) keeps these graphs;
 its ``backbone`` graph also outputs ``failure_keys, failure_values [L_f, 1, B, P, D_f]`` (and ``keys, values``
 are the success head's, ``[L, 1, B, P, D]``), which its ``experts`` graph takes after ``bias``.
+A model whose experts read the state directly (``AfilModelConfig.state_in_rows``) adds ``rows [E, B, 1, D]`` (and
+``failure_rows [1, B, 1, D_f]`` for a separate failure head) to both graphs' cache, after the keys and values.
 
 Models trained for real-time chunking prefixes (training-time RTC, ``Manifest.prefix_training``) export with
 ``prefix=True``: the fused samplers also take ``prefix [B, H, A]`` (normalized, padded to H) and
@@ -132,8 +134,12 @@ class UnguidedSamplerGraph(_SamplerGraph):
 
 
 def cache_names(config: AfilModelConfig) -> tuple[str, ...]:
-    """Names of the per-chunk cache tensors: ``keys, values, bias`` (+ ``failure_keys, failure_values``)."""
-    return sig.CACHE_OUTPUTS if config.stacked_experts else (*sig.CACHE_OUTPUTS, *sig.FAILURE_CACHE)
+    """Names of the per-chunk cache tensors: ``keys, values, bias`` (+ ``failure_keys, failure_values``), then
+    ``rows`` (+ ``failure_rows``) for a model whose experts read the state directly."""
+    separate = not config.stacked_experts
+    failure = sig.FAILURE_CACHE if separate else ()
+    rows = (*sig.ROW_CACHE, *(sig.FAILURE_ROW_CACHE if separate else ())) if config.state_in_rows else ()
+    return (*sig.CACHE_OUTPUTS, *failure, *rows)
 
 
 class BackboneGraph(_Graph):
@@ -154,7 +160,8 @@ class BackboneGraph(_Graph):
 class ExpertsGraph(_Graph):
     """Per-step part of the split layout: ``(x [B, H, A], tau [B], keys, values, bias) -> velocity [2, B, H, A]``.
 
-    With ``prefix``, also ``prefix_len [B]`` int64: rows ``i < d`` get τ = 1 (training-time RTC).
+    The cache inputs are the backbone graph's outputs (:func:`cache_names`; the success head's alone for
+    ``experts_success``). With ``prefix``, also ``prefix_len [B]`` int64: rows ``i < d`` get τ = 1 (training-time RTC).
     """
 
     outputs = sig.EXPERT_OUTPUTS
@@ -163,11 +170,13 @@ class ExpertsGraph(_Graph):
 
     def __init__(self, model: DualActionGenerator, prefix: bool = False) -> None:
         super().__init__(model)
-        failure = sig.FAILURE_CACHE if self.heads == NUM_EXPERTS and not model.config.stacked_experts else ()
-        self.inputs = (*sig.EXPERT_INPUTS, *failure, *(("prefix_len",) if prefix else ()))
+        both = self.heads == NUM_EXPERTS
+        cache = [n for n in cache_names(model.config) if both or not n.startswith("failure_")]
+        self.inputs = (*sig.EXPERT_STEP_INPUTS, *cache, *(("prefix_len",) if prefix else ()))
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        cache = PrefixCache(x["keys"], x["values"], x["bias"], x.get("failure_keys"), x.get("failure_values"))
+        failure, rows = (x.get("failure_keys"), x.get("failure_values")), (x.get("rows"), x.get("failure_rows"))
+        cache = PrefixCache(x["keys"], x["values"], x["bias"], *failure, *rows)
         frozen = self._frozen(x)
         tau = x["tau"] if frozen is None else torch.where(frozen, torch.ones_like(x["tau"])[:, None], x["tau"][:, None])
         return (self.model.experts(x["x"], tau, cache, self.heads),)

@@ -58,9 +58,11 @@ class DualActionGenerator(nn.Module):
         """Backbone pass, once per chunk.
 
         ``state [B, S]``, ``prompt``: the text encoder's inputs by name (``tokens, token_mask [B, L]`` or
-        ``prompt_embedding [B, E]``; extra keys ignored), ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``.
+        ``prompt_embedding [B, E]``; extra keys ignored), ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``
+        (with ``state`` attached when the experts read it directly, ``AfilModelConfig.state_in_rows``).
         """
-        return self.backbone(state, prompt, images)
+        prefix = self.backbone(state, prompt, images)
+        return prefix._replace(state=state) if self.config.state_in_rows else prefix
 
     def done_probability(
         self, state: torch.Tensor, prompt: Mapping[str, torch.Tensor], images: torch.Tensor | None = None

@@ -57,7 +57,7 @@ class SeparateFlowExperts(nn.Module):
         if experts == 1:
             return success
         failure = self.failure.cache(prefix, 1)
-        return success._replace(failure_keys=failure.keys, failure_values=failure.values)
+        return success._replace(failure_keys=failure.keys, failure_values=failure.values, failure_rows=failure.rows)
 
     def time_features(self, tau: torch.Tensor, experts: int) -> tuple[torch.Tensor, ...]:
         """``τ [K]`` → ``([1, K, 1, D],)`` or, with ``experts = 2``, that and the failure head's ``[1, K, 1, D_f]``."""
@@ -77,12 +77,12 @@ class SeparateFlowExperts(nn.Module):
         """
         if not isinstance(time, tuple):
             raise TypeError("SeparateFlowExperts takes time features as a tuple per head (its time_features)")
-        v = self.success.velocity(x, time[0], PrefixCache(cache.keys, cache.values, cache.bias), 1)
+        v = self.success.velocity(x, time[0], PrefixCache(cache.keys, cache.values, cache.bias, rows=cache.rows), 1)
         if experts == 1:
             return v
         if cache.failure_keys is None or cache.failure_values is None:
             raise TypeError("the failure head needs a cache with failure_keys: call cache(prefix, experts=2)")
-        failure = PrefixCache(cache.failure_keys, cache.failure_values, cache.bias)
+        failure = PrefixCache(cache.failure_keys, cache.failure_values, cache.bias, rows=cache.failure_rows)
         return torch.cat([v, self.failure.velocity(x, time[1], failure, 1)])
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor, cache: PrefixCache, experts: int) -> torch.Tensor:

@@ -12,7 +12,11 @@ DONE = "done"  # observation → end-of-edge probability (models with a done hea
 CACHE_OUTPUTS = ("keys", "values", "bias")
 # a separate (light) failure head's own cross-attention cache: backbone outputs / experts inputs after CACHE_OUTPUTS
 FAILURE_CACHE = ("failure_keys", "failure_values")
-EXPERT_INPUTS = ("x", "tau", *CACHE_OUTPUTS)
+# the state's term of every chunk row (AfilModelConfig.state_in_rows), after the cross-attention cache
+ROW_CACHE = ("rows",)
+FAILURE_ROW_CACHE = ("failure_rows",)  # a separate failure head's own
+EXPERT_STEP_INPUTS = ("x", "tau")  # the experts graph's per-step inputs, before the cache
+EXPERT_INPUTS = (*EXPERT_STEP_INPUTS, *CACHE_OUTPUTS)
 EXPERT_OUTPUTS = ("velocity",)
 GUIDED_OUTPUTS = ("actions", "lambdas")
 UNGUIDED_OUTPUTS = ("actions",)

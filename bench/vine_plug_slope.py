@@ -1,0 +1,143 @@
+"""How strongly do System 1's training labels, and a model trained on them, follow the prompted plug? (issue 16)
+
+Reads a stream file (``bench/vine.py train-system1 --save-streams``) and, per model (``weights.pt`` of a
+``train-system1`` export), its flow estimate of the clean chunk, ``x̂_1 = x_τ + (1 − τ) v(x_τ, τ)`` with ``x_τ`` made
+from the label and fixed noise, at the grasping arm's tool point in the chunk's last row. No simulator, no sampling:
+what the network fits, on the states it was trained on.
+
+- **Across layouts at the home pose**: the first labelled tick of every DAgger grasp stream that starts at the
+  arms' home joints (the same joints in every layout, so only the scene differs). Least-squares slope of the tool's
+  x (y) on the prompted plug's x (y), per arm, of the labels and of each model's ``x̂_1`` at τ = 0.
+- **Gain**: the prompted plug's observed position (and its offsets from the tools, ``aloha_tool_offsets``) moved
+  by ``--shift`` [m] along x and y; the estimate's tool motion along the shift over the shift (p10 / p50 / p90), at
+  the home pose and on ``--samples`` random labelled grasp ticks, at τ = 0 (the network's estimate of E[chunk | state])
+  and τ = 0.5 (at τ → 1 the estimate is the label itself, which does not move with the plug).
+
+A label slope well above a model's slope and gain says the model did not fit the plug dependence that is in its
+data (``README``, VINE, eighth round).
+
+Example:
+    ./run python bench/vine_plug_slope.py .gpu/system1_streams.h5 runs/vine/models_gpu/system1/weights.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+
+from failforward.learn.dataset import ChunkDataset
+from failforward.learn.stream_file import load_streams
+from failforward.policy.afil.normalize import action_reference
+from failforward.policy.afil.weights import load_weights
+from failforward.policy.expert.plug_strip import grasp_side
+from failforward.sim.plug_strip_layout import OBJECTS
+
+JOINTS, POSE = 14, 7  # raw state: 14 joints, then 7 numbers per object (OBJECTS order)
+TOOL_COLUMNS = {"left": [0, 1, 2], "right": [10, 11, 12]}  # tool positions in an aloha_tool action row
+
+
+class Ticks:
+    """Labelled grasp ticks ``picks [N, 2]`` (stream, tick) of a dataset: model states, prompted plug, arm."""
+
+    def __init__(self, data: ChunkDataset, picks: np.ndarray) -> None:
+        self.data, self.picks = data, picks
+        self.states = np.stack([data.states[i][t] for i, t in picks])
+        self.plug = np.array([OBJECTS.index(data.episodes[i].prompt.split(" ")[1]) for i, _ in picks])
+        at = JOINTS + POSE * self.plug
+        self.plug_xy = self.states[np.arange(len(picks))[:, None], at[:, None] + np.arange(2)]
+        self.side = [grasp_side(xy) for xy in self.plug_xy]
+        self.columns = np.array([TOOL_COLUMNS[s] for s in self.side])
+
+    def moved(self, axis: int, shift: float) -> np.ndarray:
+        """Model states with the prompted plug moved by ``shift`` [m] along ``axis``: its position and its offsets
+        from both tools (``aloha_tool_offsets`` after the raw state: 6 tool numbers, then 6 per object)."""
+        out, raw = self.states.copy(), JOINTS + POSE * len(OBJECTS)
+        rows = np.arange(len(out))
+        for column in (JOINTS + POSE * self.plug, raw + 6 + 6 * self.plug, raw + 9 + 6 * self.plug):
+            out[rows, column + axis] += shift
+        return out
+
+    def end_tool(self, actions: np.ndarray) -> np.ndarray:
+        """Normalized chunks ``[N, H, A]`` → the grasping arm's tool point [m] in the last row ``[N, 3]`` (a relative
+        model's displacement added to the measured tool: moving the plug leaves the reference as it is)."""
+        c = self.data.config
+        reference = action_reference(self.states, c.relative_actions, c.action_dim, c.action_space)
+        last = self.data.norm.unnormalize_actions(actions[:, -1]) + reference
+        return last[np.arange(len(last))[:, None], self.columns]
+
+
+def estimate(model, ticks: Ticks, states: np.ndarray, tau: float, seed: int = 0) -> np.ndarray:
+    """``x̂_1 [N, H, A]`` (normalized) of ``model`` from ``states`` (model space, unnormalized) at flow time ``tau``."""
+    batch = ticks.data.collate(ticks.picks)
+    x1 = torch.tensor(batch.actions)
+    x0 = torch.randn(x1.shape, generator=torch.Generator().manual_seed(seed))
+    prompt = {k: torch.tensor(v) for k, v in batch.prompt.items()}
+    state = torch.tensor(ticks.data.norm.normalize_state(states), dtype=torch.float32)
+    with torch.no_grad():
+        cache = model.experts.cache(model.encode(state, prompt), 1)
+        x_tau = (1 - tau) * x0 + tau * x1
+        v = model.experts(x_tau, torch.full((len(state),), tau), cache, 1)[0]
+    return (x_tau + (1 - tau) * v).numpy()
+
+
+def slopes(ticks: Ticks, tools: np.ndarray) -> str:
+    """Per arm and axis, the least-squares slope of ``tools [N, 3]`` on the prompted plug's position."""
+    out = []
+    for side in ("left", "right"):
+        mask = np.array([s == side for s in ticks.side])
+        design = np.c_[ticks.plug_xy[mask], np.ones(mask.sum())]
+        fit = np.linalg.lstsq(design, tools[mask, :2], rcond=None)[0]
+        out.append(f"{side} (n={mask.sum()}) x {fit[0, 0]:.2f} y {fit[1, 1]:.2f}")
+    return "; ".join(out)
+
+
+def gain(model, ticks: Ticks, tau: float, shift: float) -> str:
+    base = ticks.end_tool(estimate(model, ticks, ticks.states, tau))
+    parts = []
+    for axis in (0, 1):
+        moved = ticks.end_tool(estimate(model, ticks, ticks.moved(axis, shift), tau))
+        p10, p50, p90 = np.percentile((moved - base)[:, axis] / shift, [10, 50, 90])
+        parts.append(f"{'xy'[axis]} {p50:.2f} ({p10:.2f}–{p90:.2f})")
+    return ", ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("streams", type=Path, help="stream file the models were trained from")
+    parser.add_argument("models", type=Path, nargs="+", help="weights.pt of exported models")
+    parser.add_argument("--shift", type=float, default=0.02, help="plug shift [m]")
+    parser.add_argument("--samples", type=int, default=400, help="random labelled grasp ticks")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    _, episodes, states = load_streams(args.streams)
+    grasps = {id(e): (e, s) for e, s in zip(episodes, states, strict=True)
+              if e.chunk_actions is not None and e.prompt.split(" ")[0] == "grasp"}  # fmt: skip
+    for path in args.models:
+        model, norm = load_weights(path)
+        data = ChunkDataset([e for e, _ in grasps.values()], model.config, norm, [s for _, s in grasps.values()])
+        starts = np.stack([s[0, :JOINTS] for s in data.states])
+        home = np.abs(starts - np.median(starts, axis=0)).max(axis=1) < 0.02
+        at_home = Ticks(data, np.array([(i, 0) for i in np.flatnonzero(home)]))
+        rng = np.random.default_rng(0)
+        streams = rng.integers(0, len(data.episodes), args.samples)
+        anywhere = Ticks(data, np.array([(i, rng.integers(0, data.episodes[i].length)) for i in streams]))
+        print(f"{path} ({model.config.state_norm} norm, state_in_rows {model.config.state_in_rows})")
+        print(
+            f"  home pose, slope on the plug across layouts: labels {slopes(at_home, at_home.end_tool(data.collate(at_home.picks).actions))}"
+        )  # noqa: E501
+        print(
+            f"  home pose, slope on the plug across layouts: model τ=0 {slopes(at_home, at_home.end_tool(estimate(model, at_home, at_home.states, 0.0)))}"
+        )  # noqa: E501
+        for tau in (0.0, 0.5):
+            print(f"  gain τ={tau}: home {gain(model, at_home, tau, args.shift)}; "
+                  f"random grasp ticks {gain(model, anywhere, tau, args.shift)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
