@@ -30,7 +30,8 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   subgoal); labels go to ``--dagger-dir`` (one ``.npz`` per episode, an ``episodes.jsonl`` index; a stopped run
   resumes). ``train-system1 --dagger DIR`` adds them to the training streams (``--dagger-repeat`` times).
   ``--learner expert --beta 1 --execution-noise σ``: DART labels with no learned model (the scripted System 1 stands in
-  for the learner, whose chunks never run at beta 1).
+  for the learner, whose chunks never run at beta 1). ``--object-shifts K --object-shift r``: at each labelled grasp
+  state, K more labels with the prompted plug moved up to r [m] per axis (moved-object labels, ``DaggerPolicy``).
 - ``train-system1 --save-streams FILE``: the prepared training streams (model spaces, deduplicated ticks) and the train
   config in one HDF5 file (:mod:`failforward.learn.stream_file`), for a GPU machine without the simulator:
   ``python -m failforward.learn.train_streams FILE --device cuda``; ``train-system1 --streams FILE`` trains (or, at its
@@ -237,8 +238,13 @@ def relative_columns(args: argparse.Namespace) -> tuple[int, ...]:
 
 def train_overrides(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     """The training fields the command line sets on a config read from a stream file: the model's shape is the file's
-    but for what leaves the stored streams valid (the state's normalization, the state into the experts' rows)."""
-    model = {"state_norm": args.state_norm, "state_in_rows": args.state_in_rows}
+    but for what leaves the stored streams valid (the state's normalization, the state into the experts' rows, a mean
+    head, relative tool positions in a tool-space file)."""
+    model = {"state_norm": args.state_norm, "state_in_rows": args.state_in_rows, "mean_head": args.mean_head}
+    if args.relative_tool is not None:  # the stored rows are absolute: relative ones are made per batch
+        if config.model.action_space != "aloha_tool":
+            raise SystemExit(f"--relative-tool needs a tool-space stream file; {args.streams} holds joint targets")
+        model["relative_actions"] = relative_columns(args)
     return {
         "model": {**config.model.model_dump(), **{k: v for k, v in model.items() if v is not None}},
         "out_dir": args.train_dir or config.out_dir,
@@ -279,6 +285,7 @@ def system1_training(args: argparse.Namespace) -> tuple[Any, list[Any]]:
             ),
             "state_norm": args.state_norm or "moments",
             "state_in_rows": bool(args.state_in_rows),
+            "mean_head": bool(args.mean_head),
         }
     )
     if args.light_failure_head:
@@ -333,22 +340,25 @@ def cmd_dagger(args: argparse.Namespace) -> None:
     config = config.with_overrides({"broker.execute_steps": args.execute_steps})
 
     def save(episode: EpisodeResult, file: Path | None) -> None:
-        labels = np.zeros(0, dtype=bool)
+        labels, moved = np.zeros(0, dtype=bool), 0
         if file is not None:
             with np.load(file) as saved:
-                labels = saved["expert_ran"]
+                labels, moved = saved["expert_ran"], int(saved["moved"].sum())
         append_row(index, {
             "seed": episode.seed, "success": episode.outcome.success, "reason": episode.outcome.reason,
             "ticks": episode.steps, "labels": int(labels.size), "expert_ran": int(labels.sum()),
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1 or "expert"),
             "planner": args.planner, "expert_columns": args.expert_columns, "execution_noise": args.execution_noise,
+            "object_shifts": args.object_shifts, "object_shift": args.object_shift,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
-              f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran)", flush=True)  # fmt: skip
+              f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran, {moved} moved-object)",
+              flush=True)  # fmt: skip
 
     columns = {"all": None, "grippers": GRIPPER_COLUMNS, "arms": ARM_COLUMNS}[args.expert_columns]
     collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns,
-            execution_noise=args.execution_noise, on_episode=save)  # fmt: skip
+            execution_noise=args.execution_noise, object_shifts=args.object_shifts, object_shift=args.object_shift,
+            on_episode=save)  # fmt: skip
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -526,7 +536,8 @@ def main() -> None:
     space_help = "joints: rows of joint targets; aloha_tool: tool poses + grippers, joints by IK at run time"
     system1.add_argument("--action-space", choices=("joints", "aloha_tool"), default="joints", help=space_help)
     rel_tool_help = "tool space: tool positions predicted as displacements from the measured tool point (FK)"
-    system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=False, help=rel_tool_help)
+    rel_tool_help += " [off; with --streams: the file's]"
+    system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=None, help=rel_tool_help)
     joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
     system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
     norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale) "
@@ -535,6 +546,9 @@ def main() -> None:
     rows_help = "the state also enters every chunk row of the experts directly (AfilModelConfig.state_in_rows) [off; "
     rows_help += "with --streams: the file's]"
     system1.add_argument("--state-in-rows", action=argparse.BooleanOptionalAction, default=None, help=rows_help)
+    mean_help = "a regression head for the chunk's mean, the flow around it (AfilModelConfig.mean_head) [off; with "
+    mean_help += "--streams: the file's]"
+    system1.add_argument("--mean-head", action=argparse.BooleanOptionalAction, default=None, help=mean_help)
     dagger_help = "DAgger label directories (bench/vine.py dagger) added to the training streams"
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")
@@ -558,6 +572,9 @@ def main() -> None:
     dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
     noise_help = "DART: std [rad] of a per-chunk offset on the arm joints of a label that runs (saved labels: clean)"
     dagger.add_argument("--execution-noise", type=float, default=0.0, help=noise_help)
+    shifts_help = "moved-object labels per grasp state: the expert asked again with the prompted plug moved"
+    dagger.add_argument("--object-shifts", type=int, default=0, help=shifts_help)
+    dagger.add_argument("--object-shift", type=float, default=0.04, help="a moved plug's largest shift per axis [m]")
     learner_help = ("model: the learned System 1 drives (DAgger); expert: the scripted System 1 stands in for it, "
                     "so DART labels (--beta 1) need no model")  # fmt: skip
     dagger.add_argument("--learner", choices=("model", "expert"), default="model", help=learner_help)

@@ -1,8 +1,10 @@
 """How strongly do System 1's training labels, and a model trained on them, follow the prompted plug? (issue 16)
 
 Reads a stream file (``bench/vine.py train-system1 --save-streams``) and, per model (``weights.pt`` of a
-``train-system1`` export), its flow estimate of the clean chunk, ``x̂_1 = x_τ + (1 − τ) v(x_τ, τ)`` with ``x_τ`` made
-from the label and fixed noise, at the grasping arm's tool point in the chunk's last row. No simulator, no sampling:
+``train-system1`` export, or a training checkpoint), its flow estimate of the clean chunk,
+``x̂_1 = x_τ + (1 − τ) v(x_τ, τ)`` with ``x_τ`` made from the label and fixed noise (a mean-head model: ``μ`` plus
+that estimate of the residual, ``x_τ`` made from the label minus ``μ``), at the grasping arm's tool point in the
+chunk's last row. No simulator, no sampling:
 what the network fits, on the states it was trained on.
 
 - **Across layouts at the home pose**: the first labelled tick of every DAgger grasp stream that starts at the
@@ -33,7 +35,9 @@ import torch
 
 from failforward.learn.dataset import ChunkDataset
 from failforward.learn.stream_file import load_streams
-from failforward.policy.afil.normalize import action_reference
+from failforward.policy.afil.config import AfilModelConfig
+from failforward.policy.afil.model import DualActionGenerator
+from failforward.policy.afil.normalize import NormStats, action_reference
 from failforward.policy.afil.weights import load_weights
 from failforward.policy.expert.plug_strip import grasp_side
 from failforward.sim.plug_strip_layout import OBJECTS
@@ -72,6 +76,16 @@ class Ticks:
         return last[np.arange(len(last))[:, None], self.columns]
 
 
+def load_model(path: Path) -> tuple[DualActionGenerator, NormStats]:
+    """A model from an export's ``weights.pt`` or a training checkpoint (its averaged weights, as exports take)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if "state_dict" in state:
+        return load_weights(path)
+    model = DualActionGenerator(AfilModelConfig.model_validate(state["config"]["model"]))
+    model.load_state_dict(state["ema"] if "ema" in state else state["model"])
+    return model.eval(), NormStats.from_dict(state["norm"])
+
+
 def estimate(model, ticks: Ticks, states: np.ndarray, tau: float, seed: int = 0) -> np.ndarray:
     """``x̂_1 [N, H, A]`` (normalized) of ``model`` from ``states`` (model space, unnormalized) at flow time ``tau``."""
     batch = ticks.data.collate(ticks.picks)
@@ -80,10 +94,13 @@ def estimate(model, ticks: Ticks, states: np.ndarray, tau: float, seed: int = 0)
     prompt = {k: torch.tensor(v) for k, v in batch.prompt.items()}
     state = torch.tensor(ticks.data.norm.normalize_state(states), dtype=torch.float32)
     with torch.no_grad():
-        cache = model.experts.cache(model.encode(state, prompt), 1)
-        x_tau = (1 - tau) * x0 + tau * x1
-        v = model.experts(x_tau, torch.full((len(state),), tau), cache, 1)[0]
-    return (x_tau + (1 - tau) * v).numpy()
+        prefix = model.encode(state, prompt)
+        mean = model.chunk_mean(prefix)  # a mean-head model's experts estimate the residual around it
+        target = x1 if mean is None else x1 - mean
+        x_tau = (1 - tau) * x0 + tau * target
+        v = model.experts(x_tau, torch.full((len(state),), tau), model.experts.cache(prefix, 1), 1)[0]
+        residual = x_tau + (1 - tau) * v
+    return (residual if mean is None else residual + mean).numpy()
 
 
 def slopes(ticks: Ticks, tools: np.ndarray) -> str:
@@ -110,7 +127,7 @@ def gain(model, ticks: Ticks, tau: float, shift: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("streams", type=Path, help="stream file the models were trained from")
-    parser.add_argument("models", type=Path, nargs="+", help="weights.pt of exported models")
+    parser.add_argument("models", type=Path, nargs="+", help="weights.pt of exported models, or training checkpoints")
     parser.add_argument("--shift", type=float, default=0.02, help="plug shift [m]")
     parser.add_argument("--samples", type=int, default=400, help="random labelled grasp ticks")
     args = parser.parse_args()
@@ -119,7 +136,7 @@ def main() -> None:
     grasps = {id(e): (e, s) for e, s in zip(episodes, states, strict=True)
               if e.chunk_actions is not None and e.prompt.split(" ")[0] == "grasp"}  # fmt: skip
     for path in args.models:
-        model, norm = load_weights(path)
+        model, norm = load_model(path)
         data = ChunkDataset([e for e, _ in grasps.values()], model.config, norm, [s for _, s in grasps.values()])
         starts = np.stack([s[0, :JOINTS] for s in data.states])
         home = np.abs(starts - np.median(starts, axis=0)).max(axis=1) < 0.02
@@ -127,13 +144,13 @@ def main() -> None:
         rng = np.random.default_rng(0)
         streams = rng.integers(0, len(data.episodes), args.samples)
         anywhere = Ticks(data, np.array([(i, rng.integers(0, data.episodes[i].length)) for i in streams]))
-        print(f"{path} ({model.config.state_norm} norm, state_in_rows {model.config.state_in_rows})")
-        print(
-            f"  home pose, slope on the plug across layouts: labels {slopes(at_home, at_home.end_tool(data.collate(at_home.picks).actions))}"
-        )  # noqa: E501
-        print(
-            f"  home pose, slope on the plug across layouts: model τ=0 {slopes(at_home, at_home.end_tool(estimate(model, at_home, at_home.states, 0.0)))}"
-        )  # noqa: E501
+        c = model.config
+        shape = f"{c.state_norm} norm, state_in_rows {c.state_in_rows}, mean_head {c.mean_head}"
+        print(f"{path} ({shape}, relative tool {bool(c.relative_actions)})")
+        labels = at_home.end_tool(data.collate(at_home.picks).actions)
+        fitted = at_home.end_tool(estimate(model, at_home, at_home.states, 0.0))
+        print(f"  home pose, slope on the plug across layouts: labels {slopes(at_home, labels)}")
+        print(f"  home pose, slope on the plug across layouts: model τ=0 {slopes(at_home, fitted)}")
         for tau in (0.0, 0.5):
             print(f"  gain τ={tau}: home {gain(model, at_home, tau, args.shift)}; "
                   f"random grasp ticks {gain(model, anywhere, tau, args.shift)}")  # fmt: skip

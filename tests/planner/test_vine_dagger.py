@@ -21,13 +21,17 @@ from failforward.learn.vine.dagger import (
     collect,
     labelled_episodes,
     next_default_subgoal,
+    save_labels,
 )
 from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats
+from failforward.policy.afil.state_features import ALOHA_ARM_COLUMNS, aloha_tool_points
 from failforward.policy.expert.facts import read_facts
+from failforward.policy.expert.plug_strip import grasp_side
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.hold import HoldPolicy
 from failforward.robots.sim_aloha import SimAlohaDriver
+from failforward.sim.plug_strip_layout import OBJECTS
 from failforward.types import JointCommand
 
 SEED = 5
@@ -143,6 +147,43 @@ def test_execution_noise_perturbs_what_runs_not_the_saved_label(driver: SimAloha
     assert 0.005 < np.abs(ramp[-1]).mean() < 0.2  # one draw per joint at a 0.05 rad std
     with pytest.raises(Exception, match="execution_noise"):
         DaggerPolicy(HoldPolicy(), labeller, beta=1.0, execution_noise=-0.1)
+
+
+def test_moved_object_labels_follow_the_plug_from_the_same_joints(driver: SimAlohaDriver, tmp_path: Path) -> None:
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    plug = _first_plug(driver)
+    policy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, object_shifts=3, object_shift=0.03)
+    policy.reset()
+    policy.seed_episode(SEED)
+    obs = driver.reset(seed=SEED)
+    before = driver.privileged_state().object_poses[plug].copy()
+    chunk = policy.infer(obs, prompt=f"grasp {plug}")
+    real, *moved = policy.samples
+    assert not real.moved and len(moved) == 3 and all(m.moved and not m.expert_ran for m in moved)
+    np.testing.assert_array_equal(chunk.actions, real.label)  # the rollout runs the real label, not a moved one
+    np.testing.assert_array_equal(driver.privileged_state().object_poses[plug], before)  # the scene is untouched
+    at = 7 * OBJECTS.index(plug)
+    ends = aloha_tool_points(np.stack([s.label[-1][list(ALOHA_ARM_COLUMNS)] for s in policy.samples]))
+    side = slice(0, 3) if grasp_side(before[:2]) == "left" else slice(3, 6)
+    for m, end in zip(moved, ends[1:], strict=True):
+        shift = m.objects[at : at + 2] - obs.object_state[at : at + 2]
+        assert 0.0 < np.abs(shift).max() <= 0.03
+        np.testing.assert_array_equal(np.delete(m.objects, [at, at + 1]), np.delete(obs.object_state, [at, at + 1]))
+        np.testing.assert_array_equal(m.joints, obs.joint_positions)
+        motion = (end[side] - ends[0][side])[:2]
+        assert np.dot(motion, shift) > 0.5 * np.dot(shift, shift)  # the label's grasp follows the moved plug
+    again = DaggerPolicy(HoldPolicy(), labeller, beta=1.0)  # no shifts: the same chunk runs (apart draws)
+    again.reset()
+    again.seed_episode(SEED)
+    np.testing.assert_array_equal(again.infer(driver.reset(seed=SEED), prompt=f"grasp {plug}").actions, chunk.actions)
+    policy.infer(obs, prompt=f"insert {plug} {driver.privileged_state().variant.sockets[0]}")  # no grasp: no moves
+    assert len(policy.samples) == 4
+    save_labels(tmp_path / "labels.npz", policy.samples, seed=SEED, success=False)
+    streams = labelled_episodes([tmp_path / "labels.npz"])  # the moved labels train as a stream of their own
+    assert [s.length for s in streams] == [1, 3] and {s.prompt for s in streams} == {f"grasp {plug}"}
+    np.testing.assert_array_equal(streams[1].object_state, np.stack([m.objects for m in moved]))
+    with pytest.raises(Exception, match="object_shift"):
+        DaggerPolicy(HoldPolicy(), labeller, beta=1.0, object_shifts=1, object_shift=0.5)
 
 
 def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:

@@ -59,18 +59,46 @@ def flow_matching_loss(
         prefix: the backbone's output for this batch when the caller already encoded it (another head reads it
             too, e.g. the done head); ``None`` encodes here.
 
+    A model with a mean head (``AfilModelConfig.mean_head``) adds the head's squared error on the success chunks
+    (``loss_mean``), and both experts learn the chunk minus the (fixed) mean.
+
     Returns:
-        ``(loss, {"loss_success", "loss_failure"})``; a head with no samples in the batch contributes 0.
+        ``(loss, {"loss_success", "loss_failure"[, "loss_mean"]})``; a head with no samples in the batch contributes 0.
     """
     x1, failure = batch["actions"], batch["failure"]
+    if prefix is None:
+        prefix = model.encode(batch["state"], batch, batch.get("images"))
+    mean = model.chunk_mean(prefix)
+    residual = x1 if mean is None else x1 - mean.detach()  # the experts learn the chunk around the mean head's
+    loss_mean = None if mean is None else _success_mean(((mean - x1) ** 2).mean(dim=(1, 2)), failure)
+    loss, metrics = _flow_loss(model, prefix, residual, failure, generator, failure_grad_to_backbone, max_delay)
+    if loss_mean is None:
+        return loss, metrics
+    return loss + loss_mean, {**metrics, "loss_mean": loss_mean.item()}
+
+
+def _success_mean(values: torch.Tensor, failure: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values [B]`` over the success samples (0 when there are none)."""
+    success = (~failure).to(values.dtype)
+    return (values * success).sum() / success.sum().clamp_min(1.0)
+
+
+def _flow_loss(
+    model: DualActionGenerator,
+    prefix: Prefix,
+    x1: torch.Tensor,
+    failure: torch.Tensor,
+    generator: torch.Generator,
+    failure_grad_to_backbone: bool,
+    max_delay: int,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The flow-matching part of :func:`flow_matching_loss` toward chunks ``x1 [B, H, A]``."""
     x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)  # drawn on the CPU generator
     tau = torch.rand(x1.shape[0], generator=generator, dtype=x1.dtype).to(x1.device)
     frozen = prefix_rows(x1.shape[0], x1.shape[1], max_delay, generator)
     frozen = None if frozen is None else frozen.to(x1.device)
     rows = tau[:, None] if frozen is None else torch.where(frozen, torch.ones_like(tau)[:, None], tau[:, None])
     x_tau = (1 - rows[:, :, None]) * x0 + rows[:, :, None] * x1  # prefix rows: x_1 exactly (τ_i = 1)
-    if prefix is None:
-        prefix = model.encode(batch["state"], batch, batch.get("images"))
     if not failure_grad_to_backbone:
         prefix = prefix._replace(tokens=torch.where(failure[:, None, None], prefix.tokens.detach(), prefix.tokens))
     time = model.experts.time_features(tau, NUM_EXPERTS)  # [2, B, 1, D] (or one [1, B, 1, D_e] per head)
@@ -81,6 +109,6 @@ def flow_matching_loss(
     v = model.experts.velocity(x_tau, time, cache, NUM_EXPERTS)
     err = _row_errors(v, x1 - x0, frozen)  # [2, B]
     success = (~failure).to(err.dtype)
-    loss_s = (err[SUCCESS] * success).sum() / success.sum().clamp_min(1.0)
+    loss_s = _success_mean(err[SUCCESS], failure)
     loss_f = (err[FAILURE] * (1 - success)).sum() / (1 - success).sum().clamp_min(1.0)
     return loss_s + loss_f, {"loss_success": loss_s.item(), "loss_failure": loss_f.item()}

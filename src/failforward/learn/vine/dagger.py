@@ -14,8 +14,13 @@ later subgoals while the learner is still poor).
   (plugs in name order into the first sockets) needs next, read from the scene (:func:`next_default_subgoal`).
 - :class:`DaggerPolicy`: the wrapper the loop runs (a :class:`PolicyBackend`), keeping the labelled states of the
   episode in :attr:`DaggerPolicy.samples`.
+- Moved-object labels (``object_shifts``): at a labelled ``grasp <plug>`` state, the expert is also asked from the same
+  joints with the prompted plug elsewhere (its observed pose and the simulator state the expert plans from, moved on
+  the table): pairs of states that differ only in where the plug is, so a learner must read the plug to fit them (the
+  rollouts' own states let it predict most of a label from the joints alone).
 - :func:`save_labels` / :func:`labelled_episodes`: one ``.npz`` per episode, read back as training streams with
-  ``EpisodeArrays.chunk_actions`` (one stream per subgoal prompt, success labels, no done labels).
+  ``EpisodeArrays.chunk_actions`` (one stream per subgoal prompt, success labels, no done labels; moved-object labels
+  as streams of their own).
 - :func:`collect`: episodes of a run config under the wrapper, each saved as it ends.
 
 Example:
@@ -26,7 +31,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,7 @@ from failforward.policy.registry import make_policy
 from failforward.robots.registry import make_driver
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import GRIPPER_INDICES, SimState
-from failforward.sim.plug_strip_layout import PlugStripLayout
+from failforward.sim.plug_strip_layout import OBJECTS, PlugStripLayout
 from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
@@ -54,6 +59,11 @@ GRIPPER_COLUMNS = GRIPPER_INDICES
 ARM_COLUMNS = tuple(c for c in range(14) if c not in GRIPPER_COLUMNS)
 NOISE_RAMP_ROWS = 10  # [rows] 0.2 s at 50 Hz: a perturbation's offset grows over these (no step in the command)
 MAX_EXECUTION_NOISE = 0.2  # [rad] beyond this the perturbed chunks leave the task, not the expert's path
+MAX_OBJECT_SHIFT = 0.1  # [m] a moved-object label's largest displacement per axis
+OBJECT_POSE = 7  # an object's numbers in Observation.object_state: position [3], quaternion wxyz [4]
+SHIFT_STREAM = (
+    1  # the moved-object draws' stream apart from beta's and the noise's: np.random.default_rng([seed, ..., 1])
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,8 @@ class LabelledState:
         label: ``[H, A]`` the expert's absolute joint targets from this state.
         expert_ran: whether the label (not the learner's chunk) was executed.
         learner: ``[H, A]`` the learner's chunk from this state (its error on its own states, against ``label``).
+        moved: a moved-object label (the prompted plug displaced from where the rollout had it; ``objects`` says where):
+            no chunk of the rollout, ``expert_ran`` false, ``learner`` the learner's chunk at the unmoved state.
     """
 
     time: float
@@ -77,6 +89,7 @@ class LabelledState:
     label: np.ndarray
     expert_ran: bool
     learner: np.ndarray
+    moved: bool = False
 
 
 class SubgoalLabeller:
@@ -88,31 +101,39 @@ class SubgoalLabeller:
     """
 
     def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState]) -> None:
-        self.expert = PromptedExpert(task, state_source, planner=PromptedPlugStripPlanner())
-        self.task = task
         self._state_source = state_source
+        self._moved: SimState | None = None  # the state asked about instead of the simulator's (label(state=...))
+        self.expert = PromptedExpert(task, self.current_state, planner=PromptedPlugStripPlanner())
+        self.task = task
+
+    def current_state(self) -> SimState:
+        """The state the expert plans from: the simulator's, or the one :meth:`label` was given."""
+        return self._moved if self._moved is not None else self._state_source()
 
     def reset(self) -> None:
         """A new episode (the expert forgets the last one's home poses)."""
         self.expert.reset()
 
-    def label(self, obs: Observation, prompt: str, horizon: int) -> np.ndarray | None:
+    def label(self, obs: Observation, prompt: str, horizon: int, state: SimState | None = None) -> np.ndarray | None:
         """The expert's chunk ``[horizon, 14]`` for ``prompt`` (a subgoal, or the task's prompt) from ``obs``'s state,
         or ``None`` where it cannot execute it (not a subgoal of this layout; an insertion whose plug no gripper
-        holds)."""
-        subgoal = self._executable(prompt)
-        if subgoal is None:
-            return None
-        self.expert.take_over()
-        self.expert.horizon = horizon
+        holds). ``state``: plan from this simulator state instead of the simulator's (a counterfactual scene)."""
+        self._moved = state
         try:
+            subgoal = self._executable(prompt)
+            if subgoal is None:
+                return None
+            self.expert.take_over()
+            self.expert.horizon = horizon
             return np.array(self.expert.infer(obs, prompt=subgoal).actions)
         except ExpertError:
             return None
+        finally:
+            self._moved = None
 
     def _executable(self, prompt: str) -> str | None:
         """The subgoal text to execute for ``prompt`` in the scene now, or ``None``."""
-        facts = read_facts(self._state_source(), self.expert.ik)
+        facts = read_facts(self.current_state(), self.expert.ik)
         layout = facts.variant
         if not isinstance(layout, PlugStripLayout):
             return None
@@ -151,7 +172,12 @@ class DaggerPolicy(PolicyBackend):
     joints (:data:`ARM_COLUMNS`) offset by one draw of ``N(0, execution_noise²)`` per joint and chunk, ramped in over
     :data:`NOISE_RAMP_ROWS` rows so the chunk starts where the robot is; the saved label stays the clean one. The
     next chunk's label is then planned from a state off the expert's path: how to come back, which the expert's own
-    recordings never show (its plan is made once per subgoal and followed open loop)."""
+    recordings never show (its plan is made once per subgoal and followed open loop).
+
+    ``object_shifts`` (K) and ``object_shift`` [m] (r): at each labelled ``grasp <plug>`` state, K more labels from the
+    same joints with the plug moved by a uniform draw in ``[−r, r]²`` along world x and y (its observed pose and the
+    state the expert plans from; drawn from ``(seed, episode seed)`` apart from beta's and the noise's draws, so a run
+    with shifts executes the same chunks as one without)."""
 
     def __init__(
         self,
@@ -162,7 +188,14 @@ class DaggerPolicy(PolicyBackend):
         seed: int = 0,
         expert_columns: tuple[int, ...] | None = None,
         execution_noise: float = 0.0,
+        object_shifts: int = 0,
+        object_shift: float = 0.04,
     ) -> None:
+        if object_shifts < 0 or not 0.0 < object_shift <= MAX_OBJECT_SHIFT:
+            raise ConfigError(
+                f"object_shifts is a count >= 0 (got {object_shifts}) and object_shift a distance in (0, "
+                f"{MAX_OBJECT_SHIFT}] m (got {object_shift}): a plug moved further leaves the table's reach."
+            )
         if not 0.0 <= beta <= 1.0:
             raise ConfigError(f"DAgger's beta is a probability, got {beta}; use 0 (learner only) to 1 (expert only).")
         if not 0.0 <= execution_noise <= MAX_EXECUTION_NOISE:
@@ -171,8 +204,10 @@ class DaggerPolicy(PolicyBackend):
             )
         self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
         self.expert_columns, self.execution_noise = expert_columns, execution_noise
+        self.object_shifts, self.object_shift = object_shifts, object_shift
         self.samples: list[LabelledState] = []
         self._rng = np.random.default_rng(seed)
+        self._shift_rng = np.random.default_rng([seed, SHIFT_STREAM])
 
     @property
     def rtc(self) -> RtcSupport:
@@ -186,6 +221,7 @@ class DaggerPolicy(PolicyBackend):
     def seed_episode(self, episode_seed: int) -> None:
         self.learner.seed_episode(episode_seed)
         self._rng = np.random.default_rng([self.seed, episode_seed])
+        self._shift_rng = np.random.default_rng([self.seed, episode_seed, SHIFT_STREAM])
 
     def infer(
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
@@ -195,17 +231,13 @@ class DaggerPolicy(PolicyBackend):
         if label is None:
             return chunk
         expert_runs = bool(self._rng.random() < self.beta)
+        learner = np.array(chunk.actions)
         self.samples.append(
             LabelledState(
-                obs.timestamp,
-                prompt,
-                obs.joint_positions.copy(),
-                obs.object_state.copy(),
-                label,
-                expert_runs,
-                np.array(chunk.actions),
+                obs.timestamp, prompt, obs.joint_positions.copy(), obs.object_state.copy(), label, expert_runs, learner
             )
         )
+        self._label_moved(obs, prompt, chunk.horizon, learner)
         if not expert_runs:
             return chunk
         executed = self._perturbed(label)
@@ -214,6 +246,28 @@ class DaggerPolicy(PolicyBackend):
         mixed = np.array(chunk.actions, copy=True)
         mixed[:, self.expert_columns] = executed[:, self.expert_columns]
         return ActionChunk(mixed, source=f"{chunk.source}+expert", done=chunk.done)
+
+    def _label_moved(self, obs: Observation, prompt: str, horizon: int, learner: np.ndarray) -> None:
+        """Moved-object labels of a ``grasp <plug>`` state (see the class docstring)."""
+        verb, _, plug = prompt.partition(" ")
+        if verb != "grasp" or self.object_shifts == 0 or plug not in OBJECTS:
+            return
+        state, at = self.labeller.current_state(), OBJECT_POSE * OBJECTS.index(plug)
+        for _ in range(self.object_shifts):
+            shift = self._shift_rng.uniform(-self.object_shift, self.object_shift, 2)
+            poses = dict(state.object_poses)
+            poses[plug] = poses[plug].copy()
+            poses[plug][:2] += shift
+            objects = obs.object_state.copy()
+            objects[at : at + 2] += shift
+            moved_obs = replace(obs, object_state=objects)
+            label = self.labeller.label(moved_obs, prompt, horizon, state=replace(state, object_poses=poses))
+            if label is not None:
+                self.samples.append(
+                    LabelledState(
+                        obs.timestamp, prompt, obs.joint_positions.copy(), objects, label, False, learner, True
+                    )
+                )
 
     def _perturbed(self, label: np.ndarray) -> np.ndarray:
         """``label`` ``[H, A]`` with :attr:`execution_noise` on its arm joints (see the class docstring)."""
@@ -241,6 +295,7 @@ def save_labels(path: Path, samples: list[LabelledState], *, seed: int, success:
         "label": np.stack([s.label for s in samples]).astype(np.float32),
         "expert_ran": np.array([s.expert_ran for s in samples]),
         "learner": np.stack([s.learner for s in samples]).astype(np.float32),
+        "moved": np.array([s.moved for s in samples]),
         "seed": np.array(seed),
         "success": np.array(success),
     }
@@ -250,15 +305,16 @@ def save_labels(path: Path, samples: list[LabelledState], *, seed: int, success:
 
 
 def labelled_episodes(files: Iterable[str | Path]) -> list[EpisodeArrays]:
-    """Training streams from saved labels: per file and prompt, the labelled states with their chunks
-    (``chunk_actions``; ``actions`` is each chunk's first row), as successes (the expert's actions) without done
-    labels."""
+    """Training streams from saved labels: per file and prompt (and apart, its moved-object labels), the labelled
+    states with their chunks (``chunk_actions``; ``actions`` is each chunk's first row), as successes (the expert's
+    actions) without done labels."""
     out = []
     for file in files:
         with np.load(file) as data:
             prompts = data["prompt"]
-            for prompt in dict.fromkeys(prompts.tolist()):
-                pick = prompts == prompt
+            moved = data["moved"] if "moved" in data else np.zeros(len(prompts), dtype=bool)  # older files: none
+            for prompt, shifted in dict.fromkeys(zip(prompts.tolist(), moved.tolist(), strict=True)):
+                pick = (prompts == prompt) & (moved == shifted)
                 label = data["label"][pick].astype(np.float64)
                 out.append(
                     EpisodeArrays(
@@ -281,11 +337,13 @@ def collect(
     beta: float,
     expert_columns: tuple[int, ...] | None = None,
     execution_noise: float = 0.0,
+    object_shifts: int = 0,
+    object_shift: float = 0.04,
     on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
 ) -> None:
     """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
     save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends;
-    ``expert_columns``, ``execution_noise``: see :class:`DaggerPolicy`."""
+    ``expert_columns``, ``execution_noise``, ``object_shifts``, ``object_shift``: see :class:`DaggerPolicy`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with make_driver(config.robot) as driver:
         if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
@@ -299,6 +357,8 @@ def collect(
             seed=config.seed,
             expert_columns=expert_columns,
             execution_noise=execution_noise,
+            object_shifts=object_shifts,
+            object_shift=object_shift,
         )
         loop = build_loop(config, driver, policy=policy)
         try:

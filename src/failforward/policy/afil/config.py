@@ -132,6 +132,9 @@ class AfilModelConfig(FrozenModel):
             projection added to each row's token, as π0 gives its action expert the proprioceptive state), beside
             the backbone's state token that the rows reach only through cross-attention. ``False`` (default, and in
             older manifests): the prefix alone.
+        mean_head: a regression head predicts the chunk's mean from the observation (plain squared error on success
+            chunks) and the flow experts model the chunk around it (``policy.afil.mean_head``): where the chunk goes
+            is learned without the flow loss's noise. ``False`` (default, and in older manifests): no mean head.
         action_space: what an action row is (``policy.afil.action_space``): ``joints`` (default, and in older
             manifests) the robot's joint targets; ``aloha_tool`` the 14-joint ALOHA's two tool poses and grippers
             (``action_dim`` 20), turned into joint targets by IK at run time (:attr:`robot_action_dim` = 14).
@@ -166,6 +169,7 @@ class AfilModelConfig(FrozenModel):
     state_features: tuple[StateFeature, ...] = ()
     state_norm: Literal["moments", "robust"] = "moments"
     state_in_rows: bool = False
+    mean_head: bool = False
     action_space: ActionSpace = "joints"
 
     @property

@@ -15,6 +15,9 @@ its ``backbone`` graph also outputs ``failure_keys, failure_values [L_f, 1, B, P
 are the success head's, ``[L, 1, B, P, D]``), which its ``experts`` graph takes after ``bias``.
 A model whose experts read the state directly (``AfilModelConfig.state_in_rows``) adds ``rows [E, B, 1, D]`` (and
 ``failure_rows [1, B, 1, D_f]`` for a separate failure head) to both graphs' cache, after the keys and values.
+A model with a mean head (``AfilModelConfig.mean_head``): the fused samplers integrate the experts' residual field
+and add the head's chunk; the ``backbone`` graph also outputs ``mean [B, H, A]`` (last), which the host adds after
+the Euler loop (``backends.split``).
 
 Models trained for real-time chunking prefixes (training-time RTC, ``Manifest.prefix_training``) export with
 ``prefix=True``: the fused samplers also take ``prefix [B, H, A]`` (normalized, padded to H) and
@@ -67,9 +70,10 @@ class _Graph(nn.Module):
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
 
-    def _cache(self, x: dict[str, torch.Tensor], experts: int) -> PrefixCache:
+    def _cache(self, x: dict[str, torch.Tensor], experts: int) -> tuple[PrefixCache, torch.Tensor | None]:
+        """The experts' per-chunk cache and the mean head's chunk (``None`` without one)."""
         prefix = self.model.encode(x["state"], x, x.get("images"))
-        return self.model.experts.cache(prefix, experts)
+        return self.model.experts.cache(prefix, experts), self.model.chunk_mean(prefix)
 
     def _frozen(self, x: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """``bool [B, H]`` prefix rows of a graph with prefix inputs, else ``None``."""
@@ -90,15 +94,20 @@ class _SamplerGraph(_Graph):
     def sample(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Euler-integrate the (guided) field; frozen prefix rows get τ = 1 features and velocity 0."""
         frozen = self._frozen(x)
-        heads = self.model.head_field(self._cache(x, self.experts), self.experts, self.num_steps, frozen)
+        cache, mean = self._cache(x, self.experts)
+        heads = self.model.head_field(cache, self.experts, self.num_steps, frozen)
         free = None if frozen is None else (~frozen).to(torch.float32)[:, :, None]
 
         def field(xt: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             v = heads(xt, tau)
             return self.velocity(v if free is None else v * free, x)
 
-        noise = x["noise"] if frozen is None else clamp_prefix(x["noise"], x["prefix"], frozen)
-        return euler_sample(field, noise, self.num_steps)
+        if frozen is None:
+            noise = x["noise"]
+        else:  # a mean head's experts work around its mean: so does the prefix
+            noise = clamp_prefix(x["noise"], x["prefix"] if mean is None else x["prefix"] - mean, frozen)
+        chunk, lambdas = euler_sample(field, noise, self.num_steps)
+        return (chunk, lambdas) if mean is None else (chunk + mean, lambdas)
 
     def velocity(self, v: torch.Tensor, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
@@ -151,10 +160,11 @@ class BackboneGraph(_Graph):
     def __init__(self, model: DualActionGenerator) -> None:
         super().__init__(model)
         self.inputs = observation_inputs(model.config)
-        self.outputs = cache_names(model.config)
+        self.outputs = (*cache_names(model.config), *((sig.MEAN_OUTPUT,) if model.config.mean_head else ()))
 
     def run(self, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return tuple(t for t in self._cache(x, NUM_EXPERTS) if t is not None)
+        cache, mean = self._cache(x, NUM_EXPERTS)
+        return (*(t for t in cache if t is not None), *(() if mean is None else (mean,)))
 
 
 class ExpertsGraph(_Graph):

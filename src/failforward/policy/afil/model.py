@@ -23,6 +23,7 @@ from failforward.policy.afil.config import AfilModelConfig, GuidanceConfig, Guid
 from failforward.policy.afil.done_head import DoneHead
 from failforward.policy.afil.experts import NUM_EXPERTS, PrefixCache, prefix_time
 from failforward.policy.afil.guidance import DualField, guide
+from failforward.policy.afil.mean_head import MeanHead
 from failforward.policy.afil.rtc import PrefixCondition, clamp_prefix, freeze, frozen_rows, pigdm
 from failforward.policy.afil.sampler import euler_sample, flow_times
 from failforward.policy.afil.separate_experts import flow_experts, map_heads
@@ -48,6 +49,7 @@ class DualActionGenerator(nn.Module):
             raise ValueError(f"backbone width {self.backbone.width} != config.width {config.width}")
         self.experts = flow_experts(config)  # stacked heads, or a failure head of its own shape
         self.done = DoneHead(config.width) if config.done_head else None
+        self.mean = MeanHead(config) if config.mean_head else None
 
     def encode(
         self,
@@ -59,10 +61,14 @@ class DualActionGenerator(nn.Module):
 
         ``state [B, S]``, ``prompt``: the text encoder's inputs by name (``tokens, token_mask [B, L]`` or
         ``prompt_embedding [B, E]``; extra keys ignored), ``images uint8 [B, C, H, W, 3]`` → prefix ``[B, P, D]``
-        (with ``state`` attached when the experts read it directly, ``AfilModelConfig.state_in_rows``).
+        (with ``state`` attached when the experts or the mean head read it, ``state_in_rows``, ``mean_head``).
         """
         prefix = self.backbone(state, prompt, images)
-        return prefix._replace(state=state) if self.config.state_in_rows else prefix
+        return prefix._replace(state=state) if self.config.state_in_rows or self.config.mean_head else prefix
+
+    def chunk_mean(self, prefix: Prefix) -> torch.Tensor | None:
+        """The mean head's chunk ``μ [B, H, A]`` (normalized) that samples are drawn around; ``None`` without one."""
+        return None if self.mean is None else self.mean(prefix)
 
     def done_probability(
         self, state: torch.Tensor, prompt: Mapping[str, torch.Tensor], images: torch.Tensor | None = None
@@ -126,12 +132,16 @@ class DualActionGenerator(nn.Module):
         """Sample a normalized chunk ``[B, H, A]`` from ``noise [B, H, A]``; returns it with λ trace ``[B, N]``.
 
         Per chunk: the backbone and the experts' cross-attention keys/values once, the τ conditioning of
-        all N steps once; per Euler step: one batched expert call (success head only when unguided).
+        all N steps once; per Euler step: one batched expert call (success head only when unguided). A model with a
+        mean head integrates its experts' residual field from ``noise`` and adds the head's mean.
         ``prefix`` adds real-time chunking at every step (``rtc``): training-time freezes its rows,
         inference-time corrects the guided velocity toward it (ΠGDM).
         """
         experts = 1 if guidance.mode is GuidanceMode.NONE else NUM_EXPERTS
-        cache = self.experts.cache(self.encode(state, prompt, images), experts)
+        encoded = self.encode(state, prompt, images)
+        cache, mean = self.experts.cache(encoded, experts), self.chunk_mean(encoded)
+        if mean is not None and prefix is not None:  # the experts work around the mean: so does the prefix
+            prefix = prefix._replace(actions=prefix.actions - mean)
         frozen = None
         if prefix is not None and prefix.method == "training":
             frozen = frozen_rows(prefix.length, noise.shape[1])
@@ -141,7 +151,8 @@ class DualActionGenerator(nn.Module):
         field = guide(dual if frozen is None else freeze(dual, frozen), guidance)
         if prefix is not None and prefix.method == "inference":
             field = pigdm(field, prefix)
-        return euler_sample(field, noise, num_steps)
+        chunk, lambdas = euler_sample(field, noise, num_steps)
+        return (chunk, lambdas) if mean is None else (chunk + mean, lambdas)
 
 
 def _pair(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

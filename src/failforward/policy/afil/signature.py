@@ -15,6 +15,7 @@ FAILURE_CACHE = ("failure_keys", "failure_values")
 # the state's term of every chunk row (AfilModelConfig.state_in_rows), after the cross-attention cache
 ROW_CACHE = ("rows",)
 FAILURE_ROW_CACHE = ("failure_rows",)  # a separate failure head's own
+MEAN_OUTPUT = "mean"  # the backbone graph's last output for a model with a mean head: chunk mean [B, H, A]
 EXPERT_STEP_INPUTS = ("x", "tau")  # the experts graph's per-step inputs, before the cache
 EXPERT_INPUTS = (*EXPERT_STEP_INPUTS, *CACHE_OUTPUTS)
 EXPERT_OUTPUTS = ("velocity",)

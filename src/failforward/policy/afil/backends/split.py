@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from failforward.policy.afil.guidance_np import guided_velocity_numpy
-from failforward.policy.afil.signature import BACKBONE, CACHE_OUTPUTS, EXPERTS
+from failforward.policy.afil.signature import BACKBONE, CACHE_OUTPUTS, EXPERTS, MEAN_OUTPUT
 
 RunGraph = Callable[[str, dict[str, np.ndarray]], list[np.ndarray]]
 
@@ -33,18 +33,21 @@ def split_sample(
         experts_graph: per-step graph, ``experts`` (velocities ``[2, B, H, A]``) or, unguided,
             ``experts_success`` (``[1, B, H, A]``: the failure head is not computed).
         cache_names: the backbone graph's outputs in order (``keys, values, bias``, and ``failure_keys,
-            failure_values`` for a separate failure head); all are fed to every step (graphs ignore extras).
+            failure_values`` for a separate failure head, ``rows``; a mean head's ``mean`` last, added after the loop);
+            the cache is fed to every step (graphs ignore extras).
 
     Returns:
         ``(x_1 [1, H, A], λ trace [1, N])`` (``[1, 0]`` when unguided).
     """
     cache = dict(zip(cache_names, run_graph(BACKBONE, inputs), strict=True))
+    mean = cache.pop(MEAN_OUTPUT, None)  # a mean head's chunk: the experts integrate around it
     x = inputs["noise"].astype(np.float32)
     free = np.ones(x.shape[:2] + (1,), np.float32)
     if "prefix_len" in inputs:
         cache["prefix_len"] = inputs["prefix_len"]
         frozen = np.arange(x.shape[1])[None, :] < inputs["prefix_len"][:, None]  # [B, H]
-        x = np.where(frozen[:, :, None], inputs["prefix"], x).astype(np.float32)
+        start = inputs["prefix"] if mean is None else inputs["prefix"] - mean
+        x = np.where(frozen[:, :, None], start, x).astype(np.float32)
         free = (~frozen).astype(np.float32)[:, :, None]
     dt = np.float32(1.0 / num_steps)
     trace = []
@@ -59,4 +62,4 @@ def split_sample(
             trace.append(lam)
         x = (x + dt * step).astype(np.float32)
     lambdas = np.stack(trace, axis=1) if trace else np.zeros((x.shape[0], 0), np.float32)
-    return x, lambdas
+    return (x if mean is None else (x + mean).astype(np.float32)), lambdas
