@@ -15,17 +15,23 @@ what the network fits, on the states it was trained on.
   the home pose and on ``--samples`` random labelled grasp ticks, at τ = 0 (the network's estimate of E[chunk | state])
   and τ = 0.5 (at τ → 1 the estimate is the label itself, which does not move with the plug).
 
+- **Probe** (``--probe-steps N``): a 3 × 256 MLP fitted by plain squared error from the normalized state and the
+  prompted plug to the chunk, on the file's DAgger grasp labels (and those of ``--dagger`` directories, e.g. with
+  moved-object labels), scored on the same ticks: what a regressor without the flow loss's noise learns from the data.
+
 A label slope well above a model's slope and gain says the model did not fit the plug dependence that is in its
 data (``README``, VINE, eighth round).
 
 Example:
     ./run python bench/vine_plug_slope.py .gpu/system1_streams.h5 runs/vine/models_gpu/system1/weights.pt
+    ./run python bench/vine_plug_slope.py .gpu/system1_streams.h5 --probe-steps 2000 --dagger runs/vine/dart04_moved
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -114,46 +120,127 @@ def slopes(ticks: Ticks, tools: np.ndarray) -> str:
     return "; ".join(out)
 
 
-def gain(model, ticks: Ticks, tau: float, shift: float) -> str:
-    base = ticks.end_tool(estimate(model, ticks, ticks.states, tau))
+def gain(predict: Callable[[np.ndarray], np.ndarray], ticks: Ticks, shift: float) -> str:
+    """p10 / p50 / p90 over ``ticks`` of the end tool's motion along a plug shift over the shift; ``predict``: model
+    states ``[N, S]`` → normalized chunks ``[N, H, A]``."""
+    base = ticks.end_tool(predict(ticks.states))
     parts = []
     for axis in (0, 1):
-        moved = ticks.end_tool(estimate(model, ticks, ticks.moved(axis, shift), tau))
+        moved = ticks.end_tool(predict(ticks.moved(axis, shift)))
         p10, p50, p90 = np.percentile((moved - base)[:, axis] / shift, [10, 50, 90])
         parts.append(f"{'xy'[axis]} {p50:.2f} ({p10:.2f}–{p90:.2f})")
     return ", ".join(parts)
 
 
+class Probe:
+    """A 3 × 256 GELU MLP fitted by plain squared error (Adam, lr 1e-3, batches of 512) from the normalized model
+    state and the prompted plug (one-hot) to the normalized chunk: the regression the flow policy should be able to do,
+    without the flow loss's noise."""
+
+    def __init__(self, data: ChunkDataset, steps: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.data, width = data, 256
+        layers: list[torch.nn.Module] = []
+        for size in (data.config.input_state_dim + len(OBJECTS), width, width):
+            layers += [torch.nn.Linear(size, width), torch.nn.GELU()]
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(width, data.config.horizon * data.config.action_dim))
+        index, rng = np.concatenate([data.success_index, data.failure_index]), np.random.default_rng(seed)
+        optimizer = torch.optim.Adam(self.net.parameters(), 1e-3)
+        for _ in range(steps):
+            picks = index[rng.integers(0, len(index), 512)]
+            batch = data.collate(picks)
+            error = self._forward(batch.state, picks) - torch.tensor(batch.actions).reshape(len(picks), -1)
+            optimizer.zero_grad()
+            (error**2).mean().backward()
+            optimizer.step()
+
+    def _forward(self, normalized: np.ndarray, picks: np.ndarray) -> torch.Tensor:
+        plug = [OBJECTS.index(self.data.episodes[i].prompt.split(" ")[1]) for i, _ in picks]
+        return self.net(torch.tensor(np.c_[normalized, np.eye(len(OBJECTS))[plug]], dtype=torch.float32))
+
+    def predictor(self, ticks: Ticks) -> Callable[[np.ndarray], np.ndarray]:
+        """Model states of ``ticks`` (moved or not) → normalized chunks ``[N, H, A]``."""
+        c = self.data.config
+
+        def predict(states: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                out = self._forward(self.data.norm.normalize_state(states), ticks.picks).numpy()
+            return out.reshape(len(states), c.horizon, c.action_dim)
+
+        return predict
+
+
+def grasp_ticks(data: ChunkDataset, samples: int, streams: int | None = None) -> tuple[Ticks, Ticks]:
+    """``(home, anywhere)`` among the first ``streams`` streams (all: ``None``): the first tick of every stream that
+    starts at the home joints, and ``samples`` random labelled ticks."""
+    count = len(data.episodes) if streams is None else streams
+    starts = np.stack([s[0, :JOINTS] for s in data.states[:count]])
+    home = np.abs(starts - np.median(starts, axis=0)).max(axis=1) < 0.02
+    rng = np.random.default_rng(0)
+    anywhere = np.array([(i, rng.integers(0, data.episodes[i].length)) for i in rng.integers(0, count, samples)])
+    return Ticks(data, np.array([(i, 0) for i in np.flatnonzero(home)])), Ticks(data, anywhere)
+
+
+def report(name: str, at_home: Ticks, anywhere: Ticks, predictors: dict, shift: float) -> None:
+    """Print the home slope and the gains of ``predictors``: label → ``Ticks`` → state-to-chunk function."""
+    print(name)
+    labels = at_home.end_tool(at_home.data.collate(at_home.picks).actions)
+    print(f"  home pose, slope on the plug across layouts: labels {slopes(at_home, labels)}")
+    for label, make in predictors.items():
+        fitted = at_home.end_tool(make(at_home)(at_home.states))
+        print(f"  home pose, slope on the plug across layouts: {label} {slopes(at_home, fitted)}")
+        home, anywhere_gain = gain(make(at_home), at_home, shift), gain(make(anywhere), anywhere, shift)
+        print(f"  gain {label}: home {home}; random grasp ticks {anywhere_gain}")
+
+
+def flow_predictor(model: DualActionGenerator, tau: float) -> Callable[[Ticks], Callable[[np.ndarray], np.ndarray]]:
+    """``Ticks`` → (model states → the flow model's clean-chunk estimate at flow time ``tau``)."""
+    return lambda ticks: lambda states: estimate(model, ticks, states, tau)
+
+
+def extra_streams(dirs: list[Path], config: AfilModelConfig) -> tuple[list, list]:
+    """Grasp-prompt streams of ``bench/vine.py dagger`` directories in ``config``'s spaces, with their model states."""
+    from failforward.learn.dataset import model_action_episodes, model_states
+    from failforward.learn.vine.dagger import labelled_episodes
+
+    files = [Path(line.split('"file": "')[1].split('"')[0]) for d in dirs
+             for line in (d / "episodes.jsonl").read_text().splitlines() if '"file": "' in line]  # fmt: skip
+    episodes = model_action_episodes([e for e in labelled_episodes(files) if e.prompt.startswith("grasp ")], config)
+    return episodes, model_states(episodes, config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("streams", type=Path, help="stream file the models were trained from")
-    parser.add_argument("models", type=Path, nargs="+", help="weights.pt of exported models, or training checkpoints")
+    parser.add_argument("models", type=Path, nargs="*", help="weights.pt of exported models, or training checkpoints")
     parser.add_argument("--shift", type=float, default=0.02, help="plug shift [m]")
     parser.add_argument("--samples", type=int, default=400, help="random labelled grasp ticks")
+    parser.add_argument("--probe-steps", type=int, default=0, help="also fit the regression probe this many steps")
+    dagger_help = "the probe also fits the grasp labels of these bench/vine.py dagger directories"
+    parser.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    _, episodes, states = load_streams(args.streams)
+    config, episodes, states = load_streams(args.streams)
     grasps = {id(e): (e, s) for e, s in zip(episodes, states, strict=True)
               if e.chunk_actions is not None and e.prompt.split(" ")[0] == "grasp"}  # fmt: skip
+    file_episodes, file_states = [e for e, _ in grasps.values()], [s for _, s in grasps.values()]
     for path in args.models:
         model, norm = load_model(path)
-        data = ChunkDataset([e for e, _ in grasps.values()], model.config, norm, [s for _, s in grasps.values()])
-        starts = np.stack([s[0, :JOINTS] for s in data.states])
-        home = np.abs(starts - np.median(starts, axis=0)).max(axis=1) < 0.02
-        at_home = Ticks(data, np.array([(i, 0) for i in np.flatnonzero(home)]))
-        rng = np.random.default_rng(0)
-        streams = rng.integers(0, len(data.episodes), args.samples)
-        anywhere = Ticks(data, np.array([(i, rng.integers(0, data.episodes[i].length)) for i in streams]))
+        data = ChunkDataset(file_episodes, model.config, norm, file_states)
+        at_home, anywhere = grasp_ticks(data, args.samples)
         c = model.config
         shape = f"{c.state_norm} norm, state_in_rows {c.state_in_rows}, mean_head {c.mean_head}"
-        print(f"{path} ({shape}, relative tool {bool(c.relative_actions)})")
-        labels = at_home.end_tool(data.collate(at_home.picks).actions)
-        fitted = at_home.end_tool(estimate(model, at_home, at_home.states, 0.0))
-        print(f"  home pose, slope on the plug across layouts: labels {slopes(at_home, labels)}")
-        print(f"  home pose, slope on the plug across layouts: model τ=0 {slopes(at_home, fitted)}")
-        for tau in (0.0, 0.5):
-            print(f"  gain τ={tau}: home {gain(model, at_home, tau, args.shift)}; "
-                  f"random grasp ticks {gain(model, anywhere, tau, args.shift)}")  # fmt: skip
+        predictors = {f"model τ={tau}": flow_predictor(model, tau) for tau in (0.0, 0.5)}
+        report(f"{path} ({shape}, relative tool {bool(c.relative_actions)})", at_home, anywhere, predictors, args.shift)
+    if args.probe_steps:
+        extra, extra_states = extra_streams(args.dagger, config.model)
+        norm = ChunkDataset.fit_norm(file_episodes + extra, config.model, file_states + extra_states)
+        data = ChunkDataset(file_episodes + extra, config.model, norm, file_states + extra_states)
+        probe = Probe(data, args.probe_steps)
+        at_home, anywhere = grasp_ticks(data, args.samples, streams=len(file_episodes))  # the file's streams first
+        ticks = len(data.success_index) + len(data.failure_index)
+        name = f"probe ({args.probe_steps} steps, {len(file_episodes)} + {len(extra)} grasp streams, {ticks} ticks)"
+        report(name, at_home, anywhere, {"probe": probe.predictor}, args.shift)
 
 
 if __name__ == "__main__":
