@@ -61,9 +61,7 @@ NOISE_RAMP_ROWS = 10  # [rows] 0.2 s at 50 Hz: a perturbation's offset grows ove
 MAX_EXECUTION_NOISE = 0.2  # [rad] beyond this the perturbed chunks leave the task, not the expert's path
 MAX_OBJECT_SHIFT = 0.1  # [m] a moved-object label's largest displacement per axis
 OBJECT_POSE = 7  # an object's numbers in Observation.object_state: position [3], quaternion wxyz [4]
-SHIFT_STREAM = (
-    1  # the moved-object draws' stream apart from beta's and the noise's: np.random.default_rng([seed, ..., 1])
-)
+SHIFT_STREAM = 1  # the moved-object draws' own stream: default_rng([seed, episode seed, SHIFT_STREAM])
 
 
 @dataclass(frozen=True)
@@ -263,11 +261,8 @@ class DaggerPolicy(PolicyBackend):
             moved_obs = replace(obs, object_state=objects)
             label = self.labeller.label(moved_obs, prompt, horizon, state=replace(state, object_poses=poses))
             if label is not None:
-                self.samples.append(
-                    LabelledState(
-                        obs.timestamp, prompt, obs.joint_positions.copy(), objects, label, False, learner, True
-                    )
-                )
+                joints = obs.joint_positions.copy()
+                self.samples.append(LabelledState(obs.timestamp, prompt, joints, objects, label, False, learner, True))
 
     def _perturbed(self, label: np.ndarray) -> np.ndarray:
         """``label`` ``[H, A]`` with :attr:`execution_noise` on its arm joints (see the class docstring)."""
