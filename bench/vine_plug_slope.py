@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -203,8 +204,8 @@ def extra_streams(dirs: list[Path], config: AfilModelConfig) -> tuple[list, list
     from failforward.learn.dataset import model_action_episodes, model_states
     from failforward.learn.vine.dagger import labelled_episodes
 
-    files = [Path(line.split('"file": "')[1].split('"')[0]) for d in dirs
-             for line in (d / "episodes.jsonl").read_text().splitlines() if '"file": "' in line]  # fmt: skip
+    rows = [json.loads(line) for d in dirs for line in (d / "episodes.jsonl").read_text().splitlines() if line.strip()]
+    files = [Path(r["file"]) for r in rows if r.get("file")]  # as bench/vine.py dagger_streams reads its index
     episodes = model_action_episodes([e for e in labelled_episodes(files) if e.prompt.startswith("grasp ")], config)
     return episodes, model_states(episodes, config)
 
