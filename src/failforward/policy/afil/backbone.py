@@ -32,7 +32,8 @@ from failforward.policy.afil.prompt_tokens import PROMPT_TOKENS
 
 class Prefix(NamedTuple):
     """Prefix tokens ``[B, P, D]`` and their validity mask ``bool [B, P]``; ``state [B, S]``: the normalized state the
-    experts read directly (``AfilModelConfig.state_in_rows``), attached by the model, never by a backbone."""
+    experts or the mean head read directly (``state_in_rows``, ``mean_head``), attached by the model, never by a
+    backbone."""
 
     tokens: torch.Tensor
     mask: torch.Tensor
