@@ -31,7 +31,8 @@ ends and on a persistent deviation); the collection and each evaluation row are 
   resumes). ``train-system1 --dagger DIR`` adds them to the training streams (``--dagger-repeat`` times).
   ``--learner expert --beta 1 --execution-noise σ``: DART labels with no learned model (the scripted System 1 stands in
   for the learner, whose chunks never run at beta 1). ``--object-shifts K --object-shift r``: at each labelled grasp
-  state, K more labels with the prompted plug moved up to r [m] per axis (moved-object labels, ``DaggerPolicy``).
+  state, K more labels with the prompted plug moved up to r [m] per axis (moved-object labels, ``DaggerPolicy``);
+  ``--shift-subgoals grasp insert``: insertion states too, with the strip moved.
 - ``train-system1 --save-streams FILE``: the prepared training streams (model spaces, deduplicated ticks) and the train
   config in one HDF5 file (:mod:`failforward.learn.stream_file`), for a GPU machine without the simulator:
   ``python -m failforward.learn.train_streams FILE --device cuda``; ``train-system1 --streams FILE`` trains (or, at its
@@ -205,6 +206,8 @@ def cmd_train_system1(args: argparse.Namespace) -> None:
     from failforward.learn.trainer import export_checkpoint, train
     from failforward.policy.afil.config import SamplerConfig
 
+    if args.init_weights is not None and args.streams is None:
+        raise SystemExit("--init-weights fine-tunes on a stream file: write one with --save-streams, then --streams.")
     if args.streams is not None:
         config, episodes, states = load_streams(args.streams)
         config = type(config).model_validate({**config.model_dump(), **train_overrides(args, config)})
@@ -253,6 +256,7 @@ def train_overrides(args: argparse.Namespace, config: Any) -> dict[str, Any]:
         "device": args.device,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "init_weights": args.init_weights,
     }
 
 
@@ -350,6 +354,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1 or "expert"),
             "planner": args.planner, "expert_columns": args.expert_columns, "execution_noise": args.execution_noise,
             "object_shifts": args.object_shifts, "object_shift": args.object_shift,
+            "shift_subgoals": args.shift_subgoals,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
               f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran, {moved} moved-object)",
@@ -358,7 +363,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
     columns = {"all": None, "grippers": GRIPPER_COLUMNS, "arms": ARM_COLUMNS}[args.expert_columns]
     collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns,
             execution_noise=args.execution_noise, object_shifts=args.object_shifts, object_shift=args.object_shift,
-            on_episode=save)  # fmt: skip
+            shift_subgoals=tuple(args.shift_subgoals), on_episode=save)  # fmt: skip
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -553,6 +558,8 @@ def main() -> None:
     system1.add_argument("--dagger", type=Path, nargs="*", default=[], help=dagger_help)
     system1.add_argument("--dagger-repeat", type=int, default=10, help="times each labelled state is repeated")
     system1.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (TrainConfig.device)")
+    init_help = "fine-tune: a System 1 weights.pt (its model shape and norm stats) starts the run, with --streams"
+    system1.add_argument("--init-weights", type=Path, default=None, help=init_help)
     system1.add_argument("--batch-size", type=int, default=64, help="chunks per optimizer step")
     system1.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate")
     save_help = "write the prepared streams and the train config to this file and stop (learn.stream_file)"
@@ -572,9 +579,12 @@ def main() -> None:
     dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
     noise_help = "DART: std [rad] of a per-chunk offset on the arm joints of a label that runs (saved labels: clean)"
     dagger.add_argument("--execution-noise", type=float, default=0.0, help=noise_help)
-    shifts_help = "moved-object labels per grasp state: the expert asked again with the prompted plug moved"
+    shifts_help = "moved-object labels per grasp (insert) state: the expert asked again with the plug (strip) moved"
     dagger.add_argument("--object-shifts", type=int, default=0, help=shifts_help)
-    dagger.add_argument("--object-shift", type=float, default=0.04, help="a moved plug's largest shift per axis [m]")
+    dagger.add_argument("--object-shift", type=float, default=0.04, help="a moved object's largest shift per axis [m]")
+    subgoals_help = "the subgoals given moved-object labels: grasp (the plug moved), insert (the strip moved)"
+    dagger.add_argument("--shift-subgoals", nargs="+", choices=("grasp", "insert"), default=["grasp"],
+                        help=subgoals_help)  # fmt: skip
     learner_help = ("model: the learned System 1 drives (DAgger); expert: the scripted System 1 stands in for it, "
                     "so DART labels (--beta 1) need no model")  # fmt: skip
     dagger.add_argument("--learner", choices=("model", "expert"), default="model", help=learner_help)

@@ -27,7 +27,7 @@ from failforward.policy.afil.config import AfilModelConfig
 from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.state_features import ALOHA_ARM_COLUMNS, aloha_tool_points
 from failforward.policy.expert.facts import read_facts
-from failforward.policy.expert.plug_strip import grasp_side
+from failforward.policy.expert.plug_strip import grasp_side, holding_side
 from failforward.policy.expert.plug_strip_prompted import PromptedExpert, PromptedPlugStripPlanner
 from failforward.policy.hold import HoldPolicy
 from failforward.robots.sim_aloha import SimAlohaDriver
@@ -151,11 +151,11 @@ def test_execution_noise_perturbs_what_runs_not_the_saved_label(driver: SimAloha
 
 def test_moved_object_labels_follow_the_plug_from_the_same_joints(driver: SimAlohaDriver, tmp_path: Path) -> None:
     labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    obs = driver.reset(seed=SEED)  # before reading the layout: the fixture's driver may hold another test's
     plug = _first_plug(driver)
     policy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, object_shifts=3, object_shift=0.03)
     policy.reset()
     policy.seed_episode(SEED)
-    obs = driver.reset(seed=SEED)
     before = driver.privileged_state().object_poses[plug].copy()
     chunk = policy.infer(obs, prompt=f"grasp {plug}")
     real, *moved = policy.samples
@@ -184,6 +184,57 @@ def test_moved_object_labels_follow_the_plug_from_the_same_joints(driver: SimAlo
     np.testing.assert_array_equal(streams[1].object_state, np.stack([m.objects for m in moved]))
     with pytest.raises(Exception, match="object_shift"):
         DaggerPolicy(HoldPolicy(), labeller, beta=1.0, object_shifts=1, object_shift=0.5)
+
+
+def test_insertion_labels_with_the_strip_moved_aim_for_the_moved_socket(driver: SimAlohaDriver) -> None:
+    labeller = SubgoalLabeller(driver.task, driver.privileged_state)
+    labeller.reset()
+    obs = driver.reset(seed=SEED)
+    layout = driver.privileged_state().variant
+    plug, socket = layout.plugs[0], layout.sockets[0]
+    for row in labeller.label(obs, f"grasp {plug}", 50):  # the grasp, then on until the plug is held (mid-carry)
+        driver.send_action(JointCommand(driver.get_observation().timestamp, row))
+    for _ in range(40):
+        if holding_side(read_facts(driver.privileged_state(), labeller.expert.ik), plug) is not None:
+            break
+        for row in labeller.label(driver.get_observation(), driver.task.prompt, 50)[:10]:
+            driver.send_action(JointCommand(driver.get_observation().timestamp, row))
+    prompt = f"insert {plug} {socket}"
+    policy = DaggerPolicy(
+        HoldPolicy(), labeller, beta=1.0, object_shifts=3, object_shift=0.03, shift_subgoals=("grasp",)
+    )
+    policy.infer(driver.get_observation(), prompt=prompt)
+    assert len(policy.samples) == 1  # insertions are not shifted unless asked
+    policy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, object_shifts=3, object_shift=0.03,
+                          shift_subgoals=("grasp", "insert"))  # fmt: skip
+    policy.reset()
+    policy.seed_episode(SEED)
+    obs = driver.get_observation()
+    strip_before = driver.privileged_state().object_poses["strip"].copy()
+    chunk = policy.infer(obs, prompt=prompt)
+    real, *moved = policy.samples
+    assert not real.moved and len(moved) == 3 and all(m.moved for m in moved)
+    np.testing.assert_array_equal(chunk.actions, real.label)
+    np.testing.assert_array_equal(driver.privileged_state().object_poses["strip"], strip_before)
+    holder = holding_side(read_facts(driver.privileged_state(), labeller.expert.ik), plug)
+    assert holder is not None
+    gripper = GRIPPER_COLUMNS[0 if holder == "left" else 1]
+    assert obs.joint_positions[gripper] > 0.2  # its pads on the plug, measured partly open
+    for s in policy.samples:  # taken over mid-carry, the holding gripper squeezes from the first row, closed in 0.1 s
+        assert s.label[0, gripper] < obs.joint_positions[gripper] and np.all(np.diff(s.label[:, gripper]) <= 0)
+        assert np.all(np.abs(np.diff(s.label[:, gripper], prepend=obs.joint_positions[gripper])) <= 0.1)
+        np.testing.assert_array_equal(s.label[5:, gripper], 0.0)
+    side = slice(0, 3) if holder == "left" else slice(3, 6)
+    ends = aloha_tool_points(np.stack([s.label[-1][list(ALOHA_ARM_COLUMNS)] for s in policy.samples]))
+    at = 7 * OBJECTS.index("strip")
+    for m, end in zip(moved, ends[1:], strict=True):
+        shift = m.objects[at : at + 2] - obs.object_state[at : at + 2]
+        assert 0.0 < np.abs(shift).max() <= 0.03
+        np.testing.assert_array_equal(np.delete(m.objects, [at, at + 1]), np.delete(obs.object_state, [at, at + 1]))
+        motion = (end[side] - ends[0][side])[:2]
+        assert np.dot(motion, shift) > 0.5 * np.dot(shift, shift)  # the insertion follows the moved strip
+    with pytest.raises(Exception, match="shift_subgoals"):
+        DaggerPolicy(HoldPolicy(), labeller, beta=1.0, shift_subgoals=("done",))
 
 
 def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
@@ -226,3 +277,25 @@ def test_labelled_chunks_must_match_the_episode_and_the_model() -> None:
     shorter_model = AfilModelConfig(state_dim=14, action_dim=14, horizon=8)
     batch = ChunkDataset([longer], shorter_model, NormStats.identity(14, 14)).collate(np.array([[0, 1]]))
     np.testing.assert_allclose(batch.actions[0], labels[1, :8])  # a longer label trains its first H rows
+
+
+def test_labels_that_run_carry_the_expert_through_the_task(tmp_path: Path) -> None:
+    """DART at beta 1: each label runs, and the next one continues it, so the rollout is the expert's own (a plan made
+    afresh at every chunk starts at rest each time, and the arm crawls until the episode times out)."""
+    config = load_config(
+        {
+            "robot": {"kind": "sim_aloha", "task": "plug_strip", "cameras": [], "object_state": True},
+            "policy": {"kind": "hold"},
+            "planner": {"kind": "random", "seed": 1},
+            "loop": {"max_steps": 1500, "realtime": False},
+            "seed": SEED,
+        }
+    )
+    ended = []
+    collect(config, tmp_path, [SEED], beta=1.0, object_shifts=2, on_episode=lambda e, f: ended.append(e))
+    assert ended[0].outcome.success, ended[0].outcome.reason
+    with np.load(tmp_path / f"{SEED}.npz") as saved:
+        moved, prompts = saved["moved"], saved["prompt"]
+    real = int((~moved).sum())
+    assert 0 < moved.sum() < 2 * real  # moved labels only beside labels planned from rest, not at every chunk
+    assert set(prompts[moved]) <= {p for p in prompts if p.startswith("grasp")}

@@ -6,7 +6,9 @@ learned policy runs in the real loop (safety, chunk broker, the planning step wh
 and at every chunk the prompted plug-strip expert is asked what it would do from that very state for the same
 subgoal (:meth:`PromptedExpert.take_over`: it plans the subgoal from the measured joints and scene). Its chunk is
 the label; with probability ``beta`` it is also what runs (DAgger's mixture, which keeps the rollout reaching the
-later subgoals while the learner is still poor).
+later subgoals while the learner is still poor). After a label that ran, the expert continues its own trajectory
+where the robot still follows it, as in its own rollouts (a plan starts at rest: re-planned at every chunk the arm
+would only ever accelerate, and crawl).
 
 - :class:`SubgoalLabeller`: the expert's chunk ``[H, 14]`` for ``(observation, subgoal)``, or ``None`` where the
   subgoal cannot be executed from the state (not a subgoal of the layout, or an insertion whose plug no gripper holds).
@@ -17,7 +19,11 @@ later subgoals while the learner is still poor).
 - Moved-object labels (``object_shifts``): at a labelled ``grasp <plug>`` state, the expert is also asked from the same
   joints with the prompted plug elsewhere (its observed pose and the simulator state the expert plans from, moved on
   the table): pairs of states that differ only in where the plug is, so a learner must read the plug to fit them (the
-  rollouts' own states let it predict most of a label from the joints alone).
+  rollouts' own states let it predict most of a label from the joints alone). Only where the real label is itself
+  planned from rest (a subgoal's start, a state off the expert's path), so moved and real labels share their speed.
+  With ``shift_subgoals`` naming
+  ``insert`` too, an ``insert <plug> <socket>`` state whose held plug is not yet at a socket's mouth is also labelled
+  with the strip moved (the sockets it aims for move with it).
 - :func:`save_labels` / :func:`labelled_episodes`: one ``.npz`` per episode, read back as training streams with
   ``EpisodeArrays.chunk_actions`` (one stream per subgoal prompt, success labels, no done labels; moved-object labels
   as streams of their own).
@@ -50,6 +56,7 @@ from failforward.robots.registry import make_driver
 from failforward.robots.sim_aloha import SimAlohaDriver
 from failforward.sim.aloha_scene import GRIPPER_INDICES, SimState
 from failforward.sim.plug_strip_layout import OBJECTS, PlugStripLayout
+from failforward.sim.plug_strip_status import mouth_socket
 from failforward.sim.plug_strip_subgoals import DONE, PlugStripSubgoal, default_order, parse_subgoal
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
@@ -62,6 +69,7 @@ MAX_EXECUTION_NOISE = 0.2  # [rad] beyond this the perturbed chunks leave the ta
 MAX_OBJECT_SHIFT = 0.1  # [m] a moved-object label's largest displacement per axis
 OBJECT_POSE = 7  # an object's numbers in Observation.object_state: position [3], quaternion wxyz [4]
 SHIFT_STREAM = 1  # the moved-object draws' own stream: default_rng([seed, episode seed, SHIFT_STREAM])
+SHIFTABLE_SUBGOALS = ("grasp", "insert")  # moved-object labels move the plug to grasp, the strip to insert in
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,8 @@ class LabelledState:
         label: ``[H, A]`` the expert's absolute joint targets from this state.
         expert_ran: whether the label (not the learner's chunk) was executed.
         learner: ``[H, A]`` the learner's chunk from this state (its error on its own states, against ``label``).
-        moved: a moved-object label (the prompted plug displaced from where the rollout had it; ``objects`` says where):
+        moved: a moved-object label (the prompted plug, or the strip of an insertion, displaced from where the rollout
+            had it; ``objects`` says where):
             no chunk of the rollout, ``expert_ran`` false, ``learner`` the learner's chunk at the unmoved state.
     """
 
@@ -101,8 +110,16 @@ class SubgoalLabeller:
     def __init__(self, task: SimTaskSpec, state_source: Callable[[], SimState]) -> None:
         self._state_source = state_source
         self._moved: SimState | None = None  # the state asked about instead of the simulator's (label(state=...))
-        self.expert = PromptedExpert(task, self.current_state, planner=PromptedPlugStripPlanner())
+        self._planner, self._counterfactual_planner = PromptedPlugStripPlanner(), PromptedPlugStripPlanner()
+        self.expert = PromptedExpert(task, self.current_state, planner=self._planner)
+        self._counterfactual = PromptedExpert(task, self.current_state, planner=self._counterfactual_planner)
+        self._subgoal: str | None = None  # the subgoal of the expert's last label
         self.task = task
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the last label (of the simulator's scene) was planned from the measured state, not continued."""
+        return self.expert.fresh_plan
 
     def current_state(self) -> SimState:
         """The state the expert plans from: the simulator's, or the one :meth:`label` was given."""
@@ -111,19 +128,35 @@ class SubgoalLabeller:
     def reset(self) -> None:
         """A new episode (the expert forgets the last one's home poses)."""
         self.expert.reset()
+        self._counterfactual.reset()
+        self._subgoal = None
 
-    def label(self, obs: Observation, prompt: str, horizon: int, state: SimState | None = None) -> np.ndarray | None:
+    def label(
+        self, obs: Observation, prompt: str, horizon: int, state: SimState | None = None, *, resume: bool = False
+    ) -> np.ndarray | None:
         """The expert's chunk ``[horizon, 14]`` for ``prompt`` (a subgoal, or the task's prompt) from ``obs``'s state,
         or ``None`` where it cannot execute it (not a subgoal of this layout; an insertion whose plug no gripper
-        holds). ``state``: plan from this simulator state instead of the simulator's (a counterfactual scene)."""
+        holds). ``state``: plan from this simulator state instead of the simulator's (a counterfactual scene, labelled
+        by a second expert from the measured joints, so the first one's trajectory is kept).
+
+        ``resume``: the previous label ran. The expert then continues its trajectory where the robot still follows
+        it and the subgoal is unchanged, as in its own rollouts; otherwise it plans from the measured joints. A plan
+        starts at rest, so labels planned afresh at every chunk only ever accelerate: the arm crawls and never
+        arrives (every DART rollout of the seventh and eighth rounds ran out of time)."""
         self._moved = state
         try:
             subgoal = self._executable(prompt)
             if subgoal is None:
                 return None
-            self.expert.take_over()
-            self.expert.horizon = horizon
-            return np.array(self.expert.infer(obs, prompt=subgoal).actions)
+            expert = self.expert if state is None else self._counterfactual
+            if state is not None:
+                self._counterfactual_planner.adopt_home(self._planner)
+            if state is not None or not resume or subgoal != self._subgoal:
+                expert.take_over()
+            if state is None:
+                self._subgoal = subgoal
+            expert.horizon = horizon
+            return np.array(expert.infer(obs, prompt=subgoal).actions)
         except ExpertError:
             return None
         finally:
@@ -175,7 +208,9 @@ class DaggerPolicy(PolicyBackend):
     ``object_shifts`` (K) and ``object_shift`` [m] (r): at each labelled ``grasp <plug>`` state, K more labels from the
     same joints with the plug moved by a uniform draw in ``[−r, r]²`` along world x and y (its observed pose and the
     state the expert plans from; drawn from ``(seed, episode seed)`` apart from beta's and the noise's draws, so a run
-    with shifts executes the same chunks as one without)."""
+    with shifts executes the same chunks as one without). ``shift_subgoals``: the subgoal kinds labelled so,
+    ``"grasp"`` (the plug moved) and ``"insert"`` (the strip moved, while the held plug is not yet at a socket's mouth:
+    a plug in a socket would sit inside a moved strip)."""
 
     def __init__(
         self,
@@ -188,7 +223,10 @@ class DaggerPolicy(PolicyBackend):
         execution_noise: float = 0.0,
         object_shifts: int = 0,
         object_shift: float = 0.04,
+        shift_subgoals: tuple[str, ...] = ("grasp",),
     ) -> None:
+        if not set(shift_subgoals) <= set(SHIFTABLE_SUBGOALS):
+            raise ConfigError(f"shift_subgoals names subgoal kinds of {SHIFTABLE_SUBGOALS}, got {shift_subgoals}.")
         if object_shifts < 0 or not 0.0 < object_shift <= MAX_OBJECT_SHIFT:
             raise ConfigError(
                 f"object_shifts is a count >= 0 (got {object_shifts}) and object_shift a distance in (0, "
@@ -202,8 +240,9 @@ class DaggerPolicy(PolicyBackend):
             )
         self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
         self.expert_columns, self.execution_noise = expert_columns, execution_noise
-        self.object_shifts, self.object_shift = object_shifts, object_shift
+        self.object_shifts, self.object_shift, self.shift_subgoals = object_shifts, object_shift, shift_subgoals
         self.samples: list[LabelledState] = []
+        self._label_ran = False  # whether the last label ran (the labeller's expert may then continue it)
         self._rng = np.random.default_rng(seed)
         self._shift_rng = np.random.default_rng([seed, SHIFT_STREAM])
 
@@ -215,6 +254,7 @@ class DaggerPolicy(PolicyBackend):
         self.learner.reset()
         self.labeller.reset()
         self.samples = []
+        self._label_ran = False
 
     def seed_episode(self, episode_seed: int) -> None:
         self.learner.seed_episode(episode_seed)
@@ -225,17 +265,20 @@ class DaggerPolicy(PolicyBackend):
         self, obs: Observation, *, prompt: str = "", noise: np.ndarray | None = None, prefix: ChunkPrefix | None = None
     ) -> ActionChunk:
         chunk = self.learner.infer(obs, prompt=prompt, noise=noise, prefix=prefix)
-        label = self.labeller.label(obs, prompt, chunk.horizon)
+        label = self.labeller.label(obs, prompt, chunk.horizon, resume=self._label_ran)
+        self._label_ran = False
         if label is None:
             return chunk
         expert_runs = bool(self._rng.random() < self.beta)
+        self._label_ran = expert_runs and self.expert_columns is None
         learner = np.array(chunk.actions)
         self.samples.append(
             LabelledState(
                 obs.timestamp, prompt, obs.joint_positions.copy(), obs.object_state.copy(), label, expert_runs, learner
             )
         )
-        self._label_moved(obs, prompt, chunk.horizon, learner)
+        if self.labeller.fresh:  # moved scenes are planned from rest: only beside a label that is too
+            self._label_moved(obs, prompt, chunk.horizon, learner)
         if not expert_runs:
             return chunk
         executed = self._perturbed(label)
@@ -246,16 +289,19 @@ class DaggerPolicy(PolicyBackend):
         return ActionChunk(mixed, source=f"{chunk.source}+expert", done=chunk.done)
 
     def _label_moved(self, obs: Observation, prompt: str, horizon: int, learner: np.ndarray) -> None:
-        """Moved-object labels of a ``grasp <plug>`` state (see the class docstring)."""
-        verb, _, plug = prompt.partition(" ")
-        if verb != "grasp" or self.object_shifts == 0 or plug not in OBJECTS:
+        """Moved-object labels of a ``grasp`` or ``insert`` state (see the class docstring)."""
+        if self.object_shifts == 0:
             return
-        state, at = self.labeller.current_state(), OBJECT_POSE * OBJECTS.index(plug)
+        state = self.labeller.current_state()
+        moving = self._object_to_move(prompt, state)
+        if moving is None:
+            return
+        at = OBJECT_POSE * OBJECTS.index(moving)
         for _ in range(self.object_shifts):
             shift = self._shift_rng.uniform(-self.object_shift, self.object_shift, 2)
             poses = dict(state.object_poses)
-            poses[plug] = poses[plug].copy()
-            poses[plug][:2] += shift
+            poses[moving] = poses[moving].copy()
+            poses[moving][:2] += shift
             objects = obs.object_state.copy()
             objects[at : at + 2] += shift
             moved_obs = replace(obs, object_state=objects)
@@ -263,6 +309,19 @@ class DaggerPolicy(PolicyBackend):
             if label is not None:
                 joints = obs.joint_positions.copy()
                 self.samples.append(LabelledState(obs.timestamp, prompt, joints, objects, label, False, learner, True))
+
+    def _object_to_move(self, prompt: str, state: SimState) -> str | None:
+        """The object a moved-object label of ``prompt`` displaces: the plug to grasp; the strip to insert in while
+        the held plug is not yet at a socket's mouth (nor in a socket); ``None``: no moved labels here."""
+        verb, *names = prompt.split(" ")
+        if verb not in self.shift_subgoals or not names or names[0] not in OBJECTS or "strip" not in state.object_poses:
+            return None
+        if verb == "grasp":
+            return names[0]
+        layout, plug_pose, strip_pose = state.variant, state.object_poses[names[0]], state.object_poses["strip"]
+        if not isinstance(layout, PlugStripLayout) or mouth_socket(layout, plug_pose, strip_pose) is not None:
+            return None
+        return "strip"
 
     def _perturbed(self, label: np.ndarray) -> np.ndarray:
         """``label`` ``[H, A]`` with :attr:`execution_noise` on its arm joints (see the class docstring)."""
@@ -334,11 +393,13 @@ def collect(
     execution_noise: float = 0.0,
     object_shifts: int = 0,
     object_shift: float = 0.04,
+    shift_subgoals: tuple[str, ...] = ("grasp",),
     on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
 ) -> None:
     """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
     save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends;
-    ``expert_columns``, ``execution_noise``, ``object_shifts``, ``object_shift``: see :class:`DaggerPolicy`."""
+    ``expert_columns``, ``execution_noise``, ``object_shifts``, ``object_shift``, ``shift_subgoals``: see
+    :class:`DaggerPolicy`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with make_driver(config.robot) as driver:
         if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
@@ -354,6 +415,7 @@ def collect(
             execution_noise=execution_noise,
             object_shifts=object_shifts,
             object_shift=object_shift,
+            shift_subgoals=shift_subgoals,
         )
         loop = build_loop(config, driver, policy=policy)
         try:

@@ -4,7 +4,9 @@ Each ``infer`` call:
 1. reads privileged state (``state_source()``) into measured :class:`SceneFacts`;
 2. asks the task's planner for the waypoints that finish the task from here (phase inferred);
 3. starts the trajectory at the last command it sent if that is still where the robot is heading
-   (smooth chunk-to-chunk), otherwise at the measured joints (taking over from another policy);
+   (smooth chunk-to-chunk), otherwise at the measured joints (taking over from another policy; a gripper
+   holding an object whose plan keeps it closed starts at its closed command, not at the measured opening,
+   where the pads merely touch and the object would slip: :func:`grip_held`);
 4. renders ``horizon`` ticks: min-jerk tool poses → one speed-limited mink IK step per tick.
 
 Rows are absolute joint targets ``[H, 14]`` in ``JOINT_NAMES`` order; arm joints move at most
@@ -27,12 +29,12 @@ import numpy as np
 from failforward.errors import ExpertError, ShapeError
 from failforward.kinematics.aloha_ik import ARM_JOINTS, CONTROL_DT, SIDES, AlohaIK
 from failforward.policy.base import PolicyBackend
-from failforward.policy.expert.facts import read_facts
+from failforward.policy.expert.facts import BLOCKED, SceneFacts, read_facts
 from failforward.policy.expert.insertion import InsertionPlanner
 from failforward.policy.expert.planner import TaskPlanner
 from failforward.policy.expert.plug_strip import PlugStripPlanner
 from failforward.policy.expert.transfer_cube import TransferCubePlanner
-from failforward.policy.expert.waypoints import ToolState, Trajectory
+from failforward.policy.expert.waypoints import ToolState, Trajectory, Waypoint
 from failforward.sim.aloha_scene import SimState
 from failforward.sim.tasks import SimTaskSpec
 from failforward.types import ActionChunk, ChunkPrefix, Observation
@@ -47,6 +49,7 @@ PLANNERS: dict[str, type[TaskPlanner]] = {
 ARM_COLUMNS = np.r_[0:6, 7:13]  # arm joints within the 14-joint action
 GRIPPER_COLUMNS = {"left": 6, "right": 13}
 RESUME_TOLERANCE = 0.15  # [rad] last command counts as "where the robot is heading" within this
+GRIP_RAMP_SPEED = 4.5  # [1/s] a held gripper's command closing from its measured opening (grip_held), < 5/s
 
 
 class ScriptedExpert(PolicyBackend):
@@ -87,6 +90,7 @@ class ScriptedExpert(PolicyBackend):
         self._last: tuple[float, np.ndarray] | None = None
         self.trajectory: Trajectory | None = None  # the trajectory being followed
         self._trajectory_t0 = 0.0  # [s] sim time at which ``trajectory`` started
+        self.fresh_plan = True  # whether the last chunk started a new trajectory (from rest) rather than continuing one
         names = [f"vx300s_{s}/{j}" for s in SIDES for j in ARM_JOINTS]
         limits = self.ik.model.jnt_range[[self.ik.model.joint(n).id for n in names]]
         self._arm_lower, self._arm_upper = limits[:, 0] + 1e-4, limits[:, 1] - 1e-4
@@ -112,11 +116,14 @@ class ScriptedExpert(PolicyBackend):
         poses = self.ik.tool_poses(arms)
         commanded = {s: ToolState(poses[s], float(start[GRIPPER_COLUMNS[s]])) for s in SIDES}
         plan = self.planner.plan(facts, commanded)
+        held: dict[str, float] = {}
+        if not resumed:
+            commanded, held = grip_held(commanded, facts, plan.waypoints[0] if plan.waypoints else None)
         if plan.phase != self.phase:
             logger.debug("expert phase %s -> %s at t=%.2f s", self.phase, plan.phase, facts.time)
         trajectory, offset = self._follow(Trajectory(commanded, plan.waypoints), plan.phase, obs.timestamp, resumed)
         self.phase = plan.phase
-        rows = self._render(trajectory, offset, arms)
+        rows = ramp_grips(self._render(trajectory, offset, arms), held)
         self._last = (obs.timestamp, rows)
         return ActionChunk(rows, source="expert")
 
@@ -125,7 +132,9 @@ class ScriptedExpert(PolicyBackend):
         returns the trajectory and the time [s] into it that ``now`` corresponds to."""
         old = self.trajectory
         if resumed and phase == self.phase and old is not None and old.agrees_with(new):
+            self.fresh_plan = False
             return old, now - self._trajectory_t0
+        self.fresh_plan = True
         self.trajectory, self._trajectory_t0 = new, now
         return new, 0.0
 
@@ -154,3 +163,33 @@ class ScriptedExpert(PolicyBackend):
         if np.max(np.abs(last[ARM_COLUMNS] - measured[ARM_COLUMNS])) > RESUME_TOLERANCE:
             return measured.copy(), False
         return last.copy(), True
+
+
+def grip_held(
+    commanded: dict[str, ToolState], facts: SceneFacts, first: Waypoint | None
+) -> tuple[dict[str, ToolState], dict[str, float]]:
+    """Start commands when taking over from the measured joints, and the sides to ramp (see :func:`ramp_grips`): a
+    side whose gripper holds something (:meth:`SceneFacts.gripping`) and whose ``first`` waypoint keeps it closed
+    (goal at or below ``BLOCKED``) plans from that goal. Its measured opening is where the pads touch the object;
+    commanding it holds with no force, and the plan's ramp to the goal would take the whole segment (seconds of a
+    carry), so the object would slip. Returns ``(commanded, {side: measured opening})``; other sides are unchanged."""
+    out = dict(commanded)
+    held: dict[str, float] = {}
+    if first is None:
+        return out, held
+    for side, start in commanded.items():
+        goal = first.goal(side).gripper
+        if goal is not None and goal <= BLOCKED and facts.gripping(side):
+            out[side], held[side] = ToolState(start.tool, goal), start.gripper
+    return out, held
+
+
+def ramp_grips(rows: np.ndarray, held: dict[str, float]) -> np.ndarray:
+    """``rows [H, 14]`` with each held side's gripper closing from its measured opening at ``GRIP_RAMP_SPEED``
+    (within the expert's gripper speed) until it meets the planned command: squeezing from the first row, with no
+    jump in the command."""
+    ticks = np.arange(1, rows.shape[0] + 1) * CONTROL_DT * GRIP_RAMP_SPEED
+    for side, opening in held.items():
+        column = GRIPPER_COLUMNS[side]
+        rows[:, column] = np.maximum(rows[:, column], opening - ticks)
+    return rows

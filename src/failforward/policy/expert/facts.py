@@ -78,6 +78,19 @@ class SceneFacts:
         closed = BLOCKED < self.grippers[side] < closed_on(half_width) + ON_OBJECT
         return closed or self.fingers_on(side, geoms) == 2
 
+    def gripping(self, side: str) -> bool:
+        """Whether ``side``'s gripper is closed on something: both fingers touch a geom that is neither the robot's
+        nor the table's, with the opening between ``BLOCKED`` and ``OPEN`` (pads stopped by an object)."""
+        if not BLOCKED < self.grippers[side] < OPEN:
+            return False
+        return all(
+            any(other != "table" and not other.startswith("vx300s_") for other in self._touching(finger))
+            for finger in finger_geoms(side)
+        )
+
+    def _touching(self, geom: str) -> list[str]:
+        return [b if a == geom else a for a, b in self.contacts if geom in (a, b)]
+
     def in_tool(self, side: str, body: str) -> SE3:
         """Pose of object ``body`` in ``side``'s measured tool frame."""
         return self.tools[side].inverse() @ self.objects[body]

@@ -51,6 +51,10 @@ class PromptedPlugStripPlanner(PlugStripPlanner):
         self._waiting = None
         self._last_request = ""
 
+    def adopt_home(self, other: PlugStripPlanner) -> None:
+        """Use ``other``'s home poses (a second expert labelling counterfactual scenes of the same episode)."""
+        self._home = dict(other._home)
+
     def request(self, prompt: str) -> None:
         """``prompt`` (a subgoal's text) runs next if it differs from the last one requested."""
         if prompt and prompt != self._last_request:
