@@ -237,16 +237,21 @@ def test_insertion_labels_with_the_strip_moved_aim_for_the_moved_socket(driver: 
         DaggerPolicy(HoldPolicy(), labeller, beta=1.0, shift_subgoals=("done",))
 
 
-def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
-    config = load_config(
+def _hold_learner_config(max_steps: int):
+    """One plug-strip episode of seed ``SEED`` under the random planner, a learner that holds still."""
+    return load_config(
         {
             "robot": {"kind": "sim_aloha", "task": "plug_strip", "cameras": [], "object_state": True},
             "policy": {"kind": "hold"},
             "planner": {"kind": "random", "seed": 1},
-            "loop": {"max_steps": 120, "realtime": False},
+            "loop": {"max_steps": max_steps, "realtime": False},
             "seed": SEED,
         }
     )
+
+
+def test_collected_labels_train_as_whole_chunks(tmp_path: Path) -> None:
+    config = _hold_learner_config(max_steps=120)
     ended = []
     collect(config, tmp_path, [SEED], beta=0.5, on_episode=lambda e, f: ended.append(f))
     assert ended == [tmp_path / f"{SEED}.npz"]
@@ -282,15 +287,7 @@ def test_labelled_chunks_must_match_the_episode_and_the_model() -> None:
 def test_labels_that_run_carry_the_expert_through_the_task(tmp_path: Path) -> None:
     """DART at beta 1: each label runs, and the next one continues it, so the rollout is the expert's own (a plan made
     afresh at every chunk starts at rest each time, and the arm crawls until the episode times out)."""
-    config = load_config(
-        {
-            "robot": {"kind": "sim_aloha", "task": "plug_strip", "cameras": [], "object_state": True},
-            "policy": {"kind": "hold"},
-            "planner": {"kind": "random", "seed": 1},
-            "loop": {"max_steps": 1500, "realtime": False},
-            "seed": SEED,
-        }
-    )
+    config = _hold_learner_config(max_steps=1500)
     ended = []
     collect(config, tmp_path, [SEED], beta=1.0, object_shifts=2, on_episode=lambda e, f: ended.append(e))
     assert ended[0].outcome.success, ended[0].outcome.reason
