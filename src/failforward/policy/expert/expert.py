@@ -5,8 +5,8 @@ Each ``infer`` call:
 2. asks the task's planner for the waypoints that finish the task from here (phase inferred);
 3. starts the trajectory at the last command it sent if that is still where the robot is heading
    (smooth chunk-to-chunk), otherwise at the measured joints (taking over from another policy; a gripper
-   holding an object whose plan keeps it closed starts at its closed command, not at the measured opening,
-   where the pads merely touch and the object would slip: :func:`grip_held`);
+   holding an object whose plan keeps it closed squeezes from the first row, closing from its measured opening
+   at ``GRIP_RAMP_SPEED`` rather than over the whole segment, so the object does not slip: :func:`grip_held`);
 4. renders ``horizon`` ticks: min-jerk tool poses → one speed-limited mink IK step per tick.
 
 Rows are absolute joint targets ``[H, 14]`` in ``JOINT_NAMES`` order; arm joints move at most
@@ -99,6 +99,7 @@ class ScriptedExpert(PolicyBackend):
         """Forget the last chunk (next ``infer`` starts from the measured joints)."""
         self._last = None
         self.trajectory = None
+        self.fresh_plan = True
         self.phase = "none"
         self.planner.reset()
 
