@@ -18,6 +18,8 @@ from failforward.policy.expert.geometry import object_pose
 from failforward.sim.aloha_scene import SimState
 
 FINGERS = ("10_left_gripper_finger", "10_right_gripper_finger")
+ROBOT_GEOM_PREFIX = "vx300s_"  # the arms' geoms, as named in the ALOHA scenes
+STATIC_GEOMS = ("table",)  # geoms a gripper can press on without holding them
 FINGER_QPOS = {"left": 6, "right": 14}  # qpos index of each arm's "left" finger slide joint
 BLOCKED, OPEN = 0.2, 0.9  # normalized opening: below = closed on nothing, above = open
 ON_OBJECT = 0.06  # normalized opening margin above "pads on the object" that still counts as closed on it
@@ -33,7 +35,7 @@ def closed_on(half_width: float) -> float:
 
 def finger_geoms(side: str) -> tuple[str, str]:
     """Geom names of the two fingers of ``side``'s gripper."""
-    return tuple(f"vx300s_{side}/{f}" for f in FINGERS)  # type: ignore[return-value]
+    return tuple(f"{ROBOT_GEOM_PREFIX}{side}/{f}" for f in FINGERS)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class SceneFacts:
         if not BLOCKED < self.grippers[side] < OPEN:
             return False
         return all(
-            any(other != "table" and not other.startswith("vx300s_") for other in self._touching(finger))
+            any(o not in STATIC_GEOMS and not o.startswith(ROBOT_GEOM_PREFIX) for o in self._touching(finger))
             for finger in finger_geoms(side)
         )
 
