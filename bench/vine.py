@@ -354,7 +354,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
             "file": str(file) if file is not None else None, "beta": args.beta, "model": str(system1 or "expert"),
             "planner": args.planner, "expert_columns": args.expert_columns, "execution_noise": args.execution_noise,
             "object_shifts": args.object_shifts, "object_shift": args.object_shift,
-            "shift_subgoals": args.shift_subgoals,
+            "shift_subgoals": args.shift_subgoals, "insert_noise": args.insert_noise,
         })  # fmt: skip
         print(f"seed {episode.seed}: {'success' if episode.outcome.success else 'failed '} ({episode.outcome.reason}), "
               f"{episode.steps} ticks, {labels.size} labels ({labels.sum()} ran, {moved} moved-object)",
@@ -363,7 +363,7 @@ def cmd_dagger(args: argparse.Namespace) -> None:
     columns = {"all": None, "grippers": GRIPPER_COLUMNS, "arms": ARM_COLUMNS}[args.expert_columns]
     collect(config, args.dagger_dir, todo, beta=args.beta, expert_columns=columns,
             execution_noise=args.execution_noise, object_shifts=args.object_shifts, object_shift=args.object_shift,
-            shift_subgoals=tuple(args.shift_subgoals), on_episode=save)  # fmt: skip
+            shift_subgoals=tuple(args.shift_subgoals), insert_noise=args.insert_noise, on_episode=save)  # fmt: skip
 
 
 def decisive(seed: int, split: str) -> bool:
@@ -579,6 +579,8 @@ def main() -> None:
     dagger.add_argument("--expert-columns", choices=("all", "grippers", "arms"), default="all", help=columns_help)
     noise_help = "DART: std [rad] of a per-chunk offset on the arm joints of a label that runs (saved labels: clean)"
     dagger.add_argument("--execution-noise", type=float, default=0.0, help=noise_help)
+    insert_help = "DART: the offset's std [rad] for insertion labels instead (default: --execution-noise)"
+    dagger.add_argument("--insert-noise", type=float, default=None, help=insert_help)
     shifts_help = "moved-object labels per grasp (insert) state: the expert asked again with the plug (strip) moved"
     dagger.add_argument("--object-shifts", type=int, default=0, help=shifts_help)
     dagger.add_argument("--object-shift", type=float, default=0.04, help="a moved object's largest shift per axis [m]")

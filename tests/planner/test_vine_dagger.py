@@ -233,8 +233,19 @@ def test_insertion_labels_with_the_strip_moved_aim_for_the_moved_socket(driver: 
         np.testing.assert_array_equal(np.delete(m.objects, [at, at + 1]), np.delete(obs.object_state, [at, at + 1]))
         motion = (end[side] - ends[0][side])[:2]
         assert np.dot(motion, shift) > 0.5 * np.dot(shift, shift)  # the insertion follows the moved strip
+    quiet = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, execution_noise=0.05, insert_noise=0.0)
+    quiet.reset()
+    quiet.seed_episode(SEED)
+    calm = quiet.infer(obs, prompt=prompt)  # an insertion's label runs without the execution noise
+    np.testing.assert_array_equal(calm.actions, quiet.samples[0].label)
+    noisy = DaggerPolicy(HoldPolicy(), labeller, beta=1.0, execution_noise=0.05)
+    noisy.reset()
+    noisy.seed_episode(SEED)
+    assert np.abs(np.asarray(noisy.infer(obs, prompt=prompt).actions) - noisy.samples[0].label).max() > 0.005
     with pytest.raises(Exception, match="shift_subgoals"):
         DaggerPolicy(HoldPolicy(), labeller, beta=1.0, shift_subgoals=("done",))
+    with pytest.raises(Exception, match="insert_noise"):
+        DaggerPolicy(HoldPolicy(), labeller, beta=1.0, insert_noise=-0.1)
 
 
 def _hold_learner_config(max_steps: int):

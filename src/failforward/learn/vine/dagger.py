@@ -116,6 +116,11 @@ class SubgoalLabeller:
         self.task = task
 
     @property
+    def subgoal(self) -> str | None:
+        """The subgoal the last label (of the simulator's scene) executes, e.g. ``"insert plug_a socket_1"``."""
+        return self._subgoal
+
+    @property
     def fresh(self) -> bool:
         """Whether the last label (of the simulator's scene) was planned from the measured state, not continued."""
         return self.expert.fresh_plan
@@ -202,7 +207,9 @@ class DaggerPolicy(PolicyBackend):
     joints (:data:`ARM_COLUMNS`) offset by one draw of ``N(0, execution_noise²)`` per joint and chunk, ramped in over
     :data:`NOISE_RAMP_ROWS` rows so the chunk starts where the robot is; the saved label stays the clean one. The
     next chunk's label is then planned from a state off the expert's path: how to come back, which the expert's own
-    recordings never show (its plan is made once per subgoal and followed open loop).
+    recordings never show (its plan is made once per subgoal and followed open loop). ``insert_noise`` [rad]: the std
+    for labels of insertion subgoals instead (``None``: ``execution_noise``); offsets of centimetres at the prong jam
+    the insertion, so its labels would come from jammed states.
 
     ``object_shifts`` (K) and ``object_shift`` [m] (r): at each labelled ``grasp <plug>`` state, K more labels from the
     same joints with the plug moved by a uniform draw in ``[−r, r]²`` along world x and y (its observed pose and the
@@ -223,6 +230,7 @@ class DaggerPolicy(PolicyBackend):
         object_shifts: int = 0,
         object_shift: float = 0.04,
         shift_subgoals: tuple[str, ...] = ("grasp",),
+        insert_noise: float | None = None,
     ) -> None:
         if not set(shift_subgoals) <= set(SHIFTABLE_SUBGOALS):
             raise ConfigError(f"shift_subgoals names subgoal kinds of {SHIFTABLE_SUBGOALS}, got {shift_subgoals}.")
@@ -233,12 +241,11 @@ class DaggerPolicy(PolicyBackend):
             )
         if not 0.0 <= beta <= 1.0:
             raise ConfigError(f"DAgger's beta is a probability, got {beta}; use 0 (learner only) to 1 (expert only).")
-        if not 0.0 <= execution_noise <= MAX_EXECUTION_NOISE:
-            raise ConfigError(
-                f"execution_noise is a joint offset's std in [0, {MAX_EXECUTION_NOISE}] rad, got {execution_noise}."
-            )
+        for name, noise in (("execution_noise", execution_noise), ("insert_noise", insert_noise or 0.0)):
+            if not 0.0 <= noise <= MAX_EXECUTION_NOISE:
+                raise ConfigError(f"{name} is a joint offset's std in [0, {MAX_EXECUTION_NOISE}] rad, got {noise}.")
         self.learner, self.labeller, self.beta, self.seed = learner, labeller, beta, seed
-        self.expert_columns, self.execution_noise = expert_columns, execution_noise
+        self.expert_columns, self.execution_noise, self.insert_noise = expert_columns, execution_noise, insert_noise
         self.object_shifts, self.object_shift, self.shift_subgoals = object_shifts, object_shift, shift_subgoals
         self.samples: list[LabelledState] = []
         self._label_ran = False  # whether the last label ran (the labeller's expert may then continue it)
@@ -280,7 +287,7 @@ class DaggerPolicy(PolicyBackend):
             self._label_moved(obs, prompt, chunk.horizon, learner)
         if not expert_runs:
             return chunk
-        executed = self._perturbed(label)
+        executed = self._perturbed(label, self._noise_of(self.labeller.subgoal))
         if self.expert_columns is None:
             return ActionChunk(executed, source="expert", done=chunk.done)
         mixed = np.array(chunk.actions, copy=True)
@@ -322,12 +329,17 @@ class DaggerPolicy(PolicyBackend):
             return None
         return "strip"
 
-    def _perturbed(self, label: np.ndarray) -> np.ndarray:
-        """``label`` ``[H, A]`` with :attr:`execution_noise` on its arm joints (see the class docstring)."""
-        if self.execution_noise == 0.0:
+    def _noise_of(self, subgoal: str | None) -> float:
+        """The execution noise's std [rad] for a label of ``subgoal`` (see the class docstring)."""
+        inserting = subgoal is not None and subgoal.startswith("insert ")
+        return self.insert_noise if inserting and self.insert_noise is not None else self.execution_noise
+
+    def _perturbed(self, label: np.ndarray, noise: float) -> np.ndarray:
+        """``label`` ``[H, A]`` with an offset of std ``noise`` [rad] on its arm joints (see the class docstring)."""
+        if noise == 0.0:
             return label
         ramp = np.minimum(np.arange(1, label.shape[0] + 1) / NOISE_RAMP_ROWS, 1.0)[:, None]
-        offset = self._rng.normal(0.0, self.execution_noise, len(ARM_COLUMNS))
+        offset = self._rng.normal(0.0, noise, len(ARM_COLUMNS))
         out = np.array(label, copy=True)
         out[:, ARM_COLUMNS] += ramp * offset
         return out
@@ -393,12 +405,13 @@ def collect(
     object_shifts: int = 0,
     object_shift: float = 0.04,
     shift_subgoals: tuple[str, ...] = ("grasp",),
+    insert_noise: float | None = None,
     on_episode: Callable[[EpisodeResult, Path | None], None] | None = None,
 ) -> None:
     """Run ``config``'s policy (the learner) under :class:`DaggerPolicy` for each of ``seeds`` on one simulator and
     save each episode's labels to ``out_dir/<seed>.npz`` (none when nothing was labelled) as it ends;
-    ``expert_columns``, ``execution_noise``, ``object_shifts``, ``object_shift``, ``shift_subgoals``: see
-    :class:`DaggerPolicy`."""
+    ``expert_columns``, ``execution_noise``, ``object_shifts``, ``object_shift``, ``shift_subgoals``, ``insert_noise``:
+    see :class:`DaggerPolicy`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with make_driver(config.robot) as driver:
         if not isinstance(driver, SimAlohaDriver) or config.robot.task != "plug_strip":
@@ -415,6 +428,7 @@ def collect(
             object_shifts=object_shifts,
             object_shift=object_shift,
             shift_subgoals=shift_subgoals,
+            insert_noise=insert_noise,
         )
         loop = build_loop(config, driver, policy=policy)
         try:
