@@ -4,10 +4,9 @@ A flow-matching loss sees each chunk through fresh noise ``x_0`` and time ``τ``
 numbers (where the prompted plug lies) is a small part of a loss dominated by the noise, and the plug-strip System 1
 did not learn it in 5.4 M samples (``README``, VINE). A squared error on the chunk itself has no such noise (measured
 there: it helps once the labels hold the dependence, with moved-object DAgger labels; on the rollouts' labels alone it
-did not). With
-``AfilModelConfig.mean_head`` the model predicts ``μ(observation) [H, A]`` by regression (success chunks), and both
-flow experts learn the residual ``x_1 − μ`` (``μ`` held fixed for them): a sample is ``μ + x̂``, where ``x̂`` is the
-Euler integral of the (guided) residual field. Everything in normalized action space.
+did not). With ``AfilModelConfig.mean_head`` the model predicts ``μ(observation) [H, A]`` by regression (success
+chunks), and both flow experts learn the residual ``x_1 − μ`` (``μ`` held fixed for them): a sample is ``μ + x̂``,
+where ``x̂`` is the Euler integral of the (guided) residual field. Everything in normalized action space.
 
 The head reads the model's normalized state (attached to the prefix by ``DualActionGenerator.encode``) and the
 backbone's prefix tokens mean-pooled (the prompt's words and cameras mixed in): LayerNorm of the pooled tokens,
