@@ -388,6 +388,24 @@ def trial_seeds(split: str, trials: int, layouts: str) -> list[int]:
     return [next(seeds) for _ in range(trials)]
 
 
+def cmd_dagger_summary(args: argparse.Namespace) -> None:
+    """Per ``bench/vine.py dagger`` directory (and all together): its rollouts' seeds, successes and runs to the time
+    limit, from each directory's ``episodes.jsonl``."""
+    everything: list[dict[str, Any]] = []
+    lines = ["| rollouts | seeds | success [95 % Wilson] | ran to the time limit | labels (ran) |", "| --- " * 5 + "|"]
+    for name, rows in [(str(d), read_rows(d / "episodes.jsonl")) for d in args.dirs] + [("all", everything)]:
+        if name != "all":
+            everything.extend(rows)
+        if not rows:
+            continue
+        seeds = sorted(r["seed"] for r in rows)
+        won, limit = sum(r["success"] for r in rows), sum(r["ticks"] >= MAX_STEPS for r in rows)
+        labels, ran = sum(r["labels"] for r in rows), sum(r["expert_ran"] for r in rows)
+        lines.append(f"| {name} | {seeds[0]}–{seeds[-1]} ({len(seeds)}) | {rate_text(won, len(rows))} | "
+                     f"{limit}/{len(rows)} | {labels} ({ran}) |")  # fmt: skip
+    print("\n".join(lines))
+
+
 def cmd_decisive(args: argparse.Namespace) -> None:
     """How many of the first ``--layouts-count`` layouts are decisive: training seeds (seen, from 0) and each split's
     held-out seeds."""
@@ -591,6 +609,8 @@ def main() -> None:
                     "so DART labels (--beta 1) need no model")  # fmt: skip
     dagger.add_argument("--learner", choices=("model", "expert"), default="model", help=learner_help)
     show = sub.add_parser("table")
+    summary = sub.add_parser("dagger-summary", help="the outcomes of dagger directories' rollouts")
+    summary.add_argument("dirs", type=Path, nargs="+", help="bench/vine.py dagger --dagger-dir directories")
     for p in (collect, train, evaluate, show, system1, dagger):
         p.add_argument("--data", type=Path, default=DATA)
         p.add_argument("--models", type=Path, default=MODELS)
@@ -604,6 +624,7 @@ def main() -> None:
         "train": cmd_train,
         "train-system1": cmd_train_system1,
         "dagger": cmd_dagger,
+        "dagger-summary": cmd_dagger_summary,
         "eval": cmd_eval,
     }
     commands.get(args.command, lambda a: None)(args)
