@@ -286,6 +286,7 @@ def system1_training(args: argparse.Namespace) -> tuple[Any, list[Any]]:
             "state_features": (
                 *(("aloha_tool_offsets",) if args.tool_offsets else ()),
                 *(("aloha_joint_offsets",) if args.joint_offsets else ()),
+                *(("plug_strip_socket_offsets",) if args.socket_offsets else ()),
             ),
             "state_norm": args.state_norm or "moments",
             "state_in_rows": bool(args.state_in_rows),
@@ -563,6 +564,9 @@ def main() -> None:
     system1.add_argument("--relative-tool", action=argparse.BooleanOptionalAction, default=None, help=rel_tool_help)
     joint_help = "append each arm's joint motion toward each object (aloha_joint_offsets, after any tool offsets)"
     system1.add_argument("--joint-offsets", action=argparse.BooleanOptionalAction, default=False, help=joint_help)
+    socket_help = "append each plug's prong tip minus each socket's mouth (plug_strip_socket_offsets, last); with "
+    socket_help += "--init-weights of a model without them, the model is widened (learn.widen_state)"
+    system1.add_argument("--socket-offsets", action=argparse.BooleanOptionalAction, default=False, help=socket_help)
     norm_help = "state normalization: moments, or robust (a parked plug no longer sets its dimensions' scale) "
     norm_help += "[moments; with --streams: the file's]"
     system1.add_argument("--state-norm", choices=("moments", "robust"), default=None, help=norm_help)

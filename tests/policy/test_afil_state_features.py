@@ -112,3 +112,27 @@ def test_robust_state_norm_keeps_the_scale_of_a_dimension_that_is_sometimes_park
     assert robust.state_std[15] == pytest.approx(present.std(), rel=0.1)
     assert robust.state_mean[15] == pytest.approx(present.mean(), abs=0.1 * present.std())
     np.testing.assert_allclose(robust.state_std[:14], plain.state_std[:14], rtol=0.2)  # unimodal joints barely move
+
+
+def test_socket_offsets_are_each_prong_tip_minus_each_socket_mouth_as_the_task_measures_them() -> None:
+    from failforward.sim.plug_strip_layout import OBJECTS
+    from failforward.sim.plug_strip_status import prong_tip, socket_mouth
+
+    rng = np.random.default_rng(4)
+    states = np.c_[aloha_states(rng, 6)[:, :14], np.zeros((6, 21))]
+    for k in range(len(OBJECTS)):
+        states[:, 14 + 7 * k : 17 + 7 * k] = rng.uniform(-0.3, 0.6, (6, 3))
+        states[:, 17 + 7 * k : 21 + 7 * k] = rng.normal(size=(6, 4)) * rng.uniform(0.5, 2.0, (6, 1))  # not unit
+    out = model_state(states, ("plug_strip_socket_offsets",))
+    assert out.shape == (6, 35 + 18)
+    offsets = out[:, 35:].reshape(6, 2, 3, 3)
+    for t, row in enumerate(states):
+        strip, plugs = row[14:21], (row[21:28], row[28:35])
+        for p, plug in enumerate(plugs):
+            for i in range(3):
+                np.testing.assert_allclose(offsets[t, p, i], prong_tip(plug) - socket_mouth(strip, i), atol=1e-12)
+
+
+def test_socket_offsets_are_refused_for_a_state_that_is_not_the_plug_strips() -> None:
+    with pytest.raises(ValueError, match="plug_strip_socket_offsets"):
+        AfilModelConfig.model_validate({**MODEL.model_dump(), "state_features": ("plug_strip_socket_offsets",)})

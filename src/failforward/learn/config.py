@@ -36,7 +36,8 @@ class TrainConfig(FrozenModel):
             must leave a row to predict, so training uses ``prefix_delay = min(D, H − 1)``, and the exported
             manifest records that (``Manifest.prefix_training``).
         init_weights: a ``weights.pt`` (model directory file) that initializes a fresh run, for fine-tuning:
-            its parameters and norm stats are used, and its model config must equal ``model``.
+            its parameters and norm stats are used, and its model config must equal ``model``, or be ``model``
+            with fewer state features (``model``'s appended: the model is widened, ``learn.widen_state``).
         random_shift: pad [pixels] of the random-shift augmentation of camera images (``learn.augment``),
             applied to every training batch of a model with cameras; 0 = off. State-only models ignore it.
         object_aux_weight: weight of the training-only auxiliary loss that regresses the task objects' positions

@@ -25,6 +25,7 @@ from failforward.learn.ema import WeightAverage
 from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.flow_loss import flow_matching_loss
 from failforward.learn.object_aux import ObjectAux
+from failforward.learn.widen_state import widen_state_input, widens
 from failforward.policy.afil.config import AfilModelConfig, SamplerConfig
 from failforward.policy.afil.export import export_model
 from failforward.policy.afil.failure_head import with_new_failure_head
@@ -131,10 +132,13 @@ def _initial(
     if config.init_weights is None:
         return DualActionGenerator(config.model), ChunkDataset.fit_norm(episodes, config.model, states)
     model, norm = load_weights(config.init_weights)
+    if widens(model.config, config.model):
+        logger.info("initialized from %s, widened for %s", config.init_weights, config.model.state_features)
+        return widen_state_input(model, norm, config.model, ChunkDataset.fit_norm(episodes, config.model, states))
     if model.config != config.model:
         raise ConfigError(
             f"{config.init_weights} holds a {model.config} model, the run asks for {config.model}; "
-            "fine-tune with the model shape of the weights."
+            "fine-tune with the model shape of the weights (or with state features appended to its own)."
         )
     logger.info("initialized from %s", config.init_weights)
     return model, norm

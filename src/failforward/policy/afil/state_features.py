@@ -17,6 +17,13 @@ training and at inference alike.
   coordinates instead of leaving the arm's Jacobian to be learned. Measured on the plug strip, it did not make a
   joint-space regressor follow the plug (``bench/vine_system1_probe.py``); tool-space actions did
   (``policy.afil.action_space``).
+- ``plug_strip_socket_offsets``: for the plug strip's state (the ALOHA's 14 joints, then the strip's, ``plug_a``'s
+  and ``plug_b``'s poses: :data:`failforward.sim.plug_strip_layout.OBJECTS`): per plug, then per socket (0, 1, 2),
+  the plug's prong tip minus the socket's mouth centre ``[18]`` [m, world frame]; the same geometry as the task's
+  own rule (:func:`failforward.sim.plug_strip_status.prong_tip`, ``socket_mouth``). An insertion must bring the tip
+  within 2–3 mm of a mouth whose position turns with the strip's yaw (8 mm at the outer sockets for 0.2 rad): the
+  feature hands the policy that difference instead of leaving a quaternion's rotation to be learned. It describes
+  the task's objects, not the robot: a model trained with it runs on plug-strip observations only.
 
 :func:`model_state` is the one entry point: raw state ``[..., S]`` → the model's state ``[..., S + extra]``.
 """
@@ -35,7 +42,7 @@ from failforward.errors import ShapeError
 if TYPE_CHECKING:  # MuJoCo is imported only when a model asks for a kinematic feature
     import mujoco
 
-StateFeature = Literal["aloha_tool_offsets", "aloha_joint_offsets"]
+StateFeature = Literal["aloha_tool_offsets", "aloha_joint_offsets", "plug_strip_socket_offsets"]
 ALOHA_JOINTS = 14  # 6 arm joints + 1 gripper per side
 ALOHA_ARM_COLUMNS = (*range(6), *range(7, 13))  # the state's arm joints, left then right, without the grippers
 OBJECT_NUMBERS = 7  # an object's pose in the state: position [3] then quaternion [4]
@@ -136,6 +143,38 @@ def aloha_joint_offsets(states: np.ndarray) -> np.ndarray:
     return out.reshape(len(states), -1)
 
 
+def rotate(quats: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Unit quaternions ``[T, 4]`` (w, x, y, z; normalized here) applied to one ``vector [3]`` → ``[T, 3]``."""
+    q = quats / np.linalg.norm(quats, axis=1, keepdims=True)
+    w, u = q[:, :1], q[:, 1:]
+    twice = 2.0 * np.cross(u, vector)
+    return vector + w * twice + np.cross(u, twice)
+
+
+def plug_strip_socket_offsets(states: np.ndarray) -> np.ndarray:
+    """``[T, 14 + 21]`` plug-strip states → ``[T, 18]``: per plug (``plug_a``, ``plug_b``), per socket (0, 1, 2),
+    the prong tip minus the socket's mouth centre [m, world frame] (see the module docstring)."""
+    from failforward.sim.plug_strip_layout import OBJECTS, PLUGS, PRONG_TIP_Z, RIM_Z, SLOT_X
+
+    poses = states[:, ALOHA_JOINTS:].reshape(len(states), len(OBJECTS), OBJECT_NUMBERS)
+    strip = poses[:, OBJECTS.index("strip")]
+    mouths = np.stack([strip[:, :3] + rotate(strip[:, 3:], np.array([x, 0.0, RIM_Z])) for x in SLOT_X], axis=1)
+    tips = np.stack(
+        [
+            poses[:, i, :3] + rotate(poses[:, i, 3:], np.array([0.0, 0.0, PRONG_TIP_Z]))
+            for i in map(OBJECTS.index, PLUGS)
+        ],
+        axis=1,
+    )  # [T, plugs, 3]
+    return (tips[:, :, None, :] - mouths[:, None, :, :]).reshape(len(states), -1)
+
+
+def _plug_strip_state(state_dim: int, action_dim: int) -> bool:
+    from failforward.sim.plug_strip_layout import OBJECTS
+
+    return action_dim == ALOHA_JOINTS and state_dim == ALOHA_JOINTS + OBJECT_NUMBERS * len(OBJECTS)
+
+
 FEATURES: dict[str, FeatureSpec] = {
     "aloha_tool_offsets": FeatureSpec(
         size=lambda s: 6 + 6 * _objects(s),
@@ -148,6 +187,12 @@ FEATURES: dict[str, FeatureSpec] = {
         compute=aloha_joint_offsets,
         valid=lambda s, a: a == ALOHA_JOINTS and s >= ALOHA_JOINTS and (s - ALOHA_JOINTS) % OBJECT_NUMBERS == 0,
         requires="the 14-joint ALOHA's actions and state, then 7 numbers per object",
+    ),
+    "plug_strip_socket_offsets": FeatureSpec(
+        size=lambda s: 18,
+        compute=plug_strip_socket_offsets,
+        valid=_plug_strip_state,
+        requires="the plug strip's state: the 14-joint ALOHA's joints, then the strip's, plug_a's and plug_b's poses",
     ),
 }
 
