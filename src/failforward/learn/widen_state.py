@@ -33,9 +33,9 @@ def widens(trained: AfilModelConfig, run: AfilModelConfig) -> bool:
 def widen_state_input(
     model: DualActionGenerator, norm: NormStats, config: AfilModelConfig, fitted: NormStats
 ) -> tuple[DualActionGenerator, NormStats]:
-    """``model`` (and its ``norm``) as a model of ``config``, whose state has ``extra`` more numbers at its end: the
-    same outputs for any state (zero weights on the new numbers), norm stats from ``norm`` for the old numbers and
-    from ``fitted`` (the run's data, ``config``'s state) for the new ones."""
+    """``model`` (and its ``norm``) as a model of ``config``, whose state input has more numbers at its end (the
+    appended features'): the same outputs for any state (zero weights on the new numbers), norm stats from ``norm``
+    for the old numbers and from ``fitted`` (fitted to the run's data in ``config``'s state) for the new ones."""
     if not widens(model.config, config):
         raise ConfigError(
             f"widening appends state features and changes nothing else; the weights have {model.config}, the run "

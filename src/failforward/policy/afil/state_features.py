@@ -169,6 +169,12 @@ def plug_strip_socket_offsets(states: np.ndarray) -> np.ndarray:
     return (tips[:, :, None, :] - mouths[:, None, :, :]).reshape(len(states), -1)
 
 
+def _socket_offsets_size(state_dim: int) -> int:
+    from failforward.sim.plug_strip_layout import PLUGS, SLOT_X
+
+    return 3 * len(PLUGS) * len(SLOT_X)
+
+
 def _plug_strip_state(state_dim: int, action_dim: int) -> bool:
     from failforward.sim.plug_strip_layout import OBJECTS
 
@@ -189,7 +195,7 @@ FEATURES: dict[str, FeatureSpec] = {
         requires="the 14-joint ALOHA's actions and state, then 7 numbers per object",
     ),
     "plug_strip_socket_offsets": FeatureSpec(
-        size=lambda s: 18,
+        size=_socket_offsets_size,
         compute=plug_strip_socket_offsets,
         valid=_plug_strip_state,
         requires="the plug strip's state: the 14-joint ALOHA's joints, then the strip's, plug_a's and plug_b's poses",
