@@ -121,7 +121,7 @@ def test_socket_offsets_are_each_prong_tip_minus_each_socket_mouth_as_the_task_m
     rng = np.random.default_rng(4)
     states = np.c_[aloha_states(rng, 6)[:, :14], np.zeros((6, 21))]
     for k in range(len(OBJECTS)):
-        states[:, 14 + 7 * k : 17 + 7 * k] = rng.uniform(-0.3, 0.6, (6, 3))
+        states[:, 14 + 7 * k : 17 + 7 * k] = rng.uniform([-0.3, -0.3, -0.2], 0.6, (6, 3))  # present: above parked
         states[:, 17 + 7 * k : 21 + 7 * k] = rng.normal(size=(6, 4)) * rng.uniform(0.5, 2.0, (6, 1))  # not unit
     out = model_state(states, ("plug_strip_socket_offsets",))
     assert out.shape == (6, 35 + 18)
@@ -136,3 +136,15 @@ def test_socket_offsets_are_each_prong_tip_minus_each_socket_mouth_as_the_task_m
 def test_socket_offsets_are_refused_for_a_state_that_is_not_the_plug_strips() -> None:
     with pytest.raises(ValueError, match="plug_strip_socket_offsets"):
         AfilModelConfig.model_validate({**MODEL.model_dump(), "state_features": ("plug_strip_socket_offsets",)})
+
+
+def test_an_absent_plug_has_zero_socket_offsets() -> None:
+    from failforward.sim.plug_strip_layout import PARKED
+
+    rng = np.random.default_rng(5)
+    states = np.c_[aloha_states(rng, 4)[:, :14], np.tile([0.0, 0.6, 0.02, 1, 0, 0, 0], (4, 1)), np.zeros((4, 14))]
+    states[:, 21:28] = [0.1, 0.45, 0.03, 1, 0, 0, 0]  # plug_a on the table
+    states[:, 28:35] = PARKED  # plug_b absent
+    offsets = model_state(states, ("plug_strip_socket_offsets",))[:, 35:].reshape(4, 2, 3, 3)
+    assert np.all(offsets[:, 1] == 0.0)
+    assert np.all(np.abs(offsets[:, 0]).max(axis=(1, 2)) > 0.1)  # the present plug is centimetres from every socket

@@ -22,8 +22,10 @@ training and at inference alike.
   the plug's prong tip minus the socket's mouth centre ``[18]`` [m, world frame]; the same geometry as the task's
   own rule (:func:`failforward.sim.plug_strip_status.prong_tip`, ``socket_mouth``). An insertion must bring the tip
   within 2–3 mm of a mouth whose position turns with the strip's yaw (8 mm at the outer sockets for 0.2 rad): the
-  feature hands the policy that difference instead of leaving a quaternion's rotation to be learned. It describes
-  the task's objects, not the robot: a model trained with it runs on plug-strip observations only.
+  feature hands the policy that difference instead of leaving a quaternion's rotation to be learned. An absent plug
+  (parked under the table, :data:`failforward.sim.plug_strip_layout.PARKED`) has zero offsets, so the sentinel's
+  metre-scale distances do not set the feature's normalization (the raw state still says the plug is absent). It
+  describes the task's objects, not the robot: a model trained with it runs on plug-strip observations only.
 
 :func:`model_state` is the one entry point: raw state ``[..., S]`` → the model's state ``[..., S + extra]``.
 """
@@ -153,8 +155,9 @@ def rotate(quats: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 def plug_strip_socket_offsets(states: np.ndarray) -> np.ndarray:
     """``[T, 14 + 21]`` plug-strip states → ``[T, 18]``: per plug (``plug_a``, ``plug_b``), per socket (0, 1, 2),
-    the prong tip minus the socket's mouth centre [m, world frame] (see the module docstring)."""
-    from failforward.sim.plug_strip_layout import OBJECTS, PLUGS, PRONG_TIP_Z, RIM_Z, SLOT_X
+    the prong tip minus the socket's mouth centre [m, world frame]; zeros for an absent plug (see the module
+    docstring)."""
+    from failforward.sim.plug_strip_layout import OBJECTS, PARKED, PLUGS, PRONG_TIP_Z, RIM_Z, SLOT_X
 
     poses = states[:, ALOHA_JOINTS:].reshape(len(states), len(OBJECTS), OBJECT_NUMBERS)
     strip = poses[:, OBJECTS.index("strip")]
@@ -166,7 +169,9 @@ def plug_strip_socket_offsets(states: np.ndarray) -> np.ndarray:
         ],
         axis=1,
     )  # [T, plugs, 3]
-    return (tips[:, :, None, :] - mouths[:, None, :, :]).reshape(len(states), -1)
+    present = poses[:, [OBJECTS.index(p) for p in PLUGS], 2] > PARKED[2] / 2  # [T, plugs]: above half-way to parked
+    offsets = (tips[:, :, None, :] - mouths[:, None, :, :]) * present[:, :, None, None]
+    return offsets.reshape(len(states), -1)
 
 
 def _socket_offsets_size(state_dim: int) -> int:
