@@ -46,6 +46,8 @@ from failforward.control.assembly import build_loop, policy_context
 from failforward.control.loop import EpisodeResult
 from failforward.errors import ConfigError, ExpertError
 from failforward.learn.episodes import EpisodeArrays
+from failforward.planner.errors import UnknownSubgoalError
+from failforward.planner.graph import Subgoal
 from failforward.policy.base import PolicyBackend, RtcSupport
 from failforward.policy.expert.facts import SceneFacts, read_facts
 from failforward.policy.expert.plug_strip import holding_side, socket_of
@@ -96,6 +98,15 @@ class LabelledState:
     expert_ran: bool
     learner: np.ndarray
     moved: bool = False
+
+
+def _edge(text: str | None) -> Subgoal | None:
+    """The subgoal ``text`` names (``planner.graph.Subgoal``), or ``None`` for no text or a prompt that is not one
+    (the task's own prompt)."""
+    try:
+        return None if text is None else Subgoal.parse(text)
+    except UnknownSubgoalError:
+        return None
 
 
 class SubgoalLabeller:
@@ -319,19 +330,21 @@ class DaggerPolicy(PolicyBackend):
     def _object_to_move(self, prompt: str, state: SimState) -> str | None:
         """The object a moved-object label of ``prompt`` displaces: the plug to grasp; the strip to insert in while
         the held plug is not yet at a socket's mouth (nor in a socket); ``None``: no moved labels here."""
-        verb, *names = prompt.split(" ")
-        if verb not in self.shift_subgoals or not names or names[0] not in OBJECTS or "strip" not in state.object_poses:
+        edge = _edge(prompt)
+        if edge is None or edge.kind not in self.shift_subgoals or edge.args[0] not in OBJECTS:
             return None
-        if verb == "grasp":
-            return names[0]
-        layout, plug_pose, strip_pose = state.variant, state.object_poses[names[0]], state.object_poses["strip"]
+        if "strip" not in state.object_poses:
+            return None
+        if edge.kind == "grasp":
+            return edge.args[0]
+        layout, plug_pose, strip_pose = state.variant, state.object_poses[edge.args[0]], state.object_poses["strip"]
         if not isinstance(layout, PlugStripLayout) or mouth_socket(layout, plug_pose, strip_pose) is not None:
             return None
         return "strip"
 
     def _noise_of(self, subgoal: str | None) -> float:
         """The execution noise's std [rad] for a label of ``subgoal`` (see the class docstring)."""
-        inserting = subgoal is not None and subgoal.startswith("insert ")
+        inserting = (edge := _edge(subgoal)) is not None and edge.kind == "insert"
         return self.insert_noise if inserting and self.insert_noise is not None else self.execution_noise
 
     def _perturbed(self, label: np.ndarray, noise: float) -> np.ndarray:

@@ -160,16 +160,11 @@ def plug_strip_socket_offsets(states: np.ndarray) -> np.ndarray:
     from failforward.sim.plug_strip_layout import OBJECTS, PARKED, PLUGS, PRONG_TIP_Z, RIM_Z, SLOT_X
 
     poses = states[:, ALOHA_JOINTS:].reshape(len(states), len(OBJECTS), OBJECT_NUMBERS)
-    strip = poses[:, OBJECTS.index("strip")]
+    strip, plugs = poses[:, OBJECTS.index("strip")], poses[:, [OBJECTS.index(p) for p in PLUGS]]  # [T, 7], [T, 2, 7]
     mouths = np.stack([strip[:, :3] + rotate(strip[:, 3:], np.array([x, 0.0, RIM_Z])) for x in SLOT_X], axis=1)
-    tips = np.stack(
-        [
-            poses[:, i, :3] + rotate(poses[:, i, 3:], np.array([0.0, 0.0, PRONG_TIP_Z]))
-            for i in map(OBJECTS.index, PLUGS)
-        ],
-        axis=1,
-    )  # [T, plugs, 3]
-    present = poses[:, [OBJECTS.index(p) for p in PLUGS], 2] > PARKED[2] / 2  # [T, plugs]: above half-way to parked
+    tip = np.array([0.0, 0.0, PRONG_TIP_Z])
+    tips = np.stack([p[:, :3] + rotate(p[:, 3:], tip) for p in plugs.transpose(1, 0, 2)], axis=1)  # [T, plugs, 3]
+    present = plugs[:, :, 2] > PARKED[2] / 2  # [T, plugs]: above half-way to the parked height
     offsets = (tips[:, :, None, :] - mouths[:, None, :, :]) * present[:, :, None, None]
     return offsets.reshape(len(states), -1)
 
