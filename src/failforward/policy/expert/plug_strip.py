@@ -123,6 +123,11 @@ class PlugStripPlanner(TaskPlanner):
         self._committed: _Committed | None = None
         self._home: dict[str, SE3] = {}
 
+    @property
+    def home_poses(self) -> dict[str, SE3]:
+        """Each arm's tool pose (world frame, commanded) when the episode's first plan was made; empty before it."""
+        return dict(self._home)
+
     def plan(self, facts: SceneFacts, commanded: dict[str, ToolState]) -> Plan:
         layout = facts.variant
         if not isinstance(layout, PlugStripLayout):

@@ -53,7 +53,7 @@ class PromptedPlugStripPlanner(PlugStripPlanner):
 
     def adopt_home(self, other: PlugStripPlanner) -> None:
         """Use ``other``'s home poses (a second expert labelling counterfactual scenes of the same episode)."""
-        self._home = dict(other._home)
+        self._home = other.home_poses
 
     def request(self, prompt: str) -> None:
         """``prompt`` (a subgoal's text) runs next if it differs from the last one requested."""
