@@ -18,7 +18,8 @@ Joint variants (``--joint 0.5 0.5+backbone 0.2 …``): the whole round-0 model f
 (fresh optimizer, the base's norm stats) on the demos (success) and the whole failed rollouts (failure), with that
 failure fraction per batch, the failure loss's gradients into the shared backbone or not (``+backbone``); no
 corrections, so the correction round's effect stays out. Each is evaluated guided (γ) and unguided (its success head
-alone, the control).
+alone, the control). ``--joint-ema-decay 0.995`` exports an average of each fine-tune's weights instead of its last
+iterate (whose wander alone cost a ManiSkill base 23 points in `bench/correction_round.py`); the rows then say "EMA".
 
 The ``whole`` head is also evaluated with AFIL's other table settings (``--static-lambdas``, ``--extra-gammas``), so
 the paper's rows (success only, static λ, adaptive γ ablation) share one success head and one failure head.
@@ -140,10 +141,11 @@ def train_variant(pipe: Pipeline, rows: list[dict[str, Any]], variant: str, args
     return model_dir
 
 
-def joint_name(spec: str) -> str:
-    """``"0.5+backbone"`` → ``"joint f=0.5, backbone"``."""
+def joint_name(spec: str, ema_decay: float = 0.0) -> str:
+    """``"0.5+backbone"`` → ``"joint f=0.5, backbone"`` (``", EMA 0.995"`` appended when the weights are averaged)."""
     fraction, _, backbone = spec.partition("+")
-    return f"joint f={float(fraction):g}" + (", backbone" if backbone else "")
+    ema = f", EMA {ema_decay:g}" if ema_decay > 0 else ""
+    return f"joint f={float(fraction):g}" + (", backbone" if backbone else "") + ema
 
 
 def train_joint(pipe: Pipeline, failures: list[dict[str, Any]], spec: str, args: argparse.Namespace) -> Path:
@@ -153,7 +155,7 @@ def train_joint(pipe: Pipeline, failures: list[dict[str, Any]], spec: str, args:
     fraction, _, backbone = spec.partition("+")
     if backbone not in ("", "backbone"):
         raise SystemExit(f"--joint {spec!r}: write a failure fraction, optionally followed by '+backbone'")
-    out = args.out / f"joint_{spec}"
+    out = args.out / (f"joint_{spec}" + (f"_ema{args.joint_ema_decay:g}" if args.joint_ema_decay > 0 else ""))
     model_dir = out / "model"
     if (model_dir / "manifest.json").is_file():
         return model_dir
@@ -173,6 +175,7 @@ def train_joint(pipe: Pipeline, failures: list[dict[str, Any]], spec: str, args:
         checkpoint_every=250,
         rtc_max_delay=manifest.prefix_training.max_delay if manifest.prefix_training else 0,
         init_weights=base / manifest.weights,
+        ema_decay=args.joint_ema_decay,
     )
     result = train(config, load_slices(demos + failed), progress=False)
     export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_joint_{spec}")
@@ -310,6 +313,8 @@ def main() -> None:
     parser.add_argument("--extra-gammas", type=float, nargs="*", default=[0.5, 2.0, 5.0], help="rows of the whole head")
     parser.add_argument("--joint", nargs="*", default=[], help="joint fine-tunes: failure fraction[+backbone]")
     parser.add_argument("--joint-steps", type=int, default=400, help="steps of each joint fine-tune")
+    ema_help = "each joint fine-tune exports this EMA of its weights (0: the last iterate, as before)"
+    parser.add_argument("--joint-ema-decay", type=float, default=0.0, help=ema_help)
     parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
     parser.add_argument("--early-s", type=float, default=2.0)
     parser.add_argument("--window-s", type=float, default=1.0)
@@ -331,9 +336,10 @@ def main() -> None:
             models[f"whole, adaptive γ = {gamma:g}"] = (whole, GuidanceConfig(mode="adaptive", gamma=gamma))
     for spec in args.joint:
         joint = train_joint(pipe, failures, spec, args)
-        models[joint_name(spec)] = (joint, adaptive)
-        models[f"{joint_name(spec)} (unguided)"] = (joint, GuidanceConfig(mode="none"))
+        models[joint_name(spec, args.joint_ema_decay)] = (joint, adaptive)
+        models[f"{joint_name(spec, args.joint_ema_decay)} (unguided)"] = (joint, GuidanceConfig(mode="none"))
     rows = all_rows(pipe, models, args)
+    guided = [*args.variants, *(joint_name(spec, args.joint_ema_decay) for spec in args.joint)]
     data = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "protocol": f"{pipe.cfg.eval_configs} held-out configurations (seeds {pipe.cfg.eval_seed}…) × {args.runs} "
@@ -342,7 +348,7 @@ def main() -> None:
         "failures": {"episodes": len(failures), "replay_matches": sum(r["replay_matches"] for r in failures)},
         "data": {v: json.loads((args.out / v / "data.json").read_text()) for v in args.variants},
         "success": summary(rows, list(models)),
-        "mechanism": mechanism_rows(pipe, rows, [*args.variants, *map(joint_name, args.joint)], args),
+        "mechanism": mechanism_rows(pipe, rows, guided, args),
     }
     if args.doc:
         data["plots"] = lambda_plots(pipe, rows, args)
