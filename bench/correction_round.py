@@ -10,6 +10,9 @@ stats, no failure data, so the failure head and guidance stay out) on one succes
 - ``demos+corrections_moving``: each correction from its first tick at which a task object has moved more than
   ``--moved-m`` since the takeover: the expert's re-approach (replanning from wherever the failed rollout left the
   arm) cut, its work on the object kept;
+- ``demos+corrections_near``: each correction up to its first tick whose state lies more than ``--max-z`` standard
+  deviations (the base's norm stats, fitted to the demos) from the demos' mean: the states outside the normalization
+  cut;
 - ``demos_x{k}+corrections`` (``--variants demos_capped+corrections``): the demos repeated ``k`` times, so the
   corrections are at most 40 % of the success episodes, as in the paper's data (1500 successes, 1000 corrected).
 
@@ -67,12 +70,18 @@ def from_object_motion(episode: EpisodeArrays, moved_m: float) -> EpisodeArrays:
     return episode.window(int(np.argmax(moved)) if moved.any() else 0, episode.length)
 
 
-VARIANTS = ("demos", "demos+corrections", "demos+corrections_moving", "demos_capped+corrections")
+VARIANTS = (
+    "demos",
+    "demos+corrections",
+    "demos+corrections_moving",
+    "demos+corrections_near",
+    "demos_capped+corrections",
+)
 
 
-def success_sets(pipe: Pipeline, moved_m: float, variants: list[str]) -> dict[str, list[EpisodeArrays]]:
+def success_sets(pipe: Pipeline, variants: list[str], moved_m: float, max_z: float) -> dict[str, list[EpisodeArrays]]:
     """Variant name → its success episodes (module docstring), for the ``variants`` asked for; the capped one is
-    named by its repeat count (``demos_x{k}+corrections``)."""
+    named by its repeat count (``demos_x{k}+corrections``). ``moved_m`` [m], ``max_z`` [σ of the base's norm]."""
     root = pipe.layout.root
     demos = load_slices([EpisodeSlice(root / f) for f in pipe.state.info("collect")["files"]])
     fixed = [c for c in pipe.state.info("correct_0")["corrections"] if c["success"]]
@@ -85,6 +94,10 @@ def success_sets(pipe: Pipeline, moved_m: float, variants: list[str]) -> dict[st
         sets["demos+corrections"] = demos + corrections
     if "demos+corrections_moving" in variants:
         sets["demos+corrections_moving"] = demos + [from_object_motion(e, moved_m) for e in corrections]
+    if "demos+corrections_near" in variants:
+        norm = load_manifest(pipe.layout.model(0)).norm_stats
+        near = [e.before_far_state(norm.state_mean, norm.state_std, max_z) for e in corrections]
+        sets["demos+corrections_near"] = demos + near
     if "demos_capped+corrections" in variants:
         sets[f"demos_x{repeat}+corrections"] = demos * repeat + corrections
     return sets
@@ -141,6 +154,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="fine-tuning steps per variant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--moved-m", type=float, default=0.005, help="object motion that starts a correction [m]")
+    parser.add_argument("--max-z", type=float, default=5.0, help="demos+corrections_near: the cut [σ]")
     parser.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the weights (learn.ema); 0 = off")
     parser.add_argument("--runs", type=int, default=3, help="flow-noise seeds per configuration")
     parser.add_argument("--json", type=Path, required=True)
@@ -150,7 +164,7 @@ def main() -> None:
     pipe = Pipeline(RunState.open(args.run))
     unguided = GuidanceConfig(mode="none")
     models = {"base (round 0)": (pipe.layout.model(0), unguided)}
-    for name, episodes in success_sets(pipe, args.moved_m, args.variants).items():
+    for name, episodes in success_sets(pipe, args.variants, args.moved_m, args.max_z).items():
         models[name] = (train_variant(pipe, name, episodes, args), unguided)
     rows = _failure_data().all_rows(pipe, models, args)
     data = {

@@ -19,23 +19,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from failforward.learn.config import TrainConfig
-from failforward.learn.episodes import EpisodeArrays
 from failforward.learn.run_state import RunState
 from failforward.learn.sources import load_slices
 from failforward.learn.stages import Pipeline
 from failforward.learn.trainer import export_checkpoint, train
 from failforward.policy.afil.manifest import load_manifest
-from failforward.policy.afil.normalize import NormStats
 from failforward.policy.afil.weights import load_weights
-
-
-def cut_far(episode: EpisodeArrays, norm: NormStats, max_z: float) -> EpisodeArrays:
-    """``episode`` up to (not including) its first tick with a state more than ``max_z`` σ from the norm's mean."""
-    far = (np.abs((episode.state - norm.state_mean) / norm.state_std) > max_z).any(axis=1)
-    return episode.window(0, int(np.argmax(far)) if far.any() else episode.length)
 
 
 def main() -> None:
@@ -68,7 +58,8 @@ def main() -> None:
     if args.max_z is not None:
         demos = len(pipe.state.info("collect")["files"])
         _, norm = load_weights(base / manifest.weights)
-        episodes = episodes[:demos] + [cut_far(e, norm, args.max_z) for e in episodes[demos:]]
+        near = [e.before_far_state(norm.state_mean, norm.state_std, args.max_z) for e in episodes[demos:]]
+        episodes = episodes[:demos] + near
     result = train(config, episodes)
     export_checkpoint(result.checkpoint, args.out / "model")
     print(f"{len(success)} success episodes, {result.step} steps: {args.out / 'model'}")

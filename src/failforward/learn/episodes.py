@@ -112,6 +112,13 @@ class EpisodeArrays:
             None if self.chunk_actions is None else self.chunk_actions[start:stop],
         )
 
+    def before_far_state(self, state_mean: np.ndarray, state_std: np.ndarray, max_z: float) -> EpisodeArrays:
+        """This episode up to (not including) its first tick whose model state (``state [S]``: joints then object
+        poses) lies more than ``max_z`` standard deviations from ``state_mean`` in any dimension; whole if none
+        does, one tick if the first does (``window`` keeps at least one)."""
+        far = (np.abs((self.state - state_mean) / state_std) > max_z).any(axis=1)
+        return self.window(0, int(np.argmax(far)) if far.any() else self.length)
+
     def objects_as_targets(self) -> EpisodeArrays:
         """This episode with its recorded object poses moved from the model input (``object_state``, now
         ``[T, 0]``) to the privileged training targets (``object_targets``): for models that see no object state."""
