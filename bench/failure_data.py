@@ -178,7 +178,7 @@ def train_joint(pipe: Pipeline, failures: list[dict[str, Any]], spec: str, args:
         ema_decay=args.joint_ema_decay,
     )
     result = train(config, load_slices(demos + failed), progress=False)
-    export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_joint_{spec}")
+    export_checkpoint(result.checkpoint, model_dir, sampler=manifest.sampler, name=f"failure_data_{out.name}")
     return model_dir
 
 
